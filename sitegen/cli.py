@@ -1,0 +1,160 @@
+"""The command line: parse options, run the build, print problems, choose the exit code.
+
+Exit codes: 0 built, 1 errors in content or configuration, 2 wrong usage.
+A traceback is shown only with --debug: a user's mistake gets a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .config import ConfigError, SiteConfig, load_config
+from .diagnostics import Problem, Severity
+from .output import OutputError
+from .theme import ThemeError
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+COMMANDS = ("build", "serve", "check")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="build.py",
+        description="Build a bilingual (Arabic / English) static site from content/. Commands: build (default), serve, check.",
+    )
+    parser.add_argument("--config", default="site.yml", metavar="PATH", help="site configuration (default: ./site.yml); paths in it resolve against its folder")
+    parser.add_argument("--out", metavar="DIR", help="output folder (overrides output_dir)")
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument("--offline", action="store_true", help="never contact a translation service: use the translation memory only")
+    parser.add_argument("--drafts", action="store_true", help="include segments marked 'draft: true'")
+    parser.add_argument("--quiet", action="store_true", help="print only problems")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on unexpected failures")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = "build"
+    if argv and argv[0] in COMMANDS:
+        command = argv.pop(0)
+    if command == "serve":
+        from .serve import serve_main
+
+        return serve_main(argv)
+    if command == "check":
+        from .check import check_main
+
+        return check_main(argv)
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors and 0 for --help
+        return int(exc.code or 0)
+    try:
+        return run_build(args)
+    except KeyboardInterrupt:
+        print("interrupted: the previous site is untouched; translations finished so far are saved", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 -- the last line of defence against tracebacks
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(f"error: unexpected failure ({type(exc).__name__}: {exc}); run again with --debug and report it", file=sys.stderr)
+        return EXIT_ERRORS
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from .pipeline import BuildOptions, build_site
+
+    started = time.monotonic()
+    try:
+        config = load_config(Path(args.config), Path(args.out) if args.out else None)
+    except ConfigError as exc:
+        print_problems(exc.problems, strict=args.strict)
+        return EXIT_ERRORS
+    options = BuildOptions(
+        offline=args.offline,
+        strict=args.strict,
+        drafts=args.drafts,
+        translator_factory=_translator_factory(config),
+        progress=_progress_printer() if not args.quiet else None,
+    )
+    try:
+        result = build_site(config, options)
+    except (OutputError, ThemeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    except OSError as exc:
+        print(f"error: cannot write the site ({exc.strerror or exc}: {exc.filename or config.output_dir}); the previous site is untouched", file=sys.stderr)
+        return EXIT_ERRORS
+    print_problems(result.problems, strict=args.strict)
+    if result.report is not None and not args.quiet:
+        print(result.report.summary())
+        if result.report.without_companion:
+            shown = result.report.without_companion[:20]
+            more = len(result.report.without_companion) - len(shown)
+            print("without English companion: " + ", ".join(shown) + (f" and {more} more" if more > 0 else ""))
+    if not result.written:
+        print("build failed: the previous site is untouched", file=sys.stderr)
+        return EXIT_ERRORS
+    if not args.quiet:
+        print(f"built {result.segments} segments into {result.pages} pages in {config.output_dir} ({time.monotonic() - started:.1f} s)")
+    return EXIT_OK
+
+
+def print_problems(problems: list[Problem], strict: bool) -> None:
+    for problem in problems:
+        shown = problem
+        if strict and problem.severity is Severity.WARNING:
+            shown = Problem(problem.path, problem.line, problem.message, Severity.ERROR)
+        print(str(shown), file=sys.stderr)
+
+
+def _translator_factory(config: SiteConfig):
+    """The real translator, made only when something is missing from the memory."""
+
+    def make():
+        from .translation import api_key_from_environment
+        from .translator import TranslatorSettings, make_translator
+
+        settings = TranslatorSettings(
+            provider=config.translation.provider,
+            source=config.language,
+            target=config.translation.target,
+            url=config.translation.url,
+            timeout=config.translation.timeout,
+            api_key=api_key_from_environment(),
+            max_retries=config.translation.retries,
+        )
+        return make_translator(settings)
+
+    return make
+
+
+def _progress_printer():
+    """A progress bar on a terminal; plain lines (every tenth) when output is a file or CI log."""
+    state: dict[str, object] = {"bar": None, "last": -1}
+
+    def progress(done: int, total: int, report) -> None:
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            bar = state["bar"]
+            if bar is None:
+                bar = tqdm(total=total, desc="translating", unit="para", file=sys.stderr)
+                state["bar"] = bar
+            bar.update(done - bar.n)  # type: ignore[attr-defined]
+            bar.set_postfix(new=report.translated, failed=report.failed, cached=report.cached)  # type: ignore[attr-defined]
+            if done == total:
+                bar.close()  # type: ignore[attr-defined]
+            return
+        tenth = done * 10 // max(total, 1)
+        if tenth != state["last"] or done == total:
+            state["last"] = tenth
+            print(f"translating: {done}/{total} (new {report.translated}, failed {report.failed}, from memory {report.cached})", file=sys.stderr)
+
+    return progress

@@ -1,0 +1,232 @@
+"""The site's configuration: every key, its type and its default, in one place.
+
+``site.yml`` is read once, checked against this schema (unknown keys and wrong
+types are errors naming the line), and turned into frozen dataclasses that the
+rest of the pipeline receives as arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from .diagnostics import Problem, error
+from .yamlfile import YamlError, key_lines, node_line, parse_yaml
+
+PROVIDERS = ("google", "libre", "mymemory", "deepl", "microsoft", "qcri")
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class TranslationConfig:
+    enabled: bool = False
+    target: str = "en"
+    provider: str = "google"
+    url: str | None = None
+    timeout: float = 30.0
+    # A few requests at once keeps a build quick without tripping rate limits.
+    concurrency: int = 4
+    retries: int = 4
+    # Unreviewed machine output is kept out of search engines unless the publisher opts in.
+    noindex_unreviewed: bool = True
+    memory_dir: str = "translations"
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str
+    root: Path  # the folder of site.yml; relative paths resolve against it
+    config_path: Path
+    content_dir: Path
+    output_dir: Path
+    base_url: str | None = None
+    language: str = "ar"
+    theme: str = "default"
+    per_page: int = 50
+    author: str | None = None
+    description: str | None = None
+    translation: TranslationConfig = field(default_factory=TranslationConfig)
+
+    @property
+    def memory_dir(self) -> Path:
+        return self.root / self.translation.memory_dir
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / ".cache"
+
+
+# key -> (accepted Python types, human name of the type)
+_SITE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "title": ((str,), "text"),
+    "content_dir": ((str,), "a folder path"),
+    "output_dir": ((str,), "a folder path"),
+    "base_url": ((str, type(None)), "an absolute URL such as https://user.github.io/repo/"),
+    "language": ((str,), "a language code such as ar"),
+    "theme": ((str,), "a theme name"),
+    "per_page": ((int,), "a whole number"),
+    "author": ((str, type(None)), "text"),
+    "description": ((str, type(None)), "text"),
+    "translation": ((dict,), "a mapping"),
+}
+_TRANSLATION_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "enabled": ((bool,), "true or false"),
+    "target": ((str,), "a language code such as en"),
+    "provider": ((str,), "one of " + ", ".join(PROVIDERS)),
+    "url": ((str, type(None)), "a URL"),
+    "timeout": ((int, float), "a number of seconds"),
+    "concurrency": ((int,), "a whole number"),
+    "retries": ((int,), "a whole number"),
+    "noindex_unreviewed": ((bool,), "true or false"),
+    "memory_dir": ((str,), "a folder path"),
+}
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+def load_config(config_path: Path, output_override: Path | None = None) -> SiteConfig:
+    """Read and check ``site.yml``; raise ConfigError with every problem found."""
+    config_path = Path(config_path)
+    if not config_path.is_file():
+        raise ConfigError([error(config_path, None, "no such configuration file: create site.yml or pass --config PATH")])
+    try:
+        text = config_path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError([error(config_path, None, "not UTF-8 text: save the file as UTF-8")]) from None
+    try:
+        doc = parse_yaml(text)
+    except YamlError as exc:
+        raise ConfigError([error(config_path, exc.line, exc.message + ": fix the YAML syntax")]) from None
+    raw = doc.value if doc.value is not None else {}
+    if not isinstance(raw, dict):
+        raise ConfigError([error(config_path, node_line(doc.node, 1), "the configuration must be a mapping of keys to values")])
+    problems: list[Problem] = []
+    values = _check_keys(raw, _SITE_KEYS, key_lines(doc.node), config_path, "", problems)
+    translation_node = doc.child("translation")
+    translation_values = _check_keys(
+        raw.get("translation") or {}, _TRANSLATION_KEYS, key_lines(translation_node), config_path, "translation.", problems
+    )
+    lines = key_lines(doc.node)
+    translation_lines = key_lines(translation_node)
+
+    def fail(key: str, message: str, in_translation: bool = False) -> None:
+        line = (translation_lines if in_translation else lines).get(key, None)
+        problems.append(error(config_path, line, message))
+
+    if "title" not in values:
+        problems.append(error(config_path, 1, "missing key 'title': add e.g. 'title: أرشيف الأخبار'"))
+    if "language" in values and not LANGUAGE_CODE.match(values["language"]):
+        fail("language", f"'language' must be a language code such as ar, not {values['language']!r}")
+    if "per_page" in values and not 1 <= values["per_page"] <= 1000:
+        fail("per_page", "'per_page' must be between 1 and 1000")
+    if values.get("base_url"):
+        parts = urlsplit(values["base_url"])
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            fail("base_url", "'base_url' must be an absolute http(s) URL such as https://user.github.io/repo/")
+        elif not values["base_url"].endswith("/"):
+            values["base_url"] += "/"
+    if "theme" in values and not re.fullmatch(r"[A-Za-z0-9_-]+", values["theme"]):
+        fail("theme", "'theme' must be a plain folder name under themes/ (letters, digits, - and _)")
+
+    if "provider" in translation_values and translation_values["provider"] not in PROVIDERS:
+        fail("provider", f"unknown translation provider {translation_values['provider']!r}: use one of {', '.join(PROVIDERS)}", True)
+    if "target" in translation_values and not LANGUAGE_CODE.match(translation_values["target"]):
+        fail("target", "'translation.target' must be a language code such as en", True)
+    if "timeout" in translation_values and not 0 < translation_values["timeout"] <= 600:
+        fail("timeout", "'translation.timeout' must be a number of seconds between 0 and 600", True)
+    if "concurrency" in translation_values and not 1 <= translation_values["concurrency"] <= 32:
+        fail("concurrency", "'translation.concurrency' must be between 1 and 32", True)
+    if "retries" in translation_values and not 0 <= translation_values["retries"] <= 10:
+        fail("retries", "'translation.retries' must be between 0 and 10", True)
+    if translation_values.get("provider") == "libre" and translation_values.get("enabled") and not translation_values.get("url"):
+        fail("provider", "provider 'libre' needs 'url' (your LibreTranslate server, e.g. http://127.0.0.1:5000/)", True)
+    if translation_values.get("target") and translation_values.get("target") == values.get("language", "ar"):
+        fail("target", "'translation.target' is the site's own language: choose another target", True)
+    for key in ("api_key", "key", "token"):
+        if key in (raw.get("translation") or {}):
+            # Keys in a committed file leak; say where they belong instead.
+            fail(key, "API keys never go in site.yml: set the environment variable TRANSLATOR_API_KEY", True)
+
+    if problems:
+        raise ConfigError(problems)
+
+    root = config_path.resolve().parent
+    translation = TranslationConfig(**{k: v for k, v in translation_values.items()})
+    if isinstance(translation.timeout, int):
+        translation = _replace(translation, timeout=float(translation.timeout))
+    content_dir = (root / values.pop("content_dir", "content")).resolve()
+    output_dir = Path(output_override).resolve() if output_override else (root / values.pop("output_dir", "_site")).resolve()
+    values.pop("output_dir", None)
+    values.pop("translation", None)
+    return SiteConfig(
+        root=root,
+        config_path=config_path.resolve(),
+        content_dir=content_dir,
+        output_dir=output_dir,
+        translation=translation,
+        **values,
+    )
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(obj, **changes)
+
+
+def _check_keys(
+    raw: dict[str, Any],
+    schema: dict[str, tuple[tuple[type, ...], str]],
+    lines: dict[str, int],
+    path: Path,
+    prefix: str,
+    problems: list[Problem],
+) -> dict[str, Any]:
+    """Keep the keys of ``raw`` that the schema knows and whose type is right; report the others."""
+    accepted: dict[str, Any] = {}
+    for key, value in raw.items():
+        line = lines.get(str(key))
+        if key not in schema:
+            if prefix and key in ("api_key", "key", "token"):
+                continue  # reported with its own, more useful message
+            known = ", ".join(sorted(schema))
+            problems.append(error(path, line, f"unknown key '{prefix}{key}': remove it or use one of {known}"))
+            continue
+        types, name = schema[key]
+        # bool is an int in Python; a 'per_page: true' is still a mistake.
+        if isinstance(value, bool) and bool not in types:
+            ok = False
+        else:
+            ok = isinstance(value, types)
+        if not ok:
+            problems.append(error(path, line, f"'{prefix}{key}' must be {name}, not {_kind(value)}"))
+            continue
+        accepted[key] = value
+    return accepted
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    return {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "a mapping"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def config_fingerprint(config: SiteConfig) -> str:
+    """A stable text of every setting that can change the output, for the incremental cache."""
+    parts = [f"{f.name}={getattr(config, f.name)!r}" for f in fields(config) if f.name not in ("translation",)]
+    parts += [f"translation.{f.name}={getattr(config.translation, f.name)!r}" for f in fields(config.translation)]
+    return "\n".join(parts)
+
+
+__all__ = ["SiteConfig", "TranslationConfig", "ConfigError", "load_config", "config_fingerprint", "PROVIDERS", "yaml"]

@@ -1,0 +1,90 @@
+"""From a decoded source file to its segments: text, metadata and blocks.
+
+Pure: takes a SourceFile (and its git date) and returns frozen Segments plus
+the problems found. Runs per file, so files can be processed in parallel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from .diagnostics import Problem, error
+from .markup import Block, render_body
+from .metadata import date_from_file_name, default_slug, derive_title, make_excerpt, slug_problem
+from .segments import split_source
+from .sources import SourceFile
+
+
+@dataclass(frozen=True)
+class Segment:
+    source_rel: str
+    source_path: Path
+    number: int  # 1-based within its file
+    line: int  # first line of its text in the file
+    kind: str
+    title: str
+    title_given: bool  # from front matter (then it is translated on its own)
+    date: date | None
+    slug: str
+    slug_line: int
+    author: str | None
+    tags: tuple[str, ...]
+    summary: str | None
+    translate: bool
+    draft: bool
+    blocks: tuple[Block, ...]
+    excerpt: str
+
+    @property
+    def text(self) -> str:
+        return "\n".join(b.text for b in self.blocks)
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """Everything sent for translation, in order: the given title first, then block units."""
+        units = (self.title,) if self.title_given else ()
+        return units + tuple(u for b in self.blocks for u in b.units)
+
+
+def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Segment, ...], list[Problem]]:
+    file_front, raw_segments, problems = split_source(source)
+    file_date = file_front.get("date") or date_from_file_name(source.rel.rsplit("/", 1)[-1]) or git_date
+    segments = []
+    for raw in raw_segments:
+        meta = raw.front_matter
+        blocks = render_body(raw.body, source.kind, raw.line)
+        if not blocks:
+            problems.append(error(source.path, raw.line, "segment has no readable text after cleaning (only markup?): add text"))
+            continue
+        first_text = next((b.text for b in blocks if b.text), "")
+        given_title = meta.get("title")
+        slug = meta.get("slug") or default_slug(source.rel, raw.number)
+        slug_line = meta.line_of("slug", raw.line)
+        problem = slug_problem(slug)
+        if problem:
+            problems.append(error(source.path, slug_line, problem))
+            continue
+        segments.append(
+            Segment(
+                source_rel=source.rel,
+                source_path=source.path,
+                number=raw.number,
+                line=raw.line,
+                kind=source.kind,
+                title=given_title or derive_title(first_text) or f"{source.rel} ({raw.number})",
+                title_given=bool(given_title),
+                date=meta.get("date") or file_date,
+                slug=slug,
+                slug_line=slug_line,
+                author=meta.get("author"),
+                tags=meta.get("tags") or (),
+                summary=meta.get("summary"),
+                translate=meta.get("translate", True),
+                draft=meta.get("draft", False),
+                blocks=blocks,
+                excerpt=meta.get("summary") or make_excerpt(first_text),
+            )
+        )
+    return tuple(segments), problems

@@ -1,0 +1,65 @@
+"""Problems found in a user's input, reported as ``path:line: what is wrong, and what to do``.
+
+Every stage returns the problems it found instead of raising on the first one,
+so that one build reports all of them. Only the CLI decides how to print them
+and which exit code follows.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int | None
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        label = "warning: " if self.severity is Severity.WARNING else ""
+        return f"{where}: {label}{self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+def error(path: str | Path, line: int | None, message: str) -> Problem:
+    return Problem(display_path(path), line, message, Severity.ERROR)
+
+
+def warning(path: str | Path, line: int | None, message: str) -> Problem:
+    return Problem(display_path(path), line, message, Severity.WARNING)
+
+
+def display_path(path: str | Path) -> str:
+    """A path as the user typed it: relative to the working directory when inside it."""
+    if isinstance(path, str) and not os.path.isabs(path):
+        return path
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+class BuildFailed(Exception):
+    """Raised at the edges when problems make the build stop; carries all of them."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def has_errors(problems: list[Problem] | tuple[Problem, ...]) -> bool:
+    return any(p.is_error for p in problems)

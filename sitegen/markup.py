@@ -1,0 +1,186 @@
+"""Turning a segment's body into safe HTML blocks.
+
+A block is one top-level element of the page (a paragraph, a heading, a list,
+a code block). Blocks are the unit of the parallel view and carry the plain-text
+*units* that are sent for translation: text only, never markup, code or URLs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from xml.etree import ElementTree
+
+import markdown
+import nh3
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li", "dl", "dt", "dd",
+    "pre", "code", "em", "strong", "b", "i", "u", "s", "del", "ins", "sub", "sup", "small", "mark", "q",
+    "cite", "abbr", "a", "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "span", "bdi", "bdo",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "hreflang"},
+    "abbr": {"title"},
+    "bdo": {"dir"},
+    "th": {"align", "colspan", "rowspan", "scope"},
+    "td": {"align", "colspan", "rowspan"},
+    "ol": {"start"},
+    "*": {"lang", "dir"},
+}
+# Relative links stay allowed; javascript:, data: and every other scheme are removed.
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+_TRANSLATED_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "dl"}
+_LIST_TAGS = {"ul", "ol"}
+_VOID = {"br", "hr", "img", "wbr"}
+
+
+@dataclass(frozen=True)
+class Block:
+    tag: str
+    html: str  # safe HTML of the element, without an id
+    units: tuple[str, ...]  # plain-text translation units; empty for code and tables
+    line: int  # where the block starts in the source (best effort for Markdown)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.units) if self.units else _plain_text(self.html)
+
+
+def text_blocks(body: str, first_line: int) -> tuple[Block, ...]:
+    """Plain text: every non-blank line is one paragraph, kept verbatim."""
+    blocks = []
+    for offset, line in enumerate(body.split("\n")):
+        if line.strip():
+            blocks.append(Block("p", f"<p>{html.escape(line, quote=False)}</p>", (line,), first_line + offset))
+    return tuple(blocks)
+
+
+class _ImagesToLinks(Treeprocessor):
+    """A page must read offline as one file: an image becomes a link to it, never a load."""
+
+    def run(self, root: ElementTree.Element) -> None:
+        for parent in root.iter():
+            for index, child in enumerate(list(parent)):
+                if child.tag == "img":
+                    link = ElementTree.Element("a", {"href": child.get("src", "")})
+                    link.text = child.get("alt") or child.get("title") or child.get("src", "")
+                    link.tail = child.tail
+                    parent[index] = link
+
+
+class _OfflineExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (python-markdown's name)
+        md.treeprocessors.register(_ImagesToLinks(md), "images_to_links", 0)
+
+
+def _markdown() -> markdown.Markdown:
+    # A safe, small set: no attr_list (it lets authors write attributes), no raw-HTML extensions.
+    return markdown.Markdown(
+        extensions=["fenced_code", "tables", "sane_lists", _OfflineExtension()],
+        output_format="html",
+    )
+
+
+def sanitise(fragment: str) -> str:
+    return nh3.clean(
+        fragment,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+def markdown_blocks(body: str, first_line: int) -> tuple[Block, ...]:
+    rendered = sanitise(_markdown().convert(body))
+    blocks = []
+    for tag, fragment in split_top_level(rendered):
+        if tag in _LIST_TAGS:
+            units = tuple(u for u in (_plain_text(item) for item in _list_items(fragment)) if u)
+        elif tag in _TRANSLATED_TAGS:
+            text = _plain_text(fragment)
+            units = (text,) if text else ()
+        else:
+            units = ()
+        blocks.append(Block(tag, fragment, units, first_line))
+    return tuple(blocks)
+
+
+def render_body(body: str, kind: str, first_line: int) -> tuple[Block, ...]:
+    return markdown_blocks(body, first_line) if kind == "md" else text_blocks(body, first_line)
+
+
+def with_anchor(block_html: str, anchor: str) -> str:
+    """Give the block's outer element an id, shared by both languages in the parallel view."""
+    return re.sub(r"^<([a-zA-Z0-9]+)", lambda m: f'<{m.group(1)} id="{anchor}"', block_html, count=1)
+
+
+def translated_block_html(block: Block, translations: tuple[str, ...]) -> str:
+    """The English counterpart of a block: translated text, escaped, in the block's own element."""
+    if not block.units:
+        return block.html  # code and tables are shown as they are
+    escaped = [html.escape(t, quote=False) for t in translations]
+    if block.tag in _LIST_TAGS:
+        items = "".join(f"<li>{t}</li>" for t in escaped)
+        return f"<{block.tag}>{items}</{block.tag}>"
+    if block.tag == "blockquote":
+        return "<blockquote><p>" + " ".join(escaped) + "</p></blockquote>"
+    tag = block.tag if block.tag != "dl" else "p"
+    return f"<{tag}>" + " ".join(escaped) + f"</{tag}>"
+
+
+class _TopLevelSplitter(HTMLParser):
+    """Records where each top-level element starts, as offsets into the fragment."""
+
+    def __init__(self, fragment: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self.depth = 0
+        self.starts: list[tuple[str, int]] = []
+        self._line_offsets = [0]
+        for line in fragment.splitlines(keepends=True):
+            self._line_offsets.append(self._line_offsets[-1] + len(line))
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if self.depth == 0:
+            row, col = self.getpos()
+            self.starts.append((tag, self._line_offsets[row - 1] + col))
+        if tag not in _VOID:
+            self.depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in _VOID:
+            self.depth = max(0, self.depth - 1)
+
+
+def split_top_level(fragment: str) -> list[tuple[str, str]]:
+    """Cut sanitised HTML into its top-level elements (tag, html)."""
+    parser = _TopLevelSplitter(fragment)
+    parser.feed(fragment)
+    parser.close()
+    starts = parser.starts
+    pieces: list[tuple[str, str]] = []
+    for index, (tag, start) in enumerate(starts):
+        end = starts[index + 1][1] if index + 1 < len(starts) else len(fragment)
+        piece = fragment[start:end].strip()
+        if piece:
+            pieces.append((tag, piece))
+    leading = fragment[: starts[0][1]].strip() if starts else fragment.strip()
+    if leading:  # bare text outside any element (nh3 can leave it): keep it as a paragraph
+        pieces.insert(0, ("p", f"<p>{leading}</p>"))
+    return pieces
+
+
+def _list_items(fragment: str) -> list[str]:
+    inner = re.sub(r"^<[^>]+>|</[^>]+>$", "", fragment.strip())
+    return [tag_html for tag, tag_html in split_top_level(inner) if tag == "li"]
+
+
+def _plain_text(fragment: str) -> str:
+    text = re.sub(r"<[^>]+>", " ", fragment)
+    return re.sub(r"\s+", " ", html.unescape(text)).strip()

@@ -1,0 +1,172 @@
+"""Writing the site: built aside, then swapped in whole.
+
+The new site is written to a staging folder beside the output folder and then
+exchanged with it in one atomic ``renameat2(RENAME_EXCHANGE)`` (two renames
+where that call is missing). A failed or killed build leaves the previous site
+as it was; a file unchanged since the previous build is hard-linked, not
+rewritten, so an incremental build costs little.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+MARKER = ".sitegen-output"
+MARKER_TEXT = b"This folder is written by build.py and replaced whole on every build.\n"
+
+
+class OutputError(Exception):
+    """The output folder cannot be used; the message says why and what to do."""
+
+
+def check_output_dir(output_dir: Path, project_root: Path, content_dir: Path, config_path: Path) -> None:
+    """Refuse a folder whose replacement would destroy something that is not ours."""
+    out = output_dir.resolve()
+    root = project_root.resolve()
+    if out == root or out in root.parents:
+        raise OutputError(f"output folder {out} is the project folder or above it: set 'output_dir' to a folder of its own, e.g. _site")
+    if out == Path(out.anchor) or out == Path.home().resolve():
+        raise OutputError(f"output folder {out} is a system or home folder: set 'output_dir' to a folder of its own, e.g. _site")
+    if content_dir.resolve() == out or out in content_dir.resolve().parents:
+        raise OutputError(f"output folder {out} contains the content folder: choose another 'output_dir'")
+    if content_dir.resolve() in out.parents:
+        raise OutputError(f"output folder {out} is inside the content folder: choose a folder outside {content_dir}")
+    if out in config_path.resolve().parents:
+        raise OutputError(f"output folder {out} contains site.yml: choose another 'output_dir'")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output path {out} is a file, not a folder: remove it or choose another 'output_dir'")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise OutputError(
+            f"output folder {out} is not empty and was not made by build.py (no {MARKER} file in it): "
+            "empty it, remove it, or choose another 'output_dir'"
+        )
+
+
+@contextmanager
+def output_lock(output_dir: Path, wait_seconds: float = 600.0) -> Iterator[None]:
+    """One build at a time per output folder; a second one waits, then gives up."""
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = output_dir.parent / f".{output_dir.name}.lock"
+    handle = open(lock_path, "a+b")
+    try:
+        deadline = time.monotonic() + wait_seconds
+        announced = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not announced:
+                    print(f"another build is writing {output_dir}; waiting for it to finish", flush=True)
+                    announced = True
+                if time.monotonic() > deadline:
+                    raise OutputError(f"another build has held {lock_path} for {wait_seconds:.0f} s: wait for it or stop it") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        handle.close()  # closing releases the lock, even after kill -9 (the kernel drops it)
+
+
+def staging_dir_for(output_dir: Path) -> Path:
+    return output_dir.parent / f".{output_dir.name}.staging-{os.getpid()}"
+
+
+def remove_leftovers(output_dir: Path) -> None:
+    """Staging folders of builds that were killed; only called while holding the lock."""
+    for leftover in output_dir.parent.glob(f".{output_dir.name}.staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    parked = output_dir.parent / f".{output_dir.name}.previous"
+    if parked.exists():
+        if not output_dir.exists():
+            # Killed between the two renames of the fallback swap: put the old site back.
+            os.rename(parked, output_dir)
+        else:
+            shutil.rmtree(parked, ignore_errors=True)
+
+
+def write_site(output_dir: Path, files: Mapping[str, bytes | Path], previous_hashes: Mapping[str, str] | None = None, hashes: Mapping[str, str] | None = None) -> None:
+    """Write ``files`` (path -> bytes, or -> an existing file to link) as the new site, atomically.
+
+    When the content hash of a file equals its hash in the previous build, the
+    previous file is hard-linked instead of written again.
+    """
+    staging = staging_dir_for(output_dir)
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    made_dirs: set[str] = set()
+    try:
+        for rel in sorted(files):
+            target = staging / rel
+            parent = os.path.dirname(rel)
+            if parent and parent not in made_dirs:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made_dirs.add(parent)
+            content = files[rel]
+            if previous_hashes and hashes and previous_hashes.get(rel) == hashes.get(rel) and _try_link(output_dir / rel, target):
+                continue
+            if isinstance(content, Path):
+                if not _try_link(content, target):
+                    shutil.copyfile(content, target)
+                continue
+            with open(target, "wb") as handle:
+                handle.write(content)
+        (staging / MARKER).write_bytes(MARKER_TEXT)
+        swap_into_place(staging, output_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)  # now holds the previous site
+
+
+def _try_link(existing: Path, target: Path) -> bool:
+    try:
+        os.link(existing, target)
+        return True
+    except OSError:
+        return False
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+_libc = None
+
+
+def _renameat2():
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        except OSError:
+            _libc = False
+    return getattr(_libc, "renameat2", None) if _libc else None
+
+
+def swap_into_place(staging: Path, output_dir: Path) -> None:
+    """Make ``staging`` the output folder; afterwards ``staging`` holds the old site (if any)."""
+    if not output_dir.exists():
+        os.rename(staging, output_dir)
+        staging.mkdir()
+        return
+    renameat2 = _renameat2()
+    if renameat2 is not None:
+        result = renameat2(_AT_FDCWD, os.fsencode(staging), _AT_FDCWD, os.fsencode(output_dir), _RENAME_EXCHANGE)
+        if result == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+            raise OSError(code, os.strerror(code), str(output_dir))
+    # Fallback: two renames; remove_leftovers() repairs a kill between them.
+    parked = output_dir.parent / f".{output_dir.name}.previous"
+    os.rename(output_dir, parked)
+    os.rename(staging, output_dir)
+    os.rename(parked, staging)

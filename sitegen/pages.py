@@ -1,0 +1,335 @@
+"""The site plan: which pages exist, in what order, and what each one shows.
+
+Pure functions from segments and companions to ``Page`` values: an output path,
+a template name and a context of plain data with every link already computed
+(relative to that page) through ``urls``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import groupby
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from . import urls
+from .config import SiteConfig
+from .content import Segment
+from .labels import labels_for, part_label, translation_notice
+from .markup import translated_block_html, with_anchor
+from .metadata import format_date
+from .translation import Companion
+
+TEXT_DIRECTIONS = {"ar": "rtl", "fa": "rtl", "he": "rtl", "ur": "rtl", "ps": "rtl", "ckb": "rtl", "yi": "rtl", "dv": "rtl"}
+_ARABIC_RUN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+(?:[\s\d.,:؛،-]+[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+)*")
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str  # relative to the output root, POSIX
+    template: str
+    context: dict[str, Any]
+    source_rel: str | None = None  # the source file the page is made from, for incremental builds
+
+
+@dataclass(frozen=True)
+class Article:
+    source_rel: str
+    segments: tuple[Segment, ...]
+
+    @property
+    def date(self) -> date | None:
+        dates = [s.date for s in self.segments if s.date]
+        return max(dates) if dates else None
+
+
+def direction(language: str) -> str:
+    return TEXT_DIRECTIONS.get(language.split("-")[0], "ltr")
+
+
+def order_articles(segments: Sequence[Segment]) -> list[Article]:
+    """Newest first, undated last; an article's segments together and in order."""
+    by_file = sorted(segments, key=lambda s: (s.source_rel, s.number))
+    articles = [Article(rel, tuple(group)) for rel, group in groupby(by_file, key=lambda s: s.source_rel)]
+    return sorted(articles, key=lambda a: (a.date is None, -(a.date.toordinal()) if a.date else 0, a.source_rel))
+
+
+def isolate_arabic(escaped: str) -> str:
+    """Arabic left inside English text (names, quotes) is isolated so it cannot reorder its neighbours."""
+    return _ARABIC_RUN.sub(lambda m: f'<bdi lang="ar">{m.group(0)}</bdi>', escaped)
+
+
+def _date(day: date | None, language: str) -> dict[str, str] | None:
+    return {"iso": day.isoformat(), "display": format_date(day, language)} if day else None
+
+
+class SitePlanner:
+    """Builds the Page values of one site. Holds only read-only inputs."""
+
+    def __init__(self, config: SiteConfig, companions: dict[tuple[str, int], Companion], has_search: bool, has_archive: bool):
+        self.config = config
+        self.companions = companions
+        self.source_language = config.language
+        self.target = config.translation.target
+        self.has_search = has_search
+        self.has_archive = has_archive
+
+    # -- shared pieces -------------------------------------------------
+    def companion_of(self, segment: Segment) -> Companion | None:
+        return self.companions.get((segment.source_rel, segment.number))
+
+    def _base(self, path: str, language: str, page_title: str) -> dict[str, Any]:
+        labels = labels_for(language)
+        nav = [{"href": urls.relative_url(path, urls.index_page(1)), "label": labels_for(self.source_language)["index"], "lang": self.source_language if language != self.source_language else None, "dir": None}]
+        if self.companions:
+            nav.append({"href": urls.relative_url(path, urls.index_page(1, self.target)), "label": "English", "lang": self.target, "dir": direction(self.target)})
+        if self.has_search:
+            nav.append({"href": urls.relative_url(path, urls.SEARCH), "label": labels_for(self.source_language)["search"], "lang": self.source_language if language != self.source_language else None, "dir": None})
+        feeds = []
+        if self.config.base_url:
+            feeds.append({"title": self.config.title, "href": urls.relative_url(path, f"{self.source_language}/feed.xml")})
+            if self.companions:
+                feeds.append({"title": f"{self.config.title} (English)", "href": urls.relative_url(path, f"{self.target}/feed.xml")})
+        return {
+            "lang": language,
+            "dir": direction(language),
+            "page_title": page_title,
+            "site_title": self.config.title,
+            "description": self.config.description,
+            "labels": labels,
+            "nav": nav,
+            "home_url": urls.relative_url(path, urls.index_page(1)),
+            "root": urls.root_prefix(path),
+            "css": None,  # filled in by the renderer, once per theme
+            "noindex": False,
+            "canonical": urls.absolute_url(self.config.base_url, path) if self.config.base_url else None,
+            "alternates": [],
+            "feeds": feeds,
+            "body_class": "",
+        }
+
+    def _alternates(self, path: str, pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+        # hreflang alternates must be absolute for search engines; relative ones still help browsers offline.
+        base = self.config.base_url
+        return [
+            {"hreflang": lang, "href": urls.absolute_url(base, target) if base else urls.relative_url(path, target)}
+            for lang, target in pairs
+        ]
+
+    # -- segment pages ---------------------------------------------------
+    def segment_pages(self, article: Article) -> list[Page]:
+        pages = []
+        count = len(article.segments)
+        for index, segment in enumerate(article.segments):
+            previous = article.segments[index - 1] if index > 0 else None
+            following = article.segments[index + 1] if index + 1 < count else None
+            pages.append(self._arabic_page(segment, previous, following, count))
+            companion = self.companion_of(segment)
+            if companion is not None:
+                pages.append(self._companion_page(segment, companion, previous, following, count))
+                pages.append(self._parallel_page(segment, companion, previous, following))
+        return pages
+
+    def _neighbour(self, path: str, segment: Segment | None, english: bool) -> dict[str, Any] | None:
+        if segment is None:
+            return None
+        companion = self.companion_of(segment) if english else None
+        if english and companion is not None:
+            return {"href": urls.relative_url(path, urls.companion_page(segment.slug, self.target)), "title": companion.title, "lang": None, "dir": None}
+        # An English page whose neighbour has no companion links to the Arabic original, marked as such.
+        lang = self.source_language if english else None
+        return {"href": urls.relative_url(path, urls.segment_page(segment.slug)), "title": segment.title, "lang": lang, "dir": direction(self.source_language) if lang else None}
+
+    def _arabic_page(self, segment: Segment, previous: Segment | None, following: Segment | None, count: int) -> Page:
+        path = urls.segment_page(segment.slug)
+        context = self._base(path, self.source_language, segment.title)
+        companion = self.companion_of(segment)
+        context |= {
+            "date": _date(segment.date, self.source_language),
+            "author": segment.author,
+            "tags": list(segment.tags),
+            "part": part_label(segment.number, count, self.source_language),
+            "blocks": [Markup(with_anchor(b.html, f"p{i}")) for i, b in enumerate(segment.blocks, start=1)],
+            "companion": {"href": urls.relative_url(path, urls.companion_page(segment.slug, self.target)), "lang": self.target, "label": f"Read in English: {companion.title}"} if companion else None,
+            "parallel_url": urls.relative_url(path, urls.parallel_page(segment.slug)) if companion else None,
+            "notice": None,
+            "previous": self._neighbour(path, previous, english=False),
+            "next": self._neighbour(path, following, english=False),
+            "index_url": urls.relative_url(path, urls.index_page(1)),
+            "description": segment.excerpt,
+        }
+        if companion:
+            context["alternates"] = self._alternates(path, [(self.source_language, path), (self.target, urls.companion_page(segment.slug, self.target))])
+        return Page(path, "segment.html", context, segment.source_rel)
+
+    def _companion_page(self, segment: Segment, companion: Companion, previous: Segment | None, following: Segment | None, count: int) -> Page:
+        path = urls.companion_page(segment.slug, self.target)
+        context = self._base(path, self.target, companion.title)
+        blocks = []
+        for index, (block, translated) in enumerate(zip(segment.blocks, companion.blocks), start=1):
+            html = translated_block_html(block, translated)
+            blocks.append(Markup(with_anchor(isolate_arabic(html) if block.units else html, f"p{index}")))
+        original = urls.segment_page(segment.slug)
+        context |= {
+            "page_title": companion.title,
+            "date": _date(segment.date, self.target),
+            "author": segment.author,
+            "tags": [],
+            "part": part_label(segment.number, count, self.target),
+            "blocks": blocks,
+            "companion": {"href": urls.relative_url(path, original), "lang": self.source_language, "label": f"الأصل العربي: {segment.title}"},
+            "parallel_url": urls.relative_url(path, urls.parallel_page(segment.slug)),
+            "notice": translation_notice(companion.providers, companion.date, companion.reviewed),
+            "previous": self._neighbour(path, previous, english=True),
+            "next": self._neighbour(path, following, english=True),
+            "index_url": urls.relative_url(path, urls.index_page(1, self.target)),
+            "noindex": self.config.translation.noindex_unreviewed and not companion.reviewed,
+            "alternates": self._alternates(path, [(self.source_language, original), (self.target, path)]),
+            "description": None,
+        }
+        context["labels"] = labels_for(self.target) | {"parallel": "Arabic and English side by side"}
+        return Page(path, "segment.html", context, segment.source_rel)
+
+    def _parallel_page(self, segment: Segment, companion: Companion, previous: Segment | None, following: Segment | None) -> Page:
+        path = urls.parallel_page(segment.slug)
+        context = self._base(path, self.source_language, segment.title)
+        pairs = []
+        for index, (block, translated) in enumerate(zip(segment.blocks, companion.blocks), start=1):
+            english = translated_block_html(block, translated)
+            pairs.append(
+                {
+                    "anchor": f"p{index}",
+                    "number": str(index),
+                    "label": f"الفقرة {index}",
+                    "source": Markup(block.html),
+                    "target": Markup(isolate_arabic(english) if block.units else english),
+                }
+            )
+
+        def parallel_neighbour(other: Segment | None) -> dict[str, Any] | None:
+            if other is None:
+                return None
+            if self.companion_of(other) is not None:
+                return {"href": urls.relative_url(path, urls.parallel_page(other.slug)), "title": other.title, "lang": None, "dir": None}
+            return self._neighbour(path, other, english=False)
+
+        context |= {
+            "target_lang": self.target,
+            "title_translated": companion.title,
+            "date": _date(segment.date, self.source_language),
+            "original_url": urls.relative_url(path, urls.segment_page(segment.slug)),
+            "companion_url": urls.relative_url(path, urls.companion_page(segment.slug, self.target)),
+            "notice": translation_notice(companion.providers, companion.date, companion.reviewed),
+            "pairs": pairs,
+            "previous": parallel_neighbour(previous),
+            "next": parallel_neighbour(following),
+            "index_url": urls.relative_url(path, urls.index_page(1)),
+            "noindex": self.config.translation.noindex_unreviewed and not companion.reviewed,
+            "body_class": "wide",
+        }
+        return Page(path, "parallel.html", context, segment.source_rel)
+
+    # -- index pages -------------------------------------------------------
+    def index_pages(self, articles: Sequence[Article], english: bool = False) -> list[Page]:
+        language = self.target if english else self.source_language
+        folder = self.target if english else ""
+        entries_data: list[tuple[Segment, Companion | None, int]] = []
+        for article in articles:
+            for segment in article.segments:
+                companion = self.companion_of(segment)
+                if english and companion is None:
+                    continue
+                entries_data.append((segment, companion, len(article.segments)))
+        per_page = self.config.per_page
+        total_pages = max(1, -(-len(entries_data) // per_page))
+        pages = []
+        for number in range(1, total_pages + 1):
+            path = urls.index_page(number, folder)
+            chunk = entries_data[(number - 1) * per_page : number * per_page]
+            labels = labels_for(language)
+            title = self.config.title if not english else f"{self.config.title}: English"
+            context = self._base(path, language, f"{labels['page']} {number}" if number > 1 else title)
+            entries = []
+            for segment, companion, count in chunk:
+                if english:
+                    assert companion is not None
+                    entries.append(
+                        {
+                            "href": urls.relative_url(path, urls.companion_page(segment.slug, self.target)),
+                            "title": companion.title,
+                            "date": _date(segment.date, language),
+                            "part": part_label(segment.number, count, language),
+                            "excerpt": _english_excerpt(companion),
+                            "continues": segment.number > 1,
+                            "alternate": {"href": urls.relative_url(path, urls.segment_page(segment.slug)), "lang": self.source_language, "dir": direction(self.source_language), "label": "العربية"},
+                        }
+                    )
+                else:
+                    entries.append(
+                        {
+                            "href": urls.relative_url(path, urls.segment_page(segment.slug)),
+                            "title": segment.title,
+                            "date": _date(segment.date, language),
+                            "part": part_label(segment.number, count, language),
+                            "excerpt": segment.excerpt,
+                            "continues": segment.number > 1,
+                            "alternate": {"href": urls.relative_url(path, urls.companion_page(segment.slug, self.target)), "lang": self.target, "dir": direction(self.target), "label": "English"} if companion else None,
+                        }
+                    )
+            context |= {
+                "heading": title if number == 1 else f"{title} · {labels['page']} {number}",
+                "intro": None,
+                "entries": entries,
+                "page_number": number,
+                "pagination": _pagination(path, number, total_pages, folder, language),
+            }
+            if self.has_archive and not english and number == 1:
+                context["intro"] = None
+                context["archive"] = {"href": urls.relative_url(path, urls.ARCHIVE), "label": labels["archive"]}
+            pages.append(Page(path, "index.html", context))
+        return pages
+
+    def not_found_page(self) -> Page:
+        path = urls.NOT_FOUND
+        context = self._base(path, self.source_language, labels_for(self.source_language)["not_found"])
+        if self.config.base_url:
+            # GitHub Pages serves 404.html at any depth: relative links would point nowhere.
+            context["home_url"] = self.config.base_url + urls.INDEX
+            for item in context["nav"]:
+                item["href"] = self.config.base_url + item["href"]
+        context["noindex"] = True
+        context["canonical"] = None
+        return Page(path, "404.html", context)
+
+
+def _english_excerpt(companion: Companion) -> str:
+    from .metadata import make_excerpt
+
+    first = next((" ".join(b) for b in companion.blocks if b), "")
+    return make_excerpt(first)
+
+
+def _pagination(path: str, current: int, total: int, folder: str, language: str) -> dict[str, Any]:
+    """Links to nearby pages and the ends: a 200-page archive must not list 200 links on every page."""
+    digits = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩") if language == "ar" else None
+    shown = sorted({1, total, *range(max(1, current - 2), min(total, current + 2) + 1)})
+    pages: list[dict[str, Any]] = []
+    last = 0
+    for number in shown:
+        if number - last > 1:
+            pages.append({"gap": True})
+        label = str(number).translate(digits) if digits else str(number)
+        pages.append({"gap": False, "current": number == current, "href": urls.relative_url(path, urls.index_page(number, folder)), "label": label})
+        last = number
+    return {
+        "pages": pages,
+        "previous": urls.relative_url(path, urls.index_page(current - 1, folder)) if current > 1 else None,
+        "next": urls.relative_url(path, urls.index_page(current + 1, folder)) if current < total else None,
+    }
+
+
+__all__ = ["Page", "Article", "SitePlanner", "order_articles", "direction", "isolate_arabic", "escape"]

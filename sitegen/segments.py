@@ -1,0 +1,222 @@
+"""Splitting a source text into segments, and reading front matter.
+
+Splitting happens on raw lines, before any Markdown parsing: in Markdown a
+``===`` line under text is a setext heading, and it must never turn the last
+paragraph of a segment into a heading.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from .diagnostics import Problem, error, warning
+from .sources import SourceFile
+from .yamlfile import YamlError, key_lines, parse_yaml
+
+SEPARATOR = re.compile(r"^[ \t]*={3,}[ \t]*$")
+# A fence is three or more backticks or tildes, indented at most three spaces (CommonMark).
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+FRONT_MATTER_FENCE = "---"
+
+FRONT_MATTER_KEYS = ("title", "date", "slug", "author", "tags", "summary", "translate", "draft")
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    values: tuple[tuple[str, Any], ...] = ()
+    # absolute line in the source file of each key, for messages about a value
+    lines: tuple[tuple[str, int], ...] = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict(self.values).get(key, default)
+
+    def line_of(self, key: str, default: int | None = None) -> int | None:
+        return dict(self.lines).get(key, default)
+
+    def merged_over(self, base: "FrontMatter") -> "FrontMatter":
+        """This segment's keys win over the file's."""
+        values = dict(base.values) | dict(self.values)
+        lines = dict(base.lines) | dict(self.lines)
+        return FrontMatter(tuple(values.items()), tuple(lines.items()))
+
+
+@dataclass(frozen=True)
+class RawSegment:
+    """One segment's text before rendering: body lines and where they stand in the file."""
+
+    source: SourceFile
+    number: int  # 1-based among the file's non-empty segments
+    line: int  # first line of the body in the file
+    body: str
+    front_matter: FrontMatter = field(default_factory=FrontMatter)
+
+
+def split_lines_into_chunks(lines: list[str], fenced_code_aware: bool) -> list[tuple[int, list[str]]]:
+    """Cut lines at separator lines; returns (first line number, lines) per chunk.
+
+    Separator lines themselves are dropped. With ``fenced_code_aware`` a
+    separator inside a fenced code block is kept as text.
+    """
+    chunks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 1
+    fence: str | None = None
+    for index, line in enumerate(lines, start=1):
+        if fenced_code_aware:
+            match = FENCE.match(line)
+            if match:
+                marker = match.group(1)
+                if fence is None:
+                    fence = marker
+                elif marker[0] == fence[0] and len(marker) >= len(fence) and not line.strip()[len(marker):].strip():
+                    fence = None
+                current.append(line)
+                continue
+        if fence is None and SEPARATOR.match(line):
+            chunks.append((start, current))
+            current, start = [], index + 1
+            continue
+        current.append(line)
+    chunks.append((start, current))
+    return chunks
+
+
+def read_front_matter(lines: list[str], first_line: int, source: SourceFile) -> tuple[FrontMatter, int, list[Problem]]:
+    """Front matter at the top of ``lines`` (after blank lines), if any.
+
+    Returns the front matter, how many lines it took, and problems.
+    """
+    index = 0
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    if index >= len(lines) or lines[index].rstrip() != FRONT_MATTER_FENCE:
+        return FrontMatter(), 0, []
+    opening = index
+    closing = None
+    for j in range(opening + 1, len(lines)):
+        if lines[j].rstrip() in (FRONT_MATTER_FENCE, "..."):
+            closing = j
+            break
+    open_line = first_line + opening
+    if closing is None:
+        return FrontMatter(), 0, [
+            error(source.path, open_line, "front matter opened with '---' is never closed: add a line '---' after its last key")
+        ]
+    yaml_text = "\n".join(lines[opening + 1 : closing])
+    offset = open_line  # line of the first YAML line is open_line + 1
+    try:
+        doc = parse_yaml(yaml_text)
+    except YamlError as exc:
+        line = offset + exc.line if exc.line else open_line
+        return FrontMatter(), closing + 1, [error(source.path, line, f"front matter: {exc.message}: fix the YAML between the '---' lines")]
+    if doc.value is None:
+        return FrontMatter(), closing + 1, []
+    if not isinstance(doc.value, dict):
+        return FrontMatter(), closing + 1, [
+            error(source.path, open_line + 1, "front matter must be 'key: value' lines (a mapping), e.g. 'title: ...'")
+        ]
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    lines_of: dict[str, int] = {}
+    for key, line in key_lines(doc.node).items():
+        absolute = offset + line
+        value = doc.value.get(key)
+        if key not in FRONT_MATTER_KEYS:
+            problems.append(
+                warning(source.path, absolute, f"unknown front matter key '{key}' ignored: known keys are {', '.join(FRONT_MATTER_KEYS)}")
+            )
+            continue
+        checked, problem = _check_front_matter_value(key, value)
+        if problem:
+            problems.append(error(source.path, absolute, problem))
+            continue
+        values[key] = checked
+        lines_of[key] = absolute
+    return FrontMatter(tuple(values.items()), tuple(lines_of.items())), closing + 1, problems
+
+
+def _check_front_matter_value(key: str, value: Any) -> tuple[Any, str | None]:
+    """Coerce a front matter value to its type, or say what is wrong with it."""
+    if key in ("title", "author", "summary"):
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            text = str(value).strip()
+            if text:
+                return text, None
+        return None, f"'{key}' must be non-empty text"
+    if key == "slug":
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            return str(value), None
+        return None, "'slug' must be text such as 'homs-2012-02'"
+    if key in ("translate", "draft"):
+        if isinstance(value, bool):
+            return value, None
+        return None, f"'{key}' must be true or false"
+    if key == "tags":
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        if isinstance(value, list) and all(isinstance(t, (str, int)) and not isinstance(t, bool) for t in value):
+            return tuple(str(t).strip() for t in value if str(t).strip()), None
+        return None, "'tags' must be a list of words, e.g. [حمص, سوريا]"
+    if key == "date":
+        return _parse_date(value)
+    raise AssertionError(key)
+
+
+def _parse_date(value: Any) -> tuple[date | None, str | None]:
+    if isinstance(value, datetime):
+        return value.date(), None
+    if isinstance(value, date):
+        return value, None
+    if isinstance(value, str):
+        text = value.strip()
+        for candidate in (text, text[:10]):
+            try:
+                return date.fromisoformat(candidate), None
+            except ValueError:
+                continue
+    return None, f"date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2012-02-24"
+
+
+def split_source(source: SourceFile) -> tuple[FrontMatter, list[RawSegment], list[Problem]]:
+    """File front matter and the non-empty segments of one source file."""
+    problems: list[Problem] = []
+    lines = source.text.split("\n")
+    file_front, used, found = read_front_matter(lines, 1, source)
+    problems += found
+    # File front matter is cut off before splitting, so '===' inside it never splits.
+    chunks = split_lines_into_chunks(lines[used:], fenced_code_aware=source.kind == "md")
+    chunks = [(start + used, chunk) for start, chunk in chunks]
+    segments: list[RawSegment] = []
+    if not source.text.strip():
+        return file_front, [], [warning(source.path, None, "empty file: nothing to publish; add text or remove the file")]
+    for position, (start, chunk) in enumerate(chunks):
+        own_front, own_used, found = read_front_matter(chunk, start, source) if position > 0 else (FrontMatter(), 0, [])
+        problems += found
+        body_lines = chunk[own_used:]
+        skip = 0
+        while skip < len(body_lines) and not body_lines[skip].strip():
+            skip += 1
+        body_lines = body_lines[skip:]
+        while body_lines and not body_lines[-1].strip():
+            body_lines.pop()
+        if not body_lines:
+            if position == 0 and used and len(chunks) == 1:
+                problems.append(warning(source.path, start, "file has front matter but no text: add the article's text after it"))
+            elif position == 0:
+                problems.append(warning(source.path, start, "empty segment before the first separator: remove the separator line above the text"))
+            else:
+                problems.append(warning(source.path, start - 1, "empty segment after separator: remove the extra separator line"))
+            continue
+        segments.append(
+            RawSegment(
+                source=source,
+                number=len(segments) + 1,
+                line=start + own_used + skip,
+                body="\n".join(body_lines),
+                front_matter=own_front.merged_over(file_front),
+            )
+        )
+    return file_front, segments, problems

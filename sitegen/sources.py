@@ -1,0 +1,146 @@
+"""Finding and reading source files: the input edge of the pipeline.
+
+Only this module opens files under ``content_dir``. It returns decoded text
+(UTF-8, BOM dropped, line ends normalised to LF) or a problem naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from .diagnostics import Problem, error, warning
+
+SOURCE_SUFFIXES = (".txt", ".md")
+# Larger files are almost always a mistake (a dump, a binary); a news article is a few KB.
+MAX_SOURCE_BYTES = 10 * 1024 * 1024
+_BACKUP_SUFFIXES = ("~", ".bak", ".orig", ".swp", ".swo", ".tmp", ".rej")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path  # absolute
+    rel: str  # POSIX path relative to content_dir: the file's identity in the site
+    kind: str  # "txt" or "md"
+    text: str  # decoded, LF line ends, no BOM
+
+
+def is_ignored_name(name: str) -> bool:
+    """Hidden files and editor leftovers are never sources."""
+    return (
+        name.startswith(".")
+        or name.startswith("#")
+        or name.startswith("~$")
+        or name.endswith(_BACKUP_SUFFIXES)
+    )
+
+
+def discover_sources(content_dir: Path) -> tuple[list[Path], list[Problem]]:
+    """Every source file under content_dir, sorted; symlinks leading outside are refused."""
+    problems: list[Problem] = []
+    if not content_dir.is_dir():
+        return [], [error(content_dir, None, "content folder not found: create it or set 'content_dir' in site.yml")]
+    root = content_dir.resolve()
+    found: list[Path] = []
+    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(folder)
+        kept_dirs = []
+        for name in sorted(dirnames):
+            if is_ignored_name(name):
+                continue
+            candidate = here / name
+            if candidate.is_symlink():
+                # Following linked folders risks loops and reading outside the content.
+                problems.append(warning(candidate, None, "symbolic link to a folder skipped: copy the folder into content/ instead"))
+                continue
+            kept_dirs.append(name)
+        dirnames[:] = kept_dirs
+        for name in sorted(filenames):
+            if is_ignored_name(name) or not name.lower().endswith(SOURCE_SUFFIXES):
+                continue
+            candidate = here / name
+            if candidate.is_symlink():
+                target = candidate.resolve()
+                if not target.is_relative_to(root):
+                    problems.append(
+                        error(candidate, None, f"symbolic link leads outside the content folder (to {target}): copy the file in instead")
+                    )
+                    continue
+            found.append(candidate)
+    found.sort(key=lambda p: p.relative_to(root).as_posix())
+    return found, problems
+
+
+def read_source(path: Path, content_dir: Path) -> tuple[SourceFile | None, list[Problem]]:
+    """Decode one source file, or explain why it cannot be used."""
+    rel = path.relative_to(content_dir.resolve()).as_posix() if path.is_absolute() else path.as_posix()
+    try:
+        size = path.stat().st_size
+        if size > MAX_SOURCE_BYTES:
+            return None, [
+                error(path, None, f"file is too large ({size / 1e6:.1f} MB; the limit is {MAX_SOURCE_BYTES // 1_000_000} MB): split it into several files")
+            ]
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, [error(path, None, "file vanished while the site was being built: build again once it is back or gone")]
+    except OSError as exc:
+        return None, [error(path, None, f"cannot read the file ({exc.strerror}): check its permissions")]
+    return decode_source(data, path, rel)
+
+
+def decode_source(data: bytes, path: Path, rel: str) -> tuple[SourceFile | None, list[Problem]]:
+    if b"\x00" in data[:8192]:
+        return None, [error(path, None, "binary file, not text: remove it from the content folder")]
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return None, [error(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}): save the file as UTF-8")]
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        return None, [error(path, line, "NUL character in text: remove it (the file may be damaged)")]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    kind = "md" if rel.lower().endswith(".md") else "txt"
+    return SourceFile(path=path, rel=rel, kind=kind, text=text), []
+
+
+def git_commit_dates(content_dir: Path) -> dict[str, date]:
+    """Date of the last commit touching each file, keyed by path relative to content_dir.
+
+    One ``git log`` for the whole folder: a call per file would cost seconds on a
+    large archive. Outside a repository, or without git, no file has a git date.
+    """
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(content_dir), "rev-parse", "--show-toplevel"],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout.strip()
+        log = subprocess.run(
+            ["git", "-C", top, "-c", "core.quotepath=off", "log", "--format=%x00%cs", "--name-only", "--no-renames", "--", str(content_dir.resolve())],
+            capture_output=True, text=True, timeout=120, check=True, encoding="utf-8", errors="replace",
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    top_path = Path(top).resolve()
+    content_rel = content_dir.resolve().relative_to(top_path).as_posix() if content_dir.resolve().is_relative_to(top_path) else ""
+    prefix = "" if content_rel in ("", ".") else content_rel + "/"
+    dates: dict[str, date] = {}
+    current: date | None = None
+    for line in log.splitlines():
+        if line.startswith("\x00"):
+            try:
+                current = date.fromisoformat(line[1:].strip())
+            except ValueError:
+                current = None
+            continue
+        name = line.strip()
+        if not name or current is None or not name.startswith(prefix):
+            continue
+        # The log is newest first: the first date seen for a file is its last commit.
+        dates.setdefault(name[len(prefix):], current)
+    return dates

@@ -1,0 +1,268 @@
+"""The translation stage: from segments and their memories to English companions.
+
+What a segment needs is looked up in its file's memory; what is missing is sent
+to the translator (unless offline), a few requests at a time, and every good
+result is saved to the memory at once, so an interrupted build loses nothing.
+A segment gets a companion only when every one of its units is translated:
+never a half-Arabic English page.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+
+from .config import SiteConfig
+from .content import Segment
+from .diagnostics import Problem, error, warning
+from .memory import Memory, MemoryEntry, entry_key, load_memory, memory_path, save_memory
+from .metadata import derive_title
+
+API_KEY_VARIABLE = "TRANSLATOR_API_KEY"
+
+
+@dataclass(frozen=True)
+class Companion:
+    """The English version of one segment, assembled from memory entries."""
+
+    title: str
+    blocks: tuple[tuple[str, ...], ...]  # translated units, block by block (empty for untranslated blocks)
+    providers: tuple[str, ...]
+    date: str  # the newest translation date among its units
+    reviewed: bool  # every unit reviewed by a person
+
+
+@dataclass(frozen=True)
+class Unit:
+    key: str
+    text: str
+    at: str  # "segment.position"
+    source_rel: str
+
+
+@dataclass
+class TranslationReport:
+    cached: int = 0
+    translated: int = 0
+    failed: int = 0
+    without_companion: list[str] = field(default_factory=list)  # "file (segment n)"
+
+    def summary(self) -> str:
+        return f"translations: {self.cached} from memory, {self.translated} new, {self.failed} failed"
+
+
+ProgressCallback = Callable[[int, int, TranslationReport], None]
+
+
+def segment_units(segment: Segment, source_language: str, target_language: str) -> list[Unit]:
+    if not segment.translate:
+        return []
+    return [
+        Unit(entry_key(text, source_language, target_language), text, f"{segment.number}.{position}", segment.source_rel)
+        for position, text in enumerate(_unit_texts(segment), start=1)
+    ]
+
+
+def _unit_texts(segment: Segment) -> tuple[str, ...]:
+    return segment.units
+
+
+def translate_site(
+    files: Sequence[tuple[str, tuple[Segment, ...]]],
+    config: SiteConfig,
+    *,
+    offline: bool,
+    translator_factory: Callable[[], object] | None,
+    progress: ProgressCallback | None = None,
+) -> tuple[dict[tuple[str, int], Companion], TranslationReport, list[Problem]]:
+    """Companions for every segment that can have one; saves memories unless offline."""
+    source_language, target_language = config.language, config.translation.target
+    problems: list[Problem] = []
+    report = TranslationReport()
+    memories: dict[str, Memory] = {}
+    writable: set[str] = set()
+    units_by_file: dict[str, list[Unit]] = {}
+    for source_rel, segments in files:
+        path = memory_path(config.memory_dir, source_rel, target_language)
+        memory, found = load_memory(path, source_rel, source_language, target_language)
+        problems += found
+        units = [u for s in segments for u in segment_units(s, source_language, target_language)]
+        units_by_file[source_rel] = units
+        if memory is None:
+            continue  # unreadable: reported above, and never overwritten
+        memories[source_rel] = memory
+        writable.add(source_rel)
+
+    missing: dict[str, Unit] = {}
+    for source_rel, units in units_by_file.items():
+        known = memories[source_rel].lookup() if source_rel in memories else {}
+        for unit in units:
+            if unit.key in known:
+                report.cached += 1
+            elif source_rel in memories:
+                missing.setdefault(f"{source_rel}\n{unit.key}", unit)
+
+    if missing and not offline and translator_factory is not None:
+        translator = translator_factory()
+        _translate_missing(list(missing.values()), translator, config, memories, report, problems, progress)
+
+    companions: dict[tuple[str, int], Companion] = {}
+    for source_rel, segments in files:
+        memory = memories.get(source_rel)
+        if memory is None:
+            continue
+        final, stale_notes = _tidy(memory, units_by_file[source_rel])
+        for note in stale_notes:
+            problems.append(note)
+        if not offline and source_rel in writable and final != memory and (final.entries or final.path.exists()):
+            save_memory(final)
+        lookup = final.lookup()
+        for segment in segments:
+            if not segment.translate:
+                continue
+            companion = _assemble(segment, lookup, source_language, target_language)
+            if companion is None:
+                report.without_companion.append(f"{segment.source_rel} (segment {segment.number})")
+            else:
+                companions[(segment.source_rel, segment.number)] = companion
+    return companions, report, problems
+
+
+def _translate_missing(
+    units: list[Unit],
+    translator: object,
+    config: SiteConfig,
+    memories: dict[str, Memory],
+    report: TranslationReport,
+    problems: list[Problem],
+    progress: ProgressCallback | None,
+) -> None:
+    """Send what is missing, a few at a time; save each result as it arrives."""
+    from .translator import TranslationFailed  # deep-translator is imported only when needed
+
+    today = date.today().isoformat()
+    done = 0
+    provider = getattr(translator, "provider", config.translation.provider)
+    # The executor's threads call the translator; only this thread touches memories and files.
+    with ThreadPoolExecutor(max_workers=config.translation.concurrency) as pool:
+        pending = {pool.submit(translator.translate, unit.text): unit for unit in units}  # type: ignore[attr-defined]
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    unit = pending.pop(future)
+                    done += 1
+                    try:
+                        text = future.result()
+                    except TranslationFailed as exc:
+                        report.failed += 1
+                        problems.append(
+                            warning(
+                                config.memory_dir / unit.source_rel,
+                                None,
+                                f"translation of unit {unit.at} failed ({exc.reason}): that segment has no English page this time; the next build retries",
+                            )
+                        )
+                    else:
+                        report.translated += 1
+                        memory = memories[unit.source_rel]
+                        entry = MemoryEntry(unit.key, unit.text, text, provider, today, False, unit.at)
+                        memories[unit.source_rel] = memory.with_entries(memory.entries + (entry,))
+                        save_memory(memories[unit.source_rel])
+                    if progress:
+                        progress(done, len(units), report)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def _tidy(memory: Memory, units: list[Unit]) -> tuple[Memory, list[Problem]]:
+    """Entries in document order; unused machine output pruned; reviewed work always kept."""
+    by_key = memory.lookup()
+    reviewed_at = {e.at: e for e in memory.entries if e.reviewed}
+    entries: list[MemoryEntry] = []
+    used: set[str] = set()
+    notes: list[Problem] = []
+    stale: list[MemoryEntry] = [e for e in memory.entries if e.stale]
+    for unit in units:
+        if unit.key in used:
+            continue
+        entry = by_key.get(unit.key)
+        old = reviewed_at.get(unit.at)
+        if old is not None and old.key != unit.key and old.key not in {u.key for u in units}:
+            if not old.stale:
+                stale.append(replace(old, stale=True))
+                notes.append(
+                    warning(
+                        memory.path,
+                        None,
+                        f"reviewed translation of {memory.source_file} unit {unit.at} went stale: the Arabic changed, "
+                        "so the new text is translated again and the old reviewed one is kept (stale: true) for an editor to compare",
+                    )
+                )
+        if entry is None:
+            continue
+        used.add(unit.key)
+        entries.append(replace(entry, at=unit.at) if entry.at != unit.at and not entry.reviewed else entry)
+    current = {u.key for u in units}
+    for entry in memory.entries:
+        # Reviewed work never disappears silently, even when its paragraph is gone.
+        if entry.reviewed and not entry.stale and entry.key not in current and entry.key not in {s.key for s in stale}:
+            stale.append(replace(entry, stale=True))
+            notes.append(
+                warning(memory.path, None, f"reviewed translation at {entry.at or '?'} no longer matches any text of {memory.source_file}: kept as stale for an editor")
+            )
+    seen_stale: set[str] = set()
+    unique_stale = []
+    for entry in sorted(stale, key=lambda e: (e.at, e.key)):
+        if entry.key not in seen_stale and entry.key not in used:
+            seen_stale.add(entry.key)
+            unique_stale.append(entry)
+    return memory.with_entries(entries + unique_stale), notes
+
+
+def _assemble(segment: Segment, lookup: dict[str, MemoryEntry], source_language: str, target_language: str) -> Companion | None:
+    entries = []
+    for unit in segment_units(segment, source_language, target_language):
+        entry = lookup.get(unit.key)
+        if entry is None:
+            return None
+        entries.append(entry)
+    if not entries:
+        return None
+    position = 0
+    title = None
+    if segment.title_given:
+        title = entries[0].translation
+        position = 1
+    blocks = []
+    for block in segment.blocks:
+        count = len(block.units)
+        blocks.append(tuple(e.translation for e in entries[position : position + count]))
+        position += count
+    if title is None:
+        first = next((" ".join(b) for b in blocks if b), "")
+        title = derive_title(first)
+    return Companion(
+        title=title,
+        blocks=tuple(blocks),
+        providers=tuple(sorted({e.provider for e in entries})),
+        date=max(e.date for e in entries),
+        reviewed=all(e.reviewed for e in entries),
+    )
+
+
+def api_key_from_environment() -> str | None:
+    return os.environ.get(API_KEY_VARIABLE) or None
+
+
+def memory_file_for(config: SiteConfig, source_rel: str) -> Path:
+    return memory_path(config.memory_dir, source_rel, config.translation.target)
+
+
+__all__ = ["Companion", "TranslationReport", "translate_site", "segment_units", "api_key_from_environment", "error"]

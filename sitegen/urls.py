@@ -1,0 +1,53 @@
+"""Where every page lives in the output, and every link between pages.
+
+All links are relative to the page that holds them and end in a file name,
+so the site works alike from file://, at a domain's root and under a GitHub
+Pages project sub-path. This is the only module that builds them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import quote
+
+INDEX = "index.html"
+SEARCH = "search.html"
+NOT_FOUND = "404.html"
+ARCHIVE = "site.zip"
+
+
+def segment_page(slug: str) -> str:
+    return f"ar/{slug}.html"
+
+
+def companion_page(slug: str, target: str = "en") -> str:
+    return f"{target}/{slug}.html"
+
+
+def parallel_page(slug: str) -> str:
+    return f"parallel/{slug}.html"
+
+
+def index_page(number: int, language_folder: str = "") -> str:
+    """Page 1 is index.html; later pages are page-2.html, page-3.html, ..."""
+    name = INDEX if number == 1 else f"page-{number}.html"
+    return f"{language_folder}/{name}" if language_folder else name
+
+
+def relative_url(from_page: str, to_path: str, anchor: str | None = None) -> str:
+    """The link from one output file to another, percent-encoded (slugs may be Arabic)."""
+    start = posixpath.dirname(from_page) or "."
+    target = posixpath.relpath(to_path, start)
+    url = quote(target, safe="/-._~")
+    return f"{url}#{anchor}" if anchor else url
+
+
+def root_prefix(from_page: str) -> str:
+    """The relative path from a page to the site root: '' or '../' or '../../'."""
+    depth = from_page.count("/")
+    return "../" * depth
+
+
+def absolute_url(base_url: str, path: str) -> str:
+    """Only for what must be absolute (feeds, sitemap, canonical links)."""
+    return base_url + quote(path, safe="/-._~")
