@@ -11,7 +11,11 @@ _PROVIDER_NAMES = {
     "deepl": "DeepL",
     "microsoft": "Microsoft Translator",
     "qcri": "QCRI",
+    # The sample's entries were written by hand; saying "machine-translated" would be untrue.
+    "developer-draft": "the project's developer (an AI model), written by hand rather than by a translation service",
 }
+
+_MACHINE_PROVIDERS = {"google", "libre", "mymemory", "deepl", "microsoft", "qcri", "fake"}
 
 LABELS = {
     "ar": {
@@ -80,10 +84,9 @@ def translation_notice(providers: tuple[str, ...], day: str, reviewed: bool) -> 
     names = " and ".join(provider_name(p) for p in providers)
     when = _english_date(day)
     if reviewed:
-        return f"Translated from Arabic by {names} on {when}, and reviewed by an editor."
-    machine = all(p in _PROVIDER_NAMES or p == "fake" for p in providers)
-    kind = "Machine-translated" if machine else "Translated"
-    return f"{kind} from Arabic by {names} on {when}; not reviewed by an editor. The Arabic original is authoritative."
+        return f"Translated from Arabic on {when} by {names}, and reviewed by an editor."
+    kind = "Machine-translated" if all(p in _MACHINE_PROVIDERS for p in providers) else "Translated"
+    return f"{kind} from Arabic on {when} by {names}. Not reviewed by an editor; the Arabic original is authoritative."
 
 
 def _english_date(day: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .config import SiteConfig
 from .content import Segment
-from .diagnostics import Problem, error, warning
+from .diagnostics import Problem, warning
 from .memory import Memory, MemoryEntry, entry_key, load_memory, memory_path, save_memory
 from .metadata import derive_title
 
@@ -63,12 +63,8 @@ def segment_units(segment: Segment, source_language: str, target_language: str) 
         return []
     return [
         Unit(entry_key(text, source_language, target_language), text, f"{segment.number}.{position}", segment.source_rel)
-        for position, text in enumerate(_unit_texts(segment), start=1)
+        for position, text in enumerate(segment.units, start=1)
     ]
-
-
-def _unit_texts(segment: Segment) -> tuple[str, ...]:
-    return segment.units
 
 
 def translate_site(
@@ -107,8 +103,9 @@ def translate_site(
                 missing.setdefault(f"{source_rel}\n{unit.key}", unit)
 
     if missing and not offline and translator_factory is not None:
-        translator = translator_factory()
-        _translate_missing(list(missing.values()), translator, config, memories, report, problems, progress)
+        translator = _make_translator(translator_factory, config, problems)
+        if translator is not None:
+            _translate_missing(list(missing.values()), translator, config, memories, report, problems, progress)
 
     companions: dict[tuple[str, int], Companion] = {}
     for source_rel, segments in files:
@@ -130,6 +127,17 @@ def translate_site(
             else:
                 companions[(segment.source_rel, segment.number)] = companion
     return companions, report, problems
+
+
+def _make_translator(factory: Callable[[], object], config: SiteConfig, problems: list[Problem]) -> object | None:
+    """The translator, or a warning saying why there is none (a missing key never fails a build)."""
+    from .translator import TranslationFailed
+
+    try:
+        return factory()
+    except TranslationFailed as exc:
+        problems.append(warning(config.config_path, None, f"no translation this time: {exc.reason}; pages without a complete translation get no English companion"))
+        return None
 
 
 def _translate_missing(
@@ -265,4 +273,3 @@ def memory_file_for(config: SiteConfig, source_rel: str) -> Path:
     return memory_path(config.memory_dir, source_rel, config.translation.target)
 
 
-__all__ = ["Companion", "TranslationReport", "translate_site", "segment_units", "api_key_from_environment", "error"]

@@ -1,0 +1,61 @@
+"""Helpers for tests that build a whole site in a temporary folder."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from sitegen.cli import main
+from sitegen.config import load_config
+from sitegen.pipeline import BuildOptions, BuildResult, build_site
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "content" / "homs-baba-amr.txt"
+
+
+def write_site(folder: Path, files: dict[str, str | bytes], config: dict | None = None) -> Path:
+    """Write site.yml and content files; returns the site folder."""
+    settings = {"title": "اختبار", "translation": {"enabled": False}}
+    for key, value in (config or {}).items():
+        if key == "translation" and isinstance(value, dict):
+            settings["translation"] = {**settings["translation"], **value}
+        else:
+            settings[key] = value
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "site.yml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return folder
+
+
+def build(site: Path, **options) -> BuildResult:
+    """Build in-process with BuildOptions (a translator_factory may be passed)."""
+    config = load_config(site / "site.yml")
+    return build_site(config, BuildOptions(**options))
+
+
+@dataclass
+class CliRun:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*args: str) -> CliRun:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return CliRun(code, out.getvalue(), err.getvalue())
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
