@@ -92,6 +92,9 @@ def run_build(args: argparse.Namespace) -> int:
         print(f"error: cannot write the site ({exc.strerror or exc}: {exc.filename or config.output_dir}); the previous site is untouched", file=sys.stderr)
         return EXIT_ERRORS
     print_problems(result.problems, strict=args.strict)
+    if not args.quiet:
+        for note in result.notes:
+            print(f"note: {note}")
     if result.report is not None and not args.quiet:
         print(result.report.summary())
         if result.report.without_companion:

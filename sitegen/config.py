@@ -8,12 +8,10 @@ rest of the pipeline receives as arguments.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-import yaml
 
 from .diagnostics import Problem, error
 from .yamlfile import YamlError, key_lines, node_line, parse_yaml
@@ -50,6 +48,11 @@ class SiteConfig:
     per_page: int = 50
     author: str | None = None
     description: str | None = None
+    search: bool = True
+    # The whole site as site.zip, linked from the index: one download for a phone or USB stick.
+    offline_archive: bool = True
+    # Over https only: pages read once open again without network.
+    service_worker: bool = True
     translation: TranslationConfig = field(default_factory=TranslationConfig)
 
     @property
@@ -72,6 +75,9 @@ _SITE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "per_page": ((int,), "a whole number"),
     "author": ((str, type(None)), "text"),
     "description": ((str, type(None)), "text"),
+    "search": ((bool,), "true or false"),
+    "offline_archive": ((bool,), "true or false"),
+    "service_worker": ((bool,), "true or false"),
     "translation": ((dict,), "a mapping"),
 }
 _TRANSLATION_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -112,8 +118,11 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
     problems: list[Problem] = []
     values = _check_keys(raw, _SITE_KEYS, key_lines(doc.node), config_path, "", problems)
     translation_node = doc.child("translation")
+    # A 'translation' that is not a mapping is already reported by the check above;
+    # reading it as one crashed (``translation: yes``) or misread text as keys.
+    translation_raw = raw.get("translation") if isinstance(raw.get("translation"), dict) else {}
     translation_values = _check_keys(
-        raw.get("translation") or {}, _TRANSLATION_KEYS, key_lines(translation_node), config_path, "translation.", problems
+        translation_raw, _TRANSLATION_KEYS, key_lines(translation_node), config_path, "translation.", problems
     )
     lines = key_lines(doc.node)
     translation_lines = key_lines(translation_node)
@@ -152,7 +161,7 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
     if translation_values.get("target") and translation_values.get("target") == values.get("language", "ar"):
         fail("target", "'translation.target' is the site's own language: choose another target", True)
     for key in ("api_key", "key", "token"):
-        if key in (raw.get("translation") or {}):
+        if key in translation_raw:
             # Keys in a committed file leak; say where they belong instead.
             fail(key, "API keys never go in site.yml: set the environment variable TRANSLATOR_API_KEY", True)
 
@@ -162,7 +171,7 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
     root = config_path.resolve().parent
     translation = TranslationConfig(**{k: v for k, v in translation_values.items()})
     if isinstance(translation.timeout, int):
-        translation = _replace(translation, timeout=float(translation.timeout))
+        translation = replace(translation, timeout=float(translation.timeout))
     content_dir = (root / values.pop("content_dir", "content")).resolve()
     output_dir = Path(output_override).resolve() if output_override else (root / values.pop("output_dir", "_site")).resolve()
     values.pop("output_dir", None)
@@ -175,12 +184,6 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
         translation=translation,
         **values,
     )
-
-
-def _replace(obj: Any, **changes: Any) -> Any:
-    from dataclasses import replace
-
-    return replace(obj, **changes)
 
 
 def _check_keys(
@@ -228,5 +231,3 @@ def config_fingerprint(config: SiteConfig) -> str:
     parts += [f"translation.{f.name}={getattr(config.translation, f.name)!r}" for f in fields(config.translation)]
     return "\n".join(parts)
 
-
-__all__ = ["SiteConfig", "TranslationConfig", "ConfigError", "load_config", "config_fingerprint", "PROVIDERS", "yaml"]

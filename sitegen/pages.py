@@ -14,7 +14,7 @@ from datetime import date
 from itertools import groupby
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from . import urls
 from .config import SiteConfig
@@ -104,12 +104,12 @@ class SitePlanner:
             "nav": nav,
             "home_url": urls.relative_url(path, urls.index_page(1)),
             "root": urls.root_prefix(path),
-            "css": None,  # filled in by the renderer, once per theme
             "noindex": False,
             "canonical": urls.absolute_url(self.config.base_url, path) if self.config.base_url else None,
             "alternates": [],
             "feeds": feeds,
             "body_class": "",
+            "search_url": urls.relative_url(path, urls.SEARCH) if self.has_search else None,
         }
 
     def _alternates(self, path: str, pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -282,16 +282,19 @@ class SitePlanner:
                     )
             context |= {
                 "heading": title if number == 1 else f"{title} · {labels['page']} {number}",
-                "intro": None,
                 "entries": entries,
                 "page_number": number,
                 "pagination": _pagination(path, number, total_pages, folder, language),
             }
             if self.has_archive and not english and number == 1:
-                context["intro"] = None
                 context["archive"] = {"href": urls.relative_url(path, urls.ARCHIVE), "label": labels["archive"]}
             pages.append(Page(path, "index.html", context))
         return pages
+
+    def search_page(self) -> Page:
+        path = urls.SEARCH
+        context = self._base(path, self.source_language, labels_for(self.source_language)["search"])
+        return Page(path, "search.html", context)
 
     def not_found_page(self) -> Page:
         path = urls.NOT_FOUND
@@ -332,4 +335,3 @@ def _pagination(path: str, current: int, total: int, folder: str, language: str)
     }
 
 
-__all__ = ["Page", "Article", "SitePlanner", "order_articles", "direction", "isolate_arabic", "escape"]

@@ -9,6 +9,7 @@ no error (and, with --strict, no warning).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,11 @@ from .content import Segment, build_segments
 from .diagnostics import Problem, error, has_errors
 from .metadata import slug_collision_key
 from .output import check_output_dir, output_lock, remove_leftovers, write_site
-from .pages import Page, SitePlanner, order_articles
+from .archive import site_zip
+from .feeds import atom_feed, feed_entries, robots_txt, sitemap, sitemap_urls
+from .markup import translated_block_html
+from .pages import Article, Page, SitePlanner, direction, order_articles
+from .search import SearchDocument, build_search_index
 from .sources import discover_sources, git_commit_dates, read_source
 from .theme import Theme, load_theme
 from .translation import Companion, ProgressCallback, TranslationReport, translate_site
@@ -41,6 +46,7 @@ class BuildResult:
     pages: int = 0
     segments: int = 0
     written: bool = False
+    notes: list[str] = field(default_factory=list)
     report: TranslationReport | None = None
 
     @property
@@ -94,9 +100,8 @@ def _where(segment: Segment) -> str:
     return f"{display_path(segment.source_path)}:{segment.slug_line} (segment {segment.number})"
 
 
-def plan_pages(config: SiteConfig, files: list[tuple[str, tuple[Segment, ...]]], companions: dict[tuple[str, int], Companion], has_search: bool) -> list[Page]:
-    planner = SitePlanner(config, companions, has_search=has_search, has_archive=False)
-    articles = order_articles([s for _, segments in files for s in segments])
+def plan_pages(config: SiteConfig, articles: list[Article], companions: dict[tuple[str, int], Companion]) -> list[Page]:
+    planner = SitePlanner(config, companions, has_search=config.search, has_archive=config.offline_archive)
     pages: list[Page] = []
     for article in articles:
         pages += planner.segment_pages(article)
@@ -104,17 +109,75 @@ def plan_pages(config: SiteConfig, files: list[tuple[str, tuple[Segment, ...]]],
     if companions:
         pages += planner.index_pages(articles, english=True)
     pages.append(planner.not_found_page())
+    if config.search:
+        pages.append(planner.search_page())
     return pages
 
 
-def render_pages(theme: Theme, pages: list[Page]) -> dict[str, bytes]:
-    rendered = {}
-    for page in pages:
-        context = dict(page.context)
-        context["css"] = theme.css
-        context.setdefault("archive", None)
-        rendered[page.path] = theme.render(page.template, context).encode("utf-8")
-    return rendered
+def render_pages(theme: Theme, pages: list[Page], config: SiteConfig) -> dict[str, bytes]:
+    shared = {"css": theme.css, "search_js": theme.search_js, "service_worker": config.service_worker, "archive": None}
+    return {page.path: theme.render(page.template, shared | page.context).encode("utf-8") for page in pages}
+
+
+def site_files(config: SiteConfig, theme: Theme, articles: list[Article], companions: dict[tuple[str, int], Companion], pages: list[Page]) -> tuple[dict[str, bytes], list[str]]:
+    """Everything besides the pages: search index, feeds, sitemap, service worker. Returns files and notes."""
+    files: dict[str, bytes] = {".nojekyll": b""}
+    notes: list[str] = []
+    segments = [s for a in articles for s in a.segments]
+    target = config.translation.target
+    if config.search:
+        files |= build_search_index([_search_document(s, companions.get((s.source_rel, s.number)), target) for s in segments])
+    if config.service_worker and theme.service_worker_js:
+        files["sw.js"] = theme.service_worker_js.encode("utf-8")
+        files["manifest.webmanifest"] = web_manifest(config)
+        files["icon.svg"] = ICON_SVG
+    if not config.base_url:
+        notes.append("no base_url in site.yml: feeds, sitemap.xml, robots.txt and canonical links are skipped (set base_url to make them)")
+        return files, notes
+    english_blocks = lambda segment, companion: "".join(  # noqa: E731
+        translated_block_html(b, t) for b, t in zip(segment.blocks, companion.blocks)
+    )
+    files[f"{config.language}/feed.xml"] = atom_feed(config, config.language, f"{config.language}/feed.xml", config.title, feed_entries(articles, companions, target, False, english_blocks))
+    if companions:
+        files[f"{target}/feed.xml"] = atom_feed(config, target, f"{target}/feed.xml", f"{config.title} (English)", feed_entries(articles, companions, target, True, english_blocks))
+    index_paths = [p.path for p in pages if p.template == "index.html"]
+    files["sitemap.xml"] = sitemap(config, sitemap_urls(config, segments, companions, index_paths))
+    files["robots.txt"] = robots_txt(config)
+    return files, notes
+
+
+def _search_document(segment: Segment, companion: Companion | None, target: str) -> SearchDocument:
+    return SearchDocument(
+        url_ar=urls.segment_page(segment.slug),
+        title_ar=segment.title,
+        text_ar=segment.text,
+        date=segment.date.isoformat() if segment.date else None,
+        url_en=urls.companion_page(segment.slug, target) if companion else None,
+        title_en=companion.title if companion else None,
+        text_en="\n".join(" ".join(b) for b in companion.blocks) if companion else None,
+    )
+
+
+ICON_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 512 512"><rect width="512" height="512" rx="96" fill="#0b5b8a"/>'
+    b'<text x="256" y="340" font-size="280" text-anchor="middle" fill="#fdfcf8" font-family="serif">\xd8\xa3</text></svg>\n'
+)
+
+
+def web_manifest(config: SiteConfig) -> bytes:
+    manifest = {
+        "name": config.title,
+        "short_name": config.title[:12],
+        "lang": config.language,
+        "dir": direction(config.language),
+        "start_url": "index.html",
+        "scope": "./",
+        "display": "standalone",
+        "background_color": "#fdfcf8",
+        "theme_color": "#0b5b8a",
+        "icons": [{"src": "icon.svg", "sizes": "any", "type": "image/svg+xml"}],
+    }
+    return (json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
 
 def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
@@ -139,9 +202,13 @@ def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
         if has_errors(result.problems):
             return result
 
-    pages = plan_pages(config, files, companions, has_search=False)
-    output = render_pages(theme, pages)
-    output[".nojekyll"] = b""
+    articles = order_articles([s for _, segments in files for s in segments])
+    pages = plan_pages(config, articles, companions)
+    output = render_pages(theme, pages, config)
+    extra, result.notes = site_files(config, theme, articles, companions, pages)
+    output |= extra
+    if config.offline_archive:
+        output[urls.ARCHIVE] = site_zip(output)
     result.pages = len(pages)
     if options.strict and result.problems:
         return result  # the CLI reports the warnings as errors
@@ -156,4 +223,3 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-__all__ = ["BuildOptions", "BuildResult", "build_site", "read_content", "plan_pages", "render_pages", "urls"]

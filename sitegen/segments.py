@@ -17,8 +17,6 @@ from .sources import SourceFile
 from .yamlfile import YamlError, key_lines, parse_yaml
 
 SEPARATOR = re.compile(r"^[ \t]*={3,}[ \t]*$")
-# A fence is three or more backticks or tildes, indented at most three spaces (CommonMark).
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 FRONT_MATTER_FENCE = "---"
 
 FRONT_MATTER_KEYS = ("title", "date", "slug", "author", "tags", "summary", "translate", "draft")
@@ -63,25 +61,49 @@ def split_lines_into_chunks(lines: list[str], fenced_code_aware: bool) -> list[t
     chunks: list[tuple[int, list[str]]] = []
     current: list[str] = []
     start = 1
-    fence: str | None = None
+    in_code = fenced_code_lines(lines) if fenced_code_aware else set()
     for index, line in enumerate(lines, start=1):
-        if fenced_code_aware:
-            match = FENCE.match(line)
-            if match:
-                marker = match.group(1)
-                if fence is None:
-                    fence = marker
-                elif marker[0] == fence[0] and len(marker) >= len(fence) and not line.strip()[len(marker):].strip():
-                    fence = None
-                current.append(line)
-                continue
-        if fence is None and SEPARATOR.match(line):
+        if index - 1 not in in_code and SEPARATOR.match(line):
             chunks.append((start, current))
             current, start = [], index + 1
             continue
         current.append(line)
     chunks.append((start, current))
     return chunks
+
+
+def fenced_code_lines(lines: list[str]) -> set[int]:
+    """Indexes of the lines that Python-Markdown's fenced_code extension renders as one code block.
+
+    The splitter must agree exactly with the renderer: a '===' line the splitter
+    kept as code but the renderer shows as text would turn the line above it into
+    a setext <h1> and put '===' on the page. CommonMark's rules differ from
+    Python-Markdown's (an unclosed fence, an indented fence, a longer closing
+    fence), so the renderer's own pattern is used, after the same whitespace
+    normalisation its NormalizeWhitespace preprocessor applies (tabs to 4 spaces,
+    space-only lines emptied; neither changes the line count).
+    """
+    from markdown.extensions.attr_list import get_attrs_and_remainder
+    from markdown.extensions.fenced_code import FencedBlockPreprocessor
+
+    pattern = FencedBlockPreprocessor.FENCED_BLOCK_RE
+    normalised = ["" if not line.expandtabs(4).strip(" ") else line.expandtabs(4) for line in lines]
+    text = "\n".join(normalised) + "\n\n"
+    inside: set[int] = set()
+    index = 0
+    while True:
+        match = pattern.search(text, index)
+        if match is None:
+            return inside
+        if match.group("attrs"):
+            _, remainder = get_attrs_and_remainder(match.group("attrs"))
+            if remainder:  # the renderer skips a fence whose {attrs} are malformed
+                index = match.end("attrs")
+                continue
+        first = text.count("\n", 0, match.start())
+        last = text.count("\n", 0, match.end())
+        inside.update(range(first, last + 1))
+        index = match.end()
 
 
 def read_front_matter(lines: list[str], first_line: int, source: SourceFile) -> tuple[FrontMatter, int, list[Problem]]:

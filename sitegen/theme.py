@@ -29,6 +29,7 @@ class Theme:
     env: jinja2.Environment
     css: Markup
     search_js: Markup
+    service_worker_js: str
     fingerprint: str  # hash of every file that can change a page: part of the incremental cache key
 
     def render(self, template: str, context: dict) -> str:
@@ -59,11 +60,12 @@ def load_theme(site_root: Path, theme_name: str) -> Theme:
     )
     css = _first_file(folders, "style.css", site_root)
     search_js = _first_file(folders, "search.js", site_root, required=False)
+    service_worker_js = _first_file(folders, "sw.js", site_root, required=False)
     digest = hashlib.sha256()
     for folder in template_dirs + folders:
         for file in sorted(p for p in folder.rglob("*") if p.is_file()):
             digest.update(file.as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
-    return Theme(env=env, css=Markup(minify_css(css)), search_js=Markup(_safe_inline_script(search_js)), fingerprint=digest.hexdigest())
+    return Theme(env=env, css=Markup(minify_css(css)), search_js=Markup(_safe_inline_script(search_js)), service_worker_js=service_worker_js, fingerprint=digest.hexdigest())
 
 
 def _first_file(folders: list[Path], name: str, site_root: Path, required: bool = True) -> str:

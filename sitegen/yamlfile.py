@@ -54,6 +54,7 @@ def node_line(node: yaml.Node | None, default: int | None = None) -> int | None:
 def parse_yaml(text: str) -> YamlDocument:
     """Parse one YAML document with the safe constructor, keeping its node tree."""
     loader = _Loader(text)
+    node = None
     try:
         node = loader.get_single_node()
         value = loader.construct_document(node) if node is not None else None
@@ -63,9 +64,32 @@ def parse_yaml(text: str) -> YamlDocument:
         raise YamlError(line, _describe(exc)) from None
     except yaml.YAMLError as exc:
         raise YamlError(None, str(exc).strip()) from None
+    except (ValueError, TypeError, KeyError, OverflowError):
+        # PyYAML's constructors raise plain Python errors for a well-formed scalar
+        # they cannot build (``date: 2012-02-30``, ``!!int x``, ``!!bool maybe``):
+        # without this the build died with "unexpected failure" instead of file:line.
+        raise _unconstructable_value(node) from None
     finally:
         loader.dispose()
     return YamlDocument(value, node)
+
+
+def _unconstructable_value(root: yaml.Node | None) -> YamlError:
+    """The first scalar under ``root`` that the safe constructor cannot build, as a YamlError with its line."""
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop(0)
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+            except (ValueError, TypeError, KeyError, OverflowError, yaml.YAMLError):
+                kind = {"timestamp": "date (YYYY-MM-DD)"}.get(node.tag.rsplit(":", 1)[-1], node.tag.rsplit(":", 1)[-1])
+                return YamlError(node.start_mark.line + 1, f"invalid value {node.value!r}: it is not a valid {kind}")
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            pending.extend(n for pair in node.value for n in pair)
+    return YamlError(node_line(root), "invalid YAML value")
 
 
 def _describe(exc: yaml.MarkedYAMLError) -> str:
