@@ -60,7 +60,9 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
             continue
         first_text = next((b.text for b in blocks if b.text), "")
         given_title = meta.get("title")
-        slug = meta.get("slug") or default_slug(source.rel, raw.number)
+        # 'is None', not 'or': an empty 'slug: ""' is a mistake to report, not a request for the default.
+        given_slug = meta.get("slug")
+        slug = given_slug if given_slug is not None else default_slug(source.rel, raw.number)
         slug_line = meta.line_of("slug", raw.line)
         problem = slug_problem(slug)
         if problem:

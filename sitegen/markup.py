@@ -181,6 +181,15 @@ def _list_items(fragment: str) -> list[str]:
     return [tag_html for tag, tag_html in split_top_level(inner) if tag == "li"]
 
 
+# Tags that separate words; every other (inline) tag joins its text to its neighbours.
+_WORD_BREAKING_TAG = re.compile(
+    r"</?(?:p|br|hr|h[1-6]|blockquote|ul|ol|li|dl|dt|dd|pre|table|thead|tbody|tfoot|tr|th|td|caption|div)\b[^>]*>", re.I
+)
+
+
 def _plain_text(fragment: str) -> str:
-    text = re.sub(r"<[^>]+>", " ", fragment)
+    # An inline tag must not become a space: "*مائلة*." is "مائلة." and "**حمص**،" is "حمص،",
+    # not "مائلة ." -- the text goes to the translator, the derived title and the excerpt.
+    text = _WORD_BREAKING_TAG.sub(" ", fragment)
+    text = re.sub(r"<[^>]+>", "", text)
     return re.sub(r"\s+", " ", html.unescape(text)).strip()

@@ -52,7 +52,9 @@ HEADER = """\
 
 
 def normalise_source(text: str) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())
 
 
 def entry_key(text: str, source_language: str, target_language: str) -> str:
@@ -105,7 +107,15 @@ def load_memory(path: Path, source_file: str, source_language: str, target_langu
     except OSError as exc:
         return None, [error(path, None, f"cannot read the translation memory ({exc.strerror}): check its permissions")]
     try:
-        doc = parse_yaml(data.decode("utf-8-sig"))
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None, [error(path, None, "translation memory is not UTF-8: restore it from git (git checkout -- FILE)")]
+    fast = _load_fast(text, path, source_file, source_language, target_language)
+    if fast is not None:
+        return fast, []
+    # Something is off: parse again keeping line numbers, to say where.
+    try:
+        doc = parse_yaml(text)
     except UnicodeDecodeError:
         return None, [error(path, None, "translation memory is not UTF-8: restore it from git (git checkout -- FILE)")]
     except YamlError as exc:
@@ -136,6 +146,43 @@ def load_memory(path: Path, source_file: str, source_language: str, target_langu
     if any(p.is_error for p in problems):
         return None, problems
     return replace(empty, entries=tuple(entries)), problems
+
+
+def _load_fast(text: str, path: Path, source_file: str, source_language: str, target_language: str) -> Memory | None:
+    """The common case, a file as the build wrote it: plain load, no node tree. None if anything is off."""
+    try:
+        value = yaml.load(text, Loader=_FastLoader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(value, dict) or set(value) - {"source_file", "source_language", "target_language", "entries"}:
+        return None
+    if value.get("source_language", source_language) != source_language or value.get("target_language", target_language) != target_language:
+        return None
+    raw_entries = value.get("entries") or []
+    if not isinstance(raw_entries, list):
+        return None
+    entries = []
+    for raw in raw_entries:
+        if not isinstance(raw, dict) or not _FAST_FIELDS.issuperset(raw) or not all(f in raw for f in REQUIRED_FIELDS):
+            return None
+        source, translation, provider, day, reviewed = raw["source"], raw["translation"], raw["provider"], raw["date"], raw["reviewed"]
+        if not (isinstance(source, str) and source.strip() and isinstance(translation, str) and translation.strip()):
+            return None
+        if not (isinstance(provider, str) and provider.strip() and isinstance(reviewed, bool) and isinstance(raw.get("stale", False), bool)):
+            return None
+        if isinstance(day, date):
+            day = day.isoformat()
+        if not isinstance(day, str):
+            return None
+        key = entry_key(source, source_language, target_language)
+        if key != raw["key"]:
+            return None  # reported, with its line, by the careful path
+        entries.append(MemoryEntry(key, source, translation, provider, day, reviewed, str(raw.get("at", "")), bool(raw.get("stale", False)), str(raw.get("note", "") or "")))
+    return Memory(path, source_file, source_language, target_language, tuple(entries))
+
+
+_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FAST_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS)
 
 
 def _read_entry(raw: Any, node: yaml.Node | None, path: Path, source_language: str, target_language: str) -> tuple[MemoryEntry | None, list[Problem]]:

@@ -156,37 +156,43 @@ def _translate_missing(
     done = 0
     provider = getattr(translator, "provider", config.translation.provider)
     # The executor's threads call the translator; only this thread touches memories and files.
-    with ThreadPoolExecutor(max_workers=config.translation.concurrency) as pool:
-        pending = {pool.submit(translator.translate, unit.text): unit for unit in units}  # type: ignore[attr-defined]
-        try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    unit = pending.pop(future)
-                    done += 1
-                    try:
-                        text = future.result()
-                    except TranslationFailed as exc:
-                        report.failed += 1
-                        problems.append(
-                            warning(
-                                config.memory_dir / unit.source_rel,
-                                None,
-                                f"translation of unit {unit.at} failed ({exc.reason}): that segment has no English page this time; the next build retries",
-                            )
+    pool = ThreadPoolExecutor(max_workers=config.translation.concurrency)
+    pending = {pool.submit(translator.translate, unit.text): unit for unit in units}  # type: ignore[attr-defined]
+    try:
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            interruption: BaseException | None = None
+            # Save every success of this batch before raising anything: an interrupt loses nothing finished.
+            for future in sorted(finished, key=lambda f: pending[f].at):
+                unit = pending.pop(future)
+                done += 1
+                failure = future.exception()
+                if failure is None:
+                    report.translated += 1
+                    memory = memories[unit.source_rel]
+                    entry = MemoryEntry(unit.key, unit.text, future.result(), provider, today, False, unit.at)
+                    memories[unit.source_rel] = memory.with_entries(memory.entries + (entry,))
+                    save_memory(memories[unit.source_rel])
+                elif isinstance(failure, TranslationFailed):
+                    report.failed += 1
+                    problems.append(
+                        warning(
+                            config.memory_dir / unit.source_rel,
+                            None,
+                            f"translation of unit {unit.at} failed ({failure.reason}): that segment has no English page this time; the next build retries",
                         )
-                    else:
-                        report.translated += 1
-                        memory = memories[unit.source_rel]
-                        entry = MemoryEntry(unit.key, unit.text, text, provider, today, False, unit.at)
-                        memories[unit.source_rel] = memory.with_entries(memory.entries + (entry,))
-                        save_memory(memories[unit.source_rel])
-                    if progress:
-                        progress(done, len(units), report)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+                    )
+                else:
+                    interruption = failure
+                if progress:
+                    progress(done, len(units), report)
+            if interruption is not None:
+                raise interruption
+    except BaseException:
+        # Ctrl-C or a crash: don't wait for requests in flight (each may take the whole timeout).
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _tidy(memory: Memory, units: list[Unit]) -> tuple[Memory, list[Problem]]:

@@ -7,7 +7,7 @@ Pages project sub-path. This is the only module that builds them.
 
 from __future__ import annotations
 
-import posixpath
+from functools import lru_cache
 from urllib.parse import quote
 
 INDEX = "index.html"
@@ -35,11 +35,25 @@ def index_page(number: int, language_folder: str = "") -> str:
 
 
 def relative_url(from_page: str, to_path: str, anchor: str | None = None) -> str:
-    """The link from one output file to another, percent-encoded (slugs may be Arabic)."""
-    start = posixpath.dirname(from_page) or "."
-    target = posixpath.relpath(to_path, start)
-    url = quote(target, safe="/-._~")
+    """The link from one output file to another, percent-encoded (slugs may be Arabic).
+
+    Both paths are normalised output paths (no '.', '..' or leading '/'), so the
+    link is either a sibling's file name or a climb to the root and down again;
+    this runs for every link of every page, so it avoids os.path.relpath.
+    """
+    from_dir = from_page.rpartition("/")[0]
+    to_dir, _, to_name = to_path.rpartition("/")
+    if from_dir == to_dir:
+        target = to_name
+    else:
+        target = "../" * (from_dir.count("/") + 1 if from_dir else 0) + to_path
+    url = _encode(target)
     return f"{url}#{anchor}" if anchor else url
+
+
+@lru_cache(maxsize=65536)
+def _encode(path: str) -> str:
+    return quote(path, safe="/-._~")
 
 
 def root_prefix(from_page: str) -> str:

@@ -1,0 +1,272 @@
+"""Titles, dates and slugs: what a segment is called, when it was published and where it goes."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sitegen.content import build_segments
+from sitegen.metadata import (
+    ELLIPSIS,
+    MAX_SLUG_BYTES,
+    TITLE_LIMIT,
+    cut_at_word,
+    date_from_file_name,
+    default_slug,
+    derive_title,
+    first_sentence,
+    format_date,
+    slug_collision_key,
+    slug_problem,
+)
+from sitegen.sources import decode_source
+
+WORDS = "قال المتحدث باسم المجلس الوطني السوري في مؤتمر صحفي عقده اليوم في العاصمة الفرنسية باريس"
+
+
+def segments_of(text: str, name: str = "a.txt", git_date: date | None = None):
+    src, problems = decode_source(text.encode(), Path("/content") / name, name)
+    assert problems == []
+    return build_segments(src, git_date)
+
+
+def balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"«": 1, "»": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0 and text.count('"') % 2 == 0 and text.count("“") == text.count("”")
+
+
+# -- titles ------------------------------------------------------------------------------
+
+
+def test_title_is_the_first_sentence():
+    assert derive_title("انتهى الاجتماع. ثم بدأ اجتماع آخر.") == "انتهى الاجتماع."
+
+
+@pytest.mark.parametrize("end", ["؟", "!", "…", "?"])
+def test_arabic_and_latin_sentence_ends(end):
+    assert first_sentence(f"هل انتهى{end} نعم") == f"هل انتهى{end}"
+
+
+def test_decimal_point_does_not_end_the_sentence():
+    assert first_sentence("ارتفع السعر إلى 3.5 دولار. ثم هبط") == "ارتفع السعر إلى 3.5 دولار."
+
+
+def test_closing_quote_after_the_full_stop_stays_with_the_sentence():
+    assert first_sentence("قال «انتهى الأمر.» ثم خرج") == "قال «انتهى الأمر.»"
+
+
+def test_short_title_is_not_cut():
+    assert derive_title("خبر قصير") == "خبر قصير"
+
+
+def test_long_title_is_cut_at_a_word_boundary_with_an_ellipsis():
+    text = (WORDS + " ") * 3
+    title = derive_title(text)
+    assert len(title) <= TITLE_LIMIT
+    assert title.endswith(ELLIPSIS)
+    kept = title[: -len(ELLIPSIS)]
+    assert text.startswith(kept)
+    assert text[len(kept)] == " ", "cut in the middle of a word"
+    assert len(title) > TITLE_LIMIT - 15, "cut far too early"
+
+
+def test_title_cut_never_leaves_an_open_guillemet():
+    text = "قال المتحدث باسم المجلس الوطني السوري في مؤتمر صحفي إن «الوضع في حمص كارثي ولا يمكن السكوت عنه بعد اليوم على الإطلاق» ثم غادر."
+    assert text.index("«") < TITLE_LIMIT < text.index("»")  # the limit falls inside the quotation
+    title = derive_title(text)
+    assert title.endswith(ELLIPSIS)
+    assert len(title) <= TITLE_LIMIT
+    assert "«" not in title and "»" not in title
+    assert balanced(title)
+
+
+def test_quotation_opening_the_text_keeps_its_words_but_loses_the_lone_mark():
+    text = "«" + "كلمة " * 30 + "» وانتهى."
+    title = derive_title(text)
+    assert title.startswith("كلمة")
+    assert balanced(title)
+    assert len(title) <= TITLE_LIMIT
+
+
+def test_closed_quotation_before_the_cut_is_kept():
+    text = "قال «نعم» ثم " + WORDS + " " + WORDS
+    title = derive_title(text)
+    assert "«نعم»" in title and title.endswith(ELLIPSIS)
+
+
+@pytest.mark.parametrize("quote_open, quote_close", [('"', '"'), ("“", "”"), ("(", ")")])
+def test_other_quotes_and_brackets_are_never_left_open(quote_open, quote_close):
+    text = f"قال المتحدث باسم المجلس الوطني السوري في مؤتمر صحفي إن {quote_open}الوضع في حمص كارثي ولا يمكن السكوت عنه بعد اليوم أبدا{quote_close} ثم غادر."
+    assert text.index(quote_open) < TITLE_LIMIT < text.rindex(quote_close)
+    title = derive_title(text)
+    assert title.endswith(ELLIPSIS)
+    if quote_open == quote_close:
+        assert title.count(quote_open) % 2 == 0
+    else:
+        assert title.count(quote_open) == title.count(quote_close)
+
+
+_word = st.text(alphabet="ابتث", min_size=1, max_size=8)
+
+
+def _quoted(opening: str, closing: str):
+    return st.lists(_word, min_size=1, max_size=8).map(lambda words: opening + " ".join(words) + closing)
+
+
+_piece = st.one_of(_word, _word, _quoted("«", "»"), _quoted("“", "”"), _quoted('"', '"'), _quoted("(", ")"))
+
+
+def _balanced_all(text: str) -> bool:
+    pairs = {"«": "»", "“": "”", "(": ")"}
+    expected: list[str] = []
+    for char in text:
+        if char in pairs:
+            expected.append(pairs[char])
+        elif char in pairs.values() and (not expected or expected.pop() != char):
+            return False
+    return not expected and text.count('"') % 2 == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_piece, min_size=1, max_size=40).map(" ".join))
+def test_cut_of_balanced_text_is_bounded_balanced_and_a_prefix(text):
+    cut = cut_at_word(text, TITLE_LIMIT)
+    assert len(cut) <= TITLE_LIMIT
+    assert _balanced_all(cut), cut
+    if len(text) <= TITLE_LIMIT:
+        assert cut == text
+    else:
+        assert cut.endswith(ELLIPSIS)
+
+
+def test_title_from_front_matter_wins(make_site, run_build, parse_page):
+    site = make_site({"content/a.txt": "---\ntitle: عنوان من الكاتب\n---\nالجملة الأولى. والثانية."})
+    assert run_build(site).returncode == 0
+    page = parse_page(site / "_site" / "ar" / "a-1.html")
+    assert page.h1 == ["عنوان من الكاتب"]
+    assert page.title.startswith("عنوان من الكاتب")
+
+
+# -- dates ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("2012-02-24-homs.txt", date(2012, 2, 24)),
+        ("2012-02-24_homs.md", date(2012, 2, 24)),
+        ("2012-02-24.txt", date(2012, 2, 24)),
+        ("2012-02-30-homs.txt", None),  # no such day
+        ("20120224-homs.txt", None),
+        ("homs-2012-02-24.txt", None),  # a prefix, not anywhere in the name
+        ("2012-02-245.txt", None),
+    ],
+)
+def test_date_from_file_name(name, expected):
+    assert date_from_file_name(name) == expected
+
+
+def test_date_priority_front_matter_then_file_name_then_git():
+    git_day = date(2010, 1, 1)
+    (from_front,), _ = segments_of("---\ndate: 2012-03-01\n---\nنص", "2012-02-24-x.txt", git_day)
+    (from_name,), _ = segments_of("نص", "2012-02-24-x.txt", git_day)
+    (from_git,), _ = segments_of("نص", "x.txt", git_day)
+    (undated,), _ = segments_of("نص", "x.txt", None)
+    assert (from_front.date, from_name.date, from_git.date, undated.date) == (date(2012, 3, 1), date(2012, 2, 24), git_day, None)
+
+
+def test_file_name_date_is_the_file_name_not_the_folder():
+    (segment,), _ = segments_of("نص", "2012-02-24/x.txt")
+    assert segment.date is None
+
+
+def test_arabic_date_format():
+    assert format_date(date(2012, 2, 24), "ar") == "٢٤ فبراير ٢٠١٢"
+    assert format_date(date(2012, 12, 1), "en") == "1 December 2012"
+
+
+# -- slugs ------------------------------------------------------------------------------------
+
+
+def test_default_slug_is_stem_and_number():
+    assert default_slug("homs-baba-amr.txt", 2) == "homs-baba-amr-2"
+    assert default_slug("2012/02/homs.md", 1) == "2012-02-homs-1"
+
+
+def test_default_slugs_of_a_file():
+    segments, _ = segments_of("أ\n===\nب\n===\nج", "homs.txt")
+    assert [s.slug for s in segments] == ["homs-1", "homs-2", "homs-3"]
+
+
+def test_front_matter_slug():
+    (segment,), problems = segments_of("---\nslug: حمص-بابا-عمرو\n---\nنص")
+    assert problems == []
+    assert segment.slug == "حمص-بابا-عمرو"
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "a/b", "../../etc/passwd", "a\\b", "..", "x..y", ".hidden", "a\x00b", "a\x07b", "a\nb", "a\u202eb",
+        "", "   ", " lead", "trail ", "a?b", "a#b", "a%20b", "ح" * 126,
+    ],
+)
+def test_slug_problem_refuses(slug):
+    assert slug_problem(slug) is not None
+
+
+@pytest.mark.parametrize("slug", ["homs-2012-02", "حمص-بابا-عمرو", "a_b.c", "ح" * 125, "x" * MAX_SLUG_BYTES])
+def test_slug_problem_accepts(slug):
+    assert slug_problem(slug) is None
+
+
+@pytest.mark.parametrize(
+    "yaml_slug",
+    ['"a/b"', '"a\\\\b"', '"../escape"', '"a\\0b"', '"a\\x01b"', '""', '"   "', '"' + "ح" * 130 + '"'],
+)
+def test_bad_front_matter_slug_is_an_error_with_file_and_line(yaml_slug):
+    segments, problems = segments_of(f"---\ntitle: ع\nslug: {yaml_slug}\n---\nنص", "2012/x.txt")
+    assert segments == ()
+    errors = [p for p in problems if p.is_error]
+    assert len(errors) == 1, problems
+    assert errors[0].path.endswith("2012/x.txt") and errors[0].line == 3
+
+
+def test_bad_slug_fails_the_build_and_writes_nothing_outside(make_site, run_build, tmp_path):
+    site = make_site({"content/a.txt": "---\nslug: ../../../escaped\n---\nنص"})
+    run = run_build(site)
+    assert run.returncode == 1
+    assert "a.txt:2:" in run.stderr
+    assert not list(tmp_path.rglob("escaped*"))
+
+
+def test_collision_key_ignores_case_and_normalisation():
+    assert slug_collision_key("Homs") == slug_collision_key("homs")
+    assert slug_collision_key("e\u0301") == slug_collision_key("\u00e9")
+
+
+_slug_chars = st.one_of(
+    st.sampled_from(list("./\\\x00 \t-_~#?%:ح") + ["..", "../", "/.."]),
+    st.characters(codec="utf-8", exclude_categories=("Cs",)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_slug_chars, max_size=12).map("".join))
+def test_slug_validator_never_accepts_an_escape_from_the_output_folder(tmp_path_factory, slug):
+    output_dir = tmp_path_factory.getbasetemp() / "out"
+    if slug_problem(slug) is not None:
+        return
+    target = (output_dir / f"ar/{slug}.html").resolve()
+    ar = (output_dir / "ar").resolve()
+    assert target.parent == ar, slug
+    assert target.name == f"{slug}.html"
+    assert len(target.name.encode()) <= 255

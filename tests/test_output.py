@@ -1,0 +1,213 @@
+"""Writing the site: deterministic, atomic, and never destroying a folder that is not ours."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from sitegen.output import MARKER, OutputError, check_output_dir, remove_leftovers, swap_into_place, write_site
+
+ARTICLE = "الجزء الأول من المقال.\nسطر ثان.\n===\nالجزء الثاني.\n"
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# -- determinism --------------------------------------------------------------------------------
+
+
+def test_two_builds_give_byte_identical_trees(make_site, run_build, tmp_path, sample_text):
+    files = {
+        "content/homs-baba-amr.txt": sample_text,
+        "content/2012-02-25-other.md": "---\ntitle: مقال آخر\ntags: [حمص]\n---\nنص *مهم*.\n===\nتتمة.",
+        "content/undated.txt": "بلا تاريخ.",
+    }
+    site = make_site(files, config={"per_page": 2})
+    first, second = tmp_path / "one", tmp_path / "two"
+    assert run_build(site, "--out", str(first)).returncode == 0
+    assert run_build(site, "--out", str(second)).returncode == 0
+    one, two = snapshot(first), snapshot(second)
+    assert len(one) > 5
+    assert one == two
+
+
+# -- atomicity ------------------------------------------------------------------------------------
+
+
+def test_failed_build_leaves_previous_site_byte_for_byte(make_site, run_build):
+    site = make_site({"content/a.txt": ARTICLE, "content/b.txt": "مقال ثان."})
+    assert run_build(site).returncode == 0
+    before = snapshot(site / "_site")
+    inode = (site / "_site" / "index.html").stat().st_ino
+    (site / "content" / "b.txt").write_text("---\nslug: ../bad\n---\nتغير النص.", encoding="utf-8")
+    (site / "content" / "a.txt").write_text("نص جديد كليا.", encoding="utf-8")
+    run = run_build(site)
+    assert run.returncode == 1
+    assert "previous site is untouched" in run.stderr
+    assert snapshot(site / "_site") == before
+    assert (site / "_site" / "index.html").stat().st_ino == inode
+    assert not list(site.glob("._site.staging-*"))
+
+
+def test_page_of_a_removed_source_is_gone_after_the_next_build(make_site, run_build):
+    site = make_site({"content/a.txt": ARTICLE, "content/b.txt": "مقال ثان."})
+    assert run_build(site).returncode == 0
+    assert (site / "_site" / "ar" / "b-1.html").is_file()
+    (site / "content" / "b.txt").unlink()
+    assert run_build(site).returncode == 0
+    assert not (site / "_site" / "ar" / "b-1.html").exists()
+    assert "b-1.html" not in (site / "_site" / "index.html").read_text(encoding="utf-8")
+    assert (site / "_site" / "ar" / "a-2.html").is_file()
+
+
+def test_stale_file_dropped_into_output_disappears(make_site, run_build):
+    site = make_site({"content/a.txt": ARTICLE})
+    assert run_build(site).returncode == 0
+    (site / "_site" / "stray.html").write_text("قديم", encoding="utf-8")
+    assert run_build(site).returncode == 0
+    assert not (site / "_site" / "stray.html").exists()
+
+
+def test_output_has_marker(make_site, run_build):
+    site = make_site({"content/a.txt": ARTICLE})
+    assert run_build(site).returncode == 0
+    assert (site / "_site" / MARKER).is_file()
+
+
+# -- refusals --------------------------------------------------------------------------------------
+
+
+def test_refuses_the_project_root(make_site, run_build):
+    site = make_site({"content/a.txt": ARTICLE}, config={"output_dir": "."})
+    before = snapshot(site)
+    run = run_build(site)
+    assert run.returncode == 1
+    assert "project folder" in run.stderr
+    assert snapshot(site) == before
+
+
+def test_refuses_a_folder_above_the_project(make_site, run_build, tmp_path):
+    site = make_site({"content/a.txt": ARTICLE})
+    run = run_build(site, "--out", str(tmp_path))
+    assert run.returncode == 1
+    assert (site / "site.yml").is_file() and (site / "content" / "a.txt").is_file()
+
+
+def test_refuses_a_folder_containing_the_content(make_site, run_build):
+    site = make_site({"src/texts/a.txt": ARTICLE, "src/keep.txt": "ملف لا يخص الموقع"}, config={"content_dir": "src/texts", "output_dir": "src"})
+    run = run_build(site)
+    assert run.returncode == 1
+    assert "content" in run.stderr
+    assert (site / "src" / "keep.txt").is_file() and (site / "src" / "texts" / "a.txt").is_file()
+
+
+def test_refuses_the_content_folder_itself_and_inside_it(make_site, run_build):
+    site = make_site({"content/a.txt": ARTICLE})
+    assert run_build(site, "--out", str(site / "content")).returncode == 1
+    assert run_build(site, "--out", str(site / "content" / "out")).returncode == 1
+    assert sorted(p.name for p in (site / "content").iterdir()) == ["a.txt"]
+
+
+def test_refuses_a_folder_containing_site_yml(make_site, run_build, tmp_path):
+    # site.yml in conf/, content beside it: output_dir '.' is the folder of site.yml
+    site = make_site({"content/a.txt": ARTICLE}, config={"content_dir": "../content", "output_dir": "."}, name="proj/conf")
+    (tmp_path / "proj" / "content").mkdir()
+    (tmp_path / "proj" / "content" / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    run = run_build(site)
+    assert run.returncode == 1
+    assert (site / "site.yml").is_file()
+
+
+def test_refuses_non_empty_folder_without_marker(make_site, run_build):
+    site = make_site({"content/a.txt": ARTICLE, "public/notes.txt": "ملاحظاتي الخاصة"}, config={"output_dir": "public"})
+    run = run_build(site)
+    assert run.returncode == 1
+    assert MARKER in run.stderr
+    assert (site / "public" / "notes.txt").read_text(encoding="utf-8") == "ملاحظاتي الخاصة"
+    assert sorted(p.name for p in (site / "public").iterdir()) == ["notes.txt"]
+
+
+def test_accepts_an_empty_existing_folder(make_site, run_build):
+    site = make_site({"content/a.txt": ARTICLE}, config={"output_dir": "public"})
+    (site / "public").mkdir()
+    assert run_build(site).returncode == 0
+    assert (site / "public" / "index.html").is_file()
+
+
+def test_refuses_a_file_as_output(make_site, run_build):
+    site = make_site({"content/a.txt": ARTICLE, "public": "ملف"}, config={"output_dir": "public"})
+    assert run_build(site).returncode == 1
+    assert (site / "public").read_text(encoding="utf-8") == "ملف"
+
+
+def test_check_output_dir_unit(tmp_path):
+    root = tmp_path / "p"
+    (root / "content").mkdir(parents=True)
+    config = root / "site.yml"
+    config.write_text("title: t\n")
+    check_output_dir(root / "_site", root, root / "content", config)  # fine
+    for bad in (root, tmp_path, root / "content", root / "content" / "x", Path("/")):
+        with pytest.raises(OutputError):
+            check_output_dir(bad, root, root / "content", config)
+
+
+# -- leftovers of killed builds ---------------------------------------------------------------------
+
+
+def test_stale_staging_folders_are_cleaned(make_site, run_build):
+    site = make_site({"content/a.txt": ARTICLE})
+    stale = site / "._site.staging-999999"
+    (stale / "ar").mkdir(parents=True)
+    (stale / "ar" / "half.html").write_text("نصف صفحة", encoding="utf-8")
+    assert run_build(site).returncode == 0
+    assert not stale.exists()
+    assert not (site / "_site" / "ar" / "half.html").exists()
+
+
+def test_site_parked_by_a_build_killed_mid_swap_is_restored_then_replaced(tmp_path):
+    out = tmp_path / "_site"
+    parked = tmp_path / "._site.previous"
+    parked.mkdir()
+    (parked / MARKER).write_text("x")
+    (parked / "index.html").write_text("القديم", encoding="utf-8")
+    remove_leftovers(out)
+    assert (out / "index.html").read_text(encoding="utf-8") == "القديم"
+    assert not parked.exists()
+
+
+def test_write_site_swaps_whole_tree(tmp_path):
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"one", "ar/a.html": b"a"})
+    assert snapshot(out) == {MARKER: snapshot(out)[MARKER], "ar/a.html": b"a", "index.html": b"one"}
+    write_site(out, {"index.html": b"two"})
+    assert set(snapshot(out)) == {MARKER, "index.html"}
+    assert (out / "index.html").read_bytes() == b"two"
+    assert [p.name for p in tmp_path.iterdir()] == ["_site"]
+
+
+def test_write_site_failure_leaves_previous_tree(tmp_path, monkeypatch):
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"old"})
+    before = snapshot(out)
+
+    def boom(staging, output_dir):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("sitegen.output.swap_into_place", boom)
+    with pytest.raises(OSError):
+        write_site(out, {"index.html": b"new", "ar/x.html": b"x"})
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["_site"]
+
+
+def test_swap_into_place_keeps_old_tree_in_staging(tmp_path):
+    out, staging = tmp_path / "out", tmp_path / "staging"
+    out.mkdir()
+    (out / "old").write_text("o")
+    staging.mkdir()
+    (staging / "new").write_text("n")
+    swap_into_place(staging, out)
+    assert os.listdir(out) == ["new"] and os.listdir(staging) == ["old"]

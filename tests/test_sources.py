@@ -1,0 +1,236 @@
+"""Finding and decoding source files: what counts as a source, and what is refused."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from sitegen.diagnostics import Severity
+from sitegen.sources import decode_source, discover_sources, git_commit_dates, read_source
+
+TEXT = "نص المقال.\n"
+
+
+def write(root: Path, rel: str, data: str | bytes) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data, encoding="utf-8")
+    return path
+
+
+def rels(paths: list[Path], root: Path) -> list[str]:
+    return [p.relative_to(root.resolve()).as_posix() for p in paths]
+
+
+# -- discovery -----------------------------------------------------------------------
+
+
+def test_txt_and_md_found_recursively_and_sorted(tmp_path):
+    for rel in ["b.txt", "a.md", "2012/02/homs.txt", "2012/notes.md", "deep/er/still.txt"]:
+        write(tmp_path, rel, TEXT)
+    found, problems = discover_sources(tmp_path)
+    assert problems == []
+    assert rels(found, tmp_path) == ["2012/02/homs.txt", "2012/notes.md", "a.md", "b.txt", "deep/er/still.txt"]
+
+
+def test_other_file_types_are_not_sources(tmp_path):
+    for rel in ["photo.png", "page.html", "data.json", "notes.rst", "a.txt"]:
+        write(tmp_path, rel, TEXT)
+    found, _ = discover_sources(tmp_path)
+    assert rels(found, tmp_path) == ["a.txt"]
+
+
+@pytest.mark.parametrize(
+    "rel",
+    ["x.txt~", ".#x.txt", "#x.txt#", "x.txt.bak", "x.md.bak", "x.txt.swp", ".hidden.txt", ".hidden/inside.txt", ".git/x.md", "~$x.txt"],
+)
+def test_hidden_files_and_editor_backups_are_ignored(tmp_path, rel):
+    write(tmp_path, "real.txt", TEXT)
+    write(tmp_path, rel, TEXT)
+    found, problems = discover_sources(tmp_path)
+    assert rels(found, tmp_path) == ["real.txt"]
+    assert problems == []
+
+
+def test_missing_content_folder_is_an_error(tmp_path):
+    found, problems = discover_sources(tmp_path / "absent")
+    assert found == []
+    assert len(problems) == 1 and problems[0].is_error and "content folder not found" in problems[0].message
+
+
+def test_symlink_to_a_file_outside_content_is_refused(tmp_path):
+    content = tmp_path / "content"
+    secret = write(tmp_path, "outside/secret.txt", "سر\n")
+    write(content, "a.txt", TEXT)
+    (content / "leak.txt").symlink_to(secret)
+    found, problems = discover_sources(content)
+    assert rels(found, content) == ["a.txt"]
+    assert len(problems) == 1
+    assert problems[0].is_error
+    assert problems[0].path.endswith("leak.txt")
+    assert "outside the content folder" in problems[0].message
+
+
+def test_symlink_to_a_file_inside_content_is_accepted(tmp_path):
+    content = tmp_path / "content"
+    target = write(content, "a.txt", TEXT)
+    (content / "b.txt").symlink_to(target)
+    found, problems = discover_sources(content)
+    assert rels(found, content) == ["a.txt", "b.txt"]
+    assert problems == []
+
+
+def test_symlinked_folder_is_not_followed(tmp_path):
+    content = tmp_path / "content"
+    write(content, "a.txt", TEXT)
+    write(tmp_path, "elsewhere/x.txt", TEXT)
+    (content / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    found, problems = discover_sources(content)
+    assert rels(found, content) == ["a.txt"]
+    assert [p.severity for p in problems] == [Severity.WARNING]
+
+
+# -- decoding ------------------------------------------------------------------------
+
+
+def test_bom_is_dropped():
+    source, problems = decode_source("\ufeffسطر\n".encode("utf-8"), Path("/c/a.txt"), "a.txt")
+    assert problems == []
+    assert source.text == "سطر\n"
+
+
+def test_crlf_and_lone_cr_become_lf():
+    source, problems = decode_source("أ\r\nب\r\nج\rد".encode(), Path("/c/a.txt"), "a.txt")
+    assert problems == []
+    assert source.text == "أ\nب\nج\nد"
+    assert "\r" not in source.text
+
+
+def test_invalid_utf8_names_file_and_line():
+    data = "سطر أول\nسطر ثان\n".encode() + b"bad \xff byte\n"
+    source, problems = decode_source(data, Path("/c/broken.txt"), "broken.txt")
+    assert source is None
+    assert len(problems) == 1
+    assert problems[0].path.endswith("broken.txt")
+    assert problems[0].line == 3
+    assert "UTF-8" in problems[0].message
+
+
+def test_windows_1256_file_is_refused_not_garbled():
+    data = "مرحبا\n".encode("cp1256")
+    source, problems = decode_source(data, Path("/c/old.txt"), "old.txt")
+    assert source is None and problems[0].line == 1
+
+
+def test_binary_file_is_refused():
+    data = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+    source, problems = decode_source(data, Path("/c/image.txt"), "image.txt")
+    assert source is None
+    assert problems[0].is_error and "binary" in problems[0].message
+
+
+def test_kind_follows_suffix():
+    assert decode_source(b"x", Path("/c/a.md"), "a.md")[0].kind == "md"
+    assert decode_source(b"x", Path("/c/a.txt"), "a.txt")[0].kind == "txt"
+
+
+def test_read_source_reports_relative_identity(tmp_path):
+    path = write(tmp_path, "2012/a.txt", TEXT)
+    source, problems = read_source(path.resolve(), tmp_path)
+    assert problems == []
+    assert source.rel == "2012/a.txt"
+
+
+# -- through the build ----------------------------------------------------------------
+
+
+def test_crlf_and_bom_never_reach_a_page(make_site, run_build):
+    site = make_site({"content/a.txt": "\ufeffالسطر الأول.\r\nالسطر الثاني.\r\n===\r\nالجزء الثاني.\r\n"})
+    run = run_build(site)
+    assert run.returncode == 0, run.output
+    pages = list((site / "_site").rglob("*.html"))
+    assert len(pages) >= 3
+    for page in pages:
+        data = page.read_bytes()
+        assert b"\r" not in data, page
+        assert "\ufeff".encode() not in data, page
+    assert (site / "_site" / "ar" / "a-2.html").is_file()
+
+
+def test_invalid_utf8_fails_the_build_naming_file_and_line(make_site, run_build):
+    site = make_site({"content/good.txt": TEXT, "content/bad.txt": "أ\nب\n".encode() + b"\xc3\x28\n"})
+    run = run_build(site)
+    assert run.returncode == 1
+    assert "bad.txt:3:" in run.stderr
+    assert not (site / "_site").exists()
+
+
+def test_binary_file_fails_the_build(make_site, run_build):
+    site = make_site({"content/a.txt": TEXT, "content/blob.txt": b"\x00\x01\x02binary"})
+    run = run_build(site)
+    assert run.returncode == 1
+    assert "blob.txt" in run.stderr and "binary" in run.stderr
+
+
+def test_symlink_outside_fails_the_build(make_site, run_build, tmp_path):
+    site = make_site({"content/a.txt": TEXT})
+    secret = write(tmp_path, "private/passwords.txt", "كلمة السر\n")
+    (site / "content" / "b.txt").symlink_to(secret)
+    run = run_build(site)
+    assert run.returncode == 1
+    assert "b.txt" in run.stderr and "outside" in run.stderr
+    assert not (site / "_site").exists()
+
+
+def test_backups_are_not_published(make_site, run_build):
+    site = make_site({"content/a.txt": TEXT, "content/a.txt~": "مسودة\n", "content/.#a.txt": "قفل\n", "content/.hidden/b.txt": "مخفي\n"})
+    run = run_build(site)
+    assert run.returncode == 0, run.output
+    assert sorted(p.name for p in (site / "_site" / "ar").iterdir()) == ["a-1.html"]
+
+
+# -- git dates ----------------------------------------------------------------------------
+
+
+def git(repo: Path, *args: str, when: str | None = None) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env |= {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull, "HOME": str(repo)}
+    if when:
+        env |= {"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}
+    subprocess.run(
+        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false", *args],
+        cwd=repo, env=env, check=True, capture_output=True,
+    )
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_dates_are_the_last_commit_of_each_file(tmp_path):
+    repo = tmp_path / "repo"
+    content = repo / "content"
+    write(content, "a.txt", TEXT)
+    write(content, "sub/b.txt", TEXT)
+    write(content, "حمص بابا عمرو.txt", TEXT)  # non-ASCII and spaces: git must not quote the name
+    write(repo, "outside.txt", TEXT)
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "first", when="2011-03-15T12:00:00+00:00")
+    write(content, "sub/b.txt", TEXT + "إضافة\n")
+    git(repo, "commit", "-q", "-am", "second", when="2012-02-24T12:00:00+00:00")
+    assert git_commit_dates(content) == {
+        "a.txt": date(2011, 3, 15),
+        "sub/b.txt": date(2012, 2, 24),
+        "حمص بابا عمرو.txt": date(2011, 3, 15),
+    }
+
+
+def test_no_git_dates_outside_a_repository(tmp_path):
+    write(tmp_path / "content", "a.txt", TEXT)
+    assert git_commit_dates(tmp_path / "content") == {}
