@@ -32,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -167,6 +167,10 @@ def _is_network(url: str) -> bool:
     return url.startswith(("http:", "https:", "//"))
 
 
+def _fragment(url: str) -> str | None:
+    return unquote(url.partition("#")[2]) if "#" in url else None
+
+
 def _srcset_urls(srcset: str) -> list[str]:
     urls = []
     for candidate in srcset.split(","):
@@ -269,13 +273,13 @@ class Site:
     def pages(self) -> list[str]:
         return sorted(f for f in self.files if f.lower().endswith(HTML_SUFFIXES))
 
-    def resolve(self, page: str, url: str) -> Resolved:
+    def resolve(self, page: str, url: str, folder: str | None = None) -> Resolved:
         """Resolve ``url`` found in ``page`` both as file:// and under the sub-path."""
         url = url.strip()
-        if not url or url.startswith(("#", "?")):
-            fragment = urlsplit(url).fragment if "#" in url else None
-            return Resolved(target=page, fragment=unquote(fragment) if fragment is not None else None)
-        folder = posixpath.dirname(page)
+        if not url or url[0] in "#?":
+            return Resolved(target=page, fragment=_fragment(url))
+        if folder is None:
+            folder = posixpath.dirname(page)
         key = (folder, url)
         found = self._cache.get(key)
         if found is None:
@@ -296,24 +300,24 @@ class Site:
             return Resolved()  # mailto:, tel:, data:, javascript:, ...
         if url.startswith("//"):
             return Resolved(external=True)
-        parts = urlsplit(url)
-        fragment = unquote(parts.fragment) if "#" in url else None
-        path = unquote(parts.path)
+        fragment = _fragment(url)
+        raw_path = url.partition("#")[0].partition("?")[0]
         if url.startswith("/"):
-            # Resolved against http://127.0.0.1/<base>/: does it at least stay under the sub-path?
-            if parts.path.startswith(self.base):
+            # Against http://127.0.0.1<base>: does it at least stay under the sub-path?
+            if raw_path.startswith(self.base):
                 return Resolved(problem="is root-absolute: on file:// it points at the disk's root; use a relative link")
             return Resolved(
                 problem=f"is root-absolute: on file:// it points at the disk's root and under the sub-path {self.base} it leaves the site; use a relative link"
             )
-        # file:// — against the page's own folder on disk
-        joined = posixpath.normpath(posixpath.join(folder, path)) if folder else posixpath.normpath(path)
-        # sub-path — against http://127.0.0.1/<base>/<page>
-        page_url = f"http://127.0.0.1{self.base}{quote(folder + '/' if folder else '', safe='/')}x.html"
-        web_path = urlsplit(urljoin(page_url, parts.path)).path
-        if joined == ".." or joined.startswith("../") or not web_path.startswith(self.base):
+        path = unquote(raw_path)
+        # file:// -- against the page's own folder on disk
+        joined = posixpath.normpath(f"{folder}/{path}" if folder else path)
+        # sub-path -- against http://127.0.0.1<base><folder>/<page> (dot segments as a browser removes them)
+        web = posixpath.normpath(f"{self.base}{folder}/{raw_path}" if folder else f"{self.base}{raw_path}")
+        if joined == ".." or joined.startswith("../") or not (web + "/").startswith(self.base):
             return Resolved(problem=f"goes above the site's folder: broken on file:// and under the sub-path {self.base}")
-        found = self._on_disk("" if joined == "." else joined, path.endswith("/") or path in (".", "..") or path.endswith(("/.", "/..")))
+        names_folder = path.endswith("/") or path in (".", "..") or path.endswith(("/.", "/.."))
+        found = self._on_disk("" if joined == "." else joined, names_folder)
         return Resolved(target=found.target, fragment=fragment, problem=found.problem)
 
     def _own_absolute(self, url: str) -> Resolved:
@@ -394,9 +398,10 @@ def check_site(root: Path, base: str = "/repo/", base_url: str | None = None, jo
     for page in pages:
         for message in page.problems:
             report.add(page.rel, message)
+        folder = posixpath.dirname(page.rel)
+        report.references += len(page.refs)
         for loads, label, url in page.refs:
-            report.references += 1
-            found = site.resolve(page.rel, url)
+            found = site.resolve(page.rel, url, folder)
             if found.external:
                 if loads:
                     report.add(page.rel, f"{label} loads {url} from the network: the page must work offline; copy it into the theme")
@@ -423,9 +428,10 @@ def _base_url_from_canonical(pages: list[PageData]) -> str | None:
     for page in pages:
         for loads, label, url in page.refs:
             if label == "<link rel=canonical>" and SCHEME.match(url):
-                path = unquote(urlsplit(url).path)
+                parts = urlsplit(url)
+                path = unquote(parts.path)
                 if path.endswith("/" + page.rel):
-                    return url[: len(url) - len(urlsplit(url).path)] + quote(path[: -len(page.rel)], safe="/-._~")
+                    return f"{parts.scheme}://{parts.netloc}" + quote(path[: -len(page.rel)], safe="/-._~")
     return None
 
 

@@ -12,6 +12,8 @@ import time
 import traceback
 from pathlib import Path
 
+import jinja2
+
 from .config import ConfigError, SiteConfig, load_config
 from .diagnostics import Problem, Severity
 from .output import OutputError
@@ -41,14 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "build"
     if argv and argv[0] in COMMANDS:
         command = argv.pop(0)
-    if command == "serve":
-        from .serve import serve_main
-
-        return serve_main(argv)
-    if command == "check":
-        from .check import check_main
-
-        return check_main(argv)
+    if command in ("serve", "check"):
+        return _run_subcommand(command, argv)
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
@@ -64,6 +60,26 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         else:
             print(f"error: unexpected failure ({type(exc).__name__}: {exc}); run again with --debug and report it", file=sys.stderr)
+        return EXIT_ERRORS
+
+
+def _run_subcommand(command: str, argv: list[str]) -> int:
+    debug = "--debug" in argv
+    try:
+        if command == "serve":
+            from .serve import serve_main
+
+            return serve_main([a for a in argv if a != "--debug"])
+        from .check import check_main
+
+        return check_main([a for a in argv if a != "--debug"])
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001
+        if debug:
+            traceback.print_exc()
+        else:
+            print(f"error: unexpected failure in '{command}' ({type(exc).__name__}: {exc}); run again with --debug and report it", file=sys.stderr)
         return EXIT_ERRORS
 
 
@@ -88,6 +104,9 @@ def run_build(args: argparse.Namespace) -> int:
     except (OutputError, ThemeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERRORS
+    except jinja2.TemplateError as exc:
+        print(f"error: {describe_template_error(exc)}; the previous site is untouched", file=sys.stderr)
+        return EXIT_ERRORS
     except OSError as exc:
         print(f"error: cannot write the site ({exc.strerror or exc}: {exc.filename or config.output_dir}); the previous site is untouched", file=sys.stderr)
         return EXIT_ERRORS
@@ -101,12 +120,40 @@ def run_build(args: argparse.Namespace) -> int:
             shown = result.report.without_companion[:20]
             more = len(result.report.without_companion) - len(shown)
             print("without English companion: " + ", ".join(shown) + (f" and {more} more" if more > 0 else ""))
+    if result.unchanged:
+        if result.failed or (args.strict and result.problems):
+            return EXIT_ERRORS
+        if not args.quiet:
+            print(f"nothing changed: {config.output_dir} is up to date ({time.monotonic() - started:.2f} s)")
+        return EXIT_OK
     if not result.written:
         print("build failed: the previous site is untouched", file=sys.stderr)
         return EXIT_ERRORS
     if not args.quiet:
-        print(f"built {result.segments} segments into {result.pages} pages in {config.output_dir} ({time.monotonic() - started:.1f} s)")
+        print(
+            f"built {result.segments} segments into {result.pages} pages in {config.output_dir} "
+            f"({result.rebuilt_files} source files processed, {time.monotonic() - started:.1f} s)"
+        )
     return EXIT_OK
+
+
+def describe_template_error(exc: Exception) -> str:
+    """Which template, which line, what: a theme author's mistake, not the tool's."""
+    import jinja2
+
+    name = getattr(exc, "filename", None) or getattr(exc, "name", None)
+    line = getattr(exc, "lineno", None)
+    if not (name and line):
+        # Render-time errors carry no position; Jinja puts the template's frames in the traceback.
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith((".html", ".xml", ".j2"))]
+        if frames:
+            name, line = frames[-1].filename, frames[-1].lineno
+    where = f"{name}:{line}" if name and line else (name or "a template")
+    if isinstance(exc, jinja2.UndefinedError):
+        return f"{where}: {exc.message}: the template uses a variable the page does not have; fix the template"
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"template {exc.name} not found: add it to templates/ or the theme"
+    return f"{where}: template error: {getattr(exc, 'message', None) or exc}: fix the template"
 
 
 def print_problems(problems: list[Problem], strict: bool) -> None:

@@ -62,6 +62,9 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
         given_title = meta.get("title")
         # 'is None', not 'or': an empty 'slug: ""' is a mistake to report, not a request for the default.
         given_slug = meta.get("slug")
+        if given_slug and len(raw_segments) > 1 and meta.line_of("slug") == file_front.line_of("slug"):
+            # A slug at the top of a file names the article; its segments are numbered under it.
+            given_slug = f"{given_slug}-{raw.number}"
         slug = given_slug if given_slug is not None else default_slug(source.rel, raw.number)
         slug_line = meta.line_of("slug", raw.line)
         problem = slug_problem(slug)

@@ -14,9 +14,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from . import urls
 from .config import SiteConfig
-from .content import Segment
-from .pages import Article
-from .translation import Companion
+from .pages import Article, Listing
 
 FEED_SIZE = 30
 
@@ -27,7 +25,6 @@ class FeedEntry:
     title: str
     day: date
     summary: str
-    content_html: str
     alternate: tuple[str, str] | None  # (hreflang, path) of the other language's page
 
 
@@ -59,45 +56,33 @@ def atom_feed(config: SiteConfig, language: str, feed_path: str, title: str, ent
         lines += [
             f"<updated>{entry.day.isoformat()}T00:00:00Z</updated>",
             f"<summary>{escape(entry.summary)}</summary>",
-            # Content is escaped HTML: a reader shows it, nothing in it can break the XML.
-            f'<content type="html">{escape(entry.content_html)}</content>',
             "</entry>",
         ]
     lines.append("</feed>")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def feed_entries(articles: Sequence[Article], companions: dict[tuple[str, int], Companion], target: str, english: bool, render_english_blocks) -> list[FeedEntry]:
-    """Newest dated segments first; undated ones cannot be placed in a feed and are left out."""
+def feed_entries(articles: Sequence[Article], config: SiteConfig, english: bool) -> list[FeedEntry]:
+    """Newest dated segments first; undated ones cannot be placed in a feed and are left out.
+
+    Entries carry a summary and link to the page: a feed stays small however long the articles are.
+    """
+    target = config.translation.target
     entries = []
     for article in articles:
-        for segment in article.segments:
-            if segment.date is None:
+        for listing in article.segments:
+            if listing.date is None:
                 continue
-            companion = companions.get((segment.source_rel, segment.number))
+            arabic, english_path = urls.segment_page(listing.slug), urls.companion_page(listing.slug, target)
             if english:
-                if companion is None:
+                if listing.english_title is None:
                     continue
-                entries.append(
-                    FeedEntry(
-                        urls.companion_page(segment.slug, target), companion.title, segment.date,
-                        _first_text(companion), render_english_blocks(segment, companion), ("ar", urls.segment_page(segment.slug)),
-                    )
-                )
+                entries.append(FeedEntry(english_path, listing.english_title, listing.date, listing.english_excerpt or "", (config.language, arabic)))
             else:
-                entries.append(
-                    FeedEntry(
-                        urls.segment_page(segment.slug), segment.title, segment.date, segment.excerpt,
-                        "".join(b.html for b in segment.blocks),
-                        (target, urls.companion_page(segment.slug, target)) if companion else None,
-                    )
-                )
+                alternate = (target, english_path) if listing.english_title is not None else None
+                entries.append(FeedEntry(arabic, listing.title, listing.date, listing.excerpt, alternate))
     entries.sort(key=lambda e: e.day, reverse=True)  # stable: keeps article order within a day
     return entries[:FEED_SIZE]
-
-
-def _first_text(companion: Companion) -> str:
-    return next((" ".join(b) for b in companion.blocks if b), "")[:300]
 
 
 @dataclass(frozen=True)
@@ -126,18 +111,17 @@ def sitemap(config: SiteConfig, entries: Sequence[SitemapUrl]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def sitemap_urls(config: SiteConfig, segments: Sequence[Segment], companions: dict[tuple[str, int], Companion], index_paths: Sequence[str]) -> list[SitemapUrl]:
+def sitemap_urls(config: SiteConfig, listings: Sequence[Listing], index_paths: Sequence[str]) -> list[SitemapUrl]:
     """Every page a search engine may index; noindex pages are left out."""
     target = config.translation.target
     out = [SitemapUrl(path, None) for path in index_paths]
-    for segment in segments:
-        companion = companions.get((segment.source_rel, segment.number))
-        arabic, english = urls.segment_page(segment.slug), urls.companion_page(segment.slug, target)
-        english_indexed = companion is not None and (companion.reviewed or not config.translation.noindex_unreviewed)
+    for listing in listings:
+        arabic, english = urls.segment_page(listing.slug), urls.companion_page(listing.slug, target)
+        english_indexed = listing.english_title is not None and (listing.english_reviewed or not config.translation.noindex_unreviewed)
         pair = ((config.language, arabic), (target, english)) if english_indexed else ()
-        out.append(SitemapUrl(arabic, segment.date, pair))
+        out.append(SitemapUrl(arabic, listing.date, pair))
         if english_indexed:
-            out.append(SitemapUrl(english, segment.date, pair))
+            out.append(SitemapUrl(english, listing.date, pair))
     return out
 
 

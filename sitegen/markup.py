@@ -108,6 +108,8 @@ def markdown_blocks(body: str, first_line: int) -> tuple[Block, ...]:
             units = (text,) if text else ()
         else:
             units = ()
+        if not units and tag in _TRANSLATED_TAGS | _LIST_TAGS:
+            continue  # emptied by the sanitiser (e.g. a lone <img onerror=...>): nothing to show
         blocks.append(Block(tag, fragment, units, first_line))
     return tuple(blocks)
 

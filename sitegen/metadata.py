@@ -32,8 +32,13 @@ _ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
 def first_sentence(text: str) -> str:
-    match = _SENTENCE_END.search(text)
-    return text[: match.end()].strip() if match else text.strip()
+    for match in _SENTENCE_END.finditer(text):
+        before = text[: match.start()].rsplit(None, 1)
+        word = before[-1] if before else ""
+        if text[match.start()] == "." and 0 < len(word) <= 2:
+            continue  # an abbreviation or an initial (د. محمد, أ. ب.), not the end of a sentence
+        return text[: match.end()].strip()
+    return text.strip()
 
 
 def cut_at_word(text: str, limit: int) -> str:

@@ -21,7 +21,7 @@ from .config import SiteConfig
 from .content import Segment
 from .labels import labels_for, part_label, translation_notice
 from .markup import translated_block_html, with_anchor
-from .metadata import format_date
+from .metadata import format_date, make_excerpt
 from .translation import Companion
 
 TEXT_DIRECTIONS = {"ar": "rtl", "fa": "rtl", "he": "rtl", "ur": "rtl", "ps": "rtl", "ckb": "rtl", "yi": "rtl", "dv": "rtl"}
@@ -37,9 +37,25 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Listing:
+    """What lists of pages (indexes, feeds, sitemap) need to know of one segment: small, cacheable."""
+
+    source_rel: str
+    number: int
+    count: int  # segments in its article
+    slug: str
+    title: str
+    date: date | None
+    excerpt: str
+    english_title: str | None = None
+    english_excerpt: str | None = None
+    english_reviewed: bool = False
+
+
+@dataclass(frozen=True)
 class Article:
     source_rel: str
-    segments: tuple[Segment, ...]
+    segments: tuple[Any, ...]  # Segment or Listing: both have number, slug, title, date
 
     @property
     def date(self) -> date | None:
@@ -51,7 +67,7 @@ def direction(language: str) -> str:
     return TEXT_DIRECTIONS.get(language.split("-")[0], "ltr")
 
 
-def order_articles(segments: Sequence[Segment]) -> list[Article]:
+def order_articles(segments: Sequence[Any]) -> list[Article]:
     """Newest first, undated last; an article's segments together and in order."""
     by_file = sorted(segments, key=lambda s: (s.source_rel, s.number))
     articles = [Article(rel, tuple(group)) for rel, group in groupby(by_file, key=lambda s: s.source_rel)]
@@ -70,13 +86,15 @@ def _date(day: date | None, language: str) -> dict[str, str] | None:
 class SitePlanner:
     """Builds the Page values of one site. Holds only read-only inputs."""
 
-    def __init__(self, config: SiteConfig, companions: dict[tuple[str, int], Companion], has_search: bool, has_archive: bool):
+    def __init__(self, config: SiteConfig, companions: dict[tuple[str, int], Companion] | None = None):
         self.config = config
-        self.companions = companions
+        # Only the companions of the article being planned: a page depends on its own file alone.
+        self.companions = companions or {}
+        self.english = config.translation.enabled
         self.source_language = config.language
         self.target = config.translation.target
-        self.has_search = has_search
-        self.has_archive = has_archive
+        self.has_search = config.search
+        self.has_archive = config.offline_archive
 
     # -- shared pieces -------------------------------------------------
     def companion_of(self, segment: Segment) -> Companion | None:
@@ -85,14 +103,14 @@ class SitePlanner:
     def _base(self, path: str, language: str, page_title: str) -> dict[str, Any]:
         labels = labels_for(language)
         nav = [{"href": urls.relative_url(path, urls.index_page(1)), "label": labels_for(self.source_language)["index"], "lang": self.source_language if language != self.source_language else None, "dir": None}]
-        if self.companions:
+        if self.english:
             nav.append({"href": urls.relative_url(path, urls.index_page(1, self.target)), "label": "English", "lang": self.target, "dir": direction(self.target)})
         if self.has_search:
             nav.append({"href": urls.relative_url(path, urls.SEARCH), "label": labels_for(self.source_language)["search"], "lang": self.source_language if language != self.source_language else None, "dir": None})
         feeds = []
         if self.config.base_url:
             feeds.append({"title": self.config.title, "href": urls.relative_url(path, f"{self.source_language}/feed.xml")})
-            if self.companions:
+            if self.english:
                 feeds.append({"title": f"{self.config.title} (English)", "href": urls.relative_url(path, f"{self.target}/feed.xml")})
         return {
             "lang": language,
@@ -235,51 +253,19 @@ class SitePlanner:
 
     # -- index pages -------------------------------------------------------
     def index_pages(self, articles: Sequence[Article], english: bool = False) -> list[Page]:
+        """The paginated index; ``articles`` hold Listings, newest first."""
         language = self.target if english else self.source_language
         folder = self.target if english else ""
-        entries_data: list[tuple[Segment, Companion | None, int]] = []
-        for article in articles:
-            for segment in article.segments:
-                companion = self.companion_of(segment)
-                if english and companion is None:
-                    continue
-                entries_data.append((segment, companion, len(article.segments)))
+        listings = [s for a in articles for s in a.segments if not english or s.english_title is not None]
         per_page = self.config.per_page
-        total_pages = max(1, -(-len(entries_data) // per_page))
+        total_pages = max(1, -(-len(listings) // per_page))
+        labels = labels_for(language)
+        title = self.config.title if not english else f"{self.config.title}: English"
         pages = []
         for number in range(1, total_pages + 1):
             path = urls.index_page(number, folder)
-            chunk = entries_data[(number - 1) * per_page : number * per_page]
-            labels = labels_for(language)
-            title = self.config.title if not english else f"{self.config.title}: English"
             context = self._base(path, language, f"{labels['page']} {number}" if number > 1 else title)
-            entries = []
-            for segment, companion, count in chunk:
-                if english:
-                    assert companion is not None
-                    entries.append(
-                        {
-                            "href": urls.relative_url(path, urls.companion_page(segment.slug, self.target)),
-                            "title": companion.title,
-                            "date": _date(segment.date, language),
-                            "part": part_label(segment.number, count, language),
-                            "excerpt": _english_excerpt(companion),
-                            "continues": segment.number > 1,
-                            "alternate": {"href": urls.relative_url(path, urls.segment_page(segment.slug)), "lang": self.source_language, "dir": direction(self.source_language), "label": "العربية"},
-                        }
-                    )
-                else:
-                    entries.append(
-                        {
-                            "href": urls.relative_url(path, urls.segment_page(segment.slug)),
-                            "title": segment.title,
-                            "date": _date(segment.date, language),
-                            "part": part_label(segment.number, count, language),
-                            "excerpt": segment.excerpt,
-                            "continues": segment.number > 1,
-                            "alternate": {"href": urls.relative_url(path, urls.companion_page(segment.slug, self.target)), "lang": self.target, "dir": direction(self.target), "label": "English"} if companion else None,
-                        }
-                    )
+            entries = [self._index_entry(path, listing, language, english) for listing in listings[(number - 1) * per_page : number * per_page]]
             context |= {
                 "heading": title if number == 1 else f"{title} · {labels['page']} {number}",
                 "entries": entries,
@@ -290,6 +276,29 @@ class SitePlanner:
                 context["archive"] = {"href": urls.relative_url(path, urls.ARCHIVE), "label": labels["archive"]}
             pages.append(Page(path, "index.html", context))
         return pages
+
+    def _index_entry(self, path: str, listing: Listing, language: str, english: bool) -> dict[str, Any]:
+        arabic_url = urls.relative_url(path, urls.segment_page(listing.slug))
+        english_url = urls.relative_url(path, urls.companion_page(listing.slug, self.target))
+        entry = {
+            "date": _date(listing.date, language),
+            "part": part_label(listing.number, listing.count, language),
+            "continues": listing.number > 1,
+        }
+        if english:
+            return entry | {
+                "href": english_url,
+                "title": listing.english_title,
+                "excerpt": listing.english_excerpt,
+                "alternate": {"href": arabic_url, "lang": self.source_language, "dir": direction(self.source_language), "label": "العربية"},
+            }
+        alternate = {"href": english_url, "lang": self.target, "dir": direction(self.target), "label": "English"}
+        return entry | {
+            "href": arabic_url,
+            "title": listing.title,
+            "excerpt": listing.excerpt,
+            "alternate": alternate if listing.english_title is not None else None,
+        }
 
     def search_page(self) -> Page:
         path = urls.SEARCH
@@ -309,11 +318,20 @@ class SitePlanner:
         return Page(path, "404.html", context)
 
 
-def _english_excerpt(companion: Companion) -> str:
-    from .metadata import make_excerpt
-
-    first = next((" ".join(b) for b in companion.blocks if b), "")
-    return make_excerpt(first)
+def listing_of(segment: Segment, companion: Companion | None, count: int) -> Listing:
+    english_excerpt = make_excerpt(next((" ".join(b) for b in companion.blocks if b), "")) if companion else None
+    return Listing(
+        source_rel=segment.source_rel,
+        number=segment.number,
+        count=count,
+        slug=segment.slug,
+        title=segment.title,
+        date=segment.date,
+        excerpt=segment.excerpt,
+        english_title=companion.title if companion else None,
+        english_excerpt=english_excerpt,
+        english_reviewed=companion.reviewed if companion else False,
+    )
 
 
 def _pagination(path: str, current: int, total: int, folder: str, language: str) -> dict[str, Any]:

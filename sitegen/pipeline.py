@@ -1,33 +1,48 @@
-"""The build, top to bottom: config → sources → segments → translations → pages → files → output.
+"""The build, top to bottom.
 
-Each stage is a function over immutable values; only the edges read the
-content, call a translation service or write the site. Every problem of a run
-is collected and reported together; the site is written only when there is
-no error (and, with --strict, no warning).
+    config → find sources → which changed (cache) → each changed file becomes
+    its pages (in parallel) → translate what is missing → lists of the whole
+    site (indexes, search, feeds, sitemap) → zip → swap the new site in.
+
+Only the edges read sources, call a translation service or write files. Every
+problem of a run is collected and reported together; the new site replaces
+the old one only when there is no error (and, with --strict, no warning).
+Incremental builds must give the same bytes as a full build: anything whose
+inputs are unchanged is reused, everything else is made again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
+import pickle
+import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from . import urls
-from .config import SiteConfig
-from .content import Segment, build_segments
-from .diagnostics import Problem, error, has_errors
-from .metadata import slug_collision_key
-from .output import check_output_dir, output_lock, remove_leftovers, write_site
-from .archive import site_zip
+from .archive import ArchiveTooLarge, write_site_zip
+from .article import BuildContext, FileOutcome, FileTask, process_batch, process_file, init_worker, replace_file
+from .cache import BuildCache, hash_bytes, stat_signature, tool_version
+from .config import SiteConfig, config_fingerprint
+from .diagnostics import Problem, error, has_errors, warning
 from .feeds import atom_feed, feed_entries, robots_txt, sitemap, sitemap_urls
-from .markup import translated_block_html
-from .pages import Article, Page, SitePlanner, direction, order_articles
-from .search import SearchDocument, build_search_index
-from .sources import discover_sources, git_commit_dates, read_source
+from .memory import memory_path
+from .metadata import slug_collision_key
+from .output import MARKER, check_output_dir, discard_staging, output_lock, prepare_staging, publish_staging, read_build_id, remove_leftovers
+from .pages import Article, Listing, Page, SitePlanner, direction, order_articles
+from .search import IndexedDocument, bucket_count, bucket_of, build_bucket, build_search_root
+from .sources import discover_sources, git_commit_dates
 from .theme import Theme, load_theme
-from .translation import Companion, ProgressCallback, TranslationReport, translate_site
+from .translation import ProgressCallback, TranslationReport, translate_missing
+
+# Below this many changed files, worker processes cost more than they save.
+PARALLEL_THRESHOLD = 48
+BATCH = 24
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,7 @@ class BuildOptions:
     # Tests pass a fake; None means the real translator from site.yml and the environment.
     translator_factory: Callable[[], object] | None = None
     progress: ProgressCallback | None = None
+    workers: int | None = None  # None: one per core
 
 
 @dataclass
@@ -46,6 +62,8 @@ class BuildResult:
     pages: int = 0
     segments: int = 0
     written: bool = False
+    unchanged: bool = False  # nothing to do: the live site is already this build
+    rebuilt_files: int = 0
     notes: list[str] = field(default_factory=list)
     report: TranslationReport | None = None
 
@@ -54,79 +72,282 @@ class BuildResult:
         return has_errors(self.problems)
 
 
-def read_content(config: SiteConfig, include_drafts: bool) -> tuple[list[tuple[str, tuple[Segment, ...]]], list[Problem]]:
-    """Every source file, split into segments. The input edge of the build."""
+def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
+    check_output_dir(config.output_dir, config.root, config.content_dir, config.config_path)
+    theme = load_theme(config.root, config.theme)
+    fingerprint = hash_bytes(tool_version(), config_fingerprint(config), theme.fingerprint, str(options.drafts))
+    with output_lock(config.output_dir):
+        remove_leftovers(config.output_dir)
+        cache = BuildCache.open(config.cache_dir / "build.sqlite")
+        try:
+            return _build(config, options, theme, fingerprint, cache)
+        finally:
+            cache.close()
+
+
+def _build(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint: str, cache: BuildCache) -> BuildResult:
+    result = BuildResult()
+    online = config.translation.enabled and not options.offline
     paths, problems = discover_sources(config.content_dir)
-    git_dates = git_commit_dates(config.content_dir) if paths else {}
-    files: list[tuple[str, tuple[Segment, ...]]] = []
-    for path in paths:
-        source, found = read_source(path, config.content_dir)
-        problems += found
-        if source is None:
-            continue
-        segments, found = build_segments(source, git_dates.get(source.rel))
-        problems += found
-        if not include_drafts:
-            segments = tuple(s for s in segments if not s.draft)
-        if segments:
-            files.append((source.rel, segments))
-    return files, problems
+    result.problems += problems
+    sources = {path.relative_to(config.content_dir).as_posix(): path for path in paths}
 
+    trusted = cache.get("fingerprint") == fingerprint and cache.get("build_id") is not None and cache.get("build_id") == read_build_id(config.output_dir)
+    git_head = _git_head(config.content_dir) if sources else None
+    git_dates = cache.get("git_dates", {}) if trusted and cache.get("git_head") == git_head else (git_commit_dates(config.content_dir) if sources else {})
 
-def find_path_collisions(files: list[tuple[str, tuple[Segment, ...]]]) -> list[Problem]:
-    """Two segments claiming one output file (even differing only in case) is an error naming both."""
-    seen: dict[str, Segment] = {}
-    problems = []
-    for _, segments in files:
-        for segment in segments:
-            key = slug_collision_key(segment.slug)
-            other = seen.get(key)
-            if other is None:
-                seen[key] = segment
-                continue
-            problems.append(
-                error(
-                    segment.source_path,
-                    segment.slug_line,
-                    f"slug '{segment.slug}' is already used by {_where(other)}: give one of them another 'slug' in its front matter",
-                )
+    # -- which files changed ----------------------------------------------
+    cached = cache.signatures() if trusted else {}
+    signatures = {rel: _signature(config, rel, path, git_dates.get(rel)) for rel, path in sources.items()}
+    needs_work = cache.get("needs_translation", set()) if online and trusted else set()
+    changed = [rel for rel in sources if rel not in cached or cached[rel][0] != signatures[rel] or rel in needs_work]
+    removed = [rel for rel in cached if rel not in sources]
+    if trusted and not changed and not removed and _folders_unchanged(config.output_dir, cache.get("folders", {})):
+        # Nothing to do: the live site is this build. Its warnings still stand, so say them again.
+        result.unchanged = True
+        result.problems += cache.get("problems", ())
+        result.segments, result.pages = cache.get("counts", (0, 0))
+        if config.translation.enabled:
+            result.report = TranslationReport(cached=cache.get("cached_units", 0), without_companion=list(cache.get("without_companion", ())))
+        return result
+
+    keys = {rel: _key(config, rel, sources[rel], git_dates.get(rel)) for rel in changed}
+    if trusted:
+        # Touched but identical (a checkout, an editor saving twice): same key, nothing to redo.
+        changed = [rel for rel in changed if cached.get(rel, (None, None))[1] != keys[rel] or rel in needs_work]
+    previous_records: dict[str, FileOutcome] = cache.records() if trusted else {}
+    previous_manifest: dict[str, str] = cache.get("manifest", {}) if trusted else {}
+
+    staging = prepare_staging(config.output_dir, link_previous=trusted)
+    discovery_problems = list(result.problems)
+    try:
+        with cache.transaction():
+            build_id = _make_site(
+                config, options, theme, cache, result, staging, sources, git_dates, trusted, online,
+                changed, removed, keys, signatures, previous_records, previous_manifest, fingerprint, git_head, discovery_problems,
             )
+    except BaseException:
+        discard_staging(staging)
+        raise
+    if build_id is None:
+        discard_staging(staging)
+    return result
+
+
+def _make_site(
+    config, options, theme, cache, result, staging, sources, git_dates, trusted, online,
+    changed, removed, keys, signatures, previous_records, previous_manifest, fingerprint, git_head, discovery_problems,
+) -> str | None:
+    """Make the new site in staging and swap it in; returns its build id, or None when it must not be published."""
+    if not trusted:
+        cache.clear()  # every file is processed again and recorded anew
+    context = BuildContext(config, theme, staging, options.offline, options.drafts)
+    tasks = [FileTask(rel, sources[rel], git_dates.get(rel), previous_records[rel].pages if rel in previous_records else {}) for rel in changed]
+    outcomes = _process(tasks, context, options.workers)
+
+    report = TranslationReport() if config.translation.enabled else None
+    if online and options.translator_factory is not None:
+        records_so_far = {**{r: o for r, o in previous_records.items() if r in sources}, **outcomes}
+        missing = {rel: o.missing for rel, o in records_so_far.items() if o.missing}
+        if missing:
+            result.problems += translate_missing(missing, config, options.translator_factory, report, options.progress)
+            # Their memories changed: make their pages again.
+            again = [FileTask(rel, sources[rel], git_dates.get(rel), records_so_far[rel].pages) for rel in missing]
+            for rel, outcome in _process(again, context, options.workers).items():
+                # Keep what the first pass said (e.g. a reviewed translation going stale) besides the new findings.
+                first = outcomes.get(rel)
+                earlier = tuple(p for p in first.problems if p not in outcome.problems) if first else ()
+                outcomes[rel] = replace(outcome, problems=earlier + outcome.problems)
+            changed = sorted(set(changed) | set(missing))
+            keys |= {rel: _key(config, rel, sources[rel], git_dates.get(rel)) for rel in missing}
+            signatures |= {rel: _signature(config, rel, sources[rel], git_dates.get(rel)) for rel in missing}
+
+    records = {rel: outcomes[rel] if rel in outcomes else previous_records[rel] for rel in sources if rel in outcomes or rel in previous_records}
+    ordered = [records[rel] for rel in sorted(records)]
+    for record in ordered:
+        result.problems += record.problems
+    result.problems += find_path_collisions(ordered)
+    if report is not None:
+        report.cached = sum(r.cached_units for r in ordered)
+        report.without_companion = [w for r in ordered for w in r.without_companion]
+    result.report = report
+    listings = [listing for r in ordered for listing in r.listings]
+    result.segments = len(listings)
+    if has_errors(result.problems) or (options.strict and result.problems):
+        return None
+
+    # -- the lists of the whole site ---------------------------------------
+    manifest: dict[str, str] = {path: digest for r in ordered for path, digest in r.pages.items()}
+    articles = order_articles(listings)
+    planner = SitePlanner(config)
+    site_pages = planner.index_pages(articles)
+    if config.translation.enabled:
+        site_pages += planner.index_pages(articles, english=True)
+    site_pages.append(planner.not_found_page())
+    if config.search:
+        site_pages.append(planner.search_page())
+    contexts: dict[str, str] = cache.get("page_contexts", {}) if trusted else {}
+    new_contexts = {}
+    for page in site_pages:
+        context_hash = hash_bytes(json.dumps(page.context, sort_keys=True, default=str, ensure_ascii=False), page.template)
+        new_contexts[page.path] = context_hash
+        if contexts.get(page.path) == context_hash and page.path in previous_manifest:
+            manifest[page.path] = previous_manifest[page.path]  # same inputs: the page in staging stands
+            continue
+        manifest[page.path] = _write(staging, page.path, _render(theme, config, page), previous_manifest)
+    result.pages = sum(len(r.pages) for r in ordered) + len(site_pages)
+
+    extra, result.notes = _site_files(config, theme, articles, listings, site_pages)
+    for path, data in extra.items():
+        manifest[path] = _write(staging, path, data, previous_manifest)
+    if config.search:
+        for path, digest in _search_files(cache, staging, records, changed + removed, previous_records, trusted, previous_manifest, context, options.workers).items():
+            manifest[path] = digest
+
+    _remove_strays(staging, set(manifest) | {urls.ARCHIVE})
+    if config.offline_archive:
+        names = sorted(manifest)
+        reusable = [n for n in names if previous_manifest.get(n) == manifest[n]]
+        target = staging / urls.ARCHIVE
+        target.unlink(missing_ok=True)
+        try:
+            write_site_zip(target, staging, names, reusable, config.output_dir / urls.ARCHIVE if trusted else None, threads=os.cpu_count() or 1)
+            manifest[urls.ARCHIVE] = hash_bytes(str(target.stat().st_size), *(f"{n}={manifest[n]}" for n in names))
+        except ArchiveTooLarge as exc:
+            target.unlink(missing_ok=True)
+            result.problems.append(warning(config.config_path, None, str(exc)))
+    else:
+        _remove(staging / urls.ARCHIVE)
+
+    build_id = hash_bytes(*(f"{p}={d}" for p, d in sorted(manifest.items())))
+    publish_staging(staging, config.output_dir, build_id)
+    result.written = True
+    result.rebuilt_files = len(changed)
+    cache.replace_files({rel: (signatures[rel], keys[rel], outcomes[rel]) for rel in changed if rel in outcomes}, removed)
+    cache.put_many(
+        {
+            "fingerprint": fingerprint,
+            "build_id": build_id,
+            "git_head": git_head,
+            "git_dates": git_dates,
+            "manifest": manifest,
+            "page_contexts": new_contexts,
+            "problems": tuple(p for p in result.problems if p not in discovery_problems),
+            "counts": (result.segments, result.pages),
+            "cached_units": report.cached + report.translated if report else 0,
+            "without_companion": tuple(report.without_companion) if report else (),
+            "needs_translation": {rel for rel, r in records.items() if r.missing},
+            "folders": _folder_times(config.output_dir),
+        }
+    )
+    return build_id
+
+
+def _process(tasks: list[FileTask], context: BuildContext, workers: int | None) -> dict[str, FileOutcome]:
+    """Each file on its own: in worker processes when there are many."""
+    if not tasks:
+        return {}
+    workers = workers or os.cpu_count() or 1
+    if workers < 2 or len(tasks) < PARALLEL_THRESHOLD:
+        return {task.rel: process_file(task, context) for task in tasks}
+    batches = [tasks[i : i + BATCH] for i in range(0, len(tasks), BATCH)]
+    # fork: workers inherit the loaded modules and the context instead of re-importing them.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"), initializer=init_worker, initargs=(context,)) as pool:
+        return {outcome.rel: outcome for batch in pool.map(process_batch, batches) for outcome in batch}
+
+
+def find_path_collisions(records: list[FileOutcome]) -> list[Problem]:
+    """Two segments claiming one output file (even differing only in case) is an error naming both."""
+    seen: dict[str, Any] = {}
+    problems = []
+    for record in records:
+        for claim in record.slugs:
+            key = slug_collision_key(claim.slug)
+            other = seen.setdefault(key, claim)
+            if other is not claim:
+                problems.append(
+                    error(claim.path, claim.line, f"slug '{claim.slug}' is already used by {other.where}: give one of them another 'slug' in its front matter")
+                )
     return problems
 
 
-def _where(segment: Segment) -> str:
-    from .diagnostics import display_path
-
-    return f"{display_path(segment.source_path)}:{segment.slug_line} (segment {segment.number})"
-
-
-def plan_pages(config: SiteConfig, articles: list[Article], companions: dict[tuple[str, int], Companion]) -> list[Page]:
-    planner = SitePlanner(config, companions, has_search=config.search, has_archive=config.offline_archive)
-    pages: list[Page] = []
-    for article in articles:
-        pages += planner.segment_pages(article)
-    pages += planner.index_pages(articles)
-    if companions:
-        pages += planner.index_pages(articles, english=True)
-    pages.append(planner.not_found_page())
-    if config.search:
-        pages.append(planner.search_page())
-    return pages
-
-
-def render_pages(theme: Theme, pages: list[Page], config: SiteConfig) -> dict[str, bytes]:
+def _render(theme: Theme, config: SiteConfig, page: Page) -> bytes:
     shared = {"css": theme.css, "search_js": theme.search_js, "service_worker": config.service_worker, "archive": None}
-    return {page.path: theme.render(page.template, shared | page.context).encode("utf-8") for page in pages}
+    return theme.render(page.template, shared | page.context).encode("utf-8")
 
 
-def site_files(config: SiteConfig, theme: Theme, articles: list[Article], companions: dict[tuple[str, int], Companion], pages: list[Page]) -> tuple[dict[str, bytes], list[str]]:
-    """Everything besides the pages: search index, feeds, sitemap, service worker. Returns files and notes."""
+def _write(staging: Path, path: str, data: bytes, previous_manifest: dict[str, str]) -> str:
+    digest = hash_bytes(data)
+    if previous_manifest.get(path) != digest or not (staging / path).exists():
+        replace_file(staging / path, data)
+    return digest
+
+
+def _folder_times(output_dir: Path) -> dict[str, int]:
+    """mtime of every folder of the live site: adding or removing a file changes its folder's."""
+    return {folder: os.stat(folder).st_mtime_ns for folder, _, _ in os.walk(output_dir)}
+
+
+def _folders_unchanged(output_dir: Path, recorded: dict[str, int]) -> bool:
+    if not recorded:
+        return False
+    try:
+        return all(os.stat(folder).st_mtime_ns == mtime for folder, mtime in recorded.items())
+    except OSError:
+        return False
+
+
+def _remove_strays(staging: Path, keep: set[str]) -> None:
+    """Whatever the new site does not contain goes: pages of removed sources, and files
+    someone dropped into the output folder. An incremental build equals a full one."""
+    for folder, dirnames, filenames in os.walk(staging):
+        relative = os.path.relpath(folder, staging)
+        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+        for name in filenames:
+            if prefix + name not in keep and prefix + name != MARKER:
+                os.unlink(os.path.join(folder, name))
+    for folder, dirnames, filenames in os.walk(staging, topdown=False):
+        if folder != str(staging) and not os.listdir(folder):
+            os.rmdir(folder)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _signature(config: SiteConfig, rel: str, path: Path, git_date) -> tuple:
+    memory = stat_signature(memory_path(config.memory_dir, rel, config.translation.target)) if config.translation.enabled else None
+    return (stat_signature(path), memory, git_date)
+
+
+def _key(config: SiteConfig, rel: str, path: Path, git_date) -> str:
+    """What the file's pages are made of: its bytes, its memory's bytes and its git date."""
+    memory = memory_path(config.memory_dir, rel, config.translation.target)
+    return hash_bytes(_read_or_none(path), _read_or_none(memory) if config.translation.enabled else None, str(git_date))
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _git_head(content_dir: Path) -> str | None:
+    try:
+        return subprocess.run(["git", "-C", str(content_dir), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _site_files(config: SiteConfig, theme: Theme, articles: list[Article], listings: list[Listing], site_pages: list[Page]) -> tuple[dict[str, bytes], list[str]]:
+    """Files besides pages and search: feeds, sitemap, service worker. Cheap: remade every build."""
     files: dict[str, bytes] = {".nojekyll": b""}
     notes: list[str] = []
-    segments = [s for a in articles for s in a.segments]
     target = config.translation.target
-    if config.search:
-        files |= build_search_index([_search_document(s, companions.get((s.source_rel, s.number)), target) for s in segments])
     if config.service_worker and theme.service_worker_js:
         files["sw.js"] = theme.service_worker_js.encode("utf-8")
         files["manifest.webmanifest"] = web_manifest(config)
@@ -134,28 +355,69 @@ def site_files(config: SiteConfig, theme: Theme, articles: list[Article], compan
     if not config.base_url:
         notes.append("no base_url in site.yml: feeds, sitemap.xml, robots.txt and canonical links are skipped (set base_url to make them)")
         return files, notes
-    english_blocks = lambda segment, companion: "".join(  # noqa: E731
-        translated_block_html(b, t) for b, t in zip(segment.blocks, companion.blocks)
-    )
-    files[f"{config.language}/feed.xml"] = atom_feed(config, config.language, f"{config.language}/feed.xml", config.title, feed_entries(articles, companions, target, False, english_blocks))
-    if companions:
-        files[f"{target}/feed.xml"] = atom_feed(config, target, f"{target}/feed.xml", f"{config.title} (English)", feed_entries(articles, companions, target, True, english_blocks))
-    index_paths = [p.path for p in pages if p.template == "index.html"]
-    files["sitemap.xml"] = sitemap(config, sitemap_urls(config, segments, companions, index_paths))
+    files[f"{config.language}/feed.xml"] = atom_feed(config, config.language, f"{config.language}/feed.xml", config.title, feed_entries(articles, config, english=False))
+    if config.translation.enabled:
+        files[f"{target}/feed.xml"] = atom_feed(config, target, f"{target}/feed.xml", f"{config.title} (English)", feed_entries(articles, config, english=True))
+    index_paths = [p.path for p in site_pages if p.template == "index.html"]
+    files["sitemap.xml"] = sitemap(config, sitemap_urls(config, listings, index_paths))
     files["robots.txt"] = robots_txt(config)
     return files, notes
 
 
-def _search_document(segment: Segment, companion: Companion | None, target: str) -> SearchDocument:
-    return SearchDocument(
-        url_ar=urls.segment_page(segment.slug),
-        title_ar=segment.title,
-        text_ar=segment.text,
-        date=segment.date.isoformat() if segment.date else None,
-        url_en=urls.companion_page(segment.slug, target) if companion else None,
-        title_en=companion.title if companion else None,
-        text_en="\n".join(" ".join(b) for b in companion.blocks) if companion else None,
-    )
+def _search_files(
+    cache: BuildCache,
+    staging: Path,
+    records: dict[str, FileOutcome],
+    touched: list[str],
+    previous_records: dict[str, FileOutcome],
+    trusted: bool,
+    previous_manifest: dict[str, str],
+    context: BuildContext,
+    workers: int | None,
+) -> dict[str, str]:
+    """Search buckets: only those holding a changed document are made again."""
+    total = sum(len(r.search_documents) for r in records.values())
+    buckets = bucket_count(total)
+    new_docs = [(url, rel, bucket_of(url, buckets), doc) for rel in touched if rel in records for url, doc in records[rel].search_documents]
+    cache.replace_search(touched, new_docs)  # read back below, committed with the rest of the cache
+    same_layout = trusted and cache.get("search_buckets") == buckets
+    if same_layout:
+        dirty = {bucket_of(url, buckets) for rel in touched for record in (records.get(rel), previous_records.get(rel)) if record for url, _ in record.search_documents}
+    else:
+        cache.rebucket(buckets, bucket_of)
+        dirty = set(range(buckets))
+    cache.put_many({"search_buckets": buckets})
+    digests: dict[str, str] = {}
+    files: dict[str, bytes] = dict(build_search_root(buckets, total))
+    jobs = [(bucket, buckets, cache.search_documents(bucket)) for bucket in sorted(dirty)]
+    workers = workers or os.cpu_count() or 1
+    if workers > 1 and len(jobs) > 2:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            for produced in pool.map(_bucket_job, jobs):
+                files |= produced
+    else:
+        for job in jobs:
+            files |= _bucket_job(job)
+    for path, data in files.items():
+        digests[path] = _write(staging, path, data, previous_manifest)
+    for path, digest in previous_manifest.items():
+        # Files of clean buckets stand as they were.
+        if path.startswith("search/") and path not in digests and _bucket_of_path(path) not in dirty and _bucket_of_path(path) is not None and _bucket_of_path(path) < buckets:
+            digests[path] = digest
+    return digests
+
+
+def _bucket_job(job: tuple[int, int, list[bytes]]) -> dict[str, bytes]:
+    bucket, buckets, packed = job
+    return build_bucket(bucket, buckets, [pickle.loads(doc) for doc in packed])
+
+
+def _bucket_of_path(path: str) -> int | None:
+    """'search/b12/t003.js' -> 12."""
+    parts = path.split("/")
+    if len(parts) >= 3 and parts[1].startswith("b") and parts[1][1:].isdigit():
+        return int(parts[1][1:])
+    return None
 
 
 ICON_SVG = (
@@ -178,48 +440,3 @@ def web_manifest(config: SiteConfig) -> bytes:
         "icons": [{"src": "icon.svg", "sizes": "any", "type": "image/svg+xml"}],
     }
     return (json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
-
-
-def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
-    result = BuildResult()
-    check_output_dir(config.output_dir, config.root, config.content_dir, config.config_path)
-    theme = load_theme(config.root, config.theme)
-
-    files, problems = read_content(config, options.drafts)
-    result.problems += problems
-    result.problems += find_path_collisions(files)
-    result.segments = sum(len(s) for _, s in files)
-    if has_errors(result.problems):
-        return result
-
-    companions: dict[tuple[str, int], Companion] = {}
-    if config.translation.enabled:
-        companions, report, problems = translate_site(
-            files, config, offline=options.offline, translator_factory=options.translator_factory, progress=options.progress
-        )
-        result.report = report
-        result.problems += problems
-        if has_errors(result.problems):
-            return result
-
-    articles = order_articles([s for _, segments in files for s in segments])
-    pages = plan_pages(config, articles, companions)
-    output = render_pages(theme, pages, config)
-    extra, result.notes = site_files(config, theme, articles, companions, pages)
-    output |= extra
-    if config.offline_archive:
-        output[urls.ARCHIVE] = site_zip(output)
-    result.pages = len(pages)
-    if options.strict and result.problems:
-        return result  # the CLI reports the warnings as errors
-    with output_lock(config.output_dir):
-        remove_leftovers(config.output_dir)
-        write_site(config.output_dir, output)
-    result.written = True
-    return result
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-

@@ -34,33 +34,53 @@ Analysis (identical in Python, used for the index, and in
    ``والمدينة`` → ``والمدينه`` → ``مدينه`` → ``مدين``.  No affix can match a Latin
    token, so English is only lower-cased and folded.
 
-Index layout (all paths relative to the site root):
+Building (parallel and incremental):
+
+* :func:`analyse_document` does all the text work for one document and
+  returns a small, picklable :class:`IndexedDocument` (its weighted terms and
+  what a result shows).  It can run in worker processes and be cached.
+* Documents are split into *buckets* by a stable hash of the Arabic URL
+  (:func:`bucket_of`); :func:`bucket_count` depends only on the number of
+  documents, in powers of two, so it stays the same over a range of sizes.
+* :func:`build_bucket` turns the documents of one bucket into that bucket's
+  files: a self-contained inverted index.  Editing one document changes only
+  its bucket's files; :func:`build_search_root` writes the tiny root file.
+* :func:`build_search_index` does all of it in one call (small sites, tests).
+
+Index layout (all paths relative to the site root; ``<b>`` is the bucket
+number, ``NNN`` a zero-padded shard number):
 
 ``search-index.js``
-    Always loaded; small.  ``window.__searchIndex = {...}`` with the number of
-    documents, the chunk size of the document table, and the first term of
-    every term shard (terms are sorted in UTF-16 code-unit order, which is
-    JavaScript's string order, so a binary search finds a term's shard).
-``search/tNNN.js``
+    Always loaded, tiny.  ``window.__searchIndex = {...}``: the number of
+    buckets and of documents, the shard directory, the weight base.
+``search/b<b>/index.js``
+    Loaded, for every bucket, by the first query:
+    ``window.__searchShard("b<b>/index", {...})`` with the bucket's number of
+    documents, the bucket count it was built for, the first term of each of
+    its term shards (terms sorted in UTF-16 code-unit order, JavaScript's
+    string order, so a binary search finds a term's shard), and the date of
+    each of its documents as packed day numbers (for ranking across buckets
+    without loading the documents).
+``search/b<b>/tNNN.js``
     Term shards of about :data:`TERM_SHARD_TARGET` bytes (consecutive ranges
-    of the sorted terms, so a query loads one shard per word, and a few for
-    the prefix of the word being typed):
-    ``window.__searchShard("tNNN", {"term": "postings", ...})``.
-    Postings are delta-encoded document ids, each with a 2-bit weight
-    (term frequency, +2 when the term is in a title, capped at 4), packed as
-    ASCII variable-length numbers (see :func:`_encode_number`).
-``search/dNNN.js``
-    The document table in chunks of :data:`DOC_CHUNK` documents, loaded only
-    for the results shown: ``window.__searchShard("dNNN", [[url_ar,
-    title_ar, date, url_en, title_en, snippet], ...])``.
+    of the bucket's sorted terms, so a query loads, per bucket, one shard per
+    word, and a few for the prefix of the word being typed):
+    ``window.__searchShard("b<b>/tNNN", {"term": "postings", ...})``.
+    Postings are delta-encoded document ids (local to the bucket), each with a
+    2-bit weight (term frequency, +2 when the term is in a title, capped at
+    4), packed as ASCII variable-length numbers (see :func:`_encode_number`).
+``search/b<b>/dNNN.js``
+    The bucket's document table in chunks of :data:`DOC_CHUNK` documents,
+    loaded only for the results shown: ``window.__searchShard("b<b>/dNNN",
+    [[url_ar, title_ar, date, url_en, title_en, snippet], ...])``.
 
-Search (in search.js): every query word must match (AND); the last word,
-while it is being typed, also matches terms that start with it.  Score: sum
-over the words of the matched weight (exact matches count double), then
-newest first.
-
-Document ids follow date order, newest first (undated last), so "newest
-first" among equal scores is simply ascending id and no date table is needed.
+Within a bucket, document ids follow date order, newest first (undated
+last), then the Arabic URL.  Search (in search.js): every query word must
+match (AND); the last word, while it is being typed, also matches terms that
+start with it.  Score: sum over the words of the matched weight (exact
+matches count double).  Results are ordered by score, then date (newest
+first), then Arabic URL; the URL tie-break across buckets is resolved lazily,
+for the results shown, from the document chunks.
 
 Every file is deterministic (no timestamps, stable sorting) and UTF-8 with a
 BOM, so that browsers decode it as UTF-8 whatever the page says.  JSON is
@@ -70,32 +90,46 @@ titles and snippets can neither close the ``<script>`` nor break the parse.
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
 import re
 import sys
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Iterable, Sequence
 
 __all__ = [
     "SearchDocument",
+    "IndexedDocument",
     "normalize_arabic",
     "tokenize",
     "stem",
+    "js_json",
+    "analyse_document",
+    "bucket_count",
+    "bucket_of",
+    "build_bucket",
+    "build_search_root",
     "build_search_index",
     "MAX_TOKEN_LENGTH",
     "DOC_CHUNK",
     "TERM_SHARD_TARGET",
     "SNIPPET_LENGTH",
+    "BUCKET_TARGET",
+    "MAX_BUCKETS",
 ]
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 MAX_TOKEN_LENGTH = 40
-DOC_CHUNK = 16
-TERM_SHARD_TARGET = 24 * 1024
+DOC_CHUNK = 8
+TERM_SHARD_TARGET = 8 * 1024
 SNIPPET_LENGTH = 120
 MAX_WEIGHT = 4
+BUCKET_TARGET = 512  # documents per bucket, about (at most this many on average)
+MAX_BUCKETS = 256
 
 INDEX_FILE = "search-index.js"
 SHARD_DIR = "search"
@@ -110,6 +144,24 @@ class SearchDocument:
     url_en: str | None = None  # companion page path relative to site root, or None
     title_en: str | None = None
     text_en: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    """What a bucket needs of one document: small and picklable.
+
+    Made by :func:`analyse_document`; ``terms`` are ``(term, weight)`` pairs
+    sorted by term, the weight being the term frequency, +2 for a title term,
+    capped at :data:`MAX_WEIGHT`.
+    """
+
+    url_ar: str
+    title_ar: str
+    date: str | None
+    url_en: str | None
+    title_en: str | None
+    snippet: str
+    terms: tuple[tuple[str, int], ...]
 
 
 # ---------------------------------------------------------------------------
@@ -177,10 +229,13 @@ def stem_suffix(word: str) -> str:
     return word
 
 
+_CACHE_LIMIT = 500_000
+
+
 class _StemCache(dict):
     def __missing__(self, word: str) -> str:
         result = stem_suffix(stem_prefix(word))
-        if len(self) < 500_000:
+        if len(self) < _CACHE_LIMIT:
             self[word] = result
         return result
 
@@ -197,15 +252,21 @@ def stem(word: str) -> str:
 # so that transliterated names match however they are typed.
 _LATIN_FOLD_RANGES = ((0x00C0, 0x024F), (0x1E00, 0x1EFF))
 
-_fold_table: dict[int, str | None] | None = None
+_ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
+_ASTRAL_SEARCH = _ASTRAL_RE.search
+
+# Letters and digits (Unicode L* and N*: exactly str.isalnum()), which is
+# JavaScript's /[\p{L}\p{N}]+/u.
+_WORD_RE = re.compile(r"[^\W_]+")
 
 
 def _build_fold_table() -> dict[int, str | None]:
     """:data:`_NORMALIZE_TABLE`, plus Latin folding, plus removal of every
     remaining combining mark (categories Mn, Mc, Me)."""
     table: dict[int, str | None] = {}
+    category = unicodedata.category
     for cp in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(cp))[0] == "M":
+        if category(chr(cp))[0] == "M":
             table[cp] = None
     for lo, hi in _LATIN_FOLD_RANGES:
         for cp in range(lo, hi + 1):
@@ -217,17 +278,87 @@ def _build_fold_table() -> dict[int, str | None]:
     return table
 
 
-# Letters and digits (Unicode L* and N*: exactly str.isalnum()), which is
-# JavaScript's /[\p{L}\p{N}]+/u.
-_WORD_RE = re.compile(r"[^\W_]+")
+def _char_class(code_points: Iterable[int]) -> str:
+    """A regular-expression character class of the given code points."""
+    points = sorted(set(code_points))
+    parts = []
+    i = 0
+    while i < len(points):
+        j = i
+        while j + 1 < len(points) and points[j + 1] == points[j] + 1:
+            j += 1
+        lo, hi = points[i], points[j]
+        parts.append(f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}")
+        i = j + 1
+    return "[" + "".join(parts) + "]"
+
+
+class _Analyser:
+    """The tables of the fast tokenizer, built once per process (~0.1 s).
+
+    ``prepare(text)`` is, by construction, the same as
+    ``translate(lower(NFKC(text)), fold table)``; it is computed as: NFKC and
+    lower case on the whole text, then removal of every character the fold
+    table deletes (one regular-expression pass), then words, and only then
+    the remaining mapping, per distinct word, through a cache.  That is valid
+    because every character the table maps to a non-empty string is a word
+    character mapped to word characters (checked here): the mapping never
+    joins or splits words, so it can be applied word by word.
+    """
+
+    def __init__(self) -> None:
+        table = _build_fold_table()
+        self.table = table
+        removed = [cp for cp, value in table.items() if not value]
+        for cp, value in table.items():
+            if value and not (_WORD_RE.fullmatch(chr(cp)) and _WORD_RE.fullmatch(value)):
+                raise AssertionError(f"fold table maps U+{cp:04X} across word boundaries")
+        # Two classes: one of BMP characters only compiles to a fast lookup
+        # table; the astral one is a slow list of ranges, run only when needed.
+        self.remove_bmp = re.compile(_char_class(cp for cp in removed if cp <= 0xFFFF)).sub
+        self.remove_astral = re.compile(_char_class(cp for cp in removed if cp > 0xFFFF)).sub
+        mapped = "".join(chr(cp) for cp, value in table.items() if value)
+        self.mapped = re.compile(_char_class(map(ord, mapped))).search
+        self.words = _WORD_RE.findall
+        # word as found in the lower-cased text → stemmed token ("" when dropped)
+        self.tokens = _TokenCache(self)
+
+    def raw_words(self, text: str) -> list[str]:
+        """Words of the NFKC, lower-cased text without removed characters
+        (before the per-word mapping)."""
+        text = self.remove_bmp("", unicodedata.normalize("NFKC", text).lower())
+        if _ASTRAL_SEARCH(text):
+            text = self.remove_astral("", text)
+        return self.words(text)
+
+
+class _TokenCache(dict):
+    def __init__(self, analyser: _Analyser) -> None:
+        super().__init__()
+        self.table = analyser.table
+        self.mapped = analyser.mapped
+
+    def __missing__(self, word: str) -> str:
+        folded = word.translate(self.table) if self.mapped(word) else word
+        token = "" if len(folded) > MAX_TOKEN_LENGTH else stem_suffix(stem_prefix(folded))
+        if len(self) < _CACHE_LIMIT:
+            self[word] = token
+        return token
+
+
+_analyser_instance: _Analyser | None = None
+
+
+def _analyser() -> _Analyser:
+    global _analyser_instance
+    if _analyser_instance is None:
+        _analyser_instance = _Analyser()
+    return _analyser_instance
 
 
 def _prepare(text: str) -> str:
     """NFKC, lower case, Arabic normalisation, Latin folding, no marks."""
-    global _fold_table
-    if _fold_table is None:
-        _fold_table = _build_fold_table()
-    return unicodedata.normalize("NFKC", text).lower().translate(_fold_table)
+    return unicodedata.normalize("NFKC", text).lower().translate(_analyser().table)
 
 
 def _words(text: str) -> list[str]:
@@ -240,7 +371,33 @@ def _words(text: str) -> list[str]:
 
 def tokenize(text: str) -> list[str]:
     """Normalised and stemmed tokens, Arabic and Latin, in text order."""
-    return list(map(_stem_cache.__getitem__, _words(text)))
+    a = _analyser()
+    return [t for t in map(a.tokens.__getitem__, a.raw_words(text)) if t]
+
+
+def _join(*texts: str | None) -> str:
+    # A line break between the parts: tokens, NFKC and case mapping (final
+    # sigma included) work on each part as if it were alone.
+    return "\n".join(t for t in texts if t)
+
+
+def analyse_document(doc: SearchDocument) -> IndexedDocument:
+    """All the text work for one document (runs in worker processes)."""
+    _check_url(doc.url_ar, "url_ar")
+    if doc.url_en is not None:
+        _check_url(doc.url_en, "url_en")
+    a = _analyser()
+    get = a.tokens.__getitem__
+    counts = Counter(map(get, a.raw_words(_join(doc.text_ar, doc.text_en))))
+    for token in set(map(get, a.raw_words(_join(doc.title_ar, doc.title_en)))):
+        counts[token] += 2  # a title word counts as a frequent one
+    counts.pop("", None)
+    keys = sorted(counts)
+    terms = tuple(zip(keys, map(min, map(counts.__getitem__, keys), repeat(MAX_WEIGHT))))
+    return IndexedDocument(
+        url_ar=_clean(doc.url_ar), title_ar=_clean(doc.title_ar or ""), date=_clean(doc.date),
+        url_en=_clean(doc.url_en), title_en=_clean(doc.title_en),
+        snippet=_clean(_snippet(doc.text_ar or doc.text_en or "")), terms=terms)
 
 
 # ---------------------------------------------------------------------------
@@ -285,18 +442,25 @@ def _encode_postings(packed: Iterable[int]) -> str:
     return "".join(out)
 
 
-def _decode_postings(s: str) -> list[tuple[int, int]]:
-    """Inverse of :func:`_encode_postings` (used by tests)."""
+def _decode_numbers(s: str) -> list[int]:
+    """The numbers of a packed string (inverse of joined :func:`_encode_number`)."""
     result = []
-    prev = -1
     acc = 0
     for ch in s:
         i = _CONTINUATION.find(ch)
         if i >= 0:
             acc = acc * 25 + i
             continue
-        value = acc * 64 + _TERMINAL.index(ch)
+        result.append(acc * 64 + _TERMINAL.index(ch))
         acc = 0
+    return result
+
+
+def _decode_postings(s: str) -> list[tuple[int, int]]:
+    """Inverse of :func:`_encode_postings` (used by tests)."""
+    result = []
+    prev = -1
+    for value in _decode_numbers(s):
         prev = prev + 1 + value // MAX_WEIGHT
         result.append((prev, value % MAX_WEIGHT + 1))
     return result
@@ -346,13 +510,17 @@ def _check_url(url: str, field: str) -> str:
 
 
 def _snippet(text: str, limit: int = SNIPPET_LENGTH) -> str:
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit + 1)
+    # Only the start of the text matters: whitespace-collapsing a prefix gives
+    # a prefix of the collapsed text, enough when it is longer than limit + 1.
+    head = " ".join(text[: 4 * limit].split())
+    if len(head) < limit + 2:
+        head = " ".join(text.split())
+    if len(head) <= limit:
+        return head
+    cut = head.rfind(" ", 0, limit + 1)
     if cut < limit // 2:
         cut = limit
-    return text[:cut].rstrip(" ،,.;؛:") + "…"
+    return head[:cut].rstrip(" ،,.;؛:") + "…"
 
 
 def _utf16_key(s: str) -> bytes:
@@ -360,109 +528,182 @@ def _utf16_key(s: str) -> bytes:
     return s.encode("utf-16-be", "surrogatepass")
 
 
+
+
+def _js_sorted(strings: Iterable[str]) -> list[str]:
+    """Sorted in JavaScript's order (differs from Python's only for astral
+    characters against U+E000-U+FFFF)."""
+    result = sorted(strings)
+    if _ASTRAL_RE.search("".join(result)):
+        result.sort(key=_utf16_key)
+    return result
+
+
 def _script(body: str) -> bytes:
     return ("\ufeff" + body + "\n").encode("utf-8")
 
 
-def _shard_name(kind: str, i: int, width: int) -> str:
-    return f"{kind}{i:0{width}d}"
+def _shard_name(bucket: int, kind: str, i: int, width: int) -> str:
+    return f"b{bucket}/{kind}{i:0{width}d}"
 
 
 # ---------------------------------------------------------------------------
-# Index.
+# Buckets.
 
-def _ordered(documents: Sequence[SearchDocument]) -> list[SearchDocument]:
-    """Newest first, undated last; ties broken by every field, so the order
-    does not depend on the order of the input."""
-    docs = sorted(documents, key=lambda d: (d.url_ar, d.title_ar, d.text_ar,
-                                            d.url_en or "", d.title_en or "",
-                                            d.text_en or ""))
-    return sorted(docs, key=lambda d: d.date or "", reverse=True)
+def bucket_count(document_count: int) -> int:
+    """Number of buckets for a site of ``document_count`` documents: the next
+    power of two of ``ceil(n / BUCKET_TARGET)``, between 1 and MAX_BUCKETS.
+    It only changes when the site doubles (or halves) in size."""
+    wanted = max(1, -(-document_count // BUCKET_TARGET))
+    return min(MAX_BUCKETS, 1 << (wanted - 1).bit_length())
 
 
-def build_search_index(documents: Sequence[SearchDocument]) -> dict[str, bytes]:
-    """Build the search index files.
+def bucket_of(url_ar: str, buckets: int) -> int:
+    """The bucket of a document: a stable hash of its Arabic URL (the same in
+    every process and Python version, unlike ``hash()``)."""
+    if buckets < 1:
+        raise ValueError(f"bucket count must be positive, got {buckets}")
+    digest = hashlib.blake2b(url_ar.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % buckets
 
-    Returns ``{path relative to the site root (POSIX): file content}``:
-    ``search-index.js`` plus the ``search/t*.js`` term shards and the
-    ``search/d*.js`` document-table chunks.  The output depends only on the
-    documents (not on their order) and is byte-for-byte reproducible.
-    """
-    docs = _ordered(documents)
+
+_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def _day(date: str | None) -> int:
+    """Day number of an ISO date (0001-01-01 is 1); 0 for none or not a date,
+    which sorts last."""
+    if not date:
+        return 0
+    m = _DATE_RE.match(date)
+    if not m:
+        return 0
+    try:
+        return datetime.date(int(m[1]), int(m[2]), int(m[3])).toordinal()
+    except ValueError:
+        return 0
+
+
+def _doc_key(d: IndexedDocument) -> tuple:
+    # Newest first, undated last, then the Arabic URL (in JavaScript's order,
+    # which search.js uses across buckets); the rest only makes exact
+    # duplicates sort deterministically.
+    return (-_day(d.date), _utf16_key(d.url_ar), d.title_ar, d.date or "", d.url_en or "",
+            d.title_en or "", d.snippet, d.terms)
+
+
+def build_bucket(bucket: int, buckets: int, documents: Sequence[IndexedDocument]) -> dict[str, bytes]:
+    """The files of one bucket (``search/b<bucket>/...``), from the documents
+    whose :func:`bucket_of` is ``bucket``.  Deterministic: the same documents in
+    any order give the same bytes.  An empty bucket still gets its
+    ``index.js`` (the search page loads every bucket's)."""
+    if not 0 <= bucket < buckets:
+        raise ValueError(f"bucket {bucket} is not in 0..{buckets - 1}")
+    for d in documents:
+        if bucket_of(d.url_ar, buckets) != bucket:
+            raise ValueError(f"{d.url_ar!r} belongs to bucket {bucket_of(d.url_ar, buckets)}, "
+                             f"not {bucket} (of {buckets})")
+    docs = sorted(documents, key=_doc_key)
 
     # term -> [doc_id * MAX_WEIGHT + weight - 1, ...], ids ascending
-    postings: dict[str, list[int]] = defaultdict(list)
-    table = []
+    postings: dict[str, list[int]] = {}
+    get = postings.get
     for doc_id, d in enumerate(docs):
-        _check_url(d.url_ar, "url_ar")
-        if d.url_en is not None:
-            _check_url(d.url_en, "url_en")
-        counts = Counter(tokenize(d.text_ar or ""))
-        if d.text_en:
-            counts.update(tokenize(d.text_en))
-        title_terms = set(tokenize(d.title_ar or ""))
-        if d.title_en:
-            title_terms.update(tokenize(d.title_en))
-        for tok in title_terms:
-            counts[tok] += 2  # a title word counts as a frequent one
         base = doc_id * MAX_WEIGHT - 1
-        for tok, count in counts.items():
-            postings[tok].append(base + (count if count < MAX_WEIGHT else MAX_WEIGHT))
-        snippet = _snippet(d.text_ar or d.text_en or "")
-        table.append([_clean(d.url_ar), _clean(d.title_ar), _clean(d.date),
-                      _clean(d.url_en), _clean(d.title_en), _clean(snippet)])
+        for term, weight in d.terms:
+            p = get(term)
+            if p is None:
+                postings[term] = [base + weight]
+            else:
+                p.append(base + weight)
 
-    files: dict[str, bytes] = {}
-
-    # Term shards: terms in JS order, cut into pieces of about the target size.
-    terms = sorted(postings, key=_utf16_key)
-    entries = []
-    for term in terms:
-        entries.append((term, _encode_postings(postings[term])))
-    groups: list[list[tuple[str, str]]] = []
-    current: list[tuple[str, str]] = []
+    terms = _js_sorted(postings)
+    safe = all(map(str.isalnum, terms))  # tokens: no quote, backslash or < > &
+    table = _ENCODED
+    groups: list[list[str]] = []
+    bounds: list[str] = []
+    current: list[str] = []
     size = 0
-    for term, enc in entries:
-        entry_size = len(term.encode("utf-8")) + len(enc) + 6
+    for term in terms:
+        p = postings[term]
+        enc = table[p[0]] if len(p) == 1 and p[0] < len(table) else _encode_postings(p)
+        entry = ('"' + term + '":"' + enc + '"') if safe else (js_json(term) + ':"' + enc + '"')
+        entry_size = len(entry) + len(term)  # about the UTF-8 size for Arabic terms
         if current and size + entry_size > TERM_SHARD_TARGET:
             groups.append(current)
             current, size = [], 0
-        current.append((term, enc))
+        if not current:
+            bounds.append(term)
+        current.append(entry)
         size += entry_size
     if current:
         groups.append(current)
+    if bounds:
+        bounds[0] = ""
 
-    doc_groups = [table[i:i + DOC_CHUNK] for i in range(0, len(table), DOC_CHUNK)]
+    doc_groups = [docs[i:i + DOC_CHUNK] for i in range(0, len(docs), DOC_CHUNK)]
     width = max(3, len(str(max(len(groups), len(doc_groups), 1) - 1)))
-
-    bounds = []
+    files: dict[str, bytes] = {}
     for i, group in enumerate(groups):
-        bounds.append(group[0][0] if i else "")
-        name = _shard_name("t", i, width)
-        # Keys are written in JS order (not Python's sort_keys order).
-        body = "{" + ",".join(js_json(t) + ":" + js_json(e) for t, e in group) + "}"
+        name = _shard_name(bucket, "t", i, width)
         files[f"{SHARD_DIR}/{name}.js"] = _script(
-            f"window.__searchShard({js_json(name)},{body});")
-
+            f'window.__searchShard("{name}",{{' + ",".join(group) + "});")
     for i, group in enumerate(doc_groups):
-        name = _shard_name("d", i, width)
-        files[f"{SHARD_DIR}/{name}.js"] = _script(
-            f"window.__searchShard({js_json(name)},{js_json(group)});")
+        name = _shard_name(bucket, "d", i, width)
+        rows = [[d.url_ar, d.title_ar, d.date, d.url_en, d.title_en, d.snippet] for d in group]
+        files[f"{SHARD_DIR}/{name}.js"] = _script(f'window.__searchShard("{name}",{js_json(rows)});')
 
+    days = []
+    previous = None
+    for d in docs:
+        day = _day(d.date)
+        days.append(_encode_number(day if previous is None else previous - day))
+        previous = day
+    meta = {
+        "buckets": buckets,
+        "days": "".join(days),
+        "docChunk": DOC_CHUNK,
+        "docs": len(docs),
+        "termShards": bounds,
+        "width": width,
+    }
+    name = f"b{bucket}/index"
+    files[f"{SHARD_DIR}/{name}.js"] = _script(f'window.__searchShard("{name}",{js_json(meta)});')
+    return dict(sorted(files.items()))
+
+
+def build_search_root(buckets: int, document_count: int) -> dict[str, bytes]:
+    """``search-index.js``: the bucket count and little else, so it only
+    changes when the number of documents does."""
     meta = {
         "version": INDEX_VERSION,
-        "docs": len(docs),
-        "docChunk": DOC_CHUNK,
-        "docShards": len(doc_groups),
-        "termShards": bounds,
+        "buckets": buckets,
+        "docs": document_count,
         "dir": SHARD_DIR + "/",
-        "width": width,
         "weights": MAX_WEIGHT,
     }
-    files[INDEX_FILE] = _script(
+    return {INDEX_FILE: _script(
         "/* Search index, generated by sitegen. */\n"
         "(function(d){var s=d&&d.currentScript;"
         f"window.__searchIndex={js_json(meta)};"
         "window.__searchIndex.base=s&&s.src?s.src:null;"
-        "})(typeof document!==\"undefined\"?document:null);")
+        "})(typeof document!==\"undefined\"?document:null);")}
+
+
+def build_search_index(documents: Sequence[SearchDocument], buckets: int | None = None) -> dict[str, bytes]:
+    """Build all the search index files in one call (analyse, bucket, root).
+
+    Returns ``{path relative to the site root (POSIX): file content}``.  The
+    output depends only on the documents (not on their order) and is
+    byte-for-byte reproducible.  ``buckets`` overrides :func:`bucket_count`.
+    """
+    analysed = [analyse_document(d) for d in documents]
+    n = bucket_count(len(analysed)) if buckets is None else buckets
+    groups: list[list[IndexedDocument]] = [[] for _ in range(n)]
+    for d in analysed:
+        groups[bucket_of(d.url_ar, n)].append(d)
+    files: dict[str, bytes] = {}
+    for b, group in enumerate(groups):
+        files.update(build_bucket(b, n, group))
+    files.update(build_search_root(n, len(analysed)))
     return dict(sorted(files.items()))

@@ -163,6 +163,8 @@ def read_front_matter(lines: list[str], first_line: int, source: SourceFile) -> 
 def _check_front_matter_value(key: str, value: Any) -> tuple[Any, str | None]:
     """Coerce a front matter value to its type, or say what is wrong with it."""
     if key in ("title", "author", "summary"):
+        if isinstance(value, date):  # 'title: 2012-02-24' is text to the author, a date to YAML
+            value = value.isoformat()
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             text = str(value).strip()
             if text:

@@ -67,66 +67,73 @@ def segment_units(segment: Segment, source_language: str, target_language: str) 
     ]
 
 
-def translate_site(
-    files: Sequence[tuple[str, tuple[Segment, ...]]],
-    config: SiteConfig,
-    *,
-    offline: bool,
-    translator_factory: Callable[[], object] | None,
-    progress: ProgressCallback | None = None,
-) -> tuple[dict[tuple[str, int], Companion], TranslationReport, list[Problem]]:
-    """Companions for every segment that can have one; saves memories unless offline."""
+@dataclass(frozen=True)
+class FileTranslations:
+    """One source file's English side, from its memory alone (no network)."""
+
+    companions: dict[int, Companion]  # by segment number
+    missing: tuple[Unit, ...]  # units the memory lacks, to translate online
+    cached: int
+    without_companion: tuple[str, ...]
+    problems: tuple[Problem, ...]
+    memory_readable: bool
+
+
+def file_translations(source_rel: str, segments: Sequence[Segment], config: SiteConfig, *, write_memory: bool) -> FileTranslations:
+    """Look up a file's units in its memory, tidy the memory (saved when allowed) and assemble companions."""
     source_language, target_language = config.language, config.translation.target
-    problems: list[Problem] = []
-    report = TranslationReport()
-    memories: dict[str, Memory] = {}
-    writable: set[str] = set()
-    units_by_file: dict[str, list[Unit]] = {}
-    for source_rel, segments in files:
-        path = memory_path(config.memory_dir, source_rel, target_language)
-        memory, found = load_memory(path, source_rel, source_language, target_language)
-        problems += found
-        units = [u for s in segments for u in segment_units(s, source_language, target_language)]
-        units_by_file[source_rel] = units
-        if memory is None:
-            continue  # unreadable: reported above, and never overwritten
-        memories[source_rel] = memory
-        writable.add(source_rel)
-
-    missing: dict[str, Unit] = {}
-    for source_rel, units in units_by_file.items():
-        known = memories[source_rel].lookup() if source_rel in memories else {}
-        for unit in units:
-            if unit.key in known:
-                report.cached += 1
-            elif source_rel in memories:
-                missing.setdefault(f"{source_rel}\n{unit.key}", unit)
-
-    if missing and not offline and translator_factory is not None:
-        translator = _make_translator(translator_factory, config, problems)
-        if translator is not None:
-            _translate_missing(list(missing.values()), translator, config, memories, report, problems, progress)
-
-    companions: dict[tuple[str, int], Companion] = {}
-    for source_rel, segments in files:
-        memory = memories.get(source_rel)
-        if memory is None:
+    path = memory_path(config.memory_dir, source_rel, target_language)
+    memory, problems = load_memory(path, source_rel, source_language, target_language)
+    units = [u for s in segments for u in segment_units(s, source_language, target_language)]
+    if memory is None:  # unreadable: reported, never overwritten, no companion
+        return FileTranslations({}, (), 0, tuple(f"{source_rel} (segment {s.number})" for s in segments if s.translate), tuple(problems), False)
+    known = memory.lookup()
+    missing = tuple({u.key: u for u in units if u.key not in known}.values())
+    cached = sum(1 for u in units if u.key in known)
+    final, notes = _tidy(memory, units)
+    problems += notes
+    if write_memory and final != memory and (final.entries or final.path.exists()):
+        save_memory(final)
+    lookup = final.lookup()
+    companions: dict[int, Companion] = {}
+    without: list[str] = []
+    for segment in segments:
+        if not segment.translate:
             continue
-        final, stale_notes = _tidy(memory, units_by_file[source_rel])
-        for note in stale_notes:
-            problems.append(note)
-        if not offline and source_rel in writable and final != memory and (final.entries or final.path.exists()):
-            save_memory(final)
-        lookup = final.lookup()
-        for segment in segments:
-            if not segment.translate:
-                continue
-            companion = _assemble(segment, lookup, source_language, target_language)
-            if companion is None:
-                report.without_companion.append(f"{segment.source_rel} (segment {segment.number})")
-            else:
-                companions[(segment.source_rel, segment.number)] = companion
-    return companions, report, problems
+        companion = _assemble(segment, lookup, source_language, target_language)
+        if companion is None:
+            without.append(f"{segment.source_rel} (segment {segment.number})")
+        else:
+            companions[segment.number] = companion
+    return FileTranslations(companions, missing, cached, tuple(without), tuple(problems), True)
+
+
+def translate_missing(
+    missing_by_file: dict[str, Sequence[Unit]],
+    config: SiteConfig,
+    translator_factory: Callable[[], object],
+    report: TranslationReport,
+    progress: ProgressCallback | None = None,
+) -> list[Problem]:
+    """Ask the service for what the memories lack; every result is saved as it arrives."""
+    problems: list[Problem] = []
+    memories: dict[str, Memory] = {}
+    units: list[Unit] = []
+    for source_rel, file_units in missing_by_file.items():
+        path = memory_path(config.memory_dir, source_rel, config.translation.target)
+        memory, found = load_memory(path, source_rel, config.language, config.translation.target)
+        if memory is None:
+            problems += found
+            continue
+        memories[source_rel] = memory
+        known = memory.lookup()
+        units += [u for u in file_units if u.key not in known]
+    if not units:
+        return problems
+    translator = _make_translator(translator_factory, config, problems)
+    if translator is not None:
+        _translate_missing(units, translator, config, memories, report, problems, progress)
+    return problems
 
 
 def _make_translator(factory: Callable[[], object], config: SiteConfig, problems: list[Problem]) -> object | None:
@@ -230,6 +237,11 @@ def _tidy(memory: Memory, units: list[Unit]) -> tuple[Memory, list[Problem]]:
             stale.append(replace(entry, stale=True))
             notes.append(
                 warning(memory.path, None, f"reviewed translation at {entry.at or '?'} no longer matches any text of {memory.source_file}: kept as stale for an editor")
+            )
+    for entry in memory.entries:
+        if entry.stale and entry.key not in current:
+            notes.append(
+                warning(memory.path, None, f"stale reviewed translation of unit {entry.at or '?'} kept for an editor (stale: true): compare it with the new one, then delete it")
             )
     seen_stale: set[str] = set()
     unique_stale = []

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.output import MARKER, OutputError, check_output_dir, remove_leftovers, swap_into_place, write_site
+from sitegen.article import replace_file
+from sitegen.output import MARKER, OutputError, check_output_dir, discard_staging, prepare_staging, publish_staging, read_build_id, remove_leftovers, swap_into_place
 
 ARTICLE = "الجزء الأول من المقال.\nسطر ثان.\n===\nالجزء الثاني.\n"
 
@@ -178,14 +179,38 @@ def test_site_parked_by_a_build_killed_mid_swap_is_restored_then_replaced(tmp_pa
     assert not parked.exists()
 
 
+def write_site(out, files, link_previous=False):
+    """Stage ``files`` and publish them, as the pipeline does."""
+    staging = prepare_staging(out, link_previous)
+    try:
+        for rel, data in files.items():
+            replace_file(staging / rel, data)
+        publish_staging(staging, out, "test-build")
+    except BaseException:
+        discard_staging(staging)
+        raise
+
+
 def test_write_site_swaps_whole_tree(tmp_path):
     out = tmp_path / "_site"
     write_site(out, {"index.html": b"one", "ar/a.html": b"a"})
     assert snapshot(out) == {MARKER: snapshot(out)[MARKER], "ar/a.html": b"a", "index.html": b"one"}
+    assert read_build_id(out) == "test-build"
     write_site(out, {"index.html": b"two"})
     assert set(snapshot(out)) == {MARKER, "index.html"}
     assert (out / "index.html").read_bytes() == b"two"
     assert [p.name for p in tmp_path.iterdir()] == ["_site"]
+
+
+def test_linked_staging_never_writes_through_to_the_live_site(tmp_path):
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"old", "ar/a.html": b"a"})
+    staging = prepare_staging(out, link_previous=True)
+    assert (staging / "ar" / "a.html").stat().st_ino == (out / "ar" / "a.html").stat().st_ino, "hard-linked, not copied"
+    replace_file(staging / "index.html", b"new")
+    assert (out / "index.html").read_bytes() == b"old", "the live site is untouched until the swap"
+    publish_staging(staging, out, "b2")
+    assert (out / "index.html").read_bytes() == b"new" and (out / "ar" / "a.html").read_bytes() == b"a"
 
 
 def test_write_site_failure_leaves_previous_tree(tmp_path, monkeypatch):
@@ -198,7 +223,7 @@ def test_write_site_failure_leaves_previous_tree(tmp_path, monkeypatch):
 
     monkeypatch.setattr("sitegen.output.swap_into_place", boom)
     with pytest.raises(OSError):
-        write_site(out, {"index.html": b"new", "ar/x.html": b"x"})
+        write_site(out, {"index.html": b"new", "ar/x.html": b"x"}, link_previous=True)
     assert snapshot(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["_site"]
 

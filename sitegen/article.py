@@ -1,0 +1,149 @@
+"""Everything one source file becomes: its pages, its listings and its search documents.
+
+A page depends only on its own source file, its translation memory, the
+configuration and the theme (neighbour links stay inside one article), so each
+file is processed on its own: in a worker process for a large build, in the
+main process for a small one. Pages are written straight into the staging
+folder; only small values travel back.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from . import urls
+from .cache import hash_bytes
+from .config import SiteConfig
+from .content import Segment, build_segments
+from .diagnostics import Problem, display_path, has_errors
+from .pages import Article, Listing, SitePlanner, listing_of
+from .search import SearchDocument, analyse_document
+from .sources import read_source
+from .theme import Theme
+from .translation import Companion, Unit, file_translations
+
+
+@dataclass(frozen=True)
+class FileTask:
+    rel: str
+    path: Path
+    git_date: date | None
+    # Content hashes of this file's pages in the previous output: an unchanged page is not rewritten.
+    previous_pages: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SlugClaim:
+    slug: str
+    where: str  # "content/x.txt:12 (segment 2)" for messages
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    rel: str
+    problems: tuple[Problem, ...] = ()
+    listings: tuple[Listing, ...] = ()
+    slugs: tuple[SlugClaim, ...] = ()
+    pages: dict[str, str] = field(default_factory=dict)  # output path -> content hash
+    search_documents: tuple[tuple[str, bytes], ...] = ()  # (Arabic URL, packed IndexedDocument)
+    missing: tuple[Unit, ...] = ()
+    cached_units: int = 0
+    without_companion: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return has_errors(self.problems)
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What every file's processing shares; set once per worker process."""
+
+    config: SiteConfig
+    theme: Theme
+    staging: Path
+    offline: bool
+    drafts: bool
+
+
+def process_file(task: FileTask, context: BuildContext) -> FileOutcome:
+    config = context.config
+    source, problems = read_source(task.path, config.content_dir)
+    if source is None:
+        return FileOutcome(task.rel, tuple(problems))
+    segments, found = build_segments(source, task.git_date)
+    problems += found
+    if not context.drafts:
+        segments = tuple(s for s in segments if not s.draft)
+    if has_errors(problems) or not segments:
+        return FileOutcome(task.rel, tuple(problems))
+
+    companions: dict[int, Companion] = {}
+    missing: tuple[Unit, ...] = ()
+    cached, without = 0, ()
+    if config.translation.enabled:
+        english = file_translations(task.rel, segments, config, write_memory=not context.offline)
+        companions, missing, cached, without = english.companions, english.missing, english.cached, english.without_companion
+        problems += english.problems
+
+    planner = SitePlanner(config, {(task.rel, n): c for n, c in companions.items()})
+    pages = planner.segment_pages(Article(task.rel, segments))
+    written: dict[str, str] = {}
+    shared = {"css": context.theme.css, "search_js": context.theme.search_js, "service_worker": config.service_worker, "archive": None}
+    for page in pages:
+        data = context.theme.render(page.template, shared | page.context).encode("utf-8")
+        digest = hash_bytes(data)
+        if task.previous_pages.get(page.path) != digest:
+            replace_file(context.staging / page.path, data)
+        written[page.path] = digest
+
+    count = len(segments)
+    listings = tuple(listing_of(s, companions.get(s.number), count) for s in segments)
+    slugs = tuple(SlugClaim(s.slug, f"{display_path(s.source_path)}:{s.slug_line} (segment {s.number})", display_path(s.source_path), s.slug_line) for s in segments)
+    documents = tuple((urls.segment_page(s.slug), _packed_document(s, companions.get(s.number), config.translation.target)) for s in segments) if config.search else ()
+    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, documents, missing, cached, tuple(without))
+
+
+def _packed_document(segment: Segment, companion: Companion | None, target: str) -> bytes:
+    document = SearchDocument(
+        url_ar=urls.segment_page(segment.slug),
+        title_ar=segment.title,
+        text_ar=segment.text,
+        date=segment.date.isoformat() if segment.date else None,
+        url_en=urls.companion_page(segment.slug, target) if companion else None,
+        title_en=companion.title if companion else None,
+        text_en="\n".join(" ".join(b) for b in companion.blocks) if companion else None,
+    )
+    # Packed: ten thousand analysed documents must fit in the main process's memory.
+    return pickle.dumps(analyse_document(document), protocol=5)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write a file in the staging folder. It may be a hard link to the live site's file:
+    unlink first, so the live site is never written through."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+# -- worker processes ---------------------------------------------------------
+_worker_context: BuildContext | None = None  # one per worker process, set by its initializer
+
+
+def init_worker(context: BuildContext) -> None:
+    global _worker_context
+    _worker_context = context
+
+
+def process_batch(tasks: list[FileTask]) -> list[FileOutcome]:
+    assert _worker_context is not None, "init_worker was not called"
+    return [process_file(task, _worker_context) for task in tasks]

@@ -1,0 +1,155 @@
+"""The incremental-build cache: what each source file became last time, and why.
+
+Kept in ``.cache/build.sqlite`` beside site.yml (never committed). A file's
+record is reused when its *key* is unchanged: a hash of its bytes, its
+translation memory's bytes, its git date and the build fingerprint (tool
+version, configuration, theme). Stat signatures let an unchanged file be
+recognised without even reading it. The cache is trusted only when the output
+folder carries the build id the cache was saved with; anything else means a
+full build. Deleting ``.cache`` is always safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+SCHEMA = 3
+PACKAGE = Path(__file__).resolve().parent
+
+
+def tool_version() -> str:
+    """A hash of the tool's own code: any change to it invalidates every cached page."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(PACKAGE.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def hash_bytes(*parts: bytes | str | None) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if part is None:
+            digest.update(b"\x01")
+            continue
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little") + data)
+    return digest.hexdigest()
+
+
+def stat_signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+class BuildCache:
+    """A thin layer over sqlite: meta values, per-file records, per-document search entries."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA:
+            self.db.executescript(
+                """
+                DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS search;
+                CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB);
+                CREATE TABLE files (rel TEXT PRIMARY KEY, signature BLOB, key TEXT, record BLOB);
+                CREATE TABLE search (url TEXT PRIMARY KEY, rel TEXT, bucket INTEGER, doc BLOB);
+                CREATE INDEX search_bucket ON search(bucket);
+                """
+            )
+            self.db.execute(f"PRAGMA user_version={SCHEMA}")
+
+    @classmethod
+    def open(cls, path: Path) -> "BuildCache":
+        try:
+            return cls(path)
+        except sqlite3.DatabaseError:
+            # A damaged cache is only a slower build: start again.
+            path.unlink(missing_ok=True)
+            for suffix in ("-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            return cls(path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- meta ------------------------------------------------------------
+    def get(self, name: str, default: Any = None) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
+        return pickle.loads(row[0]) if row else default
+
+    def put_many(self, values: dict[str, Any]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, pickle.dumps(v, protocol=5)) for k, v in values.items()])
+
+    # -- files ------------------------------------------------------------
+    def signatures(self) -> dict[str, tuple[Any, str]]:
+        """rel -> (stat signature, key), without loading the records."""
+        return {rel: (pickle.loads(sig), key) for rel, sig, key in self.db.execute("SELECT rel, signature, key FROM files")}
+
+    def records(self, rels: Iterable[str] | None = None) -> dict[str, Any]:
+        if rels is None:
+            rows = self.db.execute("SELECT rel, record FROM files")
+            return {rel: pickle.loads(record) for rel, record in rows}
+        out = {}
+        for rel in rels:
+            row = self.db.execute("SELECT record FROM files WHERE rel=?", (rel,)).fetchone()
+            if row:
+                out[rel] = pickle.loads(row[0])
+        return out
+
+    def replace_files(self, records: dict[str, tuple[Any, str, Any]], removed: Iterable[str]) -> None:
+        """records: rel -> (signature, key, record)."""
+        self.db.executemany("DELETE FROM files WHERE rel=?", [(r,) for r in removed])
+        self.db.executemany(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+            [(rel, pickle.dumps(sig, protocol=5), key, pickle.dumps(record, protocol=5)) for rel, (sig, key, record) in records.items()],
+        )
+
+    # -- search documents ---------------------------------------------------
+    def search_documents(self, bucket: int) -> list[bytes]:
+        return [row[0] for row in self.db.execute("SELECT doc FROM search WHERE bucket=? ORDER BY url", (bucket,))]
+
+    def all_search_documents(self) -> list[tuple[str, bytes]]:
+        return list(self.db.execute("SELECT url, doc FROM search ORDER BY url"))
+
+    def replace_search(self, rels: Iterable[str], docs: list[tuple[str, str, int, bytes]]) -> None:
+        """Drop the documents of ``rels`` and store ``docs`` (url, rel, bucket, packed doc)."""
+        self.db.executemany("DELETE FROM search WHERE rel=?", [(r,) for r in rels])
+        self.db.executemany("INSERT OR REPLACE INTO search VALUES (?, ?, ?, ?)", docs)
+
+    def rebucket(self, buckets: int, bucket_of) -> None:
+        rows = list(self.db.execute("SELECT url FROM search"))
+        self.db.executemany("UPDATE search SET bucket=? WHERE url=?", [(bucket_of(url, buckets), url) for (url,) in rows])
+
+    def clear(self) -> None:
+        """Forget every file and document (the live site is not what the cache describes)."""
+        self.db.execute("DELETE FROM files")
+        self.db.execute("DELETE FROM search")
+
+    def transaction(self):
+        return _Transaction(self.db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN")
+
+    def __exit__(self, kind, value, traceback) -> None:
+        # Committed only once the new site is in place: a failed build leaves the cache as it was.
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")

@@ -1,0 +1,601 @@
+"""``build.py serve``: a live preview on 127.0.0.1.
+
+The site is built into a folder of its own under ``.cache/serve/`` beside
+site.yml (never the real output folder), served under the sub-path given by
+``--base`` (as on GitHub Pages: ``/repo/``), and rebuilt when content/,
+the translation memory, themes/, templates/ or site.yml change. A build that
+fails prints its problems and leaves the last good site served.
+
+Served HTML responses (not the files on disk) get a small script before
+``</body>`` that long-polls ``/__reload?since=N``; the answer is the build
+counter, and the page reloads itself when it differs from the one it was
+served with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import mimetypes
+import os
+import posixpath
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+RELOAD_PATH = "/__reload"
+LONG_POLL_SECONDS = 25.0
+WATCHED_FOLDERS = ("content", "translations", "themes", "templates")
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".xml": "application/xml; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".txt": "text/plain; charset=utf-8",
+    ".zip": "application/zip",
+}
+
+# {since} is the build counter the page was served with. A failed fetch (server
+# stopped or restarting) retries after a pause; a restarted server answers with
+# another counter and the page reloads.
+RELOAD_SCRIPT = (
+    '<script data-sitegen-reload>(function(){{var n={since};function p(){{'
+    'fetch("{path}?since="+n,{{cache:"no-store"}}).then(function(r){{return r.text()}})'
+    '.then(function(t){{if(String(n)!==t.trim()){{location.reload()}}else{{p()}}}})'
+    '.catch(function(){{setTimeout(p,1000)}})}}p()}})();</script>'
+)
+
+
+def reload_script(counter: int) -> bytes:
+    return RELOAD_SCRIPT.format(since=counter, path=RELOAD_PATH).encode("utf-8")
+
+
+def inject_reload(html: bytes, counter: int) -> bytes:
+    """The reload script before the last </body> (or at the end when there is none)."""
+    script = reload_script(counter)
+    at = html.lower().rfind(b"</body>")
+    if at < 0:
+        return html + script
+    return html[:at] + script + html[at:]
+
+
+def normalise_base(base: str) -> str:
+    base = "/" + base.strip().strip("/")
+    return base if base == "/" else base + "/"
+
+
+# -- building --------------------------------------------------------------------
+
+
+@dataclass
+class BuildOutcome:
+    ok: bool
+    seconds: float
+    message: str
+
+
+class SiteBuilder:
+    """Builds the site into the preview folder the way the CLI does, printing what the CLI prints."""
+
+    def __init__(self, config_path: Path, output_dir: Path, offline: bool, drafts: bool = False, out=None):
+        self.config_path = Path(config_path)
+        self.output_dir = Path(output_dir)
+        self.offline = offline
+        self.drafts = drafts
+        self.out = out  # a text stream; None means sys.stderr at the time of printing
+        self.config = None  # the last configuration that loaded
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.out or sys.stderr, flush=True)
+
+    def build(self) -> BuildOutcome:
+        from .config import ConfigError, load_config
+        from .output import OutputError
+        from .pipeline import BuildOptions, build_site
+        from .theme import ThemeError
+
+        started = time.monotonic()
+        stream = self.out or sys.stderr
+        try:
+            config = load_config(self.config_path, output_override=self.output_dir)
+        except ConfigError as exc:
+            _print_problems(exc.problems, stream)
+            return BuildOutcome(False, time.monotonic() - started, "configuration errors")
+        self.config = config
+        try:
+            result = build_site(config, BuildOptions(offline=self.offline, drafts=self.drafts))
+        except (OutputError, ThemeError) as exc:
+            self._print(f"error: {exc}")
+            return BuildOutcome(False, time.monotonic() - started, str(exc))
+        except OSError as exc:
+            self._print(f"error: cannot write the site ({exc.strerror or exc}: {exc.filename or self.output_dir})")
+            return BuildOutcome(False, time.monotonic() - started, str(exc))
+        except Exception as exc:  # noqa: BLE001 -- a preview must survive any failed build
+            self._print(f"error: unexpected failure ({type(exc).__name__}: {exc})")
+            traceback.print_exc(file=stream)
+            return BuildOutcome(False, time.monotonic() - started, str(exc))
+        _print_problems(result.problems, stream)
+        seconds = time.monotonic() - started
+        if not result.written:
+            return BuildOutcome(False, seconds, "build failed")
+        return BuildOutcome(True, seconds, f"built {result.segments} segments into {result.pages} pages ({seconds:.1f} s)")
+
+    def watched_paths(self) -> list[Path]:
+        """Folders whose change means a rebuild (those that exist), from the last good configuration.
+
+        A folder holding the preview output (``content_dir: .``) is left out: every
+        build would trigger the next.
+        """
+        root = self.config_path.resolve().parent
+        folders = [root / name for name in WATCHED_FOLDERS]
+        if self.config is not None:
+            folders += [self.config.content_dir, self.config.memory_dir, self.config.root / "themes", self.config.root / "templates"]
+        output = self.output_dir.resolve()
+        candidates = sorted({f.resolve() for f in folders if f.is_dir()}, key=lambda p: len(p.parts))
+        unique: list[Path] = []
+        for folder in candidates:
+            if folder == output or folder in output.parents:
+                continue
+            if not any(u == folder or u in folder.parents for u in unique):
+                unique.append(folder)
+        return unique
+
+
+def _print_problems(problems, stream) -> None:
+    """As the CLI prints them (sitegen.cli.print_problems), to the given stream."""
+    for problem in problems:
+        print(str(problem), file=stream, flush=True)
+
+
+# -- watching --------------------------------------------------------------------
+
+
+class Watcher:
+    """Calls ``on_change`` (debounced) when a watched file changes, from two background threads.
+
+    One thread watches the folders (recursively); the other watches the
+    project folder itself, not recursively, for site.yml and for watched
+    folders that appear or vanish (then the folder watcher restarts).
+    """
+
+    def __init__(self, root: Path, config_name: str, folders: Callable[[], list[Path]], on_change: Callable[[set[str]], None], debounce_ms: int = 150):
+        self.root = root
+        self.config_name = config_name
+        self.folders = folders  # () -> list[Path]
+        self.on_change = on_change  # (set of changed paths) -> None
+        self.debounce_ms = debounce_ms
+        self._stop = threading.Event()
+        self._restart = threading.Event()
+        self._ready = (threading.Event(), threading.Event())
+        self._threads: list[threading.Thread] = []
+
+    def start(self, wait: float = 5.0) -> None:
+        """Start both threads; return once both watch (a change made after this is seen)."""
+        for target, name in ((self._watch_folders, "sitegen-watch-folders"), (self._watch_root, "sitegen-watch-root")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        deadline = time.monotonic() + wait
+        for ready in self._ready:
+            ready.wait(max(0.0, deadline - time.monotonic()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._restart.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _changes(self, paths: list[str], stop_event: threading.Event, ready: threading.Event, **options):
+        """watchfiles.watch, yielding only real changes; ``ready`` is set once the watch is in place.
+
+        watch() sets up its watcher on the first step of the generator and then
+        blocks; a short ``rust_timeout`` with ``yield_on_timeout`` makes it yield
+        an empty set at once, which tells that the watcher exists.
+        """
+        from watchfiles import watch
+
+        for changes in watch(
+            *paths,
+            stop_event=stop_event,
+            debounce=self.debounce_ms * 4,
+            step=50,
+            rust_timeout=300,
+            yield_on_timeout=True,
+            raise_interrupt=False,
+            **options,
+        ):
+            ready.set()
+            if changes:
+                yield changes
+
+    def _watch_folders(self) -> None:
+        ready = self._ready[0]
+        while not self._stop.is_set():
+            self._restart.clear()
+            folders = [str(f) for f in self.folders()]
+            if not folders:
+                ready.set()
+                self._restart.wait()
+                continue
+            try:
+                for changes in self._changes(folders, self._restart, ready, watch_filter=_not_editor_noise):
+                    if self._stop.is_set():
+                        return
+                    self.on_change({path for _, path in changes})
+            except Exception as exc:  # noqa: BLE001 -- a folder vanished under the watcher: look again
+                ready.set()
+                if self._stop.is_set():
+                    return
+                print(f"watch: {exc}; watching again", file=sys.stderr, flush=True)
+                self._stop.wait(0.5)
+
+    def _watch_root(self) -> None:
+        names = {self.config_name, *WATCHED_FOLDERS}
+
+        def relevant(change, path: str) -> bool:
+            return os.path.basename(path) in names
+
+        try:
+            for changes in self._changes([str(self.root)], self._stop, self._ready[1], recursive=False, watch_filter=relevant):
+                if any(os.path.basename(p) != self.config_name for _, p in changes):
+                    self._restart.set()  # a watched folder appeared or went away
+                self.on_change({path for _, path in changes})
+        except Exception as exc:  # noqa: BLE001
+            self._ready[1].set()
+            if not self._stop.is_set():
+                print(f"watch: cannot watch {self.root} ({exc}); edits of {self.config_name} need a restart", file=sys.stderr, flush=True)
+
+
+def _not_editor_noise(change, path: str) -> bool:
+    name = os.path.basename(path)
+    return not (
+        name.startswith(".#")
+        or name.endswith(("~", ".swp", ".swx", ".swo", ".tmp"))
+        or name in ("4913", ".DS_Store")
+        or "/.git/" in path
+        or "__pycache__" in path
+    )
+
+
+# -- serving ---------------------------------------------------------------------
+
+
+class PreviewServer:
+    """Build, serve and rebuild. ``start()`` returns once the first build is done and the port is open.
+
+    ``counter`` is the number of successful builds; pages reload when it changes.
+    """
+
+    def __init__(
+        self,
+        config_path: Path | str = "site.yml",
+        port: int = 8000,
+        base: str = "/",
+        offline: bool = False,
+        drafts: bool = False,
+        host: str = "127.0.0.1",
+        out=None,
+        debounce_ms: int = 150,
+    ):
+        self.config_path = Path(config_path).resolve()
+        self.base = normalise_base(base)
+        self.host = host
+        self.requested_port = port
+        self.out = out
+        self.counter = 0
+        self.failures = 0
+        self.last_outcome: BuildOutcome | None = None
+        self._changed = threading.Condition()
+        self._pending = False
+        self._stopping = threading.Event()
+        self.site_dir = self._make_site_dir()
+        self.builder = SiteBuilder(self.config_path, self.site_dir, offline=offline, drafts=drafts, out=out)
+        self.debounce_ms = debounce_ms
+        self._httpd: ThreadingHTTPServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._watcher: Watcher | None = None
+
+    # -- the preview folder
+
+    def _make_site_dir(self) -> Path:
+        parent = self.config_path.parent / ".cache" / "serve"
+        parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_site_dirs(parent)
+        return Path(tempfile.mkdtemp(prefix=f"site-{os.getpid()}-", dir=parent))
+
+    # -- life cycle
+
+    def start(self) -> "PreviewServer":
+        self._rebuild(first=True)
+        self._httpd = ThreadingHTTPServer((self.host, self.requested_port), _handler_class(self))
+        self._httpd.daemon_threads = True
+        thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="sitegen-http", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        builder = threading.Thread(target=self._build_loop, name="sitegen-build", daemon=True)
+        builder.start()
+        self._threads.append(builder)
+        self._watcher = Watcher(self.config_path.parent, self.config_path.name, self.builder.watched_paths, self._on_change, self.debounce_ms)
+        self._watcher.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "start() first"
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}{self.base}"
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._changed:
+            self._changed.notify_all()  # wakes the builder and every long poll
+        if self._watcher is not None:
+            self._watcher.stop()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        shutil.rmtree(self.site_dir, ignore_errors=True)
+        for leftover in self.site_dir.parent.glob(f".{self.site_dir.name}*"):  # the build's lock and staging files
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+
+    def __enter__(self) -> "PreviewServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- rebuilding
+
+    def _on_change(self, paths: set[str]) -> None:
+        with self._changed:
+            self._pending = True
+            self._changed.notify_all()
+
+    def _build_loop(self) -> None:
+        while not self._stopping.is_set():
+            with self._changed:
+                while not self._pending and not self._stopping.is_set():
+                    self._changed.wait()
+                if self._stopping.is_set():
+                    return
+            # Debounce: an editor's save or a `git checkout` is many events; wait for quiet.
+            while True:
+                with self._changed:
+                    self._pending = False
+                if self._stopping.wait(self.debounce_ms / 1000):
+                    return
+                with self._changed:
+                    if not self._pending:
+                        break
+            self._rebuild()
+
+    def _rebuild(self, first: bool = False) -> None:
+        if not first:
+            self._say("change detected: rebuilding")
+        outcome = self.builder.build()
+        self.last_outcome = outcome
+        with self._changed:
+            if outcome.ok:
+                self.counter += 1
+            else:
+                self.failures += 1
+            self._changed.notify_all()
+        if outcome.ok:
+            self._say(outcome.message if first else f"re{outcome.message}: reloading the browser")
+        elif self.counter:
+            self._say("build failed: still serving the previous site (fix the problems above and save again)")
+        else:
+            self._say("build failed: nothing to serve yet (fix the problems above and save again)")
+
+    def wait_for_change(self, since: int, timeout: float) -> int:
+        """The build counter, once it differs from ``since`` or after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self.counter == since and not self._stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._changed.wait(left)
+            return self.counter
+
+    def _say(self, text: str) -> None:
+        print(text, file=self.out or sys.stdout, flush=True)
+
+    def serve_forever(self) -> None:
+        """Block until Ctrl-C."""
+        try:
+            while not self._stopping.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+
+
+def _remove_stale_site_dirs(parent: Path) -> None:
+    """Preview folders of servers that were killed (their process is gone)."""
+    for folder in parent.glob("site-*-*"):
+        try:
+            pid = int(folder.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if pid == os.getpid() or _alive(pid):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        for leftover in parent.glob(f".{folder.name}*"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _handler_class(server: PreviewServer):
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "sitegen-preview"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 -- quiet: the terminal shows builds
+            pass
+
+        def do_HEAD(self) -> None:
+            self._respond(head=True)
+
+        def do_GET(self) -> None:
+            self._respond(head=False)
+
+        def _respond(self, head: bool) -> None:
+            parts = urlsplit(self.path)
+            path = parts.path
+            if path == RELOAD_PATH:
+                return self._reload(parts.query, head)
+            base = server.base
+            # As a browser would: '/repo/../x.html' is '/x.html', outside the site.
+            decoded = unquote(path)
+            clean = "/" + posixpath.normpath(decoded).lstrip("/")
+            if decoded.endswith("/") and clean != "/":
+                clean += "/"
+            if base != "/" and clean in ("/", base.rstrip("/")):
+                return self._redirect(base + (f"?{parts.query}" if parts.query else ""))
+            if not clean.startswith(base) or "\0" in clean:
+                return self._send(
+                    HTTPStatus.NOT_FOUND,
+                    f"404: {path} is outside the site, which is served under {base}: open {server.url}\n".encode(),
+                    "text/plain; charset=utf-8",
+                    head,
+                )
+            normal = clean[len(base):].strip("/")
+            site = server.site_dir
+            file = site / normal if normal else site
+            if file.is_dir():
+                if not clean.endswith("/"):
+                    return self._redirect(path + "/" + (f"?{parts.query}" if parts.query else ""))
+                file = file / "index.html"
+            if server.counter == 0:
+                body = b"<!DOCTYPE html><html lang=\"en\" dir=\"ltr\"><title>Build failed</title><body><h1>The site did not build</h1><p>See the terminal running <code>build.py serve</code>; this page reloads when a build succeeds.</p></body></html>"
+                return self._send(HTTPStatus.SERVICE_UNAVAILABLE, inject_reload(body, 0), CONTENT_TYPES[".html"], head)
+            try:
+                data = file.read_bytes()
+                status = HTTPStatus.OK
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                status = HTTPStatus.NOT_FOUND
+                try:
+                    data, file = (site / "404.html").read_bytes(), site / "404.html"
+                except OSError:
+                    return self._send(status, b"404: not found\n", "text/plain; charset=utf-8", head)
+            except OSError as exc:
+                return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, f"cannot read {normal}: {exc}\n".encode(), "text/plain; charset=utf-8", head)
+            content_type = _content_type(file.name)
+            if content_type.startswith("text/html"):
+                data = inject_reload(data, server.counter)
+            self._send(status, data, content_type, head)
+
+        def _reload(self, query: str, head: bool) -> None:
+            try:
+                since = int(parse_qs(query).get("since", ["-1"])[0])
+            except ValueError:
+                since = -1
+            counter = server.wait_for_change(since, 0 if head else LONG_POLL_SECONDS)
+            self._send(HTTPStatus.OK, str(counter).encode(), "text/plain; charset=utf-8", head)
+
+        def _redirect(self, location: str) -> None:
+            self.send_response(HTTPStatus.FOUND)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def _send(self, status: HTTPStatus, data: bytes, content_type: str, head: bool) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                if not head:
+                    self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    return Handler
+
+
+def _content_type(name: str) -> str:
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix in CONTENT_TYPES:
+        return CONTENT_TYPES[suffix]
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or "application/octet-stream"
+
+
+# -- command line ----------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="build.py serve",
+        description="Preview the site on http://127.0.0.1: build it into .cache/serve/, serve it, rebuild and reload the browser on every change.",
+    )
+    parser.add_argument("--config", default="site.yml", metavar="PATH", help="site configuration (default: ./site.yml)")
+    parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000; 0 picks a free one)")
+    parser.add_argument("--base", default="/", metavar="PATH", help="serve under this sub-path, as GitHub Pages does for a project site (e.g. /repo/; default: /)")
+    parser.add_argument("--offline", action="store_true", help="never contact a translation service: use the translation memory only")
+    parser.add_argument("--drafts", action="store_true", help="include segments marked 'draft: true'")
+    return parser
+
+
+def serve_main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:
+        return int(exc.code or 0) and EXIT_USAGE
+    config_path = Path(args.config)
+    if not config_path.is_file():
+        print(f"error: no such configuration file: {config_path} (run from the project folder or pass --config PATH)", file=sys.stderr)
+        return EXIT_USAGE
+    if not 0 <= args.port <= 65535:
+        print(f"error: --port must be between 0 and 65535, not {args.port}", file=sys.stderr)
+        return EXIT_USAGE
+    server = PreviewServer(config_path, port=args.port, base=args.base, offline=args.offline, drafts=args.drafts)
+    try:
+        try:
+            server.start()
+        except OSError as exc:
+            print(f"error: cannot listen on 127.0.0.1:{args.port} ({exc.strerror or exc}): try another --port", file=sys.stderr)
+            return EXIT_ERRORS
+        print(f"serving the preview at {server.url}  (rebuilds on change; Ctrl-C to stop)", flush=True)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    print("stopped", flush=True)
+    return EXIT_OK
