@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from . import urls
+from .archive import PackWriter, StoredMember
 from .cache import hash_bytes
 from .config import SiteConfig
 from .content import Segment, build_segments
@@ -55,6 +56,7 @@ class FileOutcome:
     missing: tuple[Unit, ...] = ()
     cached_units: int = 0
     without_companion: tuple[str, ...] = ()
+    zip_members: dict[str, StoredMember] = field(default_factory=dict)  # this build's pack files only
 
     @property
     def failed(self) -> bool:
@@ -70,6 +72,7 @@ class BuildContext:
     staging: Path
     offline: bool
     drafts: bool
+    pack_dir: Path | None = None  # where pages are compressed for site.zip as they are rendered
 
 
 def process_file(task: FileTask, context: BuildContext) -> FileOutcome:
@@ -95,6 +98,8 @@ def process_file(task: FileTask, context: BuildContext) -> FileOutcome:
     planner = SitePlanner(config, {(task.rel, n): c for n, c in companions.items()})
     pages = planner.segment_pages(Article(task.rel, segments))
     written: dict[str, str] = {}
+    members: dict[str, StoredMember] = {}
+    pack = _pack_writer(context)
     shared = {"css": context.theme.css, "search_js": context.theme.search_js, "service_worker": config.service_worker, "archive": None}
     for page in pages:
         data = context.theme.render(page.template, shared | page.context).encode("utf-8")
@@ -102,12 +107,14 @@ def process_file(task: FileTask, context: BuildContext) -> FileOutcome:
         if task.previous_pages.get(page.path) != digest:
             replace_file(context.staging / page.path, data)
         written[page.path] = digest
+        if pack is not None:
+            members[page.path] = pack.add(data)
 
     count = len(segments)
     listings = tuple(listing_of(s, companions.get(s.number), count) for s in segments)
     slugs = tuple(SlugClaim(s.slug, f"{display_path(s.source_path)}:{s.slug_line} (segment {s.number})", display_path(s.source_path), s.slug_line) for s in segments)
     documents = tuple((urls.segment_page(s.slug), _packed_document(s, companions.get(s.number), config.translation.target)) for s in segments) if config.search else ()
-    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, documents, missing, cached, tuple(without))
+    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, documents, missing, cached, tuple(without), members)
 
 
 def _packed_document(segment: Segment, companion: Companion | None, target: str) -> bytes:
@@ -135,8 +142,30 @@ def replace_file(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-# -- worker processes ---------------------------------------------------------
+# -- per process state ----------------------------------------------------------
 _worker_context: BuildContext | None = None  # one per worker process, set by its initializer
+_packs: dict[tuple[int, str], PackWriter] = {}  # one pack file per process and build
+
+
+def _pack_writer(context: BuildContext) -> PackWriter | None:
+    if context.pack_dir is None:
+        return None
+    key = (os.getpid(), str(context.pack_dir))
+    if key not in _packs:
+        _packs[key] = PackWriter(context.pack_dir / f"{os.getpid()}.pack")
+    return _packs[key]
+
+
+def flush_packs() -> None:
+    for pack in _packs.values():
+        pack.flush()
+
+
+def finish_packs() -> None:
+    """Flush and forget this process's pack files (their data must be on disk before zipping)."""
+    for pack in _packs.values():
+        pack.handle.close()
+    _packs.clear()
 
 
 def init_worker(context: BuildContext) -> None:
@@ -146,4 +175,6 @@ def init_worker(context: BuildContext) -> None:
 
 def process_batch(tasks: list[FileTask]) -> list[FileOutcome]:
     assert _worker_context is not None, "init_worker was not called"
-    return [process_file(task, _worker_context) for task in tasks]
+    outcomes = [process_file(task, _worker_context) for task in tasks]
+    flush_packs()  # the main process reads the packs once this batch's results arrive
+    return outcomes

@@ -83,8 +83,9 @@ def staging_dir_for(output_dir: Path) -> Path:
 
 def remove_leftovers(output_dir: Path) -> None:
     """Staging folders of builds that were killed; only called while holding the lock."""
-    for leftover in output_dir.parent.glob(f".{output_dir.name}.staging-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    for pattern in (f".{output_dir.name}.staging-*", f".{output_dir.name}.packs-*"):
+        for leftover in output_dir.parent.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)
     parked = output_dir.parent / f".{output_dir.name}.previous"
     if parked.exists():
         if not output_dir.exists():

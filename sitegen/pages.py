@@ -252,30 +252,32 @@ class SitePlanner:
         return Page(path, "parallel.html", context, segment.source_rel)
 
     # -- index pages -------------------------------------------------------
-    def index_pages(self, articles: Sequence[Article], english: bool = False) -> list[Page]:
-        """The paginated index; ``articles`` hold Listings, newest first."""
-        language = self.target if english else self.source_language
-        folder = self.target if english else ""
+    def index_chunks(self, articles: Sequence[Article], english: bool = False) -> list[tuple[int, int, tuple[Listing, ...]]]:
+        """(page number, page count, listings) of each index page; listings newest first."""
         listings = [s for a in articles for s in a.segments if not english or s.english_title is not None]
         per_page = self.config.per_page
-        total_pages = max(1, -(-len(listings) // per_page))
+        total = max(1, -(-len(listings) // per_page))
+        return [(n, total, tuple(listings[(n - 1) * per_page : n * per_page])) for n in range(1, total + 1)]
+
+    def index_pages(self, articles: Sequence[Article], english: bool = False) -> list[Page]:
+        return [self.index_page(n, total, chunk, english) for n, total, chunk in self.index_chunks(articles, english)]
+
+    def index_page(self, number: int, total_pages: int, listings: Sequence[Listing], english: bool = False) -> Page:
+        language = self.target if english else self.source_language
+        folder = self.target if english else ""
         labels = labels_for(language)
         title = self.config.title if not english else f"{self.config.title}: English"
-        pages = []
-        for number in range(1, total_pages + 1):
-            path = urls.index_page(number, folder)
-            context = self._base(path, language, f"{labels['page']} {number}" if number > 1 else title)
-            entries = [self._index_entry(path, listing, language, english) for listing in listings[(number - 1) * per_page : number * per_page]]
-            context |= {
-                "heading": title if number == 1 else f"{title} · {labels['page']} {number}",
-                "entries": entries,
-                "page_number": number,
-                "pagination": _pagination(path, number, total_pages, folder, language),
-            }
-            if self.has_archive and not english and number == 1:
-                context["archive"] = {"href": urls.relative_url(path, urls.ARCHIVE), "label": labels["archive"]}
-            pages.append(Page(path, "index.html", context))
-        return pages
+        path = urls.index_page(number, folder)
+        context = self._base(path, language, f"{labels['page']} {number}" if number > 1 else title)
+        context |= {
+            "heading": title if number == 1 else f"{title} · {labels['page']} {number}",
+            "entries": [self._index_entry(path, listing, language, english) for listing in listings],
+            "page_number": number,
+            "pagination": _pagination(path, number, total_pages, folder, language),
+        }
+        if self.has_archive and not english and number == 1:
+            context["archive"] = {"href": urls.relative_url(path, urls.ARCHIVE), "label": labels["archive"]}
+        return Page(path, "index.html", context)
 
     def _index_entry(self, path: str, listing: Listing, language: str, english: bool) -> dict[str, Any]:
         arabic_url = urls.relative_url(path, urls.segment_page(listing.slug))

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from . import urls
-from .archive import ArchiveTooLarge, write_site_zip
-from .article import BuildContext, FileOutcome, FileTask, process_batch, process_file, init_worker, replace_file
+from .archive import ArchiveTooLarge, StoredMember, in_file, remove_packs, write_site_zip
+from .article import BuildContext, FileOutcome, FileTask, finish_packs, flush_packs, init_worker, process_batch, process_file, replace_file
 from .cache import BuildCache, hash_bytes, stat_signature, tool_version
 from .config import SiteConfig, config_fingerprint
 from .diagnostics import Problem, error, has_errors, warning
@@ -141,7 +141,26 @@ def _make_site(
     """Make the new site in staging and swap it in; returns its build id, or None when it must not be published."""
     if not trusted:
         cache.clear()  # every file is processed again and recorded anew
-    context = BuildContext(config, theme, staging, options.offline, options.drafts)
+    pack_dir = None
+    if config.offline_archive:
+        pack_dir = config.output_dir.parent / f".{config.output_dir.name}.packs-{os.getpid()}"
+        pack_dir.mkdir(exist_ok=True)
+    try:
+        return _make_site_with_packs(
+            config, options, theme, cache, result, staging, sources, git_dates, trusted, online,
+            changed, removed, keys, signatures, previous_records, previous_manifest, fingerprint, git_head, discovery_problems, pack_dir,
+        )
+    finally:
+        finish_packs()
+        if pack_dir is not None:
+            remove_packs(pack_dir)
+
+
+def _make_site_with_packs(
+    config, options, theme, cache, result, staging, sources, git_dates, trusted, online,
+    changed, removed, keys, signatures, previous_records, previous_manifest, fingerprint, git_head, discovery_problems, pack_dir,
+) -> str | None:
+    context = BuildContext(config, theme, staging, options.offline, options.drafts, pack_dir)
     tasks = [FileTask(rel, sources[rel], git_dates.get(rel), previous_records[rel].pages if rel in previous_records else {}) for rel in changed]
     outcomes = _process(tasks, context, options.workers)
 
@@ -180,24 +199,33 @@ def _make_site(
     manifest: dict[str, str] = {path: digest for r in ordered for path, digest in r.pages.items()}
     articles = order_articles(listings)
     planner = SitePlanner(config)
-    site_pages = planner.index_pages(articles)
-    if config.translation.enabled:
-        site_pages += planner.index_pages(articles, english=True)
-    site_pages.append(planner.not_found_page())
+    previous_keys: dict[str, str] = cache.get("page_keys", {}) if trusted else {}
+    page_keys: dict[str, str] = {}
+    # (path, key, how to make it): a page whose key is unchanged is neither planned nor rendered.
+    site_pages: list[tuple[str, str, Callable[[], Page]]] = []
+    index_paths: list[str] = []
+    languages = [False, True] if config.translation.enabled else [False]
+    for english in languages:
+        folder = config.translation.target if english else ""
+        for number, total, chunk in planner.index_chunks(articles, english):
+            # The page's whole input: its entries and its place among the pages.
+            key = hash_bytes(repr(chunk), f"{number}/{total}/{english}")
+            path = urls.index_page(number, folder)
+            index_paths.append(path)
+            site_pages.append((path, key, lambda n=number, t=total, c=chunk, e=english: planner.index_page(n, t, c, e)))
+    site_pages.append((urls.NOT_FOUND, hash_bytes("404"), planner.not_found_page))
     if config.search:
-        site_pages.append(planner.search_page())
-    contexts: dict[str, str] = cache.get("page_contexts", {}) if trusted else {}
-    new_contexts = {}
-    for page in site_pages:
-        context_hash = hash_bytes(json.dumps(page.context, sort_keys=True, default=str, ensure_ascii=False), page.template)
-        new_contexts[page.path] = context_hash
-        if contexts.get(page.path) == context_hash and page.path in previous_manifest:
-            manifest[page.path] = previous_manifest[page.path]  # same inputs: the page in staging stands
+        site_pages.append((urls.SEARCH, hash_bytes("search"), planner.search_page))
+    for path, key, make in site_pages:
+        page_keys[path] = key
+        if previous_keys.get(path) == key and path in previous_manifest:
+            manifest[path] = previous_manifest[path]  # same inputs: the page in staging stands
             continue
-        manifest[page.path] = _write(staging, page.path, _render(theme, config, page), previous_manifest)
+        page = make()
+        manifest[path] = _write(staging, path, _render(theme, config, page), previous_manifest)
     result.pages = sum(len(r.pages) for r in ordered) + len(site_pages)
 
-    extra, result.notes = _site_files(config, theme, articles, listings, site_pages)
+    extra, result.notes = _site_files(config, theme, articles, listings, index_paths)
     for path, data in extra.items():
         manifest[path] = _write(staging, path, data, previous_manifest)
     if config.search:
@@ -205,13 +233,17 @@ def _make_site(
             manifest[path] = digest
 
     _remove_strays(staging, set(manifest) | {urls.ARCHIVE})
+    zip_layout: dict[str, StoredMember] = {}
     if config.offline_archive:
         names = sorted(manifest)
-        reusable = [n for n in names if previous_manifest.get(n) == manifest[n]]
+        flush_packs()  # pages compressed in this process, for a small build without workers
+        stored = _previous_zip_members(config, cache, previous_manifest, manifest) if trusted else {}
+        for record in outcomes.values():
+            stored |= record.zip_members
         target = staging / urls.ARCHIVE
-        target.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)  # a hard link to the live zip: never write through it
         try:
-            write_site_zip(target, staging, names, reusable, config.output_dir / urls.ARCHIVE if trusted else None, threads=os.cpu_count() or 1)
+            zip_layout = write_site_zip(target, staging, names, stored, threads=os.cpu_count() or 1)
             manifest[urls.ARCHIVE] = hash_bytes(str(target.stat().st_size), *(f"{n}={manifest[n]}" for n in names))
         except ArchiveTooLarge as exc:
             target.unlink(missing_ok=True)
@@ -223,7 +255,9 @@ def _make_site(
     publish_staging(staging, config.output_dir, build_id)
     result.written = True
     result.rebuilt_files = len(changed)
-    cache.replace_files({rel: (signatures[rel], keys[rel], outcomes[rel]) for rel in changed if rel in outcomes}, removed)
+    # Search documents live in their own table and pack files die with the build: keep records small.
+    slim = {rel: replace(outcomes[rel], search_documents=(), zip_members={}) for rel in changed if rel in outcomes}
+    cache.replace_files({rel: (signatures[rel], keys[rel], slim[rel]) for rel in slim}, removed)
     cache.put_many(
         {
             "fingerprint": fingerprint,
@@ -231,13 +265,14 @@ def _make_site(
             "git_head": git_head,
             "git_dates": git_dates,
             "manifest": manifest,
-            "page_contexts": new_contexts,
+            "page_keys": page_keys,
             "problems": tuple(p for p in result.problems if p not in discovery_problems),
             "counts": (result.segments, result.pages),
             "cached_units": report.cached + report.translated if report else 0,
             "without_companion": tuple(report.without_companion) if report else (),
             "needs_translation": {rel for rel, r in records.items() if r.missing},
-            "folders": _folder_times(config.output_dir),
+            "folders": _folder_times(config.output_dir, manifest),
+            "zip_layout": (zip_layout, manifest.get(urls.ARCHIVE)),
         }
     )
     return build_id
@@ -283,9 +318,20 @@ def _write(staging: Path, path: str, data: bytes, previous_manifest: dict[str, s
     return digest
 
 
-def _folder_times(output_dir: Path) -> dict[str, int]:
+def _folder_times(output_dir: Path, manifest: dict[str, str]) -> dict[str, int]:
     """mtime of every folder of the live site: adding or removing a file changes its folder's."""
-    return {folder: os.stat(folder).st_mtime_ns for folder, _, _ in os.walk(output_dir)}
+    folders = {str(output_dir)} | {str(output_dir / path.rpartition("/")[0]) for path in manifest if "/" in path}
+    return {folder: os.stat(folder).st_mtime_ns for folder in folders}
+
+
+def _previous_zip_members(config: SiteConfig, cache: BuildCache, previous_manifest: dict[str, str], manifest: dict[str, str]) -> dict[str, StoredMember]:
+    """Members of the live site.zip whose file is unchanged: copied, not compressed again."""
+    layout, zip_hash = cache.get("zip_layout", ({}, None))
+    live = config.output_dir / urls.ARCHIVE
+    if not layout or zip_hash is None or previous_manifest.get(urls.ARCHIVE) != zip_hash or not live.is_file():
+        return {}
+    unchanged = {n: m for n, m in layout.items() if n in manifest and previous_manifest.get(n) == manifest[n]}
+    return in_file(unchanged, live)
 
 
 def _folders_unchanged(output_dir: Path, recorded: dict[str, int]) -> bool:
@@ -343,7 +389,7 @@ def _git_head(content_dir: Path) -> str | None:
         return None
 
 
-def _site_files(config: SiteConfig, theme: Theme, articles: list[Article], listings: list[Listing], site_pages: list[Page]) -> tuple[dict[str, bytes], list[str]]:
+def _site_files(config: SiteConfig, theme: Theme, articles: list[Article], listings: list[Listing], index_paths: list[str]) -> tuple[dict[str, bytes], list[str]]:
     """Files besides pages and search: feeds, sitemap, service worker. Cheap: remade every build."""
     files: dict[str, bytes] = {".nojekyll": b""}
     notes: list[str] = []
@@ -358,7 +404,6 @@ def _site_files(config: SiteConfig, theme: Theme, articles: list[Article], listi
     files[f"{config.language}/feed.xml"] = atom_feed(config, config.language, f"{config.language}/feed.xml", config.title, feed_entries(articles, config, english=False))
     if config.translation.enabled:
         files[f"{target}/feed.xml"] = atom_feed(config, target, f"{target}/feed.xml", f"{config.title} (English)", feed_entries(articles, config, english=True))
-    index_paths = [p.path for p in site_pages if p.template == "index.html"]
     files["sitemap.xml"] = sitemap(config, sitemap_urls(config, listings, index_paths))
     files["robots.txt"] = robots_txt(config)
     return files, notes
@@ -376,13 +421,21 @@ def _search_files(
     workers: int | None,
 ) -> dict[str, str]:
     """Search buckets: only those holding a changed document are made again."""
-    total = sum(len(r.search_documents) for r in records.values())
+    # One document per segment; cached records no longer carry theirs (they live in the cache's table).
+    total = sum(len(r.listings) for r in records.values())
     buckets = bucket_count(total)
     new_docs = [(url, rel, bucket_of(url, buckets), doc) for rel in touched if rel in records for url, doc in records[rel].search_documents]
     cache.replace_search(touched, new_docs)  # read back below, committed with the rest of the cache
     same_layout = trusted and cache.get("search_buckets") == buckets
     if same_layout:
-        dirty = {bucket_of(url, buckets) for rel in touched for record in (records.get(rel), previous_records.get(rel)) if record for url, _ in record.search_documents}
+        # A document's bucket follows from its Arabic URL, known from the listings of old and new records.
+        dirty = {
+            bucket_of(urls.segment_page(listing.slug), buckets)
+            for rel in touched
+            for record in (records.get(rel), previous_records.get(rel))
+            if record
+            for listing in record.listings
+        }
     else:
         cache.rebucket(buckets, bucket_of)
         dirty = set(range(buckets))

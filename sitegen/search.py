@@ -96,9 +96,11 @@ import json
 import re
 import sys
 import unicodedata
-from collections import Counter
+from bisect import bisect_right
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import accumulate, repeat
+from operator import add
 from typing import Iterable, Sequence
 
 __all__ = [
@@ -208,25 +210,46 @@ _SUFFIXES = ("\u0647\u0627", "\u0627\u0646", "\u0627\u062A", "\u0648\u0646",
              "\u064A")
 
 
+# Prefixes by first letter, in list order, with the least word length for
+# each (at least 2 letters must remain; "و" alone needs a word of 4 letters).
+_PREFIXES_BY_FIRST: dict[str, tuple[tuple[str, int], ...]] = {}
+for _p in _PREFIXES:
+    _PREFIXES_BY_FIRST[_p[0]] = _PREFIXES_BY_FIRST.get(_p[0], ()) + (
+        (_p, max(len(_p) + 2, 4 if len(_p) == 1 else 0)),)
+_SUFFIXES_BY_LAST: dict[str, tuple[tuple[int, str, int], ...]] = {}
+for _i, _s in enumerate(_SUFFIXES):
+    _SUFFIXES_BY_LAST[_s[-1]] = _SUFFIXES_BY_LAST.get(_s[-1], ()) + ((_i, _s, len(_s) + 2),)
+
+
 def stem_prefix(word: str) -> str:
-    """Strip at most one prefix (Lucene ``ArabicStemmer.stemPrefix``)."""
-    n = len(word)
-    for prefix in _PREFIXES:
-        if len(prefix) == 1 and n < 4:
-            continue
-        if n < len(prefix) + 2:
-            continue
-        if word.startswith(prefix):
-            return word[len(prefix):]
+    """Strip at most one prefix (Lucene ``ArabicStemmer.stemPrefix``): the
+    first of :data:`_PREFIXES`, in order, that matches."""
+    candidates = _PREFIXES_BY_FIRST.get(word[:1])
+    if candidates:
+        n = len(word)
+        for prefix, least in candidates:
+            if n >= least and word.startswith(prefix):
+                return word[len(prefix):]
     return word
 
 
 def stem_suffix(word: str) -> str:
-    """Strip suffixes, one pass in list order (Lucene ``stemSuffix``)."""
-    for suffix in _SUFFIXES:
-        if len(word) >= len(suffix) + 2 and word.endswith(suffix):
-            word = word[: len(word) - len(suffix)]
-    return word
+    """Strip suffixes, one pass in list order (Lucene ``stemSuffix``).
+
+    Only the suffixes ending in the word's last letter can match, so each
+    step looks at those, from the list position the previous one reached."""
+    start = 0
+    while True:
+        candidates = _SUFFIXES_BY_LAST.get(word[-1:])
+        if not candidates:
+            return word
+        for i, suffix, least in candidates:
+            if i >= start and len(word) >= least and word.endswith(suffix):
+                word = word[: len(word) - len(suffix)]
+                start = i + 1
+                break
+        else:
+            return word
 
 
 _CACHE_LIMIT = 500_000
@@ -606,40 +629,33 @@ def build_bucket(bucket: int, buckets: int, documents: Sequence[IndexedDocument]
     docs = sorted(documents, key=_doc_key)
 
     # term -> [doc_id * MAX_WEIGHT + weight - 1, ...], ids ascending
-    postings: dict[str, list[int]] = {}
-    get = postings.get
+    postings: defaultdict[str, list[int]] = defaultdict(list)
     for doc_id, d in enumerate(docs):
         base = doc_id * MAX_WEIGHT - 1
         for term, weight in d.terms:
-            p = get(term)
-            if p is None:
-                postings[term] = [base + weight]
-            else:
-                p.append(base + weight)
+            postings[term].append(base + weight)
 
     terms = _js_sorted(postings)
-    safe = all(map(str.isalnum, terms))  # tokens: no quote, backslash or < > &
+    lists = list(map(postings.__getitem__, terms))
     table = _ENCODED
+    limit = len(table)
+    encoded = [table[p[0]] if len(p) == 1 and p[0] < limit else _encode_postings(p) for p in lists]
+    if all(map(str.isalnum, terms)):  # tokens: no quote, backslash or < > &
+        entries = list(map('"{}":"{}"'.format, terms, encoded))
+    else:
+        entries = list(map('{}:"{}"'.format, map(js_json, terms), encoded))
+    # Shards of consecutive terms, cut greedily at about TERM_SHARD_TARGET
+    # bytes (entry length + term length: about the UTF-8 size of Arabic).
+    ends = list(accumulate(map(add, map(len, entries), map(len, terms))))
     groups: list[list[str]] = []
     bounds: list[str] = []
-    current: list[str] = []
-    size = 0
-    for term in terms:
-        p = postings[term]
-        enc = table[p[0]] if len(p) == 1 and p[0] < len(table) else _encode_postings(p)
-        entry = ('"' + term + '":"' + enc + '"') if safe else (js_json(term) + ':"' + enc + '"')
-        entry_size = len(entry) + len(term)  # about the UTF-8 size for Arabic terms
-        if current and size + entry_size > TERM_SHARD_TARGET:
-            groups.append(current)
-            current, size = [], 0
-        if not current:
-            bounds.append(term)
-        current.append(entry)
-        size += entry_size
-    if current:
-        groups.append(current)
-    if bounds:
-        bounds[0] = ""
+    start = 0
+    while start < len(entries):
+        end = bisect_right(ends, (ends[start - 1] if start else 0) + TERM_SHARD_TARGET, start)
+        end = max(end, start + 1)
+        bounds.append(terms[start] if start else "")
+        groups.append(entries[start:end])
+        start = end
 
     doc_groups = [docs[i:i + DOC_CHUNK] for i in range(0, len(docs), DOC_CHUNK)]
     width = max(3, len(str(max(len(groups), len(doc_groups), 1) - 1)))

@@ -18,9 +18,7 @@ import argparse
 import mimetypes
 import os
 import posixpath
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -85,6 +83,7 @@ class BuildOutcome:
     ok: bool
     seconds: float
     message: str
+    changed: bool = True  # False: the build found nothing to do, the served site is current
 
 
 class SiteBuilder:
@@ -124,11 +123,14 @@ class SiteBuilder:
             self._print(f"error: cannot write the site ({exc.strerror or exc}: {exc.filename or self.output_dir})")
             return BuildOutcome(False, time.monotonic() - started, str(exc))
         except Exception as exc:  # noqa: BLE001 -- a preview must survive any failed build
-            self._print(f"error: unexpected failure ({type(exc).__name__}: {exc})")
-            traceback.print_exc(file=stream)
+            self._print(f"error: {_describe_failure(exc)}")
+            if not _is_template_error(exc):
+                traceback.print_exc(file=stream)
             return BuildOutcome(False, time.monotonic() - started, str(exc))
         _print_problems(result.problems, stream)
         seconds = time.monotonic() - started
+        if getattr(result, "unchanged", False) and not result.failed:
+            return BuildOutcome(True, seconds, f"nothing changed since the last build ({seconds:.2f} s)", changed=False)
         if not result.written:
             return BuildOutcome(False, seconds, "build failed")
         return BuildOutcome(True, seconds, f"built {result.segments} segments into {result.pages} pages ({seconds:.1f} s)")
@@ -152,6 +154,22 @@ class SiteBuilder:
             if not any(u == folder or u in folder.parents for u in unique):
                 unique.append(folder)
         return unique
+
+
+def _is_template_error(exc: Exception) -> bool:
+    import jinja2
+
+    return isinstance(exc, jinja2.TemplateError)
+
+
+def _describe_failure(exc: Exception) -> str:
+    """As the CLI words it: a template mistake by file and line, anything else as unexpected."""
+    if _is_template_error(exc):
+        from . import cli
+
+        describe = getattr(cli, "describe_template_error", None)
+        return describe(exc) if describe else f"template error: {exc}"
+    return f"unexpected failure ({type(exc).__name__}: {exc})"
 
 
 def _print_problems(problems, stream) -> None:
@@ -295,13 +313,14 @@ class PreviewServer:
         self.host = host
         self.requested_port = port
         self.out = out
-        self.counter = 0
+        self.counter = 0  # successful builds that changed the site: pages reload when it moves
         self.failures = 0
+        self.builds = 0  # every build attempt, done
         self.last_outcome: BuildOutcome | None = None
         self._changed = threading.Condition()
         self._pending = False
         self._stopping = threading.Event()
-        self.site_dir = self._make_site_dir()
+        self.site_dir = self._make_site_dir(drafts)
         self.builder = SiteBuilder(self.config_path, self.site_dir, offline=offline, drafts=drafts, out=out)
         self.debounce_ms = debounce_ms
         self._httpd: ThreadingHTTPServer | None = None
@@ -310,26 +329,36 @@ class PreviewServer:
 
     # -- the preview folder
 
-    def _make_site_dir(self) -> Path:
-        parent = self.config_path.parent / ".cache" / "serve"
-        parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_site_dirs(parent)
-        return Path(tempfile.mkdtemp(prefix=f"site-{os.getpid()}-", dir=parent))
+    def _make_site_dir(self, drafts: bool) -> Path:
+        """``.cache/serve/site`` beside site.yml: kept between runs, so the next start builds incrementally.
+
+        Two previews of one project share it safely (the build takes a lock per
+        output folder); with --drafts the preview has a folder of its own.
+        """
+        folder = self.config_path.parent / ".cache" / "serve" / ("site-drafts" if drafts else "site")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        return folder
 
     # -- life cycle
 
     def start(self) -> "PreviewServer":
-        self._rebuild(first=True)
+        """Listen, watch, build once, then rebuild on every change; returns after the first build.
+
+        The port is taken first (a busy port fails at once, not after a build);
+        until the first build is done, pages answer 503 and reload when it is.
+        """
         self._httpd = ThreadingHTTPServer((self.host, self.requested_port), _handler_class(self))
         self._httpd.daemon_threads = True
         thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="sitegen-http", daemon=True)
         thread.start()
         self._threads.append(thread)
+        self._say(f"building the site for the preview at {self.url}")
+        self._watcher = Watcher(self.config_path.parent, self.config_path.name, self.builder.watched_paths, self._on_change, self.debounce_ms)
+        self._watcher.start()
+        self._rebuild(first=True)
         builder = threading.Thread(target=self._build_loop, name="sitegen-build", daemon=True)
         builder.start()
         self._threads.append(builder)
-        self._watcher = Watcher(self.config_path.parent, self.config_path.name, self.builder.watched_paths, self._on_change, self.debounce_ms)
-        self._watcher.start()
         return self
 
     @property
@@ -352,12 +381,6 @@ class PreviewServer:
             self._httpd.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
-        shutil.rmtree(self.site_dir, ignore_errors=True)
-        for leftover in self.site_dir.parent.glob(f".{self.site_dir.name}*"):  # the build's lock and staging files
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                leftover.unlink(missing_ok=True)
 
     def __enter__(self) -> "PreviewServer":
         return self.start()
@@ -396,12 +419,15 @@ class PreviewServer:
         outcome = self.builder.build()
         self.last_outcome = outcome
         with self._changed:
-            if outcome.ok:
+            self.builds += 1
+            if outcome.ok and (outcome.changed or self.counter == 0):
                 self.counter += 1
-            else:
+            elif not outcome.ok:
                 self.failures += 1
             self._changed.notify_all()
-        if outcome.ok:
+        if outcome.ok and not outcome.changed:
+            self._say(outcome.message)
+        elif outcome.ok:
             self._say(outcome.message if first else f"re{outcome.message}: reloading the browser")
         elif self.counter:
             self._say("build failed: still serving the previous site (fix the problems above and save again)")
@@ -429,33 +455,6 @@ class PreviewServer:
                 pass
         except KeyboardInterrupt:
             pass
-
-
-def _remove_stale_site_dirs(parent: Path) -> None:
-    """Preview folders of servers that were killed (their process is gone)."""
-    for folder in parent.glob("site-*-*"):
-        try:
-            pid = int(folder.name.split("-")[1])
-        except (IndexError, ValueError):
-            continue
-        if pid == os.getpid() or _alive(pid):
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
-        for leftover in parent.glob(f".{folder.name}*"):
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                leftover.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _handler_class(server: PreviewServer):
@@ -500,7 +499,11 @@ def _handler_class(server: PreviewServer):
                     return self._redirect(path + "/" + (f"?{parts.query}" if parts.query else ""))
                 file = file / "index.html"
             if server.counter == 0:
-                body = b"<!DOCTYPE html><html lang=\"en\" dir=\"ltr\"><title>Build failed</title><body><h1>The site did not build</h1><p>See the terminal running <code>build.py serve</code>; this page reloads when a build succeeds.</p></body></html>"
+                what = "The site is being built" if server.builds == 0 else "The site did not build: see the terminal running build.py serve"
+                body = (
+                    f'<!DOCTYPE html><html lang="en" dir="ltr"><meta charset="utf-8"><title>Preview</title><body>'
+                    f"<h1>{what}</h1><p>This page reloads when a build succeeds.</p></body></html>"
+                ).encode()
                 return self._send(HTTPStatus.SERVICE_UNAVAILABLE, inject_reload(body, 0), CONTENT_TYPES[".html"], head)
             try:
                 data = file.read_bytes()
@@ -590,6 +593,9 @@ def serve_main(argv: list[str] | None = None) -> int:
             server.start()
         except OSError as exc:
             print(f"error: cannot listen on 127.0.0.1:{args.port} ({exc.strerror or exc}): try another --port", file=sys.stderr)
+            return EXIT_ERRORS
+        except Exception as exc:  # noqa: BLE001 -- as the CLI: a message, not a traceback
+            print(f"error: unexpected failure ({type(exc).__name__}: {exc})", file=sys.stderr)
             return EXIT_ERRORS
         print(f"serving the preview at {server.url}  (rebuilds on change; Ctrl-C to stop)", flush=True)
         server.serve_forever()

@@ -1,0 +1,160 @@
+"""Incremental builds: never stale, never different from a full build, and lazy about the rest."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+import sitegen.pipeline
+from sitegen.translator import FakeTranslator
+from tests.sitekit import build, tree_bytes, write_site
+
+ARTICLES = {
+    "content/2020-01-01-one.txt": "الأول عن حمص.\nفقرة ثانية.\n===\n---\ntitle: الجزء الأوسط\n---\nالجزء الثاني.\n===\nالجزء الثالث.\n",
+    "content/2020-02-01-two.txt": "مقال ثان عن حماة.\n",
+    "content/2021/2021-03-01-three.md": "# عنوان\n\nفقرة *مائلة*.\n",
+}
+CONFIG = {"translation": {"enabled": True}, "per_page": 2, "base_url": "https://example.org/repo/"}
+
+
+@pytest.fixture(params=[1, 2], ids=["in-process", "worker-processes"])
+def workers(request, monkeypatch) -> int:
+    if request.param > 1:
+        monkeypatch.setattr(sitegen.pipeline, "PARALLEL_THRESHOLD", 1)
+    return request.param
+
+
+def make(tmp_path: Path, name: str = "site") -> Path:
+    site = write_site(tmp_path / name, dict(ARTICLES), CONFIG)
+    build(site, translator_factory=FakeTranslator)  # fills the memory once
+    return site
+
+
+def cold_copy(site: Path, tmp_path: Path, workers: int) -> dict[str, bytes]:
+    """The same inputs, built from nothing in another folder."""
+    twin = tmp_path / "twin"
+    shutil.rmtree(twin, ignore_errors=True)
+    shutil.copytree(site, twin, ignore=shutil.ignore_patterns("_site", ".cache", "._site.lock"))
+    result = build(twin, offline=True, workers=workers)
+    assert result.written
+    return tree_bytes(twin / "_site")
+
+
+def rebuild(site: Path, workers: int):
+    result = build(site, offline=True, workers=workers)
+    assert result.written or result.unchanged, [str(p) for p in result.problems]
+    return result
+
+
+def page(site: Path, path: str) -> str:
+    return (site / "_site" / path).read_text(encoding="utf-8")
+
+
+def test_nothing_changed_means_nothing_done(tmp_path: Path, workers: int) -> None:
+    site = make(tmp_path)
+    rebuild(site, workers)
+    inode = (site / "_site" / "ar" / "2020-02-01-two-1.html").stat().st_ino
+    result = rebuild(site, workers)
+    assert result.unchanged and not result.written
+    assert (site / "_site" / "ar" / "2020-02-01-two-1.html").stat().st_ino == inode
+
+
+def test_editing_one_article_rebuilds_it_and_equals_a_full_build(tmp_path: Path, workers: int) -> None:
+    site = make(tmp_path)
+    rebuild(site, workers)
+    untouched = (site / "_site" / "ar" / "2020-02-01-two-1.html").stat().st_ino
+    source = site / "content" / "2020-01-01-one.txt"
+    source.write_text(source.read_text(encoding="utf-8").replace("الجزء الثالث.", "الجزء الثالث المعدل."), encoding="utf-8")
+    result = rebuild(site, workers)
+    assert result.rebuilt_files == 1
+    assert "الجزء الثالث المعدل." in page(site, "ar/2020-01-01-one-3.html")
+    assert (site / "_site" / "ar" / "2020-02-01-two-1.html").stat().st_ino == untouched, "an unchanged page is not rewritten"
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_a_neighbours_new_title_reaches_the_pages_that_link_to_it(tmp_path: Path, workers: int) -> None:
+    site = make(tmp_path)
+    rebuild(site, workers)
+    source = site / "content" / "2020-01-01-one.txt"
+    source.write_text(source.read_text(encoding="utf-8").replace("title: الجزء الأوسط", "title: عنوان جديد للوسط"), encoding="utf-8")
+    rebuild(site, workers)
+    for neighbour in ("ar/2020-01-01-one-1.html", "ar/2020-01-01-one-3.html"):
+        assert "عنوان جديد للوسط" in page(site, neighbour)
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_a_template_change_reaches_every_page_using_it(tmp_path: Path, workers: int) -> None:
+    site = make(tmp_path)
+    rebuild(site, workers)
+    base = (Path(sitegen.pipeline.__file__).parent.parent / "themes" / "default" / "templates" / "neighbours.html").read_text(encoding="utf-8")
+    (site / "templates").mkdir()
+    (site / "templates" / "neighbours.html").write_text(base.replace("<nav ", '<nav data-changed="yes" '), encoding="utf-8")
+    rebuild(site, workers)
+    for path in ("ar/2020-01-01-one-1.html", "en/2020-02-01-two-1.html", "parallel/2021-2021-03-01-three-1.html"):
+        assert 'data-changed="yes"' in page(site, path), path
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_a_config_change_reaches_every_page(tmp_path: Path, workers: int) -> None:
+    site = make(tmp_path)
+    rebuild(site, workers)
+    settings = yaml.safe_load((site / "site.yml").read_text(encoding="utf-8"))
+    settings["title"] = "عنوان الموقع الجديد"
+    (site / "site.yml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    rebuild(site, workers)
+    for path in ("index.html", "page-2.html", "ar/2020-02-01-two-1.html", "en/index.html", "404.html", "ar/feed.xml"):
+        assert "عنوان الموقع الجديد" in page(site, path), path
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_an_edited_memory_entry_reaches_its_english_page(tmp_path: Path, workers: int) -> None:
+    site = make(tmp_path)
+    rebuild(site, workers)
+    memory = site / "translations" / "2020-02-01-two.txt.en.yml"
+    data = yaml.safe_load(memory.read_text(encoding="utf-8"))
+    data["entries"][0] |= {"translation": "An editor's corrected sentence.", "reviewed": True}
+    memory.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    rebuild(site, workers)
+    english = page(site, "en/2020-02-01-two-1.html")
+    assert "An editor&#39;s corrected sentence." in english and "reviewed by an editor" in english
+    assert 'name="robots"' not in english, "a reviewed page is indexed"
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_a_removed_source_takes_its_pages_along(tmp_path: Path, workers: int) -> None:
+    site = make(tmp_path)
+    rebuild(site, workers)
+    (site / "content" / "2020-02-01-two.txt").unlink()
+    rebuild(site, workers)
+    assert not (site / "_site" / "ar" / "2020-02-01-two-1.html").exists()
+    assert not (site / "_site" / "en" / "2020-02-01-two-1.html").exists()
+    assert "2020-02-01-two" not in page(site, "index.html")
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_a_deleted_cache_or_output_means_a_full_build(tmp_path: Path, workers: int) -> None:
+    site = make(tmp_path)
+    rebuild(site, workers)
+    expected = tree_bytes(site / "_site")
+    shutil.rmtree(site / ".cache")
+    assert rebuild(site, workers).rebuilt_files == 3
+    assert tree_bytes(site / "_site") == expected
+    shutil.rmtree(site / "_site")
+    assert rebuild(site, workers).rebuilt_files == 3
+    assert tree_bytes(site / "_site") == expected
+
+
+def test_site_zip_of_an_incremental_build_equals_a_full_one(tmp_path: Path, workers: int) -> None:
+    import zipfile
+
+    site = make(tmp_path)
+    rebuild(site, workers)
+    (site / "content" / "2020-02-01-two.txt").write_text("مقال ثان معدل عن حماة.\n", encoding="utf-8")
+    rebuild(site, workers)
+    with zipfile.ZipFile(site / "_site" / "site.zip") as archive:
+        assert archive.testzip() is None
+        assert "مقال ثان معدل" in archive.read("site/ar/2020-02-01-two-1.html").decode("utf-8")
+    assert (site / "_site" / "site.zip").read_bytes() == cold_copy(site, tmp_path, workers)["site.zip"]
