@@ -130,7 +130,16 @@ def publish_staging(staging: Path, output_dir: Path, build_id: str) -> None:
     marker.unlink(missing_ok=True)
     marker.write_bytes(MARKER_TEXT + f"build {build_id}\n".encode())
     swap_into_place(staging, output_dir)
-    shutil.rmtree(staging, ignore_errors=True)  # now holds the previous site
+    remove_in_background(staging)  # now holds the previous site
+
+
+def remove_in_background(folder: Path) -> None:
+    """Deleting tens of thousands of files takes a while and nobody waits for it: hand it to
+    a detached ``rm``. If it is interrupted, the next build's remove_leftovers() finishes it."""
+    try:
+        subprocess.Popen(["rm", "-rf", "--", str(folder)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def discard_staging(staging: Path) -> None:

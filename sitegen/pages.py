@@ -102,11 +102,13 @@ class SitePlanner:
 
     def _base(self, path: str, language: str, page_title: str) -> dict[str, Any]:
         labels = labels_for(language)
-        nav = [{"href": urls.relative_url(path, urls.index_page(1)), "label": labels_for(self.source_language)["index"], "lang": self.source_language if language != self.source_language else None, "dir": None}]
+        foreign = language != self.source_language  # Arabic links on an English page keep their own direction
+        source_dir = direction(self.source_language) if foreign else None
+        nav = [{"href": urls.relative_url(path, urls.index_page(1)), "label": labels_for(self.source_language)["index"], "lang": self.source_language if foreign else None, "dir": source_dir}]
         if self.english:
             nav.append({"href": urls.relative_url(path, urls.index_page(1, self.target)), "label": "English", "lang": self.target, "dir": direction(self.target)})
         if self.has_search:
-            nav.append({"href": urls.relative_url(path, urls.SEARCH), "label": labels_for(self.source_language)["search"], "lang": self.source_language if language != self.source_language else None, "dir": None})
+            nav.append({"href": urls.relative_url(path, urls.SEARCH), "label": labels_for(self.source_language)["search"], "lang": self.source_language if foreign else None, "dir": source_dir})
         feeds = []
         if self.config.base_url:
             feeds.append({"title": self.config.title, "href": urls.relative_url(path, f"{self.source_language}/feed.xml")})
@@ -317,6 +319,10 @@ class SitePlanner:
                 item["href"] = self.config.base_url + item["href"]
         context["noindex"] = True
         context["canonical"] = None
+        # Without base_url, a script finds the site's root from the address (GitHub Pages serves
+        # this page at any depth); the folders below the root are the ones this site makes.
+        context["root_folders"] = sorted({self.source_language, self.target, "parallel", "search"})
+        context["has_base_url"] = bool(self.config.base_url)
         return Page(path, "404.html", context)
 
 

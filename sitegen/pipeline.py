@@ -78,7 +78,8 @@ def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
     fingerprint = hash_bytes(tool_version(), config_fingerprint(config), theme.fingerprint, str(options.drafts))
     with output_lock(config.output_dir):
         remove_leftovers(config.output_dir)
-        cache = BuildCache.open(config.cache_dir / "build.sqlite")
+        # One cache per output folder: a preview (serve) and the real site must not invalidate each other.
+        cache = BuildCache.open(config.cache_dir / f"build-{hash_bytes(str(config.output_dir))[:12]}.sqlite")
         try:
             return _build(config, options, theme, fingerprint, cache)
         finally:
@@ -320,7 +321,8 @@ def _write(staging: Path, path: str, data: bytes, previous_manifest: dict[str, s
 
 def _folder_times(output_dir: Path, manifest: dict[str, str]) -> dict[str, int]:
     """mtime of every folder of the live site: adding or removing a file changes its folder's."""
-    folders = {str(output_dir)} | {str(output_dir / path.rpartition("/")[0]) for path in manifest if "/" in path}
+    names = {path.rpartition("/")[0] for path in manifest}
+    folders = {str(output_dir / name) if name else str(output_dir) for name in names} | {str(output_dir)}
     return {folder: os.stat(folder).st_mtime_ns for folder in folders}
 
 

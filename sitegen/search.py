@@ -99,9 +99,9 @@ import unicodedata
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import accumulate, repeat
+from itertools import accumulate, chain
 from operator import add
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 __all__ = [
     "SearchDocument",
@@ -345,6 +345,17 @@ class _Analyser:
         self.words = _WORD_RE.findall
         # word as found in the lower-cased text → stemmed token ("" when dropped)
         self.tokens = _TokenCache(self)
+        # raw text between white space → its tokens
+        self.chunks = _ChunkCache(self)
+
+    def text_tokens(self, text: str) -> Iterator[str]:
+        """The tokens of ``text``: the same as :func:`tokenize`, faster.
+
+        White space separates words before and after NFKC, case mapping (the
+        final sigma rule does not look across it) and removal, so the text can
+        be split at white space first, and each distinct piece analysed once.
+        """
+        return chain.from_iterable(map(self.chunks.__getitem__, text.split()))
 
     def raw_words(self, text: str) -> list[str]:
         """Words of the NFKC, lower-cased text without removed characters
@@ -353,6 +364,19 @@ class _Analyser:
         if _ASTRAL_SEARCH(text):
             text = self.remove_astral("", text)
         return self.words(text)
+
+
+class _ChunkCache(dict):
+    def __init__(self, analyser: _Analyser) -> None:
+        super().__init__()
+        self.raw_words = analyser.raw_words
+        self.token = analyser.tokens.__getitem__
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        tokens = tuple([t for t in map(self.token, self.raw_words(chunk)) if t])
+        if len(self) < _CACHE_LIMIT:
+            self[chunk] = tokens
+        return tokens
 
 
 class _TokenCache(dict):
@@ -394,14 +418,7 @@ def _words(text: str) -> list[str]:
 
 def tokenize(text: str) -> list[str]:
     """Normalised and stemmed tokens, Arabic and Latin, in text order."""
-    a = _analyser()
-    return [t for t in map(a.tokens.__getitem__, a.raw_words(text)) if t]
-
-
-def _join(*texts: str | None) -> str:
-    # A line break between the parts: tokens, NFKC and case mapping (final
-    # sigma included) work on each part as if it were alone.
-    return "\n".join(t for t in texts if t)
+    return list(_analyser().text_tokens(text))
 
 
 def analyse_document(doc: SearchDocument) -> IndexedDocument:
@@ -409,14 +426,19 @@ def analyse_document(doc: SearchDocument) -> IndexedDocument:
     _check_url(doc.url_ar, "url_ar")
     if doc.url_en is not None:
         _check_url(doc.url_en, "url_en")
-    a = _analyser()
-    get = a.tokens.__getitem__
-    counts = Counter(map(get, a.raw_words(_join(doc.text_ar, doc.text_en))))
-    for token in set(map(get, a.raw_words(_join(doc.title_ar, doc.title_en)))):
+    tokens = _analyser().text_tokens
+    counts = Counter(tokens(doc.text_ar or ""))
+    if doc.text_en:
+        counts.update(tokens(doc.text_en))
+    title = set(tokens(doc.title_ar or ""))
+    if doc.title_en:
+        title.update(tokens(doc.title_en))
+    for token in title:
         counts[token] += 2  # a title word counts as a frequent one
-    counts.pop("", None)
-    keys = sorted(counts)
-    terms = tuple(zip(keys, map(min, map(counts.__getitem__, keys), repeat(MAX_WEIGHT))))
+    if counts and max(counts.values()) > MAX_WEIGHT:
+        for token in [t for t, n in counts.items() if n > MAX_WEIGHT]:
+            counts[token] = MAX_WEIGHT
+    terms = tuple(sorted(counts.items()))
     return IndexedDocument(
         url_ar=_clean(doc.url_ar), title_ar=_clean(doc.title_ar or ""), date=_clean(doc.date),
         url_en=_clean(doc.url_en), title_en=_clean(doc.title_en),

@@ -27,7 +27,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path

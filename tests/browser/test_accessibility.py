@@ -48,8 +48,9 @@ def check_axe(page, impacts=FAILING_IMPACTS) -> list[str]:
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_no_serious_axe_violations(browser, site: Site, scheme):
-    """Every page type that exists, over file://, at 1280 and 360 px."""
+def test_no_serious_axe_violations(browser, site: Site, scheme, screenshots):
+    """Every page type that exists, over file://, at 1280 and 360 px (dark: also screenshots
+    tests/screenshots/<type>-<width>-dark.png)."""
     base = base_url(site, "file")
     problems = []
     checked = []
@@ -60,12 +61,15 @@ def test_no_serious_axe_violations(browser, site: Site, scheme):
         for width in (1280, 360):
             with browser.visit(base + site.pages[page_type], width=width, scheme=scheme) as (page, _log):
                 problems += [f"{page_type} ({site.pages[page_type]}, {width} px): {p}" for p in check_axe(page)]
+                if scheme == "dark":
+                    page.screenshot(path=str(screenshots / f"{page_type}-{width}-dark.png"), full_page=True)
     listing = "\n".join(f"  - {p}" for p in problems)
     assert not problems, f"axe-core, {scheme} scheme, page types {checked}:\n{listing}"
 
 
-def test_search_results_have_no_serious_axe_violations(browser, site: Site):
-    """The search page once results are shown (they are inserted by script)."""
+def test_search_results_have_no_serious_axe_violations(browser, site: Site, screenshots):
+    """The search page once results are shown (they are inserted by script); screenshots
+    tests/screenshots/search-results-<scheme>.png."""
     from .test_browser import search_query
 
     search = site.require("search")
@@ -74,8 +78,14 @@ def test_search_results_have_no_serious_axe_violations(browser, site: Site):
     for scheme in SCHEMES:
         with browser.visit(base_url(site, "file") + search, scheme=scheme) as (page, _log):
             page.get_by_role("searchbox").first.fill(query)
-            page.wait_for_function("() => document.querySelectorAll('main ol a[href], main ul a[href]').length > 0")
+            try:
+                page.wait_for_function(
+                    "() => document.querySelectorAll('main ol a[href], main ul a[href]').length > 0", timeout=5_000
+                )
+            except Exception:  # noqa: BLE001 -- playwright's TimeoutError: reported by test_browser's search test
+                pytest.fail(f"no search result appeared for {query!r}: see test_search_folds_hamza_and_diacritics")
             problems += [f"{scheme}: {p}" for p in check_axe(page)]
+            page.screenshot(path=str(screenshots / f"search-results-{scheme}.png"), full_page=True)
     listing = "\n".join(f"  - {p}" for p in problems)
     assert not problems, f"axe-core on search results:\n{listing}"
 

@@ -157,16 +157,17 @@ def check_links(page, site: Site, server) -> list[str]:
         target, _, fragment = url.partition("#")
         path = url_to_path(target, site, server)
         label = f"link {a['href']!r} ({a['text']!r})"
-        if path is None:
+        if target == here:  # a link within this page
+            if fragment and not page.evaluate(
+                "(id) => !!document.getElementById(id) || document.getElementsByName(id).length > 0", fragment
+            ):
+                problems.append(f"{label}: no element with id {fragment!r} on this page")
+        elif path is None:
             problems.append(f"{label}: cannot map {url} to a file")
         elif site.root not in path.parents:
             problems.append(f"{label} leaves the site root: {url}")
         elif not path.is_file():
             problems.append(f"{label} is broken: {rel(target, site, server)} does not exist")
-        elif fragment and target == here and not page.evaluate(
-            "(id) => !!document.getElementById(id) || document.getElementsByName(id).length > 0", fragment
-        ):
-            problems.append(f"{label}: no element with id {fragment!r} on this page")
     return problems
 
 
@@ -255,7 +256,7 @@ def check_click_through(browser, site: Site, base: str, server, start: str, bili
             if problems:
                 break
             previous = landed
-        problems += check_console(log)
+        problems += check_console(log) + check_requests(log, base)
     return problems
 
 
@@ -290,7 +291,7 @@ def search_query(site: Site) -> tuple[str, set[str]]:
     for word in re.findall(r"[\u0621-\u064a]{5,}", raw):
         if word[0] in "\u0627\u0623" and not word.startswith("\u0627\u0644"):
             query = "\u0625\u0650" + word[1] + "\u0652" + word[2:]
-            if normalize(query) != word and hosts(query):
+            if hosts(query):
                 return query, hosts(query)
     pytest.fail("found no word starting with alef in the first segment to search for")
 
@@ -393,8 +394,15 @@ def test_no_console_errors_no_external_requests_no_broken_links(browser, site, s
             found = check_links(page, site, server)
             if page_path == site.pages.get("search"):
                 query, _ = search_query(site)
+                # Run a search, so the requests of the index shards it loads are checked too
+                # (whether it finds anything is test_search_folds_hamza_and_diacritics's business).
                 page.get_by_role("searchbox").first.fill(query)
-                page.wait_for_timeout(800)  # let the index shards load, so their requests are checked too
+                try:
+                    page.wait_for_function(
+                        "() => document.querySelectorAll('main ol a[href], main ul a[href]').length > 0", timeout=5_000
+                    )
+                except _playwright_error():
+                    pass
         found += check_console(log) + check_requests(log, base)
         problems += [f"{page_path}: {p}" for p in found]
     assert not problems, f"over {kind}:\n{fmt(problems)}"
@@ -444,6 +452,30 @@ def test_no_horizontal_overflow_and_screenshots(browser, site, server, origin, w
             if kind == "file":
                 page.screenshot(path=str(screenshots / f"{page_type}-{width}.png"), full_page=True)
     assert not problems, f"overflow at {width} px over {kind}:\n{fmt(problems)}"
+
+
+def test_404_page_links_work_when_served_for_a_missing_url_in_a_subfolder(browser, site, server):
+    """GitHub Pages answers any missing URL under /repo/ with /repo/404.html, whatever its depth
+    (e.g. a mistyped /repo/ar/<slug>.html): the page's links must still lead into the site."""
+    not_found = site.require("404")
+    base = base_url(site, "http", server)
+    problems = []
+    for folder in ["", *sorted({s.rsplit("/", 1)[0] + "/" for s in site.segments})]:
+        missing = f"{base}{folder}no-such-page.html"
+        browser.page.route(
+            missing,
+            lambda route: route.fulfill(status=404, path=str(site.root / not_found), content_type="text/html; charset=utf-8"),
+        )
+        try:
+            with browser.visit(missing) as (page, log):
+                found = check_links(page, site, server)
+            # The 404 status of the page itself is logged as a console error: that one is expected.
+            log.console_errors = [m for m in log.console_errors if not (" 404 " in m and missing in m)]
+            found += check_console(log) + check_requests(log, base)
+        finally:
+            browser.page.unroute(missing)
+        problems += [f"404.html served at /{site.root.name}/{folder}no-such-page.html: {p}" for p in found]
+    assert not problems, fmt(problems)
 
 
 # --------------------------------------------------------------------- planted faults
