@@ -366,6 +366,11 @@ class _Analyser:
         return self.words(text)
 
 
+# One word of basic Arabic letters (no tatweel) or ASCII letters and digits:
+# NFKC leaves it unchanged, lower() maps it within ASCII, nothing is removed.
+_SIMPLE_WORD = re.compile("[\u0621-\u063f\u0641-\u064aa-zA-Z0-9]+").fullmatch
+
+
 class _ChunkCache(dict):
     def __init__(self, analyser: _Analyser) -> None:
         super().__init__()
@@ -373,7 +378,11 @@ class _ChunkCache(dict):
         self.token = analyser.tokens.__getitem__
 
     def __missing__(self, chunk: str) -> tuple[str, ...]:
-        tokens = tuple([t for t in map(self.token, self.raw_words(chunk)) if t])
+        if _SIMPLE_WORD(chunk):  # NFKC, removal and words would change nothing
+            token = self.token(chunk.lower())
+            tokens: tuple[str, ...] = (token,) if token else ()
+        else:
+            tokens = tuple([t for t in map(self.token, self.raw_words(chunk)) if t])
         if len(self) < _CACHE_LIMIT:
             self[chunk] = tokens
         return tokens
