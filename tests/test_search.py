@@ -6,11 +6,14 @@ Chromium.  Each is skipped, with the reason, when its tool is missing.
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
 import re
 import shutil
 import subprocess
+from bisect import bisect_right
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -189,8 +192,28 @@ def test_index_is_deterministic_and_order_independent():
     assert build_search_index(shuffled) == first
 
 
-def test_index_paths_and_script_safety():
-    files = build_search_index(_docs())
+def _shard_data(files: dict[str, bytes], path: str):
+    """The data a shard file passes to window.__searchShard, checking that the
+    name it passes is the one its path gives ("search/b3/t001.js" → "b3/t001")."""
+    name = re.fullmatch(r"search/(b\d+/(?:index|[td]\d{3,}))\.js", path)[1]
+    text = files[path].decode("utf-8").lstrip("\ufeff").rstrip("\n")
+    head = f'window.__searchShard("{name}",'
+    assert text.startswith(head) and text.endswith(");"), text[:80]
+    return json.loads(text[len(head):-2])
+
+
+def _root_data(files: dict[str, bytes]) -> dict:
+    text = files["search-index.js"].decode("utf-8")
+    return json.loads(re.search(r"window\.__searchIndex=(\{.*?\});", text)[1])
+
+
+def _day(date: str | None) -> int:
+    return datetime.date.fromisoformat(date).toordinal() if date else 0
+
+
+@pytest.mark.parametrize("buckets", [None, 1, 3])
+def test_index_paths_and_script_safety(buckets):
+    files = build_search_index(_docs(), buckets=buckets)
     assert "search-index.js" in files
     for path, content in files.items():
         assert re.fullmatch(r"[a-z0-9_/-]+\.js", path), path
@@ -199,8 +222,42 @@ def test_index_paths_and_script_safety():
         lowered = text.lower()
         assert "</script" not in lowered and "<!--" not in lowered and "<" not in text
         assert "\u2028" not in text and "\u2029" not in text
-    assert any(p.startswith("search/t") for p in files)
-    assert any(p.startswith("search/d") for p in files)
+    root = _root_data(files)
+    n = root["buckets"]
+    assert n == (buckets or 1) and root["docs"] == len(_docs()) and root["dir"] == "search/"
+    assert root["version"] == 2 and root["weights"] == search.MAX_WEIGHT
+    for path in files:
+        if path != "search-index.js":
+            assert re.fullmatch(r"search/b(\d+)/(index|[td]\d{3})\.js", path), path
+            assert int(re.match(r"search/b(\d+)/", path)[1]) < n, path
+    rows_seen = []
+    for b in range(n):
+        meta = _shard_data(files, f"search/b{b}/index.js")
+        assert meta["buckets"] == n and meta["width"] == 3
+        assert meta["docChunk"] == search.DOC_CHUNK
+        term_paths = sorted(p for p in files if re.fullmatch(rf"search/b{b}/t\d+\.js", p))
+        doc_paths = sorted(p for p in files if re.fullmatch(rf"search/b{b}/d\d+\.js", p))
+        assert term_paths == [f"search/b{b}/t{i:03d}.js" for i in range(len(meta["termShards"]))]
+        assert doc_paths == [f"search/b{b}/d{i:03d}.js" for i in range(-(-meta["docs"] // search.DOC_CHUNK))]
+        rows = [row for p in doc_paths for row in _shard_data(files, p)]
+        assert len(rows) == meta["docs"]
+        # Every document sits in the bucket of its Arabic URL, in (date desc, URL) order...
+        assert all(search.bucket_of(row[0], n) == b for row in rows)
+        assert [row[0] for row in rows] == [row[0] for row in sorted(rows, key=lambda r: (-_day(r[2]), r[0]))]
+        # ... and the bucket's packed days are their day numbers, delta-encoded, in that order.
+        deltas = search._decode_numbers(meta["days"])
+        days = [sum(deltas[:1]) - sum(deltas[1:i + 1]) for i in range(len(deltas))]
+        assert days == [_day(row[2]) for row in rows]
+        # Term shard bounds: the first term of each shard, in order.
+        assert meta["termShards"][:1] == [""] * bool(term_paths)
+        for i, p in enumerate(term_paths):
+            terms = list(_shard_data(files, p))
+            assert terms and terms == sorted(terms)
+            assert terms[0] >= meta["termShards"][i]
+            if i + 1 < len(term_paths):
+                assert terms[-1] < meta["termShards"][i + 1]
+        rows_seen += [row[0] for row in rows]
+    assert sorted(rows_seen) == sorted(d.url_ar for d in _docs())
 
 
 def test_js_json_escapes():
@@ -217,7 +274,18 @@ def test_rejects_urls_that_are_not_site_relative():
 
 def test_empty_index():
     files = build_search_index([])
-    assert set(files) == {"search-index.js"}
+    assert set(files) == {"search-index.js", "search/b0/index.js"}  # the page loads every bucket's index
+    assert _root_data(files) == {"buckets": 1, "dir": "search/", "docs": 0, "version": 2,
+                                 "weights": search.MAX_WEIGHT}
+    meta = _shard_data(files, "search/b0/index.js")
+    assert meta["docs"] == 0 and meta["termShards"] == [] and meta["days"] == "" and meta["buckets"] == 1
+
+
+@needs_node
+def test_empty_index_searches(tmp_path):
+    _write(build_search_index([]), tmp_path)
+    [r] = _search(tmp_path, ["حمص"], page_size=5)
+    assert r["ids"] == [] and r["docs"] == [] and r["pages"] == []
 
 
 # --------------------------------------------------------------------------
@@ -236,31 +304,75 @@ const engine = new ctx.__searchCore.Engine(ctx.__searchIndex, (p, done) => {
   if (fs.existsSync(path.join(site, p))) run(p);
   done();
 });
+const requested = [];  // every shard the engine asks for, cached or not
+const shard = engine.shard;
+engine.shard = function (name) { requested.push(name); return shard.call(this, name); };
+const plain = x => JSON.parse(JSON.stringify(x));
 (async () => {
+  const { queries, pageSize, allDocs } = JSON.parse(fs.readFileSync(0, "utf8"));
   const out = [];
-  for (const q of JSON.parse(fs.readFileSync(0, "utf8"))) {
-    const before = loaded.length;
-    const res = await engine.search(q);
-    const docs = await engine.documents(res.ids.slice(0, 20));
-    out.push({ ids: Array.from(res.ids), docs: JSON.parse(JSON.stringify(docs)),
-               loaded: loaded.slice(before) });
+  for (const q of queries) {
+    const r = {};
+    let mark = loaded.length;
+    if (pageSize) {
+      // As the search page does: only the results shown are put in final order, a page at a time.
+      const res = await engine.search(q, pageSize);
+      r.orderedAfterSearch = res.ordered;
+      r.pages = [];
+      for (let start = 0; start < res.ids.length; start += pageSize) {
+        r.pages.push(plain(await engine.page(res, start, pageSize)).map(d => d.urlAr));
+      }
+    }
+    const asked = requested.length;
+    const res = await engine.search(q);  // the whole order
+    r.searchRequested = [...new Set(requested.slice(asked))];
+    r.ids = Array.from(res.ids);
+    r.ordered = res.ordered;
+    r.searchLoaded = loaded.slice(mark);
+    mark = loaded.length;
+    r.docs = plain(await engine.documents(allDocs ? res.ids : res.ids.slice(0, 20)));
+    r.docsLoaded = loaded.slice(mark);
+    out.push(r);
   }
   process.stdout.write(JSON.stringify(out));
 })().catch(e => { console.error(e); process.exit(1); });
 """
 
 
-def _search(site: Path, queries: list[str]) -> list[dict]:
-    return json.loads(_node(NODE_SEARCH, str(SEARCH_JS), str(site), stdin=json.dumps(queries)))
+def _search(site: Path, queries: list[str], page_size: int | None = None,
+            all_docs: bool = False) -> list[dict]:
+    """Run queries through search.js in node.  Each result has ``ids`` (all
+    results, in order), ``docs`` (the rows of the first 20, or of all with
+    ``all_docs``), the files loaded, and with ``page_size`` the Arabic URLs of
+    each page as the search page gets them (search(q, page_size), page())."""
+    stdin = json.dumps({"queries": queries, "pageSize": page_size, "allDocs": all_docs})
+    return json.loads(_node(NODE_SEARCH, str(SEARCH_JS), str(site), stdin=stdin))
 
 
 @needs_node
-def test_end_to_end_queries(tmp_path):
-    _write(build_search_index(_docs()), tmp_path)
+@pytest.mark.parametrize("buckets", [None, 3])
+def test_end_to_end_queries(tmp_path, buckets):
+    files = build_search_index(_docs(), buckets=buckets)
+    _write(files, tmp_path)
+    n = _root_data(files)["buckets"]
     queries = ["احمد", "حمـــص", "مُسْتَشْفًى ", "hospital", "Homs 2012", "احمد xyz", "hosp",
                "المستشف", "٢٠١٢", "حمص", "عريض", "evil"]
-    res = {q: r for q, r in zip(queries, _search(tmp_path, queries))}
+    results = _search(tmp_path, queries, page_size=2)
+    res = {q: r for q, r in zip(queries, results)}
     urls = {q: [d["urlAr"] for d in r["docs"]] for q, r in res.items()}
+
+    # The first query loads every bucket's index, once; later ones none.
+    first = results[0]["searchLoaded"]
+    assert sorted(p for p in first if p.endswith("/index.js")) == \
+        sorted(f"search/b{b}/index.js" for b in range(n))
+    assert not any(p.endswith("/index.js") for r in results[1:] for p in r["searchLoaded"] + r["docsLoaded"])
+    for q, r in res.items():
+        assert all(re.fullmatch(r"\d+:\d+", i) for i in r["ids"]), r["ids"]
+        assert len(set(r["ids"])) == len(r["ids"])
+        assert r["ordered"] == len(r["ids"])
+        assert r["orderedAfterSearch"] >= min(2, len(r["ids"]))
+        assert [d["id"] for d in r["docs"]] == r["ids"][:20]
+        assert [u for page in r["pages"] for u in page] == urls[q]  # paging gives the same order
 
     assert urls["احمد"] == ["ar/ahmad.html"]               # text has أَحْمَد
     assert set(urls["حمـــص"]) == {"ar/ahmad.html", "ar/old-city.html", "ar/undated.html",
@@ -275,6 +387,8 @@ def test_end_to_end_queries(tmp_path):
     # Title matches first, then newest first; undated last.
     assert urls["حمص"] == ["ar/newest.html", "ar/ahmad.html", "ar/old-city.html", "ar/undated.html"]
 
+    assert urls["hosp"] == ["ar/undated.html", "ar/ahmad.html"]  # "hospital" in a title weighs more
+
     ahmad = res["احمد"]["docs"][0]
     assert ahmad == {"id": ahmad["id"], "urlAr": "ar/ahmad.html", "titleAr": "أَحْمَد في حمص",
                      "date": "2012-03-01", "urlEn": "en/ahmad.html", "titleEn": "Ahmad in Homs",
@@ -288,40 +402,201 @@ def test_end_to_end_queries(tmp_path):
 def _vocabulary(rnd: random.Random) -> list[str]:
     letters = "ابتثجحخدذرسشصطعغفقكلمنهويءأإآةى"
     return ["".join(rnd.choice(letters) for _ in range(rnd.randint(2, 6))) for _ in range(300)] + \
-        ["".join(rnd.choice("abcdefghij") for _ in range(rnd.randint(2, 6))) for _ in range(100)]
+        ["".join(rnd.choice("abcdefghij") for _ in range(rnd.randint(2, 6))) for _ in range(100)] + \
+        ["سم" + "".join(rnd.choice(letters) for _ in range(rnd.randint(2, 4))) for _ in range(150)]
+    # (the last: a crowd of terms sharing a prefix, so that in some buckets a
+    # query for that prefix spans more term shards than search.js will load)
+
+
+# A few dates and undated documents: many results tie on score and date, in
+# different buckets, so the URL tie-break across buckets is exercised.
+_DATES = ["2019-05-01", "2020-01-01", "2020-01-02", "2021-12-31", None]
+
+
+def _random_docs(rnd: random.Random, count: int, vocab: list[str]) -> list[SearchDocument]:
+    prefixes = ["", "", "ال", "و", "بال"]
+    docs = []
+    for i in rnd.sample(range(10 * count), count):  # URLs not in date order
+        words = [rnd.choice(prefixes) + rnd.choice(vocab) for _ in range(rnd.randint(5, 40))]
+        english = " ".join(rnd.choice(vocab[300:400]) for _ in range(rnd.randint(0, 8))) or None
+        docs.append(SearchDocument(f"ar/d{i}.html", f"عنوان {i}", " ".join(words), rnd.choice(_DATES),
+                                   f"en/d{i}.html" if english else None,
+                                   f"Title {i}" if english else None, english))
+    return docs
+
+
+def _random_queries(rnd: random.Random, docs: list[SearchDocument], vocab: list[str]) -> list[str]:
+    queries = []
+    for _ in range(40):  # words of one document, all typed (exact terms only)
+        words = rnd.choice(docs).text_ar.split()
+        queries.append(" ".join(rnd.sample(words, min(len(words), rnd.randint(1, 3)))) + " ")
+    for _ in range(30):  # ... the last one still being typed (prefix)
+        words = rnd.sample(rnd.choice(docs).text_ar.split(), rnd.randint(1, 2))
+        words[-1] = words[-1][:max(2, len(words[-1]) - rnd.randint(0, 3))]
+        queries.append(" ".join(words))
+    queries += [rnd.choice(vocab) + " " + rnd.choice(vocab) + " ",
+                "عنوان ", "عنوان", "title", "سم", "السم", "عنوان سم", "سم عنوان ", "ti"]
+    return queries
+
+
+MAX_PREFIX_SHARDS = 3   # as in search.js
+MAX_PREFIX_TERMS = 400  # as in search.js
+
+
+def _query_groups(query: str) -> list[tuple[str, str | None]]:
+    """(term, prefix or None) per query word: the query analysis search.js
+    documents (the last word, when the query ends inside it, also matches
+    the terms that start with it without its prefix, if 2 letters or more)."""
+    prepared = search._prepare(query)
+    words = re.findall(r"[^\W_]+", prepared)
+    typing = bool(words) and bool(re.search(r"[^\W_]$", prepared))
+    groups: dict[str, str | None] = {}
+    for k, word in enumerate(words):
+        if len(word) > search.MAX_TOKEN_LENGTH:
+            continue
+        term = search.stem(word)
+        prefix = search.stem_prefix(word) if typing and k == len(words) - 1 else None
+        if prefix is not None and len(prefix) < 2:
+            prefix = None
+        if term in groups:
+            groups[term] = prefix or groups[term]
+        else:
+            groups[term] = prefix
+    return list(groups.items())[:10]
+
+
+def _weights(d: SearchDocument) -> dict[str, int]:
+    """Term weights of a document: frequency, +2 in a title, at most 4."""
+    counts = Counter(tokenize(d.text_ar) + tokenize(d.text_en or ""))
+    for term in set(tokenize(d.title_ar) + tokenize(d.title_en or "")):
+        counts[term] += 2
+    return {t: min(n, 4) for t, n in counts.items()}
+
+
+class _BruteForce:
+    """Ranks documents by scanning them all, knowing of the index only each
+    bucket's term-shard bounds (for the limit on the shards a prefix may span)."""
+
+    def __init__(self, docs: list[SearchDocument], files: dict[str, bytes]):
+        self.docs = docs
+        self.weights = [_weights(d) for d in docs]
+        self.buckets = _root_data(files)["buckets"]
+        self.bounds = [_shard_data(files, f"search/b{b}/index.js")["termShards"] for b in range(self.buckets)]
+        self.bucket = [search.bucket_of(d.url_ar, self.buckets) for d in docs]
+        self.prefix_limited = 0  # (query word, bucket) pairs where the prefix was not searched
+        self.prefix_matched = 0  # documents matched only through a prefix
+
+    def _prefix_allowed(self, prefix: str, bucket: int) -> bool:
+        bounds = self.bounds[bucket]
+        lo = bisect_right(bounds, prefix) - 1
+        hi = bisect_right(bounds, prefix + "\uffff") - 1
+        return hi - lo + 1 <= MAX_PREFIX_SHARDS
+
+    def rank(self, query: str) -> list[str]:
+        groups = _query_groups(query)
+        if not groups:
+            return []
+        allowed = {}
+        for term, prefix in groups:
+            for b in range(self.buckets):
+                ok = bool(prefix) and bool(self.bounds[b]) and self._prefix_allowed(prefix, b)
+                allowed[prefix, b] = ok
+                if prefix and self.bounds[b] and not ok:
+                    self.prefix_limited += 1
+                if ok:
+                    terms = {t for i, w in enumerate(self.weights) if self.bucket[i] == b
+                             for t in w if t != term and t.startswith(prefix)}
+                    assert len(terms) < MAX_PREFIX_TERMS  # that limit is not modelled
+        scored = []
+        for i, (d, w) in enumerate(zip(self.docs, self.weights)):
+            total = 0
+            for term, prefix in groups:
+                score = 2 * w.get(term, 0)
+                if allowed[prefix, self.bucket[i]]:
+                    best = max((n for t, n in w.items() if t != term and t.startswith(prefix)), default=0)
+                    if best and not score:
+                        self.prefix_matched += 1
+                    score = max(score, best)
+                if not score:
+                    break
+                total += score
+            else:
+                scored.append((-total, -_day(d.date), search._utf16_key(d.url_ar), d.url_ar))
+        return [url for *_, url in sorted(scored)]
+
+
+def _check_against_brute_force(site: Path, docs, files, queries, page_size: int) -> _BruteForce:
+    brute = _BruteForce(docs, files)
+    results = _search(site, queries, page_size=page_size, all_docs=True)
+    n = brute.buckets
+    for q, r in zip(queries, results):
+        expected = brute.rank(q)
+        got = [d["urlAr"] for d in r["docs"]]
+        assert got == expected, q
+        assert [u for page in r["pages"] for u in page] == expected, q
+        assert r["orderedAfterSearch"] >= min(page_size, len(expected))
+        # Only the shards the query needs: per bucket, one term shard per word,
+        # and at most MAX_PREFIX_SHARDS more for the word being typed.
+        groups = _query_groups(q)
+        for b in range(n):
+            term_shards = [p for p in r["searchRequested"] if re.fullmatch(rf"b{b}/t\d+", p)]
+            assert len(term_shards) <= len(groups) + MAX_PREFIX_SHARDS * any(p for _, p in groups), q
+            assert not groups or term_shards or not brute.bounds[b], q
+        # (document chunks too: search(q) puts all the results in order, so
+        # breaks the ties across buckets by URL)
+        assert all(re.fullmatch(r"b\d+/(index|[td]\d+)", p) for p in r["searchRequested"]), q
+        assert not [p for p in r["docsLoaded"] if "/t" in p]
+    return brute
 
 
 @needs_node
 def test_sharded_search_matches_brute_force(tmp_path, monkeypatch):
     monkeypatch.setattr(search, "TERM_SHARD_TARGET", 400)  # many small shards
+    monkeypatch.setattr(search, "BUCKET_TARGET", 32)       # and several buckets
     rnd = random.Random(11)
     vocab = _vocabulary(rnd)
-    prefixes = ["", "", "ال", "و", "بال"]
-    docs = []
-    for i in range(120):
-        words = [rnd.choice(prefixes) + rnd.choice(vocab) for _ in range(rnd.randint(5, 40))]
-        docs.append(SearchDocument(f"ar/d{i}.html", f"عنوان {i}", " ".join(words),
-                                   f"20{10 + i % 10}-01-{1 + i % 28:02d}" if i % 7 else None))
+    docs = _random_docs(rnd, 150, vocab)
     files = build_search_index(docs)
-    assert sum(p.startswith("search/t") for p in files) > 20
+    n = _root_data(files)["buckets"]
+    assert n == 8
+    for b in range(n):
+        assert sum(bool(re.fullmatch(rf"search/b{b}/t\d+\.js", p)) for p in files) > 5
     _write(files, tmp_path)
+    brute = _check_against_brute_force(tmp_path, docs, files, _random_queries(rnd, docs, vocab), page_size=7)
+    # Both sides of the prefix rules were met.
+    assert brute.prefix_limited > 0 and brute.prefix_matched > 0
 
-    ordered = search._ordered(docs)
-    token_sets = [set(tokenize(d.text_ar)) | set(tokenize(d.title_ar)) for d in ordered]
-    queries = []
-    for _ in range(40):
-        d = rnd.choice(docs)
-        words = d.text_ar.split()
-        queries.append(" ".join(rnd.sample(words, min(len(words), rnd.randint(1, 3)))) + " ")
-    queries.append(rnd.choice(vocab) + " " + rnd.choice(vocab) + " ")
-    results = _search(tmp_path, queries)
-    for q, r in zip(queries, results):
-        wanted = set(tokenize(q))
-        expected = {i for i, toks in enumerate(token_sets) if wanted <= toks}
-        assert set(r["ids"]) == expected, q
-        # Only the shards the query needs: one term shard per word at most.
-        term_files = [p for p in r["loaded"] if p.startswith("search/t")]
-        assert len(term_files) <= len(wanted)
+
+@needs_node
+def test_multi_bucket_index_ranks_as_single_bucket(tmp_path):
+    rnd = random.Random(5)
+    vocab = _vocabulary(rnd)[:400]
+    docs = _random_docs(rnd, 120, vocab)
+    queries = _random_queries(rnd, docs, vocab)
+    ranked = {}
+    for buckets in (1, 5, 16):
+        files = build_search_index(docs, buckets=buckets)
+        site = tmp_path / f"b{buckets}"
+        _write(files, site)
+        results = _search(site, queries, page_size=6, all_docs=True)
+        ranked[buckets] = [r["docs"] for r in results]
+        for r in results:
+            assert [u for page in r["pages"] for u in page] == [d["urlAr"] for d in r["docs"]]
+        brute = _BruteForce(docs, files)
+        assert [[d["urlAr"] for d in r] for r in ranked[buckets]] == [brute.rank(q) for q in queries]
+        assert brute.prefix_limited == 0  # the same prefixes searched in every layout
+    strip = lambda rows: [{k: v for k, v in d.items() if k != "id"} for d in rows]  # noqa: E731
+    for q, one, five, sixteen in zip(queries, ranked[1], ranked[5], ranked[16]):
+        assert strip(five) == strip(one), q
+        assert strip(sixteen) == strip(one), q
+    # Every document has the title word once and the texts never have it: one
+    # score for all, so the order is by date (newest first, undated last), then URL.
+    assert not any("عنوان" in d.text_ar for d in docs)
+    everything = strip(ranked[5][queries.index("عنوان ")])
+    assert len(everything) == len(docs)
+    assert [d["urlAr"] for d in everything] == \
+        [d.url_ar for d in sorted(docs, key=lambda d: (-_day(d.date), d.url_ar))]
+    assert {d["date"] for d in everything} == set(_DATES)
 
 
 # --------------------------------------------------------------------------
@@ -412,6 +687,42 @@ def test_search_page_in_chromium_from_file(tmp_path):
         off.goto(url)
         assert "JavaScript" in off.locator("noscript").first.inner_text() or \
             "JavaScript" in off.content()
+    finally:
+        browser.close()
+        manager.stop()
+
+
+def test_search_page_pages_through_buckets_in_chromium(tmp_path):
+    # 45 results over 4 buckets, tied on score, on a few dates: the page shows
+    # them 20 at a time, in (date, URL) order, and "more" shows the rest.
+    docs = [SearchDocument(f"ar/r{i:02d}.html", f"تقرير {i}", "نص", ["2020-01-01", "2021-06-01", None][i % 3])
+            for i in range(45)]
+    files = build_search_index(docs, buckets=4)
+    assert len({search.bucket_of(d.url_ar, 4) for d in docs}) == 4
+    _write(files, tmp_path)
+    (tmp_path / "search.html").write_text(_render(), encoding="utf-8")
+    expected = [d.url_ar for d in sorted(docs, key=lambda d: (-_day(d.date), d.url_ar))]
+    manager, browser = _chromium()
+    try:
+        page = browser.new_page()
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto((tmp_path / "search.html").as_uri() + "?q=" + "تقرير")
+        shown = lambda: [h.split("/")[-2] + "/" + h.split("/")[-1] for h in  # noqa: E731
+                         page.eval_on_selector_all("#search-list li h2 a", "as => as.map(a => a.href)")]
+        page.wait_for_function("document.querySelectorAll('#search-list li').length === 20")
+        assert "45" in page.locator("#search-status").inner_text()
+        assert shown() == expected[:20]
+        assert page.locator("#search-more").is_visible()
+        page.click("#search-more")
+        page.wait_for_function("document.querySelectorAll('#search-list li').length === 40")
+        assert shown() == expected[:40]
+        page.click("#search-more")
+        page.wait_for_function("document.querySelectorAll('#search-list li').length === 45")
+        assert shown() == expected
+        assert page.locator("#search-more").is_hidden()
+        assert problems == []
     finally:
         browser.close()
         manager.stop()

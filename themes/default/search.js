@@ -1,9 +1,10 @@
 /* Site search, offline-safe.
  *
  * Works from file://: no Fetch API, no XHR, no modules.  search-index.js (a
- * classic script) sets window.__searchIndex; the term shards and document
- * chunks it lists are loaded on demand by inserting script elements with a
- * src attribute, and each calls window.__searchShard(name, data).
+ * classic script) sets window.__searchIndex (bucket count, shard directory);
+ * each bucket's index (search/b<b>/index.js), term shards and document chunks
+ * are loaded on demand by inserting script elements with a src attribute, and
+ * each calls window.__searchShard(name, data), name being e.g. "b3/t001".
  *
  * The analyser below (normalizeArabic, words, stem) must give exactly the
  * tokens of sitegen/search.py: tests/test_search.py compares them.
@@ -151,7 +152,47 @@
     return out;
   }
 
+  // Packed numbers → [n, n, ...] (the inverse of joined _encode_number).
+  function decodeNumbers(packed) {
+    var out = [];
+    var acc = 0;
+    for (var k = 0; k < packed.length; k++) {
+      var d = DIGIT[packed.charCodeAt(k)];
+      if (d === undefined) { break; }
+      if (d < 0) { acc = acc * 25 + (-1 - d); continue; }
+      out.push(acc * 64 + d);
+      acc = 0;
+    }
+    return out;
+  }
+
+  // A bucket's packed "days" → the day number of each of its documents, in
+  // id order: the first is absolute, each next one is the previous minus its
+  // number (ids run newest first; 0 is undated).
+  function decodeDays(packed) {
+    var numbers = decodeNumbers(packed);
+    var out = [];
+    var day = 0;
+    for (var k = 0; k < numbers.length; k++) {
+      day = k === 0 ? numbers[0] : day - numbers[k];
+      out.push(day);
+    }
+    return out;
+  }
+
   // ---------------------------------------------------------------- engine
+  // The index is split into buckets, each a self-contained inverted index of
+  // some of the documents (see sitegen/search.py).  The first query loads
+  // every bucket's b<b>/index (term shard bounds, document days); a query then
+  // loads, per bucket, the term shards of its words, and ranks across buckets.
+  //
+  // A result is the string "<bucket>:<local id>".  Results are ordered by
+  // score (best first), then day (newest first, undated last), then Arabic
+  // URL.  Within a bucket, ids already follow (day, URL) order; across
+  // buckets, results with the same score and day are put in URL order only
+  // when asked for (resolve), from the document chunks, and only as far as
+  // needed.
+  //
   // load(path, done): make the script at `path` (relative to the site root)
   // run, then call done(); the script calls window.__searchShard.
   function Engine(index, load) {
@@ -159,6 +200,8 @@
     this.load = load;
     this.cache = {};
     this.waiting = {};
+    this.metas = null;        // per bucket, once loaded: {docs, termShards, days, docChunk, width}
+    this.metaPromise = null;
     var self = this;
     w.__searchShard = function (name, data) {
       name = String(name);
@@ -168,15 +211,22 @@
     };
   }
 
-  Engine.prototype.shardName = function (kind, n) {
+  var has = Object.prototype.hasOwnProperty;
+
+  function pad(n, width) {
     var s = String(n);
-    while (s.length < this.index.width) { s = "0" + s; }
-    return kind + s;
+    while (s.length < width) { s = "0" + s; }
+    return s;
+  }
+
+  // "b<bucket>/<kind><NNN>", e.g. "b3/t001".
+  Engine.prototype.shardName = function (bucket, kind, n) {
+    return "b" + bucket + "/" + kind + pad(n, this.metas[bucket].width);
   };
 
   Engine.prototype.shard = function (name) {
     var self = this;
-    if (Object.prototype.hasOwnProperty.call(this.cache, name)) {
+    if (has.call(this.cache, name)) {
       return Promise.resolve(this.cache[name]);
     }
     if (this.waiting[name]) { return this.waiting[name].promise; }
@@ -195,9 +245,40 @@
     return entry.promise;
   };
 
-  // Index of the term shard that would hold `term`.
-  Engine.prototype.termShard = function (term) {
-    var bounds = this.index.termShards;
+  // Resolves to the buckets' metadata, loading every b<b>/index once (a
+  // failed load is tried again by the next call).
+  Engine.prototype.ready = function () {
+    var self = this;
+    if (this.metas) { return Promise.resolve(this.metas); }
+    if (this.metaPromise) { return this.metaPromise; }
+    var count = Number(this.index.buckets);
+    if (!(count >= 0 && count === Math.floor(count))) {
+      return Promise.reject(new Error("search index: bad bucket count"));
+    }
+    var names = [];
+    for (var b = 0; b < count; b++) { names.push("b" + b + "/index"); }
+    var promise = Promise.all(names.map(function (n) { return self.shard(n); })).then(function (list) {
+      var metas = list.map(function (m, b) {
+        var days = decodeDays(String((m && m.days) || ""));
+        if (!m || m.buckets !== count || !Array.isArray(m.termShards) ||
+            days.length !== m.docs || !(m.docChunk > 0)) {
+          throw new Error("search bucket " + b + " does not belong to this index");
+        }
+        return { docs: m.docs, termShards: m.termShards, days: days,
+                 docChunk: m.docChunk, width: m.width };
+      });
+      self.metas = metas;
+      return metas;
+    });
+    this.metaPromise = promise;
+    promise.then(null, function () {
+      if (self.metaPromise === promise) { self.metaPromise = null; }
+    });
+    return promise;
+  };
+
+  // Index of the term shard (of a bucket's sorted bounds) that would hold `term`.
+  function termShard(bounds, term) {
     var lo = 0;
     var hi = bounds.length - 1;
     while (lo < hi) {
@@ -205,99 +286,225 @@
       if (bounds[mid] <= term) { lo = mid; } else { hi = mid - 1; }
     }
     return lo;
-  };
+  }
 
-  var MAX_PREFIX_SHARDS = 3;
-  var MAX_PREFIX_TERMS = 400;
+  var MAX_PREFIX_SHARDS = 3;   // per bucket and query word
+  var MAX_PREFIX_TERMS = 400;  // per bucket and query word
 
-  // Resolves to {groups, ids}: matching document ids, best first.
-  Engine.prototype.search = function (query) {
+  // Resolves to {groups, ids, ordered}: `ids` are all the matching results
+  // ("bucket:id"), best first, the first `ordered` of them (at least
+  // min(count, ids.length); count defaults to all) in their final order.
+  // Use resolve() or page() for more.
+  Engine.prototype.search = function (query, count) {
     var self = this;
     var groups = analyze(query);
-    if (!groups.length || !this.index.termShards.length) {
-      return Promise.resolve({ groups: groups, ids: [] });
+    if (!groups.length || this.index.docs === 0) {
+      return Promise.resolve({ groups: groups, ids: [], ordered: 0, _entries: [] });
     }
-    var needed = {};
-    groups.forEach(function (g) {
-      g.shards = [self.termShard(g.term)];
-      if (g.prefix) {
-        var lo = self.termShard(g.prefix);
-        var hi = self.termShard(g.prefix + "\uffff");
-        if (hi - lo + 1 > MAX_PREFIX_SHARDS) {
-          g.prefix = null;
-        } else {
-          for (var s = lo; s <= hi; s++) { g.shards.push(s); }
-        }
-      }
-      g.shards.forEach(function (s) { needed[s] = true; });
-    });
-    var names = Object.keys(needed).map(function (s) { return self.shardName("t", Number(s)); });
-    return Promise.all(names.map(function (n) { return self.shard(n); })).then(function () {
-      return { groups: groups, ids: self.rank(groups) };
+    return this.ready().then(function (metas) {
+      var plans = [];
+      var needed = {};
+      metas.forEach(function (m, b) {
+        if (!m.docs || !m.termShards.length) { return; }
+        var bounds = m.termShards;
+        var words = groups.map(function (g) {
+          var p = { term: g.term, prefix: g.prefix, shard: termShard(bounds, g.term), lo: 0, hi: -1 };
+          needed[self.shardName(b, "t", p.shard)] = true;
+          if (p.prefix) {
+            var lo = termShard(bounds, p.prefix);
+            var hi = termShard(bounds, p.prefix + "\uffff");
+            if (hi - lo + 1 > MAX_PREFIX_SHARDS) {
+              p.prefix = null;
+            } else {
+              p.lo = lo;
+              p.hi = hi;
+              for (var s = lo; s <= hi; s++) { needed[self.shardName(b, "t", s)] = true; }
+            }
+          }
+          return p;
+        });
+        plans.push({ bucket: b, words: words });
+      });
+      return Promise.all(Object.keys(needed).map(function (n) { return self.shard(n); })).then(function () {
+        var entries = [];
+        plans.forEach(function (plan) { self.rankBucket(plan, entries); });
+        entries.sort(function (a, b) {
+          return b.score - a.score || b.day - a.day || a.b - b.b || a.id - b.id;
+        });
+        var res = { groups: groups, ids: entries.map(entryId), ordered: 0, _entries: entries };
+        return self.resolve(res, count === undefined ? entries.length : count);
+      });
     });
   };
 
-  Engine.prototype.rank = function (groups) {
+  function entryId(e) { return e.b + ":" + e.id; }
+
+  // Appends the matches of one bucket to `out` as {b, id, score, day}.
+  Engine.prototype.rankBucket = function (plan, out) {
     var self = this;
+    var b = plan.bucket;
+    var meta = this.metas[b];
     var weights = this.index.weights;
-    var has = Object.prototype.hasOwnProperty;
-    var maps = groups.map(function (g) {
+    var maps = plan.words.map(function (p) {
       var scores = new Map();
-      var seenShard = {};
-      g.shards.forEach(function (s, k) {
-        if (has.call(seenShard, s)) { return; }
-        seenShard[s] = true;
-        var data = self.cache[self.shardName("t", s)] || {};
-        if (k === 0 && has.call(data, g.term)) {
-          var p = decodePostings(data[g.term], weights);
-          for (var j = 0; j < p.length; j += 2) {
-            scores.set(p[j], Math.max(scores.get(p[j]) || 0, 2 * p[j + 1]));
-          }
+      var data = self.cache[self.shardName(b, "t", p.shard)] || {};
+      if (has.call(data, p.term)) {
+        var q = decodePostings(data[p.term], weights);
+        for (var j = 0; j < q.length; j += 2) {
+          scores.set(q[j], Math.max(scores.get(q[j]) || 0, 2 * q[j + 1]));
         }
-        if (!g.prefix) { return; }
-        var count = 0;
-        Object.keys(data).forEach(function (term) {
-          if (term === g.term || count >= MAX_PREFIX_TERMS ||
-              term.lastIndexOf(g.prefix, 0) !== 0) { return; }
+      }
+      if (!p.prefix) { return scores; }
+      var count = 0;
+      for (var s = p.lo; s <= p.hi; s++) {
+        var shard = self.cache[self.shardName(b, "t", s)] || {};
+        Object.keys(shard).forEach(function (term) {
+          if (term === p.term || count >= MAX_PREFIX_TERMS ||
+              term.lastIndexOf(p.prefix, 0) !== 0) { return; }
           count++;
-          var q = decodePostings(data[term], weights);
-          for (var j = 0; j < q.length; j += 2) {
-            scores.set(q[j], Math.max(scores.get(q[j]) || 0, q[j + 1]));
+          var r = decodePostings(shard[term], weights);
+          for (var j = 0; j < r.length; j += 2) {
+            scores.set(r[j], Math.max(scores.get(r[j]) || 0, r[j + 1]));
           }
         });
-      });
+      }
       return scores;
     });
-    maps.sort(function (a, b) { return a.size - b.size; });
-    var result = [];
-    maps[0].forEach(function (score, doc) {
+    maps.sort(function (x, y) { return x.size - y.size; });
+    maps[0].forEach(function (score, id) {
+      if (!(id < meta.docs)) { return; }
       for (var k = 1; k < maps.length; k++) {
-        var other = maps[k].get(doc);
+        var other = maps[k].get(id);
         if (other === undefined) { return; }
         score += other;
       }
-      result.push([doc, score]);
+      out.push({ b: b, id: id, score: score, day: meta.days[id] });
     });
-    // More/more frequent matches first, then newest (ids are in date order).
-    result.sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
-    return result.map(function (r) { return r[0]; });
   };
 
-  // Resolves to [{id, urlAr, titleAr, date, urlEn, titleEn, snippet}, ...].
+  // Resolves to `res` once res.ids[0 .. end - 1] are in their final order.
+  // Calls on one result run one after the other.
+  Engine.prototype.resolve = function (res, end) {
+    var self = this;
+    var run = (res._pending || Promise.resolve()).then(function () { return self.settle(res, end); });
+    res._pending = run.then(null, function () {});
+    return run;
+  };
+
+  Engine.prototype.settle = function (res, end) {
+    var self = this;
+    var e = res._entries;
+    var n = e.length;
+    end = Math.min(n, end > 0 ? end : 0);
+    function step() {
+      while (res.ordered < end) {
+        // The run of results from `ordered` on with the same score and day.
+        var s = res.ordered;
+        var first = e[s];
+        var t = s + 1;
+        var several = false;
+        while (t < n && e[t].score === first.score && e[t].day === first.day) {
+          if (e[t].b !== first.b) { several = true; }
+          t++;
+        }
+        if (!several) { res.ordered = t; continue; }  // one bucket: ids are in URL order
+        return self.mergeRun(res, s, t, Math.min(t, end) - s).then(step);
+      }
+      return res;
+    }
+    return Promise.resolve().then(step);
+  };
+
+  // Puts the first `need` results of the run e[s .. t - 1] (one score and
+  // day; still in bucket, id order) in URL order: a merge of the buckets'
+  // lists, each already in URL order.  The rest of the run stays in bucket,
+  // id order.
+  Engine.prototype.mergeRun = function (res, s, t, need) {
+    var self = this;
+    var e = res._entries;
+    var lists = [];
+    var byBucket = {};
+    for (var k = s; k < t; k++) {
+      if (!has.call(byBucket, e[k].b)) { byBucket[e[k].b] = []; lists.push(byBucket[e[k].b]); }
+      byBucket[e[k].b].push(e[k]);
+    }
+    var wanted = [];
+    lists.forEach(function (list) { wanted = wanted.concat(list.slice(0, need)); });
+    return this.loadRows(wanted).then(function () {
+      var heads = lists.map(function () { return 0; });
+      var urls = lists.map(function (list) {
+        return list.slice(0, need).map(function (x) { return String(self.row(x)[0] || ""); });
+      });
+      var merged = [];
+      while (merged.length < need) {
+        var best = -1;
+        for (var j = 0; j < lists.length; j++) {
+          if (heads[j] >= lists[j].length) { continue; }
+          if (best < 0 || urls[j][heads[j]] < urls[best][heads[best]]) { best = j; }
+        }
+        merged.push(lists[best][heads[best]]);
+        heads[best]++;
+      }
+      lists.forEach(function (list, j) { merged = merged.concat(list.slice(heads[j])); });
+      for (var m = 0; m < merged.length; m++) {
+        e[s + m] = merged[m];
+        res.ids[s + m] = entryId(merged[m]);
+      }
+      res.ordered = s + need;
+    });
+  };
+
+  function parseId(id) {
+    var s = String(id);
+    var colon = s.indexOf(":");
+    return { b: Number(s.slice(0, colon)), id: Number(s.slice(colon + 1)) };
+  }
+
+  Engine.prototype.chunkName = function (ref) {
+    var meta = this.metas[ref.b];
+    return meta ? this.shardName(ref.b, "d", Math.floor(ref.id / meta.docChunk)) : null;
+  };
+
+  // Loads the document chunks holding the given {b, id}.
+  Engine.prototype.loadRows = function (refs) {
+    var self = this;
+    var needed = {};
+    refs.forEach(function (ref) {
+      var name = self.chunkName(ref);
+      if (name) { needed[name] = true; }
+    });
+    return Promise.all(Object.keys(needed).map(function (n) { return self.shard(n); }));
+  };
+
+  // [url_ar, title_ar, date, url_en, title_en, snippet] of a loaded {b, id}.
+  Engine.prototype.row = function (ref) {
+    var name = this.chunkName(ref);
+    var rows = (name && this.cache[name]) || [];
+    return rows[ref.id % this.metas[ref.b].docChunk] || [];
+  };
+
+  // Resolves to [{id, urlAr, titleAr, date, urlEn, titleEn, snippet}, ...]
+  // for result ids ("bucket:id").
   Engine.prototype.documents = function (ids) {
     var self = this;
-    var chunk = this.index.docChunk;
-    var needed = {};
-    ids.forEach(function (id) { needed[Math.floor(id / chunk)] = true; });
-    return Promise.all(Object.keys(needed).map(function (n) {
-      return self.shard(self.shardName("d", Number(n)));
-    })).then(function () {
-      return ids.map(function (id) {
-        var rows = self.cache[self.shardName("d", Math.floor(id / chunk))] || [];
-        var r = rows[id % chunk] || [];
-        return { id: id, urlAr: r[0], titleAr: r[1], date: r[2], urlEn: r[3],
+    var refs = ids.map(parseId);
+    return this.ready().then(function () {
+      return self.loadRows(refs);
+    }).then(function () {
+      return refs.map(function (ref, k) {
+        var r = self.row(ref);
+        return { id: String(ids[k]), urlAr: r[0], titleAr: r[1], date: r[2], urlEn: r[3],
                  titleEn: r[4], snippet: r[5] };
       });
+    });
+  };
+
+  // Resolves to the documents of results start .. start + count - 1 of a
+  // search() result, in their final order.
+  Engine.prototype.page = function (res, start, count) {
+    var self = this;
+    return this.resolve(res, start + count).then(function () {
+      return self.documents(res.ids.slice(start, start + count));
     });
   };
 
@@ -309,6 +516,8 @@
     tokenize: tokenize,
     analyze: analyze,
     decodePostings: decodePostings,
+    decodeNumbers: decodeNumbers,
+    decodeDays: decodeDays,
     Engine: Engine
   };
 
@@ -316,6 +525,7 @@
   if (typeof document === "undefined" || !document.getElementById) { return; }
 
   var PAGE_SIZE = 20;
+  var INDEX_VERSION = 2;  // the layout of sitegen/search.py this page reads
   var DEBOUNCE_MS = 200;
   var TEXT = {
     noIndex: "تعذّر تحميل فهرس البحث.",
@@ -336,7 +546,11 @@
     if (!input || !status || !list) { return; }
     var form = input.form;
     var index = w.__searchIndex;
-    if (!index || !index.termShards) { status.textContent = TEXT.noIndex; return; }
+    if (!index || index.version !== INDEX_VERSION || typeof index.dir !== "string" ||
+        !(index.buckets >= 1) || !(index.weights >= 1)) {
+      status.textContent = TEXT.noIndex;
+      return;
+    }
 
     var base = index.base;
     if (!base) {
@@ -369,7 +583,7 @@
     });
 
     var seq = 0;
-    var current = { query: null, ids: [], shown: 0 };
+    var current = { query: null, res: null, shown: 0, busy: false };
     var timer = null;
 
     function clear() {
@@ -413,14 +627,21 @@
       return li;
     }
 
+    // The next page of the current results (one at a time).
     function showMore(mySeq) {
-      var ids = current.ids.slice(current.shown, current.shown + PAGE_SIZE);
-      if (!ids.length) { return Promise.resolve(); }
-      return engine.documents(ids).then(function (docs) {
+      var mine = current;
+      var res = mine.res;
+      if (!res || mine.busy || mine.shown >= res.ids.length) { return Promise.resolve(); }
+      mine.busy = true;
+      return engine.page(res, mine.shown, PAGE_SIZE).then(function (docs) {
+        mine.busy = false;
         if (mySeq !== seq) { return; }
         docs.forEach(function (d) { list.appendChild(renderDoc(d)); });
-        current.shown += ids.length;
-        if (more) { more.hidden = current.shown >= current.ids.length; }
+        mine.shown += docs.length;
+        if (more) { more.hidden = mine.shown >= res.ids.length; }
+      }, function (err) {
+        mine.busy = false;
+        throw err;
       });
     }
 
@@ -440,15 +661,15 @@
       var query = input.value;
       if (!force && query === current.query) { return; }
       var mySeq = ++seq;
-      current = { query: query, ids: [], shown: 0 };
+      current = { query: query, res: null, shown: 0, busy: false };
       if (!query.trim()) { clear(); status.textContent = ""; updateUrl(""); return; }
       status.textContent = TEXT.searching;
-      engine.search(query).then(function (res) {
+      engine.search(query, PAGE_SIZE).then(function (res) {
         if (mySeq !== seq) { return; }
         clear();
         updateUrl(query);
         if (!res.groups.length) { status.textContent = TEXT.noWords; return; }
-        current.ids = res.ids;
+        current.res = res;
         status.textContent = res.ids.length ? TEXT.count(res.ids.length) : TEXT.none;
         return showMore(mySeq);
       }).catch(fail(mySeq));
