@@ -57,6 +57,8 @@ def load_theme(site_root: Path, theme_name: str) -> Theme:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=False,
+        # A theme is loaded anew for every build: no need to stat each template at every render.
+        auto_reload=False,
     )
     css = _first_file(folders, "style.css", site_root)
     search_js = _first_file(folders, "search.js", site_root, required=False)
@@ -89,4 +91,18 @@ def minify_css(css: str) -> str:
 
 
 def _safe_inline_script(js: str) -> str:
-    return js.replace("</script", "<\\/script")
+    return minify_js(js).replace("</script", "<\\/script")
+
+
+def minify_js(js: str) -> str:
+    """Inlined into the search page, whose weight a phone pays: drop indentation, blank
+    lines, whole-line ``//`` comments and a leading block comment. Nothing inside a line
+    is touched, so no string or regular expression can be damaged (the theme's scripts
+    are ES5: no template literal spans lines)."""
+    js = re.sub(r"\A\s*/\*.*?\*/", "", js, count=1, flags=re.S)
+    kept = []
+    for line in js.splitlines():
+        line = line.strip()
+        if line and not line.startswith("//"):
+            kept.append(line)
+    return "\n".join(kept) + "\n" if kept else ""
