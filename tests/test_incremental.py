@@ -37,7 +37,8 @@ def cold_copy(site: Path, tmp_path: Path, workers: int) -> dict[str, bytes]:
     """The same inputs, built from nothing in another folder."""
     twin = tmp_path / "twin"
     shutil.rmtree(twin, ignore_errors=True)
-    shutil.copytree(site, twin, ignore=shutil.ignore_patterns("_site", ".cache", "._site.lock"))
+    # Not the output, the cache, the lock, nor a previous site that a detached `rm` is deleting right now.
+    shutil.copytree(site, twin, ignore=shutil.ignore_patterns("_site", ".cache", "._site.lock", "._site.staging-*", "._site.previous", "._site.packs-*"))
     result = build(twin, offline=True, workers=workers)
     assert result.written
     return tree_bytes(twin / "_site")

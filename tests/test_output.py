@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -199,6 +200,10 @@ def test_write_site_swaps_whole_tree(tmp_path):
     write_site(out, {"index.html": b"two"})
     assert set(snapshot(out)) == {MARKER, "index.html"}
     assert (out / "index.html").read_bytes() == b"two"
+    # The previous site is deleted by a detached `rm`: give it a moment, it must not stay.
+    deadline = time.monotonic() + 20
+    while len(list(tmp_path.iterdir())) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert [p.name for p in tmp_path.iterdir()] == ["_site"]
 
 
