@@ -43,11 +43,14 @@ class StoredMember:
     compressed_size: int
     crc: int
     size: int
+    # True when the bytes just before ``offset`` are this member's own local
+    # header (a zip written by write_site_zip): a run of such members copies
+    # from the old zip to the new one in one piece.
+    framed: bool = False
 
 
 def compress(data: bytes) -> bytes:
-    compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
-    return compressor.compress(data) + compressor.flush()
+    return zlib.compress(data, LEVEL, -15)
 
 
 class PackWriter:
@@ -69,6 +72,46 @@ class PackWriter:
         self.handle.flush()
 
 
+_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
+_FLUSH_AT = 1 << 20
+
+
+class _Output:
+    """The zip being written: small writes gathered, big unchanged runs copied file to file in the kernel."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle  # unbuffered: copies and writes must not overtake each other
+        self.pending: list[bytes] = []
+        self.pending_size = 0
+
+    def write(self, data: bytes) -> None:
+        self.pending.append(data)
+        self.pending_size += len(data)
+        if self.pending_size >= _FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.handle.write(b"".join(self.pending))
+            self.pending.clear()
+            self.pending_size = 0
+
+    def copy(self, source: mmap.mmap, source_fd: int, start: int, end: int) -> None:
+        self.flush()
+        copy_range = getattr(os, "copy_file_range", None)
+        while start < end:
+            done = 0
+            if copy_range is not None:
+                try:
+                    done = copy_range(source_fd, self.handle.fileno(), end - start, start)
+                except OSError:
+                    copy_range = None  # e.g. across file systems on an old kernel: copy by hand
+            if not done:
+                done = self.handle.write(source[start:end])
+            start += done
+
+
 def write_site_zip(target: Path, root: Path, names: Sequence[str], stored: Mapping[str, StoredMember], threads: int = 2) -> dict[str, StoredMember]:
     """Zip ``names`` (paths under ``root``) into ``target``, each under the folder 'site/'.
 
@@ -76,19 +119,29 @@ def write_site_zip(target: Path, root: Path, names: Sequence[str], stored: Mappi
     this build's content); the others are read from ``root`` and compressed.
     Returns where each member's compressed bytes lie in ``target``, for reuse.
     """
-    maps: dict[str, mmap.mmap] = {}
+    files: dict[str, tuple[mmap.mmap, int]] = {}
+    handles = []
     layout: dict[str, StoredMember] = {}
     central: list[bytes] = []
     offset = 0
+    run: list = []  # [source map, fd, start, end]: framed members to copy in one piece
 
-    def source(member: StoredMember) -> mmap.mmap:
-        if member.file not in maps:
-            with open(member.file, "rb") as handle:
-                maps[member.file] = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        return maps[member.file]
+    def source(member: StoredMember) -> tuple[mmap.mmap, int]:
+        if member.file not in files:
+            handle = open(member.file, "rb")
+            handles.append(handle)
+            files[member.file] = (mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ), handle.fileno())
+        return files[member.file]
 
     try:
-        with open(target, "wb") as out, ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        with open(target, "wb", buffering=0) as raw, ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            out = _Output(raw)
+
+            def end_run() -> None:
+                if run:
+                    out.copy(*run)
+                    run.clear()
+
             ordered = sorted(names)
             for start in range(0, len(ordered), _BATCH):
                 batch = ordered[start : start + _BATCH]
@@ -96,35 +149,53 @@ def write_site_zip(target: Path, root: Path, names: Sequence[str], stored: Mappi
                 contents = {n: (root / n).read_bytes() for n in fresh}
                 compressed = dict(zip(fresh, pool.map(compress, (contents[n] for n in fresh))))
                 for name in batch:
-                    if name in stored:
-                        member = stored[name]
-                        body = source(member)[member.offset : member.offset + member.compressed_size]
-                        crc, size = member.crc, member.size
-                    else:
-                        body, crc, size = compressed[name], zlib.crc32(contents[name]), len(contents[name])
                     encoded = f"{FOLDER}/{name}".encode("utf-8")
-                    header = struct.pack("<IHHHHHIIIHH", 0x04034B50, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE, crc, len(body), size, len(encoded), 0)
-                    if offset + len(header) + len(encoded) + len(body) > 0xFFFFFFFF:
+                    member = stored.get(name)
+                    if member is not None:
+                        crc, size, length = member.crc, member.size, member.compressed_size
+                    else:
+                        body = compressed[name]
+                        crc, size, length = zlib.crc32(contents[name]), len(contents[name]), len(body)
+                    header_size = _LOCAL_HEADER.size + len(encoded)
+                    if offset + header_size + length > 0xFFFFFFFF:
                         raise ArchiveTooLarge("the site is over 4 GiB: site.zip is not written (set 'offline_archive: false')")
                     central.append(
-                        struct.pack(
-                            "<IHHHHHHIIIHHHHHII", 0x02014B50, _MADE_BY, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE,
-                            crc, len(body), size, len(encoded), 0, 0, 0, 0, _EXTERNAL_ATTR, offset,
+                        _CENTRAL_HEADER.pack(
+                            0x02014B50, _MADE_BY, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE,
+                            crc, length, size, len(encoded), 0, 0, 0, 0, _EXTERNAL_ATTR, offset,
                         )
                         + encoded
                     )
-                    out.write(header)
-                    out.write(encoded)
-                    out.write(body)
-                    data_offset = offset + len(header) + len(encoded)
-                    layout[name] = StoredMember("", data_offset, len(body), crc, size)
-                    offset = data_offset + len(body)
+                    if member is not None and member.framed:
+                        # Header, name and body lie as they are in the old zip: extend the run or start one.
+                        mapped, fd = source(member)
+                        begin = member.offset - header_size
+                        if run and run[0] is mapped and run[3] == begin:
+                            run[3] = member.offset + length
+                        else:
+                            end_run()
+                            run[:] = [mapped, fd, begin, member.offset + length]
+                    else:
+                        end_run()
+                        if member is not None:
+                            mapped, _ = source(member)
+                            body = mapped[member.offset : member.offset + length]
+                        out.write(_LOCAL_HEADER.pack(0x04034B50, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE, crc, length, size, len(encoded), 0))
+                        out.write(encoded)
+                        out.write(body)
+                    data_offset = offset + header_size
+                    layout[name] = StoredMember("", data_offset, length, crc, size, framed=True)
+                    offset = data_offset + length
+            end_run()
             directory = b"".join(central)
             out.write(directory)
             _write_end(out, len(central), len(directory), offset)
+            out.flush()
     finally:
-        for mapped in maps.values():
+        for mapped, _ in files.values():
             mapped.close()
+        for handle in handles:
+            handle.close()
     return layout
 
 
@@ -142,7 +213,7 @@ def _write_end(out, count: int, size: int, offset: int) -> None:
 def in_file(layout: Mapping[str, StoredMember], path: Path) -> dict[str, StoredMember]:
     """The layout returned by write_site_zip, pointing at where that zip now lies."""
     name = str(path)
-    return {n: StoredMember(name, m.offset, m.compressed_size, m.crc, m.size) for n, m in layout.items()}
+    return {n: StoredMember(name, m.offset, m.compressed_size, m.crc, m.size, framed=m.framed) for n, m in layout.items()}
 
 
 def remove_packs(folder: Path) -> None:
