@@ -13,7 +13,9 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import itertools
 import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -78,14 +80,29 @@ def output_lock(output_dir: Path, wait_seconds: float = 600.0) -> Iterator[None]
 
 
 def staging_dir_for(output_dir: Path) -> Path:
-    return output_dir.parent / f".{output_dir.name}.staging-{os.getpid()}"
+    """A new name for every build, even several in one process (``serve``): the previous
+    build's staging folder, now holding the old site, may still be under a detached ``rm``."""
+    return output_dir.parent / f".{output_dir.name}.staging-{os.getpid()}-{next(_builds_in_process)}"
+
+
+_builds_in_process = itertools.count(1)
 
 
 def remove_leftovers(output_dir: Path) -> None:
-    """Staging folders of builds that were killed; only called while holding the lock."""
-    for pattern in (f".{output_dir.name}.staging-*", f".{output_dir.name}.packs-*"):
+    """Staging folders of builds that were killed, and old sites still being deleted; only
+    called while holding the lock. They are renamed out of the way and deleted in the
+    background, so that a build right after another does not wait for it."""
+    for pattern in (f".{output_dir.name}.staging-*", f".{output_dir.name}.packs-*", f".{output_dir.name}.trash-*"):
         for leftover in output_dir.parent.glob(pattern):
-            shutil.rmtree(leftover, ignore_errors=True)
+            trash = leftover
+            if ".trash-" not in leftover.name:
+                trash = output_dir.parent / f".{output_dir.name}.trash-{secrets.token_hex(6)}"
+                try:
+                    os.rename(leftover, trash)
+                except OSError:
+                    shutil.rmtree(leftover, ignore_errors=True)
+                    continue
+            remove_in_background(trash)
     parked = output_dir.parent / f".{output_dir.name}.previous"
     if parked.exists():
         if not output_dir.exists():
@@ -102,19 +119,42 @@ def prepare_staging(output_dir: Path, link_previous: bool) -> Path:
     ``cp -al``), after which an incremental build only replaces what changed.
     Every write into staging must unlink first (see article.replace_file).
     """
-    staging = staging_dir_for(output_dir)
-    if staging.exists():
-        shutil.rmtree(staging)
-    if link_previous and output_dir.is_dir():
+    return StagingCopy(output_dir, link_previous).ready()
+
+
+class StagingCopy:
+    """The staging folder in the making: ``cp -al`` runs while the build reads its cache,
+    and :meth:`ready` waits for it (or falls back to linking file by file)."""
+
+    def __init__(self, output_dir: Path, link_previous: bool) -> None:
+        self.output_dir = output_dir
+        self.path = staging_dir_for(output_dir)
+        self.process: subprocess.Popen | None = None
+        self.linking = link_previous and output_dir.is_dir()
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        if not self.linking:
+            self.path.mkdir(parents=True)
+            return
         try:
-            subprocess.run(["cp", "-al", str(output_dir), str(staging)], check=True, capture_output=True)
-            return staging
-        except (OSError, subprocess.CalledProcessError):
-            shutil.rmtree(staging, ignore_errors=True)
-            shutil.copytree(output_dir, staging, copy_function=_link_or_copy)
-            return staging
-    staging.mkdir(parents=True)
-    return staging
+            self.process = subprocess.Popen(["cp", "-al", str(output_dir), str(self.path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError:
+            self.process = None
+
+    def ready(self) -> Path:
+        if self.linking:
+            self.linking = False
+            if self.process is None or self.process.wait() != 0:
+                shutil.rmtree(self.path, ignore_errors=True)
+                shutil.copytree(self.output_dir, self.path, copy_function=_link_or_copy)
+        return self.path
+
+    def abandon(self) -> None:
+        """The build stopped before using it: stop the copy and remove what it made."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        discard_staging(self.path)
 
 
 def _link_or_copy(source: str, target: str) -> None:

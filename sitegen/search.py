@@ -283,12 +283,18 @@ _ASTRAL_SEARCH = _ASTRAL_RE.search
 _WORD_RE = re.compile(r"[^\W_]+")
 
 
+# Combining marks lie only in planes 0, 1 and 14: planes 2 and 3 are CJK
+# ideographs, 4 to 13 unassigned, 15 and 16 private use. Scanning three planes
+# instead of seventeen makes the tables (built in every process) six times faster.
+_PLANES_WITH_MARKS = (0, 1, 14)
+
+
 def _build_fold_table() -> dict[int, str | None]:
     """:data:`_NORMALIZE_TABLE`, plus Latin folding, plus removal of every
     remaining combining mark (categories Mn, Mc, Me)."""
     table: dict[int, str | None] = {}
     category = unicodedata.category
-    for cp in range(sys.maxunicode + 1):
+    for cp in chain.from_iterable(range(plane << 16, (plane + 1) << 16) for plane in _PLANES_WITH_MARKS):
         if category(chr(cp))[0] == "M":
             table[cp] = None
     for lo, hi in _LATIN_FOLD_RANGES:

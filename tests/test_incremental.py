@@ -23,7 +23,8 @@ CONFIG = {"translation": {"enabled": True}, "per_page": 2, "base_url": "https://
 @pytest.fixture(params=[1, 2], ids=["in-process", "worker-processes"])
 def workers(request, monkeypatch) -> int:
     if request.param > 1:
-        monkeypatch.setattr(sitegen.pipeline, "PARALLEL_THRESHOLD", 1)
+        monkeypatch.setattr(sitegen.pipeline, "PARALLEL_THRESHOLD", 1)  # files, index pages and buckets in workers
+        monkeypatch.setattr(sitegen.pipeline, "TAIL_BATCH", 1)  # one index page per task
     return request.param
 
 
@@ -38,7 +39,7 @@ def cold_copy(site: Path, tmp_path: Path, workers: int) -> dict[str, bytes]:
     twin = tmp_path / "twin"
     shutil.rmtree(twin, ignore_errors=True)
     # Not the output, the cache, the lock, nor a previous site that a detached `rm` is deleting right now.
-    shutil.copytree(site, twin, ignore=shutil.ignore_patterns("_site", ".cache", "._site.lock", "._site.staging-*", "._site.previous", "._site.packs-*"))
+    shutil.copytree(site, twin, ignore=shutil.ignore_patterns("_site", ".cache", "._site.lock", "._site.staging-*", "._site.previous", "._site.packs-*", "._site.trash-*"))
     result = build(twin, offline=True, workers=workers)
     assert result.written
     return tree_bytes(twin / "_site")

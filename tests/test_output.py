@@ -169,6 +169,21 @@ def test_stale_staging_folders_are_cleaned(make_site, run_build):
     assert not (site / "_site" / "ar" / "half.html").exists()
 
 
+def test_every_build_of_a_process_stages_in_a_folder_of_its_own(tmp_path):
+    # The previous build's staging folder holds the old site under a detached `rm`:
+    # a second build of the same process (serve) staging there would lose pages to it.
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"one"})
+    first = prepare_staging(out, link_previous=True)
+    discard_staging(first)
+    second = prepare_staging(out, link_previous=True)
+    assert first != second
+    discard_staging(second)
+    for _ in range(5):  # publish in quick succession: each site is whole
+        write_site(out, {"index.html": b"two", "ar/a.html": b"a"}, link_previous=True)
+        assert (out / "ar" / "a.html").read_bytes() == b"a" and (out / "index.html").read_bytes() == b"two"
+
+
 def test_site_parked_by_a_build_killed_mid_swap_is_restored_then_replaced(tmp_path):
     out = tmp_path / "_site"
     parked = tmp_path / "._site.previous"

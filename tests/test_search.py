@@ -634,3 +634,14 @@ def test_template_markup():
     assert "<noscript>" in html and "JavaScript" in html
     assert '<script src="search-index.js"></script>' in html
     assert _render("../").count('<script src="../search-index.js">') == 1
+
+
+def test_fold_table_drops_every_combining_mark_in_all_planes():
+    # The table scans only the planes that hold marks; a mark anywhere else would slip through.
+    import sys
+    import unicodedata
+
+    table = search._build_fold_table()
+    missed = [hex(cp) for cp in range(sys.maxunicode + 1)
+              if unicodedata.category(chr(cp))[0] == "M" and table.get(cp, "kept") is not None]
+    assert missed == []
