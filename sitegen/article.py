@@ -112,7 +112,8 @@ def process_file(task: FileTask, context: BuildContext) -> FileOutcome:
 
     count = len(segments)
     listings = tuple(listing_of(s, companions.get(s.number), count) for s in segments)
-    slugs = tuple(SlugClaim(s.slug, f"{display_path(s.source_path)}:{s.slug_line} (segment {s.number})", display_path(s.source_path), s.slug_line) for s in segments)
+    shown = display_path(segments[0].source_path)  # one file: every segment has its path
+    slugs = tuple(SlugClaim(s.slug, f"{shown}:{s.slug_line} (segment {s.number})", shown, s.slug_line) for s in segments)
     documents = tuple((urls.segment_page(s.slug), _packed_document(s, companions.get(s.number), config.translation.target)) for s in segments) if config.search else ()
     return FileOutcome(task.rel, tuple(problems), listings, slugs, written, documents, missing, cached, tuple(without), members)
 

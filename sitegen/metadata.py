@@ -71,7 +71,10 @@ def _balance(text: str) -> str:
 def _unclosed_position(text: str) -> int | None:
     stack: list[tuple[str, int]] = []
     symmetric_open: dict[str, int] = {}
-    for index, char in enumerate(text):
+    # Only the quotes and brackets matter: visit them, not every character (excerpts of
+    # every segment pass here).
+    for match in _QUOTE_MARKS.finditer(text):
+        index, char = match.start(), match.group()
         if char in _QUOTE_PAIRS:
             stack.append((char, index))
         elif stack and char == _QUOTE_PAIRS[stack[-1][0]]:
@@ -83,6 +86,9 @@ def _unclosed_position(text: str) -> int | None:
                 symmetric_open[char] = index
     positions = [i for _, i in stack] + list(symmetric_open.values())
     return min(positions) if positions else None
+
+
+_QUOTE_MARKS = re.compile("[" + re.escape("".join(sorted(set(_QUOTE_PAIRS) | set(_QUOTE_PAIRS.values()) | set(_SYMMETRIC_QUOTES)))) + "]")
 
 
 def derive_title(text: str) -> str:
