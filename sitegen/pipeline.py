@@ -195,7 +195,8 @@ def _make_site_with_packs(
         result.problems += record.problems
     result.problems += find_path_collisions(ordered)
     if report is not None:
-        report.cached = sum(r.cached_units for r in ordered)
+        # Pages made after translating count this run's new translations as found in the memory.
+        report.cached = max(0, sum(r.cached_units for r in ordered) - report.translated)
         report.without_companion = [w for r in ordered for w in r.without_companion]
     result.report = report
     listings = [listing for r in ordered for listing in r.listings]

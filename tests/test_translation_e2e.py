@@ -44,6 +44,8 @@ def test_libre_build_makes_every_companion_then_offline_rebuild_is_byte_identica
         assert (site / "_site" / "parallel" / f"{slug}.html").is_file()
     entries = memory(site)
     assert len(entries) == 21 and {e["provider"] for e in entries} == {"libre"}
+    # The summary counts what came from where: an empty memory gave nothing.
+    assert "translations: 0 from memory, 21 new, 0 failed" in run.out + run.err
     before = tree_bytes(site / "_site")
     # The server is stopped now: the offline build must not need it.
     again = run_cli("--config", str(site / "site.yml"), "--offline")
