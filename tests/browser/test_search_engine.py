@@ -28,6 +28,7 @@ def test_search_page_in_chromium_from_file(tmp_path, browser):
         en = item.locator('a[lang="en"]')
         assert en.inner_text() == "Ahmad in Homs" and en.get_attribute("dir") == "ltr"
         assert item.locator("time").get_attribute("datetime") == "2012-03-01"
+        assert item.locator("time").inner_text() == "١ مارس ٢٠١٢"  # as the pages write dates
 
         page.fill("#q", "evil")
         page.wait_for_function("document.querySelector('#search-list li a') && "

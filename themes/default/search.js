@@ -538,6 +538,18 @@
     more: "عرض المزيد"
   };
 
+  var MONTHS = ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
+                "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"];
+
+  function arabicDigits(n) {
+    return String(n).replace(/[0-9]/g, function (c) { return String.fromCharCode(0x0660 + (+c)); });
+  }
+
+  function arabicDate(year, month, day) {
+    if (month < 1 || month > 12) { return year + "-" + month + "-" + day; }
+    return arabicDigits(day) + " " + MONTHS[month - 1] + " " + arabicDigits(year);
+  }
+
   function start() {
     var input = document.getElementById("q");
     var status = document.getElementById("search-status");
@@ -613,8 +625,10 @@
       li.appendChild(h);
       if (d.date) {
         var meta = el("p", "search-result-date");
-        var t = el("time", null, d.date);
-        if (/^\d{4}-\d{2}-\d{2}$/.test(d.date)) { t.dateTime = d.date; }
+        var iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d.date);
+        // As the pages show it (sitegen/metadata.py format_date): "٢٥ نوفمبر ٢٠٢٦".
+        var t = el("time", null, iso ? arabicDate(+iso[1], +iso[2], +iso[3]) : d.date);
+        if (iso) { t.dateTime = d.date; }
         meta.appendChild(t);
         li.appendChild(meta);
       }
