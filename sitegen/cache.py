@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 3
+SCHEMA = 4
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -68,6 +68,7 @@ class BuildCache:
                 CREATE TABLE files (rel TEXT PRIMARY KEY, signature BLOB, key TEXT, record BLOB);
                 CREATE TABLE search (url TEXT PRIMARY KEY, rel TEXT, bucket INTEGER, doc BLOB);
                 CREATE INDEX search_bucket ON search(bucket);
+                CREATE INDEX search_rel ON search(rel);
                 """
             )
             self.db.execute(f"PRAGMA user_version={SCHEMA}")

@@ -91,6 +91,7 @@ titles and snippets can neither close the ``<script>`` nor break the parse.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import re
@@ -485,7 +486,11 @@ def _encode_number(n: int) -> str:
     return "".join(reversed(head)) + last
 
 
-_ENCODED = [_encode_number(n) for n in range(64 * 25 * 25)]  # up to 3 characters
+@functools.cache
+def _encoded_table() -> list[str]:
+    """The encodings of every number of up to 3 characters, made on first use (not at import:
+    a build that changes no search bucket never needs it)."""
+    return [_encode_number(n) for n in range(64 * 25 * 25)]
 
 
 def _encode_postings(packed: Iterable[int]) -> str:
@@ -493,7 +498,7 @@ def _encode_postings(packed: Iterable[int]) -> str:
     packed string of ``(id delta - 1) * MAX_WEIGHT + (weight - 1)`` numbers."""
     out = []
     nxt = 0  # (previous id + 1) * MAX_WEIGHT
-    table = _ENCODED
+    table = _encoded_table()
     limit = len(table)
     for value in packed:
         n = value - nxt
@@ -674,7 +679,7 @@ def build_bucket(bucket: int, buckets: int, documents: Sequence[IndexedDocument]
 
     terms = _js_sorted(postings)
     lists = list(map(postings.__getitem__, terms))
-    table = _ENCODED
+    table = _encoded_table()
     limit = len(table)
     encoded = [table[p[0]] if len(p) == 1 and p[0] < limit else _encode_postings(p) for p in lists]
     if all(map(str.isalnum, terms)):  # tokens: no quote, backslash or < > &
