@@ -176,6 +176,19 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
     output_dir = Path(output_override).resolve() if output_override else (root / values.pop("output_dir", "_site")).resolve()
     values.pop("output_dir", None)
     values.pop("translation", None)
+    # The output folder is replaced whole on every build: a translation memory or the cache
+    # inside it was deleted with the previous site (hand-reviewed translations lost for good).
+    # (The project folder and above are refused with their own message when the build starts.)
+    if output_dir != root and output_dir not in root.parents:
+        output_line = None if output_override else lines.get("output_dir")
+        output_setting = "--out" if output_override else "'output_dir'"
+        memory_dir = (root / translation.memory_dir).resolve()
+        if translation.enabled and (memory_dir == output_dir or output_dir in memory_dir.parents):
+            line = translation_lines.get("memory_dir", output_line)
+            raise ConfigError([error(config_path, line, f"translation memory folder {memory_dir} is {'' if memory_dir == output_dir else 'inside '}the output folder {output_dir}, which every build replaces: "
+                                     f"the translations would be deleted; set {output_setting} or 'translation.memory_dir' so that they are apart")])
+        if output_dir == (root / ".cache").resolve():
+            raise ConfigError([error(config_path, output_line, f"output folder {output_dir} is the build cache's folder: set {output_setting} to a folder of its own, e.g. _site")])
     return SiteConfig(
         root=root,
         config_path=config_path.resolve(),

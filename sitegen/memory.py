@@ -24,8 +24,10 @@ This module reads and writes those files; deciding what to translate lives in
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
@@ -152,7 +154,10 @@ def _load_fast(text: str, path: Path, source_file: str, source_language: str, ta
     """The common case, a file as the build wrote it: plain load, no node tree. None if anything is off."""
     try:
         value = yaml.load(text, Loader=_FastLoader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, OverflowError):
+        # PyYAML raises plain ValueError for a scalar it cannot build (a hand-typed
+        # 'date: 2026-02-30'): it escaped as "unexpected failure" instead of file:line.
+        # The careful path below reports it with its line.
         return None
     if not isinstance(value, dict) or set(value) - {"source_file", "source_language", "target_language", "entries"}:
         return None
@@ -243,9 +248,21 @@ def dump_memory(memory: Memory) -> bytes:
         "target_language": memory.target_language,
         "entries": [_entry_dict(e) for e in memory.entries],
     }
-    header = HEADER.format(source_file=memory.source_file, source_language=memory.source_language, target_language=memory.target_language)
+    header = HEADER.format(source_file=_comment_text(memory.source_file), source_language=memory.source_language, target_language=memory.target_language)
     text = yaml.dump(body, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1_000_000, default_flow_style=False)
     return (header + text).encode("utf-8")
+
+
+# What may stand in a YAML comment: printable characters, no line break (PyYAML's reader,
+# less its line breaks \n \r \x85 \u2028 \u2029).
+_NOT_IN_COMMENT = re.compile("[^\x09\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _comment_text(text: str) -> str:
+    """``text`` for the header comment. A source file named with a line break (or a control
+    character) ended the comment early: the memory written was invalid YAML, so the next build
+    could not read it and every translation saved in it was lost."""
+    return _NOT_IN_COMMENT.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _entry_dict(entry: MemoryEntry) -> dict[str, Any]:
@@ -269,3 +286,19 @@ def _entry_dict(entry: MemoryEntry) -> dict[str, Any]:
 def save_memory(memory: Memory) -> None:
     """Atomically replace the file; durable, because it holds paid-for and hand-made work."""
     write_atomic(memory.path, dump_memory(memory), durable=True)
+    _remove_stale_temporaries(memory.path)
+
+
+STALE_TEMPORARY_SECONDS = 60
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """A build killed in the middle of a save leaves its temporary file beside the memory.
+    Nothing reads it; remove the ones old enough that no running save can still own them."""
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    for temporary in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if temporary.stat().st_mtime < cutoff:
+                temporary.unlink()
+        except OSError:
+            pass

@@ -216,6 +216,7 @@ def split_source(source: SourceFile) -> tuple[FrontMatter, list[RawSegment], lis
     segments: list[RawSegment] = []
     if not source.text.strip():
         return file_front, [], [warning(source.path, None, "empty file: nothing to publish; add text or remove the file")]
+    empty_segments: list[Problem] = []
     for position, (start, chunk) in enumerate(chunks):
         own_front, own_used, found = read_front_matter(chunk, start, source) if position > 0 else (FrontMatter(), 0, [])
         problems += found
@@ -230,9 +231,11 @@ def split_source(source: SourceFile) -> tuple[FrontMatter, list[RawSegment], lis
             if position == 0 and used and len(chunks) == 1:
                 problems.append(warning(source.path, start, "file has front matter but no text: add the article's text after it"))
             elif position == 0:
-                problems.append(warning(source.path, start, "empty segment before the first separator: remove the separator line above the text"))
+                empty_segments.append(warning(source.path, start, "empty segment before the first separator: remove the separator line above the text"))
+                problems.append(empty_segments[-1])
             else:
-                problems.append(warning(source.path, start - 1, "empty segment after separator: remove the extra separator line"))
+                empty_segments.append(warning(source.path, start - 1, "empty segment after separator: remove the extra separator line"))
+                problems.append(empty_segments[-1])
             continue
         segments.append(
             RawSegment(
@@ -243,4 +246,9 @@ def split_source(source: SourceFile) -> tuple[FrontMatter, list[RawSegment], lis
                 front_matter=own_front.merged_over(file_front),
             )
         )
+    if not segments and empty_segments:
+        # A file of separator lines alone is one problem, not one warning per separator
+        # (two of them on its first line): say it once.
+        problems = [p for p in problems if p not in empty_segments]
+        problems.append(warning(source.path, chunks[1][0] - 1, "file has only separator lines and no text: nothing to publish; add text or remove the file"))
     return file_front, segments, problems

@@ -7,6 +7,7 @@ Only this module opens files under ``content_dir``. It returns decoded text
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from dataclasses import dataclass
 from datetime import date
@@ -52,6 +53,10 @@ def discover_sources(content_dir: Path) -> tuple[list[Path], list[Problem]]:
             if is_ignored_name(name):
                 continue
             candidate = here / name
+            if not _is_utf8(name):
+                # Its files' names could not be written into pages, the memory or messages (the build crashed).
+                problems.append(error(candidate, None, "folder name is not valid UTF-8: rename it (its files are skipped)"))
+                continue
             if candidate.is_symlink():
                 # Following linked folders risks loops and reading outside the content.
                 problems.append(warning(candidate, None, "symbolic link to a folder skipped: copy the folder into content/ instead"))
@@ -62,6 +67,11 @@ def discover_sources(content_dir: Path) -> tuple[list[Path], list[Problem]]:
             if is_ignored_name(name) or not name.lower().endswith(SOURCE_SUFFIXES):
                 continue
             candidate = here / name
+            if not _is_utf8(name):
+                # A name that is not UTF-8 (surrogate-escaped by os.walk) crashed the build with
+                # UnicodeEncodeError as soon as it reached a slug, a page or a message.
+                problems.append(error(candidate, None, "file name is not valid UTF-8: rename it"))
+                continue
             if candidate.is_symlink():
                 target = candidate.resolve()
                 if not target.is_relative_to(root):
@@ -69,9 +79,27 @@ def discover_sources(content_dir: Path) -> tuple[list[Path], list[Problem]]:
                         error(candidate, None, f"symbolic link leads outside the content folder (to {target}): copy the file in instead")
                     )
                     continue
+            try:
+                mode = candidate.stat().st_mode
+            except OSError:
+                if candidate.is_symlink():
+                    problems.append(error(candidate, None, "broken symbolic link: remove it or restore the file it points to"))
+                continue  # gone since the folder was listed: not a source
+            if not stat.S_ISREG(mode):
+                # Reading a named pipe (or a device) never returns: the build hung for good.
+                problems.append(error(candidate, None, "not a regular file (a named pipe, socket or device): remove it from the content folder"))
+                continue
             found.append(candidate)
     found.sort(key=lambda p: p.relative_to(root).as_posix())
     return found, problems
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_source(path: Path, content_dir: Path) -> tuple[SourceFile | None, list[Problem]]:
@@ -92,6 +120,10 @@ def read_source(path: Path, content_dir: Path) -> tuple[SourceFile | None, list[
 
 
 def decode_source(data: bytes, path: Path, rel: str) -> tuple[SourceFile | None, list[Problem]]:
+    # Windows editors save "Unicode" text as UTF-16 with a byte-order mark; its NUL bytes made it
+    # "binary, remove it", when the text only needs saving again as UTF-8.
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, [error(path, 1, "text saved as UTF-16, not UTF-8: save the file again as UTF-8")]
     if b"\x00" in data[:8192]:
         return None, [error(path, None, "binary file, not text: remove it from the content folder")]
     if data.startswith(b"\xef\xbb\xbf"):

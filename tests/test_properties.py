@@ -1,0 +1,186 @@
+"""Properties over generated input (hypothesis), beyond the ones next to each module.
+
+test_segments.py already shows that splitting keeps every line but the separators, and
+test_metadata.py that slug_problem() refuses whatever leaves ``ar/``. Here the same
+promises are checked further along: on the rendered blocks, on slugs as front matter and
+file names really produce them, on whole built pages, and on the memory file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sitegen import urls
+from sitegen.content import build_segments
+from sitegen.markup import render_body
+from sitegen.memory import Memory, MemoryEntry, entry_key, load_memory, save_memory
+from sitegen.sources import decode_source
+from sitegen.translator import FakeTranslator, fake_english
+from tests.safety import Baseline, page_problems, site_problems
+from tests.sitekit import build, write_site
+
+# The README's rule, written out here: "lines made only of three or more = (spaces around them allowed)".
+SEPARATOR_LINE = re.compile(r"^[ \t]*={3,}[ \t]*$")
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def segments(text: str, name: str):
+    source, problems = decode_source(text.encode("utf-8"), Path("/content") / name, name)
+    assert source is not None, problems
+    return build_segments(source, None)
+
+
+# -- splitting: nothing lost but separators, and no separator on a page ---------------------------
+
+_text_line = st.lists(st.sampled_from(["ا", "ب", "حمص", " ", "\t", "=", "==", "===", "<", "&", "x", "«", "\u200f", "«=»"]), max_size=6).map("".join)
+_line = st.one_of(_text_line, st.sampled_from(["===", "  ====  ", "\t===", "=====", "==", "", "   "]))
+
+
+@FAST
+@given(st.lists(_line, min_size=1, max_size=30))
+def test_txt_pages_keep_every_character_of_every_line_but_separators(lines):
+    (found, _problems) = segments("\n".join(lines), "a.txt")
+    shown = [unit for segment in found for block in segment.blocks for unit in block.units]
+    assert shown == [line for line in lines if line.strip() and not SEPARATOR_LINE.match(line)]
+    assert not any(SEPARATOR_LINE.match(unit) for unit in shown)
+
+
+# '=' only in separator lines: then any '===' a page shows outside code came from one of them.
+_md_line = st.one_of(
+    st.lists(st.sampled_from(["ا", "ب", "نص", " ", "x", "*", "_", "`", "«", "»", "1.", "<b>", "</b>"]), max_size=6).map("".join),
+    st.sampled_from(["===", " ==== ", "\t===", "=====", "```", "~~~", "    code", "> ا", "- ا", "", "  "]),
+)
+
+
+@FAST
+@given(st.lists(_md_line, min_size=1, max_size=30))
+def test_no_separator_line_reaches_a_markdown_page_outside_code(lines):
+    found, _problems = segments("\n".join(lines), "a.md")
+    for segment in found:
+        for block in segment.blocks:
+            assert block.tag not in ("h1", "h2"), f"a separator became a setext heading: {block.html!r}"
+            outside_code = re.sub(r"<pre>.*?</pre>", "", block.html, flags=re.S)  # a separator in fenced code is code
+            assert "===" not in outside_code, block.html
+
+
+# -- slugs: whatever front matter or a file name makes of them stays in the output folder --------
+
+_slug_piece = st.one_of(st.sampled_from(["..", "/", "\\", ".", "-", " ", "ح", "x", "\x00", "\t", "%2e", "~", "#", "?", "\u202e", ":"]), st.characters(codec="utf-8", exclude_categories=("Cs",)))
+_slug = st.lists(_slug_piece, max_size=10).map("".join)
+_name = st.lists(st.sampled_from(["..", ".", "-", " ", "ح", "x", "#", "%", "2012-01-01-", "_", "ا"]), min_size=1, max_size=6).map("".join)
+
+
+def _inside(out: Path, rel: str) -> bool:
+    target = (out / rel).resolve()
+    return target.is_relative_to(out.resolve()) and target.parent != out.resolve() and len(target.name.encode()) <= 255
+
+
+@FAST
+@given(_slug, st.integers(min_value=1, max_value=3), st.sampled_from(["file", "segment"]), _name)
+def test_a_slug_from_front_matter_or_a_file_name_never_leaves_the_output_folder(tmp_path_factory, slug, parts, level, name):
+    out = tmp_path_factory.getbasetemp() / "out"
+    quoted = json.dumps(slug, ensure_ascii=False)  # a YAML double-quoted scalar, escapes and all
+    bodies = [f"الجزء {n}." for n in range(1, parts + 1)]
+    if level == "file":  # a file-level slug is numbered per segment when there are several
+        text = f"---\nslug: {quoted}\n---\n" + "\n===\n".join(bodies)
+    else:
+        text = "\n===\n".join(f"---\nslug: {quoted}\n---\n{body}" for body in bodies)
+    for source_text, file_name in ((text, "a.txt"), ("\n===\n".join(bodies), f"{name}.txt")):
+        found, _problems = segments(source_text, file_name)
+        for segment in found:  # accepted: every page of it lies in its folder of the output
+            for page in (urls.segment_page(segment.slug), urls.companion_page(segment.slug, "en"), urls.parallel_page(segment.slug)):
+                assert _inside(out, page), (segment.slug, page)
+
+
+# -- nothing generated runs: random HTML-ish content, whole built pages ---------------------------
+
+FRAGMENTS = [
+    "<script>alert(1)</script>", "<script", "</script>", "<img src=x onerror=alert(1)>", "<svg/onload=alert(1)>", "<svg><script>x</script></svg>",
+    "<a href='javascript:alert(1)'>ب</a>", "<a href=\"jav&#x09;ascript:alert(1)\">ب</a>", "javascript:", "data:text/html,", "[ر](javascript:alert(1))",
+    "<iframe src=x>", "<object data=x>", "<embed src=x>", "<style>*{}</style>", "<form action=javascript:x><button formaction=javascript:y>",
+    "<base href=//evil/>", "<meta http-equiv=refresh content='0;url=javascript:x'>", "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>", "<!--", "-->", "<![CDATA[", "]]>", "<p onclick=x>", "<div style=x>",
+    "<textarea>", "<title>", "</title>", "<xmp>", "<plaintext>", "<template>", "&lt;script&gt;", "&#60;script&#62;", "`", "```", "\n\n", "\n", " ",
+    "<", ">", "\"", "'", "=", "on", "onerror=", "حمص", "نص عربي", "*", "[", "](", ")", "\u2028", "\x0b", "===",
+]
+_fragment_text = st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=25).map("".join)
+# Without separators, for whole pages: a segment of markup alone is refused (no page), and the
+# property is about what a page shows.
+_page_text = st.lists(st.sampled_from([f for f in FRAGMENTS if f != "==="]), min_size=1, max_size=25).map("".join)
+
+
+@FAST
+@given(_fragment_text)
+def test_no_markdown_or_text_block_carries_a_script_or_an_event_handler(text):
+    for kind in ("md", "txt"):
+        rendered = "".join(block.html for block in render_body(text, kind, 1))
+        baseline = Baseline(tags=set(), scripts=set(), styles=set())
+        assert page_problems(rendered, baseline) == [], (kind, rendered)
+
+
+class HostileTranslator:
+    """A service answering with markup: its reply must be shown as text."""
+
+    provider = "hostile"
+
+    def translate(self, text: str) -> str:
+        return f"{fake_english(text)} <script>alert(1)</script><img src=x onerror=alert(2)> {text}"
+
+
+CONFIG = {"base_url": "https://example.org/news/", "translation": {"enabled": True}}
+
+
+@lru_cache(maxsize=1)
+def _baseline() -> Baseline:
+    files = {  # every kind of page and every optional part of one, so that every theme element is seen
+        "content/2012-02-24-a.md": "---\ntitle: عنوان\nauthor: كاتب\ntags: [حمص]\nsummary: ملخص\n---\nنص *مهم* و[رابط](x.html).\n\n- أ\n===\nنص آخر.",
+        "content/2012-02-25-b.txt": "سطر.\nسطر ثان.",
+    }
+    site = write_site(Path(tempfile.mkdtemp(prefix="baseline-")), files, CONFIG)
+    assert build(site, translator_factory=FakeTranslator).written
+    return Baseline.of_site(site / "_site")
+
+
+@SLOW
+@given(_page_text, _page_text, st.lists(st.sampled_from(FRAGMENTS[:12] + ["عنوان", " "]), min_size=1, max_size=6))
+def test_no_generated_content_yields_a_script_or_event_handler_in_a_built_page(markdown, text, title_bits):
+    title = json.dumps("".join(title_bits).strip() or "عنوان", ensure_ascii=False)
+    files = {
+        "content/2012-02-24-a.md": f"---\ntitle: {title}\nauthor: {title}\ntags: [{title}]\nsummary: {title}\n---\nمقدمة.\n\n{markdown}\n===\nتتمة.\n\n{markdown}\n\nخاتمة.",
+        "content/2012-02-25-b.txt": f"سطر.\n{text}",
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        site = write_site(Path(folder), files, CONFIG)
+        result = build(site, translator_factory=HostileTranslator)
+        assert result.written, result.problems
+        assert site_problems(site / "_site", _baseline()) == []
+
+
+# -- the memory round-trips any text -------------------------------------------------------------
+
+_any_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+_some_text = _any_text.filter(lambda s: s.strip())
+_entry = st.tuples(_some_text, _some_text, _some_text, _any_text, st.booleans(), st.booleans(), _any_text, _any_text)
+
+
+@FAST
+@given(st.lists(_entry, max_size=6), _some_text)
+def test_memory_round_trips_any_text(raw_entries, source_file):
+    entries = tuple(
+        MemoryEntry(entry_key(source, "ar", "en"), source, translation, provider, day, reviewed, at, stale, note)
+        for source, translation, provider, day, reviewed, stale, at, note in raw_entries
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "m.en.yml"
+        save_memory(Memory(path, source_file, "ar", "en", entries))
+        loaded, problems = load_memory(path, source_file, "ar", "en")
+    assert problems == []
+    assert loaded is not None and loaded.entries == entries
