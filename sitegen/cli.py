@@ -7,6 +7,7 @@ A traceback is shown only with --debug: a user's mistake gets a message.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 import time
 import traceback
@@ -107,8 +108,16 @@ def run_build(args: argparse.Namespace) -> int:
     except jinja2.TemplateError as exc:
         print(f"error: {describe_template_error(exc)}; the previous site is untouched", file=sys.stderr)
         return EXIT_ERRORS
+    except sqlite3.Error as exc:
+        print(f"error: the build cache in {config.cache_dir} cannot be used ({exc}): free disk space if it is full, or delete that folder (always safe); the previous site is untouched", file=sys.stderr)
+        return EXIT_ERRORS
     except OSError as exc:
-        print(f"error: cannot write the site ({exc.strerror or exc}: {exc.filename or config.output_dir}); the previous site is untouched", file=sys.stderr)
+        where = exc.filename or config.output_dir
+        if exc.filename and Path(exc.filename).resolve().is_relative_to(config.memory_dir.resolve()):
+            what = "cannot save the translation memory"  # every translation saved before is kept
+        else:
+            what = "cannot write the site"
+        print(f"error: {what} ({exc.strerror or exc}: {where}); the previous site is untouched", file=sys.stderr)
         return EXIT_ERRORS
     print_problems(result.problems, strict=args.strict)
     if not args.quiet:

@@ -7,10 +7,12 @@ clock, so the same sources give the same files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as _escape
+from xml.sax.saxutils import quoteattr as _quoteattr
 
 from . import urls
 from .config import SiteConfig
@@ -26,6 +28,20 @@ class FeedEntry:
     day: date
     summary: str
     alternate: tuple[str, str] | None  # (hreflang, path) of the other language's page
+
+
+# What XML 1.0 cannot hold at all, not even escaped: C0 controls but tab and line breaks,
+# lone surrogates, U+FFFE and U+FFFF. One of them (an ESC pasted from a terminal) would make
+# the whole feed unreadable, so feeds and the sitemap leave them out (pages keep the text verbatim).
+_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def escape(text: str) -> str:
+    return _escape(_NOT_XML.sub("", text))
+
+
+def quoteattr(text: str) -> str:
+    return _quoteattr(_NOT_XML.sub("", text))
 
 
 def atom_feed(config: SiteConfig, language: str, feed_path: str, title: str, entries: Sequence[FeedEntry]) -> bytes:

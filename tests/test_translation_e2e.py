@@ -140,8 +140,9 @@ def test_kill_9_during_translation_keeps_previous_site_and_a_loadable_memory(tmp
             time.sleep(rng.uniform(0.4, 1.2))
             process.send_signal(signal.SIGKILL)
             process.wait()
-            assert tree_bytes(site / "_site") in (previous, tree_bytes(site / "_site")), "the site is whole"
             current = tree_bytes(site / "_site")
+            if current != previous:  # the build had swapped its site in before the kill: a whole one
+                assert all(f"ar/{slug}.html" in current for slug in SLUGS), "the new site is whole"
             assert ".sitegen-output" in current and "index.html" in current
             path = site / "translations" / "homs-baba-amr.txt.en.yml"
             if path.exists():
