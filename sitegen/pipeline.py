@@ -37,7 +37,7 @@ from .memory import memory_path
 from .metadata import slug_collision_key
 from .output import MARKER, StagingCopy, check_output_dir, discard_staging, output_lock, publish_staging, read_build_id, remove_leftovers
 from .pages import Article, Listing, Page, SitePlanner, direction, order_articles
-from .search import IndexedDocument, bucket_count, bucket_of, build_bucket, build_search_root
+from .search import bucket_count, bucket_of, build_bucket, build_search_root
 from .sources import discover_sources, git_commit_dates
 from .theme import Theme, load_theme
 from .translation import ProgressCallback, TranslationReport, translate_missing

@@ -95,7 +95,6 @@ import functools
 import hashlib
 import json
 import re
-import sys
 import unicodedata
 from bisect import bisect_right
 from collections import Counter, defaultdict
