@@ -95,7 +95,9 @@ class _Output:
 
     def flush(self) -> None:
         if self.pending:
-            self.handle.write(b"".join(self.pending))
+            data = memoryview(b"".join(self.pending))
+            while data:  # an unbuffered write may take only part of it
+                data = data[self.handle.write(data):]
             self.pending.clear()
             self.pending_size = 0
 

@@ -392,7 +392,7 @@ def _previous_zip_members(config: SiteConfig, cache: BuildCache, previous_manife
     live = config.output_dir / urls.ARCHIVE
     if not layout or zip_hash is None or previous_manifest.get(urls.ARCHIVE) != zip_hash or not live.is_file():
         return {}
-    if any(m.file != str(live) for m in layout.values()):
+    if next(iter(layout.values())).file != str(live):
         return {}  # recorded for another place (the output folder moved): compress again
     return {n: m for n, m in layout.items() if n in manifest and previous_manifest.get(n) == manifest[n]}
 
