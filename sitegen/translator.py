@@ -6,35 +6,51 @@ with a short reason that is safe to print. Everything deep-translator gets wrong
 for a build that runs unattended is handled here:
 
 * it sets no HTTP timeout, so every request made by its provider modules goes
-  through :class:`_TimeoutRequests`, which adds ``timeout=`` and notes the HTTP
+  through :class:`_TimeoutRequests`, which gives each attempt a deadline
+  (connecting, waiting and reading the reply all count, see :class:`_Watchdog`),
+  reads at most :func:`reply_byte_limit` bytes of a reply, and notes the HTTP
   status (some providers swallow it into vague exceptions, or return ``None``);
 * it raises a different exception per provider and fault (some of them carry the
   API key in their message), so each attempt is classified into a retryable or a
   final reason, and the original exception is never chained;
 * providers have length limits, so long paragraphs are split at sentence ends;
-* replies are untrusted, so each one goes through :func:`validate_translation`;
+* replies are untrusted, so each one goes through :func:`validate_translation`,
+  which also refuses replies far longer than their source and replies holding
+  the API key in any encoding (they would be published);
 * its translator objects keep request state on the instance, so each thread
   gets its own.
+
+Time bound: ``timeout`` is a deadline for each attempt, so one chunk of a
+paragraph takes at most ``(max_retries + 1) × timeout`` plus the pauses between
+attempts, ``backoff_delay(n)`` ≤ ``min(backoff_cap, backoff_base × 2**n)`` for
+n = 0 … max_retries - 1, and a paragraph at most that once per chunk it is split
+into. With the defaults (30 s, 4 retries, pauses of 0.5, 1, 2 and 4 s) that is
+157.5 s per chunk. Not counted: resolving the server's host name (the system
+resolver cannot be interrupted) and a few milliseconds per attempt.
 """
 
 from __future__ import annotations
 
 import contextvars
 import hashlib
+import html
 import http
 import importlib
 import json
 import logging
 import re
+import socket
 import threading
 import time
 import unicodedata
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, runtime_checkable
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +65,20 @@ LIBRE_PLACEHOLDER_KEY = "no-key"
 QCRI_DOMAIN = "general"
 # Used when some other code calls deep-translator outside one of our calls.
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_REPLY_BYTES = 8 * 2**20
+
+# How much of one reply is read from the network: 16 bytes per UTF-8 byte sent
+# (a translation is rarely twice as long, and JSON may write each character as a
+# 6-byte \uXXXX escape) plus room for the envelope. Google answers with a whole
+# HTML page rather than JSON, hence its larger allowance.
+_REPLY_BYTES_PER_SOURCE_BYTE = 16
+_REPLY_BYTES_OVERHEAD = 64 * 1024
+_REPLY_BYTES_OVERHEAD_BY_PROVIDER = {"google": 2**20}
+_READ_SIZE = 16 * 1024
+# A translation longer than this many times its source, plus this many
+# characters, is not a translation (a provider's error page, a runaway model).
+MAX_REPLY_GROWTH = 10
+MAX_REPLY_EXTRA_CHARS = 1000
 
 # Per-provider chunk limits: (size, unit). Google carries the text in the URL,
 # where each Arabic letter becomes 6 bytes of %-escapes, hence the low figure.
@@ -91,6 +121,13 @@ _PROVIDER_WARNINGS = (
 # translated; a few Arabic names in an English paragraph stay well below it.
 MAX_ARABIC_SHARE = 0.20
 _ARABIC_RANGES = ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
+
+# Looking for the API key in a reply: JSON and JavaScript escapes left in the
+# text, and the invisible characters that could split the key without hiding it.
+_CODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\([\"\\/])")
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\U000e0000-\U000e007f]")
+# Encodings nest (an entity-escaped URL holding a URL-encoded key): decode this many layers.
+_KEY_DECODING_DEPTH = 3
 
 
 class TranslationFailed(Exception):
@@ -235,13 +272,53 @@ def _normalise_space(text: str) -> str:
     return " ".join(text.split())
 
 
-def validate_translation(source: str, result: object) -> str:
+def _unescape_code(text: str) -> str:
+    """``text`` with JSON/JavaScript escapes (``\\u002F``, ``\\x2f``, ``\\/``) decoded."""
+
+    def decode(match: re.Match[str]) -> str:
+        hex_digits = match.group(1) or match.group(2)
+        return chr(int(hex_digits, 16)) if hex_digits else match.group(3)
+
+    return _CODE_ESCAPE.sub(decode, text)
+
+
+def _drop_invisible(text: str) -> str:
+    return _INVISIBLE.sub("", text)
+
+
+_KEY_DECODINGS: tuple[Callable[[str], str], ...] = (
+    unquote, unquote_plus, html.unescape, _unescape_code, _drop_invisible,
+)
+
+
+def contains_secret(text: str, secret: str) -> bool:
+    """Whether ``text`` shows ``secret`` as it is or in any encoding a provider might apply.
+
+    Rather than encoding the key every way a provider might (quote, quote_plus,
+    upper- or lower-case hex, named, decimal or hex entities, JSON escapes, and
+    combinations of them), the text is decoded every way, up to three layers
+    deep, and each result searched ignoring case: percent-escapes and hex keys
+    read the same in either case.
+    """
+    needle = secret.casefold()
+    seen = {text}
+    layer = {text}
+    for _ in range(_KEY_DECODING_DEPTH):
+        layer = {decode(t) for t in layer for decode in _KEY_DECODINGS} - seen
+        seen |= layer
+    return any(needle in t.casefold() for t in seen)
+
+
+def validate_translation(source: str, result: object, *, secret: str | None = None) -> str:
     """Check one reply from a provider and return it cleaned, or raise TranslationFailed.
 
     Cleaning removes bidi controls and control characters (newlines kept) and
-    strips the ends. The reply must then be non-empty text, not a provider
-    warning, not the source sent back, and not still mostly Arabic. HTML in the
-    reply is left alone: it is text, and the page escapes it.
+    strips the ends. The reply must then be non-empty text, at most
+    MAX_REPLY_GROWTH times as long as ``source`` plus MAX_REPLY_EXTRA_CHARS,
+    free of the API key ``secret`` in any encoding (a reply is published: pages,
+    search index, the committed memory), not a provider warning, not the source
+    sent back, and not still mostly Arabic. HTML in the reply is left alone: it
+    is text, and the page escapes it.
     """
     if result is None:
         raise TranslationFailed("reply had no translation")
@@ -250,6 +327,13 @@ def validate_translation(source: str, result: object) -> str:
     cleaned = result.translate(_CLEAN_TABLE).strip()
     if not cleaned:
         raise TranslationFailed("reply was empty")
+    if len(cleaned) > MAX_REPLY_GROWTH * len(source) + MAX_REPLY_EXTRA_CHARS:
+        raise TranslationFailed(
+            f"reply was {len(cleaned):,} characters for {len(source):,} sent: far longer than a translation"
+        )
+    # Checked before cleaning too: cleaning could join a key split by control characters.
+    if secret and (contains_secret(result, secret) or contains_secret(cleaned, secret)):
+        raise TranslationFailed("reply contained the API key", secret=secret)
     upper = cleaned.upper()
     if any(marker in upper for marker in _PROVIDER_WARNINGS):
         raise TranslationFailed("reply was a provider warning (quota or limit reached), not a translation")
@@ -264,28 +348,172 @@ def validate_translation(source: str, result: object) -> str:
     return cleaned
 
 
-# --------------------------------------------------------------------------- timeouts
+# --------------------------------------------------------------------------- deadlines and reply sizes
+
+
+def reply_byte_limit(provider: str, chunk: str) -> int:
+    """How many bytes of one reply to ``chunk`` are read from the network before giving up."""
+    overhead = _REPLY_BYTES_OVERHEAD_BY_PROVIDER.get(provider, _REPLY_BYTES_OVERHEAD)
+    return _REPLY_BYTES_PER_SOURCE_BYTE * len(chunk.encode("utf-8")) + overhead
+
+
+class _Watchdog:
+    """Shuts down the connections of one request when its deadline passes.
+
+    A socket timeout bounds each read, not the request: a server sending one
+    byte a second keeps every read short and the request going for ever, in the
+    headers, in the body or in a TLS handshake. So every socket the request
+    opens is registered here (see :class:`_WatchedConnection`), and a timer
+    shuts them all down at the deadline: a read blocked on one returns at once,
+    and the request fails. ``expired`` tells that failure (or a body that
+    merely looks complete) from a real one.
+    """
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()  # shutting down and closing never overlap
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.name = "translator-deadline"
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock``'s connection down at the deadline (at once if it has passed)."""
+        # A second descriptor of the same connection: TLS wrapping detaches the
+        # original object, and shutting this one down still ends the connection.
+        duplicate = sock.dup()
+        with self._lock:
+            self._sockets.append(duplicate)
+            if self.expired:
+                _shut_down(duplicate)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut_down(sock)
+
+    def stop(self) -> None:
+        """Cancel the timer and let go of the sockets (the request has ended, one way or the other)."""
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+
+
+def _shut_down(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed by the other side
 
 
 @dataclass
 class _CallRecord:
-    """What the HTTP layer saw during one attempt, in the thread making it."""
+    """One attempt's limits, and what the HTTP layer saw during it, in the thread making it."""
 
     timeout: float
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
+    # time.monotonic() by which every request of the attempt must be over.
+    deadline: float = field(init=False)
     status: int | None = None
     transport_error: str | None = None  # "timeout" or "connection"
+    reply_too_large: bool = False
+    watchdog: _Watchdog | None = None  # of the request under way
+
+    def __post_init__(self) -> None:
+        self.deadline = time.monotonic() + self.timeout
 
 
 _current_call: contextvars.ContextVar[_CallRecord | None] = contextvars.ContextVar("translator_call", default=None)
 
 
+class _WatchedConnection:
+    """Mixed into urllib3's connection classes: each new socket goes to the current watchdog.
+
+    Registered as soon as TCP connects, before any TLS handshake or request.
+    """
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()  # type: ignore[misc]
+        record = _current_call.get()
+        if record is not None and record.watchdog is not None:
+            record.watchdog.watch(sock)
+        return sock
+
+
+class _WatchedHTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _ReplyTooLarge(requests.exceptions.RequestException):
+    """A reply went past the number of bytes we were willing to read."""
+
+
+class _GuardedAdapter(HTTPAdapter):
+    """An adapter whose connections are watched and whose replies are read with a size limit.
+
+    Every reply passes through :meth:`send`, redirects included (requests would
+    otherwise read a redirect's body whole), and is read here in pieces of
+    _READ_SIZE: past ``max_reply_bytes`` the connection is dropped, so an
+    endless or enormous body is never held in memory. The bytes read become the
+    response's content, so ``.json()`` and ``.text`` work as usual.
+    """
+
+    def __init__(self, max_reply_bytes: int):
+        self._max_reply_bytes = max_reply_bytes
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS needs its own pools: deadline by socket timeouts only
+            manager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+        return manager
+
+    def send(self, request: Any, stream: bool = False, **kwargs: Any) -> Any:
+        response = super().send(request, stream=True, **kwargs)
+        try:
+            body = bytearray()
+            for piece in response.iter_content(_READ_SIZE):  # decoded: a gzip bomb counts as what it becomes
+                body += piece
+                if len(body) > self._max_reply_bytes:
+                    raise _ReplyTooLarge(f"reply larger than {self._max_reply_bytes} bytes")
+            response._content = bytes(body)
+            response._content_consumed = True
+        finally:
+            response.close()  # drops the connection when the body was not read to its end
+        return response
+
+
 class _TimeoutRequests:
     """Stands in for the ``requests`` module inside one deep-translator module.
 
-    Adds the current call's timeout to every request (deep-translator sets
-    none, so a stalled server would hang the build) and records the HTTP status
-    and transport errors, because deep-translator often hides them. Anything
-    else (``requests.exceptions`` …) is the real module's.
+    deep-translator sets no timeout, and a timeout on each socket read would not
+    do: a server dripping its reply keeps every read short. So each request
+    gets what is left of the current attempt's deadline: as connect and read
+    timeouts, and as a :class:`_Watchdog` that ends the connection when the
+    deadline passes, whatever phase it is in. The reply is read through
+    :class:`_GuardedAdapter`, at most the attempt's ``max_reply_bytes``. The
+    HTTP status and transport errors are recorded, because deep-translator often
+    hides them. Anything else (``requests.exceptions`` …) is the real module's.
     """
 
     def __init__(self, real: Any):
@@ -294,34 +522,57 @@ class _TimeoutRequests:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
 
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        return self._send(self._real.request, *args, **kwargs)
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        return self._send(method, url, **kwargs)
 
-    def get(self, *args: Any, **kwargs: Any) -> Any:
-        return self._send(self._real.get, *args, **kwargs)
+    def get(self, url: str, params: Any = None, **kwargs: Any) -> Any:
+        return self._send("GET", url, params=params, **kwargs)
 
-    def post(self, *args: Any, **kwargs: Any) -> Any:
-        return self._send(self._real.post, *args, **kwargs)
+    def post(self, url: str, data: Any = None, **kwargs: Any) -> Any:
+        return self._send("POST", url, data=data, **kwargs)
 
-    def head(self, *args: Any, **kwargs: Any) -> Any:
-        return self._send(self._real.head, *args, **kwargs)
+    def head(self, url: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("allow_redirects", False)  # as requests.head
+        return self._send("HEAD", url, **kwargs)
 
-    def _send(self, send: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _send(self, method: str, url: str, **kwargs: Any) -> Any:
         record = _current_call.get()
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = record.timeout if record else DEFAULT_TIMEOUT
+        if record is None:  # deep-translator used outside our calls: the same guards, default limits
+            token = _current_call.set(_CallRecord(timeout=DEFAULT_TIMEOUT))
+            try:
+                return self._send(method, url, **kwargs)
+            finally:
+                _current_call.reset(token)
+        left = record.deadline - time.monotonic()
+        if left <= 0:  # e.g. Microsoft's second request of an attempt
+            record.transport_error = "timeout"
+            raise requests.exceptions.Timeout("the attempt's deadline has passed")
+        kwargs["timeout"] = (left, left)  # connect, and each read; the watchdog bounds the whole
+        watchdog = _Watchdog(left)
+        record.watchdog = watchdog
         try:
-            response = send(*args, **kwargs)
-        except requests.exceptions.Timeout:  # before ConnectionError: ConnectTimeout is both
-            if record:
-                record.transport_error = "timeout"
+            with self._real.Session() as session:  # what requests.request does, with our adapter
+                adapter = _GuardedAdapter(record.max_reply_bytes)
+                session.mount("http://", adapter)
+                session.mount("https://", adapter)
+                response = session.request(method, url, **kwargs)
+        except _ReplyTooLarge:
+            record.reply_too_large = True
             raise
-        except requests.exceptions.ConnectionError:
-            if record:
+        except Exception as exc:
+            # A connection the watchdog ended fails in many ways; it was the deadline.
+            if watchdog.expired or isinstance(exc, requests.exceptions.Timeout):
+                record.transport_error = "timeout"
+            elif isinstance(exc, requests.exceptions.ConnectionError):
                 record.transport_error = "connection"
             raise
-        if record:
-            record.status = response.status_code
+        finally:
+            watchdog.stop()
+            record.watchdog = None
+        if watchdog.expired:  # a body without a length, cut by the watchdog, looks complete
+            record.transport_error = "timeout"
+            raise requests.exceptions.Timeout("the attempt's deadline passed during the reply")
+        record.status = response.status_code
         return response
 
 
@@ -348,9 +599,9 @@ _install_lock = threading.Lock()
 
 
 def install_http_guards() -> None:
-    """Once, thread-safely: timeouts for deep-translator, key redaction for urllib3's log.
+    """Once, thread-safely: deadlines and size limits for deep-translator, key redaction for urllib3's log.
 
-    Gives deep-translator's provider modules a timeout-adding ``requests``: only
+    Gives deep-translator's provider modules a guarded ``requests``: only
     those modules' ``requests`` attribute changes; the global module and
     everybody else's use of it stay as they were. Adds a filter hiding key
     parameters to urllib3's connection-pool logger.
@@ -399,6 +650,11 @@ def _classify(exc: BaseException | None, record: _CallRecord, timeout: float) ->
         return _Failure(f"timed out after {timeout:g} s", True)
     if record.transport_error == "connection":
         return _Failure("could not connect to the translation server", True)
+    if record.reply_too_large:  # the same text would get the same reply: not retried
+        return _Failure(
+            f"reply was larger than {record.max_reply_bytes:,} bytes: far more than a translation of the text sent",
+            False,
+        )
     if record.status is not None and not 200 <= record.status < 300:
         # Whatever deep-translator made of it (QCRI even returns None), it was this status.
         return _http_failure(record.status)
@@ -548,7 +804,13 @@ class DeepParagraphTranslator:
         return " ".join(self._translate_chunk(chunk) for chunk in split_for_provider(text, self.provider))
 
     def _translate_chunk(self, chunk: str) -> str:
-        """One chunk with retries on 429, 5xx, timeouts and connection errors."""
+        """One chunk with retries on 429, 5xx, timeouts and connection errors.
+
+        Each attempt ends by its deadline, ``timeout`` seconds after it starts,
+        so this takes at most (max_retries + 1) × timeout plus the backoff
+        pauses, each at most min(backoff_cap, backoff_base × 2**n), n = 0 … max_retries - 1
+        (not counting host-name resolution).
+        """
         settings = self.settings
         failure: _Failure | None = None
         for attempt in range(settings.max_retries + 1):
@@ -559,7 +821,7 @@ class DeepParagraphTranslator:
                 self._sleep(delay)
             result, failure = self._attempt(chunk)
             if failure is None:
-                return validate_translation(chunk, result)
+                return validate_translation(chunk, result, secret=settings.api_key)
             if not failure.retryable:
                 break
         assert failure is not None
@@ -570,8 +832,8 @@ class DeepParagraphTranslator:
         raise TranslationFailed(reason, secret=settings.api_key)
 
     def _attempt(self, chunk: str) -> tuple[Any, _Failure | None]:
-        """One request: (raw result, None) or (None, why it failed)."""
-        record = _CallRecord(timeout=self.settings.timeout)
+        """One attempt, within one deadline: (raw result, None) or (None, why it failed)."""
+        record = _CallRecord(timeout=self.settings.timeout, max_reply_bytes=reply_byte_limit(self.provider, chunk))
         token = _current_call.set(record)
         error: BaseException | None = None
         result: Any = None

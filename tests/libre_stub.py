@@ -9,6 +9,17 @@ on to exercise a client's error handling::
         stub.set_fault("429", times=1)
         ...  # the first request gets HTTP 429, the next ones a translation
 
+Besides HTTP errors and wrong replies, there are slow and oversized ones for
+testing deadlines and size limits: ``drip`` (a whole reply, one byte every
+``drip_seconds``), ``drip_forever`` (the start of a reply, then one byte more
+at a time for ever), ``drip_headers`` (a status line, then one byte of a header
+at a time for ever), ``stall_after_headers`` (the headers, then a pause of
+``sleep_seconds`` before the body) and ``huge`` (a reply of ``huge_bytes``, sent
+as fast as the client reads it). How many bytes of body each drip or huge reply
+got out before it ended is appended to ``streamed`` (for ``huge``, what the
+client read plus a few hundred KiB of socket buffers). ``escaped_json`` answers
+normally, but writes every character of the JSON strings as a ``\\uXXXX`` escape.
+
 By hand, for a demo: ``python tests/libre_stub.py --port 5000`` (Ctrl-C stops it).
 """
 
@@ -16,16 +27,19 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import signal
+import socket
 import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlsplit
 
 FAULTS = frozenset(
-    {"429", "500", "sleep", "empty_json", "not_json", "echo", "script", "key_in_error", "mymemory_warning", "arabic"}
+    {"429", "500", "sleep", "empty_json", "not_json", "echo", "script", "key_in_error", "mymemory_warning", "arabic",
+     "drip", "drip_forever", "drip_headers", "stall_after_headers", "huge", "escaped_json"}
 )
 MYMEMORY_WARNING = (
     "MYMEMORY WARNING: YOU USED ALL AVAILABLE FREE TRANSLATIONS FOR TODAY. NEXT AVAILABLE IN  "
@@ -70,11 +84,18 @@ class LibreStub:
         *,
         port: int = 0,
         sleep_seconds: float = 5.0,
+        drip_seconds: float = 0.3,
+        huge_bytes: int = 32 * 2**20,
     ):
         self.translate = translate or default_translate
-        # How long the "sleep" fault stalls; stop() wakes sleepers at once.
+        # How long the "sleep" and "stall_after_headers" faults stall; stop() wakes sleepers at once.
         self.sleep_seconds = sleep_seconds
+        # The pause before each byte of the drip faults, and the size of the "huge" reply.
+        self.drip_seconds = drip_seconds
+        self.huge_bytes = huge_bytes
         self.requests: list[dict[str, Any]] = []
+        # Bytes of body that each drip or huge reply got out (to the kernel) before it ended.
+        self.streamed: list[int] = []
         self._lock = threading.Lock()
         self._fault: str | None = None
         self._fault_times: int | None = None
@@ -133,6 +154,14 @@ class LibreStub:
 
     def _sleep(self) -> None:
         self._stopping.wait(self.sleep_seconds)
+
+    def _drip_pause(self) -> bool:
+        """Wait before the next dripped byte; False once the stub is stopping."""
+        return not self._stopping.wait(self.drip_seconds)
+
+    def _record_streamed(self, size: int) -> None:
+        with self._lock:
+            self.streamed.append(size)
 
 
 def _make_handler(stub: LibreStub) -> type[BaseHTTPRequestHandler]:
@@ -217,8 +246,20 @@ def _make_handler(stub: LibreStub) -> type[BaseHTTPRequestHandler]:
                 return
             if fault == "sleep":
                 stub._sleep()  # longer than the client waits; then answer normally
+            if fault == "drip_headers":
+                self._drip_headers()
+                return
+            if fault == "huge":
+                self._send_huge()
+                return
             results = [self._translated(fault, text) for text in texts]
-            self._send(200, {"translatedText": results if batch else results[0]})
+            payload = {"translatedText": results if batch else results[0]}
+            if fault in ("drip", "drip_forever", "stall_after_headers"):
+                self._send_slowly(fault, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+            elif fault == "escaped_json":
+                self._send_bytes(200, _escaped_json(payload).encode("ascii"), "application/json")
+            else:
+                self._send(200, payload)
 
         @staticmethod
         def _translated(fault: str | None, text: str) -> str:
@@ -231,6 +272,78 @@ def _make_handler(stub: LibreStub) -> type[BaseHTTPRequestHandler]:
             if fault == "arabic":
                 return ARABIC_REPLY
             return stub.translate(text)
+
+        def _send_slowly(self, fault: str, body: bytes) -> None:
+            """A 200 reply whose body comes late: dripped, dripped for ever, or after a pause."""
+            sent = 0
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                if fault != "drip_forever":  # without a length, the body ends when the connection does
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if fault == "stall_after_headers":
+                    stub._sleep()
+                    self.wfile.write(body)
+                    sent = len(body)
+                    return
+                if fault == "drip_forever":
+                    body = body[: body.index(b":") + 3]  # '{"translatedText": "', then 'a' for ever
+                    self.wfile.write(body)
+                    sent = len(body)
+                    body = itertools.repeat(ord("a"))
+                sent += self._drip(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up
+            finally:
+                if fault != "stall_after_headers":
+                    stub._record_streamed(sent)
+
+        def _drip_headers(self) -> None:
+            """A status line, then one byte of a header at a time, for ever: headers that never end."""
+            try:
+                self.wfile.write(b"HTTP/1.0 200 OK\r\nX-Drip: ")
+                self._drip(itertools.repeat(ord("a")))
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def _drip(self, data: Iterable[int]) -> int:
+            """Write ``data`` one byte per ``drip_seconds`` until it ends or the stub stops; bytes written."""
+            sent = 0
+            for byte in data:
+                if not stub._drip_pause():
+                    break
+                self.wfile.write(bytes((byte,)))
+                sent += 1
+            return sent
+
+        def _send_huge(self) -> None:
+            """A valid reply of ``huge_bytes``, written 64 KiB at a time as fast as the client reads."""
+            prefix, suffix = b'{"translatedText": "', b'"}'
+            filler = b"a " * 32768
+            sent = 0
+            # A small send buffer, so that what ``streamed`` counts is close to what the client
+            # took: otherwise the kernel would accept megabytes that nobody ever reads.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(stub.huge_bytes))
+                self.end_headers()
+                self.wfile.write(prefix)
+                sent = len(prefix)
+                remaining = stub.huge_bytes - len(prefix) - len(suffix)
+                while remaining > 0 and not stub._stopping.is_set():
+                    piece = filler[:remaining]
+                    self.wfile.write(piece)
+                    sent += len(piece)
+                    remaining -= len(piece)
+                self.wfile.write(suffix)
+                sent += len(suffix)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up: the point of the fault
+            finally:
+                stub._record_streamed(sent)
 
         def _send(self, status: int, payload: Any) -> None:
             self._send_bytes(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), "application/json")
@@ -246,6 +359,18 @@ def _make_handler(stub: LibreStub) -> type[BaseHTTPRequestHandler]:
                 pass  # the client gave up (timed out) before the answer
 
     return Handler
+
+
+def _escaped_json(value: Any) -> str:
+    """JSON for ``value`` with every character of every string written as a \\uXXXX escape."""
+    if isinstance(value, str):
+        units = value.encode("utf-16-be")  # astral characters become surrogate pairs, as JSON wants
+        return '"' + "".join(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04x}" for i in range(0, len(units), 2)) + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_escaped_json(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_escaped_json(str(k))}: {_escaped_json(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
 
 
 def main(argv: list[str] | None = None) -> None:
