@@ -10,14 +10,22 @@ Served HTML responses (not the files on disk) get a small script before
 ``</body>`` that long-polls ``/__reload?since=N``; the answer is the build
 counter, and the page reloads itself when it differs from the one it was
 served with.
+
+The preview is on 127.0.0.1, yet a web page in the same browser can reach it
+(and, by DNS rebinding, read it) and any local program can connect; so it
+answers only to this machine's host names, closes connections that stay silent
+(``request_timeout``), handles a bounded number at once (``max_connections``),
+and neither a full descriptor table nor a failed rebuild stops it.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import mimetypes
 import os
 import posixpath
+import re
 import sys
 import threading
 import time
@@ -27,11 +35,26 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 RELOAD_PATH = "/__reload"
-LONG_POLL_SECONDS = 25.0
+LONG_POLL_SECONDS = 25.0  # waited in the server, not on the socket: request_timeout does not cut it
+# A connection silent this long while its request is read (or its answer written) is
+# closed: half-open connections would otherwise hold a thread and a descriptor forever.
+REQUEST_TIMEOUT_SECONDS = 30.0
+# Connections handled at once; more are answered 503 and closed by the accepting thread
+# itself, without a thread each. A browser opens six per host, plus one long poll per tab.
+MAX_CONNECTIONS = 64
+# When accept() fails (EMFILE: no descriptor left) the listening socket stays readable;
+# this pause keeps serve_forever() from spinning on a core until descriptors are free.
+ACCEPT_BACKOFF_SECONDS = 0.1
+WATCH_RETRY_SECONDS = 0.5  # a watcher that failed (no descriptor left, a folder gone) tries again after this
+# Host names a browser uses for this machine (the Host header, port aside). Any other is
+# refused: a page of another site that resolves its name to 127.0.0.1 (DNS rebinding)
+# must not read the preview, drafts included.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+TEXT = "text/plain; charset=utf-8"
 WATCHED_FOLDERS = ("content", "translations", "themes", "templates")
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -113,6 +136,9 @@ class SiteBuilder:
         except ConfigError as exc:
             _print_problems(exc.problems, stream)
             return BuildOutcome(False, time.monotonic() - started, "configuration errors")
+        except OSError as exc:  # EMFILE (no descriptor left), EACCES, EIO: this build fails, the next change tries again
+            self._print(f"error: cannot read {self.config_path} ({exc.strerror or exc})")
+            return BuildOutcome(False, time.monotonic() - started, str(exc))
         self.config = config
         try:
             result = build_site(config, BuildOptions(offline=self.offline, drafts=self.drafts))
@@ -124,7 +150,9 @@ class SiteBuilder:
             return BuildOutcome(False, time.monotonic() - started, str(exc))
         except Exception as exc:  # noqa: BLE001 -- a preview must survive any failed build
             self._print(f"error: {_describe_failure(exc)}")
-            if not _is_template_error(exc):
+            # A traceback helps with a bug of ours; a file system that failed (wrapped, as
+            # a worker pool does) needs only the line above.
+            if not _is_template_error(exc) and not _caused_by_os_error(exc):
                 traceback.print_exc(file=stream)
             return BuildOutcome(False, time.monotonic() - started, str(exc))
         _print_problems(result.problems, stream)
@@ -162,6 +190,18 @@ def _is_template_error(exc: Exception) -> bool:
     return isinstance(exc, jinja2.TemplateError)
 
 
+def _caused_by_os_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is an OSError, or was raised from one or while handling one (EMFILE in a worker, say)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _describe_failure(exc: Exception) -> str:
     """As the CLI words it: a template mistake by file and line, anything else as unexpected."""
     if _is_template_error(exc):
@@ -170,6 +210,12 @@ def _describe_failure(exc: Exception) -> str:
         describe = getattr(cli, "describe_template_error", None)
         return describe(exc) if describe else f"template error: {exc}"
     return f"unexpected failure ({type(exc).__name__}: {exc})"
+
+
+def _one_line(value: object, limit: int = 300) -> str:
+    """``value`` as one line of at most ``limit`` characters, for a message (a request path may be 64 KiB)."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _print_problems(problems, stream) -> None:
@@ -216,15 +262,17 @@ class Watcher:
         for thread in self._threads:
             thread.join(timeout=5)
 
-    def _changes(self, paths: list[str], stop_event: threading.Event, ready: threading.Event, **options):
-        """watchfiles.watch, yielding only real changes; ``ready`` is set once the watch is in place.
+    def _changes(self, paths: list[str], stop_event: threading.Event, **options):
+        """watchfiles.watch: first an empty set once the watch is in place, then only real changes.
 
         watch() sets up its watcher on the first step of the generator and then
         blocks; a short ``rust_timeout`` with ``yield_on_timeout`` makes it yield
-        an empty set at once, which tells that the watcher exists.
+        soon (an empty set, or what changed meanwhile), which tells that the
+        watcher exists.
         """
         from watchfiles import watch
 
+        in_place = False
         for changes in watch(
             *paths,
             stop_event=stop_event,
@@ -235,30 +283,46 @@ class Watcher:
             raise_interrupt=False,
             **options,
         ):
-            ready.set()
+            if not in_place:
+                in_place = True
+                yield set()
             if changes:
                 yield changes
 
+    # Neither thread may end before stop(): a watcher that died would leave the preview
+    # serving an old site with no word said. Any failure (no descriptor left for a new
+    # watch, a folder gone) is reported once, and the watch set up again after a pause;
+    # once it is, one rebuild picks up whatever changed while nothing was watching.
+
     def _watch_folders(self) -> None:
         ready = self._ready[0]
+        failing = False  # the last attempt failed: said once, and edits since then were not seen
         while not self._stop.is_set():
-            self._restart.clear()
-            folders = [str(f) for f in self.folders()]
-            if not folders:
-                ready.set()
-                self._restart.wait()
-                continue
             try:
-                for changes in self._changes(folders, self._restart, ready, watch_filter=_not_editor_noise):
+                self._restart.clear()
+                folders = [str(f) for f in self.folders()]
+                if not folders:
+                    ready.set()
+                    self._restart.wait()
+                    continue
+                for changes in self._changes(folders, self._restart, watch_filter=_not_editor_noise):
                     if self._stop.is_set():
                         return
+                    if not changes:  # the watch is in place
+                        ready.set()
+                        if failing:
+                            failing = False
+                            self.on_change(set())
+                        continue
                     self.on_change({path for _, path in changes})
-            except Exception as exc:  # noqa: BLE001 -- a folder vanished under the watcher: look again
+            except Exception as exc:  # noqa: BLE001 -- see above: watch again
                 ready.set()
                 if self._stop.is_set():
                     return
-                print(f"watch: {exc}; watching again", file=sys.stderr, flush=True)
-                self._stop.wait(0.5)
+                if not failing:
+                    print(f"watch: {_one_line(exc)}; watching again", file=sys.stderr, flush=True)
+                failing = True
+                self._stop.wait(WATCH_RETRY_SECONDS)
 
     def _watch_root(self) -> None:
         names = {self.config_name, *WATCHED_FOLDERS}
@@ -266,15 +330,28 @@ class Watcher:
         def relevant(change, path: str) -> bool:
             return os.path.basename(path) in names
 
-        try:
-            for changes in self._changes([str(self.root)], self._stop, self._ready[1], recursive=False, watch_filter=relevant):
-                if any(os.path.basename(p) != self.config_name for _, p in changes):
-                    self._restart.set()  # a watched folder appeared or went away
-                self.on_change({path for _, path in changes})
-        except Exception as exc:  # noqa: BLE001
-            self._ready[1].set()
-            if not self._stop.is_set():
-                print(f"watch: cannot watch {self.root} ({exc}); edits of {self.config_name} need a restart", file=sys.stderr, flush=True)
+        ready = self._ready[1]
+        failing = False
+        while not self._stop.is_set():
+            try:
+                for changes in self._changes([str(self.root)], self._stop, recursive=False, watch_filter=relevant):
+                    if not changes:  # the watch is in place
+                        ready.set()
+                        if failing:
+                            failing = False
+                            self.on_change(set())
+                        continue
+                    if any(os.path.basename(p) != self.config_name for _, p in changes):
+                        self._restart.set()  # a watched folder appeared or went away
+                    self.on_change({path for _, path in changes})
+            except Exception as exc:  # noqa: BLE001 -- see above: watch again
+                ready.set()
+                if self._stop.is_set():
+                    return
+                if not failing:
+                    print(f"watch: cannot watch {self.root} ({_one_line(exc)}); watching again", file=sys.stderr, flush=True)
+                failing = True
+                self._stop.wait(WATCH_RETRY_SECONDS)
 
 
 def _not_editor_noise(change, path: str) -> bool:
@@ -289,6 +366,95 @@ def _not_editor_noise(change, path: str) -> bool:
 
 
 # -- serving ---------------------------------------------------------------------
+
+
+def _plain_answer(status: HTTPStatus, text: str) -> bytes:
+    body = text.encode("utf-8")
+    head = (
+        f"HTTP/1.1 {status.value} {status.phrase}\r\nContent-Type: {TEXT}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+BUSY_ANSWER = _plain_answer(HTTPStatus.SERVICE_UNAVAILABLE, "503: the preview has too many connections open; try again\n")
+_OUT_OF_DESCRIPTORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
+
+class _PreviewHTTPServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a bound on the connections it handles, that survives a full descriptor table.
+
+    A connection in hand holds a slot until its thread ends; with no slot free a
+    new one is answered 503 (if its socket takes the bytes without waiting) and
+    closed by the accepting thread itself, so a flood costs no thread.
+    """
+
+    daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst (a browser opens six
+    # connections at once), each costing its client a second's retransmit; waiting in the
+    # kernel's queue costs this process no descriptor.
+    request_queue_size = MAX_CONNECTIONS
+
+    def __init__(self, address, handler, max_connections: int, report: Callable[[str], None]):
+        self.max_connections = max_connections
+        self.connections = 0  # handled now, each by a thread
+        self._slots = threading.Lock()
+        self._report = report
+        self._starved = False  # accept() fails for want of descriptors: said once, until it works again
+        super().__init__(address, handler)
+
+    def get_request(self):
+        try:
+            connection = super().get_request()
+        except OSError as exc:
+            if exc.errno in _OUT_OF_DESCRIPTORS and not self._starved:
+                self._starved = True
+                self._report(f"cannot accept connections ({exc.strerror}): new ones wait until some close")
+            time.sleep(ACCEPT_BACKOFF_SECONDS)  # see ACCEPT_BACKOFF_SECONDS
+            raise
+        if self._starved:
+            self._starved = False
+            self._report("accepting connections again")
+        return connection
+
+    def process_request(self, request, client_address) -> None:
+        with self._slots:
+            admitted = self.connections < self.max_connections
+            if admitted:
+                self.connections += 1
+        if not admitted:
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)  # starts the connection's thread
+        except BaseException:
+            self._release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._slots:
+            self.connections -= 1
+
+    def _refuse(self, request) -> None:
+        try:
+            request.setblocking(False)  # the accepting thread never waits on a client
+            request.send(BUSY_ANSWER)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        """One line, not a traceback; a client that hung up or went silent is no error of ours."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        self._report(f"error: a connection failed ({type(exc).__name__}: {_one_line(exc)})")
 
 
 class PreviewServer:
@@ -307,10 +473,19 @@ class PreviewServer:
         host: str = "127.0.0.1",
         out=None,
         debounce_ms: int = 150,
+        request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
     ):
+        if not request_timeout > 0 or max_connections < 1:
+            raise ValueError("request_timeout must be positive and max_connections at least 1")
         self.config_path = Path(config_path).resolve()
         self.base = normalise_base(base)
         self.host = host
+        self.request_timeout = request_timeout  # seconds a connection may stay silent while a request is read or answered
+        self.max_connections = max_connections
+        name = host.lower()
+        # The Host header names this machine, or whatever the server was started on (IPv6 in brackets).
+        self.local_hosts = {*LOCAL_HOSTS, f"[{name}]" if ":" in name else name}
         self.requested_port = port
         self.out = out
         self.counter = 0  # successful builds that changed the site: pages reload when it moves
@@ -323,7 +498,7 @@ class PreviewServer:
         self.site_dir = self._make_site_dir(drafts)
         self.builder = SiteBuilder(self.config_path, self.site_dir, offline=offline, drafts=drafts, out=out)
         self.debounce_ms = debounce_ms
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _PreviewHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._watcher: Watcher | None = None
 
@@ -347,8 +522,7 @@ class PreviewServer:
         The port is taken first (a busy port fails at once, not after a build);
         until the first build is done, pages answer 503 and reload when it is.
         """
-        self._httpd = ThreadingHTTPServer((self.host, self.requested_port), _handler_class(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _PreviewHTTPServer((self.host, self.requested_port), _handler_class(self), self.max_connections, self._warn)
         thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="sitegen-http", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -365,6 +539,11 @@ class PreviewServer:
     def port(self) -> int:
         assert self._httpd is not None, "start() first"
         return self._httpd.server_address[1]
+
+    @property
+    def connections(self) -> int:
+        """Connections handled now (each holds a thread until it closes or times out)."""
+        return self._httpd.connections if self._httpd is not None else 0
 
     @property
     def url(self) -> str:
@@ -396,27 +575,41 @@ class PreviewServer:
             self._changed.notify_all()
 
     def _build_loop(self) -> None:
+        """Rebuild after every burst of changes, until stop(). No exception ends this thread:
+        a preview that silently stopped rebuilding would show an old site as if current."""
         while not self._stopping.is_set():
+            try:
+                if self._wait_for_quiet():
+                    self._rebuild()
+            except Exception as exc:  # noqa: BLE001 -- see the docstring
+                self._warn(f"error: rebuilding failed ({type(exc).__name__}: {_one_line(exc)}); waiting for the next change")
+                self._stopping.wait(WATCH_RETRY_SECONDS)
+
+    def _wait_for_quiet(self) -> bool:
+        """Wait for a change, then until changes stop; False when the preview is stopping."""
+        with self._changed:
+            while not self._pending and not self._stopping.is_set():
+                self._changed.wait()
+            if self._stopping.is_set():
+                return False
+        # Debounce: an editor's save or a `git checkout` is many events; wait for quiet.
+        while True:
             with self._changed:
-                while not self._pending and not self._stopping.is_set():
-                    self._changed.wait()
-                if self._stopping.is_set():
-                    return
-            # Debounce: an editor's save or a `git checkout` is many events; wait for quiet.
-            while True:
-                with self._changed:
-                    self._pending = False
-                if self._stopping.wait(self.debounce_ms / 1000):
-                    return
-                with self._changed:
-                    if not self._pending:
-                        break
-            self._rebuild()
+                self._pending = False
+            if self._stopping.wait(self.debounce_ms / 1000):
+                return False
+            with self._changed:
+                if not self._pending:
+                    return True
 
     def _rebuild(self, first: bool = False) -> None:
         if not first:
             self._say("change detected: rebuilding")
-        outcome = self.builder.build()
+        try:
+            outcome = self.builder.build()
+        except Exception as exc:  # noqa: BLE001 -- SiteBuilder reports what it expects; anything else costs this build only
+            self._warn(f"error: {_one_line(_describe_failure(exc), 500)}")
+            outcome = BuildOutcome(False, 0.0, str(exc))
         self.last_outcome = outcome
         with self._changed:
             self.builds += 1
@@ -448,6 +641,9 @@ class PreviewServer:
     def _say(self, text: str) -> None:
         print(text, file=self.out or sys.stdout, flush=True)
 
+    def _warn(self, text: str) -> None:
+        print(text, file=self.out or sys.stderr, flush=True)
+
     def serve_forever(self) -> None:
         """Block until Ctrl-C."""
         try:
@@ -461,6 +657,9 @@ def _handler_class(server: PreviewServer):
     class Handler(BaseHTTPRequestHandler):
         server_version = "sitegen-preview"
         protocol_version = "HTTP/1.1"
+        # Set on the socket before the first read: a silent client, or one that stops reading
+        # an answer, is dropped after this long (BaseHTTPRequestHandler closes on TimeoutError).
+        timeout = server.request_timeout
 
         def log_message(self, format: str, *args) -> None:  # noqa: A002 -- quiet: the terminal shows builds
             pass
@@ -472,10 +671,29 @@ def _handler_class(server: PreviewServer):
             self._respond(head=False)
 
         def _respond(self, head: bool) -> None:
-            parts = urlsplit(self.path)
-            path = parts.path
+            self._answered = False  # a status line went out: too late for a 500
+            try:
+                self._answer(head)
+            except Exception as exc:  # noqa: BLE001 -- a bug of ours costs one answer, not the connection
+                server._warn(f"error: cannot answer {self.command} {_one_line(self.path, 200)} ({type(exc).__name__}: {_one_line(exc)})")
+                self.close_connection = True
+                if not self._answered:
+                    self._send(HTTPStatus.INTERNAL_SERVER_ERROR, b"500: the preview failed to answer: see the terminal running build.py serve\n", TEXT, head)
+
+        def _answer(self, head: bool) -> None:
+            if not self._from_this_machine():
+                return self._send(
+                    HTTPStatus.FORBIDDEN,
+                    f"403: this preview answers only to {', '.join(LOCAL_HOSTS)} (another host name may be DNS rebinding): open {server.url}\n".encode(),
+                    TEXT,
+                    head,
+                )
+            try:
+                path, query = _split_target(self.path)
+            except ValueError as exc:
+                return self._send(HTTPStatus.BAD_REQUEST, f"400: {exc}\n".encode(), TEXT, head)
             if path == RELOAD_PATH:
-                return self._reload(parts.query, head)
+                return self._reload(query, head)
             base = server.base
             # As a browser would: '/repo/../x.html' is '/x.html', outside the site.
             decoded = unquote(path)
@@ -483,20 +701,24 @@ def _handler_class(server: PreviewServer):
             if decoded.endswith("/") and clean != "/":
                 clean += "/"
             if base != "/" and clean in ("/", base.rstrip("/")):
-                return self._redirect(base + (f"?{parts.query}" if parts.query else ""))
+                return self._redirect(_location(base, query))
             if not clean.startswith(base) or "\0" in clean:
                 return self._send(
                     HTTPStatus.NOT_FOUND,
-                    f"404: {path} is outside the site, which is served under {base}: open {server.url}\n".encode(),
-                    "text/plain; charset=utf-8",
+                    f"404: {_one_line(path, 200)} is outside the site, which is served under {base}: open {server.url}\n".encode(),
+                    TEXT,
                     head,
                 )
             normal = clean[len(base):].strip("/")
             site = server.site_dir
             file = site / normal if normal else site
-            if file.is_dir():
+            try:
+                is_dir = file.is_dir()
+            except OSError:  # a name over 255 bytes (ENAMETOOLONG), a loop: no page there, as read_bytes says below
+                is_dir = False
+            if is_dir:
                 if not clean.endswith("/"):
-                    return self._redirect(path + "/" + (f"?{parts.query}" if parts.query else ""))
+                    return self._redirect(_location(clean + "/", query))
                 file = file / "index.html"
             if server.counter == 0:
                 what = "The site is being built" if server.builds == 0 else "The site did not build: see the terminal running build.py serve"
@@ -508,18 +730,29 @@ def _handler_class(server: PreviewServer):
             try:
                 data = file.read_bytes()
                 status = HTTPStatus.OK
-            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            except OSError as exc:
+                if not _no_such_file(exc):
+                    return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, f"cannot read {_one_line(normal, 200)}: {exc.strerror or exc}\n".encode(), TEXT, head)
                 status = HTTPStatus.NOT_FOUND
                 try:
                     data, file = (site / "404.html").read_bytes(), site / "404.html"
                 except OSError:
-                    return self._send(status, b"404: not found\n", "text/plain; charset=utf-8", head)
-            except OSError as exc:
-                return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, f"cannot read {normal}: {exc}\n".encode(), "text/plain; charset=utf-8", head)
+                    return self._send(status, b"404: not found\n", TEXT, head)
             content_type = _content_type(file.name)
             if content_type.startswith("text/html"):
                 data = inject_reload(data, server.counter)
             self._send(status, data, content_type, head)
+
+        def _from_this_machine(self) -> bool:
+            """Whether the Host header names this machine (any port). HTTP/1.0 may leave it out; a browser never does."""
+            hosts = self.headers.get_all("Host") or []
+            if len(hosts) > 1:
+                return False
+            if hosts and _host_name(hosts[0]) not in server.local_hosts:
+                return False
+            # An absolute request target names the host too, and wins over the header (RFC 9112, 3.2.2).
+            authority = _target_authority(self.path)
+            return authority is None or _host_name(authority) in server.local_hosts
 
         def _reload(self, query: str, head: bool) -> None:
             try:
@@ -527,15 +760,20 @@ def _handler_class(server: PreviewServer):
             except ValueError:
                 since = -1
             counter = server.wait_for_change(since, 0 if head else LONG_POLL_SECONDS)
-            self._send(HTTPStatus.OK, str(counter).encode(), "text/plain; charset=utf-8", head)
+            self._send(HTTPStatus.OK, str(counter).encode(), TEXT, head)
 
         def _redirect(self, location: str) -> None:
-            self.send_response(HTTPStatus.FOUND)
-            self.send_header("Location", location)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self._answered = True
+            try:
+                self.send_response(HTTPStatus.FOUND)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            except OSError:  # hung up, or stopped reading: the connection is done
+                self.close_connection = True
 
         def _send(self, status: HTTPStatus, data: bytes, content_type: str, head: bool) -> None:
+            self._answered = True
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -544,10 +782,52 @@ def _handler_class(server: PreviewServer):
                 self.end_headers()
                 if not head:
                     self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
+            except OSError:  # hung up, or stopped reading until request_timeout: the connection is done
+                self.close_connection = True
 
     return Handler
+
+
+# host, or [IPv6 literal], then an optional port
+_HOST = re.compile(r"(\[[^\[\]]*\]|[^:\[\]]*)(?::[0-9]*)?")
+_ABSOLUTE_TARGET = re.compile(r"(?i)https?://([^/?#]*)")
+
+
+def _host_name(value: str) -> str | None:
+    """The host of a Host header or an authority, lower case and without the port; None when malformed."""
+    match = _HOST.fullmatch(value.strip())
+    return match.group(1).lower() if match else None
+
+
+def _target_authority(target: str) -> str | None:
+    """The host and port of an absolute request target (``http://host:port/path``); None for ``/path``."""
+    match = _ABSOLUTE_TARGET.match(target)
+    return match.group(1) if match else None
+
+
+def _split_target(target: str) -> tuple[str, str]:
+    """The path (still percent-encoded) and query of a request target; ValueError for one no browser sends.
+
+    Split by hand: urlsplit() raises on ``http://[x/`` and reads ``//host/path`` as a host.
+    """
+    match = _ABSOLUTE_TARGET.match(target)
+    if match:
+        target = "/" + target[match.end() :].lstrip("/")
+    if not target.startswith("/"):
+        raise ValueError("the request target must be a path")
+    path, _, query = target.partition("#")[0].partition("?")
+    return path, query
+
+
+def _location(path: str, query: str) -> str:
+    """A Location within this preview: one leading slash (never ``//host``), percent-encoded ASCII."""
+    location = quote("/" + path.lstrip("/"), safe="/")
+    return location + ("?" + quote(query, safe="=&;%+/?:@,!$'()*~") if query else "")
+
+
+def _no_such_file(exc: OSError) -> bool:
+    """A request for a name that is not in the site, however odd the name (too long for the file system too)."""
+    return isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError)) or exc.errno in (errno.ENAMETOOLONG, errno.ELOOP)
 
 
 def _content_type(name: str) -> str:
