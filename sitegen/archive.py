@@ -10,6 +10,7 @@ permissions and order make two builds of the same site byte-identical.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import struct
@@ -112,7 +113,11 @@ class _Output:
                 except OSError:
                     copy_range = None  # e.g. across file systems on an old kernel: copy by hand
             if not done:
-                done = self.handle.write(source[start:end])
+                chunk = source[start:end]
+                if not chunk:
+                    # The previous zip is shorter than its recorded layout says: never loop on it.
+                    raise OSError(errno.EIO, "the previous site.zip is shorter than recorded")
+                done = self.handle.write(chunk)
             start += done
 
 
@@ -188,6 +193,8 @@ def write_site_zip(
                         if member is not None:
                             mapped, _ = source(member)
                             body = mapped[member.offset : member.offset + length]
+                            if len(body) != length:
+                                raise OSError(errno.EIO, "a stored zip member lies past the end of its file", member.file)
                         out.write(_LOCAL_HEADER.pack(0x04034B50, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE, crc, length, size, len(encoded), 0))
                         out.write(encoded)
                         out.write(body)

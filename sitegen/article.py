@@ -114,13 +114,14 @@ def process_file(task: FileTask, context: BuildContext) -> FileOutcome:
     listings = tuple(listing_of(s, companions.get(s.number), count) for s in segments)
     shown = display_path(segments[0].source_path)  # one file: every segment has its path
     slugs = tuple(SlugClaim(s.slug, f"{shown}:{s.slug_line} (segment {s.number})", shown, s.slug_line) for s in segments)
-    documents = tuple((urls.segment_page(s.slug), _packed_document(s, companions.get(s.number), config.translation.target)) for s in segments) if config.search else ()
+    documents = tuple((urls.segment_page(s.slug, config.language), _packed_document(s, companions.get(s.number), config)) for s in segments) if config.search else ()
     return FileOutcome(task.rel, tuple(problems), listings, slugs, written, documents, missing, cached, tuple(without), members)
 
 
-def _packed_document(segment: Segment, companion: Companion | None, target: str) -> bytes:
+def _packed_document(segment: Segment, companion: Companion | None, config: SiteConfig) -> bytes:
+    target = config.translation.target
     document = SearchDocument(
-        url_ar=urls.segment_page(segment.slug),
+        url_ar=urls.segment_page(segment.slug, config.language),
         title_ar=segment.title,
         text_ar=segment.text,
         date=segment.date.isoformat() if segment.date else None,

@@ -12,14 +12,16 @@ full build. Deleting ``.cache`` is always safe.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
 import sqlite3
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 4
+SCHEMA = 5
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -50,11 +52,51 @@ def stat_signature(path: Path) -> tuple[int, int, int] | None:
     return (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
-class BuildCache:
-    """A thin layer over sqlite: meta values, per-file records, per-document search entries."""
+class CacheDamaged(Exception):
+    """The cache holds a value this tool never stores (damaged, or planted): build without it."""
 
-    def __init__(self, path: Path):
+
+class _PlainValues(pickle.Unpickler):
+    """Unpickles only the value types the build stores. A cache file is not trusted input (a
+    planted one must not run code, even with --offline): pickle would call whatever a file
+    names; this refuses every name outside the allow-list, so nothing but those plain values,
+    dates, and tuples, lists, sets and dicts of them can be made."""
+
+    def __init__(self, data: bytes, allowed: dict[tuple[str, str], type]):
+        super().__init__(io.BytesIO(data))
+        self.allowed = allowed
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = self.allowed.get((module, name))
+        if found is None:
+            raise CacheDamaged(f"the build cache names {module}.{name}, which the build never stores")
+        return found
+
+
+def allow_list(types: Iterable[type]) -> dict[tuple[str, str], type]:
+    """The classes a cache may hold, by the names pickle writes them under."""
+    return {(t.__module__, t.__qualname__): t for t in (*types, date)}
+
+
+def load_value(data: bytes, allowed: dict[tuple[str, str], type]) -> Any:
+    try:
+        return _PlainValues(data, allowed).load()
+    except CacheDamaged:
+        raise
+    except Exception as exc:  # any malformed pickle: truncated, wrong opcodes, bad arguments
+        raise CacheDamaged(f"the build cache holds an unreadable value ({type(exc).__name__})") from None
+
+
+class BuildCache:
+    """A thin layer over sqlite: meta values, per-file records, per-document search entries.
+
+    Values are pickled by the build and read back through an allow-list of types
+    (``allowed``): see :class:`_PlainValues`.
+    """
+
+    def __init__(self, path: Path, allowed: dict[tuple[str, str], type] | None = None):
         self.path = path
+        self.allowed = allowed if allowed is not None else allow_list(())
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -74,15 +116,19 @@ class BuildCache:
             self.db.execute(f"PRAGMA user_version={SCHEMA}")
 
     @classmethod
-    def open(cls, path: Path) -> "BuildCache":
+    def open(cls, path: Path, allowed: dict[tuple[str, str], type] | None = None) -> "BuildCache":
         try:
-            return cls(path)
+            return cls(path, allowed)
         except sqlite3.DatabaseError:
             # A damaged cache is only a slower build: start again.
-            path.unlink(missing_ok=True)
-            for suffix in ("-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
-            return cls(path)
+            cls.delete(path)
+            return cls(path, allowed)
+
+    @staticmethod
+    def delete(path: Path) -> None:
+        path.unlink(missing_ok=True)
+        for suffix in ("-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
 
     def close(self) -> None:
         self.db.close()
@@ -90,7 +136,7 @@ class BuildCache:
     # -- meta ------------------------------------------------------------
     def get(self, name: str, default: Any = None) -> Any:
         row = self.db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
-        return pickle.loads(row[0]) if row else default
+        return load_value(row[0], self.allowed) if row else default
 
     def put_many(self, values: dict[str, Any]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, pickle.dumps(v, protocol=5)) for k, v in values.items()])
@@ -98,17 +144,17 @@ class BuildCache:
     # -- files ------------------------------------------------------------
     def signatures(self) -> dict[str, tuple[Any, str]]:
         """rel -> (stat signature, key), without loading the records."""
-        return {rel: (pickle.loads(sig), key) for rel, sig, key in self.db.execute("SELECT rel, signature, key FROM files")}
+        return {rel: (load_value(sig, self.allowed), key) for rel, sig, key in self.db.execute("SELECT rel, signature, key FROM files")}
 
     def records(self, rels: Iterable[str] | None = None) -> dict[str, Any]:
         if rels is None:
             rows = self.db.execute("SELECT rel, record FROM files")
-            return {rel: pickle.loads(record) for rel, record in rows}
+            return {rel: load_value(record, self.allowed) for rel, record in rows}
         out = {}
         for rel in rels:
             row = self.db.execute("SELECT record FROM files WHERE rel=?", (rel,)).fetchone()
             if row:
-                out[rel] = pickle.loads(row[0])
+                out[rel] = load_value(row[0], self.allowed)
         return out
 
     def replace_files(self, records: dict[str, tuple[Any, str, Any]], removed: Iterable[str]) -> None:

@@ -34,6 +34,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+from .languages import direction, is_language_code
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 HTML_SUFFIXES = (".html", ".htm")
@@ -69,8 +71,6 @@ LINK_ATTRS: dict[str, tuple[str, ...]] = {
     "button": ("formaction",),
     "input": ("formaction",),
 }
-RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "ku-arab", "ps", "sd", "ug", "ur", "yi"})
-LANGUAGE_FOLDER = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)""", re.I)
@@ -227,7 +227,7 @@ def parse_page(root: str, rel: str) -> PageData:
     elif page.dir not in ("rtl", "ltr", "auto"):
         page.problems.append(f'<html dir="{page.dir}"> is not rtl, ltr or auto')
     elif page.lang:
-        rtl_language = page.lang.lower() in RTL_LANGUAGES or page.lang.lower().split("-")[0] in RTL_LANGUAGES
+        rtl_language = direction(page.lang) == "rtl"
         if rtl_language and page.dir == "ltr":
             page.problems.append(f'<html lang="{page.lang}" dir="ltr">: {page.lang} is written right to left, use dir="rtl"')
         if not rtl_language and page.dir == "rtl":
@@ -474,8 +474,8 @@ def _same_name_in_language_folders(a: str, b: str) -> bool:
         and name_a == name_b
         and "/" not in name_a
         and folder_a != folder_b
-        and bool(LANGUAGE_FOLDER.match(folder_a))
-        and bool(LANGUAGE_FOLDER.match(folder_b))
+        and is_language_code(folder_a)
+        and is_language_code(folder_b)
     )
 
 

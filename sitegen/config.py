@@ -14,10 +14,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .diagnostics import Problem, error
+from .languages import LANGUAGE_CODE, language_folder
 from .yamlfile import YamlError, key_lines, node_line, parse_yaml
 
 PROVIDERS = ("google", "libre", "mymemory", "deepl", "microsoft", "qcri")
-LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
 
     if "title" not in values:
         problems.append(error(config_path, 1, "missing key 'title': add e.g. 'title: أرشيف الأخبار'"))
-    if "language" in values and not LANGUAGE_CODE.match(values["language"]):
+    if "language" in values and not LANGUAGE_CODE.fullmatch(values["language"]):
         fail("language", f"'language' must be a language code such as ar, not {values['language']!r}")
     if "per_page" in values and not 1 <= values["per_page"] <= 1000:
         fail("per_page", "'per_page' must be between 1 and 1000")
@@ -148,7 +148,7 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
 
     if "provider" in translation_values and translation_values["provider"] not in PROVIDERS:
         fail("provider", f"unknown translation provider {translation_values['provider']!r}: use one of {', '.join(PROVIDERS)}", True)
-    if "target" in translation_values and not LANGUAGE_CODE.match(translation_values["target"]):
+    if "target" in translation_values and not LANGUAGE_CODE.fullmatch(translation_values["target"]):
         fail("target", "'translation.target' must be a language code such as en", True)
     if "timeout" in translation_values and not 0 < translation_values["timeout"] <= 600:
         fail("timeout", "'translation.timeout' must be a number of seconds between 0 and 600", True)
@@ -158,8 +158,10 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
         fail("retries", "'translation.retries' must be between 0 and 10", True)
     if translation_values.get("provider") == "libre" and translation_values.get("enabled") and not translation_values.get("url"):
         fail("provider", "provider 'libre' needs 'url' (your LibreTranslate server, e.g. http://127.0.0.1:5000/)", True)
-    if translation_values.get("target") and translation_values.get("target") == values.get("language", "ar"):
-        fail("target", "'translation.target' is the site's own language: choose another target", True)
+    target = translation_values.get("target", TranslationConfig.target)
+    if LANGUAGE_CODE.fullmatch(target) and LANGUAGE_CODE.fullmatch(values.get("language", "ar")) and language_folder(target) == language_folder(values.get("language", "ar")):
+        # Both languages' pages would share one folder (ar/ for ar and ar-SY): one would overwrite the other.
+        fail("target" if "target" in translation_values else "language", "'translation.target' is the site's own language: choose another target", "target" in translation_values)
     for key in ("api_key", "key", "token"):
         if key in translation_raw:
             # Keys in a committed file leak; say where they belong instead.

@@ -14,6 +14,7 @@ from .diagnostics import Problem, error
 from .markup import Block, render_body
 from .metadata import date_from_file_name, default_slug, derive_title, make_excerpt, slug_problem
 from .segments import split_source
+from .textrules import balance_bidi
 from .sources import SourceFile
 
 
@@ -78,18 +79,18 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
                 number=raw.number,
                 line=raw.line,
                 kind=source.kind,
-                title=given_title or derive_title(first_text) or f"{source.rel} ({raw.number})",
+                title=balance_bidi(given_title or derive_title(first_text) or f"{source.rel} ({raw.number})"),
                 title_given=bool(given_title),
                 date=meta.get("date") or file_date,
                 slug=slug,
                 slug_line=slug_line,
-                author=meta.get("author"),
-                tags=meta.get("tags") or (),
-                summary=meta.get("summary"),
+                author=balance_bidi(meta.get("author")) if meta.get("author") else None,
+                tags=tuple(balance_bidi(tag) for tag in meta.get("tags") or ()),
+                summary=balance_bidi(meta.get("summary")) if meta.get("summary") else None,
                 translate=meta.get("translate", True),
                 draft=meta.get("draft", False),
                 blocks=blocks,
-                excerpt=meta.get("summary") or make_excerpt(first_text),
+                excerpt=balance_bidi(meta.get("summary") or make_excerpt(first_text)),
             )
         )
     return tuple(segments), problems

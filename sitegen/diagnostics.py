@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from .textrules import visible
+
 
 class Severity(str, Enum):
     ERROR = "error"
@@ -28,7 +30,9 @@ class Problem:
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         label = "warning: " if self.severity is Severity.WARNING else ""
-        return f"{where}: {label}{self.message}"
+        # Escaped: a file name or value holding a bidi override or a line break must not
+        # reorder or split the line a terminal or a CI log shows.
+        return visible(f"{where}: {label}{self.message}")
 
     @property
     def is_error(self) -> bool:

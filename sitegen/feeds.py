@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape as _escape
 from xml.sax.saxutils import quoteattr as _quoteattr
 
 from . import urls
+from .languages import language_folder
 from .config import SiteConfig
 from .pages import Article, Listing
 
@@ -54,7 +55,7 @@ def atom_feed(config: SiteConfig, language: str, feed_path: str, title: str, ent
         f"<title>{escape(title)}</title>",
         f"<id>{escape(urls.absolute_url(base, feed_path))}</id>",
         f'<link rel="self" href={quoteattr(urls.absolute_url(base, feed_path))}/>',
-        f'<link rel="alternate" href={quoteattr(urls.absolute_url(base, urls.index_page(1, "" if language == config.language else language)))}/>',
+        f'<link rel="alternate" href={quoteattr(urls.absolute_url(base, urls.index_page(1, "" if language == config.language else language_folder(language))))}/>',
         f"<updated>{newest.isoformat()}T00:00:00Z</updated>",
         f"<author><name>{escape(config.author or config.title)}</name></author>",
     ]
@@ -89,7 +90,7 @@ def feed_entries(articles: Sequence[Article], config: SiteConfig, english: bool)
         for listing in article.segments:
             if listing.date is None:
                 continue
-            arabic, english_path = urls.segment_page(listing.slug), urls.companion_page(listing.slug, target)
+            arabic, english_path = urls.segment_page(listing.slug, config.language), urls.companion_page(listing.slug, target)
             if english:
                 if listing.english_title is None:
                     continue
@@ -132,7 +133,7 @@ def sitemap_urls(config: SiteConfig, listings: Sequence[Listing], index_paths: S
     target = config.translation.target
     out = [SitemapUrl(path, None) for path in index_paths]
     for listing in listings:
-        arabic, english = urls.segment_page(listing.slug), urls.companion_page(listing.slug, target)
+        arabic, english = urls.segment_page(listing.slug, config.language), urls.companion_page(listing.slug, target)
         english_indexed = listing.english_title is not None and (listing.english_reviewed or not config.translation.noindex_unreviewed)
         pair = ((config.language, arabic), (target, english)) if english_indexed else ()
         out.append(SitemapUrl(arabic, listing.date, pair))

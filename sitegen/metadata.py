@@ -9,6 +9,8 @@ import re
 import unicodedata
 from datetime import date
 
+from .textrules import is_invisible
+
 TITLE_LIMIT = 90
 EXCERPT_LIMIT = 200
 ELLIPSIS = "…"
@@ -18,7 +20,7 @@ MAX_SLUG_BYTES = 255 - len(".html")
 _SENTENCE_END = re.compile(r"[.!?؟…](?=\s|$|[»\"”’')\]])[»\"”’')\]]*")
 _QUOTE_PAIRS = {"«": "»", "“": "”", "‘": "’", "(": ")", "[": "]"}
 _SYMMETRIC_QUOTES = ('"',)
-_DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[-_ .]|$)")
+_DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[-_ .]|\Z)")
 
 ARABIC_MONTHS = (
     "يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
@@ -33,12 +35,20 @@ _ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 def first_sentence(text: str) -> str:
     for match in _SENTENCE_END.finditer(text):
-        before = text[: match.start()].rsplit(None, 1)
-        word = before[-1] if before else ""
-        if text[match.start()] == "." and 0 < len(word) <= 2:
+        start = match.start()
+        if text[start] == "." and 0 < _word_length_before(text, start) <= 2:
             continue  # an abbreviation or an initial (د. محمد, أ. ب.), not the end of a sentence
         return text[: match.end()].strip()
     return text.strip()
+
+
+def _word_length_before(text: str, end: int) -> int:
+    """Length of the word ending at ``end``, counted up to 3 (all the caller needs): looking at
+    a few characters keeps a first line of a million "ab. " linear (slicing text[:end] was not)."""
+    length = 0
+    while length < 3 and end - length > 0 and not text[end - length - 1].isspace():
+        length += 1
+    return length
 
 
 def cut_at_word(text: str, limit: int) -> str:
@@ -136,8 +146,10 @@ def slug_problem(slug: str) -> str | None:
         return f"slug {slug!r} contains '..': remove it"
     if slug.startswith("."):
         return f"slug {slug!r} starts with '.', which hides the file: remove the dot"
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in slug):
+    if any(is_invisible(c) for c in slug):
         return f"slug {slug!r} contains control or invisible characters: use letters, digits and '-'"
+    if _mixes_confusable_scripts(slug):
+        return f"slug {slug!r} mixes Latin letters with Cyrillic or Greek ones that look alike: write it in one script"
     if slug != slug.strip():
         return f"slug {slug!r} starts or ends with a space: remove it"
     if any(c in slug for c in '<>:"|?*#%'):
@@ -149,6 +161,16 @@ def slug_problem(slug: str) -> str | None:
             "shorten it (Arabic letters take two bytes each)"
         )
     return None
+
+
+def _mixes_confusable_scripts(slug: str) -> bool:
+    """Latin with Cyrillic or Greek letters in one slug: 'homs' with a Cyrillic 'о' is
+    another file that looks the same. Arabic beside Latin is ordinary and stays allowed."""
+    scripts = set()
+    for char in slug:
+        if char.isalpha():
+            scripts.add(unicodedata.name(char, "").split(" ", 1)[0])
+    return "LATIN" in scripts and bool(scripts & {"CYRILLIC", "GREEK"})
 
 
 def slug_collision_key(slug: str) -> str:

@@ -59,7 +59,7 @@ def output_lock(output_dir: Path, wait_seconds: float = 600.0) -> Iterator[None]
     """One build at a time per output folder; a second one waits, then gives up."""
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     lock_path = output_dir.parent / f".{output_dir.name}.lock"
-    handle = open(lock_path, "a+b")
+    handle = _open_lock_file(lock_path)
     try:
         deadline = time.monotonic() + wait_seconds
         announced = False
@@ -77,6 +77,20 @@ def output_lock(output_dir: Path, wait_seconds: float = 600.0) -> Iterator[None]
         yield
     finally:
         handle.close()  # closing releases the lock, even after kill -9 (the kernel drops it)
+
+
+def _open_lock_file(lock_path: Path):
+    """The lock file, never through a symbolic link: a planted one would have the build
+    create or touch a file wherever it points. A link found there is removed."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(lock_path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        os.unlink(lock_path)
+        fd = os.open(lock_path, flags, 0o644)
+    return os.fdopen(fd, "r+b")
 
 
 def staging_dir_for(output_dir: Path) -> Path:
@@ -130,9 +144,9 @@ class StagingCopy:
         self.output_dir = output_dir
         self.path = staging_dir_for(output_dir)
         self.process: subprocess.Popen | None = None
+        self.planted = 0  # symbolic links and special files found (and removed) in the copy
         self.linking = link_previous and output_dir.is_dir()
-        if self.path.exists():
-            shutil.rmtree(self.path)
+        remove_path(self.path)
         if not self.linking:
             self.path.mkdir(parents=True)
             return
@@ -145,8 +159,10 @@ class StagingCopy:
         if self.linking:
             self.linking = False
             if self.process is None or self.process.wait() != 0:
-                shutil.rmtree(self.path, ignore_errors=True)
-                shutil.copytree(self.output_dir, self.path, copy_function=_link_or_copy)
+                remove_path(self.path)
+                # symlinks=True: a link is copied as a link (never followed), then removed below.
+                shutil.copytree(self.output_dir, self.path, symlinks=True, copy_function=_link_or_copy)
+            self.planted = remove_planted_entries(self.path)
         return self.path
 
     def abandon(self) -> None:
@@ -155,6 +171,35 @@ class StagingCopy:
             self.process.kill()
             self.process.wait()
         discard_staging(self.path)
+
+
+def remove_planted_entries(folder: Path) -> int:
+    """Remove every symbolic link, named pipe, socket or device below ``folder``; returns how many.
+
+    The build never makes any of them, so one in the copy of the live site was planted: a link
+    to a folder elsewhere would have the build write through it (outside the output folder), a
+    link to a private file would be published and zipped. Links are removed, never followed.
+    The walk reads only directory entries (their type comes with the name): no stat per file.
+    """
+    removed = 0
+    pending = [os.fspath(folder)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif not entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
+
+
+def remove_path(path: Path) -> None:
+    """Remove whatever stands at ``path``: a link is unlinked (its target untouched), a folder deleted."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
 
 
 def _link_or_copy(source: str, target: str) -> None:

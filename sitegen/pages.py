@@ -19,12 +19,12 @@ from markupsafe import Markup
 from . import urls
 from .config import SiteConfig
 from .content import Segment
+from .languages import direction, language_folder
 from .labels import labels_for, part_label, translation_notice
 from .markup import translated_block_html, with_anchor
 from .metadata import format_date, make_excerpt
 from .translation import Companion
 
-TEXT_DIRECTIONS = {"ar": "rtl", "fa": "rtl", "he": "rtl", "ur": "rtl", "ps": "rtl", "ckb": "rtl", "yi": "rtl", "dv": "rtl"}
 _ARABIC_RUN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+(?:[\s\d.,:؛،-]+[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+)*")
 
 
@@ -63,10 +63,6 @@ class Article:
         return max(dates) if dates else None
 
 
-def direction(language: str) -> str:
-    return TEXT_DIRECTIONS.get(language.split("-")[0], "ltr")
-
-
 def order_articles(segments: Sequence[Any]) -> list[Article]:
     """Newest first, undated last; an article's segments together and in order."""
     by_file = sorted(segments, key=lambda s: (s.source_rel, s.number))
@@ -93,6 +89,7 @@ class SitePlanner:
         self.english = config.translation.enabled
         self.source_language = config.language
         self.target = config.translation.target
+        self.target_folder = language_folder(self.target)
         self.has_search = config.search
         self.has_archive = config.offline_archive
 
@@ -106,14 +103,14 @@ class SitePlanner:
         source_dir = direction(self.source_language) if foreign else None
         nav = [{"href": urls.relative_url(path, urls.index_page(1)), "label": labels_for(self.source_language)["index"], "lang": self.source_language if foreign else None, "dir": source_dir}]
         if self.english:
-            nav.append({"href": urls.relative_url(path, urls.index_page(1, self.target)), "label": "English", "lang": self.target, "dir": direction(self.target)})
+            nav.append({"href": urls.relative_url(path, urls.index_page(1, self.target_folder)), "label": "English", "lang": self.target, "dir": direction(self.target)})
         if self.has_search:
             nav.append({"href": urls.relative_url(path, urls.SEARCH), "label": labels_for(self.source_language)["search"], "lang": self.source_language if foreign else None, "dir": source_dir})
         feeds = []
         if self.config.base_url:
-            feeds.append({"title": self.config.title, "href": urls.relative_url(path, f"{self.source_language}/feed.xml")})
+            feeds.append({"title": self.config.title, "href": urls.relative_url(path, urls.feed(self.source_language))})
             if self.english:
-                feeds.append({"title": f"{self.config.title} (English)", "href": urls.relative_url(path, f"{self.target}/feed.xml")})
+                feeds.append({"title": f"{self.config.title} (English)", "href": urls.relative_url(path, urls.feed(self.target))})
         return {
             "lang": language,
             "dir": direction(language),
@@ -162,10 +159,10 @@ class SitePlanner:
             return {"href": urls.relative_url(path, urls.companion_page(segment.slug, self.target)), "title": companion.title, "lang": None, "dir": None}
         # An English page whose neighbour has no companion links to the Arabic original, marked as such.
         lang = self.source_language if english else None
-        return {"href": urls.relative_url(path, urls.segment_page(segment.slug)), "title": segment.title, "lang": lang, "dir": direction(self.source_language) if lang else None}
+        return {"href": urls.relative_url(path, urls.segment_page(segment.slug, self.source_language)), "title": segment.title, "lang": lang, "dir": direction(self.source_language) if lang else None}
 
     def _arabic_page(self, segment: Segment, previous: Segment | None, following: Segment | None, count: int) -> Page:
-        path = urls.segment_page(segment.slug)
+        path = urls.segment_page(segment.slug, self.source_language)
         context = self._base(path, self.source_language, segment.title)
         companion = self.companion_of(segment)
         context |= {
@@ -193,7 +190,7 @@ class SitePlanner:
         for index, (block, translated) in enumerate(zip(segment.blocks, companion.blocks), start=1):
             html = translated_block_html(block, translated)
             blocks.append(Markup(with_anchor(isolate_arabic(html) if block.units else html, f"p{index}")))
-        original = urls.segment_page(segment.slug)
+        original = urls.segment_page(segment.slug, self.source_language)
         context |= {
             "page_title": companion.title,
             "date": _date(segment.date, self.target),
@@ -206,7 +203,7 @@ class SitePlanner:
             "notice": translation_notice(companion.providers, companion.date, companion.reviewed),
             "previous": self._neighbour(path, previous, english=True),
             "next": self._neighbour(path, following, english=True),
-            "index_url": urls.relative_url(path, urls.index_page(1, self.target)),
+            "index_url": urls.relative_url(path, urls.index_page(1, self.target_folder)),
             "noindex": self.config.translation.noindex_unreviewed and not companion.reviewed,
             "alternates": self._alternates(path, [(self.source_language, original), (self.target, path)]),
             "description": None,
@@ -241,7 +238,7 @@ class SitePlanner:
             "target_lang": self.target,
             "title_translated": companion.title,
             "date": _date(segment.date, self.source_language),
-            "original_url": urls.relative_url(path, urls.segment_page(segment.slug)),
+            "original_url": urls.relative_url(path, urls.segment_page(segment.slug, self.source_language)),
             "companion_url": urls.relative_url(path, urls.companion_page(segment.slug, self.target)),
             "notice": translation_notice(companion.providers, companion.date, companion.reviewed),
             "pairs": pairs,
@@ -266,7 +263,7 @@ class SitePlanner:
 
     def index_page(self, number: int, total_pages: int, listings: Sequence[Listing], english: bool = False) -> Page:
         language = self.target if english else self.source_language
-        folder = self.target if english else ""
+        folder = self.target_folder if english else ""
         labels = labels_for(language)
         title = self.config.title if not english else f"{self.config.title}: English"
         path = urls.index_page(number, folder)
@@ -282,7 +279,7 @@ class SitePlanner:
         return Page(path, "index.html", context)
 
     def _index_entry(self, path: str, listing: Listing, language: str, english: bool) -> dict[str, Any]:
-        arabic_url = urls.relative_url(path, urls.segment_page(listing.slug))
+        arabic_url = urls.relative_url(path, urls.segment_page(listing.slug, self.source_language))
         english_url = urls.relative_url(path, urls.companion_page(listing.slug, self.target))
         entry = {
             "date": _date(listing.date, language),
@@ -321,7 +318,7 @@ class SitePlanner:
         context["canonical"] = None
         # Without base_url, a script finds the site's root from the address (GitHub Pages serves
         # this page at any depth); the folders below the root are the ones this site makes.
-        context["root_folders"] = sorted({self.source_language, self.target, "parallel", "search"})
+        context["root_folders"] = sorted({language_folder(self.source_language), self.target_folder, "parallel", "search"})
         context["has_base_url"] = bool(self.config.base_url)
         return Page(path, "404.html", context)
 

@@ -17,6 +17,7 @@ import io
 import json
 import os
 import pickle
+import stat
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -28,19 +29,23 @@ from typing import Any
 
 from . import urls
 from .archive import ArchiveTooLarge, StoredMember, remove_packs, write_site_zip
-from .article import BuildContext, FileOutcome, FileTask, finish_packs, flush_packs, init_worker, process_batch, process_file, replace_file
-from .cache import BuildCache, hash_bytes, stat_signature, tool_version
+from .article import BuildContext, FileOutcome, FileTask, SlugClaim, finish_packs, flush_packs, init_worker, process_batch, process_file, replace_file
+from .cache import BuildCache, CacheDamaged, allow_list, hash_bytes, load_value, stat_signature, tool_version
 from .config import SiteConfig, config_fingerprint
-from .diagnostics import Problem, error, has_errors, warning
+from .diagnostics import Problem, Severity, error, has_errors, warning
 from .feeds import atom_feed, feed_entries, robots_txt, sitemap, sitemap_urls
 from .memory import memory_path
 from .metadata import slug_collision_key
-from .output import MARKER, StagingCopy, check_output_dir, discard_staging, output_lock, publish_staging, read_build_id, remove_leftovers
-from .pages import Article, Listing, Page, SitePlanner, direction, order_articles
-from .search import bucket_count, bucket_of, build_bucket, build_search_root
+from .output import MARKER, StagingCopy, check_output_dir, discard_staging, output_lock, publish_staging, read_build_id, remove_leftovers, remove_path
+from .languages import direction, language_folder
+from .pages import Article, Listing, Page, SitePlanner, order_articles
+from .search import IndexedDocument, bucket_count, bucket_of, build_bucket, build_search_root
 from .sources import discover_sources, git_commit_dates
 from .theme import Theme, load_theme
-from .translation import ProgressCallback, TranslationReport, translate_missing
+from .translation import ProgressCallback, TranslationReport, Unit, translate_missing
+
+# Everything the cache holds is made of these (and of dates, numbers, text and containers).
+CACHE_TYPES = allow_list((FileOutcome, SlugClaim, Listing, Unit, Problem, Severity, StoredMember, IndexedDocument))
 
 # Below this many changed files, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 48
@@ -81,9 +86,17 @@ def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
     with output_lock(config.output_dir):
         remove_leftovers(config.output_dir)
         # One cache per output folder: a preview (serve) and the real site must not invalidate each other.
-        cache = BuildCache.open(config.cache_dir / f"build-{hash_bytes(str(config.output_dir))[:12]}.sqlite")
+        cache_path = config.cache_dir / f"build-{hash_bytes(str(config.output_dir))[:12]}.sqlite"
+        cache = BuildCache.open(cache_path, CACHE_TYPES)
         try:
-            return _build(config, options, theme, fingerprint, cache)
+            try:
+                return _build(config, options, theme, fingerprint, cache)
+            except CacheDamaged:
+                # Damaged, or planted: nothing of it is used. The build starts again without it.
+                cache.close()
+                BuildCache.delete(cache_path)
+                cache = BuildCache.open(cache_path, CACHE_TYPES)
+                return _build(config, options, theme, fingerprint, cache)
         finally:
             cache.close()
 
@@ -124,6 +137,15 @@ def _build(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint:
         previous_records: dict[str, FileOutcome] = cache.records() if trusted else {}
         previous_manifest: dict[str, str] = cache.get("manifest", {}) if trusted else {}
         staging = staging_copy.ready()
+        if staging_copy.planted:
+            # Links or special files the build never makes: the copy of the live site cannot be
+            # trusted to hold this build's unchanged pages. Build the whole site afresh.
+            result.problems.append(warning(config.output_dir, None, f"{staging_copy.planted} symbolic link(s) or special file(s) that build.py never makes were found in the output folder: removed (never followed), and the whole site is built again"))
+            staging_copy.abandon()
+            staging_copy = StagingCopy(config.output_dir, link_previous=False)
+            staging = staging_copy.ready()
+            trusted, changed, removed, previous_records, previous_manifest = False, list(sources), [], {}, {}
+            keys = {rel: _key(config, rel, sources[rel], git_dates.get(rel)) for rel in changed}
     except BaseException:
         staging_copy.abandon()
         raise
@@ -152,7 +174,8 @@ def _make_site(
     pack_dir = None
     if config.offline_archive:
         pack_dir = config.output_dir.parent / f".{config.output_dir.name}.packs-{os.getpid()}"
-        pack_dir.mkdir(exist_ok=True)
+        remove_path(pack_dir)  # a leftover, or a planted link: never written through
+        pack_dir.mkdir()
     try:
         return _make_site_with_packs(
             config, options, theme, cache, result, staging, sources, git_dates, trusted, online,
@@ -215,7 +238,7 @@ def _make_site_with_packs(
     index_paths: list[str] = []
     languages = [False, True] if config.translation.enabled else [False]
     for english in languages:
-        folder = config.translation.target if english else ""
+        folder = language_folder(config.translation.target) if english else ""
         for number, total, chunk in planner.index_chunks(articles, english):
             # The page's whole input: its entries and its place among the pages.
             key = hash_bytes(_value_bytes(chunk), f"{number}/{total}/{english}")
@@ -225,6 +248,9 @@ def _make_site_with_packs(
     site_pages.append((urls.NOT_FOUND, hash_bytes("404"), planner.not_found_page))
     if config.search:
         site_pages.append((urls.SEARCH, hash_bytes("search"), planner.search_page))
+    result.problems += find_site_page_collisions(ordered, {path: _site_page_name(path, config) for path, _, _ in site_pages})
+    if has_errors(result.problems):
+        return None
     to_render: list[tuple[str, Callable[[], Page]]] = []
     for path, key, make in site_pages:
         page_keys[path] = key
@@ -241,13 +267,14 @@ def _make_site_with_packs(
         for path, data in extra.items():
             manifest[path] = _write(staging, path, data, previous_manifest)
         if config.search:
-            for path, digest in _search_files(cache, staging, records, changed + removed, previous_records, trusted, previous_manifest, pool).items():
+            for path, digest in _search_files(cache, staging, records, changed + removed, previous_records, trusted, previous_manifest, pool, config.language).items():
                 manifest[path] = digest
         for path, data in rendered():
             manifest[path] = _write(staging, path, data, previous_manifest)
 
     _remove_strays(staging, set(manifest) | {urls.ARCHIVE})
     zip_layout: dict[str, StoredMember] = {}
+    zip_size: int | None = None
     if config.offline_archive:
         names = sorted(manifest)
         flush_packs()  # pages compressed in this process, for a small build without workers
@@ -258,7 +285,8 @@ def _make_site_with_packs(
         target.unlink(missing_ok=True)  # a hard link to the live zip: never write through it
         try:
             zip_layout = write_site_zip(target, staging, names, stored, threads=os.cpu_count() or 1, final_path=config.output_dir / urls.ARCHIVE)
-            manifest[urls.ARCHIVE] = hash_bytes(str(target.stat().st_size), *(f"{n}={manifest[n]}" for n in names))
+            zip_size = target.stat().st_size
+            manifest[urls.ARCHIVE] = hash_bytes(str(zip_size), *(f"{n}={manifest[n]}" for n in names))
         except ArchiveTooLarge as exc:
             target.unlink(missing_ok=True)
             result.problems.append(warning(config.config_path, None, str(exc)))
@@ -286,7 +314,7 @@ def _make_site_with_packs(
             "without_companion": tuple(report.without_companion) if report else (),
             "needs_translation": {rel for rel, r in records.items() if r.missing},
             "folders": _folder_times(config.output_dir, manifest),
-            "zip_layout": (zip_layout, manifest.get(urls.ARCHIVE)),
+            "zip_layout": (zip_layout, manifest.get(urls.ARCHIVE), zip_size),
         }
     )
     return build_id
@@ -318,6 +346,31 @@ def find_path_collisions(records: list[FileOutcome]) -> list[Problem]:
                     error(claim.path, claim.line, f"slug '{claim.slug}' is already used by {other.where}: give one of them another 'slug' in its front matter")
                 )
     return problems
+
+
+def find_site_page_collisions(records: list[FileOutcome], site_pages: dict[str, str]) -> list[Problem]:
+    """A segment's page claiming the file of a page of the whole site (slug 'index' makes
+    en/index.html, the English index) is an error naming both: one would overwrite the other."""
+    taken = {slug_collision_key(path): name for path, name in site_pages.items()}
+    problems = []
+    for record in records:
+        claims = {slug_collision_key(claim.slug): claim for claim in record.slugs}
+        for path in record.pages:
+            name = taken.get(slug_collision_key(path))
+            if name is not None:
+                claim = claims[slug_collision_key(path.rpartition("/")[2].removesuffix(".html"))]
+                problems.append(error(claim.path, claim.line, f"output file {path} of slug '{claim.slug}' is also {name}: give this segment another 'slug' in its front matter"))
+    return problems
+
+
+def _site_page_name(path: str, config: SiteConfig) -> str:
+    """How messages name a page of the whole site."""
+    folder, _, name = path.rpartition("/")
+    if name == urls.INDEX or name.startswith("page-"):
+        number = 1 if name == urls.INDEX else int(name[5:-5])
+        english = " English" if folder else ""
+        return f"the{english} index page" + (f" {number}" if number > 1 else "")
+    return {urls.NOT_FOUND: "the 404 page", urls.SEARCH: "the search page"}.get(path, path)
 
 
 def _value_bytes(value: object) -> bytes:
@@ -388,10 +441,16 @@ def _folder_times(output_dir: Path, manifest: dict[str, str]) -> dict[str, int]:
 
 def _previous_zip_members(config: SiteConfig, cache: BuildCache, previous_manifest: dict[str, str], manifest: dict[str, str]) -> dict[str, StoredMember]:
     """Members of the live site.zip whose file is unchanged: copied, not compressed again."""
-    layout, zip_hash = cache.get("zip_layout", ({}, None))
+    layout, zip_hash, zip_size = cache.get("zip_layout", ({}, None, None))
     live = config.output_dir / urls.ARCHIVE
-    if not layout or zip_hash is None or previous_manifest.get(urls.ARCHIVE) != zip_hash or not live.is_file():
+    if not layout or zip_hash is None or previous_manifest.get(urls.ARCHIVE) != zip_hash:
         return {}
+    try:
+        info = live.lstat()
+    except OSError:
+        return {}
+    if not stat.S_ISREG(info.st_mode) or info.st_size != zip_size:
+        return {}  # replaced or damaged since: compress again
     if next(iter(layout.values())).file != str(live):
         return {}  # recorded for another place (the output folder moved): compress again
     return {n: m for n, m in layout.items() if n in manifest and previous_manifest.get(n) == manifest[n]}
@@ -464,9 +523,9 @@ def _site_files(config: SiteConfig, theme: Theme, articles: list[Article], listi
     if not config.base_url:
         notes.append("no base_url in site.yml: feeds, sitemap.xml, robots.txt and canonical links are skipped (set base_url to make them)")
         return files, notes
-    files[f"{config.language}/feed.xml"] = atom_feed(config, config.language, f"{config.language}/feed.xml", config.title, feed_entries(articles, config, english=False))
+    files[urls.feed(config.language)] = atom_feed(config, config.language, urls.feed(config.language), config.title, feed_entries(articles, config, english=False))
     if config.translation.enabled:
-        files[f"{target}/feed.xml"] = atom_feed(config, target, f"{target}/feed.xml", f"{config.title} (English)", feed_entries(articles, config, english=True))
+        files[urls.feed(target)] = atom_feed(config, target, urls.feed(target), f"{config.title} (English)", feed_entries(articles, config, english=True))
     files["sitemap.xml"] = sitemap(config, sitemap_urls(config, listings, index_paths))
     files["robots.txt"] = robots_txt(config)
     return files, notes
@@ -481,6 +540,7 @@ def _search_files(
     trusted: bool,
     previous_manifest: dict[str, str],
     pool: ProcessPoolExecutor | None,
+    language: str,
 ) -> dict[str, str]:
     """Search buckets: only those holding a changed document are made again."""
     # One document per segment; cached records no longer carry theirs (they live in the cache's table).
@@ -492,7 +552,7 @@ def _search_files(
     if same_layout:
         # A document's bucket follows from its Arabic URL, known from the listings of old and new records.
         dirty = {
-            bucket_of(urls.segment_page(listing.slug), buckets)
+            bucket_of(urls.segment_page(listing.slug, language), buckets)
             for rel in touched
             for record in (records.get(rel), previous_records.get(rel))
             if record
@@ -522,7 +582,7 @@ def _search_files(
 
 def _bucket_job(job: tuple[int, int, list[bytes]]) -> dict[str, bytes]:
     bucket, buckets, packed = job
-    return build_bucket(bucket, buckets, [pickle.loads(doc) for doc in packed])
+    return build_bucket(bucket, buckets, [load_value(doc, CACHE_TYPES) for doc in packed])
 
 
 def _bucket_of_path(path: str) -> int | None:

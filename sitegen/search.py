@@ -103,6 +103,8 @@ from itertools import accumulate, chain
 from operator import add
 from typing import Iterable, Iterator, Sequence
 
+from .textrules import balance_bidi
+
 __all__ = [
     "SearchDocument",
     "IndexedDocument",
@@ -580,11 +582,12 @@ def _snippet(text: str, limit: int = SNIPPET_LENGTH) -> str:
     if len(head) < limit + 2:
         head = " ".join(text.split())
     if len(head) <= limit:
-        return head
+        return balance_bidi(head)
     cut = head.rfind(" ", 0, limit + 1)
     if cut < limit // 2:
         cut = limit
-    return head[:cut].rstrip(" ،,.;؛:") + "…"
+    # Balanced: a result line must not be reversed by an override the cut left open.
+    return balance_bidi(head[:cut].rstrip(" ،,.;؛:")) + "…"
 
 
 def _utf16_key(s: str) -> bytes:

@@ -10,28 +10,34 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import quote
 
+from .languages import language_folder
+
 INDEX = "index.html"
 SEARCH = "search.html"
 NOT_FOUND = "404.html"
 ARCHIVE = "site.zip"
 
 
-def segment_page(slug: str) -> str:
-    return f"ar/{slug}.html"
+def segment_page(slug: str, language: str) -> str:
+    return f"{language_folder(language)}/{slug}.html"
 
 
-def companion_page(slug: str, target: str = "en") -> str:
-    return f"{target}/{slug}.html"
+def companion_page(slug: str, target: str) -> str:
+    return f"{language_folder(target)}/{slug}.html"
 
 
 def parallel_page(slug: str) -> str:
     return f"parallel/{slug}.html"
 
 
-def index_page(number: int, language_folder: str = "") -> str:
+def feed(language: str) -> str:
+    return f"{language_folder(language)}/feed.xml"
+
+
+def index_page(number: int, folder: str = "") -> str:
     """Page 1 is index.html; later pages are page-2.html, page-3.html, ..."""
     name = INDEX if number == 1 else f"page-{number}.html"
-    return f"{language_folder}/{name}" if language_folder else name
+    return f"{folder}/{name}" if folder else name
 
 
 def relative_url(from_page: str, to_path: str, anchor: str | None = None) -> str:

@@ -96,7 +96,7 @@ def test_a_slug_from_front_matter_or_a_file_name_never_leaves_the_output_folder(
     for source_text, file_name in ((text, "a.txt"), ("\n===\n".join(bodies), f"{name}.txt")):
         found, _problems = segments(source_text, file_name)
         for segment in found:  # accepted: every page of it lies in its folder of the output
-            for page in (urls.segment_page(segment.slug), urls.companion_page(segment.slug, "en"), urls.parallel_page(segment.slug)):
+            for page in (urls.segment_page(segment.slug, "ar"), urls.companion_page(segment.slug, "en"), urls.parallel_page(segment.slug)):
                 assert _inside(out, page), (segment.slug, page)
 
 

@@ -1,0 +1,68 @@
+"""Characters that must not pass unseen: invisible ones in names, unbalanced bidi controls in
+titles, and both in messages printed to a terminal.
+
+Stated once: slugs are judged by :func:`is_invisible`, titles are made safe by
+:func:`balance_bidi`, and every message goes through :func:`visible`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Characters that show nothing, or a blank, yet make another name: a reader cannot type or
+# tell apart a link holding them. Controls, format characters (bidi overrides, zero-width
+# joiners), line separators, private use, unassigned and surrogate code points by category;
+# and by code point the blanks that are letters, marks or symbols to Unicode.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cn", "Cs"})
+_INVISIBLE = frozenset(
+    "\u034f"  # combining grapheme joiner
+    "\u115f\u1160\u3164\uffa0"  # Hangul fillers
+    "\u2800"  # braille pattern blank
+    "\u17b4\u17b5\u180e"  # Khmer inherent vowels, Mongolian vowel separator
+)
+
+
+def is_invisible(char: str) -> bool:
+    code = ord(char)
+    category = unicodedata.category(char)
+    return (
+        category in _INVISIBLE_CATEGORIES
+        or char in _INVISIBLE
+        or 0xFE00 <= code <= 0xFE0F  # variation selectors
+        or 0xE0100 <= code <= 0xE01EF
+        or (category == "Zs" and char != " ")  # no-break and other odd spaces
+    )
+
+
+def visible(text: str) -> str:
+    """``text`` with every invisible character written as ``\\uXXXX``: a message names a file
+    or a value exactly, and a bidi override in a file name cannot reorder the terminal's line."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(f"\\u{ord(c):04x}" if c != "\t" and is_invisible(c) else c for c in text)
+
+
+# Explicit bidi formatting: embeddings and overrides end with PDF, isolates with PDI.
+_OPENERS = {"\u202a": "\u202c", "\u202b": "\u202c", "\u202d": "\u202c", "\u202e": "\u202c", "\u2066": "\u2069", "\u2067": "\u2069", "\u2068": "\u2069"}
+_BIDI_FORMATTING = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def balance_bidi(text: str) -> str:
+    """``text`` without unpaired bidi embeddings, overrides and isolates (and their stray
+    closers). An unterminated U+202E in a title would reverse whatever follows it on the line
+    of an index, a feed reader or a search result; paired ones stay, as the author meant them."""
+    if _BIDI_FORMATTING.search(text) is None:
+        return text
+    stack: list[tuple[str, int]] = []
+    dropped: set[int] = set()
+    for match in _BIDI_FORMATTING.finditer(text):
+        char, index = match.group(), match.start()
+        if char in _OPENERS:
+            stack.append((char, index))
+        elif stack and _OPENERS[stack[-1][0]] == char:
+            stack.pop()
+        else:
+            dropped.add(index)  # a closer with nothing open (or closing the wrong kind)
+    dropped.update(index for _, index in stack)
+    return "".join(c for i, c in enumerate(text) if i not in dropped)
