@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -12,11 +13,19 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
 
     With ``durable`` the data and the rename reach the disk before returning, so
     that even a power cut keeps either the old file or the new one.
+
+    The new file gets the permissions of the one it replaces, or those the umask gives a
+    new file: ``mkstemp`` makes it 0600, and a memory rewritten by a build became unreadable
+    to the rest of a team sharing the checkout (and to a web server serving it).
+    The rename replaces ``path`` itself: a symbolic link there is replaced, never written through.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _mode_for(path)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), mode)
             handle.write(data)
             if durable:
                 handle.flush()
@@ -30,6 +39,40 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def _mode_for(path: Path) -> int:
+    """Permission bits for a file written to ``path``: those of the file there, else 0666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode) & 0o777
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it.
+
+    ``os.umask`` only reads the mask by setting it: between setting and restoring, a file
+    another thread creates gets the wrong mode. Linux shows the mask in /proc/self/status;
+    elsewhere the mask found when this module was imported (before any worker thread) stands.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _UMASK_AT_IMPORT
+
+
+def _umask_by_setting() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK_AT_IMPORT = _umask_by_setting()
 
 
 def fsync_dir(folder: Path) -> None:

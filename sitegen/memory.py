@@ -18,6 +18,12 @@ A reviewed entry whose Arabic changed is kept with ``stale: true`` next to the
 new machine translation, so an editor's work is never lost. Unreviewed entries
 whose source is gone are pruned.
 
+A memory is read like a source file: a regular file of at most ``MAX_MEMORY_BYTES``, never
+through a symbolic link that leads outside the memory folder (git commits links, so a
+checkout can hold one to ``/dev/zero``). Two entries for one text (a git merge makes them)
+are settled by ``resolve_duplicates``: a reviewed translation always wins, and two reviewed
+ones that differ stop the build for that file until an editor chooses.
+
 This module reads and writes those files; deciding what to translate lives in
 ``translation.py``.
 """
@@ -26,10 +32,12 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 import re
+import stat
 import time
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterable
@@ -40,6 +48,9 @@ from .diagnostics import Problem, error, warning
 from .fsutil import write_atomic
 from .yamlfile import YamlError, node_line, parse_yaml
 
+# A memory holds a source file (at most 10 MB, see sources.py) about twice, with its fields:
+# anything much larger is not one the build wrote.
+MAX_MEMORY_BYTES = 64 * 1024 * 1024
 REQUIRED_FIELDS = ("key", "source", "translation", "provider", "date", "reviewed")
 OPTIONAL_FIELDS = ("at", "stale", "note")
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -86,44 +97,62 @@ class Memory:
     source_language: str
     target_language: str
     entries: tuple[MemoryEntry, ...] = ()
+    # Line of each entry in the file it was read from, for messages (empty when unknown).
+    lines: tuple[int | None, ...] = field(default=(), compare=False, repr=False)
 
     def lookup(self) -> dict[str, MemoryEntry]:
-        """Current (non-stale) entries by key."""
-        return {e.key: e for e in self.entries if not e.stale}
+        """The entry to use for each key: a reviewed one before a machine one, a current one
+        before a stale one (``resolve_duplicates`` leaves one per key; this holds regardless).
+
+        A stale entry's key is the hash of the Arabic it translates: when that very text is
+        back in the file (an edit undone), the reviewed translation is right again. Ignoring
+        it had the text translated anew and the reviewed entry pruned as a duplicate.
+        """
+        found: dict[str, MemoryEntry] = {}
+        for entry in self.entries:
+            held = found.get(entry.key)
+            if held is None or (entry.reviewed, not entry.stale) > (held.reviewed, not held.stale):
+                found[entry.key] = entry
+        return found
 
     def with_entries(self, entries: Iterable[MemoryEntry]) -> "Memory":
-        return replace(self, entries=tuple(entries))
+        return replace(self, entries=tuple(entries), lines=())
 
 
 def memory_path(memory_dir: Path, source_rel: str, target_language: str) -> Path:
     return memory_dir / f"{source_rel}.{target_language}.yml"
 
 
-def load_memory(path: Path, source_file: str, source_language: str, target_language: str) -> tuple[Memory | None, list[Problem]]:
-    """Read one memory file. ``None`` means unreadable: the caller must not overwrite it."""
+def load_memory(
+    path: Path, source_file: str, source_language: str, target_language: str, *, memory_dir: Path | None = None
+) -> tuple[Memory | None, list[Problem]]:
+    """Read one memory file as it is (duplicates included: see ``resolve_duplicates``).
+
+    ``None`` means unreadable: the caller must not overwrite it. With ``memory_dir``, a
+    file that a symbolic link leads outside that folder is refused (and so never written).
+    """
     empty = Memory(path, source_file, source_language, target_language)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data, problem = read_memory_bytes(path, memory_dir)
+    if problem is not None:
+        return None, [problem]
+    if data is None:
         return empty, []
-    except OSError as exc:
-        return None, [error(path, None, f"cannot read the translation memory ({exc.strerror}): check its permissions")]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None, [error(path, None, "translation memory is not UTF-8: restore it from git (git checkout -- FILE)")]
-    fast = _load_fast(text, path, source_file, source_language, target_language)
-    if fast is not None:
-        return fast, []
-    # Something is off: parse again keeping line numbers, to say where.
+    # One parse for both paths below: it refuses alias amplification before building any value,
+    # and names the line of a value it cannot build (a hand-typed 'date: 2026-02-30').
     try:
         doc = parse_yaml(text)
-    except UnicodeDecodeError:
-        return None, [error(path, None, "translation memory is not UTF-8: restore it from git (git checkout -- FILE)")]
     except YamlError as exc:
         return None, [error(path, exc.line, f"translation memory: {exc.message}: fix the YAML or restore the file from git")]
     if doc.value is None:
         return empty, []
+    fast = _read_fast(doc.value, path, source_file, source_language, target_language)
+    if fast is not None:
+        return fast, []
+    # Something is off: go through the node tree, to say where.
     if not isinstance(doc.value, dict):
         return None, [error(path, node_line(doc.node, 1), "translation memory must be a mapping with 'entries': restore it from git")]
     problems: list[Problem] = []
@@ -139,26 +168,82 @@ def load_memory(path: Path, source_file: str, source_language: str, target_langu
         return None, problems
     item_nodes = entries_node.value if isinstance(entries_node, yaml.SequenceNode) else []
     entries: list[MemoryEntry] = []
+    lines: list[int | None] = []
     for index, raw in enumerate(raw_entries):
         node = item_nodes[index] if index < len(item_nodes) else None
         entry, found = _read_entry(raw, node, path, source_language, target_language)
         problems += found
         if entry is not None:
             entries.append(entry)
+            lines.append(node_line(node))
     if any(p.is_error for p in problems):
         return None, problems
-    return replace(empty, entries=tuple(entries)), problems
+    return replace(empty, entries=tuple(entries), lines=tuple(lines)), problems
 
 
-def _load_fast(text: str, path: Path, source_file: str, source_language: str, target_language: str) -> Memory | None:
-    """The common case, a file as the build wrote it: plain load, no node tree. None if anything is off."""
+def read_memory_bytes(path: Path, memory_dir: Path | None = None) -> tuple[bytes | None, Problem | None]:
+    """The file's bytes; ``(None, None)`` when there is no file; ``(None, problem)`` when it must
+    not be read (nor, since its memory is then unreadable, written).
+
+    The same rules as for sources (sources.py): only a regular file, within the memory folder,
+    of bounded size. A link to ``/dev/zero`` read until memory ran out; a named pipe hung the
+    build. The file is opened without blocking and checked again once open, so a pipe swapped
+    in after the check cannot hang it either.
+    """
+    if memory_dir is not None:
+        target = path.resolve()
+        if not target.is_relative_to(memory_dir.resolve()):
+            return None, error(path, None, f"symbolic link leads outside the translation memory folder (to {target}): copy the file in instead")
     try:
-        value = yaml.load(text, Loader=_FastLoader)
-    except (yaml.YAMLError, ValueError, TypeError, KeyError, OverflowError):
-        # PyYAML raises plain ValueError for a scalar it cannot build (a hand-typed
-        # 'date: 2026-02-30'): it escaped as "unexpected failure" instead of file:line.
-        # The careful path below reports it with its line.
-        return None
+        info = os.stat(path)  # follows links: what would be read
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return None, error(path, None, "broken symbolic link: remove it or restore the file it points to")
+        return None, None
+    except OSError as exc:
+        return None, _unreadable(path, exc)
+    problem = _refuse_kind_or_size(path, info)
+    if problem is not None:
+        return None, problem
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None, None  # removed since: no memory
+    except OSError as exc:
+        return None, _unreadable(path, exc)
+    with os.fdopen(fd, "rb") as handle:
+        problem = _refuse_kind_or_size(path, os.fstat(handle.fileno()))
+        if problem is not None:
+            return None, problem
+        data = handle.read(MAX_MEMORY_BYTES + 1)
+    if len(data) > MAX_MEMORY_BYTES:  # grew since it was checked
+        return None, _too_large(path, len(data))
+    return data, None
+
+
+def _refuse_kind_or_size(path: Path, info: os.stat_result) -> Problem | None:
+    if stat.S_ISDIR(info.st_mode):
+        return error(path, None, "translation memory is a folder, not a file: rename or remove the folder")
+    if not stat.S_ISREG(info.st_mode):
+        return error(path, None, "translation memory is not a regular file (a named pipe, socket or device): remove it or restore it from git")
+    if info.st_size > MAX_MEMORY_BYTES:
+        return _too_large(path, info.st_size)
+    return None
+
+
+def _too_large(path: Path, size: int) -> Problem:
+    mb = 1024 * 1024
+    return error(path, None, f"translation memory is too large ({size / mb:.1f} MB; the limit is {MAX_MEMORY_BYTES // mb} MB): restore it from git")
+
+
+def _unreadable(path: Path, exc: OSError) -> Problem:
+    return error(path, None, f"cannot read the translation memory ({exc.strerror}): check its permissions")
+
+
+def _read_fast(value: Any, path: Path, source_file: str, source_language: str, target_language: str) -> Memory | None:
+    """The common case, a file as the build wrote it: checked on the values alone, without the
+    node tree. None if anything is off (the careful path then says where), including two
+    entries for one text, which need their lines to be reported."""
     if not isinstance(value, dict) or set(value) - {"source_file", "source_language", "target_language", "entries"}:
         return None
     if value.get("source_language", source_language) != source_language or value.get("target_language", target_language) != target_language:
@@ -167,6 +252,7 @@ def _load_fast(text: str, path: Path, source_file: str, source_language: str, ta
     if not isinstance(raw_entries, list):
         return None
     entries = []
+    keys: set[str] = set()
     for raw in raw_entries:
         if not isinstance(raw, dict) or not _FAST_FIELDS.issuperset(raw) or not all(f in raw for f in REQUIRED_FIELDS):
             return None
@@ -180,14 +266,66 @@ def _load_fast(text: str, path: Path, source_file: str, source_language: str, ta
         if not isinstance(day, str):
             return None
         key = entry_key(source, source_language, target_language)
-        if key != raw["key"]:
+        if key != raw["key"] or key in keys:
             return None  # reported, with its line, by the careful path
+        keys.add(key)
         entries.append(MemoryEntry(key, source, translation, provider, day, reviewed, str(raw.get("at", "")), bool(raw.get("stale", False)), str(raw.get("note", "") or "")))
     return Memory(path, source_file, source_language, target_language, tuple(entries))
 
 
-_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FAST_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS)
+
+
+def resolve_duplicates(memory: Memory) -> tuple[Memory | None, list[Problem]]:
+    """One entry per key, as the build needs, and a message for every other one.
+
+    A git merge leaves two entries for one text; keeping the last of them silently replaced
+    an editor's reviewed translation by the machine's, and the next save deleted it. Now the
+    reviewed entry wins wherever it stands; of two unreviewed ones the first is kept. Two
+    reviewed entries with different translations are an error, ``None``: the file is left as it
+    is (never saved) until an editor keeps the right one.
+    """
+    groups: dict[str, list[int]] = {}
+    for index, entry in enumerate(memory.entries):
+        groups.setdefault(entry.key, []).append(index)
+    if all(len(indexes) == 1 for indexes in groups.values()):
+        return memory, []
+
+    def line_of(index: int) -> int | None:
+        return memory.lines[index] if index < len(memory.lines) else None
+
+    problems: list[Problem] = []
+    dropped: set[int] = set()
+    for key, indexes in groups.items():
+        if len(indexes) == 1:
+            continue
+        entries = memory.entries
+        kept = next((i for i in indexes if entries[i].reviewed and not entries[i].stale), None)
+        kept = next((i for i in indexes if entries[i].reviewed), indexes[0]) if kept is None else kept
+        for other in indexes:
+            if other == kept:
+                continue
+            dropped.add(other)
+            first, later = sorted((kept, other))
+            where = f"entry duplicates the one at line {line_of(first) or '?'} (same key {key})"
+            if entries[other].reviewed and entries[other].translation != entries[kept].translation:
+                problems.append(error(memory.path, line_of(later), f"{where} and both are reviewed, with different translations: keep the right one and delete the other"))
+            elif entries[other].reviewed:
+                which = "that one is kept; delete this one" if kept == first else "this one is kept; delete that one"
+                problems.append(warning(memory.path, line_of(later), f"{where}, with the same reviewed translation: {which}"))
+            elif entries[kept].reviewed:
+                problems.append(warning(memory.path, line_of(later), f"{where}: the reviewed one is kept; delete the other"))
+            else:
+                problems.append(warning(memory.path, line_of(later), f"{where}: that one is kept; delete this one"))
+    if any(p.is_error for p in problems):
+        return None, problems
+    kept_indexes = [i for i in range(len(memory.entries)) if i not in dropped]
+    settled = replace(
+        memory,
+        entries=tuple(memory.entries[i] for i in kept_indexes),
+        lines=tuple(line_of(i) for i in kept_indexes),
+    )
+    return settled, problems
 
 
 def _read_entry(raw: Any, node: yaml.Node | None, path: Path, source_language: str, target_language: str) -> tuple[MemoryEntry | None, list[Problem]]:

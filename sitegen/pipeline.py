@@ -34,7 +34,7 @@ from .cache import BuildCache, CacheDamaged, allow_list, hash_bytes, load_value,
 from .config import SiteConfig, config_fingerprint
 from .diagnostics import Problem, Severity, error, has_errors, warning
 from .feeds import atom_feed, feed_entries, robots_txt, sitemap, sitemap_urls
-from .memory import memory_path
+from .memory import memory_path, read_memory_bytes
 from .metadata import slug_collision_key
 from .output import MARKER, StagingCopy, check_output_dir, discard_staging, output_lock, publish_staging, read_build_id, remove_leftovers, remove_path
 from .languages import direction, language_folder
@@ -493,8 +493,12 @@ def _signature(config: SiteConfig, rel: str, path: Path, git_date) -> tuple:
 
 def _key(config: SiteConfig, rel: str, path: Path, git_date) -> str:
     """What the file's pages are made of: its bytes, its memory's bytes and its git date."""
-    memory = memory_path(config.memory_dir, rel, config.translation.target)
-    return hash_bytes(_read_or_none(path), _read_or_none(memory) if config.translation.enabled else None, str(git_date))
+    memory = None
+    if config.translation.enabled:
+        # Read with the memory's own guards: a named pipe or a link to /dev/zero must not hang here.
+        data, problem = read_memory_bytes(memory_path(config.memory_dir, rel, config.translation.target), config.memory_dir)
+        memory = data if problem is None else f"unreadable: {problem.message}"
+    return hash_bytes(_read_or_none(path), memory, str(git_date))
 
 
 def _read_or_none(path: Path) -> bytes | None:

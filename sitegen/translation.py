@@ -19,8 +19,9 @@ from pathlib import Path
 from .config import SiteConfig
 from .content import Segment
 from .diagnostics import Problem, warning
-from .memory import Memory, MemoryEntry, entry_key, load_memory, memory_path, save_memory
+from .memory import Memory, MemoryEntry, entry_key, load_memory, memory_path, resolve_duplicates, save_memory
 from .metadata import derive_title
+from .textrules import balance_bidi
 
 API_KEY_VARIABLE = "TRANSLATOR_API_KEY"
 
@@ -82,8 +83,7 @@ class FileTranslations:
 def file_translations(source_rel: str, segments: Sequence[Segment], config: SiteConfig, *, write_memory: bool) -> FileTranslations:
     """Look up a file's units in its memory, tidy the memory (saved when allowed) and assemble companions."""
     source_language, target_language = config.language, config.translation.target
-    path = memory_path(config.memory_dir, source_rel, target_language)
-    memory, problems = load_memory(path, source_rel, source_language, target_language)
+    memory, problems = read_memory(config, source_rel)
     units = [u for s in segments for u in segment_units(s, source_language, target_language)]
     if memory is None:  # unreadable: reported, never overwritten, no companion
         return FileTranslations({}, (), 0, tuple(f"{source_rel} (segment {s.number})" for s in segments if s.translate), tuple(problems), False)
@@ -108,6 +108,18 @@ def file_translations(source_rel: str, segments: Sequence[Segment], config: Site
     return FileTranslations(companions, missing, cached, tuple(without), tuple(problems), True)
 
 
+def read_memory(config: SiteConfig, source_rel: str) -> tuple[Memory | None, list[Problem]]:
+    """A source file's memory as the build uses it: read with the guards of its folder, one
+    entry per key (a reviewed one first). ``None``: unreadable, or two reviewed translations
+    to choose between; then nothing is translated into it and it is never written."""
+    path = memory_path(config.memory_dir, source_rel, config.translation.target)
+    memory, problems = load_memory(path, source_rel, config.language, config.translation.target, memory_dir=config.memory_dir)
+    if memory is None:
+        return None, problems
+    settled, found = resolve_duplicates(memory)
+    return settled, problems + found
+
+
 def translate_missing(
     missing_by_file: dict[str, Sequence[Unit]],
     config: SiteConfig,
@@ -120,8 +132,7 @@ def translate_missing(
     memories: dict[str, Memory] = {}
     units: list[Unit] = []
     for source_rel, file_units in missing_by_file.items():
-        path = memory_path(config.memory_dir, source_rel, config.translation.target)
-        memory, found = load_memory(path, source_rel, config.language, config.translation.target)
+        memory, found = read_memory(config, source_rel)  # its warnings were given by file_translations
         if memory is None:
             problems += found
             continue
@@ -203,21 +214,28 @@ def _translate_missing(
 
 
 def _tidy(memory: Memory, units: list[Unit]) -> tuple[Memory, list[Problem]]:
-    """Entries in document order; unused machine output pruned; reviewed work always kept."""
+    """Entries in document order; unused machine output pruned; reviewed work always kept.
+
+    Linear in entries and units: a memory of thousands of reviewed entries whose Arabic all
+    changed is an ordinary day after a large edit.
+    """
     by_key = memory.lookup()
     reviewed_at = {e.at: e for e in memory.entries if e.reviewed}
+    current = {u.key for u in units}
     entries: list[MemoryEntry] = []
     used: set[str] = set()
     notes: list[Problem] = []
     stale: list[MemoryEntry] = [e for e in memory.entries if e.stale]
+    stale_keys = {e.key for e in stale}
     for unit in units:
         if unit.key in used:
             continue
         entry = by_key.get(unit.key)
         old = reviewed_at.get(unit.at)
-        if old is not None and old.key != unit.key and old.key not in {u.key for u in units}:
+        if old is not None and old.key != unit.key and old.key not in current:
             if not old.stale:
                 stale.append(replace(old, stale=True))
+                stale_keys.add(old.key)
                 notes.append(
                     warning(
                         memory.path,
@@ -229,12 +247,16 @@ def _tidy(memory: Memory, units: list[Unit]) -> tuple[Memory, list[Problem]]:
         if entry is None:
             continue
         used.add(unit.key)
-        entries.append(replace(entry, at=unit.at) if entry.at != unit.at and not entry.reviewed else entry)
-    current = {u.key for u in units}
+        if entry.stale:
+            entry = replace(entry, stale=False)  # its very Arabic is back (an edit undone): current again
+        elif entry.at != unit.at and not entry.reviewed:
+            entry = replace(entry, at=unit.at)
+        entries.append(entry)
     for entry in memory.entries:
         # Reviewed work never disappears silently, even when its paragraph is gone.
-        if entry.reviewed and not entry.stale and entry.key not in current and entry.key not in {s.key for s in stale}:
+        if entry.reviewed and not entry.stale and entry.key not in current and entry.key not in stale_keys:
             stale.append(replace(entry, stale=True))
+            stale_keys.add(entry.key)
             notes.append(
                 warning(memory.path, None, f"reviewed translation at {entry.at or '?'} no longer matches any text of {memory.source_file}: kept as stale for an editor")
             )
@@ -264,7 +286,7 @@ def _assemble(segment: Segment, lookup: dict[str, MemoryEntry], source_language:
     position = 0
     title = None
     if segment.title_given:
-        title = entries[0].translation
+        title = balance_bidi(entries[0].translation)  # a reviewed entry is hand-edited text
         position = 1
     blocks = []
     for block in segment.blocks:
@@ -273,7 +295,7 @@ def _assemble(segment: Segment, lookup: dict[str, MemoryEntry], source_language:
         position += count
     if title is None:
         first = next((" ".join(b) for b in blocks if b), "")
-        title = derive_title(first)
+        title = balance_bidi(derive_title(first))
     return Companion(
         title=title,
         blocks=tuple(blocks),

@@ -2,17 +2,34 @@
 
 Only YAML's safe subset is ever constructed: a tag such as ``!!python/object``
 is refused with its line, never executed.
+
+A document may not expand, through its aliases (``*name``), to much more than its own
+length: a few hundred bytes of nested aliases ("billion laughs") stand for gigabytes, and
+every consumer of the value (a page, a hash, a message) pays for the whole expansion. The
+limit is checked on the node graph, before any value is built.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 # libyaml's parser is several times faster; the pure-Python one gives the same nodes.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# A document may expand to ten times its length, plus 64 K characters for the odd legitimate
+# use of an anchor (a shared list of tags). Without aliases no document comes near it.
+EXPANSION_FACTOR = 10
+EXPANSION_ALLOWANCE = 64 * 1024
+
+# Where an alias token can begin: at the start, after a line break (and indentation), or after
+# an indicator that opens a node (``-``, ``?``, ``:``, ``,``, ``[``, ``{``), with only spaces or
+# tabs between; a BOM may start a line. Anywhere else a ``*`` is text (``نص *مهم*``). Text
+# without a match has no alias, so it cannot expand; a false match only costs a linear walk.
+_MAY_HOLD_ALIAS = re.compile(r"(?:\A|[\n\r\x85\u2028\u2029\ufeff\-?:,\[{])[ \t]*\*")
 
 
 class YamlError(Exception):
@@ -22,6 +39,22 @@ class YamlError(Exception):
         self.line = line
         self.message = message
         super().__init__(f"{line}: {message}")
+
+
+class _Loader(_BaseLoader):
+    """The safe loader, saying which node a value could not be built from.
+
+    PyYAML's constructors raise plain Python errors for a well-formed scalar they cannot
+    build (``date: 2012-02-30``, ``!!int x``, ``!!bool maybe``), with no position. Catching
+    them where the node is known gives its line at once: searching the tree afterwards cost
+    minutes on a large memory, and followed every alias of a "billion laughs".
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, OverflowError):
+            raise _unconstructable_value(node) from None
 
 
 @dataclass(frozen=True)
@@ -52,11 +85,17 @@ def node_line(node: yaml.Node | None, default: int | None = None) -> int | None:
 
 
 def parse_yaml(text: str) -> YamlDocument:
-    """Parse one YAML document with the safe constructor, keeping its node tree."""
+    """Parse one YAML document with the safe constructor, keeping its node tree.
+
+    Raises YamlError for invalid YAML, a refused tag, a value that cannot be built, or
+    aliases that expand the document beyond ``expansion_limit(len(text))``.
+    """
     loader = _Loader(text)
     node = None
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _refuse_amplification(text, node)  # before a single value is built
         value = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -65,31 +104,94 @@ def parse_yaml(text: str) -> YamlDocument:
     except yaml.YAMLError as exc:
         raise YamlError(None, str(exc).strip()) from None
     except (ValueError, TypeError, KeyError, OverflowError):
-        # PyYAML's constructors raise plain Python errors for a well-formed scalar
-        # they cannot build (``date: 2012-02-30``, ``!!int x``, ``!!bool maybe``):
-        # without this the build died with "unexpected failure" instead of file:line.
-        raise _unconstructable_value(node) from None
+        # A constructor failed outside any one node (the loader names the node otherwise).
+        raise YamlError(node_line(node), "invalid YAML value") from None
     finally:
         loader.dispose()
     return YamlDocument(value, node)
 
 
-def _unconstructable_value(root: yaml.Node | None) -> YamlError:
-    """The first scalar under ``root`` that the safe constructor cannot build, as a YamlError with its line."""
-    pending = [root] if root is not None else []
-    while pending:
-        node = pending.pop(0)
-        if isinstance(node, yaml.ScalarNode):
-            try:
-                yaml.constructor.SafeConstructor().construct_object(node, deep=True)
-            except (ValueError, TypeError, KeyError, OverflowError, yaml.YAMLError):
-                kind = {"timestamp": "date (YYYY-MM-DD)"}.get(node.tag.rsplit(":", 1)[-1], node.tag.rsplit(":", 1)[-1])
-                return YamlError(node.start_mark.line + 1, f"invalid value {node.value!r}: it is not a valid {kind}")
-        elif isinstance(node, yaml.SequenceNode):
-            pending.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            pending.extend(n for pair in node.value for n in pair)
-    return YamlError(node_line(root), "invalid YAML value")
+def expansion_limit(length: int) -> int:
+    """The most a document of ``length`` characters may expand to through its aliases."""
+    return EXPANSION_FACTOR * length + EXPANSION_ALLOWANCE
+
+
+def _refuse_amplification(text: str, root: yaml.Node) -> None:
+    if not _MAY_HOLD_ALIAS.search(text):
+        return
+    limit = expansion_limit(len(text))
+    if _expanded_size(root, limit) > limit:
+        line, name = _first_alias(text)
+        raise YamlError(line, f"YAML aliases (*{name}) expand this document to more than {limit:,} characters: write the values out instead")
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """The document's size with every alias written out: each scalar's length plus one per node,
+    summed through sequences and mappings, a node counted each time it is used.
+
+    Each node is sized once (memoised by identity), so the walk is linear in the text however
+    much the aliases multiply; it stops as soon as anything exceeds ``limit``. A node that
+    contains itself (``&a [*a]``) expands without end: ``limit + 1``.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # on the path from the root to the node being sized
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        ident = id(node)
+        if ident in sizes:
+            stack.pop()
+        elif isinstance(node, yaml.ScalarNode):
+            sizes[ident] = len(node.value) + 1
+            stack.pop()
+        elif ident not in open_nodes:
+            open_nodes.add(ident)
+            for child in _children(node):
+                if id(child) in open_nodes:
+                    return limit + 1
+                if id(child) not in sizes:
+                    stack.append(child)
+        else:  # every child is sized now
+            size = 1 + sum(sizes[id(child)] for child in _children(node))
+            if size > limit:
+                return size
+            sizes[ident] = size
+            open_nodes.discard(ident)
+            stack.pop()
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    return []
+
+
+def _first_alias(text: str) -> tuple[int | None, str]:
+    """Line (1-based) and name of the first alias: the node graph no longer knows where its aliases stood."""
+    loader = _BaseLoader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                return event.start_mark.line + 1, event.anchor
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+    return None, "name"
+
+
+def _unconstructable_value(node: yaml.Node) -> YamlError:
+    """The error for a node the safe constructor cannot build, on its line."""
+    line = node.start_mark.line + 1
+    if not isinstance(node, yaml.ScalarNode):
+        return YamlError(line, "invalid YAML value")
+    kind = node.tag.rsplit(":", 1)[-1]
+    kind = {"timestamp": "date (YYYY-MM-DD)"}.get(kind, kind)
+    return YamlError(line, f"invalid value {node.value!r}: it is not a valid {kind}")
 
 
 def _describe(exc: yaml.MarkedYAMLError) -> str:
