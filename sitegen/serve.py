@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -294,35 +294,45 @@ class Watcher:
     # watch, a folder gone) is reported once, and the watch set up again after a pause;
     # once it is, one rebuild picks up whatever changed while nothing was watching.
 
-    def _watch_folders(self) -> None:
-        ready = self._ready[0]
+    def _keep_watching(self, ready: threading.Event, watch: Callable[[], Iterator[set]], describe: Callable[[str], str]) -> None:
+        """Run ``watch`` (a generator of change sets, an empty set once the watch is in place)
+        until stop(), setting it up again after any failure."""
         failing = False  # the last attempt failed: said once, and edits since then were not seen
         while not self._stop.is_set():
             try:
-                self._restart.clear()
-                folders = [str(f) for f in self.folders()]
-                if not folders:
-                    ready.set()
-                    self._restart.wait()
-                    continue
-                for changes in self._changes(folders, self._restart, watch_filter=_not_editor_noise):
+                for changes in watch():
                     if self._stop.is_set():
                         return
-                    if not changes:  # the watch is in place
-                        ready.set()
-                        if failing:
-                            failing = False
-                            self.on_change(set())
+                    if changes:
+                        self.on_change(changes)
                         continue
-                    self.on_change({path for _, path in changes})
+                    ready.set()  # the watch is in place
+                    if failing:
+                        failing = False
+                        self.on_change(set())
             except Exception as exc:  # noqa: BLE001 -- see above: watch again
                 ready.set()
                 if self._stop.is_set():
                     return
                 if not failing:
-                    print(f"watch: {_one_line(exc)}; watching again", file=sys.stderr, flush=True)
+                    print(f"watch: {describe(_one_line(exc))}; watching again", file=sys.stderr, flush=True)
                 failing = True
                 self._stop.wait(WATCH_RETRY_SECONDS)
+
+    def _watch_folders(self) -> None:
+        ready = self._ready[0]
+
+        def watch() -> Iterator[set]:
+            self._restart.clear()
+            folders = [str(f) for f in self.folders()]
+            if not folders:
+                ready.set()
+                self._restart.wait()
+                return
+            for changes in self._changes(folders, self._restart, watch_filter=_not_editor_noise):
+                yield {path for _, path in changes}
+
+        self._keep_watching(ready, watch, lambda reason: reason)
 
     def _watch_root(self) -> None:
         names = {self.config_name, *WATCHED_FOLDERS}
@@ -330,28 +340,13 @@ class Watcher:
         def relevant(change, path: str) -> bool:
             return os.path.basename(path) in names
 
-        ready = self._ready[1]
-        failing = False
-        while not self._stop.is_set():
-            try:
-                for changes in self._changes([str(self.root)], self._stop, recursive=False, watch_filter=relevant):
-                    if not changes:  # the watch is in place
-                        ready.set()
-                        if failing:
-                            failing = False
-                            self.on_change(set())
-                        continue
-                    if any(os.path.basename(p) != self.config_name for _, p in changes):
-                        self._restart.set()  # a watched folder appeared or went away
-                    self.on_change({path for _, path in changes})
-            except Exception as exc:  # noqa: BLE001 -- see above: watch again
-                ready.set()
-                if self._stop.is_set():
-                    return
-                if not failing:
-                    print(f"watch: cannot watch {self.root} ({_one_line(exc)}); watching again", file=sys.stderr, flush=True)
-                failing = True
-                self._stop.wait(WATCH_RETRY_SECONDS)
+        def watch() -> Iterator[set]:
+            for changes in self._changes([str(self.root)], self._stop, recursive=False, watch_filter=relevant):
+                if any(os.path.basename(p) != self.config_name for _, p in changes):
+                    self._restart.set()  # a watched folder appeared or went away
+                yield {path for _, path in changes}
+
+        self._keep_watching(self._ready[1], watch, lambda reason: f"cannot watch {self.root} ({reason})")
 
 
 def _not_editor_noise(change, path: str) -> bool:

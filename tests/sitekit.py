@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,3 +60,14 @@ def run_cli(*args: str) -> CliRun:
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def wait_until(predicate, what: str, deadline: float = 10.0):
+    """The predicate's first true value, polled every 50 ms; fails after ``deadline`` seconds."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {deadline} s: {what}")

@@ -32,6 +32,7 @@ import pytest
 import sitegen.config
 import sitegen.serve
 from sitegen.serve import PreviewServer
+from tests.sitekit import wait_until as wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 NEWS = "الفقرة الأولى عن حمص.\nالفقرة الثانية عن السوق.\n"
@@ -89,13 +90,7 @@ def status_of(answer: bytes) -> int:
 
 
 def wait_until(predicate, what: str, deadline: float = DEADLINE):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"not within {deadline} s: {what}")
+    return wait_for(predicate, what, deadline)
 
 
 def edit_news(site: Path, old: str, new: str) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from sitegen.serve import PreviewServer, inject_reload
+from tests.sitekit import wait_until as wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = "ar/homs-baba-amr-1.html"
@@ -61,13 +62,7 @@ def get(server: PreviewServer, path: str, timeout: float = 5.0) -> tuple[int, st
 
 
 def wait_until(predicate, what: str, deadline: float = DEADLINE):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"not within {deadline} s: {what}")
+    return wait_for(predicate, what, deadline)
 
 
 def edit_content(project: Path, old: str, new: str) -> None:
