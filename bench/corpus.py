@@ -61,7 +61,7 @@ ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE7
 
 sys.path.insert(0, str(PROJECT))
 try:  # the key must be the project's, or the SSG would not find the entries
-    from sitegen.memory import entry_key  # type: ignore
+    from sitegen.translation.memory import entry_key  # type: ignore
 except Exception:  # pragma: no cover - only before sitegen/memory.py exists
 
     def entry_key(text: str, source_language: str, target_language: str) -> str:
@@ -70,7 +70,7 @@ except Exception:  # pragma: no cover - only before sitegen/memory.py exists
 
 
 try:
-    from sitegen.metadata import derive_title  # type: ignore
+    from sitegen.content.metadata import derive_title  # type: ignore
 except Exception:  # pragma: no cover
 
     def derive_title(text: str) -> str:
@@ -84,7 +84,7 @@ except Exception:  # pragma: no cover
 
 
 try:
-    from sitegen.metadata import default_slug  # type: ignore
+    from sitegen.content.metadata import default_slug  # type: ignore
 except Exception:  # pragma: no cover
 
     def default_slug(source_rel: str, number: int) -> str:

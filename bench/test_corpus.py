@@ -18,7 +18,8 @@ sys.path.insert(0, str(HERE.parent))
 
 import corpus  # noqa: E402
 import run  # noqa: E402
-from sitegen.memory import entry_key  # noqa: E402  (the project's own key, not the local stand-in)
+
+from sitegen.translation.memory import entry_key  # noqa: E402  (the project's own key, not the local stand-in)
 
 SEGMENTS = 14  # four full files and one with two segments
 

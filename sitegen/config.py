@@ -13,11 +13,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .diagnostics import Problem, error
-from .languages import LANGUAGE_CODE, language_folder
-from .yamlfile import YamlError, key_lines, node_line, parse_yaml
+from .core.diagnostics import Problem, error
+from .core.languages import LANGUAGE_CODE, language_folder
+from .core.yamlfile import YamlError, key_lines, node_line, parse_yaml
 
+# The translation services deep-translator reaches for us, stated once for site.yml and the translator.
 PROVIDERS = ("google", "libre", "mymemory", "deepl", "microsoft", "qcri")
+KEYED_PROVIDERS = frozenset({"deepl", "microsoft", "qcri"})
+# An API key lives only in the environment: never in site.yml, never in the memory or the site.
+API_KEY_VARIABLE = "TRANSLATOR_API_KEY"
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,7 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
     for key in ("api_key", "key", "token"):
         if key in translation_raw:
             # Keys in a committed file leak; say where they belong instead.
-            fail(key, "API keys never go in site.yml: set the environment variable TRANSLATOR_API_KEY", True)
+            fail(key, "API keys never go in site.yml: set the environment variable " + API_KEY_VARIABLE, True)
 
     if problems:
         raise ConfigError(problems)

@@ -3,7 +3,7 @@
 ``make_site(files, config)`` writes ``site.yml`` (defaults: a title, translation
 disabled) and the given files, whose keys are paths relative to the site folder
 (``content/a.txt``, ``templates/404.html``). ``run_build(site, *args)`` runs
-``sitegen.cli.main`` in-process with ``--config`` pointing at the site and
+``sitegen.commands.cli.main`` in-process with ``--config`` pointing at the site and
 returns its exit code and captured output. Nothing here touches the network.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sitegen.cli import main as cli_main
+from sitegen.commands.cli import main as cli_main
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "content" / "homs-baba-amr.txt"

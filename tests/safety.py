@@ -19,8 +19,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
 
-from sitegen.archive import FOLDER as ARCHIVE_FOLDER
-from sitegen.markup import ALLOWED_TAGS
+from sitegen.content.markup import ALLOWED_TAGS
+from sitegen.outputs.archive import FOLDER as ARCHIVE_FOLDER
 
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "poster", "data", "background", "srcset", "ping", "cite", "manifest"}
 DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from sitegen.cli import main
+from sitegen.build.pipeline import BuildOptions, BuildResult, build_site
+from sitegen.commands.cli import main
 from sitegen.config import load_config
-from sitegen.pipeline import BuildOptions, BuildResult, build_site
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "content" / "homs-baba-amr.txt"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.check import check_main
+from sitegen.commands.check import check_main
 
 REPO = Path(__file__).resolve().parent.parent
 AR_PAGE = "ar/homs-baba-amr-1.html"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from sitegen.memory import load_memory
+from sitegen.translation.memory import load_memory
 from tests.libre_stub import LibreStub, default_translate
 from tests.sitekit import REPO, tree_bytes, write_site
 

@@ -27,12 +27,12 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
-import sitegen.article
-import sitegen.output
-import sitegen.pipeline
-from sitegen.memory import load_memory
-from sitegen.output import MARKER
-from sitegen.translator import FakeTranslator
+import sitegen.build.files
+import sitegen.build.pipeline
+import sitegen.build.staging
+from sitegen.build.staging import MARKER
+from sitegen.translation.memory import load_memory
+from sitegen.translation.translator import FakeTranslator
 from tests.libre_stub import LibreStub, default_translate
 from tests.safety import Baseline, site_problems
 from tests.sitekit import build, run_cli, tree_bytes, write_site
@@ -318,7 +318,7 @@ def test_only_debug_shows_a_traceback_for_an_unexpected_failure(make_site, run_b
     def broken(config, options):
         raise RuntimeError("boom inside the build")
 
-    monkeypatch.setattr(sitegen.pipeline, "build_site", broken)
+    monkeypatch.setattr(sitegen.build.pipeline, "build_site", broken)
     plain = run_build(site)
     assert plain.returncode == 1
     assert plain.stderr.splitlines() == ["error: unexpected failure (RuntimeError: boom inside the build); run again with --debug and report it"]
@@ -344,11 +344,11 @@ def _fail_on_call(real: Callable, number: int, code: int):
 
 
 FAULT_POINTS = {
-    "first page": lambda mp, code: mp.setattr(sitegen.article, "replace_file", _fail_on_call(sitegen.article.replace_file, 1, code)),
-    "seventh page": lambda mp, code: mp.setattr(sitegen.article, "replace_file", _fail_on_call(sitegen.article.replace_file, 7, code)),
-    "index or search file": lambda mp, code: mp.setattr(sitegen.pipeline, "replace_file", _fail_on_call(sitegen.pipeline.replace_file, 1, code)),
+    "first page": lambda mp, code: mp.setattr(sitegen.build.files, "replace_file", _fail_on_call(sitegen.build.files.replace_file, 1, code)),
+    "seventh page": lambda mp, code: mp.setattr(sitegen.build.files, "replace_file", _fail_on_call(sitegen.build.files.replace_file, 7, code)),
+    "index or search file": lambda mp, code: mp.setattr(sitegen.build.pipeline, "replace_file", _fail_on_call(sitegen.build.pipeline.replace_file, 1, code)),
     "output marker": lambda mp, code: mp.setattr(Path, "write_bytes", _fail_marker(Path.write_bytes, code)),
-    "swap into place": lambda mp, code: mp.setattr(sitegen.output, "swap_into_place", _failing_swap(code)),
+    "swap into place": lambda mp, code: mp.setattr(sitegen.build.staging, "swap_into_place", _failing_swap(code)),
 }
 
 
@@ -409,14 +409,14 @@ def test_file_vanishing_during_the_build_is_an_error_naming_it(make_site, run_bu
     assert run_build(site).returncode == 0
     before = tree_bytes(site / "_site")
     (site / "content" / "b.txt").write_text("ب معدل.\n", encoding="utf-8")
-    real = sitegen.article.read_source
+    real = sitegen.build.files.read_source
 
     def vanishing(path, content_dir):
         if path.name == "b.txt":
             path.unlink()  # deleted between the listing of content/ and its reading
         return real(path, content_dir)
 
-    monkeypatch.setattr(sitegen.article, "read_source", vanishing)
+    monkeypatch.setattr(sitegen.build.files, "read_source", vanishing)
     monkeypatch.chdir(site)
     run = run_build(site)
     assert run.returncode == 1 and "Traceback" not in run.output
@@ -432,7 +432,7 @@ def test_file_changing_during_the_build_is_caught_up_by_the_next_one(moment, mak
     site = make_site({"content/a.txt": "النص الأول.\n", "content/b.txt": "مقال آخر.\n"})
     assert run_build(site).returncode == 0
     (site / "content" / "a.txt").write_text("النص الثاني.\n", encoding="utf-8")
-    real = sitegen.article.process_file
+    real = sitegen.build.files.process_file
     final = "النص الثالث، وهو أطول من سابقه.\n"  # another size: the change shows even within one clock tick
 
     def editing(task, context):
@@ -444,8 +444,8 @@ def test_file_changing_during_the_build_is_caught_up_by_the_next_one(moment, mak
         return outcome
 
     with monkeypatch.context() as patch:
-        patch.setattr(sitegen.article, "process_file", editing)
-        patch.setattr(sitegen.pipeline, "process_file", editing)
+        patch.setattr(sitegen.build.files, "process_file", editing)
+        patch.setattr(sitegen.build.pipeline, "process_file", editing)
         assert run_build(site).returncode == 0
     assert run_build(site).returncode == 0
     twin = tmp_path / "twin"
@@ -655,7 +655,7 @@ def test_a_killed_saves_temporary_file_is_removed_by_a_later_save(tmp_path):
     import os
     import time
 
-    from sitegen.memory import Memory, MemoryEntry, entry_key, save_memory
+    from sitegen.translation.memory import Memory, MemoryEntry, entry_key, save_memory
 
     path = tmp_path / "translations" / "a.txt.en.yml"
     path.parent.mkdir()
@@ -681,7 +681,7 @@ def test_an_unusable_build_cache_is_a_clear_error_and_the_previous_site_stands(m
     def full_disk(path, allowed=None):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(sitegen.pipeline.BuildCache, "open", staticmethod(full_disk))
+    monkeypatch.setattr(sitegen.build.pipeline.BuildCache, "open", staticmethod(full_disk))
     run = run_build(site)
     assert run.returncode == 1 and "Traceback" not in run.output
     [message] = problem_lines(run.stderr)
@@ -690,7 +690,7 @@ def test_an_unusable_build_cache_is_a_clear_error_and_the_previous_site_stands(m
 
 
 def test_a_memory_that_cannot_be_saved_is_named_as_such(tmp_path, monkeypatch):
-    import sitegen.translation
+    import sitegen.translation.companions
 
     with LibreStub() as stub:
         site = write_site(tmp_path / "site", {"content/a.txt": "نص يترجم.\n"},
@@ -699,7 +699,7 @@ def test_a_memory_that_cannot_be_saved_is_named_as_such(tmp_path, monkeypatch):
         def no_room(memory):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(memory.path))
 
-        monkeypatch.setattr(sitegen.translation, "save_memory", no_room)
+        monkeypatch.setattr(sitegen.translation.companions, "save_memory", no_room)
         run = run_cli("--config", str(site / "site.yml"), "--quiet")
     assert run.code == 1 and "Traceback" not in run.err
     assert f"error: cannot save the translation memory ({os.strerror(errno.ENOSPC)}: " in run.err

@@ -85,9 +85,9 @@ def test_a_symlink_in_place_of_the_staging_or_pack_folder_is_never_followed(make
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     # The names the next builds of this process will use: a planted link must be removed, not written into.
-    import sitegen.output
+    import sitegen.build.staging
 
-    upcoming = next(sitegen.output._builds_in_process) + 1
+    upcoming = next(sitegen.build.staging._builds_in_process) + 1
     for n in range(upcoming, upcoming + 5):
         os.symlink(elsewhere, site / f"._site.staging-{os.getpid()}-{n}")
     os.symlink(elsewhere, site / f"._site.packs-{os.getpid()}")
@@ -108,7 +108,13 @@ def test_a_slug_that_names_an_index_page_is_an_error_naming_both(slug, make_site
     files = {"content/a.txt": f"---\nslug: {slug}\n---\nنص أول.\n", "content/b.txt": "نص ثان.\n", "content/c.txt": "نص ثالث.\n"}
     site = make_site(files, config=per_page | {"translation": {"enabled": True, "memory_dir": "translations"}})
     memory = site / "translations"
-    from sitegen.memory import Memory, MemoryEntry, entry_key, memory_path, save_memory
+    from sitegen.translation.memory import (
+        Memory,
+        MemoryEntry,
+        entry_key,
+        memory_path,
+        save_memory,
+    )
 
     for rel, text in (("a.txt", "نص أول."), ("b.txt", "نص ثان."), ("c.txt", "نص ثالث.")):
         key = entry_key(text, "ar", "en")
@@ -122,7 +128,13 @@ def test_a_slug_that_names_an_index_page_is_an_error_naming_both(slug, make_site
 
 
 def write_memory(site: Path, rel: str, pairs: dict[str, str], source: str = "ar", target: str = "en") -> None:
-    from sitegen.memory import Memory, MemoryEntry, entry_key, memory_path, save_memory
+    from sitegen.translation.memory import (
+        Memory,
+        MemoryEntry,
+        entry_key,
+        memory_path,
+        save_memory,
+    )
 
     entries = tuple(MemoryEntry(entry_key(text, source, target), text, english, "google", "2026-01-01", False, f"1.{n}") for n, (text, english) in enumerate(pairs.items(), start=1))
     save_memory(Memory(memory_path(site / "translations", rel, target), rel, source, target, entries))

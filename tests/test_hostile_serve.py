@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pytest
 
+import sitegen.commands.serve
 import sitegen.config
-import sitegen.serve
-from sitegen.serve import PreviewServer
+from sitegen.commands.serve import PreviewServer
 from tests.sitekit import wait_until as wait_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -193,7 +193,7 @@ def test_connections_beyond_the_limit_are_refused_at_once_without_a_thread(site:
 @pytest.mark.timeout(60)
 def test_the_long_poll_outlives_a_short_request_timeout(site: Path, monkeypatch):
     """The long poll waits in the server, not on the socket: a 1 s timeout must not cut it."""
-    monkeypatch.setattr(sitegen.serve, "LONG_POLL_SECONDS", 3.0)
+    monkeypatch.setattr(sitegen.commands.serve, "LONG_POLL_SECONDS", 3.0)
     with preview(site, request_timeout=1.0) as server:
         since = server.counter
         started = time.monotonic()
@@ -303,7 +303,7 @@ sys.path.insert(0, {repo!r})
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, hard))
 
-from sitegen.serve import PreviewServer
+from sitegen.commands.serve import PreviewServer
 
 # More connection slots than descriptors, and a long request timeout: the table fills up.
 server = PreviewServer({config!r}, port=0, base="/repo/", offline=True, debounce_ms=50, max_connections=1000, request_timeout=120)

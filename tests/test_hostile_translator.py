@@ -1,6 +1,6 @@
 """Hostile translation servers, round two: slow drips, API keys echoed in replies, huge replies.
 
-Every test runs the real deep-translator LibreTranslator through sitegen.translator against
+Every test runs the real deep-translator LibreTranslator through sitegen.translation.translator against
 tests/libre_stub.py on 127.0.0.1 (no other address), with small timeouts so that the file stays fast.
 Each test carries a time limit a few times its expected duration: a client that waits for ever
 fails it instead of hanging the suite.
@@ -17,7 +17,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from sitegen.translator import (
+from sitegen.translation.translator import (
     DeepParagraphTranslator,
     TranslationFailed,
     TranslatorSettings,

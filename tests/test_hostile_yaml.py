@@ -17,9 +17,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sitegen.memory import Memory, MemoryEntry, entry_key, load_memory, save_memory
-from sitegen.translator import FakeTranslator, fake_english
-from sitegen.yamlfile import YamlError, parse_yaml
+from sitegen.core.yamlfile import YamlError, parse_yaml
+from sitegen.translation.memory import (
+    Memory,
+    MemoryEntry,
+    entry_key,
+    load_memory,
+    save_memory,
+)
+from sitegen.translation.translator import FakeTranslator, fake_english
 from tests.libre_stub import LibreStub
 from tests.sitekit import build, run_cli, write_site
 
@@ -473,7 +479,7 @@ def test_dangling_memory_link_is_refused(tmp_path):
 
 @pytest.mark.timeout(10)
 def test_memory_over_the_size_limit_is_refused_unread(stub, tmp_path, monkeypatch):
-    from sitegen.memory import MAX_MEMORY_BYTES
+    from sitegen.translation.memory import MAX_MEMORY_BYTES
 
     assert MAX_MEMORY_BYTES == 64 * 1024 * 1024
     site = write_site(tmp_path / "site", {"content/news.txt": NEWS}, online(stub))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import sitegen.pipeline
-from sitegen.translator import FakeTranslator
+import sitegen.build.pipeline
+from sitegen.translation.translator import FakeTranslator
 from tests.sitekit import build, tree_bytes, write_site
 
 ARTICLES = {
@@ -23,8 +23,8 @@ CONFIG = {"translation": {"enabled": True}, "per_page": 2, "base_url": "https://
 @pytest.fixture(params=[1, 2], ids=["in-process", "worker-processes"])
 def workers(request, monkeypatch) -> int:
     if request.param > 1:
-        monkeypatch.setattr(sitegen.pipeline, "PARALLEL_THRESHOLD", 1)  # files, index pages and buckets in workers
-        monkeypatch.setattr(sitegen.pipeline, "TAIL_BATCH", 1)  # one index page per task
+        monkeypatch.setattr(sitegen.build.pipeline, "PARALLEL_THRESHOLD", 1)  # files, index pages and buckets in workers
+        monkeypatch.setattr(sitegen.build.pipeline, "TAIL_BATCH", 1)  # one index page per task
     return request.param
 
 
@@ -91,7 +91,7 @@ def test_a_neighbours_new_title_reaches_the_pages_that_link_to_it(tmp_path: Path
 def test_a_template_change_reaches_every_page_using_it(tmp_path: Path, workers: int) -> None:
     site = make(tmp_path)
     rebuild(site, workers)
-    base = (Path(sitegen.pipeline.__file__).parent.parent / "themes" / "default" / "templates" / "neighbours.html").read_text(encoding="utf-8")
+    base = (Path(sitegen.build.pipeline.__file__).parents[2] / "themes" / "default" / "templates" / "neighbours.html").read_text(encoding="utf-8")
     (site / "templates").mkdir()
     (site / "templates" / "neighbours.html").write_text(base.replace("<nav ", '<nav data-changed="yes" '), encoding="utf-8")
     rebuild(site, workers)

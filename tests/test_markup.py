@@ -6,8 +6,13 @@ import html
 
 import pytest
 
-from sitegen.markup import markdown_blocks, render_body, split_top_level, text_blocks, with_anchor
-
+from sitegen.content.markup import (
+    markdown_blocks,
+    render_body,
+    split_top_level,
+    text_blocks,
+    with_anchor,
+)
 
 # -- plain text -------------------------------------------------------------------------------
 

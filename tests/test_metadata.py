@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sitegen.content import build_segments
-from sitegen.metadata import (
+from sitegen.content.metadata import (
     ELLIPSIS,
     MAX_SLUG_BYTES,
     TITLE_LIMIT,
@@ -23,7 +22,8 @@ from sitegen.metadata import (
     slug_collision_key,
     slug_problem,
 )
-from sitegen.sources import decode_source
+from sitegen.content.segment import build_segments
+from sitegen.content.sources import decode_source
 
 WORDS = "قال المتحدث باسم المجلس الوطني السوري في مؤتمر صحفي عقده اليوم في العاصمة الفرنسية باريس"
 

@@ -8,8 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.article import replace_file
-from sitegen.output import MARKER, OutputError, check_output_dir, discard_staging, prepare_staging, publish_staging, read_build_id, remove_leftovers, swap_into_place
+from sitegen.build.files import replace_file
+from sitegen.build.staging import (
+    MARKER,
+    OutputError,
+    check_output_dir,
+    discard_staging,
+    prepare_staging,
+    publish_staging,
+    read_build_id,
+    remove_leftovers,
+    swap_into_place,
+)
 
 ARTICLE = "الجزء الأول من المقال.\nسطر ثان.\n===\nالجزء الثاني.\n"
 
@@ -241,7 +251,7 @@ def test_write_site_failure_leaves_previous_tree(tmp_path, monkeypatch):
     def boom(staging, output_dir):
         raise OSError("disk full")
 
-    monkeypatch.setattr("sitegen.output.swap_into_place", boom)
+    monkeypatch.setattr("sitegen.build.staging.swap_into_place", boom)
     with pytest.raises(OSError):
         write_site(out, {"index.html": b"new", "ar/x.html": b"x"}, link_previous=True)
     assert snapshot(out) == before

@@ -17,12 +17,18 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitegen import urls
-from sitegen.content import build_segments
-from sitegen.markup import render_body
-from sitegen.memory import Memory, MemoryEntry, entry_key, load_memory, save_memory
-from sitegen.sources import decode_source
-from sitegen.translator import FakeTranslator, fake_english
+from sitegen.content.markup import render_body
+from sitegen.content.segment import build_segments
+from sitegen.content.sources import decode_source
+from sitegen.core import urls
+from sitegen.translation.memory import (
+    Memory,
+    MemoryEntry,
+    entry_key,
+    load_memory,
+    save_memory,
+)
+from sitegen.translation.translator import FakeTranslator, fake_english
 from tests.safety import Baseline, page_problems, site_problems
 from tests.sitekit import build, write_site
 

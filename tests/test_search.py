@@ -20,8 +20,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sitegen import search
-from sitegen.search import SearchDocument, build_search_index, normalize_arabic, tokenize
+from sitegen.outputs import search
+from sitegen.outputs.search import (
+    SearchDocument,
+    build_search_index,
+    normalize_arabic,
+    tokenize,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEARCH_JS = ROOT / "themes" / "default" / "search.js"

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitegen.content import build_segments
-from sitegen.diagnostics import Severity
-from sitegen.segments import SEPARATOR, split_lines_into_chunks, split_source
-from sitegen.sources import SourceFile, decode_source
+from sitegen.content.segment import build_segments
+from sitegen.content.segments import SEPARATOR, split_lines_into_chunks, split_source
+from sitegen.content.sources import SourceFile, decode_source
+from sitegen.core.diagnostics import Severity
 
 
 def source(text: str, name: str = "a.txt") -> SourceFile:

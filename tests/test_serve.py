@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.serve import PreviewServer, inject_reload
+from sitegen.commands.serve import PreviewServer, inject_reload
 from tests.sitekit import wait_until as wait_for
 
 REPO = Path(__file__).resolve().parent.parent

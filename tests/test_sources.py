@@ -10,8 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.diagnostics import Severity
-from sitegen.sources import decode_source, discover_sources, git_commit_dates, read_source
+from sitegen.content.sources import (
+    decode_source,
+    discover_sources,
+    git_commit_dates,
+    read_source,
+)
+from sitegen.core.diagnostics import Severity
 
 TEXT = "نص المقال.\n"
 

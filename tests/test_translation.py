@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sitegen.memory import entry_key, load_memory
-from sitegen.translator import FakeTranslator, TranslationFailed
+from sitegen.translation.memory import entry_key, load_memory
+from sitegen.translation.translator import FakeTranslator, TranslationFailed
 from tests.sitekit import build, tree_bytes, write_site
 
 ARTICLE = "الفقرة الأولى عن حمص.\nالفقرة الثانية عن حماة.\n===\nالجزء الثاني هنا.\nفيه «اقتباس» مهم.\n"
@@ -154,7 +154,7 @@ def test_memory_round_trips_through_the_file(site: Path) -> None:
     build(site, translator_factory=FakeTranslator)
     memory, problems = load_memory(memory_file(site), "news.txt", "ar", "en")
     assert problems == [] and memory is not None
-    from sitegen.memory import dump_memory
+    from sitegen.translation.memory import dump_memory
 
     assert dump_memory(memory) == memory_file(site).read_bytes()
 

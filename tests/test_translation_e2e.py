@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sitegen.memory import load_memory
+from sitegen.translation.memory import load_memory
 from tests.libre_stub import LibreStub
 from tests.sitekit import REPO, SAMPLE, run_cli, tree_bytes, write_site
 

@@ -1,4 +1,4 @@
-"""Tests of sitegen.translator: splitting, reply checks, and the real deep-translator
+"""Tests of sitegen.translation.translator: splitting, reply checks, and the real deep-translator
 LibreTranslator path against a local stub (127.0.0.1 only, no other network)."""
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from hypothesis import given, settings as hyp_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
-from sitegen import translator as tr
-from sitegen.translator import (
+from sitegen.translation import translator as tr
+from sitegen.translation.translator import (
     FakeTranslator,
     ParagraphTranslator,
     TranslationFailed,

@@ -6,8 +6,8 @@ session's one Chromium: a second Playwright in the same thread cannot start.
 
 from __future__ import annotations
 
-from sitegen import search
-from sitegen.search import SearchDocument, build_search_index
+from sitegen.outputs import search
+from sitegen.outputs.search import SearchDocument, build_search_index
 from tests.test_search import _day, _docs, _render, _write
 
 

@@ -27,22 +27,67 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from . import urls
-from .archive import ArchiveTooLarge, StoredMember, remove_packs, write_site_zip
-from .article import BuildContext, FileOutcome, FileTask, SlugClaim, finish_packs, flush_packs, init_worker, process_batch, process_file, replace_file
-from .cache import BuildCache, CacheDamaged, allow_list, hash_bytes, load_value, stat_signature, tool_version
-from .config import SiteConfig, config_fingerprint
-from .diagnostics import Problem, Severity, error, has_errors, warning
-from .feeds import atom_feed, feed_entries, robots_txt, sitemap, sitemap_urls
-from .memory import memory_path, read_memory_bytes
-from .metadata import slug_collision_key
-from .output import MARKER, StagingCopy, check_output_dir, discard_staging, output_lock, publish_staging, read_build_id, remove_leftovers, remove_path
-from .languages import direction, language_folder
-from .pages import Article, Listing, Page, SitePlanner, order_articles
-from .search import IndexedDocument, bucket_count, bucket_of, build_bucket, build_search_root
-from .sources import discover_sources, git_commit_dates
-from .theme import Theme, load_theme
-from .translation import ProgressCallback, TranslationReport, Unit, translate_missing
+from ..config import SiteConfig, config_fingerprint
+from ..content.metadata import slug_collision_key
+from ..content.sources import discover_sources, git_commit_dates
+from ..core import urls
+from ..core.diagnostics import Problem, Severity, error, has_errors, warning
+from ..core.languages import direction, language_folder
+from ..outputs.archive import (
+    ArchiveTooLarge,
+    StoredMember,
+    remove_packs,
+    write_site_zip,
+)
+from ..outputs.feeds import atom_feed, feed_entries, robots_txt, sitemap, sitemap_urls
+from ..outputs.search import (
+    IndexedDocument,
+    bucket_count,
+    bucket_of,
+    build_bucket,
+    build_search_root,
+)
+from ..pages.planner import Article, Listing, Page, SitePlanner, order_articles
+from ..pages.theme import Theme, load_theme
+from ..translation.companions import (
+    ProgressCallback,
+    TranslationReport,
+    Unit,
+    translate_missing,
+)
+from ..translation.memory import memory_path, read_memory_bytes
+from .cache import (
+    BuildCache,
+    CacheDamaged,
+    allow_list,
+    hash_bytes,
+    load_value,
+    stat_signature,
+    tool_version,
+)
+from .files import (
+    BuildContext,
+    FileOutcome,
+    FileTask,
+    SlugClaim,
+    finish_packs,
+    flush_packs,
+    init_worker,
+    process_batch,
+    process_file,
+    replace_file,
+)
+from .staging import (
+    MARKER,
+    StagingCopy,
+    check_output_dir,
+    discard_staging,
+    output_lock,
+    publish_staging,
+    read_build_id,
+    remove_leftovers,
+    remove_path,
+)
 
 # Everything the cache holds is made of these (and of dates, numbers, text and containers).
 CACHE_TYPES = allow_list((FileOutcome, SlugClaim, Listing, Unit, Problem, Severity, StoredMember, IndexedDocument))

@@ -16,14 +16,14 @@ from typing import Any
 
 from markupsafe import Markup
 
-from . import urls
-from .config import SiteConfig
-from .content import Segment
-from .languages import direction, language_folder
+from ..config import SiteConfig
+from ..content.markup import translated_block_html, with_anchor
+from ..content.metadata import format_date, make_excerpt
+from ..content.segment import Segment
+from ..core import urls
+from ..core.languages import direction, language_folder
+from ..translation.companions import Companion
 from .labels import labels_for, part_label, translation_notice
-from .markup import translated_block_html, with_anchor
-from .metadata import format_date, make_excerpt
-from .translation import Companion
 
 _ARABIC_RUN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+(?:[\s\d.,:؛،-]+[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+)*")
 

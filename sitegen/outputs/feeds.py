@@ -14,10 +14,10 @@ from datetime import date
 from xml.sax.saxutils import escape as _escape
 from xml.sax.saxutils import quoteattr as _quoteattr
 
-from . import urls
-from .languages import language_folder
-from .config import SiteConfig
-from .pages import Article, Listing
+from ..config import SiteConfig
+from ..core import urls
+from ..core.languages import language_folder
+from ..pages.planner import Article, Listing
 
 FEED_SIZE = 30
 

@@ -15,12 +15,17 @@ from pathlib import Path
 
 import jinja2
 
-from .config import ConfigError, SiteConfig, load_config
-from .diagnostics import Problem, Severity
-from .output import OutputError
-from .theme import ThemeError
+from ..build.staging import OutputError
+from ..config import ConfigError, SiteConfig, load_config
+from ..pages.theme import ThemeError
+from .messages import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    describe_template_error,
+    print_problems,
+)
 
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("build", "serve", "check")
 
 
@@ -55,13 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         return run_build(args)
     except KeyboardInterrupt:
         print("interrupted: the previous site is untouched; translations finished so far are saved", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 -- the last line of defence against tracebacks
         if args.debug:
             traceback.print_exc()
         else:
             print(f"error: unexpected failure ({type(exc).__name__}: {exc}); run again with --debug and report it", file=sys.stderr)
-        return EXIT_ERRORS
+        return EXIT_PROBLEMS
 
 
 def _run_subcommand(command: str, argv: list[str]) -> int:
@@ -75,24 +80,24 @@ def _run_subcommand(command: str, argv: list[str]) -> int:
 
         return check_main([a for a in argv if a != "--debug"])
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001
         if debug:
             traceback.print_exc()
         else:
             print(f"error: unexpected failure in '{command}' ({type(exc).__name__}: {exc}); run again with --debug and report it", file=sys.stderr)
-        return EXIT_ERRORS
+        return EXIT_PROBLEMS
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from .pipeline import BuildOptions, build_site
+    from ..build.pipeline import BuildOptions, build_site
 
     started = time.monotonic()
     try:
         config = load_config(Path(args.config), Path(args.out) if args.out else None)
     except ConfigError as exc:
         print_problems(exc.problems, strict=args.strict)
-        return EXIT_ERRORS
+        return EXIT_PROBLEMS
     options = BuildOptions(
         offline=args.offline,
         strict=args.strict,
@@ -104,13 +109,13 @@ def run_build(args: argparse.Namespace) -> int:
         result = build_site(config, options)
     except (OutputError, ThemeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERRORS
+        return EXIT_PROBLEMS
     except jinja2.TemplateError as exc:
         print(f"error: {describe_template_error(exc)}; the previous site is untouched", file=sys.stderr)
-        return EXIT_ERRORS
+        return EXIT_PROBLEMS
     except sqlite3.Error as exc:
         print(f"error: the build cache in {config.cache_dir} cannot be used ({exc}): free disk space if it is full, or delete that folder (always safe); the previous site is untouched", file=sys.stderr)
-        return EXIT_ERRORS
+        return EXIT_PROBLEMS
     except OSError as exc:
         where = exc.filename or config.output_dir
         if exc.filename and Path(exc.filename).resolve().is_relative_to(config.memory_dir.resolve()):
@@ -118,7 +123,7 @@ def run_build(args: argparse.Namespace) -> int:
         else:
             what = "cannot write the site"
         print(f"error: {what} ({exc.strerror or exc}: {where}); the previous site is untouched", file=sys.stderr)
-        return EXIT_ERRORS
+        return EXIT_PROBLEMS
     print_problems(result.problems, strict=args.strict)
     if not args.quiet:
         for note in result.notes:
@@ -131,13 +136,13 @@ def run_build(args: argparse.Namespace) -> int:
             print("without English companion: " + ", ".join(shown) + (f" and {more} more" if more > 0 else ""))
     if result.unchanged:
         if result.failed or (args.strict and result.problems):
-            return EXIT_ERRORS
+            return EXIT_PROBLEMS
         if not args.quiet:
             print(f"nothing changed: {config.output_dir} is up to date ({time.monotonic() - started:.2f} s)")
         return EXIT_OK
     if not result.written:
         print("build failed: the previous site is untouched", file=sys.stderr)
-        return EXIT_ERRORS
+        return EXIT_PROBLEMS
     if not args.quiet:
         print(
             f"built {result.segments} segments into {result.pages} pages in {config.output_dir} "
@@ -146,39 +151,12 @@ def run_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def describe_template_error(exc: Exception) -> str:
-    """Which template, which line, what: a theme author's mistake, not the tool's."""
-    import jinja2
-
-    name = getattr(exc, "filename", None) or getattr(exc, "name", None)
-    line = getattr(exc, "lineno", None)
-    if not (name and line):
-        # Render-time errors carry no position; Jinja puts the template's frames in the traceback.
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith((".html", ".xml", ".j2"))]
-        if frames:
-            name, line = frames[-1].filename, frames[-1].lineno
-    where = f"{name}:{line}" if name and line else (name or "a template")
-    if isinstance(exc, jinja2.UndefinedError):
-        return f"{where}: {exc.message}: the template uses a variable the page does not have; fix the template"
-    if isinstance(exc, jinja2.TemplateNotFound):
-        return f"template {exc.name} not found: add it to templates/ or the theme"
-    return f"{where}: template error: {getattr(exc, 'message', None) or exc}: fix the template"
-
-
-def print_problems(problems: list[Problem], strict: bool) -> None:
-    for problem in problems:
-        shown = problem
-        if strict and problem.severity is Severity.WARNING:
-            shown = Problem(problem.path, problem.line, problem.message, Severity.ERROR)
-        print(str(shown), file=sys.stderr)
-
-
 def _translator_factory(config: SiteConfig):
     """The real translator, made only when something is missing from the memory."""
 
     def make():
-        from .translation import api_key_from_environment
-        from .translator import TranslatorSettings, make_translator
+        from ..translation.companions import api_key_from_environment
+        from ..translation.translator import TranslatorSettings, make_translator
 
         settings = TranslatorSettings(
             provider=config.translation.provider,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .diagnostics import Problem, error, warning
+from ..core.diagnostics import Problem, error, warning
 
 SOURCE_SUFFIXES = (".txt", ".md")
 # Larger files are almost always a mistake (a dump, a binary); a news article is a few KB.

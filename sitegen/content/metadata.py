@@ -9,7 +9,7 @@ import re
 import unicodedata
 from datetime import date
 
-from .textrules import is_invisible
+from ..core.textrules import is_invisible
 
 TITLE_LIMIT = 90
 EXCERPT_LIMIT = 200

@@ -34,9 +34,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from .languages import direction, is_language_code
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+from ..core.languages import direction, is_language_code
+from ..core.urls import normalise_base
+from .messages import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 
 HTML_SUFFIXES = (".html", ".htm")
 # <link rel=...> values that make the browser fetch the href (a load, not a link to follow).
@@ -546,11 +546,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def normalise_base(base: str) -> str:
-    base = "/" + base.strip().strip("/")
-    return base if base == "/" else base + "/"
-
-
 def check_main(argv: list[str] | None = None) -> int:
     parser = _parser()
     try:
@@ -560,7 +555,7 @@ def check_main(argv: list[str] | None = None) -> int:
     base_url = None
     config = None
     config_error = None
-    from .config import ConfigError, load_config
+    from ..config import ConfigError, load_config
 
     try:
         config = load_config(Path(args.config))

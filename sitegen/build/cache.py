@@ -22,14 +22,15 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = 5
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent  # sitegen/
 
 
 def tool_version() -> str:
     """A hash of the tool's own code: any change to it invalidates every cached page."""
     digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(PACKAGE.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    # Every module of every sub-package, named by its place in the package.
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

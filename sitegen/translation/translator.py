@@ -52,12 +52,10 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from ..config import API_KEY_VARIABLE, KEYED_PROVIDERS, PROVIDERS
+
 logger = logging.getLogger(__name__)
 
-PROVIDERS = ("google", "libre", "mymemory", "deepl", "microsoft", "qcri")
-# Providers whose API cannot be used at all without a key.
-KEYED_PROVIDERS = frozenset({"deepl", "microsoft", "qcri"})
-API_KEY_ENV = "TRANSLATOR_API_KEY"
 # LibreTranslator refuses to start without a key, even for a self-hosted server
 # that does not check it; a placeholder satisfies it.
 LIBRE_PLACEHOLDER_KEY = "no-key"
@@ -634,7 +632,7 @@ def _http_failure(status: int) -> _Failure:
     if status == 429 or status >= 500:
         return _Failure(text, True)
     if status in (401, 403):
-        return _Failure(f"{text}: the provider refused the request; check {API_KEY_ENV}", False)
+        return _Failure(f"{text}: the provider refused the request; check {API_KEY_VARIABLE}", False)
     return _Failure(text, False)
 
 
@@ -709,7 +707,10 @@ def _language_codes(provider: str, source: str, target: str) -> tuple[str, str]:
     """Codes as each deep-translator class accepts them (MyMemory wants ar-SA, en-GB …)."""
     if provider != "mymemory":
         return source, target
-    from deep_translator.constants import GOOGLE_LANGUAGES_TO_CODES, MY_MEMORY_LANGUAGES_TO_CODES
+    from deep_translator.constants import (
+        GOOGLE_LANGUAGES_TO_CODES,
+        MY_MEMORY_LANGUAGES_TO_CODES,
+    )
 
     names = {code: name for name, code in GOOGLE_LANGUAGES_TO_CODES.items()}
 
@@ -862,7 +863,7 @@ def make_translator(settings: TranslatorSettings) -> ParagraphTranslator:
     if provider not in PROVIDERS:
         raise TranslationFailed(f"unknown translation provider {provider!r}: use one of {', '.join(PROVIDERS)}")
     if provider in KEYED_PROVIDERS and not settings.api_key:
-        raise TranslationFailed(f"provider {provider!r} needs an API key: set the environment variable {API_KEY_ENV}")
+        raise TranslationFailed(f"provider {provider!r} needs an API key: set the environment variable {API_KEY_VARIABLE}")
     if provider == "libre":
         if not settings.url:
             raise TranslationFailed("provider 'libre' needs 'url', the address of a LibreTranslate server")

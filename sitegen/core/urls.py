@@ -71,3 +71,9 @@ def root_prefix(from_page: str) -> str:
 def absolute_url(base_url: str, path: str) -> str:
     """Only for what must be absolute (feeds, sitemap, canonical links)."""
     return base_url + quote(path, safe="/-._~")
+
+
+def normalise_base(base: str) -> str:
+    """The sub-path a site is served under, as '/' or '/repo/' (GitHub Pages' project sites)."""
+    base = "/" + base.strip().strip("/")
+    return base if base == "/" else base + "/"

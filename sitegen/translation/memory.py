@@ -44,9 +44,9 @@ from typing import Any, Iterable
 
 import yaml
 
-from .diagnostics import Problem, error, warning
-from .fsutil import write_atomic
-from .yamlfile import YamlError, node_line, parse_yaml
+from ..core.diagnostics import Problem, error, warning
+from ..core.fsutil import write_atomic
+from ..core.yamlfile import YamlError, node_line, parse_yaml
 
 # A memory holds a source file (at most 10 MB, see sources.py) about twice, with its fields:
 # anything much larger is not one the build wrote.

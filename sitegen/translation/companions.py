@@ -16,14 +16,20 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from .config import SiteConfig
-from .content import Segment
-from .diagnostics import Problem, warning
-from .memory import Memory, MemoryEntry, entry_key, load_memory, memory_path, resolve_duplicates, save_memory
-from .metadata import derive_title
-from .textrules import balance_bidi
-
-API_KEY_VARIABLE = "TRANSLATOR_API_KEY"
+from ..config import API_KEY_VARIABLE, SiteConfig
+from ..content.metadata import derive_title
+from ..content.segment import Segment
+from ..core.diagnostics import Problem, warning
+from ..core.textrules import balance_bidi
+from .memory import (
+    Memory,
+    MemoryEntry,
+    entry_key,
+    load_memory,
+    memory_path,
+    resolve_duplicates,
+    save_memory,
+)
 
 
 @dataclass(frozen=True)
@@ -168,7 +174,9 @@ def _translate_missing(
     progress: ProgressCallback | None,
 ) -> None:
     """Send what is missing, a few at a time; save each result as it arrives."""
-    from .translator import TranslationFailed  # deep-translator is imported only when needed
+    from .translator import (
+        TranslationFailed,  # deep-translator is imported only when needed
+    )
 
     today = date.today().isoformat()
     done = 0

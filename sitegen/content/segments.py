@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from .diagnostics import Problem, error, warning
+from ..core.diagnostics import Problem, error, warning
+from ..core.yamlfile import YamlError, key_lines, parse_yaml
 from .sources import SourceFile
-from .yamlfile import YamlError, key_lines, parse_yaml
 
 SEPARATOR = re.compile(r"^[ \t]*={3,}[ \t]*$")
 FRONT_MATTER_FENCE = "---"

@@ -10,11 +10,17 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .diagnostics import Problem, error
+from ..core.diagnostics import Problem, error
+from ..core.textrules import balance_bidi
 from .markup import Block, render_body
-from .metadata import date_from_file_name, default_slug, derive_title, make_excerpt, slug_problem
+from .metadata import (
+    date_from_file_name,
+    default_slug,
+    derive_title,
+    make_excerpt,
+    slug_problem,
+)
 from .segments import split_source
-from .textrules import balance_bidi
 from .sources import SourceFile
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-TOOL_ROOT = Path(__file__).resolve().parent.parent
+TOOL_ROOT = Path(__file__).resolve().parents[2]  # the folder holding sitegen/ and themes/
 BUNDLED_THEMES = TOOL_ROOT / "themes"
 
 

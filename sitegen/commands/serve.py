@@ -37,7 +37,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote
 
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+from ..core.urls import normalise_base
+from .messages import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    describe_failure,
+    is_template_error,
+    print_problems,
+)
+
 RELOAD_PATH = "/__reload"
 LONG_POLL_SECONDS = 25.0  # waited in the server, not on the socket: request_timeout does not cut it
 # A connection silent this long while its request is read (or its answer written) is
@@ -93,11 +102,6 @@ def inject_reload(html: bytes, counter: int) -> bytes:
     return html[:at] + script + html[at:]
 
 
-def normalise_base(base: str) -> str:
-    base = "/" + base.strip().strip("/")
-    return base if base == "/" else base + "/"
-
-
 # -- building --------------------------------------------------------------------
 
 
@@ -124,17 +128,17 @@ class SiteBuilder:
         print(text, file=self.out or sys.stderr, flush=True)
 
     def build(self) -> BuildOutcome:
-        from .config import ConfigError, load_config
-        from .output import OutputError
-        from .pipeline import BuildOptions, build_site
-        from .theme import ThemeError
+        from ..build.pipeline import BuildOptions, build_site
+        from ..build.staging import OutputError
+        from ..config import ConfigError, load_config
+        from ..pages.theme import ThemeError
 
         started = time.monotonic()
         stream = self.out or sys.stderr
         try:
             config = load_config(self.config_path, output_override=self.output_dir)
         except ConfigError as exc:
-            _print_problems(exc.problems, stream)
+            print_problems(exc.problems, stream=stream)
             return BuildOutcome(False, time.monotonic() - started, "configuration errors")
         except OSError as exc:  # EMFILE (no descriptor left), EACCES, EIO: this build fails, the next change tries again
             self._print(f"error: cannot read {self.config_path} ({exc.strerror or exc})")
@@ -149,13 +153,13 @@ class SiteBuilder:
             self._print(f"error: cannot write the site ({exc.strerror or exc}: {exc.filename or self.output_dir})")
             return BuildOutcome(False, time.monotonic() - started, str(exc))
         except Exception as exc:  # noqa: BLE001 -- a preview must survive any failed build
-            self._print(f"error: {_describe_failure(exc)}")
+            self._print(f"error: {describe_failure(exc)}")
             # A traceback helps with a bug of ours; a file system that failed (wrapped, as
             # a worker pool does) needs only the line above.
-            if not _is_template_error(exc) and not _caused_by_os_error(exc):
+            if not is_template_error(exc) and not _caused_by_os_error(exc):
                 traceback.print_exc(file=stream)
             return BuildOutcome(False, time.monotonic() - started, str(exc))
-        _print_problems(result.problems, stream)
+        print_problems(result.problems, stream=stream)
         seconds = time.monotonic() - started
         if getattr(result, "unchanged", False) and not result.failed:
             return BuildOutcome(True, seconds, f"nothing changed since the last build ({seconds:.2f} s)", changed=False)
@@ -184,12 +188,6 @@ class SiteBuilder:
         return unique
 
 
-def _is_template_error(exc: Exception) -> bool:
-    import jinja2
-
-    return isinstance(exc, jinja2.TemplateError)
-
-
 def _caused_by_os_error(exc: BaseException) -> bool:
     """Whether ``exc`` is an OSError, or was raised from one or while handling one (EMFILE in a worker, say)."""
     seen: set[int] = set()
@@ -202,26 +200,10 @@ def _caused_by_os_error(exc: BaseException) -> bool:
     return False
 
 
-def _describe_failure(exc: Exception) -> str:
-    """As the CLI words it: a template mistake by file and line, anything else as unexpected."""
-    if _is_template_error(exc):
-        from . import cli
-
-        describe = getattr(cli, "describe_template_error", None)
-        return describe(exc) if describe else f"template error: {exc}"
-    return f"unexpected failure ({type(exc).__name__}: {exc})"
-
-
 def _one_line(value: object, limit: int = 300) -> str:
     """``value`` as one line of at most ``limit`` characters, for a message (a request path may be 64 KiB)."""
     text = " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _print_problems(problems, stream) -> None:
-    """As the CLI prints them (sitegen.cli.print_problems), to the given stream."""
-    for problem in problems:
-        print(str(problem), file=stream, flush=True)
 
 
 # -- watching --------------------------------------------------------------------
@@ -603,7 +585,7 @@ class PreviewServer:
         try:
             outcome = self.builder.build()
         except Exception as exc:  # noqa: BLE001 -- SiteBuilder reports what it expects; anything else costs this build only
-            self._warn(f"error: {_one_line(_describe_failure(exc), 500)}")
+            self._warn(f"error: {_one_line(describe_failure(exc), 500)}")
             outcome = BuildOutcome(False, 0.0, str(exc))
         self.last_outcome = outcome
         with self._changed:
@@ -868,10 +850,10 @@ def serve_main(argv: list[str] | None = None) -> int:
             server.start()
         except OSError as exc:
             print(f"error: cannot listen on 127.0.0.1:{args.port} ({exc.strerror or exc}): try another --port", file=sys.stderr)
-            return EXIT_ERRORS
+            return EXIT_PROBLEMS
         except Exception as exc:  # noqa: BLE001 -- as the CLI: a message, not a traceback
             print(f"error: unexpected failure ({type(exc).__name__}: {exc})", file=sys.stderr)
-            return EXIT_ERRORS
+            return EXIT_PROBLEMS
         print(f"serving the preview at {server.url}  (rebuilds on change; Ctrl-C to stop)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:

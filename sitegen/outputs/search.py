@@ -103,7 +103,7 @@ from itertools import accumulate, chain
 from operator import add
 from typing import Iterable, Iterator, Sequence
 
-from .textrules import balance_bidi
+from ..core.textrules import balance_bidi
 
 __all__ = [
     "SearchDocument",

@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from . import urls
-from .archive import PackWriter, StoredMember
+from ..config import SiteConfig
+from ..content.segment import Segment, build_segments
+from ..content.sources import read_source
+from ..core import urls
+from ..core.diagnostics import Problem, display_path, has_errors
+from ..outputs.archive import PackWriter, StoredMember
+from ..outputs.search import SearchDocument, analyse_document
+from ..pages.planner import Article, Listing, SitePlanner, listing_of
+from ..pages.theme import Theme
+from ..translation.companions import Companion, Unit, file_translations
 from .cache import hash_bytes
-from .config import SiteConfig
-from .content import Segment, build_segments
-from .diagnostics import Problem, display_path, has_errors
-from .pages import Article, Listing, SitePlanner, listing_of
-from .search import SearchDocument, analyse_document
-from .sources import read_source
-from .theme import Theme
-from .translation import Companion, Unit, file_translations
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .metadata import format_date
+from ..content.metadata import format_date
 
 _PROVIDER_NAMES = {
     "google": "Google Translate",
