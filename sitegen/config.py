@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from .core.diagnostics import Problem, error
 from .core.languages import LANGUAGE_CODE, language_folder
-from .core.yamlfile import YamlError, key_lines, node_line, parse_yaml
+from .core.yamlfile import YamlDocument, YamlError, key_lines, node_line, parse_yaml
 
 # The translation services deep-translator reaches for us, stated once for site.yml and the translator.
 PROVIDERS = ("google", "libre", "mymemory", "deepl", "microsoft", "qcri")
@@ -106,19 +106,7 @@ class ConfigError(Exception):
 def load_config(config_path: Path, output_override: Path | None = None) -> SiteConfig:
     """Read and check ``site.yml``; raise ConfigError with every problem found."""
     config_path = Path(config_path)
-    if not config_path.is_file():
-        raise ConfigError([error(config_path, None, "no such configuration file: create site.yml or pass --config PATH")])
-    try:
-        text = config_path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConfigError([error(config_path, None, "not UTF-8 text: save the file as UTF-8")]) from None
-    try:
-        doc = parse_yaml(text)
-    except YamlError as exc:
-        raise ConfigError([error(config_path, exc.line, exc.message + ": fix the YAML syntax")]) from None
-    raw = doc.value if doc.value is not None else {}
-    if not isinstance(raw, dict):
-        raise ConfigError([error(config_path, node_line(doc.node, 1), "the configuration must be a mapping of keys to values")])
+    doc, raw = _read_document(config_path)
     problems: list[Problem] = []
     values = _check_keys(raw, _SITE_KEYS, key_lines(doc.node), config_path, "", problems)
     translation_node = doc.child("translation")
@@ -137,6 +125,51 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
 
     if "title" not in values:
         problems.append(error(config_path, 1, "missing key 'title': add e.g. 'title: أرشيف الأخبار'"))
+    _check_site_values(values, fail)
+    _check_translation_values(translation_values, translation_raw, values.get("language", "ar"), fail)
+
+    if problems:
+        raise ConfigError(problems)
+
+    root = config_path.resolve().parent
+    translation = TranslationConfig(**{k: v for k, v in translation_values.items()})
+    if isinstance(translation.timeout, int):
+        translation = replace(translation, timeout=float(translation.timeout))
+    content_dir = (root / values.pop("content_dir", "content")).resolve()
+    output_dir = Path(output_override).resolve() if output_override else (root / values.pop("output_dir", "_site")).resolve()
+    values.pop("output_dir", None)
+    values.pop("translation", None)
+    _check_output_dir(config_path, root, output_dir, output_override, translation, lines, translation_lines)
+    return SiteConfig(
+        root=root,
+        config_path=config_path.resolve(),
+        content_dir=content_dir,
+        output_dir=output_dir,
+        translation=translation,
+        **values,
+    )
+
+
+def _read_document(config_path: Path) -> tuple[YamlDocument, dict[str, Any]]:
+    """The parsed ``site.yml`` and its top-level mapping; ConfigError if it cannot be read as one."""
+    if not config_path.is_file():
+        raise ConfigError([error(config_path, None, "no such configuration file: create site.yml or pass --config PATH")])
+    try:
+        text = config_path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError([error(config_path, None, "not UTF-8 text: save the file as UTF-8")]) from None
+    try:
+        doc = parse_yaml(text)
+    except YamlError as exc:
+        raise ConfigError([error(config_path, exc.line, exc.message + ": fix the YAML syntax")]) from None
+    raw = doc.value if doc.value is not None else {}
+    if not isinstance(raw, dict):
+        raise ConfigError([error(config_path, node_line(doc.node, 1), "the configuration must be a mapping of keys to values")])
+    return doc, raw
+
+
+def _check_site_values(values: dict[str, Any], fail: Callable[..., None]) -> None:
+    """Check the ranges and forms of the top-level values (their types are already right)."""
     if "language" in values and not LANGUAGE_CODE.fullmatch(values["language"]):
         fail("language", f"'language' must be a language code such as ar, not {values['language']!r}")
     if "per_page" in values and not 1 <= values["per_page"] <= 1000:
@@ -150,6 +183,12 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
     if "theme" in values and not re.fullmatch(r"[A-Za-z0-9_-]+", values["theme"]):
         fail("theme", "'theme' must be a plain folder name under themes/ (letters, digits, - and _)")
 
+
+def _check_translation_values(
+    translation_values: dict[str, Any], translation_raw: dict[str, Any], language: str, fail: Callable[..., None]
+) -> None:
+    """Check the 'translation' section: ranges, the provider's needs, its target against the site's
+    ``language``, and API keys that must not be there."""
     if "provider" in translation_values and translation_values["provider"] not in PROVIDERS:
         fail("provider", f"unknown translation provider {translation_values['provider']!r}: use one of {', '.join(PROVIDERS)}", True)
     if "target" in translation_values and not LANGUAGE_CODE.fullmatch(translation_values["target"]):
@@ -163,7 +202,7 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
     if translation_values.get("provider") == "libre" and translation_values.get("enabled") and not translation_values.get("url"):
         fail("provider", "provider 'libre' needs 'url' (your LibreTranslate server, e.g. http://127.0.0.1:5000/)", True)
     target = translation_values.get("target", TranslationConfig.target)
-    if LANGUAGE_CODE.fullmatch(target) and LANGUAGE_CODE.fullmatch(values.get("language", "ar")) and language_folder(target) == language_folder(values.get("language", "ar")):
+    if LANGUAGE_CODE.fullmatch(target) and LANGUAGE_CODE.fullmatch(language) and language_folder(target) == language_folder(language):
         # Both languages' pages would share one folder (ar/ for ar and ar-SY): one would overwrite the other.
         fail("target" if "target" in translation_values else "language", "'translation.target' is the site's own language: choose another target", "target" in translation_values)
     for key in ("api_key", "key", "token"):
@@ -171,17 +210,17 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
             # Keys in a committed file leak; say where they belong instead.
             fail(key, "API keys never go in site.yml: set the environment variable " + API_KEY_VARIABLE, True)
 
-    if problems:
-        raise ConfigError(problems)
 
-    root = config_path.resolve().parent
-    translation = TranslationConfig(**{k: v for k, v in translation_values.items()})
-    if isinstance(translation.timeout, int):
-        translation = replace(translation, timeout=float(translation.timeout))
-    content_dir = (root / values.pop("content_dir", "content")).resolve()
-    output_dir = Path(output_override).resolve() if output_override else (root / values.pop("output_dir", "_site")).resolve()
-    values.pop("output_dir", None)
-    values.pop("translation", None)
+def _check_output_dir(
+    config_path: Path,
+    root: Path,
+    output_dir: Path,
+    output_override: Path | None,
+    translation: TranslationConfig,
+    lines: dict[str, int],
+    translation_lines: dict[str, int],
+) -> None:
+    """Refuse an output folder that holds the translation memory or is the build cache."""
     # The output folder is replaced whole on every build: a translation memory or the cache
     # inside it was deleted with the previous site (hand-reviewed translations lost for good).
     # (The project folder and above are refused with their own message when the build starts.)
@@ -195,14 +234,6 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
                                      f"the translations would be deleted; set {output_setting} or 'translation.memory_dir' so that they are apart")])
         if output_dir == (root / ".cache").resolve():
             raise ConfigError([error(config_path, output_line, f"output folder {output_dir} is the build cache's folder: set {output_setting} to a folder of its own, e.g. _site")])
-    return SiteConfig(
-        root=root,
-        config_path=config_path.resolve(),
-        content_dir=content_dir,
-        output_dir=output_dir,
-        translation=translation,
-        **values,
-    )
 
 
 def _check_keys(

@@ -27,6 +27,7 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
+import sitegen.build.engine
 import sitegen.build.files
 import sitegen.build.pipeline
 import sitegen.build.staging
@@ -346,7 +347,7 @@ def _fail_on_call(real: Callable, number: int, code: int):
 FAULT_POINTS = {
     "first page": lambda mp, code: mp.setattr(sitegen.build.files, "replace_file", _fail_on_call(sitegen.build.files.replace_file, 1, code)),
     "seventh page": lambda mp, code: mp.setattr(sitegen.build.files, "replace_file", _fail_on_call(sitegen.build.files.replace_file, 7, code)),
-    "index or search file": lambda mp, code: mp.setattr(sitegen.build.pipeline, "replace_file", _fail_on_call(sitegen.build.pipeline.replace_file, 1, code)),
+    "index or search file": lambda mp, code: mp.setattr(sitegen.build.engine, "replace_file", _fail_on_call(sitegen.build.engine.replace_file, 1, code)),
     "output marker": lambda mp, code: mp.setattr(Path, "write_bytes", _fail_marker(Path.write_bytes, code)),
     "swap into place": lambda mp, code: mp.setattr(sitegen.build.staging, "swap_into_place", _failing_swap(code)),
 }
@@ -445,7 +446,6 @@ def test_file_changing_during_the_build_is_caught_up_by_the_next_one(moment, mak
 
     with monkeypatch.context() as patch:
         patch.setattr(sitegen.build.files, "process_file", editing)
-        patch.setattr(sitegen.build.pipeline, "process_file", editing)
         assert run_build(site).returncode == 0
     assert run_build(site).returncode == 0
     twin = tmp_path / "twin"

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pytest
 
-import sitegen.commands.serve
+import sitegen.commands.serve.handler
 import sitegen.config
-from sitegen.commands.serve import PreviewServer
+from sitegen.commands.serve.server import PreviewServer, ServeSettings
 from tests.sitekit import wait_until as wait_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ def site(make_site) -> Path:
 def preview(site: Path, **options) -> Iterator[PreviewServer]:
     """A started PreviewServer under /repo/; its messages in ``server.log``."""
     log = io.StringIO()
-    server = PreviewServer(site / "site.yml", port=0, base="/repo/", offline=True, out=log, debounce_ms=50, **options)
+    server = PreviewServer(ServeSettings(site / "site.yml", port=0, base="/repo/", offline=True, debounce_ms=50, **options), out=log)
     server.log = log  # type: ignore[attr-defined]
     server.start()
     try:
@@ -193,7 +193,7 @@ def test_connections_beyond_the_limit_are_refused_at_once_without_a_thread(site:
 @pytest.mark.timeout(60)
 def test_the_long_poll_outlives_a_short_request_timeout(site: Path, monkeypatch):
     """The long poll waits in the server, not on the socket: a 1 s timeout must not cut it."""
-    monkeypatch.setattr(sitegen.commands.serve, "LONG_POLL_SECONDS", 3.0)
+    monkeypatch.setattr(sitegen.commands.serve.handler, "LONG_POLL_SECONDS", 3.0)
     with preview(site, request_timeout=1.0) as server:
         since = server.counter
         started = time.monotonic()
@@ -264,7 +264,7 @@ def test_the_watcher_threads_outlive_their_errors(site: Path, monkeypatch):
 
     monkeypatch.setattr(watchfiles, "watch", flaky_watch)
     log = io.StringIO()
-    server = PreviewServer(site / "site.yml", port=0, base="/repo/", offline=True, out=log, debounce_ms=50)
+    server = PreviewServer(ServeSettings(site / "site.yml", port=0, base="/repo/", offline=True, debounce_ms=50), out=log)
     real_paths = server.builder.watched_paths
     calls = []
 
@@ -303,10 +303,10 @@ sys.path.insert(0, {repo!r})
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, hard))
 
-from sitegen.commands.serve import PreviewServer
+from sitegen.commands.serve.server import PreviewServer, ServeSettings
 
 # More connection slots than descriptors, and a long request timeout: the table fills up.
-server = PreviewServer({config!r}, port=0, base="/repo/", offline=True, debounce_ms=50, max_connections=1000, request_timeout=120)
+server = PreviewServer(ServeSettings({config!r}, port=0, base="/repo/", offline=True, debounce_ms=50, max_connections=1000, request_timeout=120))
 server.start()
 print("listening on port", server.port, flush=True)
 try:
@@ -491,7 +491,7 @@ def test_no_request_path_breaks_the_connection(site: Path, method: str, capfd):
 @pytest.mark.timeout(30)
 def test_redirects_under_a_base_that_is_not_ascii_are_percent_encoded(site: Path):
     """A header is Latin-1: a raw Arabic Location raised UnicodeEncodeError and dropped the connection."""
-    with PreviewServer(site / "site.yml", port=0, base="/أرشيف/", offline=True, out=io.StringIO(), debounce_ms=50) as server:
+    with PreviewServer(ServeSettings(site / "site.yml", port=0, base="/أرشيف/", offline=True, debounce_ms=50), out=io.StringIO()) as server:
         base = "/%D8%A3%D8%B1%D8%B4%D9%8A%D9%81/"
         for target, location in (("/", base), ("/?x=1", base + "?x=1"), (base + "ar", base + "ar/")):
             status, _, headers = request(server.port, target)

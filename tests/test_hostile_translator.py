@@ -17,13 +17,10 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from sitegen.translation.translator import (
-    DeepParagraphTranslator,
-    TranslationFailed,
-    TranslatorSettings,
-    make_translator,
-    split_for_provider,
-)
+from sitegen.translation.chunking import split_for_provider
+from sitegen.translation.failures import TranslationFailed
+from sitegen.translation.providers import TranslatorSettings
+from sitegen.translation.translator import DeepParagraphTranslator, make_translator
 from tests.libre_stub import LibreStub, default_translate
 
 SECRET = "sk-Leak/Key+9z=Q7&x"  # '/', '+', '=' and '&' make every encoding of it differ from it

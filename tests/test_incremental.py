@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import sitegen.build.engine
+import sitegen.build.files
 import sitegen.build.pipeline
 from sitegen.translation.translator import FakeTranslator
 from tests.sitekit import build, tree_bytes, write_site
@@ -23,8 +25,9 @@ CONFIG = {"translation": {"enabled": True}, "per_page": 2, "base_url": "https://
 @pytest.fixture(params=[1, 2], ids=["in-process", "worker-processes"])
 def workers(request, monkeypatch) -> int:
     if request.param > 1:
-        monkeypatch.setattr(sitegen.build.pipeline, "PARALLEL_THRESHOLD", 1)  # files, index pages and buckets in workers
-        monkeypatch.setattr(sitegen.build.pipeline, "TAIL_BATCH", 1)  # one index page per task
+        monkeypatch.setattr(sitegen.build.files, "PARALLEL_THRESHOLD", 1)  # files in workers
+        monkeypatch.setattr(sitegen.build.engine, "PARALLEL_THRESHOLD", 1)  # index pages and buckets in workers
+        monkeypatch.setattr(sitegen.build.engine, "BATCH", 1)  # one artifact per task
     return request.param
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.build.files import replace_file
 from sitegen.build.staging import (
     MARKER,
     OutputError,
@@ -18,6 +17,7 @@ from sitegen.build.staging import (
     publish_staging,
     read_build_id,
     remove_leftovers,
+    replace_file,
     swap_into_place,
 )
 

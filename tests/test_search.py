@@ -20,13 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sitegen.outputs import search
-from sitegen.outputs.search import (
-    SearchDocument,
-    build_search_index,
-    normalize_arabic,
-    tokenize,
-)
+from sitegen.outputs.search import analyser, writer
+from sitegen.outputs.search import postings as codec
+from sitegen.outputs.search.analyser import SearchDocument, normalize_arabic, tokenize
+from sitegen.outputs.search.writer import build_search_index
 
 ROOT = Path(__file__).resolve().parent.parent
 SEARCH_JS = ROOT / "themes" / "default" / "search.js"
@@ -97,11 +94,11 @@ def test_tokenize_folds_latin_diacritics_and_presentation_forms():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.integers(0, 200_000), st.integers(1, search.MAX_WEIGHT)))
+@given(st.dictionaries(st.integers(0, 200_000), st.integers(1, codec.MAX_WEIGHT)))
 def test_postings_round_trip(postings):
     items = sorted(postings.items())
-    enc = search._encode_postings(i * search.MAX_WEIGHT + w - 1 for i, w in items)
-    assert search._decode_postings(enc) == items
+    enc = codec._encode_postings(i * codec.MAX_WEIGHT + w - 1 for i, w in items)
+    assert codec._decode_postings(enc) == items
     assert not set(enc) & set('"\\<>&')
 
 
@@ -230,7 +227,7 @@ def test_index_paths_and_script_safety(buckets):
     root = _root_data(files)
     n = root["buckets"]
     assert n == (buckets or 1) and root["docs"] == len(_docs()) and root["dir"] == "search/"
-    assert root["version"] == 2 and root["weights"] == search.MAX_WEIGHT
+    assert root["version"] == 2 and root["weights"] == codec.MAX_WEIGHT
     for path in files:
         if path != "search-index.js":
             assert re.fullmatch(r"search/b(\d+)/(index|[td]\d{3})\.js", path), path
@@ -239,18 +236,18 @@ def test_index_paths_and_script_safety(buckets):
     for b in range(n):
         meta = _shard_data(files, f"search/b{b}/index.js")
         assert meta["buckets"] == n and meta["width"] == 3
-        assert meta["docChunk"] == search.DOC_CHUNK
+        assert meta["docChunk"] == writer.DOC_CHUNK
         term_paths = sorted(p for p in files if re.fullmatch(rf"search/b{b}/t\d+\.js", p))
         doc_paths = sorted(p for p in files if re.fullmatch(rf"search/b{b}/d\d+\.js", p))
         assert term_paths == [f"search/b{b}/t{i:03d}.js" for i in range(len(meta["termShards"]))]
-        assert doc_paths == [f"search/b{b}/d{i:03d}.js" for i in range(-(-meta["docs"] // search.DOC_CHUNK))]
+        assert doc_paths == [f"search/b{b}/d{i:03d}.js" for i in range(-(-meta["docs"] // writer.DOC_CHUNK))]
         rows = [row for p in doc_paths for row in _shard_data(files, p)]
         assert len(rows) == meta["docs"]
         # Every document sits in the bucket of its Arabic URL, in (date desc, URL) order...
-        assert all(search.bucket_of(row[0], n) == b for row in rows)
+        assert all(writer.bucket_of(row[0], n) == b for row in rows)
         assert [row[0] for row in rows] == [row[0] for row in sorted(rows, key=lambda r: (-_day(r[2]), r[0]))]
         # ... and the bucket's packed days are their day numbers, delta-encoded, in that order.
-        deltas = search._decode_numbers(meta["days"])
+        deltas = codec._decode_numbers(meta["days"])
         days = [sum(deltas[:1]) - sum(deltas[1:i + 1]) for i in range(len(deltas))]
         assert days == [_day(row[2]) for row in rows]
         # Term shard bounds: the first term of each shard, in order.
@@ -266,7 +263,7 @@ def test_index_paths_and_script_safety(buckets):
 
 
 def test_js_json_escapes():
-    assert search.js_json("</script>&\u2028\u2029") == '"\\u003c/script\\u003e\\u0026\\u2028\\u2029"'
+    assert codec.js_json("</script>&\u2028\u2029") == '"\\u003c/script\\u003e\\u0026\\u2028\\u2029"'
 
 
 def test_rejects_urls_that_are_not_site_relative():
@@ -281,7 +278,7 @@ def test_empty_index():
     files = build_search_index([])
     assert set(files) == {"search-index.js", "search/b0/index.js"}  # the page loads every bucket's index
     assert _root_data(files) == {"buckets": 1, "dir": "search/", "docs": 0, "version": 2,
-                                 "weights": search.MAX_WEIGHT}
+                                 "weights": codec.MAX_WEIGHT}
     meta = _shard_data(files, "search/b0/index.js")
     assert meta["docs"] == 0 and meta["termShards"] == [] and meta["days"] == "" and meta["buckets"] == 1
 
@@ -452,15 +449,15 @@ def _query_groups(query: str) -> list[tuple[str, str | None]]:
     """(term, prefix or None) per query word: the query analysis search.js
     documents (the last word, when the query ends inside it, also matches
     the terms that start with it without its prefix, if 2 letters or more)."""
-    prepared = search._prepare(query)
+    prepared = analyser._prepare(query)
     words = re.findall(r"[^\W_]+", prepared)
     typing = bool(words) and bool(re.search(r"[^\W_]$", prepared))
     groups: dict[str, str | None] = {}
     for k, word in enumerate(words):
-        if len(word) > search.MAX_TOKEN_LENGTH:
+        if len(word) > analyser.MAX_TOKEN_LENGTH:
             continue
-        term = search.stem(word)
-        prefix = search.stem_prefix(word) if typing and k == len(words) - 1 else None
+        term = analyser.stem(word)
+        prefix = analyser.stem_prefix(word) if typing and k == len(words) - 1 else None
         if prefix is not None and len(prefix) < 2:
             prefix = None
         if term in groups:
@@ -487,7 +484,7 @@ class _BruteForce:
         self.weights = [_weights(d) for d in docs]
         self.buckets = _root_data(files)["buckets"]
         self.bounds = [_shard_data(files, f"search/b{b}/index.js")["termShards"] for b in range(self.buckets)]
-        self.bucket = [search.bucket_of(d.url_ar, self.buckets) for d in docs]
+        self.bucket = [writer.bucket_of(d.url_ar, self.buckets) for d in docs]
         self.prefix_limited = 0  # (query word, bucket) pairs where the prefix was not searched
         self.prefix_matched = 0  # documents matched only through a prefix
 
@@ -526,7 +523,7 @@ class _BruteForce:
                     break
                 total += score
             else:
-                scored.append((-total, -_day(d.date), search._utf16_key(d.url_ar), d.url_ar))
+                scored.append((-total, -_day(d.date), writer._utf16_key(d.url_ar), d.url_ar))
         return [url for *_, url in sorted(scored)]
 
 
@@ -556,8 +553,8 @@ def _check_against_brute_force(site: Path, docs, files, queries, page_size: int)
 
 @needs_node
 def test_sharded_search_matches_brute_force(tmp_path, monkeypatch):
-    monkeypatch.setattr(search, "TERM_SHARD_TARGET", 400)  # many small shards
-    monkeypatch.setattr(search, "BUCKET_TARGET", 32)       # and several buckets
+    monkeypatch.setattr(writer, "TERM_SHARD_TARGET", 400)  # many small shards
+    monkeypatch.setattr(writer, "BUCKET_TARGET", 32)       # and several buckets
     rnd = random.Random(11)
     vocab = _vocabulary(rnd)
     docs = _random_docs(rnd, 150, vocab)
@@ -646,7 +643,7 @@ def test_fold_table_drops_every_combining_mark_in_all_planes():
     import sys
     import unicodedata
 
-    table = search._build_fold_table()
+    table = analyser._build_fold_table()
     missed = [hex(cp) for cp in range(sys.maxunicode + 1)
               if unicodedata.category(chr(cp))[0] == "M" and table.get(cp, "kept") is not None]
     assert missed == []

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.commands.serve import PreviewServer, inject_reload
+from sitegen.commands.serve.handler import inject_reload
+from sitegen.commands.serve.server import PreviewServer, ServeSettings
 from tests.sitekit import wait_until as wait_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,7 +43,7 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture
 def server(project: Path):
     log = io.StringIO()
-    preview = PreviewServer(project / "site.yml", port=0, base="/repo/", offline=True, out=log, debounce_ms=50)
+    preview = PreviewServer(ServeSettings(project / "site.yml", port=0, base="/repo/", offline=True, debounce_ms=50), out=log)
     preview.log = log  # type: ignore[attr-defined]
     preview.start()
     try:
@@ -154,7 +155,7 @@ def test_a_site_that_does_not_build_at_start_answers_503_until_fixed(project: Pa
     good = config.read_text(encoding="utf-8")
     config.write_text(good + "\nno_such_key: 1\n", encoding="utf-8")
     log = io.StringIO()
-    with PreviewServer(config, port=0, base="/repo/", offline=True, out=log, debounce_ms=50) as preview:
+    with PreviewServer(ServeSettings(config, port=0, base="/repo/", offline=True, debounce_ms=50), out=log) as preview:
         assert "no_such_key" in log.getvalue()
         status, body, _ = get(preview, "/repo/")
         assert status == 503 and MARKER in body
@@ -173,7 +174,7 @@ def test_an_edit_of_site_yml_rebuilds(server: PreviewServer, project: Path):
 
 
 def test_base_defaults_to_the_root_and_the_preview_folder_is_kept_for_the_next_start(project: Path):
-    preview = PreviewServer(project / "site.yml", port=0, offline=True, out=io.StringIO()).start()
+    preview = PreviewServer(ServeSettings(project / "site.yml", port=0, offline=True), out=io.StringIO()).start()
     try:
         status, body, _ = get(preview, "/index.html")  # base "/" by default
         assert status == 200 and MARKER in body
@@ -181,7 +182,7 @@ def test_base_defaults_to_the_root_and_the_preview_folder_is_kept_for_the_next_s
     finally:
         preview.stop()
     assert (folder / "index.html").is_file()
-    again = PreviewServer(project / "site.yml", port=0, offline=True, out=io.StringIO()).start()
+    again = PreviewServer(ServeSettings(project / "site.yml", port=0, offline=True), out=io.StringIO()).start()
     try:
         assert again.site_dir == folder
         assert get(again, "/")[0] == 200

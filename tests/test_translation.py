@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sitegen.translation.failures import TranslationFailed
 from sitegen.translation.memory import entry_key, load_memory
-from sitegen.translation.translator import FakeTranslator, TranslationFailed
+from sitegen.translation.translator import FakeTranslator
 from tests.sitekit import build, tree_bytes, write_site
 
 ARTICLE = "الفقرة الأولى عن حمص.\nالفقرة الثانية عن حماة.\n===\nالجزء الثاني هنا.\nفيه «اقتباس» مهم.\n"

@@ -16,17 +16,17 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from sitegen.translation import translator as tr
+from sitegen.config import PROVIDERS
+from sitegen.translation import transport
+from sitegen.translation.chunking import split_for_provider
+from sitegen.translation.failures import TranslationFailed, redact
+from sitegen.translation.providers import TranslatorSettings
+from sitegen.translation.replies import validate_translation
 from sitegen.translation.translator import (
     FakeTranslator,
     ParagraphTranslator,
-    TranslationFailed,
-    TranslatorSettings,
     backoff_delay,
     make_translator,
-    redact,
-    split_for_provider,
-    validate_translation,
 )
 from tests.libre_stub import ARABIC_REPLY, LibreStub, default_translate
 
@@ -85,7 +85,7 @@ def test_blank_text_gives_no_chunks():
     assert split_for_provider(" \n\t ", "libre") == []
 
 
-@pytest.mark.parametrize("provider", tr.PROVIDERS)
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_each_provider_limit_is_respected(provider):
     text = arabic_sentences(400)  # about 30,000 characters
     chunks = split_for_provider(text, provider)
@@ -154,7 +154,7 @@ _SEPARATOR = st.sampled_from([" ", " ", " ", "\n", ". ", "؟ ", "، ", "  ", "\t
 
 
 @hyp_settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(_WORD, _SEPARATOR), max_size=250), st.sampled_from(tr.PROVIDERS))
+@given(st.lists(st.tuples(_WORD, _SEPARATOR), max_size=250), st.sampled_from(PROVIDERS))
 def test_split_never_loses_text_and_always_fits(parts, provider):
     text = "".join(word + sep for word, sep in parts)
     chunks = split_for_provider(text, provider)
@@ -298,15 +298,15 @@ def test_microsoft_is_built_lazily_without_network(no_network):
 def test_http_guards_are_idempotent_and_leave_global_requests_alone():
     import deep_translator.libre as libre_module
 
-    tr.install_http_guards()
+    transport.install_http_guards()
     proxy = libre_module.requests
-    tr.install_http_guards()
-    assert libre_module.requests is proxy and isinstance(proxy, tr._TimeoutRequests)
+    transport.install_http_guards()
+    assert libre_module.requests is proxy and isinstance(proxy, transport._TimeoutRequests)
     assert proxy.exceptions is requests.exceptions  # everything else is forwarded
-    assert not isinstance(requests, tr._TimeoutRequests)
+    assert not isinstance(requests, transport._TimeoutRequests)
     assert requests.post.__module__ == "requests.api"
     pool_filters = logging.getLogger("urllib3.connectionpool").filters
-    assert sum(isinstance(f, tr._RedactKeysInUrls) for f in pool_filters) == 1
+    assert sum(isinstance(f, transport._RedactKeysInUrls) for f in pool_filters) == 1
 
 
 # ------------------------------------------------------------------ the real libre path

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import pickle
 import sqlite3
 from collections.abc import Iterable
@@ -21,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 5
+SCHEMA = 6
 PACKAGE = Path(__file__).resolve().parent.parent  # sitegen/
 
 
@@ -32,25 +31,6 @@ def tool_version() -> str:
     for path in sorted(PACKAGE.rglob("*.py")):
         digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
-
-
-def hash_bytes(*parts: bytes | str | None) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        if part is None:
-            digest.update(b"\x01")
-            continue
-        data = part.encode("utf-8") if isinstance(part, str) else part
-        digest.update(len(data).to_bytes(8, "little") + data)
-    return digest.hexdigest()
-
-
-def stat_signature(path: Path) -> tuple[int, int, int] | None:
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
 class CacheDamaged(Exception):
@@ -109,7 +89,7 @@ class BuildCache:
                 DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS search;
                 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB);
                 CREATE TABLE files (rel TEXT PRIMARY KEY, signature BLOB, key TEXT, record BLOB);
-                CREATE TABLE search (url TEXT PRIMARY KEY, rel TEXT, bucket INTEGER, doc BLOB);
+                CREATE TABLE search (url TEXT PRIMARY KEY, rel TEXT, bucket INTEGER, digest TEXT, doc BLOB);
                 CREATE INDEX search_bucket ON search(bucket);
                 CREATE INDEX search_rel ON search(rel);
                 """
@@ -170,13 +150,17 @@ class BuildCache:
     def search_documents(self, bucket: int) -> list[bytes]:
         return [row[0] for row in self.db.execute("SELECT doc FROM search WHERE bucket=? ORDER BY url", (bucket,))]
 
+    def search_digests(self) -> list[tuple[int, str]]:
+        """(bucket, digest) of every document, in URL order within a bucket."""
+        return list(self.db.execute("SELECT bucket, digest FROM search ORDER BY bucket, url"))
+
     def all_search_documents(self) -> list[tuple[str, bytes]]:
         return list(self.db.execute("SELECT url, doc FROM search ORDER BY url"))
 
-    def replace_search(self, rels: Iterable[str], docs: list[tuple[str, str, int, bytes]]) -> None:
-        """Drop the documents of ``rels`` and store ``docs`` (url, rel, bucket, packed doc)."""
+    def replace_search(self, rels: Iterable[str], docs: list[tuple[str, str, int, str, bytes]]) -> None:
+        """Drop the documents of ``rels`` and store ``docs`` (url, rel, bucket, digest, packed doc)."""
         self.db.executemany("DELETE FROM search WHERE rel=?", [(r,) for r in rels])
-        self.db.executemany("INSERT OR REPLACE INTO search VALUES (?, ?, ?, ?)", docs)
+        self.db.executemany("INSERT OR REPLACE INTO search VALUES (?, ?, ?, ?, ?)", docs)
 
     def rebucket(self, buckets: int, bucket_of) -> None:
         rows = list(self.db.execute("SELECT url FROM search"))

@@ -1,31 +1,36 @@
-"""Everything one source file becomes: its pages, its listings and its search documents.
+"""The file stage: everything one source file becomes, its pages, listings and search documents.
 
-A page depends only on its own source file, its translation memory, the
-configuration and the theme (neighbour links stay inside one article), so each
-file is processed on its own: in a worker process for a large build, in the
-main process for a small one. Pages are written straight into the staging
-folder; only small values travel back.
+A page depends only on its own source file, its translation memory, the configuration
+and the theme, so each file is processed on its own: in a worker process for a large
+build (see workers.py), in the main process for a small one. Pages are written straight
+into the staging folder, and compressed into this worker's pack file for site.zip; only
+small values travel back.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from ..config import SiteConfig
-from ..content.segment import Segment, build_segments
+from ..content.segment import build_segments
 from ..content.sources import read_source
-from ..core import urls
 from ..core.diagnostics import Problem, display_path, has_errors
+from ..core.hashing import hash_bytes
 from ..outputs.archive import PackWriter, StoredMember
-from ..outputs.search import SearchDocument, analyse_document
-from ..pages.planner import Article, Listing, SitePlanner, listing_of
+from ..outputs.search.output import packed_document
+from ..outputs.segment_pages import segment_pages
+from ..pages.planner import Listing, listing_of
 from ..pages.theme import Theme
 from ..translation.companions import Companion, Unit, file_translations
-from .cache import hash_bytes
+from . import workers
+from .staging import replace_file
+
+# Below this many changed files, worker processes cost more than they save.
+PARALLEL_THRESHOLD = 48
+BATCH = 24
 
 
 @dataclass(frozen=True)
@@ -46,13 +51,20 @@ class SlugClaim:
 
 
 @dataclass(frozen=True)
+class SearchEntry:
+    url: str  # the segment's Arabic page
+    digest: str  # of ``packed``: a search bucket's key is made of its entries' digests
+    packed: bytes  # the analysed document, pickled
+
+
+@dataclass(frozen=True)
 class FileOutcome:
     rel: str
     problems: tuple[Problem, ...] = ()
     listings: tuple[Listing, ...] = ()
     slugs: tuple[SlugClaim, ...] = ()
     pages: dict[str, str] = field(default_factory=dict)  # output path -> content hash
-    search_documents: tuple[tuple[str, bytes], ...] = ()  # (Arabic URL, packed IndexedDocument)
+    search_entries: tuple[SearchEntry, ...] = ()
     missing: tuple[Unit, ...] = ()
     cached_units: int = 0
     without_companion: tuple[str, ...] = ()
@@ -64,8 +76,8 @@ class FileOutcome:
 
 
 @dataclass(frozen=True)
-class BuildContext:
-    """What every file's processing shares; set once per worker process."""
+class FileContext:
+    """What every file's processing shares; inherited by the workers."""
 
     config: SiteConfig
     theme: Theme
@@ -75,7 +87,20 @@ class BuildContext:
     pack_dir: Path | None = None  # where pages are compressed for site.zip as they are rendered
 
 
-def process_file(task: FileTask, context: BuildContext) -> FileOutcome:
+def process_files(tasks: list[FileTask], context: FileContext, workers_wanted: int) -> dict[str, FileOutcome]:
+    """Each file on its own: in worker processes when there are many."""
+    outcomes = workers.run_batches(process_batch, tasks, context, workers=workers_wanted, batch=BATCH, threshold=PARALLEL_THRESHOLD)
+    flush_packs()  # pages compressed in this process (a small build without workers)
+    return {outcome.rel: outcome for outcome in outcomes}
+
+
+def process_batch(context: FileContext, tasks: list[FileTask]) -> list[FileOutcome]:
+    outcomes = [process_file(task, context) for task in tasks]
+    flush_packs()  # the main process reads the packs once this batch's results arrive
+    return outcomes
+
+
+def process_file(task: FileTask, context: FileContext) -> FileOutcome:
     config = context.config
     source, problems = read_source(task.path, config.content_dir)
     if source is None:
@@ -95,14 +120,10 @@ def process_file(task: FileTask, context: BuildContext) -> FileOutcome:
         companions, missing, cached, without = english.companions, english.missing, english.cached, english.without_companion
         problems += english.problems
 
-    planner = SitePlanner(config, {(task.rel, n): c for n, c in companions.items()})
-    pages = planner.segment_pages(Article(task.rel, segments))
     written: dict[str, str] = {}
     members: dict[str, StoredMember] = {}
     pack = _pack_writer(context)
-    shared = {"css": context.theme.css, "search_js": context.theme.search_js, "service_worker": config.service_worker, "archive": None}
-    for page in pages:
-        data = context.theme.render(page.template, shared | page.context).encode("utf-8")
+    for page, data in segment_pages(task.rel, segments, companions, config, context.theme):
         digest = hash_bytes(data)
         if task.previous_pages.get(page.path) != digest:
             replace_file(context.staging / page.path, data)
@@ -114,69 +135,27 @@ def process_file(task: FileTask, context: BuildContext) -> FileOutcome:
     listings = tuple(listing_of(s, companions.get(s.number), count) for s in segments)
     shown = display_path(segments[0].source_path)  # one file: every segment has its path
     slugs = tuple(SlugClaim(s.slug, f"{shown}:{s.slug_line} (segment {s.number})", shown, s.slug_line) for s in segments)
-    documents = tuple((urls.segment_page(s.slug, config.language), _packed_document(s, companions.get(s.number), config)) for s in segments) if config.search else ()
-    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, documents, missing, cached, tuple(without), members)
+    entries = ()
+    if config.search:
+        entries = tuple(SearchEntry(url, hash_bytes(packed), packed) for url, packed in (packed_document(s, companions.get(s.number), config) for s in segments))
+    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, entries, missing, cached, tuple(without), members)
 
 
-def _packed_document(segment: Segment, companion: Companion | None, config: SiteConfig) -> bytes:
-    target = config.translation.target
-    document = SearchDocument(
-        url_ar=urls.segment_page(segment.slug, config.language),
-        title_ar=segment.title,
-        text_ar=segment.text,
-        date=segment.date.isoformat() if segment.date else None,
-        url_en=urls.companion_page(segment.slug, target) if companion else None,
-        title_en=companion.title if companion else None,
-        text_en="\n".join(" ".join(b) for b in companion.blocks) if companion else None,
-    )
-    # Packed: ten thousand analysed documents must fit in the main process's memory.
-    return pickle.dumps(analyse_document(document), protocol=5)
-
-
-def replace_file(path: Path, data: bytes) -> None:
-    """Write a file in the staging folder. It may be a hard link to the live site's file:
-    unlink first, so the live site is never written through."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
-        handle.write(data)
-
-
-# -- per process state ----------------------------------------------------------
-_worker_context: BuildContext | None = None  # one per worker process, set by its initializer
-_packs: dict[tuple[int, str], PackWriter] = {}  # one pack file per process and build
-
-
-def _pack_writer(context: BuildContext) -> PackWriter | None:
+def _pack_writer(context: FileContext) -> PackWriter | None:
+    """This process's pack file for this build (a worker keeps one for all its batches)."""
     if context.pack_dir is None:
         return None
-    key = (os.getpid(), str(context.pack_dir))
-    if key not in _packs:
-        _packs[key] = PackWriter(context.pack_dir / f"{os.getpid()}.pack")
-    return _packs[key]
+    pid = os.getpid()
+    return workers.process_local(("pack", pid, str(context.pack_dir)), lambda: PackWriter(context.pack_dir / f"{pid}.pack"))
 
 
 def flush_packs() -> None:
-    for pack in _packs.values():
+    for pack in workers.process_locals(PackWriter):
         pack.flush()
 
 
 def finish_packs() -> None:
-    """Flush and forget this process's pack files (their data must be on disk before zipping)."""
-    for pack in _packs.values():
+    """Close and forget this process's pack files (their data must be on disk before zipping)."""
+    for pack in workers.process_locals(PackWriter):
         pack.handle.close()
-    _packs.clear()
-
-
-def init_worker(context: BuildContext) -> None:
-    global _worker_context
-    _worker_context = context
-
-
-def process_batch(tasks: list[FileTask]) -> list[FileOutcome]:
-    assert _worker_context is not None, "init_worker was not called"
-    outcomes = [process_file(task, _worker_context) for task in tasks]
-    flush_packs()  # the main process reads the packs once this batch's results arrive
-    return outcomes
+    workers.forget_process_locals(PackWriter)

@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import functools
 import itertools
 import os
 import secrets
@@ -136,6 +137,17 @@ def prepare_staging(output_dir: Path, link_previous: bool) -> Path:
     return StagingCopy(output_dir, link_previous).ready()
 
 
+def replace_file(path: Path, data: bytes) -> None:
+    """Write a file in the staging folder. It may be a hard link to the live site's file:
+    unlink first, so the live site is never written through."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
 class StagingCopy:
     """The staging folder in the making: ``cp -al`` runs while the build reads its cache,
     and :meth:`ready` waits for it (or falls back to linking file by file)."""
@@ -245,17 +257,14 @@ def read_build_id(output_dir: Path) -> str | None:
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-_libc = None
-
-
+@functools.cache
 def _renameat2():
-    global _libc
-    if _libc is None:
-        try:
-            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        except OSError:
-            _libc = False
-    return getattr(_libc, "renameat2", None) if _libc else None
+    """libc's renameat2, looked up once per process; None where it is missing."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    return getattr(libc, "renameat2", None)
 
 
 def swap_into_place(staging: Path, output_dir: Path) -> None:

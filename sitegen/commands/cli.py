@@ -73,7 +73,7 @@ def _run_subcommand(command: str, argv: list[str]) -> int:
     debug = "--debug" in argv
     try:
         if command == "serve":
-            from .serve import serve_main
+            from .serve.main import serve_main
 
             return serve_main([a for a in argv if a != "--debug"])
         from .check import check_main
@@ -156,7 +156,8 @@ def _translator_factory(config: SiteConfig):
 
     def make():
         from ..translation.companions import api_key_from_environment
-        from ..translation.translator import TranslatorSettings, make_translator
+        from ..translation.providers import TranslatorSettings
+        from ..translation.translator import make_translator
 
         settings = TranslatorSettings(
             provider=config.translation.provider,

@@ -87,6 +87,7 @@ class _Output:
         self.handle = handle  # unbuffered: copies and writes must not overtake each other
         self.pending: list[bytes] = []
         self.pending_size = 0
+        self.run: list | None = None  # [source map, fd, start, end]: framed members to copy in one piece
 
     def write(self, data: bytes) -> None:
         self.pending.append(data)
@@ -101,6 +102,20 @@ class _Output:
                 data = data[self.handle.write(data):]
             self.pending.clear()
             self.pending_size = 0
+
+    def copy_later(self, source: mmap.mmap, source_fd: int, start: int, end: int) -> None:
+        """Copy ``source[start:end]``, once the run of spans it continues ends."""
+        run = self.run
+        if run and run[0] is source and run[3] == start:
+            run[3] = end
+        else:
+            self.end_run()
+            self.run = [source, source_fd, start, end]
+
+    def end_run(self) -> None:
+        if self.run:
+            self.copy(*self.run)
+            self.run = None
 
     def copy(self, source: mmap.mmap, source_fd: int, start: int, end: int) -> None:
         self.flush()
@@ -121,6 +136,27 @@ class _Output:
             start += done
 
 
+class _Sources:
+    """The files stored members lie in (packs, the previous zip), each opened and mapped once."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[mmap.mmap, int]] = {}
+        self.handles: list = []
+
+    def get(self, member: StoredMember) -> tuple[mmap.mmap, int]:
+        if member.file not in self.files:
+            handle = open(member.file, "rb")
+            self.handles.append(handle)
+            self.files[member.file] = (mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ), handle.fileno())
+        return self.files[member.file]
+
+    def close(self) -> None:
+        for mapped, _ in self.files.values():
+            mapped.close()
+        for handle in self.handles:
+            handle.close()
+
+
 def write_site_zip(
     target: Path, root: Path, names: Sequence[str], stored: Mapping[str, StoredMember], threads: int = 2, final_path: Path | None = None
 ) -> dict[str, StoredMember]:
@@ -132,29 +168,13 @@ def write_site_zip(
     ``final_path`` (default: ``target``), for the next build to reuse.
     """
     where = str(final_path or target)
-    files: dict[str, tuple[mmap.mmap, int]] = {}
-    handles = []
+    sources = _Sources()
     layout: dict[str, StoredMember] = {}
     central: list[bytes] = []
     offset = 0
-    run: list = []  # [source map, fd, start, end]: framed members to copy in one piece
-
-    def source(member: StoredMember) -> tuple[mmap.mmap, int]:
-        if member.file not in files:
-            handle = open(member.file, "rb")
-            handles.append(handle)
-            files[member.file] = (mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ), handle.fileno())
-        return files[member.file]
-
     try:
         with open(target, "wb", buffering=0) as raw, ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             out = _Output(raw)
-
-            def end_run() -> None:
-                if run:
-                    out.copy(*run)
-                    run.clear()
-
             ordered = sorted(names)
             for start in range(0, len(ordered), _BATCH):
                 batch = ordered[start : start + _BATCH]
@@ -172,46 +192,49 @@ def write_site_zip(
                     header_size = _LOCAL_HEADER.size + len(encoded)
                     if offset + header_size + length > 0xFFFFFFFF:
                         raise ArchiveTooLarge("the site is over 4 GiB: site.zip is not written (set 'offline_archive: false')")
-                    central.append(
-                        _CENTRAL_HEADER.pack(
-                            0x02014B50, _MADE_BY, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE,
-                            crc, length, size, len(encoded), 0, 0, 0, 0, _EXTERNAL_ATTR, offset,
-                        )
-                        + encoded
-                    )
+                    central.append(_central_record(encoded, crc, length, size, offset))
                     if member is not None and member.framed:
                         # Header, name and body lie as they are in the old zip: extend the run or start one.
-                        mapped, fd = source(member)
-                        begin = member.offset - header_size
-                        if run and run[0] is mapped and run[3] == begin:
-                            run[3] = member.offset + length
-                        else:
-                            end_run()
-                            run[:] = [mapped, fd, begin, member.offset + length]
+                        mapped, fd = sources.get(member)
+                        out.copy_later(mapped, fd, member.offset - header_size, member.offset + length)
                     else:
-                        end_run()
+                        out.end_run()
                         if member is not None:
-                            mapped, _ = source(member)
-                            body = mapped[member.offset : member.offset + length]
-                            if len(body) != length:
-                                raise OSError(errno.EIO, "a stored zip member lies past the end of its file", member.file)
+                            body = _stored_body(sources, member)
                         out.write(_LOCAL_HEADER.pack(0x04034B50, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE, crc, length, size, len(encoded), 0))
                         out.write(encoded)
                         out.write(body)
                     data_offset = offset + header_size
                     layout[name] = StoredMember(where, data_offset, length, crc, size, True)
                     offset = data_offset + length
-            end_run()
+            out.end_run()
             directory = b"".join(central)
             out.write(directory)
             _write_end(out, len(central), len(directory), offset)
             out.flush()
     finally:
-        for mapped, _ in files.values():
-            mapped.close()
-        for handle in handles:
-            handle.close()
+        sources.close()
     return layout
+
+
+def _central_record(encoded: bytes, crc: int, length: int, size: int, offset: int) -> bytes:
+    """One member's entry in the central directory (``encoded``: its name, as stored)."""
+    return (
+        _CENTRAL_HEADER.pack(
+            0x02014B50, _MADE_BY, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE,
+            crc, length, size, len(encoded), 0, 0, 0, 0, _EXTERNAL_ATTR, offset,
+        )
+        + encoded
+    )
+
+
+def _stored_body(sources: _Sources, member: StoredMember) -> bytes:
+    """The compressed bytes of a member stored without its header (in a pack)."""
+    mapped, _ = sources.get(member)
+    body = mapped[member.offset : member.offset + member.compressed_size]
+    if len(body) != member.compressed_size:
+        raise OSError(errno.EIO, "a stored zip member lies past the end of its file", member.file)
+    return body
 
 
 def _write_end(out, count: int, size: int, offset: int) -> None:

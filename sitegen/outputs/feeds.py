@@ -16,8 +16,11 @@ from xml.sax.saxutils import quoteattr as _quoteattr
 
 from ..config import SiteConfig
 from ..core import urls
+from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
 from ..pages.planner import Article, Listing
+from .base import Artifact, Made, Output, SiteView, value_bytes
+from .index_pages import index_paths
 
 FEED_SIZE = 30
 
@@ -145,3 +148,35 @@ def sitemap_urls(config: SiteConfig, listings: Sequence[Listing], index_paths: S
 def robots_txt(config: SiteConfig) -> bytes:
     assert config.base_url
     return f"User-agent: *\nAllow: /\nSitemap: {urls.absolute_url(config.base_url, 'sitemap.xml')}\n".encode("utf-8")
+
+
+class FeedFiles(Output):
+    """The Atom feed of each language, sitemap.xml and robots.txt."""
+
+    name = "feeds"
+
+    def artifacts(self, view: SiteView) -> list[Artifact]:
+        config = view.config
+        if not config.base_url:
+            return []
+        found = []
+        editions = [(config.language, config.title, False)]
+        if config.translation.enabled:
+            editions.append((config.translation.target, f"{config.title} (English)", True))
+        for language, title, english in editions:
+            entries = feed_entries(view.articles, config, english)
+            path = urls.feed(language)
+            found.append(Artifact(path, hash_bytes(value_bytes(entries)), _made(path, lambda p=path, lang=language, t=title, e=entries: atom_feed(config, lang, p, t, e))))
+        entries = sitemap_urls(config, view.listings, index_paths(view))
+        found.append(Artifact("sitemap.xml", hash_bytes(value_bytes(entries)), _made("sitemap.xml", lambda: sitemap(config, entries))))
+        found.append(Artifact("robots.txt", hash_bytes("robots"), _made("robots.txt", lambda: robots_txt(config))))
+        return found
+
+    def notes(self, view: SiteView) -> list[str]:
+        if view.config.base_url:
+            return []
+        return ["no base_url in site.yml: feeds, sitemap.xml, robots.txt and canonical links are skipped (set base_url to make them)"]
+
+
+def _made(path: str, produce):
+    return lambda _memo: Made({path: produce()})

@@ -155,7 +155,7 @@ def translate_missing(
 
 def _make_translator(factory: Callable[[], object], config: SiteConfig, problems: list[Problem]) -> object | None:
     """The translator, or a warning saying why there is none (a missing key never fails a build)."""
-    from .translator import TranslationFailed
+    from .failures import TranslationFailed
 
     try:
         return factory()
@@ -174,7 +174,7 @@ def _translate_missing(
     progress: ProgressCallback | None,
 ) -> None:
     """Send what is missing, a few at a time; save each result as it arrives."""
-    from .translator import (
+    from .failures import (
         TranslationFailed,  # deep-translator is imported only when needed
     )
 

@@ -6,8 +6,9 @@ session's one Chromium: a second Playwright in the same thread cannot start.
 
 from __future__ import annotations
 
-from sitegen.outputs import search
-from sitegen.outputs.search import SearchDocument, build_search_index
+from sitegen.outputs.search import writer
+from sitegen.outputs.search.analyser import SearchDocument
+from sitegen.outputs.search.writer import build_search_index
 from tests.test_search import _day, _docs, _render, _write
 
 
@@ -55,7 +56,7 @@ def test_search_page_pages_through_buckets_in_chromium(tmp_path, browser):
     docs = [SearchDocument(f"ar/r{i:02d}.html", f"تقرير {i}", "نص", ["2020-01-01", "2021-06-01", None][i % 3])
             for i in range(45)]
     files = build_search_index(docs, buckets=4)
-    assert len({search.bucket_of(d.url_ar, 4) for d in docs}) == 4
+    assert len({writer.bucket_of(d.url_ar, 4) for d in docs}) == 4
     _write(files, tmp_path)
     (tmp_path / "search.html").write_text(_render(), encoding="utf-8")
     expected = [d.url_ar for d in sorted(docs, key=lambda d: (-_day(d.date), d.url_ar))]

@@ -1,9 +1,4 @@
-r"""Offline full-text search: analyser and index writer.
-
-The site is read from disk (``file://``), where ``fetch()``, XHR and ES modules
-all fail.  The index is therefore written as *classic scripts* that assign
-globals, and the search page loads the parts it needs by inserting
-``<script src="...">`` elements, which browsers allow on ``file://``.
+r"""Offline search, part one: turning documents into weighted terms.
 
 Analysis (identical in Python, used for the index, and in
 ``themes/default/search.js``, used for the query; a test runs both):
@@ -34,76 +29,23 @@ Analysis (identical in Python, used for the index, and in
    ``والمدينة`` → ``والمدينه`` → ``مدينه`` → ``مدين``.  No affix can match a Latin
    token, so English is only lower-cased and folded.
 
-Building (parallel and incremental):
-
-* :func:`analyse_document` does all the text work for one document and
-  returns a small, picklable :class:`IndexedDocument` (its weighted terms and
-  what a result shows).  It can run in worker processes and be cached.
-* Documents are split into *buckets* by a stable hash of the Arabic URL
-  (:func:`bucket_of`); :func:`bucket_count` depends only on the number of
-  documents, in powers of two, so it stays the same over a range of sizes.
-* :func:`build_bucket` turns the documents of one bucket into that bucket's
-  files: a self-contained inverted index.  Editing one document changes only
-  its bucket's files; :func:`build_search_root` writes the tiny root file.
-* :func:`build_search_index` does all of it in one call (small sites, tests).
-
-Index layout (all paths relative to the site root; ``<b>`` is the bucket
-number, ``NNN`` a zero-padded shard number):
-
-``search-index.js``
-    Always loaded, tiny.  ``window.__searchIndex = {...}``: the number of
-    buckets and of documents, the shard directory, the weight base.
-``search/b<b>/index.js``
-    Loaded, for every bucket, by the first query:
-    ``window.__searchShard("b<b>/index", {...})`` with the bucket's number of
-    documents, the bucket count it was built for, the first term of each of
-    its term shards (terms sorted in UTF-16 code-unit order, JavaScript's
-    string order, so a binary search finds a term's shard), and the date of
-    each of its documents as packed day numbers (for ranking across buckets
-    without loading the documents).
-``search/b<b>/tNNN.js``
-    Term shards of about :data:`TERM_SHARD_TARGET` bytes (consecutive ranges
-    of the bucket's sorted terms, so a query loads, per bucket, one shard per
-    word, and a few for the prefix of the word being typed):
-    ``window.__searchShard("b<b>/tNNN", {"term": "postings", ...})``.
-    Postings are delta-encoded document ids (local to the bucket), each with a
-    2-bit weight (term frequency, +2 when the term is in a title, capped at
-    4), packed as ASCII variable-length numbers (see :func:`_encode_number`).
-``search/b<b>/dNNN.js``
-    The bucket's document table in chunks of :data:`DOC_CHUNK` documents,
-    loaded only for the results shown: ``window.__searchShard("b<b>/dNNN",
-    [[url_ar, title_ar, date, url_en, title_en, snippet], ...])``.
-
-Within a bucket, document ids follow date order, newest first (undated
-last), then the Arabic URL.  Search (in search.js): every query word must
-match (AND); the last word, while it is being typed, also matches terms that
-start with it.  Score: sum over the words of the matched weight (exact
-matches count double).  Results are ordered by score, then date (newest
-first), then Arabic URL; the URL tie-break across buckets is resolved lazily,
-for the results shown, from the document chunks.
-
-Every file is deterministic (no timestamps, stable sorting) and UTF-8 with a
-BOM, so that browsers decode it as UTF-8 whatever the page says.  JSON is
-embedded with ``<``, ``>``, ``&``, U+2028 and U+2029 escaped, so untrusted
-titles and snippets can neither close the ``<script>`` nor break the parse.
+:func:`analyse_document` does all the text work for one document and returns
+a small, picklable :class:`IndexedDocument` (its weighted terms and what a
+result shows), so it can run in worker processes and be cached.
 """
 
 from __future__ import annotations
 
-import datetime
 import functools
-import hashlib
-import json
 import re
 import unicodedata
-from bisect import bisect_right
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
-from itertools import accumulate, chain
-from operator import add
-from typing import Iterable, Iterator, Sequence
+from itertools import chain
+from typing import Iterable, Iterator
 
-from ..core.textrules import balance_bidi
+from ...core.textrules import balance_bidi
+from .postings import MAX_WEIGHT
 
 __all__ = [
     "SearchDocument",
@@ -111,32 +53,15 @@ __all__ = [
     "normalize_arabic",
     "tokenize",
     "stem",
-    "js_json",
+    "stem_prefix",
+    "stem_suffix",
     "analyse_document",
-    "bucket_count",
-    "bucket_of",
-    "build_bucket",
-    "build_search_root",
-    "build_search_index",
     "MAX_TOKEN_LENGTH",
-    "DOC_CHUNK",
-    "TERM_SHARD_TARGET",
     "SNIPPET_LENGTH",
-    "BUCKET_TARGET",
-    "MAX_BUCKETS",
 ]
 
-INDEX_VERSION = 2
 MAX_TOKEN_LENGTH = 40
-DOC_CHUNK = 8
-TERM_SHARD_TARGET = 8 * 1024
 SNIPPET_LENGTH = 120
-MAX_WEIGHT = 4
-BUCKET_TARGET = 512  # documents per bucket, about (at most this many on average)
-MAX_BUCKETS = 256
-
-INDEX_FILE = "search-index.js"
-SHARD_DIR = "search"
 
 
 @dataclass(frozen=True)
@@ -410,14 +335,10 @@ class _TokenCache(dict):
         return token
 
 
-_analyser_instance: _Analyser | None = None
-
-
+@functools.cache
 def _analyser() -> _Analyser:
-    global _analyser_instance
-    if _analyser_instance is None:
-        _analyser_instance = _Analyser()
-    return _analyser_instance
+    """The one analyser of this process, built on first use."""
+    return _Analyser()
 
 
 def _prepare(text: str) -> str:
@@ -462,93 +383,6 @@ def analyse_document(doc: SearchDocument) -> IndexedDocument:
         snippet=_clean(_snippet(doc.text_ar or doc.text_en or "")), terms=terms)
 
 
-# ---------------------------------------------------------------------------
-# Encoding.
-
-# Variable-length numbers in characters that need no escaping inside a JSON
-# string and are harmless in HTML: a number is zero or more "continuation"
-# digits (base 25, most significant first) followed by one "terminal" digit
-# (base 64).  Values below 64 take one character, below 1600 two.
-_TERMINAL = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_$"
-_CONTINUATION = "!#%'()*+,-./:;=?@[]^`{|}~"
-assert len(_TERMINAL) == 64 and len(_CONTINUATION) == 25
-assert not set(_TERMINAL + _CONTINUATION) & set('"\\<>&')
-
-
-def _encode_number(n: int) -> str:
-    if n < 0:
-        raise ValueError(n)
-    last = _TERMINAL[n % 64]
-    n //= 64
-    head = []
-    while n:
-        head.append(_CONTINUATION[n % 25])
-        n //= 25
-    return "".join(reversed(head)) + last
-
-
-@functools.cache
-def _encoded_table() -> list[str]:
-    """The encodings of every number of up to 3 characters, made on first use (not at import:
-    a build that changes no search bucket never needs it)."""
-    return [_encode_number(n) for n in range(64 * 25 * 25)]
-
-
-def _encode_postings(packed: Iterable[int]) -> str:
-    """Postings as ``doc_id * MAX_WEIGHT + (weight - 1)``, ids ascending →
-    packed string of ``(id delta - 1) * MAX_WEIGHT + (weight - 1)`` numbers."""
-    out = []
-    nxt = 0  # (previous id + 1) * MAX_WEIGHT
-    table = _encoded_table()
-    limit = len(table)
-    for value in packed:
-        n = value - nxt
-        nxt = value - value % MAX_WEIGHT + MAX_WEIGHT
-        out.append(table[n] if n < limit else _encode_number(n))
-    return "".join(out)
-
-
-def _decode_numbers(s: str) -> list[int]:
-    """The numbers of a packed string (inverse of joined :func:`_encode_number`)."""
-    result = []
-    acc = 0
-    for ch in s:
-        i = _CONTINUATION.find(ch)
-        if i >= 0:
-            acc = acc * 25 + i
-            continue
-        result.append(acc * 64 + _TERMINAL.index(ch))
-        acc = 0
-    return result
-
-
-def _decode_postings(s: str) -> list[tuple[int, int]]:
-    """Inverse of :func:`_encode_postings` (used by tests)."""
-    result = []
-    prev = -1
-    for value in _decode_numbers(s):
-        prev = prev + 1 + value // MAX_WEIGHT
-        result.append((prev, value % MAX_WEIGHT + 1))
-    return result
-
-
-_JS_ESCAPES = {
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
-_JS_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
-
-
-def js_json(value: object) -> str:
-    """JSON that is safe inside an HTML ``<script>`` and a valid JS expression."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                      sort_keys=True, allow_nan=False)
-    return _JS_ESCAPE_RE.sub(lambda m: _JS_ESCAPES[m.group(0)], text)
-
-
 def _clean(text: str | None) -> str | None:
     """Replace lone surrogates, which cannot be written as UTF-8."""
     if text is None:
@@ -588,182 +422,3 @@ def _snippet(text: str, limit: int = SNIPPET_LENGTH) -> str:
         cut = limit
     # Balanced: a result line must not be reversed by an override the cut left open.
     return balance_bidi(head[:cut].rstrip(" ،,.;؛:")) + "…"
-
-
-def _utf16_key(s: str) -> bytes:
-    """Sort key giving JavaScript's string order (UTF-16 code units)."""
-    return s.encode("utf-16-be", "surrogatepass")
-
-
-
-
-def _js_sorted(strings: Iterable[str]) -> list[str]:
-    """Sorted in JavaScript's order (differs from Python's only for astral
-    characters against U+E000-U+FFFF)."""
-    result = sorted(strings)
-    if _ASTRAL_RE.search("".join(result)):
-        result.sort(key=_utf16_key)
-    return result
-
-
-def _script(body: str) -> bytes:
-    return ("\ufeff" + body + "\n").encode("utf-8")
-
-
-def _shard_name(bucket: int, kind: str, i: int, width: int) -> str:
-    return f"b{bucket}/{kind}{i:0{width}d}"
-
-
-# ---------------------------------------------------------------------------
-# Buckets.
-
-def bucket_count(document_count: int) -> int:
-    """Number of buckets for a site of ``document_count`` documents: the next
-    power of two of ``ceil(n / BUCKET_TARGET)``, between 1 and MAX_BUCKETS.
-    It only changes when the site doubles (or halves) in size."""
-    wanted = max(1, -(-document_count // BUCKET_TARGET))
-    return min(MAX_BUCKETS, 1 << (wanted - 1).bit_length())
-
-
-def bucket_of(url_ar: str, buckets: int) -> int:
-    """The bucket of a document: a stable hash of its Arabic URL (the same in
-    every process and Python version, unlike ``hash()``)."""
-    if buckets < 1:
-        raise ValueError(f"bucket count must be positive, got {buckets}")
-    digest = hashlib.blake2b(url_ar.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % buckets
-
-
-_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-
-
-def _day(date: str | None) -> int:
-    """Day number of an ISO date (0001-01-01 is 1); 0 for none or not a date,
-    which sorts last."""
-    if not date:
-        return 0
-    m = _DATE_RE.match(date)
-    if not m:
-        return 0
-    try:
-        return datetime.date(int(m[1]), int(m[2]), int(m[3])).toordinal()
-    except ValueError:
-        return 0
-
-
-def _doc_key(d: IndexedDocument) -> tuple:
-    # Newest first, undated last, then the Arabic URL (in JavaScript's order,
-    # which search.js uses across buckets); the rest only makes exact
-    # duplicates sort deterministically.
-    return (-_day(d.date), _utf16_key(d.url_ar), d.title_ar, d.date or "", d.url_en or "",
-            d.title_en or "", d.snippet, d.terms)
-
-
-def build_bucket(bucket: int, buckets: int, documents: Sequence[IndexedDocument]) -> dict[str, bytes]:
-    """The files of one bucket (``search/b<bucket>/...``), from the documents
-    whose :func:`bucket_of` is ``bucket``.  Deterministic: the same documents in
-    any order give the same bytes.  An empty bucket still gets its
-    ``index.js`` (the search page loads every bucket's)."""
-    if not 0 <= bucket < buckets:
-        raise ValueError(f"bucket {bucket} is not in 0..{buckets - 1}")
-    for d in documents:
-        if bucket_of(d.url_ar, buckets) != bucket:
-            raise ValueError(f"{d.url_ar!r} belongs to bucket {bucket_of(d.url_ar, buckets)}, "
-                             f"not {bucket} (of {buckets})")
-    docs = sorted(documents, key=_doc_key)
-
-    # term -> [doc_id * MAX_WEIGHT + weight - 1, ...], ids ascending
-    postings: defaultdict[str, list[int]] = defaultdict(list)
-    for doc_id, d in enumerate(docs):
-        base = doc_id * MAX_WEIGHT - 1
-        for term, weight in d.terms:
-            postings[term].append(base + weight)
-
-    terms = _js_sorted(postings)
-    lists = list(map(postings.__getitem__, terms))
-    table = _encoded_table()
-    limit = len(table)
-    encoded = [table[p[0]] if len(p) == 1 and p[0] < limit else _encode_postings(p) for p in lists]
-    if all(map(str.isalnum, terms)):  # tokens: no quote, backslash or < > &
-        entries = list(map('"{}":"{}"'.format, terms, encoded))
-    else:
-        entries = list(map('{}:"{}"'.format, map(js_json, terms), encoded))
-    # Shards of consecutive terms, cut greedily at about TERM_SHARD_TARGET
-    # bytes (entry length + term length: about the UTF-8 size of Arabic).
-    ends = list(accumulate(map(add, map(len, entries), map(len, terms))))
-    groups: list[list[str]] = []
-    bounds: list[str] = []
-    start = 0
-    while start < len(entries):
-        end = bisect_right(ends, (ends[start - 1] if start else 0) + TERM_SHARD_TARGET, start)
-        end = max(end, start + 1)
-        bounds.append(terms[start] if start else "")
-        groups.append(entries[start:end])
-        start = end
-
-    doc_groups = [docs[i:i + DOC_CHUNK] for i in range(0, len(docs), DOC_CHUNK)]
-    width = max(3, len(str(max(len(groups), len(doc_groups), 1) - 1)))
-    files: dict[str, bytes] = {}
-    for i, group in enumerate(groups):
-        name = _shard_name(bucket, "t", i, width)
-        files[f"{SHARD_DIR}/{name}.js"] = _script(
-            f'window.__searchShard("{name}",{{' + ",".join(group) + "});")
-    for i, group in enumerate(doc_groups):
-        name = _shard_name(bucket, "d", i, width)
-        rows = [[d.url_ar, d.title_ar, d.date, d.url_en, d.title_en, d.snippet] for d in group]
-        files[f"{SHARD_DIR}/{name}.js"] = _script(f'window.__searchShard("{name}",{js_json(rows)});')
-
-    days = []
-    previous = None
-    for d in docs:
-        day = _day(d.date)
-        days.append(_encode_number(day if previous is None else previous - day))
-        previous = day
-    meta = {
-        "buckets": buckets,
-        "days": "".join(days),
-        "docChunk": DOC_CHUNK,
-        "docs": len(docs),
-        "termShards": bounds,
-        "width": width,
-    }
-    name = f"b{bucket}/index"
-    files[f"{SHARD_DIR}/{name}.js"] = _script(f'window.__searchShard("{name}",{js_json(meta)});')
-    return dict(sorted(files.items()))
-
-
-def build_search_root(buckets: int, document_count: int) -> dict[str, bytes]:
-    """``search-index.js``: the bucket count and little else, so it only
-    changes when the number of documents does."""
-    meta = {
-        "version": INDEX_VERSION,
-        "buckets": buckets,
-        "docs": document_count,
-        "dir": SHARD_DIR + "/",
-        "weights": MAX_WEIGHT,
-    }
-    return {INDEX_FILE: _script(
-        "/* Search index, generated by sitegen. */\n"
-        "(function(d){var s=d&&d.currentScript;"
-        f"window.__searchIndex={js_json(meta)};"
-        "window.__searchIndex.base=s&&s.src?s.src:null;"
-        "})(typeof document!==\"undefined\"?document:null);")}
-
-
-def build_search_index(documents: Sequence[SearchDocument], buckets: int | None = None) -> dict[str, bytes]:
-    """Build all the search index files in one call (analyse, bucket, root).
-
-    Returns ``{path relative to the site root (POSIX): file content}``.  The
-    output depends only on the documents (not on their order) and is
-    byte-for-byte reproducible.  ``buckets`` overrides :func:`bucket_count`.
-    """
-    analysed = [analyse_document(d) for d in documents]
-    n = bucket_count(len(analysed)) if buckets is None else buckets
-    groups: list[list[IndexedDocument]] = [[] for _ in range(n)]
-    for d in analysed:
-        groups[bucket_of(d.url_ar, n)].append(d)
-    files: dict[str, bytes] = {}
-    for b, group in enumerate(groups):
-        files.update(build_bucket(b, n, group))
-    files.update(build_search_root(n, len(analysed)))
-    return dict(sorted(files.items()))

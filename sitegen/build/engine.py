@@ -1,0 +1,97 @@
+"""Which artifacts to make again, stated once for every output.
+
+An artifact is made again when its key differs from the one recorded by the previous
+build, or when any file it made is missing from the site being assembled; otherwise its
+files stand as they are in staging (a hard-linked copy of the live site) and their
+digests are carried over. A made file is written only when its bytes changed, so an
+unchanged file keeps its hard link to the live site.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.diagnostics import Problem
+from ..core.hashing import hash_bytes
+from ..outputs.base import Artifact, Job, Made, SiteView
+from . import workers
+from .staging import replace_file
+
+# Below this many artifacts to make, forking workers costs more than it saves.
+PARALLEL_THRESHOLD = 32
+BATCH = 16
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    """What the previous build recorded of one artifact."""
+
+    key: str
+    files: tuple[tuple[str, str], ...]  # (path, digest)
+    memo: Any = None
+
+
+class Engine:
+    """Makes artifacts into a staging folder, reusing what the previous build made."""
+
+    def __init__(self, staging: Path, previous: dict[str, ArtifactRecord], previous_manifest: dict[str, str], view: SiteView):
+        self.staging = staging
+        self.previous = previous
+        self.previous_manifest = previous_manifest
+        self.view = view
+        self.records: dict[str, ArtifactRecord] = {}
+        self.manifest: dict[str, str] = {}
+        self.problems: list[Problem] = []
+        self.made = 0
+
+    def run(self, artifacts: Sequence[Artifact]) -> None:
+        stale = []
+        for artifact in artifacts:
+            record = self.previous.get(artifact.id)
+            if record is not None and record.key == artifact.key and self._still_there(record):
+                self._keep(artifact.id, record)
+            else:
+                stale.append(artifact)
+        jobs: list[tuple[int, Job]] = []
+        made: dict[int, Made] = {}
+        for number, artifact in enumerate(stale):
+            record = self.previous.get(artifact.id)
+            result = artifact.make(record.memo if record else None)
+            if isinstance(result, Job):
+                jobs.append((number, result))
+            else:
+                made[number] = result
+        results = workers.run_batches(_run_jobs, [job for _, job in jobs], self.view, workers=self.view.workers, batch=BATCH, threshold=PARALLEL_THRESHOLD)
+        made |= {number: result for (number, _), result in zip(jobs, results)}
+        for number, artifact in enumerate(stale):
+            self._record(artifact, made[number])
+        self.made += len(stale)
+
+    def _still_there(self, record: ArtifactRecord) -> bool:
+        return all(self.previous_manifest.get(path) == digest and os.path.lexists(self.staging / path) for path, digest in record.files)
+
+    def _keep(self, artifact_id: str, record: ArtifactRecord) -> None:
+        self.records[artifact_id] = record
+        self.manifest.update(record.files)
+
+    def _record(self, artifact: Artifact, made: Made) -> None:
+        files = dict(made.written)
+        for path, data in made.files.items():
+            files[path] = self._write(path, data)
+        self.manifest.update(files)
+        self.problems += made.problems
+        self.records[artifact.id] = ArtifactRecord(artifact.key, tuple(sorted(files.items())), made.memo)
+
+    def _write(self, path: str, data: bytes) -> str:
+        digest = hash_bytes(data)
+        if self.previous_manifest.get(path) != digest or not (self.staging / path).exists():
+            replace_file(self.staging / path, data)
+        return digest
+
+
+def _run_jobs(view: SiteView, jobs: list[Job]) -> list[Made]:
+    return [job.run(view, job.argument) for job in jobs]

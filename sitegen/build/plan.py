@@ -1,0 +1,147 @@
+"""The plan of a build: what the sources are, what the previous build left, what changed.
+
+Made in two steps. :func:`survey` reads only directory listings, stat signatures and the
+cache's small summary: enough to see that nothing changed (the common case of a no-op
+build). :func:`settle` then reads the bytes of the files whose signature changed, so
+that a file touched but identical (a checkout, an editor saving twice) is not redone.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+
+from ..config import SiteConfig
+from ..content.sources import discover_sources, git_commit_dates
+from ..core.diagnostics import Problem
+from ..core.hashing import hash_bytes, stat_signature
+from ..pages.theme import Theme
+from ..translation.companions import ProgressCallback
+from ..translation.memory import memory_path, read_memory_bytes
+from .cache import BuildCache
+from .staging import read_build_id
+from .state import Summary, read_summary
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    offline: bool = False
+    strict: bool = False
+    drafts: bool = False
+    # Tests pass a fake; None means the real translator from site.yml and the environment.
+    translator_factory: Callable[[], object] | None = None
+    progress: ProgressCallback | None = None
+    workers: int | None = None  # None: one per core
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    config: SiteConfig
+    options: BuildOptions
+    theme: Theme
+    fingerprint: str
+    sources: dict[str, Path]  # relative path under content/ -> path
+    discovery_problems: tuple[Problem, ...]
+    git_head: str | None
+    git_dates: dict[str, date]
+    # The previous build, when the live site is the one it describes; None means build it all.
+    previous: Summary | None
+    signatures: dict[str, tuple]  # this run's stat signatures of every source and its memory
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    keys: dict[str, str] = field(default_factory=dict)  # what each changed file is made of (settle)
+
+    @property
+    def trusted(self) -> bool:
+        return self.previous is not None
+
+    @property
+    def online(self) -> bool:
+        return self.config.translation.enabled and not self.options.offline
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return self.trusted and not self.changed and not self.removed and folders_unchanged(self.previous.folders)
+
+
+def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint: str, cache: BuildCache) -> BuildPlan:
+    paths, problems = discover_sources(config.content_dir)
+    sources = {path.relative_to(config.content_dir).as_posix(): path for path in paths}
+    summary = read_summary(cache)
+    if summary is not None and (summary.fingerprint != fingerprint or summary.build_id != read_build_id(config.output_dir)):
+        summary = None
+    git_head = _git_head(config.content_dir) if sources else None
+    git_dates = summary.git_dates if summary is not None and summary.git_head == git_head else (git_commit_dates(config.content_dir) if sources else {})
+    cached = cache.signatures() if summary is not None else {}
+    signatures = {rel: _signature(config, rel, path, git_dates.get(rel)) for rel, path in sources.items()}
+    needs_work = summary.needs_translation if summary is not None and config.translation.enabled and not options.offline else frozenset()
+    changed = tuple(rel for rel in sources if rel not in cached or cached[rel][0] != signatures[rel] or rel in needs_work)
+    removed = tuple(rel for rel in cached if rel not in sources)
+    return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, signatures, changed, removed)
+
+
+def settle(plan: BuildPlan, cache: BuildCache) -> BuildPlan:
+    """Read what changed files are made of; drop those whose bytes are what they were."""
+    keys = {rel: file_key(plan, rel) for rel in plan.changed}
+    changed = plan.changed
+    if plan.trusted:
+        cached = cache.signatures()
+        changed = tuple(rel for rel in changed if cached.get(rel, (None, None))[1] != keys[rel] or rel in plan.previous.needs_translation)
+    return replace(plan, changed=changed, keys={rel: keys[rel] for rel in changed})
+
+
+def from_scratch(plan: BuildPlan) -> BuildPlan:
+    """The same sources with nothing reused: every file is processed again."""
+    return replace(plan, previous=None, changed=tuple(plan.sources), removed=(), keys={rel: file_key(plan, rel) for rel in plan.sources})
+
+
+def refresh(plan: BuildPlan, rels: list[str]) -> BuildPlan:
+    """After translating: these files' memories changed, so they are made (and recorded) again."""
+    changed = tuple(sorted(set(plan.changed) | set(rels)))
+    keys = plan.keys | {rel: file_key(plan, rel) for rel in rels}
+    signatures = plan.signatures | {rel: _signature(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel)) for rel in rels}
+    return replace(plan, changed=changed, keys=keys, signatures=signatures)
+
+
+def file_key(plan: BuildPlan, rel: str) -> str:
+    """What the file's pages are made of: its bytes, its memory's bytes and its git date."""
+    config = plan.config
+    memory = None
+    if config.translation.enabled:
+        # Read with the memory's own guards: a named pipe or a link to /dev/zero must not hang here.
+        data, problem = read_memory_bytes(memory_path(config.memory_dir, rel, config.translation.target), config.memory_dir)
+        memory = data if problem is None else f"unreadable: {problem.message}"
+    return hash_bytes(_read_or_none(plan.sources[rel]), memory, str(plan.git_dates.get(rel)))
+
+
+def folders_unchanged(recorded: dict[str, int]) -> bool:
+    """Adding or removing a file in the live site changes its folder's mtime."""
+    if not recorded:
+        return False
+    try:
+        return all(os.stat(folder).st_mtime_ns == mtime for folder, mtime in recorded.items())
+    except OSError:
+        return False
+
+
+def _signature(config: SiteConfig, rel: str, path: Path, git_date) -> tuple:
+    memory = stat_signature(memory_path(config.memory_dir, rel, config.translation.target)) if config.translation.enabled else None
+    return (stat_signature(path), memory, git_date)
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _git_head(content_dir: Path) -> str | None:
+    try:
+        return subprocess.run(["git", "-C", str(content_dir), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None

@@ -1,0 +1,81 @@
+"""From every file's results to the site as a whole: records, problems, listings, the view.
+
+Nothing here reads a source or writes a file: it joins this build's outcomes with the
+previous build's records and says whether the site may be made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..content.metadata import slug_collision_key
+from ..core.diagnostics import Problem, error
+from ..outputs.base import Artifact, DocumentStore, SiteView
+from ..pages.planner import order_articles
+from ..translation.companions import TranslationReport
+from . import workers
+from .files import FileOutcome
+from .plan import BuildPlan
+
+
+@dataclass(frozen=True)
+class FileResults:
+    outcomes: dict[str, FileOutcome]  # made by this build
+    records: dict[str, FileOutcome]  # of every source file: this build's, or the previous one's
+    report: TranslationReport | None
+
+    @property
+    def ordered(self) -> list[FileOutcome]:
+        return [self.records[rel] for rel in sorted(self.records)]
+
+
+def join(plan: BuildPlan, outcomes: dict[str, FileOutcome], previous: dict[str, FileOutcome], report: TranslationReport | None) -> FileResults:
+    records = {rel: outcomes[rel] if rel in outcomes else previous[rel] for rel in plan.sources if rel in outcomes or rel in previous}
+    if report is not None:
+        ordered = records.values()
+        # Pages made after translating count this run's new translations as found in the memory.
+        report.cached = max(0, sum(r.cached_units for r in ordered) - report.translated)
+        report.without_companion = [w for rel in sorted(records) for w in records[rel].without_companion]
+    return FileResults(outcomes, records, report)
+
+
+def file_problems(files: FileResults) -> list[Problem]:
+    """Every file's problems, then two files claiming one page."""
+    ordered = files.ordered
+    return [p for record in ordered for p in record.problems] + find_path_collisions(ordered)
+
+
+def site_view(plan: BuildPlan, files: FileResults, staging: Path, documents: DocumentStore | None) -> SiteView:
+    listings = tuple(listing for record in files.ordered for listing in record.listings)
+    articles = tuple(order_articles(listings))
+    return SiteView(plan.config, plan.theme, articles, listings, staging, documents, workers.core_count(plan.options.workers))
+
+
+def find_path_collisions(records: list[FileOutcome]) -> list[Problem]:
+    """Two segments claiming one output file (even differing only in case) is an error naming both."""
+    seen: dict[str, Any] = {}
+    problems = []
+    for record in records:
+        for claim in record.slugs:
+            key = slug_collision_key(claim.slug)
+            other = seen.setdefault(key, claim)
+            if other is not claim:
+                problems.append(error(claim.path, claim.line, f"slug '{claim.slug}' is already used by {other.where}: give one of them another 'slug' in its front matter"))
+    return problems
+
+
+def find_page_collisions(records: list[FileOutcome], artifacts: list[Artifact]) -> list[Problem]:
+    """A segment's page claiming the file of a page of the whole site (slug 'index' makes
+    en/index.html, the English index) is an error naming both: one would overwrite the other."""
+    taken = {slug_collision_key(a.id): a.name for a in artifacts if a.name}
+    problems = []
+    for record in records:
+        claims = {slug_collision_key(claim.slug): claim for claim in record.slugs}
+        for path in record.pages:
+            name = taken.get(slug_collision_key(path))
+            if name is not None:
+                claim = claims[slug_collision_key(path.rpartition("/")[2].removesuffix(".html"))]
+                problems.append(error(claim.path, claim.line, f"output file {path} of slug '{claim.slug}' is also {name}: give this segment another 'slug' in its front matter"))
+    return problems

@@ -1,0 +1,53 @@
+"""What one build leaves for the next, as typed values in the build cache.
+
+Two values besides the per-file records: a small :class:`Summary`, read on every run
+(a build that finds nothing to do reads nothing else), and :class:`OutputState`, the
+site's manifest and every artifact's record, read only when something is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..core.diagnostics import Problem
+from .cache import BuildCache
+from .engine import ArtifactRecord
+
+
+@dataclass(frozen=True)
+class Summary:
+    fingerprint: str  # tool version, configuration, theme, options
+    build_id: str  # the live site's marker holds it when the site is this build's
+    git_head: str | None
+    git_dates: dict[str, date]
+    folders: dict[str, int]  # mtime of every folder of the live site
+    problems: tuple[Problem, ...]  # warnings of this build, said again by a build with nothing to do
+    segments: int
+    pages: int
+    cached_units: int
+    without_companion: tuple[str, ...]
+    needs_translation: frozenset[str]  # files with units the memory lacks
+
+
+@dataclass(frozen=True)
+class OutputState:
+    manifest: dict[str, str] = field(default_factory=dict)  # path -> digest of every file of the site
+    artifacts: dict[str, ArtifactRecord] = field(default_factory=dict)
+
+
+STATE_TYPES = (Summary, OutputState, ArtifactRecord)
+
+
+def read_summary(cache: BuildCache) -> Summary | None:
+    summary = cache.get("summary")
+    return summary if isinstance(summary, Summary) else None
+
+
+def read_outputs(cache: BuildCache) -> OutputState:
+    outputs = cache.get("outputs")
+    return outputs if isinstance(outputs, OutputState) else OutputState()
+
+
+def write_state(cache: BuildCache, summary: Summary, outputs: OutputState) -> None:
+    cache.put_many({"summary": summary, "outputs": outputs})

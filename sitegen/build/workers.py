@@ -1,0 +1,64 @@
+"""The one place that forks: process pools, and what their workers inherit.
+
+Work reaches a worker by inheritance, not by pickling: the pool is started with
+``fork`` right after the shared value (the file stage's context, or the site view
+with its theme and compiled templates) is put in ``_inherited``; each task then
+names a module-level function and a small picklable argument. Per-process values a
+worker keeps across its tasks (its pack file for site.zip) live in ``_local``.
+Both are dictionaries filled and emptied here, never rebound: no ``global``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_inherited: dict[str, Any] = {}  # set in the parent before forking, read in the children
+_local: dict[Hashable, Any] = {}  # per process: values a worker keeps between its tasks
+
+
+def core_count(requested: int | None) -> int:
+    return requested or os.cpu_count() or 1
+
+
+def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], shared: Any, *, workers: int, batch: int, threshold: int) -> list[R]:
+    """``task(shared, batch)`` over ``items`` in batches; in forked workers when there are at
+    least ``threshold`` items and more than one core, in this process otherwise. Results keep
+    the order of ``items``."""
+    if not items:
+        return []
+    if workers < 2 or len(items) < threshold:
+        return task(shared, list(items))
+    batches = [list(items[i : i + batch]) for i in range(0, len(items), batch)]
+    _inherited["shared"] = shared
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            return [result for results in pool.map(_call, [task] * len(batches), batches) for result in results]
+    finally:
+        _inherited.clear()
+
+
+def _call(task: Callable[[Any, list[T]], list[R]], batch: list[T]) -> list[R]:
+    return task(_inherited["shared"], batch)
+
+
+def process_local(key: Hashable, make: Callable[[], T]) -> T:
+    """This process's value for ``key``, made on first use (a worker's own pack file)."""
+    if key not in _local:
+        _local[key] = make()
+    return _local[key]
+
+
+def process_locals(kind: type[T]) -> list[T]:
+    return [value for value in _local.values() if isinstance(value, kind)]
+
+
+def forget_process_locals(kind: type) -> None:
+    for key in [k for k, v in _local.items() if isinstance(v, kind)]:
+        del _local[key]

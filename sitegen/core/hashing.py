@@ -1,0 +1,26 @@
+"""Content hashes and stat signatures: how the build recognises what it made before."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def hash_bytes(*parts: bytes | str | None) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if part is None:
+            digest.update(b"\x01")
+            continue
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little") + data)
+    return digest.hexdigest()
+
+
+def stat_signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino)

@@ -1,0 +1,110 @@
+"""What every output is: a module that says which artifacts it would make, each keyed by its inputs.
+
+An *artifact* is one unit of output work: an index page, a search bucket (several files),
+a feed, the offline zip. It declares a ``key``, a hash of everything it is made from, and a
+``make`` function that produces its files. The build's engine (``build/engine.py``) compares
+keys with the previous build's and calls ``make`` only where they differ: the rule of
+reuse is stated once, there, for every output alike (Lektor's artifacts and their sources).
+
+Outputs see the site through a frozen :class:`SiteView`; they never read sources, the
+cache or the previous site themselves.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..config import SiteConfig
+from ..core.diagnostics import Problem
+from ..pages.planner import Article, Listing, Page
+from ..pages.theme import Theme
+
+
+@dataclass(frozen=True)
+class Made:
+    """What an artifact's ``make`` produced."""
+
+    files: dict[str, bytes] = field(default_factory=dict)  # path under the site -> bytes, written by the engine
+    # Files the artifact wrote into the staging folder itself (too big to pass around): path -> digest.
+    written: dict[str, str] = field(default_factory=dict)
+    memo: Any = None  # kept with the artifact's record for its next build (allow-listed plain values)
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Job:
+    """Work an artifact hands to a worker process: ``run(view, argument)`` returns its Made.
+    ``run`` is a module-level function and ``argument`` small and picklable; the view (with
+    its compiled templates) is inherited by the forked workers, never pickled."""
+
+    run: Callable[[Any, Any], Made]
+    argument: Any
+
+
+@dataclass(frozen=True)
+class Artifact:
+    id: str  # unique in a build; the path of its file when it makes one
+    key: str  # a hash of everything it is made from
+    make: Callable[[Any], Made | Job]  # called with the memo of its previous build (or None)
+    # Shown in messages when a segment's page would take this artifact's file.
+    name: str | None = None
+
+
+class DocumentStore(Protocol):
+    """The analysed search documents of the whole site, kept by the build between runs."""
+
+    def bucket_digests(self, buckets: int) -> dict[int, list[str]]: ...
+
+    def documents(self, bucket: int) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class SiteView:
+    """The whole site as outputs see it: made once per build from every file's results."""
+
+    config: SiteConfig
+    theme: Theme
+    articles: tuple[Article, ...]  # newest first
+    listings: tuple[Listing, ...]
+    staging: Path  # where the new site is being made (for outputs that write big files themselves)
+    documents: DocumentStore | None = None
+    workers: int = 1
+
+    @property
+    def languages(self) -> tuple[bool, ...]:
+        """False for the site's own language, True for the English edition when there is one."""
+        return (False, True) if self.config.translation.enabled else (False,)
+
+
+class Output:
+    """An output module's object: what it would make for this site. Subclasses set ``name``
+    and define ``artifacts``; ``notes`` says what was left out and why (printed, not a problem)."""
+
+    name = "output"
+
+    def artifacts(self, view: SiteView) -> Sequence[Artifact]:
+        raise NotImplementedError
+
+    def notes(self, view: SiteView) -> list[str]:
+        return []
+
+
+def render_page(theme: Theme, config: SiteConfig, page: Page) -> bytes:
+    """A page's bytes: its template with the values every page shares."""
+    shared = {"css": theme.css, "search_js": theme.search_js, "service_worker": config.service_worker, "archive": None}
+    return theme.render(page.template, shared | page.context).encode("utf-8")
+
+
+def value_bytes(value: object) -> bytes:
+    """Bytes that depend only on the value (not on which objects share it): pickle without
+    its memo. A third of the cost of repr() for thousands of listings."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.fast = True  # no memo: equal values give equal bytes whatever their identity
+    pickler.dump(value)
+    return buffer.getvalue()

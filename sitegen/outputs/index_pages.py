@@ -1,0 +1,46 @@
+"""The index: every segment, newest first, paginated; one series per language."""
+
+from __future__ import annotations
+
+from ..core import urls
+from ..core.hashing import hash_bytes
+from ..core.languages import language_folder
+from ..pages.planner import Listing, SitePlanner
+from .base import Artifact, Job, Made, Output, SiteView, render_page, value_bytes
+
+
+class IndexPages(Output):
+    name = "index pages"
+
+    def artifacts(self, view: SiteView) -> list[Artifact]:
+        planner = SitePlanner(view.config)
+        found = []
+        for english in view.languages:
+            folder = language_folder(view.config.translation.target) if english else ""
+            for number, total, chunk in planner.index_chunks(view.articles, english):
+                path = urls.index_page(number, folder)
+                # The page's whole input: its entries and its place among the pages.
+                key = hash_bytes(value_bytes(chunk), f"{number}/{total}/{english}")
+                found.append(Artifact(path, key, _maker(view, path, (number, total, chunk, english)), _name(number, english)))
+        return found
+
+
+def index_paths(view: SiteView) -> list[str]:
+    """Every index page's path, both languages (the sitemap lists them)."""
+    return [artifact.id for artifact in IndexPages().artifacts(view)]
+
+
+def _maker(view: SiteView, path: str, place: tuple[int, int, tuple[Listing, ...], bool]):
+    # Rendering thousands of index pages is worth the cores: a job for the workers.
+    return lambda _memo: Job(_render, (path, place))
+
+
+def _render(view: SiteView, argument: tuple[str, tuple[int, int, tuple[Listing, ...], bool]]) -> Made:
+    path, place = argument
+    page = SitePlanner(view.config).index_page(*place)
+    return Made({path: render_page(view.theme, view.config, page)})
+
+
+def _name(number: int, english: bool) -> str:
+    """How messages name the page."""
+    return f"the{' English' if english else ''} index page" + (f" {number}" if number > 1 else "")

@@ -1,0 +1,103 @@
+"""Offline search, part two: the on-disk codec of the index files.
+
+A posting is a document id (local to its bucket) with a 2-bit weight (term
+frequency, +2 when the term is in a title, capped at :data:`MAX_WEIGHT`).
+The postings of a term, ids ascending, are delta-encoded and packed as ASCII
+variable-length numbers (:func:`_encode_number`); the same numbers carry a
+bucket's packed day numbers.  :func:`js_json` writes everything else as JSON
+that is safe inside an HTML ``<script>``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Iterable
+
+__all__ = ["js_json", "MAX_WEIGHT"]
+
+MAX_WEIGHT = 4
+
+# Variable-length numbers in characters that need no escaping inside a JSON
+# string and are harmless in HTML: a number is zero or more "continuation"
+# digits (base 25, most significant first) followed by one "terminal" digit
+# (base 64).  Values below 64 take one character, below 1600 two.
+_TERMINAL = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_$"
+_CONTINUATION = "!#%'()*+,-./:;=?@[]^`{|}~"
+assert len(_TERMINAL) == 64 and len(_CONTINUATION) == 25
+assert not set(_TERMINAL + _CONTINUATION) & set('"\\<>&')
+
+
+def _encode_number(n: int) -> str:
+    if n < 0:
+        raise ValueError(n)
+    last = _TERMINAL[n % 64]
+    n //= 64
+    head = []
+    while n:
+        head.append(_CONTINUATION[n % 25])
+        n //= 25
+    return "".join(reversed(head)) + last
+
+
+@functools.cache
+def _encoded_table() -> list[str]:
+    """The encodings of every number of up to 3 characters, made on first use (not at import:
+    a build that changes no search bucket never needs it)."""
+    return [_encode_number(n) for n in range(64 * 25 * 25)]
+
+
+def _encode_postings(packed: Iterable[int]) -> str:
+    """Postings as ``doc_id * MAX_WEIGHT + (weight - 1)``, ids ascending →
+    packed string of ``(id delta - 1) * MAX_WEIGHT + (weight - 1)`` numbers."""
+    out = []
+    nxt = 0  # (previous id + 1) * MAX_WEIGHT
+    table = _encoded_table()
+    limit = len(table)
+    for value in packed:
+        n = value - nxt
+        nxt = value - value % MAX_WEIGHT + MAX_WEIGHT
+        out.append(table[n] if n < limit else _encode_number(n))
+    return "".join(out)
+
+
+def _decode_numbers(s: str) -> list[int]:
+    """The numbers of a packed string (inverse of joined :func:`_encode_number`)."""
+    result = []
+    acc = 0
+    for ch in s:
+        i = _CONTINUATION.find(ch)
+        if i >= 0:
+            acc = acc * 25 + i
+            continue
+        result.append(acc * 64 + _TERMINAL.index(ch))
+        acc = 0
+    return result
+
+
+def _decode_postings(s: str) -> list[tuple[int, int]]:
+    """Inverse of :func:`_encode_postings` (used by tests)."""
+    result = []
+    prev = -1
+    for value in _decode_numbers(s):
+        prev = prev + 1 + value // MAX_WEIGHT
+        result.append((prev, value % MAX_WEIGHT + 1))
+    return result
+
+
+_JS_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+_JS_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
+
+
+def js_json(value: object) -> str:
+    """JSON that is safe inside an HTML ``<script>`` and a valid JS expression."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                      sort_keys=True, allow_nan=False)
+    return _JS_ESCAPE_RE.sub(lambda m: _JS_ESCAPES[m.group(0)], text)

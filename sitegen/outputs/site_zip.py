@@ -1,0 +1,85 @@
+"""site.zip, the offline edition, as the last output: it is made of every other file.
+
+Its key is the list of every file of the site with its digest. Members whose file is
+unchanged are copied from the previous zip (its layout is this artifact's memo), pages
+rendered in this build were compressed by the workers into pack files, and only the rest
+is compressed here.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import SiteConfig
+from ..core import urls
+from ..core.diagnostics import warning
+from ..core.hashing import hash_bytes
+from .archive import ArchiveTooLarge, StoredMember, write_site_zip
+from .base import Artifact, Made, Output, SiteView
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The rest of the site, once every other output is made."""
+
+    manifest: Mapping[str, str]  # path -> digest, this build
+    previous_manifest: Mapping[str, str]
+    packed: Mapping[str, StoredMember]  # pages compressed by this build's workers
+
+
+@dataclass(frozen=True)
+class ZipMemo:
+    layout: dict[str, StoredMember]
+    size: int
+
+
+class SiteZip(Output):
+    name = "site.zip"
+
+    def artifacts(self, view: SiteView) -> list[Artifact]:
+        return []  # made last, of the finished site: see final_artifacts
+
+
+    def final_artifacts(self, view: SiteView, finished: Finished) -> list[Artifact]:
+        if not view.config.offline_archive:
+            return []
+        names = sorted(finished.manifest)
+        key = hash_bytes(*(f"{n}={finished.manifest[n]}" for n in names))
+        return [Artifact(urls.ARCHIVE, key, lambda memo: _make(view, finished, names, memo))]
+
+
+def _make(view: SiteView, finished: Finished, names: list[str], memo: ZipMemo | None) -> Made:
+    config = view.config
+    stored = dict(_previous_members(config, finished, memo))
+    stored |= {name: member for name, member in finished.packed.items() if name in finished.manifest}
+    target = view.staging / urls.ARCHIVE
+    target.unlink(missing_ok=True)  # a hard link to the live zip: never write through it
+    try:
+        layout = write_site_zip(target, view.staging, names, stored, threads=os.cpu_count() or 1, final_path=config.output_dir / urls.ARCHIVE)
+    except ArchiveTooLarge as exc:
+        target.unlink(missing_ok=True)
+        return Made(problems=(warning(config.config_path, None, str(exc)),))
+    size = target.stat().st_size
+    digest = hash_bytes(str(size), *(f"{n}={finished.manifest[n]}" for n in names))
+    return Made(written={urls.ARCHIVE: digest}, memo=ZipMemo(layout, size))
+
+
+def _previous_members(config: SiteConfig, finished: Finished, memo: ZipMemo | None) -> dict[str, StoredMember]:
+    """Members of the live site.zip whose file is unchanged: copied, not compressed again."""
+    if memo is None or not memo.layout:
+        return {}
+    live: Path = config.output_dir / urls.ARCHIVE
+    try:
+        info = live.lstat()
+    except OSError:
+        return {}
+    if not stat.S_ISREG(info.st_mode) or info.st_size != memo.size:
+        return {}  # replaced or damaged since: compress again
+    if next(iter(memo.layout.values())).file != str(live):
+        return {}  # recorded for another place (the output folder moved): compress again
+    previous, current = finished.previous_manifest, finished.manifest
+    return {n: m for n, m in memo.layout.items() if n in current and previous.get(n) == current[n]}
