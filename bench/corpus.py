@@ -62,7 +62,7 @@ ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE7
 sys.path.insert(0, str(PROJECT))
 try:  # the key must be the project's, or the SSG would not find the entries
     from sitegen.translation.memory import entry_key  # type: ignore
-except Exception:  # pragma: no cover - only before sitegen/memory.py exists
+except Exception:  # pragma: no cover - only before sitegen/translation/memory.py exists
 
     def entry_key(text: str, source_language: str, target_language: str) -> str:
         normalised = re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sitegen.content.segment import build_segments
-from sitegen.content.segments import SEPARATOR, split_lines_into_chunks, split_source
 from sitegen.content.sources import SourceFile, decode_source
+from sitegen.content.splitting import SEPARATOR, split_lines_into_chunks, split_source
 from sitegen.core.diagnostics import Severity
 
 

@@ -36,5 +36,9 @@ class CachedDocuments:
             found[bucket].append(digest)
         return found
 
-    def documents(self, bucket: int) -> list:
-        return [load_value(packed, self.allowed) for packed in self.cache.search_documents(bucket)]
+    def packed(self, bucket: int) -> list[bytes]:
+        return self.cache.search_documents(bucket)
+
+    def unpack(self, packed: bytes):
+        """One document, read back through the cache's allow-list (in a worker: no database access)."""
+        return load_value(packed, self.allowed)

@@ -55,3 +55,9 @@ def describe_failure(exc: Exception) -> str:
     if is_template_error(exc):
         return describe_template_error(exc)
     return f"unexpected failure ({type(exc).__name__}: {exc})"
+
+
+def one_line(value: object, limit: int = 300) -> str:
+    """``value`` as one line of at most ``limit`` characters, for a message (a request path may be 64 KiB)."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,2 @@
+"""Sources to segments: finding and reading files, splitting, front matter, Markdown, titles, dates and slugs.
+"""

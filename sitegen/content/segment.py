@@ -20,8 +20,8 @@ from .metadata import (
     make_excerpt,
     slug_problem,
 )
-from .segments import split_source
 from .sources import SourceFile
+from .splitting import split_source
 
 
 @dataclass(frozen=True)

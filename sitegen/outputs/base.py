@@ -60,7 +60,9 @@ class DocumentStore(Protocol):
 
     def bucket_digests(self, buckets: int) -> dict[int, list[str]]: ...
 
-    def documents(self, bucket: int) -> list[Any]: ...
+    def packed(self, bucket: int) -> list[bytes]: ...  # the bucket's documents, still packed
+
+    def unpack(self, packed: bytes) -> Any: ...
 
 
 @dataclass(frozen=True)

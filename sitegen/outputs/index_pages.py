@@ -27,7 +27,9 @@ class IndexPages(Output):
 
 def index_paths(view: SiteView) -> list[str]:
     """Every index page's path, both languages (the sitemap lists them)."""
-    return [artifact.id for artifact in IndexPages().artifacts(view)]
+    planner = SitePlanner(view.config)
+    folders = {english: language_folder(view.config.translation.target) if english else "" for english in view.languages}
+    return [urls.index_page(number, folders[english]) for english in view.languages for number, _, _ in planner.index_chunks(view.articles, english)]
 
 
 def _maker(view: SiteView, path: str, place: tuple[int, int, tuple[Listing, ...], bool]):

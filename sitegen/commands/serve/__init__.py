@@ -20,5 +20,5 @@ and neither a full descriptor table nor a failed rebuild stops it.
 The modules, by job: ``main`` (the command line), ``server`` (the PreviewServer:
 sockets, connection limits, life cycle, rebuilds), ``handler`` (answering a
 request), ``watcher`` (noticing changes), ``builder`` (running a build and
-reporting its problems), ``wording`` (one-line messages).
+reporting its problems).
 """

@@ -16,7 +16,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, unquote
 
-from .wording import one_line
+from ..messages import one_line
 
 RELOAD_PATH = "/__reload"
 LONG_POLL_SECONDS = 25.0  # waited in the server, not on the socket: request_timeout does not cut it

@@ -12,11 +12,10 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from ...core.urls import normalise_base
-from ..messages import describe_failure
+from ..messages import describe_failure, one_line
 from .builder import BuildOutcome, SiteBuilder
 from .handler import LOCAL_HOSTS, TEXT, PreviewHandler
 from .watcher import WATCH_RETRY_SECONDS, Watcher
-from .wording import one_line
 
 # A connection silent this long while its request is read (or its answer written) is
 # closed: half-open connections would otherwise hold a thread and a descriptor forever.

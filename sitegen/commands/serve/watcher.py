@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .wording import one_line
+from ..messages import one_line
 
 WATCH_RETRY_SECONDS = 0.5  # a watcher that failed (no descriptor left, a folder gone) tries again after this
 WATCHED_FOLDERS = ("content", "translations", "themes", "templates")

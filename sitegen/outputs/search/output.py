@@ -35,13 +35,14 @@ class SearchIndex(Output):
 
 
 def _maker(view: SiteView, bucket: int, buckets: int):
-    # The documents are read here, in the main process (the store is not shared with workers).
-    return lambda _memo: Job(_build_bucket, (bucket, buckets, view.documents.documents(bucket)))
+    # Read here, in the main process (the store's database is not shared with workers), and
+    # passed still packed: unpacking ten thousand documents is the workers' part.
+    return lambda _memo: Job(_build_bucket, (bucket, buckets, view.documents.packed(bucket)))
 
 
-def _build_bucket(_view: SiteView, argument) -> Made:
-    bucket, buckets, documents = argument
-    return Made(build_bucket(bucket, buckets, documents))
+def _build_bucket(view: SiteView, argument) -> Made:
+    bucket, buckets, packed = argument
+    return Made(build_bucket(bucket, buckets, [view.documents.unpack(data) for data in packed]))
 
 
 def packed_document(segment: Segment, companion: Companion | None, config: SiteConfig) -> tuple[str, bytes]:
