@@ -154,9 +154,6 @@ class BuildCache:
         """(bucket, digest) of every document, in URL order within a bucket."""
         return list(self.db.execute("SELECT bucket, digest FROM search ORDER BY bucket, url"))
 
-    def all_search_documents(self) -> list[tuple[str, bytes]]:
-        return list(self.db.execute("SELECT url, doc FROM search ORDER BY url"))
-
     def replace_search(self, rels: Iterable[str], docs: list[tuple[str, str, int, str, bytes]]) -> None:
         """Drop the documents of ``rels`` and store ``docs`` (url, rel, bucket, digest, packed doc)."""
         self.db.executemany("DELETE FROM search WHERE rel=?", [(r,) for r in rels])

@@ -21,8 +21,11 @@ class CachedDocuments:
         self.cache = cache
         self.allowed = allowed
 
-    def replace(self, rels: Iterable[str], entries: dict[str, tuple[SearchEntry, ...]], buckets: int) -> None:
-        """Drop the documents of ``rels``; store ``entries`` (rel -> its documents)."""
+    def replace(self, rels: Iterable[str], entries: dict[str, tuple[SearchEntry, ...]]) -> None:
+        """Drop the documents of ``rels``; store ``entries`` (rel -> its documents), in the
+        buckets of the stored layout (:meth:`bucket_digests` moves them all if the site's
+        size calls for another one: the search output decides the layout)."""
+        buckets = self.cache.get("search_buckets") or 1
         rows = [(e.url, rel, bucket_of(e.url, buckets), e.digest, e.packed) for rel, found in entries.items() for e in found]
         self.cache.replace_search(rels, rows)
 

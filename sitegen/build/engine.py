@@ -46,7 +46,6 @@ class Engine:
         self.records: dict[str, ArtifactRecord] = {}
         self.manifest: dict[str, str] = {}
         self.problems: list[Problem] = []
-        self.made = 0
 
     def run(self, artifacts: Sequence[Artifact]) -> None:
         stale = []
@@ -69,7 +68,6 @@ class Engine:
         made |= {number: result for (number, _), result in zip(jobs, results)}
         for number, artifact in enumerate(stale):
             self._record(artifact, made[number])
-        self.made += len(stale)
 
     def _still_there(self, record: ArtifactRecord) -> bool:
         return all(self.previous_manifest.get(path) == digest and os.path.lexists(self.staging / path) for path, digest in record.files)

@@ -145,8 +145,7 @@ def _pack_writer(context: FileContext) -> PackWriter | None:
     """This process's pack file for this build (a worker keeps one for all its batches)."""
     if context.pack_dir is None:
         return None
-    pid = os.getpid()
-    return workers.process_local(("pack", pid, str(context.pack_dir)), lambda: PackWriter(context.pack_dir / f"{pid}.pack"))
+    return workers.process_local(("pack", str(context.pack_dir)), lambda: PackWriter(context.pack_dir / f"{os.getpid()}.pack"))
 
 
 def flush_packs() -> None:

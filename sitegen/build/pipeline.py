@@ -32,7 +32,6 @@ from ..outputs.feeds import FeedFiles
 from ..outputs.index_pages import IndexPages
 from ..outputs.search.analyser import IndexedDocument
 from ..outputs.search.output import SearchIndex
-from ..outputs.search.writer import bucket_count
 from ..outputs.site_zip import Finished, SiteZip, ZipMemo
 from ..outputs.special_pages import SpecialPages
 from ..outputs.webapp import WebAppFiles
@@ -100,19 +99,18 @@ def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
         remove_leftovers(config.output_dir)
         # One cache per output folder: a preview (serve) and the real site must not invalidate each other.
         cache_path = config.cache_dir / f"build-{hash_bytes(str(config.output_dir))[:12]}.sqlite"
-        for attempt in (1, 2):
-            cache = BuildCache.open(cache_path, CACHE_TYPES)
+        cache = BuildCache.open(cache_path, CACHE_TYPES)
+        try:
             try:
                 return build(survey(config, options, theme, fingerprint, cache), cache)
             except CacheDamaged:
-                if attempt == 2:
-                    raise
                 # Damaged, or planted: nothing of it is used. The build starts again without it.
                 cache.close()
                 BuildCache.delete(cache_path)
-            finally:
-                cache.close()
-    raise AssertionError("unreachable")
+                cache = BuildCache.open(cache_path, CACHE_TYPES)
+                return build(survey(config, options, theme, fingerprint, cache), cache)
+        finally:
+            cache.close()
 
 
 def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
@@ -122,7 +120,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     result = BuildResult(problems=list(plan.discovery_problems))
     staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted)  # cp -al runs while keys are read
     try:
-        plan, staging = ready_staging(settle(plan, cache), staging, result)
+        plan, staging = ready_staging(settle(plan), staging, result)
         with cache.transaction(), pack_folder(plan.config) as pack_dir:
             context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, pack_dir)
             files = make_files(plan, cache, context)
@@ -224,8 +222,7 @@ def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> C
     if not plan.config.search:
         return None
     documents = CachedDocuments(cache, CACHE_TYPES)
-    buckets = bucket_count(sum(len(r.listings) for r in files.records.values()))
-    documents.replace([*files.outcomes, *plan.removed], {rel: o.search_entries for rel, o in files.outcomes.items()}, buckets)
+    documents.replace([*files.outcomes, *plan.removed], {rel: o.search_entries for rel, o in files.outcomes.items()})
     return documents
 
 
@@ -242,7 +239,6 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     engine.run(artifacts)
     remove_strays(view.staging, set(engine.manifest))
     packed = {path: member for outcome in files.outcomes.values() for path, member in outcome.zip_members.items()}
-    finish_packs()  # every pack on disk before the zip reads them
     engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), previous.manifest, packed)))
     result.problems += engine.problems
     return engine

@@ -51,6 +51,7 @@ class BuildPlan:
     # The previous build, when the live site is the one it describes; None means build it all.
     previous: Summary | None
     signatures: dict[str, tuple]  # this run's stat signatures of every source and its memory
+    recorded_keys: dict[str, str]  # each file's key as the previous build recorded it
     changed: tuple[str, ...]
     removed: tuple[str, ...]
     keys: dict[str, str] = field(default_factory=dict)  # what each changed file is made of (settle)
@@ -61,7 +62,7 @@ class BuildPlan:
 
     @property
     def online(self) -> bool:
-        return self.config.translation.enabled and not self.options.offline
+        return online(self.config, self.options)
 
     @property
     def nothing_to_do(self) -> bool:
@@ -78,25 +79,25 @@ def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint:
     git_dates = summary.git_dates if summary is not None and summary.git_head == git_head else (git_commit_dates(config.content_dir) if sources else {})
     cached = cache.signatures() if summary is not None else {}
     signatures = {rel: _signature(config, rel, path, git_dates.get(rel)) for rel, path in sources.items()}
-    needs_work = summary.needs_translation if summary is not None and config.translation.enabled and not options.offline else frozenset()
+    needs_work = summary.needs_translation if summary is not None and online(config, options) else frozenset()
     changed = tuple(rel for rel in sources if rel not in cached or cached[rel][0] != signatures[rel] or rel in needs_work)
     removed = tuple(rel for rel in cached if rel not in sources)
-    return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, signatures, changed, removed)
+    recorded = {rel: key for rel, (_, key) in cached.items()}
+    return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, signatures, recorded, changed, removed)
 
 
-def settle(plan: BuildPlan, cache: BuildCache) -> BuildPlan:
+def settle(plan: BuildPlan) -> BuildPlan:
     """Read what changed files are made of; drop those whose bytes are what they were."""
     keys = {rel: file_key(plan, rel) for rel in plan.changed}
     changed = plan.changed
     if plan.trusted:
-        cached = cache.signatures()
-        changed = tuple(rel for rel in changed if cached.get(rel, (None, None))[1] != keys[rel] or rel in plan.previous.needs_translation)
+        changed = tuple(rel for rel in changed if plan.recorded_keys.get(rel) != keys[rel] or rel in plan.previous.needs_translation)
     return replace(plan, changed=changed, keys={rel: keys[rel] for rel in changed})
 
 
 def from_scratch(plan: BuildPlan) -> BuildPlan:
     """The same sources with nothing reused: every file is processed again."""
-    return replace(plan, previous=None, changed=tuple(plan.sources), removed=(), keys={rel: file_key(plan, rel) for rel in plan.sources})
+    return replace(plan, previous=None, recorded_keys={}, changed=tuple(plan.sources), removed=(), keys={rel: file_key(plan, rel) for rel in plan.sources})
 
 
 def refresh(plan: BuildPlan, rels: list[str]) -> BuildPlan:
@@ -105,6 +106,11 @@ def refresh(plan: BuildPlan, rels: list[str]) -> BuildPlan:
     keys = plan.keys | {rel: file_key(plan, rel) for rel in rels}
     signatures = plan.signatures | {rel: _signature(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel)) for rel in rels}
     return replace(plan, changed=changed, keys=keys, signatures=signatures)
+
+
+def online(config: SiteConfig, options: BuildOptions) -> bool:
+    """Whether this run may ask a translation service for what the memories lack."""
+    return config.translation.enabled and not options.offline
 
 
 def file_key(plan: BuildPlan, rel: str) -> str:

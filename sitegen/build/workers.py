@@ -20,7 +20,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _inherited: dict[str, Any] = {}  # set in the parent before forking, read in the children
-_local: dict[Hashable, Any] = {}  # per process: values a worker keeps between its tasks
+# Per process: values a worker keeps between its tasks, under its own pid. A forked child
+# inherits its parent's entries; keyed by pid, they stay the parent's and are never used here.
+_local: dict[tuple[int, Hashable], Any] = {}
 
 
 def core_count(requested: int | None) -> int:
@@ -50,15 +52,19 @@ def _call(task: Callable[[Any, list[T]], list[R]], batch: list[T]) -> list[R]:
 
 def process_local(key: Hashable, make: Callable[[], T]) -> T:
     """This process's value for ``key``, made on first use (a worker's own pack file)."""
-    if key not in _local:
-        _local[key] = make()
-    return _local[key]
+    mine = (os.getpid(), key)
+    if mine not in _local:
+        _local[mine] = make()
+    return _local[mine]
 
 
 def process_locals(kind: type[T]) -> list[T]:
-    return [value for value in _local.values() if isinstance(value, kind)]
+    """This process's values of type ``kind``."""
+    pid = os.getpid()
+    return [value for (owner, _), value in _local.items() if owner == pid and isinstance(value, kind)]
 
 
 def forget_process_locals(kind: type) -> None:
-    for key in [k for k, v in _local.items() if isinstance(v, kind)]:
-        del _local[key]
+    pid = os.getpid()
+    for mine in [k for k, v in _local.items() if k[0] == pid and isinstance(v, kind)]:
+        del _local[mine]

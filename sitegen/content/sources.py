@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from ..core.diagnostics import Problem, error, warning
+from ..core.textrules import writable_as_utf8
 
 SOURCE_SUFFIXES = (".txt", ".md")
 # Larger files are almost always a mistake (a dump, a binary); a news article is a few KB.
@@ -53,7 +54,7 @@ def discover_sources(content_dir: Path) -> tuple[list[Path], list[Problem]]:
             if is_ignored_name(name):
                 continue
             candidate = here / name
-            if not _is_utf8(name):
+            if not writable_as_utf8(name):
                 # Its files' names could not be written into pages, the memory or messages (the build crashed).
                 problems.append(error(candidate, None, "folder name is not valid UTF-8: rename it (its files are skipped)"))
                 continue
@@ -67,7 +68,7 @@ def discover_sources(content_dir: Path) -> tuple[list[Path], list[Problem]]:
             if is_ignored_name(name) or not name.lower().endswith(SOURCE_SUFFIXES):
                 continue
             candidate = here / name
-            if not _is_utf8(name):
+            if not writable_as_utf8(name):
                 # A name that is not UTF-8 (surrogate-escaped by os.walk) crashed the build with
                 # UnicodeEncodeError as soon as it reached a slug, a page or a message.
                 problems.append(error(candidate, None, "file name is not valid UTF-8: rename it"))
@@ -93,13 +94,6 @@ def discover_sources(content_dir: Path) -> tuple[list[Path], list[Problem]]:
     found.sort(key=lambda p: p.relative_to(root).as_posix())
     return found, problems
 
-
-def _is_utf8(name: str) -> bool:
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def read_source(path: Path, content_dir: Path) -> tuple[SourceFile | None, list[Problem]]:

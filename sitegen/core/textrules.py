@@ -66,3 +66,13 @@ def balance_bidi(text: str) -> str:
             dropped.add(index)  # a closer with nothing open (or closing the wrong kind)
     dropped.update(index for _, index in stack)
     return "".join(c for i, c in enumerate(text) if i not in dropped)
+
+
+def writable_as_utf8(text: str) -> bool:
+    """False for text holding lone surrogates (a file name os.walk could not decode, a
+    stray half of a pair): it cannot be written into a page, a file name or a message."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -51,7 +51,8 @@ class Artifact:
     id: str  # unique in a build; the path of its file when it makes one
     key: str  # a hash of everything it is made from
     make: Callable[[Any], Made | Job]  # called with the memo of its previous build (or None)
-    # Shown in messages when a segment's page would take this artifact's file.
+    # Set for a page of the whole site (an index page, the 404 page): how messages name it
+    # when a segment's page would take its file. The build counts these as its pages.
     name: str | None = None
 
 

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Iterable, Iterator
 
-from ...core.textrules import balance_bidi
+from ...core.textrules import balance_bidi, writable_as_utf8
 from .postings import MAX_WEIGHT
 
 __all__ = [
@@ -387,15 +387,8 @@ def _clean(text: str | None) -> str | None:
     """Replace lone surrogates, which cannot be written as UTF-8."""
     if text is None:
         return None
-    return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(text) else text
+    return text.encode("utf-8", "replace").decode("utf-8") if not writable_as_utf8(text) else text
 
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
