@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from sitegen.commands.cli import main as cli_main
+from tests.libre_stub import LibreStub
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "content" / "homs-baba-amr.txt"
@@ -215,3 +216,10 @@ def tree_bytes(folder: Path) -> dict[str, bytes]:
 def read_tree():
     """``read_tree(folder) -> {relative path: bytes}`` of every file below the folder."""
     return tree_bytes
+
+
+@pytest.fixture
+def stub():
+    """A LibreTranslate-compatible stub server on 127.0.0.1, fresh for each test."""
+    with LibreStub() as server:
+        yield server

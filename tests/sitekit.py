@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,10 @@ import yaml
 
 from sitegen.build.pipeline import BuildOptions, BuildResult, build_site
 from sitegen.commands.cli import main
+from sitegen.commands.serve.server import PreviewServer, ServeSettings
 from sitegen.config import load_config
+from sitegen.translation.providers import TranslatorSettings
+from sitegen.translation.translator import ParagraphTranslator, make_translator
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "content" / "homs-baba-amr.txt"
@@ -71,3 +75,23 @@ def wait_until(predicate, what: str, deadline: float = 10.0):
             return value
         time.sleep(0.05)
     raise AssertionError(f"not within {deadline} s: {what}")
+
+
+def libre_translator(stub, **settings) -> ParagraphTranslator:
+    """A real libre translator (deep-translator) aimed at a LibreStub, with quick backoff."""
+    values = dict(provider="libre", source="ar", target="en", url=stub.url, backoff_base=0.01, backoff_cap=0.05)
+    values.update(settings)
+    return make_translator(TranslatorSettings(**values))
+
+
+@contextlib.contextmanager
+def preview(site: Path, **options) -> Iterator[PreviewServer]:
+    """A started PreviewServer of ``site`` under /repo/, offline; its messages in ``server.log``."""
+    log = io.StringIO()
+    server = PreviewServer(ServeSettings(site / "site.yml", port=0, base="/repo/", offline=True, debounce_ms=50, **options), out=log)
+    server.log = log  # type: ignore[attr-defined]
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

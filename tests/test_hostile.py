@@ -79,11 +79,6 @@ def install(case: Path, content: Path) -> None:
         shutil.copyfile(case, content / case.name)
 
 
-@pytest.fixture(scope="module")
-def stub():
-    with LibreStub() as server:
-        yield server
-
 
 # -- the content corpus -------------------------------------------------------------------------
 

@@ -23,8 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,6 +30,7 @@ import pytest
 import sitegen.commands.serve.handler
 import sitegen.config
 from sitegen.commands.serve.server import PreviewServer, ServeSettings
+from tests.sitekit import preview
 from tests.sitekit import wait_until as wait_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,19 +42,6 @@ DEADLINE = 10.0
 @pytest.fixture
 def site(make_site) -> Path:
     return make_site({"content/news.txt": NEWS})
-
-
-@contextmanager
-def preview(site: Path, **options) -> Iterator[PreviewServer]:
-    """A started PreviewServer under /repo/; its messages in ``server.log``."""
-    log = io.StringIO()
-    server = PreviewServer(ServeSettings(site / "site.yml", port=0, base="/repo/", offline=True, debounce_ms=50, **options), out=log)
-    server.log = log  # type: ignore[attr-defined]
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def request(port: int, target: str, host: str | None = "127.0.0.1", method: str = "GET", timeout: float = 5.0) -> tuple[int, str, dict[str, str]]:

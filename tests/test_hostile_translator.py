@@ -20,8 +20,9 @@ import pytest
 from sitegen.translation.chunking import split_for_provider
 from sitegen.translation.failures import TranslationFailed
 from sitegen.translation.providers import TranslatorSettings
-from sitegen.translation.translator import DeepParagraphTranslator, make_translator
+from sitegen.translation.translator import DeepParagraphTranslator
 from tests.libre_stub import LibreStub, default_translate
+from tests.sitekit import libre_translator
 
 SECRET = "sk-Leak/Key+9z=Q7&x"  # '/', '+', '=' and '&' make every encoding of it differ from it
 SENTENCE = "قال وزير المالية إن الحكومة ستخفض الضرائب على الشركات الصغيرة هذا العام"
@@ -30,20 +31,10 @@ MARKER = "المفتاح"  # the stub misbehaves only on paragraphs holding this
 SLACK = 0.5
 
 
-@pytest.fixture
-def stub():
-    with LibreStub() as server:
-        yield server
-
 
 def libre(stub: LibreStub, **overrides) -> DeepParagraphTranslator:
     """A real libre translator aimed at ``stub``: 1 s timeout, 1 retry, quick backoff."""
-    values = dict(
-        provider="libre", source="ar", target="en", url=stub.url,
-        timeout=1.0, max_retries=1, backoff_base=0.01, backoff_cap=0.05,
-    )
-    values.update(overrides)
-    return make_translator(TranslatorSettings(**values))
+    return libre_translator(stub, **{"timeout": 1.0, "max_retries": 1, **overrides})
 
 
 def stated_bound(settings: TranslatorSettings, chunks: int = 1) -> float:

@@ -77,11 +77,6 @@ def site_with_memory(folder: Path, memory_text: str | bytes, config: dict) -> Pa
     return write_site(folder, {"content/news.txt": NEWS, MEMORY: data}, config)
 
 
-@pytest.fixture(scope="module")
-def stub():
-    with LibreStub() as server:
-        yield server
-
 
 def english_paragraphs(site: Path, parse_html) -> list[str]:
     return parse_html(site / "_site" / "en" / "news-1.html").body_paragraphs

@@ -21,6 +21,7 @@ import pytest
 
 from sitegen.commands.serve.handler import inject_reload
 from sitegen.commands.serve.server import PreviewServer, ServeSettings
+from tests.sitekit import preview
 from tests.sitekit import wait_until as wait_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,14 +43,8 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(project: Path):
-    log = io.StringIO()
-    preview = PreviewServer(ServeSettings(project / "site.yml", port=0, base="/repo/", offline=True, debounce_ms=50), out=log)
-    preview.log = log  # type: ignore[attr-defined]
-    preview.start()
-    try:
-        yield preview
-    finally:
-        preview.stop()
+    with preview(project) as running:
+        yield running
 
 
 def get(server: PreviewServer, path: str, timeout: float = 5.0) -> tuple[int, str, dict[str, str]]:

@@ -29,6 +29,7 @@ from sitegen.translation.translator import (
     make_translator,
 )
 from tests.libre_stub import ARABIC_REPLY, LibreStub, default_translate
+from tests.sitekit import libre_translator
 
 SECRET = "SECRET-KEY-123"
 SENTENCE = "قال وزير المالية إن الحكومة ستخفض الضرائب على الشركات الصغيرة هذا العام"
@@ -52,20 +53,10 @@ def fits(provider: str, chunk: str) -> bool:
     return len(chunk) <= 4500
 
 
-@pytest.fixture
-def stub():
-    with LibreStub() as server:
-        yield server
-
 
 def libre(stub: LibreStub, **overrides) -> ParagraphTranslator:
     """A real libre translator aimed at ``stub``, with fast retries."""
-    values = dict(
-        provider="libre", source="ar", target="en", url=stub.url,
-        timeout=2.0, max_retries=2, backoff_base=0.01, backoff_cap=0.05,
-    )
-    values.update(overrides)
-    return make_translator(TranslatorSettings(**values))
+    return libre_translator(stub, **{"timeout": 2.0, "max_retries": 2, **overrides})
 
 
 def translate_error(translator: ParagraphTranslator, text: str = SENTENCE) -> TranslationFailed:
