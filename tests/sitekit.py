@@ -11,10 +11,10 @@ from pathlib import Path
 
 import yaml
 
-from sitegen.build.pipeline import BuildOptions, BuildResult, build_site
 from sitegen.commands.cli import main
 from sitegen.commands.serve.server import PreviewServer, ServeSettings
 from sitegen.config import load_config
+from sitegen.pipeline.stages import BuildOptions, BuildResult, build_site
 from sitegen.translation.providers import TranslatorSettings
 from sitegen.translation.translator import ParagraphTranslator, make_translator
 

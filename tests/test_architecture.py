@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sitegen"
 MAX_PARAMETERS, MAX_FUNCTION_LINES, MAX_MODULE_LINES = 8, 80, 600
 
 # The layers, lowest first: a module may import from its own layer and the ones below.
-LAYERS = ["core", "config", "content", "translation", "pages", "outputs", "build", "commands"]
+LAYERS = ["core", "config", "content", "translation", "pages", "outputs", "pipeline", "commands"]
 
 
 def _modules() -> dict[str, ast.Module]:
@@ -92,7 +92,7 @@ def test_no_module_is_longer_than_six_hundred_lines():
 
 def test_no_global_statement():
     found = [f"{m}:{n.lineno}" for m, tree in MODULES.items() for n in ast.walk(tree) if isinstance(n, ast.Global)]
-    assert not found, f"'global' statements (state belongs in a value passed along, or in build/workers.py): {found}"
+    assert not found, f"'global' statements (state belongs in a value passed along, or in pipeline/workers.py): {found}"
 
 
 def test_no_import_circle():

@@ -27,11 +27,11 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
-import sitegen.build.engine
-import sitegen.build.files
-import sitegen.build.pipeline
-import sitegen.build.staging
-from sitegen.build.staging import MARKER
+import sitegen.pipeline.engine
+import sitegen.pipeline.files
+import sitegen.pipeline.stages
+import sitegen.pipeline.staging
+from sitegen.pipeline.staging import MARKER
 from sitegen.translation.memory import load_memory
 from sitegen.translation.translator import FakeTranslator
 from tests.libre_stub import LibreStub, default_translate
@@ -314,7 +314,7 @@ def test_only_debug_shows_a_traceback_for_an_unexpected_failure(make_site, run_b
     def broken(config, options):
         raise RuntimeError("boom inside the build")
 
-    monkeypatch.setattr(sitegen.build.pipeline, "build_site", broken)
+    monkeypatch.setattr(sitegen.pipeline.stages, "build_site", broken)
     plain = run_build(site)
     assert plain.returncode == 1
     assert plain.stderr.splitlines() == ["error: unexpected failure (RuntimeError: boom inside the build); run again with --debug and report it"]
@@ -340,11 +340,11 @@ def _fail_on_call(real: Callable, number: int, code: int):
 
 
 FAULT_POINTS = {
-    "first page": lambda mp, code: mp.setattr(sitegen.build.files, "replace_file", _fail_on_call(sitegen.build.files.replace_file, 1, code)),
-    "seventh page": lambda mp, code: mp.setattr(sitegen.build.files, "replace_file", _fail_on_call(sitegen.build.files.replace_file, 7, code)),
-    "index or search file": lambda mp, code: mp.setattr(sitegen.build.engine, "replace_file", _fail_on_call(sitegen.build.engine.replace_file, 1, code)),
+    "first page": lambda mp, code: mp.setattr(sitegen.pipeline.files, "replace_file", _fail_on_call(sitegen.pipeline.files.replace_file, 1, code)),
+    "seventh page": lambda mp, code: mp.setattr(sitegen.pipeline.files, "replace_file", _fail_on_call(sitegen.pipeline.files.replace_file, 7, code)),
+    "index or search file": lambda mp, code: mp.setattr(sitegen.pipeline.engine, "replace_file", _fail_on_call(sitegen.pipeline.engine.replace_file, 1, code)),
     "output marker": lambda mp, code: mp.setattr(Path, "write_bytes", _fail_marker(Path.write_bytes, code)),
-    "swap into place": lambda mp, code: mp.setattr(sitegen.build.staging, "swap_into_place", _failing_swap(code)),
+    "swap into place": lambda mp, code: mp.setattr(sitegen.pipeline.staging, "swap_into_place", _failing_swap(code)),
 }
 
 
@@ -405,14 +405,14 @@ def test_file_vanishing_during_the_build_is_an_error_naming_it(make_site, run_bu
     assert run_build(site).returncode == 0
     before = tree_bytes(site / "_site")
     (site / "content" / "b.txt").write_text("ب معدل.\n", encoding="utf-8")
-    real = sitegen.build.files.read_source
+    real = sitegen.pipeline.files.read_source
 
     def vanishing(path, content_dir):
         if path.name == "b.txt":
             path.unlink()  # deleted between the listing of content/ and its reading
         return real(path, content_dir)
 
-    monkeypatch.setattr(sitegen.build.files, "read_source", vanishing)
+    monkeypatch.setattr(sitegen.pipeline.files, "read_source", vanishing)
     monkeypatch.chdir(site)
     run = run_build(site)
     assert run.returncode == 1 and "Traceback" not in run.output
@@ -428,7 +428,7 @@ def test_file_changing_during_the_build_is_caught_up_by_the_next_one(moment, mak
     site = make_site({"content/a.txt": "النص الأول.\n", "content/b.txt": "مقال آخر.\n"})
     assert run_build(site).returncode == 0
     (site / "content" / "a.txt").write_text("النص الثاني.\n", encoding="utf-8")
-    real = sitegen.build.files.process_file
+    real = sitegen.pipeline.files.process_file
     final = "النص الثالث، وهو أطول من سابقه.\n"  # another size: the change shows even within one clock tick
 
     def editing(task, context):
@@ -440,7 +440,7 @@ def test_file_changing_during_the_build_is_caught_up_by_the_next_one(moment, mak
         return outcome
 
     with monkeypatch.context() as patch:
-        patch.setattr(sitegen.build.files, "process_file", editing)
+        patch.setattr(sitegen.pipeline.files, "process_file", editing)
         assert run_build(site).returncode == 0
     assert run_build(site).returncode == 0
     twin = tmp_path / "twin"
@@ -676,7 +676,7 @@ def test_an_unusable_build_cache_is_a_clear_error_and_the_previous_site_stands(m
     def full_disk(path, allowed=None):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(sitegen.build.pipeline.BuildCache, "open", staticmethod(full_disk))
+    monkeypatch.setattr(sitegen.pipeline.stages.BuildCache, "open", staticmethod(full_disk))
     run = run_build(site)
     assert run.returncode == 1 and "Traceback" not in run.output
     [message] = problem_lines(run.stderr)

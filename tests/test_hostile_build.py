@@ -85,9 +85,9 @@ def test_a_symlink_in_place_of_the_staging_or_pack_folder_is_never_followed(make
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     # The names the next builds of this process will use: a planted link must be removed, not written into.
-    import sitegen.build.staging
+    import sitegen.pipeline.staging
 
-    upcoming = next(sitegen.build.staging._builds_in_process) + 1
+    upcoming = next(sitegen.pipeline.staging._builds_in_process) + 1
     for n in range(upcoming, upcoming + 5):
         os.symlink(elsewhere, site / f"._site.staging-{os.getpid()}-{n}")
     os.symlink(elsewhere, site / f"._site.packs-{os.getpid()}")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import sitegen.build.engine
-import sitegen.build.files
-import sitegen.build.pipeline
+import sitegen.pipeline.engine
+import sitegen.pipeline.files
+import sitegen.pipeline.stages
 from sitegen.translation.translator import FakeTranslator
 from tests.sitekit import build, tree_bytes, write_site
 
@@ -25,9 +25,9 @@ CONFIG = {"translation": {"enabled": True}, "per_page": 2, "base_url": "https://
 @pytest.fixture(params=[1, 2], ids=["in-process", "worker-processes"])
 def workers(request, monkeypatch) -> int:
     if request.param > 1:
-        monkeypatch.setattr(sitegen.build.files, "PARALLEL_THRESHOLD", 1)  # files in workers
-        monkeypatch.setattr(sitegen.build.engine, "PARALLEL_THRESHOLD", 1)  # index pages and buckets in workers
-        monkeypatch.setattr(sitegen.build.engine, "BATCH", 1)  # one artifact per task
+        monkeypatch.setattr(sitegen.pipeline.files, "PARALLEL_THRESHOLD", 1)  # files in workers
+        monkeypatch.setattr(sitegen.pipeline.engine, "PARALLEL_THRESHOLD", 1)  # index pages and buckets in workers
+        monkeypatch.setattr(sitegen.pipeline.engine, "BATCH", 1)  # one artifact per task
     return request.param
 
 
@@ -94,7 +94,7 @@ def test_a_neighbours_new_title_reaches_the_pages_that_link_to_it(tmp_path: Path
 def test_a_template_change_reaches_every_page_using_it(tmp_path: Path, workers: int) -> None:
     site = make(tmp_path)
     rebuild(site, workers)
-    base = (Path(sitegen.build.pipeline.__file__).parents[2] / "themes" / "default" / "templates" / "neighbours.html").read_text(encoding="utf-8")
+    base = (Path(sitegen.pipeline.stages.__file__).parents[2] / "themes" / "default" / "templates" / "neighbours.html").read_text(encoding="utf-8")
     (site / "templates").mkdir()
     (site / "templates" / "neighbours.html").write_text(base.replace("<nav ", '<nav data-changed="yes" '), encoding="utf-8")
     rebuild(site, workers)

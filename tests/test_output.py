@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.build.staging import (
+from sitegen.pipeline.staging import (
     MARKER,
     OutputError,
     check_output_dir,
@@ -251,7 +251,7 @@ def test_write_site_failure_leaves_previous_tree(tmp_path, monkeypatch):
     def boom(staging, output_dir):
         raise OSError("disk full")
 
-    monkeypatch.setattr("sitegen.build.staging.swap_into_place", boom)
+    monkeypatch.setattr("sitegen.pipeline.staging.swap_into_place", boom)
     with pytest.raises(OSError):
         write_site(out, {"index.html": b"new", "ar/x.html": b"x"}, link_previous=True)
     assert snapshot(out) == before

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import jinja2
 
-from ..build.staging import OutputError
 from ..config import ConfigError, SiteConfig, load_config
 from ..pages.theme import ThemeError
+from ..pipeline.staging import OutputError
 from .messages import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -90,7 +90,7 @@ def _run_subcommand(command: str, argv: list[str]) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from ..build.pipeline import BuildOptions, build_site
+    from ..pipeline.stages import BuildOptions, build_site
 
     started = time.monotonic()
     try:

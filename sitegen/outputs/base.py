@@ -2,7 +2,7 @@
 
 An *artifact* is one unit of output work: an index page, a search bucket (several files),
 a feed, the offline zip. It declares a ``key``, a hash of everything it is made from, and a
-``make`` function that produces its files. The build's engine (``build/engine.py``) compares
+``make`` function that produces its files. The build's engine (``pipeline/engine.py``) compares
 keys with the previous build's and calls ``make`` only where they differ: the rule of
 reuse is stated once, there, for every output alike (Lektor's artifacts and their sources).
 

@@ -2,7 +2,7 @@
 
 Made in the file stage, in the worker that read the file (a page depends only on its own
 source file, its translation memory, the configuration and the theme; neighbour links stay
-inside one article), so they are keyed by the file's key: see build/files.py.
+inside one article), so they are keyed by the file's key: see pipeline/files.py.
 """
 
 from __future__ import annotations

@@ -35,10 +35,10 @@ class SiteBuilder:
         print(text, file=self.out or sys.stderr, flush=True)
 
     def build(self) -> BuildOutcome:
-        from ...build.pipeline import BuildOptions, build_site
-        from ...build.staging import OutputError
         from ...config import ConfigError, load_config
         from ...pages.theme import ThemeError
+        from ...pipeline.stages import BuildOptions, build_site
+        from ...pipeline.staging import OutputError
 
         started = time.monotonic()
         stream = self.out or sys.stderr

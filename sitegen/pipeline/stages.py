@@ -12,7 +12,7 @@ Only the edges read sources, call a translation service or write files. Every pr
 of a run is collected and reported together; the new site replaces the old one only
 when there is no error (and, with --strict, no warning). Incremental builds give the
 same bytes as a full build: anything whose inputs are unchanged is reused, everything
-else is made again (build/engine.py states the rule once).
+else is made again (pipeline/engine.py states the rule once).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
 """The build: plan, file stage, site view, outputs through the engine, publish, state.
 
-pipeline.build() states it once, top to bottom; workers.py is the only place that forks.
+stages.build() states it once, top to bottom; workers.py is the only place that forks.
 """
