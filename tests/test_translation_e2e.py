@@ -15,7 +15,7 @@ import yaml
 
 from sitegen.translation.memory import load_memory
 from tests.libre_stub import LibreStub
-from tests.sitekit import REPO, SAMPLE, run_cli, tree_bytes, write_site
+from tests.sitekit import REPO, SAMPLE, run_cli, tree_bytes, wait_until, write_site
 
 pytestmark = pytest.mark.network_stub
 SLUGS = ("homs-baba-amr-1", "homs-baba-amr-2", "homs-baba-amr-3")
@@ -136,7 +136,12 @@ def test_kill_9_during_translation_keeps_previous_site_and_a_loadable_memory(tmp
                 [sys.executable, str(REPO / "build.py"), "--config", str(site / "site.yml"), "--quiet"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
             )
-            time.sleep(rng.uniform(0.4, 1.2))
+            # Kill at a random moment once translation is under way (not on a timer
+            # from start-up, which a loaded machine stretches past the whole window).
+            asked = len(stub.requests)
+            wanted = asked + rng.randint(2, 8)
+            wait_until(lambda: len(stub.requests) >= wanted or process.poll() is not None, "translation under way", 60)
+            time.sleep(rng.uniform(0.0, 0.2))
             process.send_signal(signal.SIGKILL)
             process.wait()
             current = tree_bytes(site / "_site")
