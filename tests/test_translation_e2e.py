@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sitegen.config import load_config
+from sitegen.translation.companions import recover_translations
 from sitegen.translation.memory import load_memory
 from tests.libre_stub import LibreStub
 from tests.sitekit import REPO, SAMPLE, run_cli, tree_bytes, wait_until, write_site
@@ -130,7 +132,7 @@ def test_kill_9_during_translation_keeps_previous_site_and_a_loadable_memory(tmp
         assert offline.code == 0
         previous = tree_bytes(site / "_site")
         rng = random.Random(7)
-        saved_counts = []
+        saved_counts, journalled = [], []
         for attempt in range(4):
             process = subprocess.Popen(
                 [sys.executable, str(REPO / "build.py"), "--config", str(site / "site.yml"), "--quiet"],
@@ -148,6 +150,12 @@ def test_kill_9_during_translation_keeps_previous_site_and_a_loadable_memory(tmp
             if current != previous:  # the build had swapped its site in before the kill: a whole one
                 assert all(f"ar/{slug}.html" in current for slug in SLUGS), "the new site is whole"
             assert ".sitegen-output" in current and "index.html" in current
+            journal = site / "translations" / ".journal.en.jsonl"
+            journalled.append(journal.read_bytes().count(b"\n") if journal.exists() else 0)
+            # What the next build reads first: the memory with the killed build's journal folded in.
+            problems = recover_translations(load_config(site / "site.yml"), ["homs-baba-amr.txt"])
+            assert not problems, problems
+            assert not list((site / "translations").glob(".journal*")), "the journal was folded and removed"
             path = site / "translations" / "homs-baba-amr.txt.en.yml"
             if path.exists():
                 loaded, problems = load_memory(path, "homs-baba-amr.txt", "ar", "en")
@@ -156,6 +164,7 @@ def test_kill_9_during_translation_keeps_previous_site_and_a_loadable_memory(tmp
             leftovers = [p for p in (site / "translations").rglob("*.tmp")] if (site / "translations").exists() else []
             for leftover in leftovers:  # a temp file of an interrupted write is never read as memory
                 assert not leftover.name.endswith(".yml")
+        assert any(journalled), "some kill came mid-translation, with finished translations only in the journal"
         assert saved_counts and saved_counts == sorted(saved_counts), "translations accumulate across killed runs"
         served_before = len(stub.requests)
         final = run_cli("--config", str(site / "site.yml"))

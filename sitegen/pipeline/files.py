@@ -85,6 +85,9 @@ class FileContext:
     offline: bool
     drafts: bool
     pack_dir: Path | None = None  # where pages are compressed for site.zip as they are rendered
+    # A file whose memory lacks units that this build will ask for is made after translating
+    # (the translate stage makes it again in any case): rendering it now was wasted work.
+    defer_untranslated: bool = False
 
 
 def process_files(tasks: list[FileTask], context: FileContext, workers_wanted: int) -> dict[str, FileOutcome]:
@@ -119,6 +122,9 @@ def process_file(task: FileTask, context: FileContext) -> FileOutcome:
         english = file_translations(task.rel, segments, config, write_memory=not context.offline)
         companions, missing, cached, without = english.companions, english.missing, english.cached, english.without_companion
         problems += english.problems
+        if missing and context.defer_untranslated:
+            # Its pages stay the previous build's until it is made: what the second pass compares with.
+            return FileOutcome(task.rel, tuple(problems), pages=dict(task.previous_pages), missing=missing, cached_units=cached)
 
     written: dict[str, str] = {}
     members: dict[str, StoredMember] = {}

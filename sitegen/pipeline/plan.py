@@ -20,7 +20,7 @@ from ..content.sources import discover_sources, git_commit_dates
 from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes, stat_signature
 from ..pages.theme import Theme
-from ..translation.companions import ProgressCallback
+from ..translation.companions import ProgressCallback, recover_translations
 from ..translation.memory import memory_path, read_memory_bytes
 from .cache import BuildCache
 from .staging import read_build_id
@@ -72,6 +72,8 @@ class BuildPlan:
 def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint: str, cache: BuildCache) -> BuildPlan:
     paths, problems = discover_sources(config.content_dir)
     sources = {path.relative_to(config.content_dir).as_posix(): path for path in paths}
+    if config.translation.enabled:  # before any memory is read: what a killed build paid for is in them
+        problems += recover_translations(config, sources)
     summary = read_summary(cache)
     if summary is not None and (summary.fingerprint != fingerprint or summary.build_id != read_build_id(config.output_dir)):
         summary = None

@@ -122,7 +122,8 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     try:
         plan, staging = ready_staging(settle(plan), staging, result)
         with cache.transaction(), pack_folder(plan.config) as pack_dir:
-            context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, pack_dir)
+            will_translate = plan.online and plan.options.translator_factory is not None
+            context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, pack_dir, will_translate)
             files = make_files(plan, cache, context)
             plan, files, translation_problems = translate(plan, files, context)
             result.problems += translation_problems + file_problems(files)
@@ -198,7 +199,8 @@ def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tupl
         return plan, files, []
     problems = translate_missing(missing, plan.config, plan.options.translator_factory, files.report, plan.options.progress)
     outcomes = dict(files.outcomes)
-    for rel, outcome in _process(plan, list(missing), files.records, context).items():
+    # Made now in full, whatever the service gave: a file deferred by the first pass included.
+    for rel, outcome in _process(plan, list(missing), files.records, replace(context, defer_untranslated=False)).items():
         # Keep what the first pass said (e.g. a reviewed translation going stale) besides the new findings.
         first = outcomes.get(rel)
         earlier = tuple(p for p in first.problems if p not in outcome.problems) if first else ()

@@ -2,7 +2,7 @@
 
 What a segment needs is looked up in its file's memory; what is missing is sent
 to the translator (unless offline), a few requests at a time, and every good
-result is saved to the memory at once, so an interrupted build loses nothing.
+result is journalled at once (journal.py), so an interrupted build loses nothing.
 A segment gets a companion only when every one of its units is translated:
 never a half-Arabic English page.
 """
@@ -10,10 +10,12 @@ never a half-Arabic English page.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import date
+from itertools import islice
 from pathlib import Path
 
 from ..config import API_KEY_VARIABLE, SiteConfig
@@ -21,6 +23,7 @@ from ..content.metadata import derive_title
 from ..content.segment import Segment
 from ..core.diagnostics import Problem, warning
 from ..core.textrules import balance_bidi
+from .journal import Journal, JournalLine, finish, journal_path, recover
 from .memory import (
     Memory,
     MemoryEntry,
@@ -126,6 +129,11 @@ def read_memory(config: SiteConfig, source_rel: str) -> tuple[Memory | None, lis
     return settled, problems + found
 
 
+def recover_translations(config: SiteConfig, sources: Sequence[str]) -> list[Problem]:
+    """Fold into the memories the translations an interrupted build journalled (journal.py)."""
+    return recover(config.memory_dir, config.translation.target, config.language, sources, lambda rel: read_memory(config, rel))
+
+
 def translate_missing(
     missing_by_file: dict[str, Sequence[Unit]],
     config: SiteConfig,
@@ -133,7 +141,7 @@ def translate_missing(
     report: TranslationReport,
     progress: ProgressCallback | None = None,
 ) -> list[Problem]:
-    """Ask the service for what the memories lack; every result is saved as it arrives."""
+    """Ask the service for what the memories lack; every result is kept as it arrives."""
     problems: list[Problem] = []
     memories: dict[str, Memory] = {}
     units: list[Unit] = []
@@ -173,49 +181,75 @@ def _translate_missing(
     problems: list[Problem],
     progress: ProgressCallback | None,
 ) -> None:
-    """Send what is missing, a few at a time; save each result as it arrives."""
-    from .failures import (
-        TranslationFailed,  # deep-translator is imported only when needed
-    )
-
-    today = date.today().isoformat()
-    done = 0
-    provider = getattr(translator, "provider", config.translation.provider)
-    # The executor's threads call the translator; only this thread touches memories and files.
-    pool = ThreadPoolExecutor(max_workers=config.translation.concurrency)
-    pending = {pool.submit(translator.translate, unit.text): unit for unit in units}  # type: ignore[attr-defined]
+    """Send what is missing, a few at a time; journal each result as it arrives."""
+    # Each result goes to the journal at once and to its memory file when the requests are over
+    # (journal.py): a killed build loses nothing, and no file is rewritten per paragraph.
+    journal = Journal(journal_path(config.memory_dir, config.translation.target))
+    results = _Results(journal, getattr(translator, "provider", config.translation.provider), report, problems, config.memory_dir)
     try:
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            interruption: BaseException | None = None
-            # Save every success of this batch before raising anything: an interrupt loses nothing finished.
-            for future in sorted(finished, key=lambda f: pending[f].at):
-                unit = pending.pop(future)
-                done += 1
-                failure = future.exception()
-                if failure is None:
-                    report.translated += 1
-                    memory = memories[unit.source_rel]
-                    entry = MemoryEntry(unit.key, unit.text, future.result(), provider, today, False, unit.at)
-                    memories[unit.source_rel] = memory.with_entries(memory.entries + (entry,))
-                    save_memory(memories[unit.source_rel])
-                elif isinstance(failure, TranslationFailed):
-                    report.failed += 1
-                    problems.append(
-                        warning(
-                            config.memory_dir / unit.source_rel,
-                            None,
-                            f"translation of unit {unit.at} failed ({failure.reason}): that segment has no English page this time; the next build retries",
-                        )
-                    )
-                else:
-                    interruption = failure
+        # closing(): on an interruption the requests in flight are abandoned at once, not when collected.
+        with closing(_completed(units, translator.translate, config.translation.concurrency)) as batches:  # type: ignore[attr-defined]
+            for batch in batches:
+                # Journal every success of this batch before raising anything: an interrupt loses nothing finished.
+                interruptions = [results.take(unit, future) for unit, future in batch]
                 if progress:
-                    progress(done, len(units), report)
-            if interruption is not None:
-                raise interruption
+                    progress(report.translated + report.failed, len(units), report)
+                for interruption in filter(None, interruptions):
+                    raise interruption
+    finally:
+        finish(journal, results.arrived, memories)
+
+
+@dataclass
+class _Results:
+    """Where each finished request goes: the journal and the report, or a warning."""
+
+    journal: Journal
+    provider: str
+    report: TranslationReport
+    problems: list[Problem]
+    memory_dir: Path
+    today: str = field(default_factory=lambda: date.today().isoformat())
+    arrived: dict[str, list[MemoryEntry]] = field(default_factory=dict)
+
+    def take(self, unit: Unit, future: Future) -> BaseException | None:
+        """Record one request's outcome; an exception that is not a translation failure
+        (Ctrl-C in a worker thread, a bug) is returned, for the caller to raise."""
+        from .failures import TranslationFailed  # deep-translator is imported only when needed
+
+        failure = future.exception()
+        if failure is None:
+            self.report.translated += 1
+            entry = MemoryEntry(unit.key, unit.text, future.result(), self.provider, self.today, False, unit.at)
+            self.journal.append(JournalLine(unit.source_rel, entry))
+            self.arrived.setdefault(unit.source_rel, []).append(entry)
+        elif isinstance(failure, TranslationFailed):
+            self.report.failed += 1
+            message = f"translation of unit {unit.at} failed ({failure.reason}): that segment has no English page this time; the next build retries"
+            self.problems.append(warning(self.memory_dir / unit.source_rel, None, message))
+        else:
+            return failure
+        return None
+
+
+def _completed(units: list[Unit], translate: Callable[[str], str], concurrency: int) -> Iterator[list[tuple[Unit, Future]]]:
+    """The requests, ``concurrency`` at a time: each batch of finished ones in document order.
+
+    At most twice ``concurrency`` requests wait in the pool, refilled as they end: waiting on
+    every unit's future at once made each wake-up visit all of them (concurrent.futures.wait
+    does), which was quadratic in the number of paragraphs.
+    """
+    pool = ThreadPoolExecutor(max_workers=concurrency)
+    queue = iter(units)
+    window = {pool.submit(translate, unit.text): unit for unit in islice(queue, 2 * concurrency)}
+    try:
+        while window:
+            finished, _ = wait(window, return_when=FIRST_COMPLETED)
+            batch = sorted(((window.pop(f), f) for f in finished), key=lambda pair: pair[0].at)
+            window |= {pool.submit(translate, unit.text): unit for unit in islice(queue, len(batch))}
+            yield batch
     except BaseException:
-        # Ctrl-C or a crash: don't wait for requests in flight (each may take the whole timeout).
+        # Ctrl-C, a crash, or the caller stopping: don't wait for requests in flight (each may take the whole timeout).
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)

@@ -30,7 +30,6 @@ This module reads and writes those files; deciding what to translate lives in
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import re
@@ -421,22 +420,35 @@ def _entry_dict(entry: MemoryEntry) -> dict[str, Any]:
     return out
 
 
-def save_memory(memory: Memory) -> None:
-    """Atomically replace the file; durable, because it holds paid-for and hand-made work."""
+def save_memory(memory: Memory, *, sweep: bool = True) -> None:
+    """Atomically replace the file; durable, because it holds paid-for and hand-made work.
+
+    ``sweep=False`` when many memories are saved at once: the caller sweeps each folder once
+    (a sweep per save read the whole folder for every file: quadratic in a flat archive)."""
     write_atomic(memory.path, dump_memory(memory), durable=True)
-    _remove_stale_temporaries(memory.path)
+    if sweep:
+        sweep_stale_temporaries(memory.path.parent)
 
 
 STALE_TEMPORARY_SECONDS = 60
+# write_atomic's temporary files: ".<name>.<random>.tmp".
+_TEMPORARY = re.compile(r"\..+\.yml\.[^.]+\.tmp\Z", re.S)
 
 
-def _remove_stale_temporaries(path: Path) -> None:
+def sweep_stale_temporaries(folder: Path) -> None:
     """A build killed in the middle of a save leaves its temporary file beside the memory.
     Nothing reads it; remove the ones old enough that no running save can still own them."""
     cutoff = time.time() - STALE_TEMPORARY_SECONDS
-    for temporary in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        try:
-            if temporary.stat().st_mtime < cutoff:
-                temporary.unlink()
-        except OSError:
-            pass
+    try:
+        listing = os.scandir(folder)
+    except OSError:
+        return
+    with listing:
+        for item in listing:
+            if not _TEMPORARY.match(item.name):
+                continue
+            try:
+                if item.stat(follow_symlinks=False).st_mtime < cutoff:
+                    os.unlink(item.path)
+            except OSError:
+                pass
