@@ -18,6 +18,8 @@ import nh3
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from .markdown_guard import LinearTableExtension, budget_seconds, check, time_budget
+
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li", "dl", "dt", "dd",
     "pre", "code", "em", "strong", "b", "i", "u", "s", "del", "ins", "sub", "sup", "small", "mark", "q",
@@ -81,7 +83,8 @@ class _OfflineExtension(Extension):
 def _markdown() -> markdown.Markdown:
     # A safe, small set: no attr_list (it lets authors write attributes), no raw-HTML extensions.
     return markdown.Markdown(
-        extensions=["fenced_code", "tables", "sane_lists", _OfflineExtension()],
+        # LinearTableExtension is 'tables' with a test that costs linear time (markdown_guard.py).
+        extensions=["fenced_code", LinearTableExtension(), "sane_lists", _OfflineExtension()],
         output_format="html",
     )
 
@@ -98,9 +101,17 @@ def sanitise(fragment: str) -> str:
 
 
 def markdown_blocks(body: str, first_line: int) -> tuple[Block, ...]:
-    rendered = sanitise(_markdown().convert(body))
+    """Raises MarkdownRefused (line counted from the body's start) for hostile Markdown."""
+    check(body)  # shapes known to cost superlinear time are refused before parsing
+    with time_budget(budget_seconds(body)):  # and anything else that runs away is stopped
+        rendered = sanitise(_markdown().convert(body))
+        pieces = split_top_level(rendered)
+    return _blocks_of(pieces, first_line)
+
+
+def _blocks_of(pieces: list[tuple[str, str]], first_line: int) -> tuple[Block, ...]:
     blocks = []
-    for tag, fragment in split_top_level(rendered):
+    for tag, fragment in pieces:
         if tag in _LIST_TAGS:
             units = tuple(u for u in (_plain_text(item) for item in _list_items(fragment)) if u)
         elif tag in _TRANSLATED_TAGS:
@@ -115,6 +126,7 @@ def markdown_blocks(body: str, first_line: int) -> tuple[Block, ...]:
 
 
 def render_body(body: str, kind: str, first_line: int) -> tuple[Block, ...]:
+    """Raises MarkdownRefused for a Markdown body that would take too long (see markdown_guard.py)."""
     return markdown_blocks(body, first_line) if kind == "md" else text_blocks(body, first_line)
 
 

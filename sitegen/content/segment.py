@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..core.diagnostics import Problem, error
 from ..core.textrules import balance_bidi
+from .markdown_guard import MarkdownRefused
 from .markup import Block, render_body
 from .metadata import (
     date_from_file_name,
@@ -61,7 +62,11 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
     segments = []
     for raw in raw_segments:
         meta = raw.front_matter
-        blocks = render_body(raw.body, source.kind, raw.line)
+        try:
+            blocks = render_body(raw.body, source.kind, raw.line)
+        except MarkdownRefused as refused:  # hostile Markdown: this segment is an error, the build goes on
+            problems.append(error(source.path, raw.line + refused.line_offset, refused.reason))
+            continue
         if not blocks:
             problems.append(error(source.path, raw.line, "segment has no readable text after cleaning (only markup?): add text"))
             continue
