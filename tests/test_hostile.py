@@ -684,17 +684,21 @@ def test_an_unusable_build_cache_is_a_clear_error_and_the_previous_site_stands(m
     assert "delete that folder (always safe)" in message and tree_bytes(site / "_site") == before
 
 
-def test_a_memory_that_cannot_be_saved_is_named_as_such(tmp_path, monkeypatch):
-    import sitegen.translation.companions
+@pytest.mark.parametrize("full", ["memory", "journal"])
+def test_a_memory_that_cannot_be_saved_is_named_as_such(tmp_path, monkeypatch, full):
+    import sitegen.translation.journal
 
     with LibreStub() as stub:
         site = write_site(tmp_path / "site", {"content/a.txt": "نص يترجم.\n"},
                           {"translation": {"enabled": True, "provider": "libre", "url": stub.url, "retries": 0}})
 
-        def no_room(memory):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(memory.path))
+        def no_room(*args, **kwargs):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-        monkeypatch.setattr(sitegen.translation.companions, "save_memory", no_room)
+        if full == "memory":  # the memory files, written when the requests are over
+            monkeypatch.setattr(sitegen.translation.journal, "save_memory", no_room)
+        else:  # the journal, written as each result arrives
+            monkeypatch.setattr(sitegen.translation.journal.os, "write", no_room)
         run = run_cli("--config", str(site / "site.yml"), "--quiet")
     assert run.code == 1 and "Traceback" not in run.err
     assert f"error: cannot save the translation memory ({os.strerror(errno.ENOSPC)}: " in run.err

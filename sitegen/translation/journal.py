@@ -69,16 +69,22 @@ class Journal:
 
     def append(self, line: JournalLine) -> None:
         data = line.encode()
-        written = os.write(self._fd, data)
-        while written < len(data):  # a regular file takes it all; be exact anyway
-            written += os.write(self._fd, data[written:])
+        try:
+            written = os.write(self._fd, data)
+            while written < len(data):  # a regular file takes it all; be exact anyway
+                written += os.write(self._fd, data[written:])
+        except OSError as exc:  # a full disk: say which file, as for a memory
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         self._unsynced = True
         if time.monotonic() - self._synced_at >= GROUP_COMMIT_SECONDS:
             self.sync()
 
     def sync(self) -> None:
         if self._unsynced:
-            os.fsync(self._fd)
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(self.path)) from None
             self._unsynced = False
         self._synced_at = time.monotonic()
 
@@ -118,7 +124,10 @@ def fold(entries_by_file: dict[str, list[MemoryEntry]], memories: dict[str, Memo
             if entry.key not in known:
                 added.setdefault(entry.key, entry)
         if added:
-            save_memory(memory.with_entries(memory.entries + tuple(added.values())), sweep=False)
+            try:
+                save_memory(memory.with_entries(memory.entries + tuple(added.values())), sweep=False)
+            except OSError as exc:  # a full disk: say which memory (the journal keeps every result)
+                raise OSError(exc.errno, exc.strerror, exc.filename or str(memory.path)) from None
             folders.add(memory.path.parent)
     for folder in sorted(folders):
         sweep_stale_temporaries(folder)

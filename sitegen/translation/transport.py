@@ -11,10 +11,13 @@ logs are hidden.
 from __future__ import annotations
 
 import contextvars
+import heapq
 import importlib
 import logging
+import os
 import re
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +28,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from ..config import PROVIDERS
+from .direct import DirectClient, ReplyTooLarge
 
 # Used when some other code calls deep-translator outside one of our calls.
 DEFAULT_TIMEOUT = 30.0
@@ -55,44 +59,94 @@ class _Watchdog:
     A socket timeout bounds each read, not the request: a server sending one
     byte a second keeps every read short and the request going for ever, in the
     headers, in the body or in a TLS handshake. So every socket the request
-    opens is registered here (see :class:`_WatchedConnection`), and a timer
-    shuts them all down at the deadline: a read blocked on one returns at once,
+    opens is registered here (see :class:`_WatchedConnection`), and at the
+    deadline they are all shut down: a read blocked on one returns at once,
     and the request fails. ``expired`` tells that failure (or a body that
-    merely looks complete) from a real one.
+    merely looks complete) from a real one. One thread keeps every deadline
+    (:class:`_DeadlineKeeper`): a timer thread per request cost more than the
+    request itself on a kept-alive connection.
     """
 
     def __init__(self, seconds: float):
         self.expired = False
-        self._sockets: list[socket.socket] = []
+        self.stopped = False
+        self.deadline = time.monotonic() + seconds
+        self._sockets: list[tuple[socket.socket, bool]] = []  # (socket, whether it is our duplicate)
         self._lock = threading.Lock()  # shutting down and closing never overlap
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.name = "translator-deadline"
-        self._timer.start()
+        _KEEPER.keep(self)
 
-    def watch(self, sock: socket.socket) -> None:
-        """Shut ``sock``'s connection down at the deadline (at once if it has passed)."""
-        # A second descriptor of the same connection: TLS wrapping detaches the
-        # original object, and shutting this one down still ends the connection.
-        duplicate = sock.dup()
+    def watch(self, sock: socket.socket, duplicate: bool = True) -> None:
+        """Shut ``sock``'s connection down at the deadline (at once if it has passed).
+
+        ``duplicate``: watch a second descriptor of the same connection, for a socket that
+        TLS wrapping detaches (shutting the duplicate down still ends the connection).
+        """
+        watched = sock.dup() if duplicate else sock
         with self._lock:
-            self._sockets.append(duplicate)
+            self._sockets.append((watched, duplicate))
             if self.expired:
-                _shut_down(duplicate)
+                _shut_down(watched)
 
-    def _expire(self) -> None:
+    def watch_own(self, sock: socket.socket) -> None:
+        """Watch a socket its owner keeps open after the request (a kept-alive connection).
+        A TLS socket is watched through a duplicate: shutting an SSLSocket down from this
+        thread would pull its TLS state from under the thread reading it."""
+        self.watch(sock, duplicate=isinstance(sock, ssl.SSLSocket))
+
+    def expire(self) -> None:
         with self._lock:
+            if self.stopped:
+                return
             self.expired = True
-            for sock in self._sockets:
+            for sock, _ in self._sockets:
                 _shut_down(sock)
 
     def stop(self) -> None:
-        """Cancel the timer and let go of the sockets (the request has ended, one way or the other)."""
-        self._timer.cancel()
+        """Let go of the sockets (the request has ended, one way or the other)."""
         with self._lock:
-            for sock in self._sockets:
-                sock.close()
+            self.stopped = True
+            for sock, duplicate in self._sockets:
+                if duplicate:
+                    sock.close()
             self._sockets.clear()
+
+
+class _DeadlineKeeper:
+    """One daemon thread that expires each watchdog at its deadline, unless stopped before."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, _Watchdog]] = []
+        self._count = 0
+        self._pid: int | None = None  # a forked child starts without the thread
+
+    def keep(self, watchdog: _Watchdog) -> None:
+        with self._condition:
+            if self._pid != os.getpid():
+                self._pid, self._heap = os.getpid(), []
+                threading.Thread(target=self._run, name="translator-deadlines", daemon=True).start()
+            self._count += 1
+            heapq.heappush(self._heap, (watchdog.deadline, self._count, watchdog))
+            if self._heap[0][2] is watchdog:
+                self._condition.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while self._heap and self._heap[0][2].stopped:
+                    heapq.heappop(self._heap)  # ended in time: forgotten
+                if not self._heap:
+                    self._condition.wait()
+                    continue
+                left = self._heap[0][0] - time.monotonic()
+                if left > 0:
+                    self._condition.wait(left)
+                    continue
+                _, _, due = heapq.heappop(self._heap)
+            due.expire()
+
+
+_KEEPER = _DeadlineKeeper()
 
 
 def _shut_down(sock: socket.socket) -> None:
@@ -152,10 +206,6 @@ class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
-class _ReplyTooLarge(requests.exceptions.RequestException):
-    """A reply went past the number of bytes we were willing to read."""
-
-
 class _GuardedAdapter(HTTPAdapter):
     """An adapter whose connections are watched and whose replies are read with a size limit.
 
@@ -187,7 +237,7 @@ class _GuardedAdapter(HTTPAdapter):
             for piece in response.iter_content(_READ_SIZE):  # decoded: a gzip bomb counts as what it becomes
                 body += piece
                 if len(body) > self._max_reply_bytes:
-                    raise _ReplyTooLarge(f"reply larger than {self._max_reply_bytes} bytes")
+                    raise ReplyTooLarge(f"reply larger than {self._max_reply_bytes} bytes")
             response._content = bytes(body)
             response._content_consumed = True
         finally:
@@ -210,6 +260,7 @@ class _TimeoutRequests:
 
     def __init__(self, real: Any):
         self._real = real
+        self._direct = DirectClient()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
@@ -243,12 +294,15 @@ class _TimeoutRequests:
         watchdog = _Watchdog(left)
         record.watchdog = watchdog
         try:
-            with self._real.Session() as session:  # what requests.request does, with our adapter
-                adapter = _GuardedAdapter(record.max_reply_bytes)
-                session.mount("http://", adapter)
-                session.mount("https://", adapter)
-                response = session.request(method, url, **kwargs)
-        except _ReplyTooLarge:
+            if self._direct.serves(url, kwargs):  # no proxy in the way: a kept-alive connection
+                response = self._direct.request(method, url, watchdog.watch_own, record.deadline, record.max_reply_bytes, **kwargs)
+            else:
+                with self._real.Session() as session:  # what requests.request does, with our adapter
+                    adapter = _GuardedAdapter(record.max_reply_bytes)
+                    session.mount("http://", adapter)
+                    session.mount("https://", adapter)
+                    response = session.request(method, url, **kwargs)
+        except ReplyTooLarge:
             record.reply_too_large = True
             raise
         except Exception as exc:
