@@ -1,0 +1,438 @@
+"""Named corpus shapes for the benchmark: the same generator, different axes.
+
+Every shape is a frozen :class:`Shape` of independent axes:
+
+- ``segment_bytes`` (lo, hi): UTF-8 bytes of one segment's text (its paragraphs
+  joined by newlines, front matter not counted);
+- ``paragraphs`` (lo, hi): paragraphs (lines) per segment;
+- ``dating``: ``filename`` (``YYYY-MM-DD-<place>-<n>.txt``), ``front_matter``
+  (a ``date:`` in the file's front matter, some later segments overriding it),
+  ``git`` (the content folder is a git repository, one commit per file, dated
+  over six years; no date in the files) or ``none`` (undated: no date in the
+  name, no ``date:``, no repository);
+- ``layout``: ``flat`` (one folder), ``nested`` (``YYYY/MM/`` folders) or
+  ``year`` (``YYYY/`` folders, the layout of ``corpus.py``);
+- ``memory``: ``complete`` (every paragraph), ``half`` (every other segment,
+  counted over the whole corpus, has all its paragraphs; the others none: so
+  about half the paragraphs, and an ``--offline`` build has English pages for
+  about half the segments) or ``absent`` (no ``translations/`` folder);
+- ``segments_per_file`` (lo, hi).
+
+The ``standard`` shape is exactly what ``bench/corpus.py`` makes (same files,
+byte for byte, so its figures compare with earlier ones); its ranges describe
+that corpus rather than steer it. The other shapes use :class:`RangedText`:
+for each segment a size drawn in ``segment_bytes``, a paragraph count drawn in
+``paragraphs`` (narrowed so that a paragraph stays between ``MIN_PARAGRAPH`` and
+``MAX_PARAGRAPH`` bytes), paragraphs cut from a stream of the sample article's
+sentences (recombined and perturbed as in ``corpus.py``, started at a random
+word) at a word, ending with a full stop; every paragraph of a corpus is unique.
+
+**The Hugo twin** gets every segment in Arabic *and* English whatever the
+memory (the English is the memory's text, ``corpus.fake_english``, for the
+paragraphs the memory lacks too): it builds the site as it is once translated.
+With ``half`` or ``absent`` memory an ``--offline`` SSG build makes English
+pages only for the segments the memory covers (``manifest["english_offline"]``),
+so its cold / no-op / one-change builds do less than Hugo's; the first
+translation phase (``run.py``) builds every English page, as Hugo does. Dates
+in the twin are the dates the SSG derives (file name, front matter or git);
+undated segments have no ``date`` (Hugo's zero date).
+
+Usage::
+
+    python bench/shapes.py --list
+    python bench/shapes.py --shape long-flat-undated --segments 200 --out /tmp/bench/look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import corpus  # noqa: E402  (bench/corpus.py)
+
+SHAPES_VERSION = "1"  # bump when a shape's output changes, so cached corpora are rebuilt
+DATINGS = ("filename", "front_matter", "git", "none")
+LAYOUTS = ("flat", "nested", "year")
+MEMORIES = ("complete", "half", "absent")
+MIN_PARAGRAPH = 120  # bytes: about a dozen Arabic words
+MAX_PARAGRAPH = 2400
+DATE_SPAN_DAYS = 6 * 365  # non-standard shapes spread their files over six years
+AUTHORS = ("هيئة التحرير", "مراسل حمص", "مراسل حلب", "مكتب دمشق")
+TAGS = ("سوريا", "حمص", "حماة", "إدلب", "حلب", "درعا", "دمشق", "لاجئون", "مجلس الأمن")
+FRONT_OVERRIDE_SHARE = 0.3  # later segments of a front-matter file with their own date
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    description: str
+    segment_bytes: tuple[int, int]
+    paragraphs: tuple[int, int]
+    dating: str
+    layout: str
+    memory: str
+    segments_per_file: tuple[int, int]
+    text: str = "ranged"  # "ranged" (RangedText) or "standard" (corpus.py's generator)
+
+    def __post_init__(self) -> None:
+        if self.dating not in DATINGS or self.layout not in LAYOUTS or self.memory not in MEMORIES:
+            raise ValueError(f"shape {self.name}: unknown dating, layout or memory")
+        for lo, hi in (self.segment_bytes, self.paragraphs, self.segments_per_file):
+            if not 0 < lo <= hi:
+                raise ValueError(f"shape {self.name}: bad range ({lo}, {hi})")
+        if self.text == "ranged" and self.paragraphs[0] * MIN_PARAGRAPH > self.segment_bytes[1]:
+            raise ValueError(f"shape {self.name}: {self.paragraphs[0]} paragraphs do not fit in {self.segment_bytes[1]} bytes")
+
+    def axes(self) -> str:
+        kb = lambda b: f"{b / 1000:g}"  # noqa: E731
+        return (
+            f"segments {kb(self.segment_bytes[0])}–{kb(self.segment_bytes[1])} KB, {self.paragraphs[0]}–{self.paragraphs[1]} paragraphs, "
+            f"{self.segments_per_file[0]}–{self.segments_per_file[1]} per file; dated by {self.dating.replace('_', ' ')}; "
+            f"{self.layout} layout; memory {self.memory}"
+        )
+
+
+SHAPES: dict[str, Shape] = {
+    s.name: s
+    for s in (
+        Shape("standard", "the corpus of bench/corpus.py: dated file names in year folders, complete memory",
+              (1360, 2300), (1, 8), "filename", "year", "complete", (3, 3), text="standard"),
+        Shape("long-flat-undated", "long segments of many paragraphs, undated, one flat folder, complete memory",
+              (2000, 8000), (6, 12), "none", "flat", "complete", (3, 3)),
+        Shape("short-nested-frontmatter-half", "short segments dated in front matter, year/month folders, half the memory",
+              (500, 1500), (1, 3), "front_matter", "nested", "half", (1, 4)),
+        Shape("mixed-git-absent", "every size, dated by git commits, year/month folders, no memory yet",
+              (500, 8000), (1, 12), "git", "nested", "absent", (1, 6)),
+        Shape("one-per-file-flat", "one medium segment per file, dated file names, one flat folder, complete memory",
+              (1000, 4000), (2, 8), "filename", "flat", "complete", (1, 1)),
+    )
+}
+
+
+def get_shapes(spec: str) -> list[Shape]:
+    """``all`` or comma-separated names, in the order given."""
+    if spec.strip() == "all":
+        return list(SHAPES.values())
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SHAPES]
+    if unknown or not names:
+        raise ValueError(f"unknown shape(s) {', '.join(unknown) or '(none)'}; known: {', '.join(SHAPES)}, all")
+    return [SHAPES[n] for n in names]
+
+
+# --- Arabic text within ranges -------------------------------------------------------------
+
+
+class RangedText:
+    """Segments of a drawn size and paragraph count; paragraphs unique across the corpus."""
+
+    def __init__(self, sentences: list[str], seed: int):
+        self.sentences = sentences
+        self.rng = random.Random(seed)
+        self.seen: set[str] = set()
+
+    def _words(self) -> Iterator[str]:
+        """Words of random, perturbed sentences, starting at a random word of the first."""
+        rng = self.rng
+        first = True
+        while True:
+            words = corpus._perturb(corpus._perturb(rng.choice(self.sentences), rng), rng).split(" ")
+            if first and rng.random() < 0.5:
+                words = words[rng.randrange(0, max(1, len(words) // 2)) :]
+            first = False
+            yield from (w for w in words if w)
+
+    def _cut(self, budget: int) -> str:
+        words: list[str] = []
+        size = -1
+        for word in self._words():
+            extra = len(word.encode("utf-8")) + 1
+            if words and size + extra + 1 > budget:  # +1: room for a full stop
+                break
+            words.append(word)
+            size += extra
+        text = " ".join(words).rstrip(" ،,؛;:-–—")
+        return text if text[-1] in ".!?؟»”)" else text + "."
+
+    def paragraph(self, budget: int) -> str:
+        for _ in range(200):
+            text = self._cut(budget)
+            key = corpus.entry_key(text, corpus.SOURCE_LANGUAGE, corpus.TARGET_LANGUAGE)
+            if key not in self.seen:
+                self.seen.add(key)
+                return text
+        raise RuntimeError(f"could not make a new paragraph of {budget} bytes; the sample has too few sentences")
+
+    def segment(self, shape: Shape) -> list[str]:
+        rng = self.rng
+        total = rng.randint(*shape.segment_bytes)
+        lo = max(shape.paragraphs[0], math.ceil(total / MAX_PARAGRAPH))
+        hi = min(shape.paragraphs[1], total // MIN_PARAGRAPH)
+        count = rng.randint(lo, hi) if lo <= hi else max(shape.paragraphs[0], min(shape.paragraphs[1], hi))
+        weights = [rng.uniform(0.6, 1.4) for _ in range(count)]
+        room = total - (count - 1)  # newlines between paragraphs
+        budgets = [max(MIN_PARAGRAPH // 2, int(room * w / sum(weights))) for w in weights]
+        paragraphs = [self.paragraph(b) for b in budgets]
+        short = shape.segment_bytes[0] - len("\n".join(paragraphs).encode("utf-8"))
+        if short > 0:  # words cut off at the ends: grow the longest paragraph back into range
+            i = max(range(count), key=lambda j: budgets[j])
+            self.seen.discard(corpus.entry_key(paragraphs[i], corpus.SOURCE_LANGUAGE, corpus.TARGET_LANGUAGE))
+            paragraphs[i] = self.paragraph(budgets[i] + short + 60)
+        return paragraphs
+
+
+# --- articles --------------------------------------------------------------------------------
+
+
+@dataclass
+class ShapedArticle:
+    """One source file: where it goes, its segments, their dates and front matter."""
+
+    rel: str
+    segments: list[list[str]]
+    dates: list[date | None]  # the date the SSG derives for each segment (None: undated)
+    file_date: date  # the file's nominal date: folder, file name, front matter or commit
+    headers: list[str]  # front matter block (with its --- lines) before each segment, or ""
+
+    def text(self) -> str:
+        return "\n===\n".join(h + "\n".join(p) for h, p in zip(self.headers, self.segments)) + "\n"
+
+    def slugs(self) -> list[str]:
+        return [corpus.default_slug(self.rel, n) for n in range(1, len(self.segments) + 1)]
+
+
+def _standard_articles(segments: int, seed: int) -> Iterator[ShapedArticle]:
+    for a in corpus.articles(segments, seed):
+        yield ShapedArticle(a.rel, a.segments, [a.day] * len(a.segments), a.day, [""] * len(a.segments))
+
+
+def _rel(shape: Shape, day: date, place: str, index: int) -> str:
+    name = f"{place}-{index + 1:05d}.txt"
+    if shape.dating == "filename":
+        name = f"{day.isoformat()}-{name}"
+    folder = {"flat": "", "nested": f"{day.year}/{day.month:02d}/", "year": f"{day.year}/"}[shape.layout]
+    return folder + name
+
+
+def _front_matter(shape: Shape, day: date, rng: random.Random, count: int) -> tuple[list[str], list[date | None]]:
+    if shape.dating != "front_matter":
+        dated = day if shape.dating in ("filename", "git") else None
+        return [""] * count, [dated] * count
+    tags = ", ".join(rng.sample(TAGS, 2))
+    headers = [f"---\ndate: {day.isoformat()}\nauthor: {rng.choice(AUTHORS)}\ntags: [{tags}]\n---\n"]
+    dates: list[date | None] = [day]
+    for _ in range(1, count):
+        if rng.random() < FRONT_OVERRIDE_SHARE:
+            later = day + timedelta(days=rng.randint(1, 3))
+            headers.append(f"---\ndate: {later.isoformat()}\n---\n")
+            dates.append(later)
+        else:
+            headers.append("")
+            dates.append(day)
+    return headers, dates
+
+
+def _ranged_articles(shape: Shape, segments: int, seed: int) -> Iterator[ShapedArticle]:
+    text = RangedText(corpus.load_sentences(), seed)
+    layout_rng = random.Random(seed * 7919 + 1)
+    counts: list[int] = []
+    while sum(counts) < segments:
+        counts.append(min(layout_rng.randint(*shape.segments_per_file), segments - sum(counts)))
+    for index, count in enumerate(counts):
+        day = corpus.FIRST_DAY + timedelta(days=index * DATE_SPAN_DAYS // len(counts))
+        place = corpus.PLACES[index % len(corpus.PLACES)]
+        headers, dates = _front_matter(shape, day, layout_rng, count)
+        yield ShapedArticle(_rel(shape, day, place, index), [text.segment(shape) for _ in range(count)], dates, day, headers)
+
+
+def shaped_articles(shape: Shape, segments: int, seed: int = 20120224) -> Iterator[ShapedArticle]:
+    if shape.text == "standard":
+        return _standard_articles(segments, seed)
+    return _ranged_articles(shape, segments, seed)
+
+
+# --- writing the corpus ----------------------------------------------------------------------
+
+SITE_YML = """\
+# Benchmark corpus: {segments} segments of shape {shape} generated by bench/shapes.py (do not edit).
+title: أرشيف الأخبار التجريبي
+content_dir: content
+output_dir: _site
+base_url: https://example.org/
+language: ar
+theme: default
+per_page: {per_page}
+"""
+OFFLINE_TRANSLATION = "translation:\n  enabled: true\n  target: en\n  provider: google\n  timeout: 30\n"
+
+
+def site_yml(shape: Shape, segments: int, per_page: int, translation: str = OFFLINE_TRANSLATION) -> str:
+    return SITE_YML.format(segments=segments, shape=shape.name, per_page=per_page) + translation
+
+
+def libre_translation(url: str, concurrency: int = 4) -> str:
+    return f"translation:\n  enabled: true\n  target: en\n  provider: libre\n  url: {json.dumps(url)}\n  concurrency: {concurrency}\n  timeout: 30\n"
+
+
+def remembered(shape: Shape, segment_index: int) -> bool:
+    """Whether the memory holds this segment (``segment_index`` counts over the whole corpus)."""
+    return shape.memory == "complete" or (shape.memory == "half" and segment_index % 2 == 0)
+
+
+def hugo_page(title: str, day: date | None, slug: str, paragraphs: list[str]) -> str:
+    if day is not None:
+        head = corpus.hugo_front_matter(title, day, slug)
+    else:
+        head = f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\nslug: {json.dumps(slug)}\ntranslationKey: {json.dumps(slug)}\n---\n\n"
+    return head + "\n\n".join(paragraphs) + "\n"
+
+
+class _Writer:
+    """Files under one root, creating each folder once."""
+
+    def __init__(self) -> None:
+        self.made: set[Path] = set()
+
+    def put(self, path: Path, text: str) -> None:
+        if path.parent not in self.made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.made.add(path.parent)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def _write_article(article: ShapedArticle, shape: Shape, first_segment: int, ssg: Path, posts: Path, out: _Writer, stats: dict) -> None:
+    text = article.text()
+    out.put(ssg / "content" / article.rel, text)
+    stats["files"] += 1
+    stats["source_bytes"] += len(text.encode("utf-8"))
+    entries: list[dict] = []
+    for s, paras in enumerate(article.segments, start=1):
+        all_entries = [corpus.memory_entry(p, f"{s}.{n}") for n, p in enumerate(paras, start=1)]
+        size = len("\n".join(paras).encode("utf-8"))
+        stats["segment_bytes"] = [min(stats["segment_bytes"][0], size), max(stats["segment_bytes"][1], size)]
+        stats["segment_paragraphs"] = [min(stats["segment_paragraphs"][0], len(paras)), max(stats["segment_paragraphs"][1], len(paras))]
+        stats["paragraphs"] += len(paras)
+        stats["dated_segments"] += article.dates[s - 1] is not None
+        if remembered(shape, first_segment + s - 1):
+            entries += all_entries
+            stats["english_offline"] += 1
+        slug = corpus.default_slug(article.rel, s)
+        english = [e["translation"] for e in all_entries]
+        day = article.dates[s - 1]
+        out.put(posts / f"{slug}.ar.md", hugo_page(corpus.derive_title(paras[0]), day, slug, paras))
+        out.put(posts / f"{slug}.en.md", hugo_page(corpus.derive_title(english[0]), day, slug, english))
+    if entries:
+        out.put(corpus.memory_path(ssg, article.rel), corpus.dump_yaml(corpus.memory_document(article.rel, entries)))
+        stats["memory_entries"] += len(entries)
+
+
+def make_git_repo(content: Path, files: list[tuple[str, date]]) -> str:
+    """Make ``content`` a git repository with one commit per file, in order, dated by its date.
+
+    One ``git fast-import`` stream (a commit per file costs milliseconds, not a process
+    each); commits carry fixed names and dates, so the history is deterministic. Returns HEAD.
+    """
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0"}
+    subprocess.run(["git", "init", "-q", "-b", "main", str(content)], check=True, env=env)
+    stream = bytearray()
+    for i, (rel, day) in enumerate(files):
+        data = (content / rel).read_bytes()
+        stamp = int(datetime(day.year, day.month, day.day, 9, 0, tzinfo=timezone.utc).timestamp()) + i % 3600
+        message = f"Add {rel}\n".encode()
+        who = f"Bench Newsroom <bench@example.org> {stamp} +0000\n".encode()
+        stream += b"blob\nmark :%d\ndata %d\n" % (2 * i + 1, len(data)) + data + b"\n"
+        stream += b"commit refs/heads/main\nmark :%d\nauthor " % (2 * i + 2) + who + b"committer " + who
+        stream += b"data %d\n" % len(message) + message + (b"from :%d\n" % (2 * i) if i else b"")
+        stream += b"M 100644 :%d %s\n\n" % (2 * i + 1, rel.encode())
+    subprocess.run(["git", "-C", str(content), "fast-import", "--quiet"], input=bytes(stream), check=True, env=env)
+    subprocess.run(["git", "-C", str(content), "reset", "-q"], check=True, env=env)
+    return subprocess.run(["git", "-C", str(content), "rev-parse", "HEAD"], check=True, env=env, capture_output=True, text=True).stdout.strip()
+
+
+def generate(root: Path, shape: Shape, segments: int, per_page: int = corpus.DEFAULT_PER_PAGE, seed: int = 20120224) -> dict:
+    """Write the shape's corpus under ``root`` (replacing it): ``ssg/``, ``hugo/`` and
+    ``manifest.json`` (written last: its presence means the corpus is complete). Returns the manifest."""
+    if segments < 1:
+        raise ValueError("segments must be at least 1")
+    if root.exists():
+        shutil.rmtree(root)
+    ssg, hugo = root / "ssg", root / "hugo"
+    corpus.write_text(ssg / "site.yml", site_yml(shape, segments, per_page))
+    corpus.write_hugo_site(hugo, segments, per_page)
+    posts = hugo / "content" / "posts"
+    (ssg / "content").mkdir(parents=True, exist_ok=True)
+    out = _Writer()
+    stats = {"files": 0, "paragraphs": 0, "source_bytes": 0, "memory_entries": 0, "english_offline": 0, "dated_segments": 0,
+             "segment_bytes": [10**9, 0], "segment_paragraphs": [10**9, 0]}
+    done = 0
+    committed: list[tuple[str, date]] = []
+    for article in shaped_articles(shape, segments, seed):
+        _write_article(article, shape, done, ssg, posts, out, stats)
+        done += len(article.segments)
+        committed.append((article.rel, article.file_date))
+    head = make_git_repo(ssg / "content", committed) if shape.dating == "git" else None
+    manifest = {
+        "generator_version": f"{corpus.GENERATOR_VERSION}.{SHAPES_VERSION}",
+        "shape": asdict(shape),
+        "segments": done,
+        **stats,
+        "git_head": head,
+        "per_page": per_page,
+        "seed": seed,
+        "seed_article": str(corpus.SEED_ARTICLE),
+    }
+    corpus.write_text(root / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return manifest
+
+
+def cached(root: Path, shape: Shape, segments: int, per_page: int = corpus.DEFAULT_PER_PAGE) -> dict:
+    """The manifest of a complete corpus of this shape and size at ``root``, generating it if needed."""
+    try:
+        manifest = json.loads((root / "manifest.json").read_text())
+        if (
+            manifest.get("generator_version") == f"{corpus.GENERATOR_VERSION}.{SHAPES_VERSION}"
+            and manifest.get("shape") == json.loads(json.dumps(asdict(shape)))
+            and manifest.get("segments") == segments
+            and manifest.get("per_page") == per_page
+        ):
+            return manifest
+    except (OSError, ValueError):
+        pass
+    return generate(root, shape, segments, per_page)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--list", action="store_true", help="list the shapes and their axes")
+    parser.add_argument("--shape", default="standard", choices=sorted(SHAPES))
+    parser.add_argument("--segments", type=int, default=200)
+    parser.add_argument("--out", type=Path, help="folder to write (replaced)")
+    parser.add_argument("--per-page", type=int, default=corpus.DEFAULT_PER_PAGE)
+    parser.add_argument("--seed", type=int, default=20120224)
+    args = parser.parse_args(argv)
+    if args.list:
+        for shape in SHAPES.values():
+            print(f"{shape.name}: {shape.axes()}")
+        return 0
+    if args.out is None:
+        parser.error("--out is required (or --list)")
+    print(json.dumps(generate(args.out, SHAPES[args.shape], args.segments, args.per_page, args.seed), indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Smoke tests of the corpus shapes and the benchmark phases (no timing), for every shape.
+
+Each shape at a tiny size: generated twice (byte-identical), its axes checked, built once
+with ``build.py --offline``, and translated once from scratch through the fast
+LibreTranslate stub on 127.0.0.1 (the memory must hold every paragraph afterwards).
+
+Run with: .venv/bin/python -m pytest bench/test_shapes.py -q
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import corpus  # noqa: E402
+import phases  # noqa: E402
+import report  # noqa: E402
+import shapes  # noqa: E402
+
+SEGMENTS = 12
+FT_SEGMENTS = 4  # the first translation sends every paragraph: a smaller corpus keeps the smoke short
+NAMES = list(shapes.SHAPES)
+DATE_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}[-_ .]")
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
+    made = {}
+    for name in NAMES:
+        root = tmp_path_factory.mktemp(f"shape-{name}")
+        made[name] = (root, shapes.generate(root, shapes.SHAPES[name], SEGMENTS, per_page=5))
+    return made
+
+
+@pytest.fixture(scope="module")
+def small_corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
+    made = {}
+    for name in NAMES:
+        root = tmp_path_factory.mktemp(f"small-{name}")
+        made[name] = (root, shapes.generate(root, shapes.SHAPES[name], FT_SEGMENTS, per_page=5))
+    return made
+
+
+@pytest.fixture(scope="module")
+def stub():
+    with phases.StubProcess(PYTHON) as running:
+        yield running
+
+
+def content_files(root: Path) -> list[tuple[str, str]]:
+    content = root / "ssg" / "content"
+    found = [p for p in content.rglob("*") if p.is_file() and ".git" not in p.relative_to(content).parts]
+    return sorted((p.relative_to(content).as_posix(), p.read_text(encoding="utf-8")) for p in found)
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and "/.git/" not in f"/{p.relative_to(root).as_posix()}"}
+
+
+def git(content: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(content), *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_deterministic(name: str, corpora, tmp_path: Path) -> None:
+    root, manifest = corpora[name]
+    again = shapes.generate(tmp_path / "again", shapes.SHAPES[name], SEGMENTS, per_page=5)
+    assert tree_bytes(tmp_path / "again") == tree_bytes(root)
+    assert again == manifest
+    if shapes.SHAPES[name].dating == "git":
+        log = lambda r: git(r / "ssg" / "content", "log", "--format=%H %cs %s").stdout  # noqa: E731
+        assert log(root) and log(root) == log(tmp_path / "again")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sizes_and_paragraphs_within_range(name: str, corpora) -> None:
+    root, manifest = corpora[name]
+    shape = shapes.SHAPES[name]
+    files = content_files(root)
+    per_file, paragraphs = [], 0
+    for rel, text in files:
+        segments = phases.segment_paragraphs(text)
+        per_file.append(len(segments))
+        for paras in segments:
+            paragraphs += len(paras)
+            assert shape.paragraphs[0] <= len(paras) <= shape.paragraphs[1], (rel, len(paras))
+            size = len("\n".join(paras).encode("utf-8"))
+            assert shape.segment_bytes[0] <= size <= shape.segment_bytes[1], (rel, size)
+            assert all(p.strip() == p and corpus.ARABIC.search(p) for p in paras)
+    assert sum(per_file) == SEGMENTS == manifest["segments"]
+    assert paragraphs == manifest["paragraphs"] and len(files) == manifest["files"]
+    lo, hi = shape.segments_per_file
+    assert all(lo <= n <= hi for n in per_file[:-1]) and 1 <= per_file[-1] <= hi
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dating_and_layout(name: str, corpora) -> None:
+    root, manifest = corpora[name]
+    shape = shapes.SHAPES[name]
+    files = content_files(root)
+    content = root / "ssg" / "content"
+    named = [bool(DATE_NAME.match(rel.rsplit("/", 1)[-1])) for rel, _ in files]
+    front = [bool(re.search(r"^date:", text, re.M)) for _, text in files]
+    is_repo = (content / ".git").is_dir()
+    assert all(named) if shape.dating == "filename" else not any(named)
+    assert all(front) if shape.dating == "front_matter" else not any(front)
+    assert is_repo == (shape.dating == "git")
+    if shape.dating == "git":
+        dates = git(content, "log", "--format=%cs").stdout.split()
+        assert len(dates) == len(files) and int(max(dates)[:4]) - int(min(dates)[:4]) >= 2
+        assert git(content, "status", "--porcelain").stdout == ""
+    if shape.dating == "none":
+        assert git(content, "rev-parse", "--show-toplevel").returncode != 0, "an undated corpus must not be inside a git repository"
+    assert manifest["dated_segments"] == (0 if shape.dating == "none" else SEGMENTS)
+    pattern = {"flat": r"[^/]+", "nested": r"(\d{4})/\d{2}/[^/]+", "year": r"(\d{4})/[^/]+"}[shape.layout]
+    assert all(re.fullmatch(pattern, rel) for rel, _ in files)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_memory_and_hugo_twin(name: str, corpora) -> None:
+    root, manifest = corpora[name]
+    shape = shapes.SHAPES[name]
+    paragraphs, missing = phases.memory_gaps(root / "ssg")
+    covered = paragraphs - len(missing)
+    assert covered == manifest["memory_entries"]
+    if shape.memory == "complete":
+        assert not missing and manifest["english_offline"] == SEGMENTS
+    elif shape.memory == "absent":
+        assert not (root / "ssg" / "translations").exists() and manifest["english_offline"] == 0
+    else:
+        assert 0.25 <= covered / paragraphs <= 0.75 and manifest["english_offline"] == SEGMENTS // 2
+    posts = root / "hugo" / "content" / "posts"
+    assert len(list(posts.glob("*.ar.md"))) == len(list(posts.glob("*.en.md"))) == SEGMENTS
+    for path in posts.glob("*.en.md"):
+        meta = yaml.safe_load(path.read_text(encoding="utf-8").split("---\n", 2)[1])
+        assert not corpus.ARABIC.search(path.read_text(encoding="utf-8"))
+        assert ("date" in meta) == (shape.dating != "none")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_offline_build(name: str, corpora, tmp_path: Path) -> None:
+    root, manifest = corpora[name]
+    site, out = tmp_path / "ssg", tmp_path / "out"
+    shutil.copytree(root / "ssg", site, symlinks=True)
+    done = subprocess.run([PYTHON, str(phases.BUILD_PY), "--config", str(site / "site.yml"), "--out", str(out), "--offline"],
+                          capture_output=True, text=True, env=phases.build_env(), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert phases.count_html(out / "ar") == SEGMENTS
+    assert phases.count_html(out / "en") == manifest["english_offline"]
+    rel = content_files(root)[len(content_files(root)) // 2][0]
+    edit = phases.edit_one_paragraph(site, rel, 1, memory=shapes.SHAPES[name].memory != "absent")
+    done = subprocess.run([PYTHON, str(phases.BUILD_PY), "--config", str(site / "site.yml"), "--out", str(out), "--offline"],
+                          capture_output=True, text=True, env=phases.build_env(), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert phases.check_edit(out, edit) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_first_translation_fills_the_memory(name: str, small_corpora, stub, tmp_path: Path) -> None:
+    root, manifest = small_corpora[name]
+    m, figures, problems = phases.first_translation(root, tmp_path / "ssg", tmp_path / "out", shapes.SHAPES[name], manifest, stub,
+                                                    PYTHON, tmp_path / "ft.log")
+    assert problems == [], Path(m["log"]).read_text()
+    assert m["returncode"] == 0
+    assert figures["paragraphs"] == manifest["paragraphs"] and figures["en_pages"] == FT_SEGMENTS
+    assert figures["requests"] >= manifest["paragraphs"]
+
+
+def test_stub_answers_as_libretranslate_with_keep_alive(stub) -> None:
+    parts = urlsplit(stub.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    replies = []
+    for text in ("مرحبا بالعالم.", "مرحبا بالعالم."):
+        connection.request("POST", "/translate?" + urlencode({"q": text, "source": "ar", "target": "en", "format": "text", "api_key": "x"}))
+        reply = connection.getresponse()
+        assert reply.status == 200 and not reply.will_close
+        replies.append(json.loads(reply.read())["translatedText"])
+    assert replies[0] == replies[1] and replies[0].isascii() and replies[0]
+    connection.request("GET", "/languages")
+    codes = {language["code"] for language in json.loads(connection.getresponse().read())}
+    assert {"ar", "en"} <= codes
+    connection.close()
+
+
+def test_paragraph_lines_skip_front_matter() -> None:
+    text = "---\ndate: 2012-01-01\n---\nأ.\nب.\n===\n---\ndate: 2012-01-02\n---\nج.\n===\nد.\n"
+    assert phases.segment_paragraphs(text) == [["أ.", "ب."], ["ج."], ["د."]]
+    assert [(s, p) for _, s, p in phases.paragraph_lines(text)] == [(1, 1), (1, 2), (2, 1), (3, 1)]
+
+
+def test_shape_selection_and_table() -> None:
+    assert [s.name for s in shapes.get_shapes("all")] == NAMES
+    assert [s.name for s in shapes.get_shapes("standard,mixed-git-absent")] == ["standard", "mixed-git-absent"]
+    with pytest.raises(ValueError):
+        shapes.get_shapes("standard,nope")
+    result = phases.ShapeResult("standard", 10, {})
+    run = {p: {"wall": w, "returncode": 0, "maxrss_kb": 1000, "tree_kb": 0, "user": 0.0, "sys": 0.0}
+           for p, w in zip(phases.PHASES, (1.0, 0.01, 0.05, 2.0, 2.0))}
+    result.runs.append(run)
+    result.translations.append({"ms_per_paragraph": 3.5})
+    table = report.phase_table(result)
+    assert "| cold | 1.00 s | 2.00 s | 0.500 | ≤ 1 | pass |" in table
+    assert "first translation (3.50 ms per paragraph)" in table
+    assert table.count("\n") == 6
+
+
+def test_write_docs_replaces_only_the_results_section(tmp_path: Path) -> None:
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text(f"# B\n\nintro\n\n{report.RESULTS_START}\nold\n{report.RESULTS_END}\n\n## How to run\n", encoding="utf-8")
+    report.write_docs("### Shape `standard`\n\nnew table", docs)
+    text = docs.read_text(encoding="utf-8")
+    assert "old" not in text and "new table" in text and text.startswith("# B\n\nintro") and text.endswith("## How to run\n")
