@@ -13,8 +13,6 @@ import time
 import traceback
 from pathlib import Path
 
-import jinja2
-
 from ..config import ConfigError, SiteConfig, load_config
 from ..pages.theme import ThemeError
 from ..pipeline.staging import OutputError
@@ -23,6 +21,7 @@ from .messages import (
     EXIT_OK,
     EXIT_PROBLEMS,
     describe_template_error,
+    is_template_error,
     print_problems,
 )
 
@@ -110,20 +109,11 @@ def run_build(args: argparse.Namespace) -> int:
     except (OutputError, ThemeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
-    except jinja2.TemplateError as exc:
-        print(f"error: {describe_template_error(exc)}; the previous site is untouched", file=sys.stderr)
-        return EXIT_PROBLEMS
     except sqlite3.Error as exc:
         print(f"error: the build cache in {config.cache_dir} cannot be used ({exc}): free disk space if it is full, or delete that folder (always safe); the previous site is untouched", file=sys.stderr)
         return EXIT_PROBLEMS
-    except OSError as exc:
-        where = exc.filename or config.output_dir
-        if exc.filename and Path(exc.filename).resolve().is_relative_to(config.memory_dir.resolve()):
-            what = "cannot save the translation memory"  # every translation saved before is kept
-        else:
-            what = "cannot write the site"
-        print(f"error: {what} ({exc.strerror or exc}: {where}); the previous site is untouched", file=sys.stderr)
-        return EXIT_PROBLEMS
+    except Exception as exc:
+        return _build_failure(exc, config)
     print_problems(result.problems, strict=args.strict)
     if not args.quiet:
         for note in result.notes:
@@ -196,3 +186,20 @@ def _progress_printer():
             print(f"translating: {done}/{total} (new {report.translated}, failed {report.failed}, from memory {report.cached})", file=sys.stderr)
 
     return progress
+
+
+def _build_failure(exc: Exception, config: SiteConfig) -> int:
+    """A template's mistake or a file that cannot be written: said in one line, no traceback."""
+    # First: Jinja's TemplateNotFound is an OSError too. (Jinja is imported only by builds that render.)
+    if is_template_error(exc):
+        print(f"error: {describe_template_error(exc)}; the previous site is untouched", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if not isinstance(exc, OSError):
+        raise exc
+    where = exc.filename or config.output_dir
+    if exc.filename and Path(exc.filename).resolve().is_relative_to(config.memory_dir.resolve()):
+        what = "cannot save the translation memory"  # every translation saved before is kept
+    else:
+        what = "cannot write the site"
+    print(f"error: {what} ({exc.strerror or exc}: {where}); the previous site is untouched", file=sys.stderr)
+    return EXIT_PROBLEMS

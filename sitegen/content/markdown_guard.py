@@ -15,7 +15,7 @@ size of one block or one paragraph, and the costs add up to minutes for a few te
 * list and blockquote nesting recurses once per level.
 
 What is done about it, cheapest first: the tables test is replaced by one that reads only
-the lines it needs (same answers, same name and priority); a linear pre-check estimates
+the lines it needs (same answers, same name and priority: markdown_parser.py); a linear pre-check estimates
 the cost of each of the shapes above and refuses a segment far beyond anything an article
 needs, saying where and what to do; and a time budget per segment, enforced with a timer
 signal, refuses whatever shape nobody has thought of yet.
@@ -29,14 +29,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from markdown.extensions.tables import (
-    PIPE_LEFT,
-    PIPE_NONE,
-    PIPE_RIGHT,
-    TableExtension,
-    TableProcessor,
-)
 
 # Far above what an article needs (measured: a 20 KB paragraph with a hundred links and as
 # much emphasis stays two orders of magnitude below), far below what takes a second.
@@ -234,55 +226,3 @@ def _depth_guard() -> Iterator[None]:
         yield
     except RecursionError:
         raise MarkdownRefused(0, "Markdown nested too deeply to render; flatten the lists or quotes") from None
-
-
-class _LinearTableProcessor(TableProcessor):
-    """The tables extension's processor, with a test that reads only the rows it needs.
-
-    The original splits and strips every line of the block for every test; a block of n
-    headings is tested n times, so it cost n^2. The answers are the same.
-    """
-
-    def test(self, parent, block: str) -> bool:
-        first, newline, rest = block.partition("\n")
-        if not newline:
-            return False
-        header0 = first.strip(" ")
-        self.border = PIPE_NONE
-        if header0.startswith("|"):
-            self.border |= PIPE_LEFT
-        if self.RE_END_BORDER.search(header0) is not None:
-            self.border |= PIPE_RIGHT
-        row0_len = len(self._split_row(header0))
-        is_table = row0_len > 1
-        if not is_table and row0_len == 1 and self.border:
-            for line in _lines(rest):
-                row = line.strip(" ")
-                is_table = row.startswith("|") or self.RE_END_BORDER.search(row) is not None
-                if not is_table:
-                    break
-        if is_table:
-            row = self._split_row(rest.partition("\n")[0].strip(" "))
-            is_table = len(row) == row0_len and set("".join(row)) <= set("|:- ")
-            if is_table:
-                self.separator = row
-        return is_table
-
-
-def _lines(text: str) -> Iterator[str]:
-    start = 0
-    while True:
-        end = text.find("\n", start)
-        if end < 0:
-            yield text[start:]
-            return
-        yield text[start:end]
-        start = end + 1
-
-
-class LinearTableExtension(TableExtension):
-    """``tables``, registered under the same name and priority, with the linear test."""
-
-    def extendMarkdown(self, md) -> None:
-        super().extendMarkdown(md)
-        md.parser.blockprocessors.register(_LinearTableProcessor(md.parser, self.getConfigs()), "table", 75)

@@ -11,14 +11,8 @@ import html
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from xml.etree import ElementTree
 
-import markdown
-import nh3
-from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
-
-from .markdown_guard import LinearTableExtension, budget_seconds, check, time_budget
+from .markdown_guard import budget_seconds, check, time_budget
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li", "dl", "dt", "dd",
@@ -62,34 +56,9 @@ def text_blocks(body: str, first_line: int) -> tuple[Block, ...]:
     return tuple(blocks)
 
 
-class _ImagesToLinks(Treeprocessor):
-    """A page must read offline as one file: an image becomes a link to it, never a load."""
-
-    def run(self, root: ElementTree.Element) -> None:
-        for parent in root.iter():
-            for index, child in enumerate(list(parent)):
-                if child.tag == "img":
-                    link = ElementTree.Element("a", {"href": child.get("src", "")})
-                    link.text = child.get("alt") or child.get("title") or child.get("src", "")
-                    link.tail = child.tail
-                    parent[index] = link
-
-
-class _OfflineExtension(Extension):
-    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (python-markdown's name)
-        md.treeprocessors.register(_ImagesToLinks(md), "images_to_links", 0)
-
-
-def _markdown() -> markdown.Markdown:
-    # A safe, small set: no attr_list (it lets authors write attributes), no raw-HTML extensions.
-    return markdown.Markdown(
-        # LinearTableExtension is 'tables' with a test that costs linear time (markdown_guard.py).
-        extensions=["fenced_code", LinearTableExtension(), "sane_lists", _OfflineExtension()],
-        output_format="html",
-    )
-
-
 def sanitise(fragment: str) -> str:
+    import nh3  # imported by the builds that render Markdown, not by every run
+
     return nh3.clean(
         fragment,
         tags=ALLOWED_TAGS,
@@ -102,9 +71,13 @@ def sanitise(fragment: str) -> str:
 
 def markdown_blocks(body: str, first_line: int) -> tuple[Block, ...]:
     """Raises MarkdownRefused (line counted from the body's start) for hostile Markdown."""
+    from .markdown_parser import (
+        new_markdown,  # Python-Markdown, imported only when needed
+    )
+
     check(body)  # shapes known to cost superlinear time are refused before parsing
     with time_budget(budget_seconds(body)):  # and anything else that runs away is stopped
-        rendered = sanitise(_markdown().convert(body))
+        rendered = sanitise(new_markdown().convert(body))
         pieces = split_top_level(rendered)
     return _blocks_of(pieces, first_line)
 

@@ -11,8 +11,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from xml.sax.saxutils import escape as _escape
-from xml.sax.saxutils import quoteattr as _quoteattr
 
 from ..config import SiteConfig
 from ..core import urls
@@ -37,15 +35,24 @@ class FeedEntry:
 # What XML 1.0 cannot hold at all, not even escaped: C0 controls but tab and line breaks,
 # lone surrogates, U+FFFE and U+FFFF. One of them (an ESC pasted from a terminal) would make
 # the whole feed unreadable, so feeds and the sitemap leave them out (pages keep the text verbatim).
-_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# (Written as those few ranges: the negated class of everything allowed took 10 ms to compile.)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def escape(text: str) -> str:
-    return _escape(_NOT_XML.sub("", text))
+    """Text for XML: as xml.sax.saxutils.escape (which would import urllib.request, http.client
+    and email into every build, a tenth of a no-op build's time)."""
+    return _NOT_XML.sub("", text).replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
 
 
 def quoteattr(text: str) -> str:
-    return _quoteattr(_NOT_XML.sub("", text))
+    """An attribute value with its quotes: as xml.sax.saxutils.quoteattr."""
+    data = escape(text).replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    if '"' not in data:
+        return f'"{data}"'
+    if "'" not in data:
+        return f"'{data}'"
+    return '"{}"'.format(data.replace('"', "&quot;"))
 
 
 def atom_feed(config: SiteConfig, language: str, feed_path: str, title: str, entries: Sequence[FeedEntry]) -> bytes:

@@ -11,10 +11,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    import jinja2
 
 TOOL_ROOT = Path(__file__).resolve().parents[2]  # the folder holding sitegen/ and themes/
 BUNDLED_THEMES = TOOL_ROOT / "themes"
@@ -26,14 +30,29 @@ class ThemeError(Exception):
 
 @dataclass(frozen=True)
 class Theme:
-    env: jinja2.Environment
+    template_dirs: tuple[Path, ...]
     css: Markup
     search_js: Markup
     service_worker_js: str
     fingerprint: str  # hash of every file that can change a page: part of the incremental cache key
-
     def render(self, template: str, context: dict) -> str:
-        return self.env.get_template(template).render(context)
+        return self.environment.get_template(template).render(context)
+
+    @cached_property
+    def environment(self) -> jinja2.Environment:
+        """Made at the first page rendered: a build with nothing to do, which only needs the
+        fingerprint, never imports Jinja."""
+        import jinja2
+
+        return jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=False,
+            # A theme is loaded anew for every build: no need to stat each template at every render.
+            auto_reload=False,
+        )
 
 
 def theme_folders(site_root: Path, theme_name: str) -> list[Path]:
@@ -51,15 +70,6 @@ def load_theme(site_root: Path, theme_name: str) -> Theme:
         raise ThemeError(f"theme '{theme_name}' not found in {site_root / 'themes'} or {BUNDLED_THEMES}: check 'theme' in site.yml")
     template_dirs = [site_root / "templates"] + [f / "templates" for f in folders]
     template_dirs = [d for d in template_dirs if d.is_dir()]
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=False,
-        # A theme is loaded anew for every build: no need to stat each template at every render.
-        auto_reload=False,
-    )
     css = _first_file(folders, "style.css", site_root)
     search_js = _first_file(folders, "search.js", site_root, required=False)
     service_worker_js = _first_file(folders, "sw.js", site_root, required=False)
@@ -67,7 +77,7 @@ def load_theme(site_root: Path, theme_name: str) -> Theme:
     for folder in template_dirs + folders:
         for file in sorted(p for p in folder.rglob("*") if p.is_file()):
             digest.update(file.as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
-    return Theme(env=env, css=Markup(minify_css(css)), search_js=Markup(_safe_inline_script(search_js)), service_worker_js=service_worker_js, fingerprint=digest.hexdigest())
+    return Theme(template_dirs=tuple(template_dirs), css=Markup(minify_css(css)), search_js=Markup(_safe_inline_script(search_js)), service_worker_js=service_worker_js, fingerprint=digest.hexdigest())
 
 
 def _first_file(folders: list[Path], name: str, site_root: Path, required: bool = True) -> str:

@@ -15,7 +15,7 @@ import hashlib
 import io
 import pickle
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ class _PlainValues(pickle.Unpickler):
     names; this refuses every name outside the allow-list, so nothing but those plain values,
     dates, and tuples, lists, sets and dicts of them can be made."""
 
-    def __init__(self, data: bytes, allowed: dict[tuple[str, str], type]):
+    def __init__(self, data: bytes, allowed: Mapping[tuple[str, str], type] | AllowList):
         super().__init__(io.BytesIO(data))
         self.allowed = allowed
 
@@ -59,7 +59,25 @@ def allow_list(types: Iterable[type]) -> dict[tuple[str, str], type]:
     return {(t.__module__, t.__qualname__): t for t in (*types, date)}
 
 
-def load_value(data: bytes, allowed: dict[tuple[str, str], type]) -> Any:
+class AllowList:
+    """An allow-list known in two parts: ``types`` now, and ``more()`` (which may import the
+    modules defining them) at the first name not among ``types``. The same names are allowed
+    either way; a build that reads only its summary just never imports the rest."""
+
+    def __init__(self, types: Iterable[type], more: Callable[[], Iterable[type]]):
+        self._known = allow_list(types)
+        self._more: Callable[[], Iterable[type]] | None = more
+
+    def get(self, name: tuple[str, str]) -> type | None:
+        found = self._known.get(name)
+        if found is None and self._more is not None:
+            self._known.update(allow_list(self._more()))
+            self._more = None
+            found = self._known.get(name)
+        return found
+
+
+def load_value(data: bytes, allowed: Mapping[tuple[str, str], type] | AllowList) -> Any:
     try:
         return _PlainValues(data, allowed).load()
     except CacheDamaged:
@@ -75,7 +93,7 @@ class BuildCache:
     (``allowed``): see :class:`_PlainValues`.
     """
 
-    def __init__(self, path: Path, allowed: dict[tuple[str, str], type] | None = None):
+    def __init__(self, path: Path, allowed: Mapping[tuple[str, str], type] | AllowList | None = None):
         self.path = path
         self.allowed = allowed if allowed is not None else allow_list(())
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +115,7 @@ class BuildCache:
             self.db.execute(f"PRAGMA user_version={SCHEMA}")
 
     @classmethod
-    def open(cls, path: Path, allowed: dict[tuple[str, str], type] | None = None) -> "BuildCache":
+    def open(cls, path: Path, allowed: Mapping[tuple[str, str], type] | AllowList | None = None) -> "BuildCache":
         try:
             return cls(path, allowed)
         except sqlite3.DatabaseError:

@@ -11,28 +11,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes
 from ..outputs.base import Artifact, Job, Made, SiteView
 from . import workers
 from .staging import replace_file
+from .state import ArtifactRecord
 
 # Below this many artifacts to make, forking workers costs more than it saves.
 PARALLEL_THRESHOLD = 32
 BATCH = 16
-
-
-@dataclass(frozen=True)
-class ArtifactRecord:
-    """What the previous build recorded of one artifact."""
-
-    key: str
-    files: tuple[tuple[str, str], ...]  # (path, digest)
-    memo: Any = None
 
 
 class Engine:

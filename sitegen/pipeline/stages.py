@@ -17,78 +17,35 @@ else is made again (pipeline/engine.py states the rule once).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-
 from ..config import SiteConfig, config_fingerprint
 from ..core.diagnostics import Problem, Severity, has_errors, warning
 from ..core.hashing import hash_bytes
-from ..outputs.archive import StoredMember, remove_packs
-from ..outputs.base import Output, SiteView
-from ..outputs.feeds import FeedFiles
-from ..outputs.index_pages import IndexPages
-from ..outputs.search.analyser import IndexedDocument
-from ..outputs.search.output import SearchIndex
-from ..outputs.site_zip import Finished, SiteZip, ZipMemo
-from ..outputs.special_pages import SpecialPages
-from ..outputs.webapp import WebAppFiles
-from ..pages.planner import Listing
 from ..pages.theme import load_theme
-from ..translation.companions import TranslationReport, Unit, translate_missing
-from . import workers
-from .cache import BuildCache, CacheDamaged, allow_list, tool_version
-from .documents import CachedDocuments
-from .engine import Engine
-from .files import (
-    FileContext,
-    FileOutcome,
-    FileTask,
-    SearchEntry,
-    SlugClaim,
-    finish_packs,
-    process_files,
-)
-from .plan import BuildOptions, BuildPlan, from_scratch, refresh, settle, survey
-from .site import FileResults, file_problems, find_page_collisions, join, site_view
+from ..translation.companions import TranslationReport
+from .cache import AllowList, BuildCache, CacheDamaged, tool_version
+from .plan import BuildOptions, BuildPlan, from_scratch, settle, survey
+from .result import BuildResult
 from .staging import (
-    MARKER,
     StagingCopy,
     check_output_dir,
     output_lock,
     publish_staging,
     remove_leftovers,
-    remove_path,
 )
-from .state import STATE_TYPES, OutputState, Summary, read_outputs, write_state
+from .state import STATE_TYPES, OutputState, read_outputs
 
-# The outputs of the whole site, made in this order; site.zip comes last, of all their files.
-# Adding an output: a module in outputs/ with an Output subclass, and one line here.
-OUTPUTS: tuple[Output, ...] = (IndexPages(), SpecialPages(), WebAppFiles(), FeedFiles(), SearchIndex())
-FINAL = SiteZip()
 
-# Everything the cache holds is made of these (and of dates, numbers, text and containers).
-CACHE_TYPES = allow_list((FileOutcome, SlugClaim, SearchEntry, Listing, Unit, Problem, Severity, StoredMember, IndexedDocument, ZipMemo, *STATE_TYPES))
+def _record_types() -> tuple[type, ...]:
+    from .making import RECORD_TYPES
+
+    return RECORD_TYPES
+
+
+# Everything the cache holds. A build with nothing to do reads only its Summary: the types of
+# the files' records (and the modules defining them) are loaded when a record is read.
+CACHE_TYPES = AllowList((Problem, Severity, *STATE_TYPES), _record_types)
 
 __all__ = ["BuildOptions", "BuildResult", "build_site"]
-
-
-@dataclass
-class BuildResult:
-    problems: list[Problem] = field(default_factory=list)
-    pages: int = 0
-    segments: int = 0
-    written: bool = False
-    unchanged: bool = False  # nothing to do: the live site is already this build
-    rebuilt_files: int = 0
-    notes: list[str] = field(default_factory=list)
-    report: TranslationReport | None = None
-
-    @property
-    def failed(self) -> bool:
-        return has_errors(self.problems)
 
 
 def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
@@ -117,6 +74,18 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     """The stages, in order; each takes and returns values."""
     if plan.nothing_to_do:
         return said_again(plan)
+    # The stages that make things, imported only now: a build with nothing to do never needs them.
+    from .files import FileContext
+    from .making import (
+        make_files,
+        make_outputs,
+        pack_folder,
+        save_state,
+        store_documents,
+        translate,
+    )
+    from .site import file_problems, site_view
+
     result = BuildResult(problems=list(plan.discovery_problems))
     staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted)  # cp -al runs while keys are read
     try:
@@ -167,123 +136,6 @@ def ready_staging(plan: BuildPlan, staging: StagingCopy, result: BuildResult) ->
     return from_scratch(plan), fresh
 
 
-@contextmanager
-def pack_folder(config: SiteConfig) -> Iterator[Path | None]:
-    """Where workers compress the pages they render, for site.zip; removed with the build."""
-    if not config.offline_archive:
-        yield None
-        return
-    folder = config.output_dir.parent / f".{config.output_dir.name}.packs-{os.getpid()}"
-    remove_path(folder)  # a leftover, or a planted link: never written through
-    folder.mkdir()
-    try:
-        yield folder
-    finally:
-        finish_packs()
-        remove_packs(folder)
-
-
-def make_files(plan: BuildPlan, cache: BuildCache, context: FileContext) -> FileResults:
-    """The file stage: each changed file becomes its pages, listings and search documents."""
-    if not plan.trusted:
-        cache.clear()  # every file is processed again and recorded anew
-    previous = cache.records() if plan.trusted else {}
-    outcomes = _process(plan, plan.changed, previous, context)
-    return join(plan, outcomes, previous, TranslationReport() if plan.config.translation.enabled else None)
-
-
-def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tuple[BuildPlan, FileResults, list[Problem]]:
-    """Ask the service for what the memories lack, then make those files again."""
-    missing = {rel: record.missing for rel, record in files.records.items() if record.missing}
-    if not (plan.online and plan.options.translator_factory is not None and missing):
-        return plan, files, []
-    problems = translate_missing(missing, plan.config, plan.options.translator_factory, files.report, plan.options.progress)
-    outcomes = dict(files.outcomes)
-    # Made now in full, whatever the service gave: a file deferred by the first pass included.
-    for rel, outcome in _process(plan, list(missing), files.records, replace(context, defer_untranslated=False)).items():
-        # Keep what the first pass said (e.g. a reviewed translation going stale) besides the new findings.
-        first = outcomes.get(rel)
-        earlier = tuple(p for p in first.problems if p not in outcome.problems) if first else ()
-        outcomes[rel] = replace(outcome, problems=earlier + outcome.problems)
-    plan = refresh(plan, list(missing))
-    return plan, join(plan, outcomes, files.records, files.report), problems
-
-
-def _process(plan: BuildPlan, rels, previous: dict[str, FileOutcome], context: FileContext) -> dict[str, FileOutcome]:
-    tasks = [FileTask(rel, plan.sources[rel], plan.git_dates.get(rel), previous[rel].pages if rel in previous else {}) for rel in rels]
-    return process_files(tasks, context, workers.core_count(plan.options.workers))
-
-
 def blocked(result: BuildResult, strict: bool) -> bool:
     """An error, or with --strict any problem: the site is not made."""
     return has_errors(result.problems) or (strict and bool(result.problems))
-
-
-def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> CachedDocuments | None:
-    """This build's search documents replace those of the files it made or removed."""
-    if not plan.config.search:
-        return None
-    documents = CachedDocuments(cache, CACHE_TYPES)
-    documents.replace([*files.outcomes, *plan.removed], {rel: o.search_entries for rel, o in files.outcomes.items()})
-    return documents
-
-
-def make_outputs(view: SiteView, files: FileResults, previous: OutputState, result: BuildResult) -> Engine | None:
-    """Every output's artifacts, made where their keys changed; then site.zip of them all."""
-    artifacts = [artifact for output in OUTPUTS for artifact in output.artifacts(view)]
-    result.problems += find_page_collisions(files.ordered, artifacts)
-    if has_errors(result.problems):
-        return None
-    result.notes = [note for output in OUTPUTS for note in output.notes(view)]
-    result.pages = sum(len(r.pages) for r in files.records.values()) + sum(1 for a in artifacts if a.name)
-    engine = Engine(view.staging, previous.artifacts, previous.manifest, view)
-    engine.manifest.update({path: digest for record in files.ordered for path, digest in record.pages.items()})
-    engine.run(artifacts)
-    remove_strays(view.staging, set(engine.manifest))
-    packed = {path: member for outcome in files.outcomes.values() for path, member in outcome.zip_members.items()}
-    engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), previous.manifest, packed)))
-    result.problems += engine.problems
-    return engine
-
-
-def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, result: BuildResult, build_id: str) -> None:
-    """What the next build needs, committed with the cache once the new site is in place."""
-    # Search documents live in their own table and pack files die with the build: keep records small.
-    slim = {rel: replace(o, search_entries=(), zip_members={}) for rel, o in files.outcomes.items()}
-    cache.replace_files({rel: (plan.signatures[rel], plan.keys[rel], record) for rel, record in slim.items()}, plan.removed)
-    report = files.report
-    summary = Summary(
-        fingerprint=plan.fingerprint,
-        build_id=build_id,
-        git_head=plan.git_head,
-        git_dates=plan.git_dates,
-        folders=folder_times(plan.config.output_dir, engine.manifest),
-        problems=tuple(p for p in result.problems if p not in plan.discovery_problems),
-        segments=result.segments,
-        pages=result.pages,
-        cached_units=report.cached + report.translated if report else 0,
-        without_companion=tuple(report.without_companion) if report else (),
-        needs_translation=frozenset(rel for rel, r in files.records.items() if r.missing),
-    )
-    write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records)))
-
-
-def folder_times(output_dir: Path, manifest: dict[str, str]) -> dict[str, int]:
-    """mtime of every folder of the live site: adding or removing a file changes its folder's."""
-    names = {path.rpartition("/")[0] for path in manifest}
-    folders = {str(output_dir / name) if name else str(output_dir) for name in names} | {str(output_dir)}
-    return {folder: os.stat(folder).st_mtime_ns for folder in folders}
-
-
-def remove_strays(staging: Path, keep: set[str]) -> None:
-    """Whatever the new site does not contain goes: pages of removed sources, and files
-    someone dropped into the output folder. An incremental build equals a full one."""
-    for folder, _dirnames, filenames in os.walk(staging):
-        relative = os.path.relpath(folder, staging)
-        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
-        for name in filenames:
-            if prefix + name not in keep and prefix + name != MARKER:
-                os.unlink(os.path.join(folder, name))
-    for folder, _dirnames, _filenames in os.walk(staging, topdown=False):
-        if folder != str(staging) and not os.listdir(folder):
-            os.rmdir(folder)

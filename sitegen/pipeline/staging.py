@@ -9,8 +9,6 @@ rewritten, so an incremental build costs little.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import fcntl
 import functools
@@ -257,9 +255,15 @@ def read_build_id(output_dir: Path) -> str | None:
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+
+
 @functools.cache
 def _renameat2():
-    """libc's renameat2, looked up once per process; None where it is missing."""
+    """libc's renameat2, looked up once per process; None where it is missing.
+    (ctypes is imported here: a build with nothing to publish never needs it.)"""
+    import ctypes
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     except OSError:
@@ -278,6 +282,8 @@ def swap_into_place(staging: Path, output_dir: Path) -> None:
         result = renameat2(_AT_FDCWD, os.fsencode(staging), _AT_FDCWD, os.fsencode(output_dir), _RENAME_EXCHANGE)
         if result == 0:
             return
+        import ctypes  # loaded already by _renameat2
+
         code = ctypes.get_errno()
         if code not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
             raise OSError(code, os.strerror(code), str(output_dir))

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from ..core.diagnostics import Problem
 from .cache import BuildCache
-from .engine import ArtifactRecord
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    """What the previous build recorded of one artifact."""
+
+    key: str
+    files: tuple[tuple[str, str], ...]  # (path, digest)
+    memo: Any = None
 
 
 @dataclass(frozen=True)

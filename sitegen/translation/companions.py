@@ -215,7 +215,9 @@ class _Results:
     def take(self, unit: Unit, future: Future) -> BaseException | None:
         """Record one request's outcome; an exception that is not a translation failure
         (Ctrl-C in a worker thread, a bug) is returned, for the caller to raise."""
-        from .failures import TranslationFailed  # deep-translator is imported only when needed
+        from .failures import (
+            TranslationFailed,  # deep-translator is imported only when needed
+        )
 
         failure = future.exception()
         if failure is None:

@@ -33,7 +33,11 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
-from requests.utils import default_user_agent, get_encoding_from_headers, get_environ_proxies
+from requests.utils import (
+    default_user_agent,
+    get_encoding_from_headers,
+    get_environ_proxies,
+)
 
 _ARGUMENTS = frozenset({"params", "data", "json", "headers", "timeout", "allow_redirects", "proxies"})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})

@@ -27,7 +27,14 @@ from pathlib import Path
 
 from ..core.diagnostics import Problem, warning
 from ..core.fsutil import fsync_dir, write_atomic
-from .memory import Memory, MemoryEntry, entry_key, read_memory_bytes, save_memory, sweep_stale_temporaries
+from .memory import (
+    Memory,
+    MemoryEntry,
+    entry_key,
+    read_memory_bytes,
+    save_memory,
+    sweep_stale_temporaries,
+)
 
 # How long a finished translation may wait in the page cache before it is forced to disk.
 # A killed process loses nothing either way (the kernel has the bytes after ``write``);

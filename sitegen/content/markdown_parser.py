@@ -1,0 +1,100 @@
+"""Python-Markdown as this project uses it: its extensions and ours.
+
+Kept apart from markup.py so that only a build that renders Markdown imports the parser
+(a build with nothing to do never does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from xml.etree import ElementTree
+
+import markdown
+from markdown.extensions import Extension
+from markdown.extensions.tables import (
+    PIPE_LEFT,
+    PIPE_NONE,
+    PIPE_RIGHT,
+    TableExtension,
+    TableProcessor,
+)
+from markdown.treeprocessors import Treeprocessor
+
+
+class _ImagesToLinks(Treeprocessor):
+    """A page must read offline as one file: an image becomes a link to it, never a load."""
+
+    def run(self, root: ElementTree.Element) -> None:
+        for parent in root.iter():
+            for index, child in enumerate(list(parent)):
+                if child.tag == "img":
+                    link = ElementTree.Element("a", {"href": child.get("src", "")})
+                    link.text = child.get("alt") or child.get("title") or child.get("src", "")
+                    link.tail = child.tail
+                    parent[index] = link
+
+
+class _OfflineExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (python-markdown's name)
+        md.treeprocessors.register(_ImagesToLinks(md), "images_to_links", 0)
+
+
+def new_markdown() -> markdown.Markdown:
+    # A safe, small set: no attr_list (it lets authors write attributes), no raw-HTML extensions.
+    return markdown.Markdown(
+        # LinearTableExtension is 'tables' with a test that costs linear time (below).
+        extensions=["fenced_code", LinearTableExtension(), "sane_lists", _OfflineExtension()],
+        output_format="html",
+    )
+
+
+class _LinearTableProcessor(TableProcessor):
+    """The tables extension's processor, with a test that reads only the rows it needs.
+
+    The original splits and strips every line of the block for every test; a block of n
+    headings is tested n times, so it cost n^2. The answers are the same.
+    """
+
+    def test(self, parent, block: str) -> bool:
+        first, newline, rest = block.partition("\n")
+        if not newline:
+            return False
+        header0 = first.strip(" ")
+        self.border = PIPE_NONE
+        if header0.startswith("|"):
+            self.border |= PIPE_LEFT
+        if self.RE_END_BORDER.search(header0) is not None:
+            self.border |= PIPE_RIGHT
+        row0_len = len(self._split_row(header0))
+        is_table = row0_len > 1
+        if not is_table and row0_len == 1 and self.border:
+            for line in _lines(rest):
+                row = line.strip(" ")
+                is_table = row.startswith("|") or self.RE_END_BORDER.search(row) is not None
+                if not is_table:
+                    break
+        if is_table:
+            row = self._split_row(rest.partition("\n")[0].strip(" "))
+            is_table = len(row) == row0_len and set("".join(row)) <= set("|:- ")
+            if is_table:
+                self.separator = row
+        return is_table
+
+
+def _lines(text: str) -> Iterator[str]:
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
+class LinearTableExtension(TableExtension):
+    """``tables``, registered under the same name and priority, with the linear test."""
+
+    def extendMarkdown(self, md) -> None:
+        super().extendMarkdown(md)
+        md.parser.blockprocessors.register(_LinearTableProcessor(md.parser, self.getConfigs()), "table", 75)
