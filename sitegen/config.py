@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -59,7 +60,7 @@ class SiteConfig:
     service_worker: bool = True
     translation: TranslationConfig = field(default_factory=TranslationConfig)
 
-    @property
+    @cached_property  # asked once per source file by a build's survey
     def memory_dir(self) -> Path:
         return self.root / self.translation.memory_dir
 

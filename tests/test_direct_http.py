@@ -226,6 +226,7 @@ def test_only_plain_http_and_the_arguments_deep_translator_passes_go_direct():
     assert not client.serves("ftp://example.org/translate", {})
     assert not client.serves("http://example.org/", {"files": {"f": b""}})
     assert not client.serves("http://example.org/", {"proxies": {"http": "http://127.0.0.1:9"}})
+    assert not client.serves("http://user:secret@example.org/", {}), "requests sends URL credentials as a header"
 
 
 @pytest.mark.timeout(20)

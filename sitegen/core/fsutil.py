@@ -86,3 +86,26 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def sync_filesystem(folder: Path) -> None:
+    """Everything written to ``folder``'s filesystem reaches the disk: one ``syncfs`` (Linux),
+    ``sync`` elsewhere. Thousands of files written at once are made durable by this in one
+    step; an fsync each cost 2 ms a file, a minute for a large archive's memories."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if not _syncfs(fd):
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def _syncfs(fd: int) -> bool:
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return getattr(libc, "syncfs", None) is not None and libc.syncfs(fd) == 0
+    except OSError:
+        return False

@@ -21,7 +21,7 @@ from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes, stat_signature
 from ..pages.theme import Theme
 from ..translation.companions import ProgressCallback, recover_translations
-from ..translation.memory import memory_path, read_memory_bytes
+from ..translation.memory import memory_file_name, memory_path, read_memory_bytes
 from .cache import BuildCache
 from .staging import read_build_id
 from .state import Summary, read_summary
@@ -71,7 +71,7 @@ class BuildPlan:
 
 def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint: str, cache: BuildCache) -> BuildPlan:
     paths, problems = discover_sources(config.content_dir)
-    sources = {path.relative_to(config.content_dir).as_posix(): path for path in paths}
+    sources = source_names(config.content_dir, paths)
     if config.translation.enabled:  # before any memory is read: what a killed build paid for is in them
         problems += recover_translations(config, sources)
     summary = read_summary(cache)
@@ -137,8 +137,18 @@ def folders_unchanged(recorded: dict[str, int]) -> bool:
 
 
 def _signature(config: SiteConfig, rel: str, path: Path, git_date) -> tuple:
-    memory = stat_signature(memory_path(config.memory_dir, rel, config.translation.target)) if config.translation.enabled else None
+    memory = stat_signature(os.path.join(config.memory_dir, memory_file_name(rel, config.translation.target))) if config.translation.enabled else None
     return (stat_signature(path), memory, git_date)
+
+
+def source_names(content_dir: Path, paths: list[Path]) -> dict[str, Path]:
+    """Each source by its path relative to the content folder, with '/'. (Sliced from the
+    text of the path: pathlib's relative_to cost a tenth of a second per 10,000 files.)"""
+    root = os.path.join(str(content_dir.resolve()), "")
+    return {
+        (text[len(root):] if text.startswith(root) else path.relative_to(content_dir.resolve()).as_posix()).replace(os.sep, "/"): path
+        for path, text in ((path, str(path)) for path in paths)
+    }
 
 
 def _read_or_none(path: Path) -> bytes | None:

@@ -65,8 +65,8 @@ class DirectClient:
         if not set(kwargs) <= _ARGUMENTS or kwargs.get("proxies"):
             return False
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return False
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None:
+            return False  # (credentials in the URL: requests turns them into an Authorization header)
         return not _proxy_for(url)
 
     def request(self, method: str, url: str, watch, deadline: float, max_bytes: int, **kwargs: Any) -> requests.Response:
@@ -157,12 +157,6 @@ class DirectClient:
             reply.close()
         if connection is not None:
             connection.close()
-
-    def close(self) -> None:
-        """This thread's connections (the others close with their threads)."""
-        for connection in self._pool().values():
-            connection.close()
-        self._pool().clear()
 
     def _tls_context(self) -> ssl.SSLContext:
         """Certificates as requests checks them: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, else certifi's."""

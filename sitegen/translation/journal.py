@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.diagnostics import Problem, warning
-from ..core.fsutil import fsync_dir, write_atomic
+from ..core.fsutil import fsync_dir, sync_filesystem, write_atomic
 from .memory import (
     Memory,
     MemoryEntry,
@@ -132,10 +132,13 @@ def fold(entries_by_file: dict[str, list[MemoryEntry]], memories: dict[str, Memo
                 added.setdefault(entry.key, entry)
         if added:
             try:
-                save_memory(memory.with_entries(memory.entries + tuple(added.values())), sweep=False)
+                save_memory(memory.with_entries(memory.entries + tuple(added.values())), many=True)
             except OSError as exc:  # a full disk: say which memory (the journal keeps every result)
                 raise OSError(exc.errno, exc.strerror, exc.filename or str(memory.path)) from None
             folders.add(memory.path.parent)
+    # Durable together, before the journal that also holds them may go: one sync per filesystem.
+    for folder in {os.stat(f).st_dev: f for f in sorted(folders)}.values():
+        sync_filesystem(folder)
     for folder in sorted(folders):
         sweep_stale_temporaries(folder)
 

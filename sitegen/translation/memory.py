@@ -119,7 +119,12 @@ class Memory:
 
 
 def memory_path(memory_dir: Path, source_rel: str, target_language: str) -> Path:
-    return memory_dir / f"{source_rel}.{target_language}.yml"
+    return memory_dir / memory_file_name(source_rel, target_language)
+
+
+def memory_file_name(source_rel: str, target_language: str) -> str:
+    """Where a source file's memory lies, relative to the memory folder."""
+    return f"{source_rel}.{target_language}.yml"
 
 
 def load_memory(
@@ -422,13 +427,15 @@ def _entry_dict(entry: MemoryEntry) -> dict[str, Any]:
     return out
 
 
-def save_memory(memory: Memory, *, sweep: bool = True) -> None:
+def save_memory(memory: Memory, *, many: bool = False) -> None:
     """Atomically replace the file; durable, because it holds paid-for and hand-made work.
 
-    ``sweep=False`` when many memories are saved at once: the caller sweeps each folder once
-    (a sweep per save read the whole folder for every file: quadratic in a flat archive)."""
-    write_atomic(memory.path, dump_memory(memory), durable=True)
-    if sweep:
+    ``many``: one of many memories saved at once. The caller then makes them durable
+    together (``core.fsutil.sync_filesystem``, where an fsync each cost 2 ms a file) and
+    sweeps each folder once (a sweep per save read the whole folder for every file:
+    quadratic in a flat archive)."""
+    write_atomic(memory.path, dump_memory(memory), durable=not many)
+    if not many:
         sweep_stale_temporaries(memory.path.parent)
 
 
