@@ -36,7 +36,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ..core.languages import direction, is_language_code
 from ..core.urls import normalise_base
-from .messages import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from .messages import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, parse_arguments
 
 HTML_SUFFIXES = (".html", ".htm")
 # <link rel=...> values that make the browser fetch the href (a load, not a link to follow).
@@ -547,11 +547,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def check_main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    except SystemExit as exc:
-        return int(exc.code or 0) and EXIT_USAGE
+    args, code = parse_arguments(_parser(), argv)
+    if args is None:
+        return code
     base_url = None
     config = None
     config_error = None

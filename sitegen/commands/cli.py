@@ -22,6 +22,7 @@ from .messages import (
     EXIT_PROBLEMS,
     describe_template_error,
     is_template_error,
+    parse_arguments,
     print_problems,
 )
 
@@ -50,11 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         command = argv.pop(0)
     if command in ("serve", "check"):
         return _run_subcommand(command, argv)
-    parser = _build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on usage errors and 0 for --help
-        return int(exc.code or 0)
+    args, code = parse_arguments(_build_parser(), argv)
+    if args is None:
+        return code
     try:
         return run_build(args)
     except KeyboardInterrupt:

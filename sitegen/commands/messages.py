@@ -5,6 +5,7 @@ Shared by ``build``, ``serve`` and ``check`` so that they word a failure alike.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import traceback
 from typing import TextIO
@@ -14,6 +15,15 @@ from ..core.diagnostics import Problem, Severity
 # 0: done; 1: problems in the content, configuration or built site; 2: wrong usage.
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.Namespace | None, int]:
+    """The command's arguments, or None and the exit code: argparse exits for ``--help`` (0,
+    having printed it) and for a usage mistake (EXIT_USAGE, having said what is wrong)."""
+    try:
+        return parser.parse_args(list(sys.argv[1:] if argv is None else argv)), EXIT_OK
+    except SystemExit as exc:
+        return None, int(exc.code or 0) and EXIT_USAGE
 
 
 def print_problems(problems: list[Problem], strict: bool = False, stream: TextIO | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import tempfile
@@ -101,11 +102,19 @@ def sync_filesystem(folder: Path) -> None:
 
 
 def _syncfs(fd: int) -> bool:
+    call = libc_function("syncfs")
+    return call is not None and call(fd) == 0
+
+
+@functools.cache
+def libc_function(name: str):
+    """libc's ``name`` (through ctypes, errno kept), looked up once per process; None where it
+    is missing. ctypes is imported here: most builds never need it."""
     import ctypes
     import ctypes.util
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return getattr(libc, "syncfs", None) is not None and libc.syncfs(fd) == 0
     except OSError:
-        return False
+        return None
+    return getattr(libc, name, None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import functools
 import itertools
 import os
 import secrets
@@ -21,6 +20,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from ..core.fsutil import libc_function
 
 MARKER = ".sitegen-output"
 MARKER_TEXT = b"This folder is written by build.py and replaced whole on every build.\n"
@@ -257,32 +258,18 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
-@functools.cache
-def _renameat2():
-    """libc's renameat2, looked up once per process; None where it is missing.
-    (ctypes is imported here: a build with nothing to publish never needs it.)"""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    except OSError:
-        return None
-    return getattr(libc, "renameat2", None)
-
-
 def swap_into_place(staging: Path, output_dir: Path) -> None:
     """Make ``staging`` the output folder; afterwards ``staging`` holds the old site (if any)."""
     if not output_dir.exists():
         os.rename(staging, output_dir)
         staging.mkdir()
         return
-    renameat2 = _renameat2()
+    renameat2 = libc_function("renameat2")
     if renameat2 is not None:
         result = renameat2(_AT_FDCWD, os.fsencode(staging), _AT_FDCWD, os.fsencode(output_dir), _RENAME_EXCHANGE)
         if result == 0:
             return
-        import ctypes  # loaded already by _renameat2
+        import ctypes  # loaded already by libc_function
 
         code = ctypes.get_errno()
         if code not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):

@@ -101,11 +101,15 @@ class Journal:
 
     def discard(self) -> None:
         """Everything in it is in the memories (durably): it is no longer needed."""
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-        fsync_dir(self.path.parent)
+        remove_journal(self.path)
+
+
+def remove_journal(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    fsync_dir(path.parent)
 
 
 def finish(journal: Journal, entries_by_file: dict[str, list[MemoryEntry]], memories: dict[str, Memory]) -> None:
@@ -180,8 +184,7 @@ def recover(memory_dir: Path, target_language: str, source_language: str, source
         problems.append(warning(path, None, f"{len(waiting)} paid-for translation(s) wait here for memories that cannot be read now: fix those files; the next build adds them"))
         write_atomic(path, b"".join(line.encode() for line in waiting), durable=True)
     else:
-        os.unlink(path)
-        fsync_dir(path.parent)
+        remove_journal(path)
     return problems
 
 

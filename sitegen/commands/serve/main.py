@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..messages import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from ..messages import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, parse_arguments
 from .server import PreviewServer, ServeSettings
 
 
@@ -24,11 +24,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def serve_main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    except SystemExit as exc:
-        return int(exc.code or 0) and EXIT_USAGE
+    args, code = parse_arguments(_parser(), argv)
+    if args is None:
+        return code
     config_path = Path(args.config)
     if not config_path.is_file():
         print(f"error: no such configuration file: {config_path} (run from the project folder or pass --config PATH)", file=sys.stderr)
