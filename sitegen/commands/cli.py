@@ -26,13 +26,13 @@ from .messages import (
     print_problems,
 )
 
-COMMANDS = ("build", "serve", "check")
+COMMANDS = ("build", "serve", "check", "translations")
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="build.py",
-        description="Build a bilingual (Arabic / English) static site from content/. Commands: build (default), serve, check.",
+        description="Build a bilingual (Arabic / English) static site from content/. Commands: build (default), serve, check, translations.",
     )
     parser.add_argument("--config", default="site.yml", metavar="PATH", help="site configuration (default: ./site.yml); paths in it resolve against its folder")
     parser.add_argument("--out", metavar="DIR", help="output folder (overrides output_dir)")
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "build"
     if argv and argv[0] in COMMANDS:
         command = argv.pop(0)
-    if command in ("serve", "check"):
+    if command in ("serve", "check", "translations"):
         return _run_subcommand(command, argv)
     args, code = parse_arguments(_build_parser(), argv)
     if args is None:
@@ -74,6 +74,10 @@ def _run_subcommand(command: str, argv: list[str]) -> int:
             from .serve.main import serve_main
 
             return serve_main([a for a in argv if a != "--debug"])
+        if command == "translations":
+            from .translations import translations_main
+
+            return translations_main([a for a in argv if a != "--debug"])
         from .check import check_main
 
         return check_main([a for a in argv if a != "--debug"])
