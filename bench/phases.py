@@ -255,6 +255,7 @@ class ShapeResult:
     problems: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     translations: list[dict] = field(default_factory=list)  # per run: first translation figures
+    search: list[dict] = field(default_factory=list)  # per query (search_timing.QueryTiming as dict)
 
     def values(self, phase: str, attribute: str = "wall") -> list[float]:
         out = []
@@ -343,6 +344,21 @@ class ShapeRun:
                 result.counts["ssg_en_pages_offline"] = count_html(out / corpus.TARGET_LANGUAGE)
             if edit is not None and m["returncode"] == 0:
                 result.problems += [f"run {run}: {p}" for p in check_edit(out, edit)]
+        if run == 0 and self.args.search and (out / "search.html").exists():
+            self.time_search(out)
+
+    def time_search(self, out: Path) -> None:
+        """A reader's first query on the site just built, from disk, in Chromium (search_timing.py)."""
+        import search_timing
+
+        try:
+            timings = search_timing.time_queries(out, search_timing.choose_queries(out), runs=3)
+        except Exception as exc:  # noqa: BLE001 -- no Chromium or Playwright: said, not fatal
+            self.result.problems.append(f"search not timed: {type(exc).__name__}: {exc}")
+            return
+        self.result.search = [asdict(t) for t in timings]
+        for t in timings:
+            _note(f"search {t.kind:<10} {t.query_ms:6.0f} ms typed, {t.ms:6.0f} ms opened, {t.kb:7.1f} KB in {t.files} files")
 
     def translate(self, run: int, phases: dict) -> None:
         if self.stub is None:

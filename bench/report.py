@@ -30,6 +30,8 @@ ROWS = {
 }
 # A first translation is judged by its time per paragraph, all told, against a stub that answers at once.
 FIRST_TRANSLATION_MS_PER_PARAGRAPH = 2.0
+SEARCH_MS = 500  # a reader's first query, from disk (issue #11)
+SEARCH_KB = 400
 # The former ratio names, for readers of older results.
 TARGETS = {
     "SSG cold / Hugo cold": ("ssg_cold", "hugo_cold", 1.0),
@@ -68,6 +70,20 @@ def phase_table(result: ShapeResult) -> str:
             verdict = "pass" if per_paragraph <= FIRST_TRANSLATION_MS_PER_PARAGRAPH else "**fail**"
         rows.append(f"| {label} | {fmt(mine)} | {fmt(theirs)} | {'–' if ratio is None else f'{ratio:.3f}'} | {target} | {verdict} |")
     return "\n".join(rows)
+
+
+def search_table(result: ShapeResult) -> list[str]:
+    """A reader's first query, from disk in Chromium: medians of 3, against the issue's bounds."""
+    if not result.search:
+        return []
+    rows = ["| Search query | typed → results | opened → results | loaded | files | results | pass/fail |",
+            "|---|---:|---:|---:|---:|---|:---:|"]
+    for t in result.search:
+        ok = t["query_ms"] <= SEARCH_MS and t["ms"] <= SEARCH_MS and t["kb"] <= SEARCH_KB
+        rows.append(f"| {t['kind']}: {t['query']} | {t['query_ms']:.0f} ms | {t['ms']:.0f} ms | {t['kb']:.0f} KB | {t['files']} "
+                    f"| {t['results']} | {'pass' if ok else '**fail**'} |")
+    return rows + ["", f"Search bound: ≤ {SEARCH_MS} ms and ≤ {SEARCH_KB} KB loaded, from the page opened on `file://` "
+                   "(its HTML, scripts and index files all counted).", ""]
 
 
 def detail_table(result: ShapeResult) -> str:
@@ -143,6 +159,7 @@ def _size_section(r: ShapeResult) -> list[str]:
         "",
         phase_table(r),
         "",
+        *search_table(r),
         "<details><summary>every build</summary>",
         "",
         detail_table(r),

@@ -72,6 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--vs-hugo", action="store_true", help="also build the Hugo twin cold in every run")
     parser.add_argument("--hugo-only", action="store_true", help="time only Hugo (no SSG)")
     parser.add_argument("--no-first-translation", action="store_true", help="skip the first-translation phase")
+    parser.add_argument("--no-search", dest="search", action="store_false", help="skip timing search queries in Chromium")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench"), help="corpora (cached by shape and size), working copies, outputs and logs")
     parser.add_argument("--per-page", type=int, default=corpus.DEFAULT_PER_PAGE)
     parser.add_argument("--python", type=Path, default=DEFAULT_PYTHON if DEFAULT_PYTHON.exists() else Path(sys.executable))

@@ -36,7 +36,7 @@ def edit(site: Path, rel: str = "content/news.txt", extra: str = "فقرة جد�
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("planted", ["folder", "file", "search-folder", "zip"])
+@pytest.mark.parametrize("planted", ["folder", "file", "search-folder", "search-file", "zip"])
 def test_a_symlink_planted_in_the_output_folder_is_never_followed(planted, make_site, run_build, tmp_path):
     site = make_site({"content/news.txt": TWO, "content/other.txt": "نص آخر.\n"})
     assert run_build(site).returncode == 0
@@ -51,9 +51,13 @@ def test_a_symlink_planted_in_the_output_folder_is_never_followed(planted, make_
         os.rename(out / "ar", tmp_path / "old-ar")
         os.symlink(elsewhere, out / "ar")
     elif planted == "search-folder":
-        target = next(p for p in (out / "search").iterdir() if p.is_dir())
-        os.rename(target, tmp_path / "old-bucket")
-        os.symlink(elsewhere, target)
+        os.rename(out / "search", tmp_path / "old-search")
+        os.symlink(elsewhere, out / "search")
+    elif planted == "search-file":
+        # A term shard the next build would read back to patch the index.
+        shard = sorted((out / "search").glob("t*.js"))[0]
+        shard.unlink()
+        os.symlink(secret, shard)
     elif planted == "file":
         # A page replaced by a link to a private file: it must not be published, nor zipped.
         page = out / "ar" / "other-1.html"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import sitegen.outputs.search.output
 import sitegen.pipeline.engine
 import sitegen.pipeline.files
 import sitegen.pipeline.stages
@@ -28,6 +29,7 @@ def workers(request, monkeypatch) -> int:
         monkeypatch.setattr(sitegen.pipeline.files, "PARALLEL_THRESHOLD", 1)  # files in workers
         monkeypatch.setattr(sitegen.pipeline.engine, "PARALLEL_THRESHOLD", 1)  # index pages and buckets in workers
         monkeypatch.setattr(sitegen.pipeline.engine, "BATCH", 1)  # one artifact per task
+        monkeypatch.setattr(sitegen.outputs.search.output, "MIN_RUN", 1)  # the search index inverted in two runs
     return request.param
 
 
@@ -163,3 +165,32 @@ def test_site_zip_of_an_incremental_build_equals_a_full_one(tmp_path: Path, work
         assert archive.testzip() is None
         assert "مقال ثان معدل" in archive.read("site/ar/2020-02-01-two-1.html").decode("utf-8")
     assert (site / "_site" / "site.zip").read_bytes() == cold_copy(site, tmp_path, workers)["site.zip"]
+
+
+def test_search_index_is_patched_for_edits_and_new_articles_and_laid_out_again_otherwise(tmp_path: Path, workers: int, monkeypatch) -> None:
+    from sitegen.outputs.search import output as search_output
+    from sitegen.outputs.search.analyser import tokenize
+
+    site = make(tmp_path)
+    rebuild(site, workers)
+    cold_layouts: list[int] = []
+    lay_out = search_output.lay_out
+    monkeypatch.setattr(search_output, "lay_out", lambda runs: cold_layouts.append(len(runs)) or lay_out(runs))
+
+    source = site / "content" / "2020-01-01-one.txt"
+    source.write_text(source.read_text(encoding="utf-8").replace("الجزء الثالث.", "الجزء الثالث عن الخالدية."), encoding="utf-8")
+    rebuild(site, workers)
+    assert cold_layouts == []  # an edit in place: patched
+    (site / "content" / "2030-01-01-newest.txt").write_text("خبر جديد من بابا عمرو.\n", encoding="utf-8")
+    rebuild(site, workers)
+    assert cold_layouts == []  # the newest article: a new id at the end, patched
+    [term] = tokenize("الخالدية")
+    assert any(f'"{term}":'.encode() in p.read_bytes() for p in (site / "_site" / "search").glob("t*.js"))
+    patched = tree_bytes(site / "_site")
+    assert patched == cold_copy(site, tmp_path, workers)
+
+    cold_layouts.clear()
+    (site / "content" / "2020-02-01-two.txt").unlink()
+    rebuild(site, workers)
+    assert cold_layouts == [workers]  # a document removed: every later id moves, laid out again (one run a core)
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)

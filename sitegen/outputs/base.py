@@ -1,6 +1,6 @@
 """What every output is: a module that says which artifacts it would make, each keyed by its inputs.
 
-An *artifact* is one unit of output work: an index page, a search bucket (several files),
+An *artifact* is one unit of output work: an index page, the search index (many files),
 a feed, the offline zip. It declares a ``key``, a hash of everything it is made from, and a
 ``make`` function that produces its files. The build's engine (``pipeline/engine.py``) compares
 keys with the previous build's and calls ``make`` only where they differ: the rule of
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,21 +47,41 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Split:
+    """Work too big for one worker: ``parts`` run in worker processes side by side (each
+    ``run`` may return any picklable value), then ``combine(results)``, in this process,
+    makes the artifact's Made from their results, in the order of ``parts``."""
+
+    parts: tuple[Job, ...]
+    combine: Callable[[list[Any]], Made]
+
+
+@dataclass(frozen=True)
 class Artifact:
     id: str  # unique in a build; the path of its file when it makes one
     key: str  # a hash of everything it is made from
-    make: Callable[[Any], Made | Job]  # called with the memo of its previous build (or None)
+    make: Callable[[Any], Made | Job | Split]  # called with the memo of its previous build (or None)
     # Set for a page of the whole site (an index page, the 404 page): how messages name it
     # when a segment's page would take its file. The build counts these as its pages.
     name: str | None = None
 
 
+@dataclass(frozen=True)
+class DocumentChanges:
+    """What this build's file stage did to the stored search documents."""
+
+    previous: dict[str, tuple[str, bytes]]  # url -> (digest, packed) of the documents it replaced
+    stored: dict[str, str]  # url -> digest of the documents it stored
+
+
 class DocumentStore(Protocol):
     """The analysed search documents of the whole site, kept by the build between runs."""
 
-    def bucket_digests(self, buckets: int) -> dict[int, list[str]]: ...
+    def sequence(self) -> list[tuple[str, str]]: ...  # (url, digest) of every document, in id order
 
-    def packed(self, bucket: int) -> list[bytes]: ...  # the bucket's documents, still packed
+    def changes(self) -> DocumentChanges | None: ...  # None: not known (too many to keep)
+
+    def packed(self, urls: Iterable[str] | None = None) -> dict[str, bytes]: ...  # url -> packed document
 
     def unpack(self, packed: bytes) -> Any: ...
 

@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 6
+SCHEMA = 7
 PACKAGE = Path(__file__).resolve().parent.parent  # sitegen/
 
 
@@ -107,8 +107,7 @@ class BuildCache:
                 DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS search;
                 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB);
                 CREATE TABLE files (rel TEXT PRIMARY KEY, signature BLOB, key TEXT, record BLOB);
-                CREATE TABLE search (url TEXT PRIMARY KEY, rel TEXT, bucket INTEGER, digest TEXT, doc BLOB);
-                CREATE INDEX search_bucket ON search(bucket);
+                CREATE TABLE search (url TEXT PRIMARY KEY, rel TEXT, day INTEGER, digest TEXT, doc BLOB);
                 CREATE INDEX search_rel ON search(rel);
                 """
             )
@@ -165,21 +164,32 @@ class BuildCache:
         )
 
     # -- search documents ---------------------------------------------------
-    def search_documents(self, bucket: int) -> list[bytes]:
-        return [row[0] for row in self.db.execute("SELECT doc FROM search WHERE bucket=? ORDER BY url", (bucket,))]
+    def search_sequence(self) -> list[tuple[str, int, str]]:
+        """(url, day, digest) of every document."""
+        return list(self.db.execute("SELECT url, day, digest FROM search"))
 
-    def search_digests(self) -> list[tuple[int, str]]:
-        """(bucket, digest) of every document, in URL order within a bucket."""
-        return list(self.db.execute("SELECT bucket, digest FROM search ORDER BY bucket, url"))
+    def search_documents(self, urls: Iterable[str] | None = None) -> dict[str, bytes]:
+        """url -> packed document, of ``urls`` (all when None)."""
+        if urls is None:
+            return dict(self.db.execute("SELECT url, doc FROM search"))
+        found = {}
+        for url in urls:
+            row = self.db.execute("SELECT doc FROM search WHERE url=?", (url,)).fetchone()
+            if row:
+                found[url] = row[0]
+        return found
+
+    def search_rows_of(self, rels: Iterable[str]) -> dict[str, tuple[str, bytes]]:
+        """url -> (digest, packed document) of the documents of ``rels``."""
+        found = {}
+        for rel in rels:
+            found.update((url, (digest, doc)) for url, digest, doc in self.db.execute("SELECT url, digest, doc FROM search WHERE rel=?", (rel,)))
+        return found
 
     def replace_search(self, rels: Iterable[str], docs: list[tuple[str, str, int, str, bytes]]) -> None:
-        """Drop the documents of ``rels`` and store ``docs`` (url, rel, bucket, digest, packed doc)."""
+        """Drop the documents of ``rels`` and store ``docs`` (url, rel, day, digest, packed doc)."""
         self.db.executemany("DELETE FROM search WHERE rel=?", [(r,) for r in rels])
         self.db.executemany("INSERT OR REPLACE INTO search VALUES (?, ?, ?, ?, ?)", docs)
-
-    def rebucket(self, buckets: int, bucket_of) -> None:
-        rows = list(self.db.execute("SELECT url FROM search"))
-        self.db.executemany("UPDATE search SET bucket=? WHERE url=?", [(bucket_of(url, buckets), url) for (url,) in rows])
 
     def clear(self) -> None:
         """Forget every file and document (the live site is not what the cache describes)."""

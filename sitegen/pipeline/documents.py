@@ -1,17 +1,23 @@
 """The search documents of the whole site, kept in the build cache between builds.
 
-Each segment's analysed document is stored with its digest and its bucket; a search
-bucket's key is made of the digests of its documents (outputs/search/output.py), so
-only the buckets holding a changed document are written again.
+Each segment's analysed document is stored with its digest and its day (the ranking's
+order); the search index's key is made of all the digests. When a build remakes a few
+files, the documents they held before are kept aside (:meth:`CachedDocuments.changes`), so
+that the search output can patch the previous index instead of laying it out again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..outputs.search.writer import bucket_of
+from ..outputs.base import DocumentChanges
+from ..outputs.search.writer import rank_key
 from .cache import BuildCache, load_value
 from .files import SearchEntry
+
+# Past this many remade files, the previous documents are not kept aside: a change this
+# large is laid out cold, and ten thousand old documents need not sit in memory.
+MAX_FILES_TO_PATCH = 500
 
 
 class CachedDocuments:
@@ -20,27 +26,27 @@ class CachedDocuments:
     def __init__(self, cache: BuildCache, allowed: dict):
         self.cache = cache
         self.allowed = allowed
+        self._changes: DocumentChanges | None = None
 
     def replace(self, rels: Iterable[str], entries: dict[str, tuple[SearchEntry, ...]]) -> None:
-        """Drop the documents of ``rels``; store ``entries`` (rel -> its documents), in the
-        buckets of the stored layout (:meth:`bucket_digests` moves them all if the site's
-        size calls for another one: the search output decides the layout)."""
-        buckets = self.cache.get("search_buckets") or 1
-        rows = [(e.url, rel, bucket_of(e.url, buckets), e.digest, e.packed) for rel, found in entries.items() for e in found]
+        """Drop the documents of ``rels``; store ``entries`` (rel -> its documents)."""
+        rels = list(rels)
+        rows = [(e.url, rel, e.day, e.digest, e.packed) for rel, found in entries.items() for e in found]
+        if len(rels) <= MAX_FILES_TO_PATCH:
+            self._changes = DocumentChanges(self.cache.search_rows_of(rels), {row[0]: row[3] for row in rows})
         self.cache.replace_search(rels, rows)
 
-    def bucket_digests(self, buckets: int) -> dict[int, list[str]]:
-        if self.cache.get("search_buckets") != buckets:
-            # The site doubled or halved: every document moves to its new bucket.
-            self.cache.rebucket(buckets, bucket_of)
-            self.cache.put_many({"search_buckets": buckets})
-        found: dict[int, list[str]] = {bucket: [] for bucket in range(buckets)}
-        for bucket, digest in self.cache.search_digests():
-            found[bucket].append(digest)
-        return found
+    def sequence(self) -> list[tuple[str, str]]:
+        """(url, digest) of every document, in id order (the ranking's tie-break reversed)."""
+        rows = self.cache.search_sequence()
+        rows.sort(key=lambda row: rank_key(row[0], row[1]), reverse=True)
+        return [(url, digest) for url, _day, digest in rows]
 
-    def packed(self, bucket: int) -> list[bytes]:
-        return self.cache.search_documents(bucket)
+    def changes(self) -> DocumentChanges | None:
+        return self._changes
+
+    def packed(self, urls: Iterable[str] | None = None) -> dict[str, bytes]:
+        return self.cache.search_documents(urls)
 
     def unpack(self, packed: bytes):
         """One document, read back through the cache's allow-list (in a worker: no database access)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes
-from ..outputs.base import Artifact, Job, Made, SiteView
+from ..outputs.base import Artifact, Job, Made, SiteView, Split
 from . import workers
 from .staging import replace_file
 from .state import ArtifactRecord
@@ -45,17 +45,28 @@ class Engine:
                 self._keep(artifact.id, record)
             else:
                 stale.append(artifact)
-        jobs: list[tuple[int, Job]] = []
         made: dict[int, Made] = {}
+        jobs: list[tuple[int, Job]] = []
+        splits: dict[int, Split] = {}
         for number, artifact in enumerate(stale):
             record = self.previous.get(artifact.id)
             result = artifact.make(record.memo if record else None)
-            if isinstance(result, Job):
+            if isinstance(result, Split):
+                splits[number] = result
+            elif isinstance(result, Job):
                 jobs.append((number, result))
             else:
                 made[number] = result
-        results = workers.run_batches(_run_jobs, [job for _, job in jobs], self.view, workers=self.view.workers, batch=BATCH, threshold=PARALLEL_THRESHOLD)
-        made |= {number: result for (number, _), result in zip(jobs, results)}
+        # The parts of split work go first, one to a batch, so that they start at once on
+        # every core and the small jobs fill in around them.
+        parts = [part for split in splits.values() for part in split.parts]
+        results = workers.run_batches(_run_jobs, parts + [job for _, job in jobs], self.view, workers=self.view.workers,
+                                      batch=BATCH, threshold=PARALLEL_THRESHOLD, alone=len(parts))
+        made |= {number: result for (number, _), result in zip(jobs, results[len(parts):])}
+        start = 0
+        for number, split in splits.items():
+            made[number] = split.combine(results[start:start + len(split.parts)])
+            start += len(split.parts)
         for number, artifact in enumerate(stale):
             self._record(artifact, made[number])
 
@@ -81,5 +92,5 @@ class Engine:
         return digest
 
 
-def _run_jobs(view: SiteView, jobs: list[Job]) -> list[Made]:
+def _run_jobs(view: SiteView, jobs: list[Job]) -> list:
     return [job.run(view, job.argument) for job in jobs]

@@ -53,7 +53,8 @@ class SlugClaim:
 @dataclass(frozen=True)
 class SearchEntry:
     url: str  # the segment's Arabic page
-    digest: str  # of ``packed``: a search bucket's key is made of its entries' digests
+    day: int  # its date's day number (0: undated), for the search index's order
+    digest: str  # of ``packed``: the search index's key is made of its entries' digests
     packed: bytes  # the analysed document, pickled
 
 
@@ -143,7 +144,7 @@ def process_file(task: FileTask, context: FileContext) -> FileOutcome:
     slugs = tuple(SlugClaim(s.slug, f"{shown}:{s.slug_line} (segment {s.number})", shown, s.slug_line) for s in segments)
     entries = ()
     if config.search:
-        entries = tuple(SearchEntry(url, hash_bytes(packed), packed) for url, packed in (packed_document(s, companions.get(s.number), config) for s in segments))
+        entries = tuple(SearchEntry(url, day, hash_bytes(packed), packed) for url, day, packed in (packed_document(s, companions.get(s.number), config) for s in segments))
     return FileOutcome(task.rel, tuple(problems), listings, slugs, written, entries, missing, cached, tuple(without), members)
 
 

@@ -29,15 +29,17 @@ def core_count(requested: int | None) -> int:
     return requested or os.cpu_count() or 1
 
 
-def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], shared: Any, *, workers: int, batch: int, threshold: int) -> list[R]:
+def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], shared: Any, *, workers: int, batch: int, threshold: int, alone: int = 0) -> list[R]:
     """``task(shared, batch)`` over ``items`` in batches; in forked workers when there are at
-    least ``threshold`` items and more than one core, in this process otherwise. Results keep
-    the order of ``items``."""
+    least ``threshold`` items (or two to run ``alone``) and more than one core, in this
+    process otherwise. The first ``alone`` items are batches of their own (big work, started
+    first on every core). Results keep the order of ``items``."""
     if not items:
         return []
-    if workers < 2 or len(items) < threshold:
+    if workers < 2 or (len(items) < threshold and alone < 2):
         return task(shared, list(items))
-    batches = [list(items[i : i + batch]) for i in range(0, len(items), batch)]
+    batches = [[item] for item in items[:alone]]
+    batches += [list(items[i : i + batch]) for i in range(alone, len(items), batch)]
     _inherited["shared"] = shared
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:

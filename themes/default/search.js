@@ -1,13 +1,13 @@
 /* Site search, offline-safe.
  *
  * Works from file://: no Fetch API, no XHR, no modules.  search-index.js (a
- * classic script) sets window.__searchIndex (bucket count, shard directory);
- * each bucket's index (search/b<b>/index.js), term shards and document chunks
- * are loaded on demand by inserting script elements with a src attribute, and
- * each calls window.__searchShard(name, data), name being e.g. "b3/t001".
+ * classic script) sets window.__searchIndex (number of documents, the first term
+ * of each term shard); term shards (search/t<hash>.js) and document chunks
+ * (search/d<n>.js) are loaded on demand by inserting script elements with a src
+ * attribute, and each calls window.__searchShard(name, data).
  *
  * The analyser below (normalizeArabic, words, stem) must give exactly the
- * tokens of sitegen/search.py: tests/test_search.py compares them.
+ * tokens of sitegen/outputs/search/analyser.py: tests/test_search.py compares them.
  * Results are inserted with createElement/textContent only, never parsed as markup.
  */
 (function (w) {
@@ -166,32 +166,25 @@
     return out;
   }
 
-  // A bucket's packed "days" → the day number of each of its documents, in
-  // id order: the first is absolute, each next one is the previous minus its
-  // number (ids run newest first; 0 is undated).
-  function decodeDays(packed) {
-    var numbers = decodeNumbers(packed);
-    var out = [];
-    var day = 0;
-    for (var k = 0; k < numbers.length; k++) {
-      day = k === 0 ? numbers[0] : day - numbers[k];
-      out.push(day);
+  // The file name of the term shard starting at `term`: two 32-bit FNV-1a hashes of its
+  // UTF-16 code units (sitegen/outputs/search/writer.py shard_name computes the same).
+  function fnv1a(s, h) {
+    for (var k = 0; k < s.length; k++) {
+      h = Math.imul(h ^ s.charCodeAt(k), 16777619) >>> 0;
     }
-    return out;
+    return ("0000000" + h.toString(16)).slice(-8);
   }
 
+  function shardName(term) { return "t" + fnv1a(term, 0x811C9DC5) + fnv1a(term, 0x050C5D1F); }
+
   // ---------------------------------------------------------------- engine
-  // The index is split into buckets, each a self-contained inverted index of
-  // some of the documents (see sitegen/search.py).  The first query loads
-  // every bucket's b<b>/index (term shard bounds, document days); a query then
-  // loads, per bucket, the term shards of its words, and ranks across buckets.
+  // One index for the whole site (see sitegen/outputs/search): search-index.js holds
+  // the number of documents and the first term of every term shard; a query loads
+  // one term shard per word (a few more for the word being typed), then the document
+  // chunks of the results shown.
   //
-  // A result is the string "<bucket>:<local id>".  Results are ordered by
-  // score (best first), then day (newest first, undated last), then Arabic
-  // URL.  Within a bucket, ids already follow (day, URL) order; across
-  // buckets, results with the same score and day are put in URL order only
-  // when asked for (resolve), from the document chunks, and only as far as
-  // needed.
+  // Document ids run oldest first, so results are ordered by score (best first), then
+  // id, highest first: newest first, undated last, then Arabic URL.
   //
   // load(path, done): make the script at `path` (relative to the site root)
   // run, then call done(); the script calls window.__searchShard.
@@ -200,8 +193,6 @@
     this.load = load;
     this.cache = {};
     this.waiting = {};
-    this.metas = null;        // per bucket, once loaded: {docs, termShards, days, docChunk, width}
-    this.metaPromise = null;
     var self = this;
     w.__searchShard = function (name, data) {
       name = String(name);
@@ -212,17 +203,6 @@
   }
 
   var has = Object.prototype.hasOwnProperty;
-
-  function pad(n, width) {
-    var s = String(n);
-    while (s.length < width) { s = "0" + s; }
-    return s;
-  }
-
-  // "b<bucket>/<kind><NNN>", e.g. "b3/t001".
-  Engine.prototype.shardName = function (bucket, kind, n) {
-    return "b" + bucket + "/" + kind + pad(n, this.metas[bucket].width);
-  };
 
   Engine.prototype.shard = function (name) {
     var self = this;
@@ -245,39 +225,7 @@
     return entry.promise;
   };
 
-  // Resolves to the buckets' metadata, loading every b<b>/index once (a
-  // failed load is tried again by the next call).
-  Engine.prototype.ready = function () {
-    var self = this;
-    if (this.metas) { return Promise.resolve(this.metas); }
-    if (this.metaPromise) { return this.metaPromise; }
-    var count = Number(this.index.buckets);
-    if (!(count >= 0 && count === Math.floor(count))) {
-      return Promise.reject(new Error("search index: bad bucket count"));
-    }
-    var names = [];
-    for (var b = 0; b < count; b++) { names.push("b" + b + "/index"); }
-    var promise = Promise.all(names.map(function (n) { return self.shard(n); })).then(function (list) {
-      var metas = list.map(function (m, b) {
-        var days = decodeDays(String((m && m.days) || ""));
-        if (!m || m.buckets !== count || !Array.isArray(m.termShards) ||
-            days.length !== m.docs || !(m.docChunk > 0)) {
-          throw new Error("search bucket " + b + " does not belong to this index");
-        }
-        return { docs: m.docs, termShards: m.termShards, days: days,
-                 docChunk: m.docChunk, width: m.width };
-      });
-      self.metas = metas;
-      return metas;
-    });
-    this.metaPromise = promise;
-    promise.then(null, function () {
-      if (self.metaPromise === promise) { self.metaPromise = null; }
-    });
-    return promise;
-  };
-
-  // Index of the term shard (of a bucket's sorted bounds) that would hold `term`.
+  // Index of the term shard (of the sorted first terms) that would hold `term`.
   function termShard(bounds, term) {
     var lo = 0;
     var hi = bounds.length - 1;
@@ -288,66 +236,49 @@
     return lo;
   }
 
-  var MAX_PREFIX_SHARDS = 3;   // per bucket and query word
-  var MAX_PREFIX_TERMS = 400;  // per bucket and query word
+  var MAX_PREFIX_SHARDS = 3;   // per query word: a longer range of terms is not searched
+  var MAX_PREFIX_TERMS = 400;  // per query word
 
-  // Resolves to {groups, ids, ordered}: `ids` are all the matching results
-  // ("bucket:id"), best first, the first `ordered` of them (at least
-  // min(count, ids.length); count defaults to all) in their final order.
-  // Use resolve() or page() for more.
-  Engine.prototype.search = function (query, count) {
+  // Resolves to {groups, ids}: `ids` are all the matching document ids, best first.
+  Engine.prototype.search = function (query) {
     var self = this;
     var groups = analyze(query);
-    if (!groups.length || this.index.docs === 0) {
-      return Promise.resolve({ groups: groups, ids: [], ordered: 0, _entries: [] });
+    var bounds = this.index.shards;
+    if (!groups.length || !this.index.docs || !bounds.length) {
+      return Promise.resolve({ groups: groups, ids: [] });
     }
-    return this.ready().then(function (metas) {
-      var plans = [];
-      var needed = {};
-      metas.forEach(function (m, b) {
-        if (!m.docs || !m.termShards.length) { return; }
-        var bounds = m.termShards;
-        var words = groups.map(function (g) {
-          var p = { term: g.term, prefix: g.prefix, shard: termShard(bounds, g.term), lo: 0, hi: -1 };
-          needed[self.shardName(b, "t", p.shard)] = true;
-          if (p.prefix) {
-            var lo = termShard(bounds, p.prefix);
-            var hi = termShard(bounds, p.prefix + "\uffff");
-            if (hi - lo + 1 > MAX_PREFIX_SHARDS) {
-              p.prefix = null;
-            } else {
-              p.lo = lo;
-              p.hi = hi;
-              for (var s = lo; s <= hi; s++) { needed[self.shardName(b, "t", s)] = true; }
-            }
-          }
-          return p;
-        });
-        plans.push({ bucket: b, words: words });
-      });
-      return Promise.all(Object.keys(needed).map(function (n) { return self.shard(n); })).then(function () {
-        var entries = [];
-        plans.forEach(function (plan) { self.rankBucket(plan, entries); });
-        entries.sort(function (a, b) {
-          return b.score - a.score || b.day - a.day || a.b - b.b || a.id - b.id;
-        });
-        var res = { groups: groups, ids: entries.map(entryId), ordered: 0, _entries: entries };
-        return self.resolve(res, count === undefined ? entries.length : count);
-      });
+    var needed = {};
+    var words = groups.map(function (g) {
+      var p = { term: g.term, prefix: g.prefix, shard: termShard(bounds, g.term), lo: 0, hi: -1 };
+      needed[shardName(bounds[p.shard])] = true;
+      if (p.prefix) {
+        var lo = termShard(bounds, p.prefix);
+        var hi = termShard(bounds, p.prefix + "\uffff");
+        if (hi - lo + 1 > MAX_PREFIX_SHARDS) {
+          p.prefix = null;
+        } else {
+          p.lo = lo;
+          p.hi = hi;
+          for (var s = lo; s <= hi; s++) { needed[shardName(bounds[s])] = true; }
+        }
+      }
+      return p;
+    });
+    return Promise.all(Object.keys(needed).map(function (n) { return self.shard(n); })).then(function () {
+      return { groups: groups, ids: self.rank(words) };
     });
   };
 
-  function entryId(e) { return e.b + ":" + e.id; }
-
-  // Appends the matches of one bucket to `out` as {b, id, score, day}.
-  Engine.prototype.rankBucket = function (plan, out) {
+  // The matching ids, best first: every word must match (AND); a word scores twice its
+  // weight where it matches exactly, its weight where only a term it starts matches.
+  Engine.prototype.rank = function (words) {
     var self = this;
-    var b = plan.bucket;
-    var meta = this.metas[b];
+    var bounds = this.index.shards;
     var weights = this.index.weights;
-    var maps = plan.words.map(function (p) {
+    var docs = this.index.docs;
+    var maps = words.map(function (p) {
       var scores = new Map();
-      var data = self.cache[self.shardName(b, "t", p.shard)] || {};
+      var data = self.cache[shardName(bounds[p.shard])] || {};
       if (has.call(data, p.term)) {
         var q = decodePostings(data[p.term], weights);
         for (var j = 0; j < q.length; j += 2) {
@@ -357,7 +288,7 @@
       if (!p.prefix) { return scores; }
       var count = 0;
       for (var s = p.lo; s <= p.hi; s++) {
-        var shard = self.cache[self.shardName(b, "t", s)] || {};
+        var shard = self.cache[shardName(bounds[s])] || {};
         Object.keys(shard).forEach(function (term) {
           if (term === p.term || count >= MAX_PREFIX_TERMS ||
               term.lastIndexOf(p.prefix, 0) !== 0) { return; }
@@ -371,141 +302,51 @@
       return scores;
     });
     maps.sort(function (x, y) { return x.size - y.size; });
+    var entries = [];
     maps[0].forEach(function (score, id) {
-      if (!(id < meta.docs)) { return; }
+      if (!(id < docs)) { return; }
       for (var k = 1; k < maps.length; k++) {
         var other = maps[k].get(id);
         if (other === undefined) { return; }
         score += other;
       }
-      out.push({ b: b, id: id, score: score, day: meta.days[id] });
+      entries.push(id, score);
     });
+    var order = [];
+    for (var e = 0; e < entries.length; e += 2) { order.push(e); }
+    order.sort(function (a, b) { return entries[b + 1] - entries[a + 1] || entries[b] - entries[a]; });
+    return order.map(function (e) { return entries[e]; });
   };
 
-  // Resolves to `res` once res.ids[0 .. end - 1] are in their final order.
-  // Calls on one result run one after the other.
-  Engine.prototype.resolve = function (res, end) {
-    var self = this;
-    var run = (res._pending || Promise.resolve()).then(function () { return self.settle(res, end); });
-    res._pending = run.then(null, function () {});
-    return run;
-  };
-
-  Engine.prototype.settle = function (res, end) {
-    var self = this;
-    var e = res._entries;
-    var n = e.length;
-    end = Math.min(n, end > 0 ? end : 0);
-    function step() {
-      while (res.ordered < end) {
-        // The run of results from `ordered` on with the same score and day.
-        var s = res.ordered;
-        var first = e[s];
-        var t = s + 1;
-        var several = false;
-        while (t < n && e[t].score === first.score && e[t].day === first.day) {
-          if (e[t].b !== first.b) { several = true; }
-          t++;
-        }
-        if (!several) { res.ordered = t; continue; }  // one bucket: ids are in URL order
-        return self.mergeRun(res, s, t, Math.min(t, end) - s).then(step);
-      }
-      return res;
-    }
-    return Promise.resolve().then(step);
-  };
-
-  // Puts the first `need` results of the run e[s .. t - 1] (one score and
-  // day; still in bucket, id order) in URL order: a merge of the buckets'
-  // lists, each already in URL order.  The rest of the run stays in bucket,
-  // id order.
-  Engine.prototype.mergeRun = function (res, s, t, need) {
-    var self = this;
-    var e = res._entries;
-    var lists = [];
-    var byBucket = {};
-    for (var k = s; k < t; k++) {
-      if (!has.call(byBucket, e[k].b)) { byBucket[e[k].b] = []; lists.push(byBucket[e[k].b]); }
-      byBucket[e[k].b].push(e[k]);
-    }
-    var wanted = [];
-    lists.forEach(function (list) { wanted = wanted.concat(list.slice(0, need)); });
-    return this.loadRows(wanted).then(function () {
-      var heads = lists.map(function () { return 0; });
-      var urls = lists.map(function (list) {
-        return list.slice(0, need).map(function (x) { return String(self.row(x)[0] || ""); });
-      });
-      var merged = [];
-      while (merged.length < need) {
-        var best = -1;
-        for (var j = 0; j < lists.length; j++) {
-          if (heads[j] >= lists[j].length) { continue; }
-          if (best < 0 || urls[j][heads[j]] < urls[best][heads[best]]) { best = j; }
-        }
-        merged.push(lists[best][heads[best]]);
-        heads[best]++;
-      }
-      lists.forEach(function (list, j) { merged = merged.concat(list.slice(heads[j])); });
-      for (var m = 0; m < merged.length; m++) {
-        e[s + m] = merged[m];
-        res.ids[s + m] = entryId(merged[m]);
-      }
-      res.ordered = s + need;
-    });
-  };
-
-  function parseId(id) {
-    var s = String(id);
-    var colon = s.indexOf(":");
-    return { b: Number(s.slice(0, colon)), id: Number(s.slice(colon + 1)) };
-  }
-
-  Engine.prototype.chunkName = function (ref) {
-    var meta = this.metas[ref.b];
-    return meta ? this.shardName(ref.b, "d", Math.floor(ref.id / meta.docChunk)) : null;
-  };
-
-  // Loads the document chunks holding the given {b, id}.
-  Engine.prototype.loadRows = function (refs) {
+  // Loads the document chunks holding the given ids.
+  Engine.prototype.loadRows = function (ids) {
     var self = this;
     var needed = {};
-    refs.forEach(function (ref) {
-      var name = self.chunkName(ref);
-      if (name) { needed[name] = true; }
-    });
+    ids.forEach(function (id) { needed["d" + Math.floor(id / self.index.docChunk)] = true; });
     return Promise.all(Object.keys(needed).map(function (n) { return self.shard(n); }));
   };
 
-  // [url_ar, title_ar, date, url_en, title_en, snippet] of a loaded {b, id}.
-  Engine.prototype.row = function (ref) {
-    var name = this.chunkName(ref);
-    var rows = (name && this.cache[name]) || [];
-    return rows[ref.id % this.metas[ref.b].docChunk] || [];
+  // [url_ar, title_ar, date, url_en, title_en, snippet] of a loaded id.
+  Engine.prototype.row = function (id) {
+    var rows = this.cache["d" + Math.floor(id / this.index.docChunk)] || [];
+    return rows[id % this.index.docChunk] || [];
   };
 
-  // Resolves to [{id, urlAr, titleAr, date, urlEn, titleEn, snippet}, ...]
-  // for result ids ("bucket:id").
+  // Resolves to [{id, urlAr, titleAr, date, urlEn, titleEn, snippet}, ...] for result ids.
   Engine.prototype.documents = function (ids) {
     var self = this;
-    var refs = ids.map(parseId);
-    return this.ready().then(function () {
-      return self.loadRows(refs);
-    }).then(function () {
-      return refs.map(function (ref, k) {
-        var r = self.row(ref);
-        return { id: String(ids[k]), urlAr: r[0], titleAr: r[1], date: r[2], urlEn: r[3],
+    return this.loadRows(ids).then(function () {
+      return ids.map(function (id) {
+        var r = self.row(id);
+        return { id: id, urlAr: r[0], titleAr: r[1], date: r[2], urlEn: r[3],
                  titleEn: r[4], snippet: r[5] };
       });
     });
   };
 
-  // Resolves to the documents of results start .. start + count - 1 of a
-  // search() result, in their final order.
+  // Resolves to the documents of results start .. start + count - 1 of a search() result.
   Engine.prototype.page = function (res, start, count) {
-    var self = this;
-    return this.resolve(res, start + count).then(function () {
-      return self.documents(res.ids.slice(start, start + count));
-    });
+    return this.documents(res.ids.slice(start, start + count));
   };
 
   w.__searchCore = {
@@ -517,7 +358,7 @@
     analyze: analyze,
     decodePostings: decodePostings,
     decodeNumbers: decodeNumbers,
-    decodeDays: decodeDays,
+    shardName: shardName,
     Engine: Engine
   };
 
@@ -525,7 +366,7 @@
   if (typeof document === "undefined" || !document.getElementById) { return; }
 
   var PAGE_SIZE = 20;
-  var INDEX_VERSION = 2;  // the layout of sitegen/search.py this page reads
+  var INDEX_VERSION = 3;  // the layout of sitegen/outputs/search/writer.py this page reads
   var DEBOUNCE_MS = 200;
   var TEXT = {
     noIndex: "تعذّر تحميل فهرس البحث.",
@@ -559,7 +400,7 @@
     var form = input.form;
     var index = w.__searchIndex;
     if (!index || index.version !== INDEX_VERSION || typeof index.dir !== "string" ||
-        !(index.buckets >= 1) || !(index.weights >= 1)) {
+        !Array.isArray(index.shards) || !(index.docChunk >= 1) || !(index.weights >= 1)) {
       status.textContent = TEXT.noIndex;
       return;
     }
@@ -626,7 +467,7 @@
       if (d.date) {
         var meta = el("p", "search-result-date");
         var iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d.date);
-        // As the pages show it (sitegen/metadata.py format_date): "٢٥ نوفمبر ٢٠٢٦".
+        // As the pages show it (sitegen/content/metadata.py format_date): "٢٥ نوفمبر ٢٠٢٦".
         var t = el("time", null, iso ? arabicDate(+iso[1], +iso[2], +iso[3]) : d.date);
         if (iso) { t.dateTime = d.date; }
         meta.appendChild(t);
@@ -678,7 +519,7 @@
       current = { query: query, res: null, shown: 0, busy: false };
       if (!query.trim()) { clear(); status.textContent = ""; updateUrl(""); return; }
       status.textContent = TEXT.searching;
-      engine.search(query, PAGE_SIZE).then(function (res) {
+      engine.search(query).then(function (res) {
         if (mySeq !== seq) { return; }
         clear();
         updateUrl(query);

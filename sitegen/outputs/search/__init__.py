@@ -14,50 +14,44 @@ The package has three parts:
   what a result shows).  It can run in worker processes and be cached.
 * :mod:`.postings` is the on-disk codec: packed postings and numbers, and
   JSON that is safe inside a ``<script>``.
-* :mod:`.writer` lays out the files.  Documents are split into *buckets* by
-  a stable hash of the Arabic URL (``bucket_of``); ``bucket_count`` depends
-  only on the number of documents, in powers of two, so it stays the same
-  over a range of sizes.  ``build_bucket`` turns the documents of one bucket
-  into that bucket's files: a self-contained inverted index.  Editing one
-  document changes only its bucket's files; ``build_search_root`` writes the
-  tiny root file, and ``build_search_index`` does all of it in one call
-  (small sites, tests).
+* :mod:`.writer` lays out the files of one index for the whole site, by rules
+  that depend only on the documents (never on the history of builds), and
+  ``build_search_index`` does all of it in one call (small sites, tests).
+* :mod:`.patch` changes the previous index for a few changed or new documents,
+  reading back only the files they touch; the result is byte-identical to a cold
+  build of the same documents.
 
-Index layout (all paths relative to the site root; ``<b>`` is the bucket
-number, ``NNN`` a zero-padded shard number):
+Index layout (all paths relative to the site root):
 
 ``search-index.js``
-    Always loaded, tiny.  ``window.__searchIndex = {...}``: the number of
-    buckets and of documents, the shard directory, the weight base.
-``search/b<b>/index.js``
-    Loaded, for every bucket, by the first query:
-    ``window.__searchShard("b<b>/index", {...})`` with the bucket's number of
-    documents, the bucket count it was built for, the first term of each of
-    its term shards (terms sorted in UTF-16 code-unit order, JavaScript's
-    string order, so a binary search finds a term's shard), and the date of
-    each of its documents as packed day numbers (for ranking across buckets
-    without loading the documents).
-``search/b<b>/tNNN.js``
-    Term shards of about ``writer.TERM_SHARD_TARGET`` bytes (consecutive ranges
-    of the bucket's sorted terms, so a query loads, per bucket, one shard per
-    word, and a few for the prefix of the word being typed):
-    ``window.__searchShard("b<b>/tNNN", {"term": "postings", ...})``.
-    Postings are delta-encoded document ids (local to the bucket), each with a
-    2-bit weight (term frequency, +2 when the term is in a title, capped at
-    4), packed as ASCII variable-length numbers (see
-    ``postings._encode_number``).
-``search/b<b>/dNNN.js``
-    The bucket's document table in chunks of ``writer.DOC_CHUNK`` documents,
-    loaded only for the results shown: ``window.__searchShard("b<b>/dNNN",
-    [[url_ar, title_ar, date, url_en, title_en, snippet], ...])``.
+    Always loaded, small.  ``window.__searchIndex = {...}``: the number of
+    documents, the shard directory, the weight base, the document chunk size,
+    and ``shards``: the first term of every term shard, in UTF-16 code-unit
+    order (JavaScript's string order), so that a binary search finds the shard
+    that would hold a term.
+``search/t<hash>.js``
+    A term shard: ``window.__searchShard("t<hash>", {"term": "postings", ...})``,
+    a range of consecutive terms named by a hash of its first term
+    (``writer.shard_name``, computed the same way in search.js).  A shard starts
+    at every term whose hash is a multiple of the *span* (``writer.cuts_at``),
+    so a shard holds about ``writer.SHARD_TARGET`` characters and an edit moves
+    no other shard's start.  Postings are delta-encoded document ids, each with
+    a 2-bit weight (term frequency, +2 when the term is in a title, capped at
+    4), packed as ASCII variable-length numbers (see ``postings._encode_number``).
+``search/d<n>.js``
+    The document table in chunks of ``writer.DOC_CHUNK`` documents, loaded only
+    for the results shown: ``window.__searchShard("d<n>", [[url_ar, title_ar,
+    date, url_en, title_en, snippet], ...])``.
 
-Within a bucket, document ids follow date order, newest first (undated
-last), then the Arabic URL.  Search (in search.js): every query word must
-match (AND); the last word, while it is being typed, also matches terms that
-start with it.  Score: sum over the words of the matched weight (exact
-matches count double).  Results are ordered by score, then date (newest
-first), then Arabic URL; the URL tie-break across buckets is resolved lazily,
-for the results shown, from the document chunks.
+Document ids run oldest first (undated before the oldest), then by Arabic URL
+descending: the newest article takes a new id at the end and no other id moves.
+Search (in search.js): every query word must match (AND); the last word, while
+it is being typed, also matches terms that start with it, when those terms lie
+in at most three shards (400 terms at most).  Score: sum over the words of the
+matched weight (exact matches count double).  Results are ordered by score, then
+id from the highest: newest first, undated last, then Arabic URL.  A query loads
+``search-index.js``, one shard per word (up to three more for the word being
+typed) and the chunks of the results shown, whatever the size of the site.
 
 Every file is deterministic (no timestamps, stable sorting) and UTF-8 with a
 BOM, so that browsers decode it as UTF-8 whatever the page says.  JSON is

@@ -1,22 +1,34 @@
-"""The offline search index as an output: its root file and one artifact per bucket.
+"""The offline search index as an output: one artifact, patched when it can be.
 
-A bucket's key is made of its documents' digests, so a bucket is written again only
-when a document in it was added, removed or changed; the documents themselves are
-analysed in the file stage (:func:`packed_document`) and kept by the build between runs.
+The index's key is made of every document's digest in id order. When it changed, the
+artifact patches the previous index (:mod:`.patch`) if this build only changed
+documents in place or added new ones after the last id, and the previous files are
+still where it left them; otherwise it lays the index out cold, in a worker. Either way
+the bytes are the same. The documents themselves are analysed in the file stage
+(:func:`packed_document`) and kept by the build between runs.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
+import re
 
 from ...config import SiteConfig
 from ...content.segment import Segment
 from ...core import urls
 from ...core.hashing import hash_bytes
 from ...translation.companions import Companion
-from ..base import Artifact, Job, Made, Output, SiteView
+from ..base import Artifact, DocumentChanges, Job, Made, Output, SiteView, Split
 from .analyser import SearchDocument, analyse_document
-from .writer import bucket_count, build_bucket, build_search_root
+from .patch import Change, patch_layout
+from .writer import INDEX_VERSION, IndexStats, Inversion, day_number, invert, lay_out
+
+# Patching reads a previous file per changed shard and chunk: past this share of the
+# documents changed, laying the index out again is as quick.
+MAX_PATCHED_SHARE = 0.05
+# Fewer documents than this a core: inverting them in one process is quicker than joining.
+MIN_RUN = 2000
 
 
 class SearchIndex(Output):
@@ -25,38 +37,118 @@ class SearchIndex(Output):
     def artifacts(self, view: SiteView) -> list[Artifact]:
         if not view.config.search or view.documents is None:
             return []
-        total = len(view.listings)  # one document per segment
-        buckets = bucket_count(total)
-        found = [Artifact("search:root", hash_bytes(f"{buckets}/{total}"), lambda _memo: Made(build_search_root(buckets, total)))]
-        for bucket, digests in sorted(view.documents.bucket_digests(buckets).items()):
-            key = hash_bytes(f"{bucket}/{buckets}", *digests)
-            found.append(Artifact(f"search:b{bucket}", key, _maker(view, bucket, buckets)))
-        return found
+        sequence = view.documents.sequence()
+        state = _state(sequence)
+        return [Artifact("search", state, lambda memo: _make(view, sequence, state, memo))]
 
 
-def _maker(view: SiteView, bucket: int, buckets: int):
-    # Read here, in the main process (the store's database is not shared with workers), and
-    # passed still packed: unpacking ten thousand documents is the workers' part.
-    return lambda _memo: Job(_build_bucket, (bucket, buckets, view.documents.packed(bucket)))
+def _state(sequence: list[tuple[str, str]]) -> str:
+    """The key of an index of these documents, in this order."""
+    return hash_bytes(f"search index {INDEX_VERSION}", *(f"{url}\n{digest}" for url, digest in sequence))
 
 
-def _build_bucket(view: SiteView, argument) -> Made:
-    bucket, buckets, packed = argument
-    return Made(build_bucket(bucket, buckets, [view.documents.unpack(data) for data in packed]))
+def _make(view: SiteView, sequence: list[tuple[str, str]], state: str, memo) -> Made | Split:
+    made = _patched(view, sequence, state, memo)
+    if made is not None:
+        return made
+    packed = view.documents.packed()
+    ordered = [packed.pop(url) for url, _ in sequence]
+    # Each core inverts a run of ids; the runs are joined here. Passed still packed:
+    # unpacking ten thousand documents is the workers' part.
+    runs = max(1, min(view.workers, len(ordered) // MIN_RUN))
+    bounds = [len(ordered) * k // runs for k in range(runs + 1)]
+    parts = tuple(Job(_invert, (start, ordered[start:end])) for start, end in zip(bounds, bounds[1:]))
+    return Split(parts, lambda inversions: _laid_out(state, inversions))
 
 
-def packed_document(segment: Segment, companion: Companion | None, config: SiteConfig) -> tuple[str, bytes]:
-    """(Arabic URL, analysed document packed): the search's part of the file stage."""
+def _invert(view: SiteView, argument) -> Inversion:
+    start, packed = argument
+    return invert(start, (view.documents.unpack(data) for data in packed))
+
+
+def _laid_out(state: str, inversions: list[Inversion]) -> Made:
+    layout = lay_out(inversions)
+    return Made(layout.files, memo=_memo(state, layout.stats, {path: hash_bytes(data) for path, data in layout.files.items()}))
+
+
+def _memo(state: str, stats: IndexStats, files: dict[str, str]) -> dict:
+    return {"version": INDEX_VERSION, "state": state, "documents": stats.documents, "terms": stats.terms,
+            "size": stats.size, "span": stats.span, "bounds": list(stats.bounds), "files": files}
+
+
+def _patched(view: SiteView, sequence: list[tuple[str, str]], state: str, memo) -> Made | None:
+    """The index patched from the previous one, or None when it must be laid out cold."""
+    changes = view.documents.changes()
+    if not isinstance(memo, dict) or memo.get("version") != INDEX_VERSION or changes is None:
+        return None
+    found = _changed_documents(sequence, changes, memo)
+    if found is None or len(found) > MAX_PATCHED_SHARE * len(sequence) + 8:
+        return None
+    packed = view.documents.packed(url for _, url, _ in found)
+    edits = [Change(doc_id, view.documents.unpack(old) if old else None, view.documents.unpack(packed[url])) for doc_id, url, old in found]
+    files: dict[str, str] = memo["files"]
+    if not all(isinstance(path, str) and _INDEX_PATH.fullmatch(path) for path in files):
+        return None
+    stats = IndexStats(memo["documents"], memo["terms"], memo["size"], memo["span"], tuple(memo["bounds"]))
+    try:
+        patch = patch_layout(stats, lambda path: _previous_file(view, files, path), edits, len(sequence))
+    except Exception:  # noqa: BLE001 -- a previous file or memo not as this code writes them
+        return None  # patching only saves time: the cold layout is always right
+    if patch is None:
+        return None
+    kept = {path: digest for path, digest in files.items() if path not in patch.removed and path not in patch.files}
+    if not all(os.path.lexists(view.staging / path) for path in kept):
+        return None
+    written = {path: hash_bytes(data) for path, data in patch.files.items()}
+    return Made(patch.files, written=kept, memo=_memo(state, patch.stats, kept | written))
+
+
+_INDEX_PATH = re.compile(r"search-index\.js|search/(t[0-9a-f]{16}|d[0-9]{1,9})\.js")
+
+
+def _previous_file(view: SiteView, files: dict[str, str], path: str) -> bytes | None:
+    """A file of the previous index as the staging copy holds it, if it is the one recorded
+    (and named as this module names them: a memo read back from the cache names no other)."""
+    if path not in files or not _INDEX_PATH.fullmatch(path) or os.path.islink(view.staging / path):
+        return None
+    try:
+        data = (view.staging / path).read_bytes()
+    except OSError:
+        return None
+    return data if hash_bytes(data) == files[path] else None
+
+
+def _changed_documents(sequence: list[tuple[str, str]], changes: DocumentChanges, memo: dict) -> list[tuple[int, str, bytes | None]] | None:
+    """(id, url, previous packed document or None if new) of every document to patch, or None
+    when ids moved: a document removed, re-dated, or added anywhere but after the last id."""
+    previous, stored = changes.previous, changes.stored
+    if any(url not in stored for url in previous):
+        return None  # removed
+    added = [url for url in stored if url not in previous]
+    old_count = len(sequence) - len(added)
+    if old_count != memo.get("documents") or {url for url, _ in sequence[old_count:]} != set(added):
+        return None
+    before = [(url, previous[url][0] if url in previous else digest) for url, digest in sequence[:old_count]]
+    if _state(before) != memo.get("state"):
+        return None  # not the documents the previous index was made of, or not in that order
+    found = [(doc_id, url, previous[url][1]) for doc_id, (url, digest) in enumerate(sequence[:old_count])
+             if url in previous and previous[url][0] != digest]
+    return found + [(doc_id, url, None) for doc_id, (url, _) in enumerate(sequence[old_count:], old_count)]
+
+
+def packed_document(segment: Segment, companion: Companion | None, config: SiteConfig) -> tuple[str, int, bytes]:
+    """(Arabic URL, day number, analysed document packed): the search's part of the file stage."""
     target = config.translation.target
     url = urls.segment_page(segment.slug, config.language)
+    date = segment.date.isoformat() if segment.date else None
     document = SearchDocument(
         url_ar=url,
         title_ar=segment.title,
         text_ar=segment.text,
-        date=segment.date.isoformat() if segment.date else None,
+        date=date,
         url_en=urls.companion_page(segment.slug, target) if companion else None,
         title_en=companion.title if companion else None,
         text_en="\n".join(" ".join(b) for b in companion.blocks) if companion else None,
     )
     # Packed: ten thousand analysed documents must fit in the main process's memory.
-    return url, pickle.dumps(analyse_document(document), protocol=5)
+    return url, day_number(date), pickle.dumps(analyse_document(document), protocol=5)

@@ -1,11 +1,12 @@
 """Offline search, part two: the on-disk codec of the index files.
 
-A posting is a document id (local to its bucket) with a 2-bit weight (term
-frequency, +2 when the term is in a title, capped at :data:`MAX_WEIGHT`).
-The postings of a term, ids ascending, are delta-encoded and packed as ASCII
-variable-length numbers (:func:`_encode_number`); the same numbers carry a
-bucket's packed day numbers.  :func:`js_json` writes everything else as JSON
-that is safe inside an HTML ``<script>``.
+A posting is a document id with a 2-bit weight (term frequency, +2 when
+the term is in a title, capped at :data:`MAX_WEIGHT`). The postings of a
+term, ids ascending, are delta-encoded and packed as ASCII variable-length
+numbers (:func:`_encode_number`), so two packed runs of ids join by
+re-encoding the second run's first number (``writer.lay_out``).
+:func:`js_json` writes everything else as JSON that is safe inside an HTML
+``<script>``.
 """
 
 from __future__ import annotations

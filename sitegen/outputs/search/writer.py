@@ -1,99 +1,76 @@
 """Offline search, part three: laying out the index files.
 
-Buckets (:func:`bucket_count`, :func:`bucket_of`), the files of one bucket
-(:func:`build_bucket`), the root file (:func:`build_search_root`), and all of
-it in one call (:func:`build_search_index`).  The layout is described in the
-package docstring.
+One index for the whole site, split by term into *term shards* and by document into
+*document chunks* (the layout is described in the package docstring). Every rule that
+decides a file's name or content depends only on the documents, never on the history
+of builds, so a site patched one document at a time (:mod:`.patch`) is byte-identical to
+the same site built cold:
+
+* document ids follow the ranking's tie-break in reverse: oldest first (undated before
+  the oldest), then by Arabic URL descending, so that the newest article, the one a
+  newsroom adds every day, takes a new id at the end and no other id moves;
+* a term shard starts at the first term, and at every term whose hash is a multiple of
+  the *span* (:func:`cuts_at`): the cuts depend on each term alone, so a new term
+  splits at most its own shard and a vanished one merges two, nothing else moves;
+* the span is a power of two chosen from the vocabulary and the total size, so that a
+  shard is about ``SHARD_TARGET`` characters; it changes only when the ratio of the two
+  crosses a power of two;
+* a shard's file is named by a hash of its first term (:func:`shard_name`, computed the
+  same way by search.js), so shards before and after a new cut keep their names.
 """
 
 from __future__ import annotations
 
 import datetime
-import hashlib
+import json
+import math
 import re
-from bisect import bisect_right
-from collections import defaultdict
-from itertools import accumulate
-from operator import add
+import zlib
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from .analyser import _ASTRAL_RE, IndexedDocument, SearchDocument, analyse_document
-from .postings import (
-    MAX_WEIGHT,
-    _encode_number,
-    _encode_postings,
-    _encoded_table,
-    js_json,
-)
+from .postings import MAX_WEIGHT, _encode_number, _encoded_table, js_json
 
 __all__ = [
-    "bucket_count",
-    "bucket_of",
-    "build_bucket",
-    "build_search_root",
     "build_search_index",
+    "build_layout",
+    "IndexStats",
+    "Layout",
     "DOC_CHUNK",
-    "TERM_SHARD_TARGET",
-    "BUCKET_TARGET",
-    "MAX_BUCKETS",
+    "SHARD_TARGET",
 ]
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 DOC_CHUNK = 8
-TERM_SHARD_TARGET = 8 * 1024
-BUCKET_TARGET = 512  # documents per bucket, about (at most this many on average)
-MAX_BUCKETS = 256
+SHARD_TARGET = 16 * 1024  # characters of terms and postings a term shard aims at
+MAX_SPAN = 1 << 16
 
 INDEX_FILE = "search-index.js"
 SHARD_DIR = "search"
 
 
-def _utf16_key(s: str) -> bytes:
+# ---------------------------------------------------------------------------
+# Order: document ids.
+
+def utf16_key(s: str) -> bytes:
     """Sort key giving JavaScript's string order (UTF-16 code units)."""
     return s.encode("utf-16-be", "surrogatepass")
 
 
-def _js_sorted(strings: Iterable[str]) -> list[str]:
+def js_sorted(strings: Iterable[str]) -> list[str]:
     """Sorted in JavaScript's order (differs from Python's only for astral
     characters against U+E000-U+FFFF)."""
     result = sorted(strings)
     if _ASTRAL_RE.search("".join(result)):
-        result.sort(key=_utf16_key)
+        result.sort(key=utf16_key)
     return result
-
-
-def _script(body: str) -> bytes:
-    return ("\ufeff" + body + "\n").encode("utf-8")
-
-
-def _shard_name(bucket: int, kind: str, i: int, width: int) -> str:
-    return f"b{bucket}/{kind}{i:0{width}d}"
-
-
-# ---------------------------------------------------------------------------
-# Buckets.
-
-def bucket_count(document_count: int) -> int:
-    """Number of buckets for a site of ``document_count`` documents: the next
-    power of two of ``ceil(n / BUCKET_TARGET)``, between 1 and MAX_BUCKETS.
-    It only changes when the site doubles (or halves) in size."""
-    wanted = max(1, -(-document_count // BUCKET_TARGET))
-    return min(MAX_BUCKETS, 1 << (wanted - 1).bit_length())
-
-
-def bucket_of(url_ar: str, buckets: int) -> int:
-    """The bucket of a document: a stable hash of its Arabic URL (the same in
-    every process and Python version, unlike ``hash()``)."""
-    if buckets < 1:
-        raise ValueError(f"bucket count must be positive, got {buckets}")
-    digest = hashlib.blake2b(url_ar.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % buckets
 
 
 _DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
-def _day(date: str | None) -> int:
+def day_number(date: str | None) -> int:
     """Day number of an ISO date (0001-01-01 is 1); 0 for none or not a date,
     which sorts last."""
     if not date:
@@ -107,119 +84,229 @@ def _day(date: str | None) -> int:
         return 0
 
 
-def _doc_key(d: IndexedDocument) -> tuple:
-    # Newest first, undated last, then the Arabic URL (in JavaScript's order,
-    # which search.js uses across buckets); the rest only makes exact
-    # duplicates sort deterministically.
-    return (-_day(d.date), _utf16_key(d.url_ar), d.title_ar, d.date or "", d.url_en or "",
+def rank_key(url: str, day: int) -> tuple:
+    """The ranking's tie-break: newest first, undated last, then the Arabic URL.
+    Document ids run the other way (see the module docstring)."""
+    return (-day, utf16_key(url))
+
+
+def _document_key(d: IndexedDocument) -> tuple:
+    # The rest only makes exact duplicates (tests) sort deterministically.
+    return (*rank_key(d.url_ar, day_number(d.date)), d.title_ar, d.date or "", d.url_en or "",
             d.title_en or "", d.snippet, d.terms)
 
 
-def build_bucket(bucket: int, buckets: int, documents: Sequence[IndexedDocument]) -> dict[str, bytes]:
-    """The files of one bucket (``search/b<bucket>/...``), from the documents
-    whose :func:`bucket_of` is ``bucket``.  Deterministic: the same documents in
-    any order give the same bytes.  An empty bucket still gets its
-    ``index.js`` (the search page loads every bucket's)."""
-    if not 0 <= bucket < buckets:
-        raise ValueError(f"bucket {bucket} is not in 0..{buckets - 1}")
-    for d in documents:
-        if bucket_of(d.url_ar, buckets) != bucket:
-            raise ValueError(f"{d.url_ar!r} belongs to bucket {bucket_of(d.url_ar, buckets)}, "
-                             f"not {bucket} (of {buckets})")
-    docs = sorted(documents, key=_doc_key)
+def in_id_order(documents: Iterable[IndexedDocument]) -> list[IndexedDocument]:
+    return sorted(documents, key=_document_key, reverse=True)
 
-    # term -> [doc_id * MAX_WEIGHT + weight - 1, ...], ids ascending
-    postings: defaultdict[str, list[int]] = defaultdict(list)
-    for doc_id, d in enumerate(docs):
-        base = doc_id * MAX_WEIGHT - 1
-        for term, weight in d.terms:
-            postings[term].append(base + weight)
 
-    terms = _js_sorted(postings)
-    lists = list(map(postings.__getitem__, terms))
-    table = _encoded_table()
-    limit = len(table)
-    encoded = [table[p[0]] if len(p) == 1 and p[0] < limit else _encode_postings(p) for p in lists]
-    if all(map(str.isalnum, terms)):  # tokens: no quote, backslash or < > &
-        entries = list(map('"{}":"{}"'.format, terms, encoded))
+# ---------------------------------------------------------------------------
+# Term shards: where they start and what they are called.
+
+def span_for(terms: int, size: int) -> int:
+    """Terms a shard holds on average: a power of two giving about SHARD_TARGET characters."""
+    if not terms or not size:
+        return 1
+    exponent = round(math.log2(SHARD_TARGET * terms / size))
+    return min(MAX_SPAN, 1 << max(0, exponent))
+
+
+def cuts_at(term: str, span: int) -> bool:
+    """Whether a shard starts at ``term`` (besides the first term of all)."""
+    return zlib.crc32(term.encode("utf-8", "surrogatepass")) % span == 0
+
+
+def _fnv1a(s: str, basis: int) -> int:
+    h = basis
+    for unit in _utf16_units(s):
+        h = ((h ^ unit) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def _utf16_units(s: str) -> list[int]:
+    data = utf16_key(s)
+    return [(data[i] << 8) | data[i + 1] for i in range(0, len(data), 2)]
+
+
+def shard_name(first_term: str) -> str:
+    """The file name of the shard starting at ``first_term``: two 32-bit FNV-1a hashes of
+    its UTF-16 code units (search.js computes the same)."""
+    return f"t{_fnv1a(first_term, 0x811C9DC5):08x}{_fnv1a(first_term, 0x050C5D1F):08x}"
+
+
+def shard_path(first_term: str) -> str:
+    return f"{SHARD_DIR}/{shard_name(first_term)}.js"
+
+
+def chunk_path(chunk: int) -> str:
+    return f"{SHARD_DIR}/d{chunk}.js"
+
+
+def entry_size(term: str, encoded: str) -> int:
+    return len(term) + len(encoded)
+
+
+def split_shards(terms: Sequence[str], span: int, first_is_cut: bool = True) -> list[int]:
+    """Start indexes of the shards of ``terms`` (sorted): the first, and every cut."""
+    return [i for i, term in enumerate(terms) if (i == 0 and first_is_cut) or cuts_at(term, span)]
+
+
+# ---------------------------------------------------------------------------
+# Files.
+
+def script(body: str) -> bytes:
+    return ("\ufeff" + body + "\n").encode("utf-8")
+
+
+def shard_file(entries: Sequence[tuple[str, str]]) -> bytes:
+    """A term shard: ``{"term": "packed postings", ...}`` in term order."""
+    name = shard_name(entries[0][0])
+    if all(term.isalnum() for term, _ in entries):  # tokens: no quote, backslash or < > &
+        body = ",".join(f'"{term}":"{encoded}"' for term, encoded in entries)
     else:
-        entries = list(map('{}:"{}"'.format, map(js_json, terms), encoded))
-    # Shards of consecutive terms, cut greedily at about TERM_SHARD_TARGET
-    # bytes (entry length + term length: about the UTF-8 size of Arabic).
-    ends = list(accumulate(map(add, map(len, entries), map(len, terms))))
-    groups: list[list[str]] = []
-    bounds: list[str] = []
-    start = 0
-    while start < len(entries):
-        end = bisect_right(ends, (ends[start - 1] if start else 0) + TERM_SHARD_TARGET, start)
-        end = max(end, start + 1)
-        bounds.append(terms[start] if start else "")
-        groups.append(entries[start:end])
-        start = end
-
-    doc_groups = [docs[i:i + DOC_CHUNK] for i in range(0, len(docs), DOC_CHUNK)]
-    width = max(3, len(str(max(len(groups), len(doc_groups), 1) - 1)))
-    files: dict[str, bytes] = {}
-    for i, group in enumerate(groups):
-        name = _shard_name(bucket, "t", i, width)
-        files[f"{SHARD_DIR}/{name}.js"] = _script(
-            f'window.__searchShard("{name}",{{' + ",".join(group) + "});")
-    for i, group in enumerate(doc_groups):
-        name = _shard_name(bucket, "d", i, width)
-        rows = [[d.url_ar, d.title_ar, d.date, d.url_en, d.title_en, d.snippet] for d in group]
-        files[f"{SHARD_DIR}/{name}.js"] = _script(f'window.__searchShard("{name}",{js_json(rows)});')
-
-    days = []
-    previous = None
-    for d in docs:
-        day = _day(d.date)
-        days.append(_encode_number(day if previous is None else previous - day))
-        previous = day
-    meta = {
-        "buckets": buckets,
-        "days": "".join(days),
-        "docChunk": DOC_CHUNK,
-        "docs": len(docs),
-        "termShards": bounds,
-        "width": width,
-    }
-    name = f"b{bucket}/index"
-    files[f"{SHARD_DIR}/{name}.js"] = _script(f'window.__searchShard("{name}",{js_json(meta)});')
-    return dict(sorted(files.items()))
+        body = ",".join(f'{js_json(term)}:"{encoded}"' for term, encoded in entries)
+    return script(f'window.__searchShard("{name}",{{{body}}});')
 
 
-def build_search_root(buckets: int, document_count: int) -> dict[str, bytes]:
-    """``search-index.js``: the bucket count and little else, so it only
-    changes when the number of documents does."""
+def read_shard(data: bytes) -> list[tuple[str, str]]:
+    """The entries of a shard file this module wrote (inverse of :func:`shard_file`)."""
+    text = data.decode("utf-8")
+    return list(json.loads(text[text.index("{"):text.rindex("}") + 1]).items())
+
+
+def document_row(d: IndexedDocument) -> list:
+    return [d.url_ar, d.title_ar, d.date, d.url_en, d.title_en, d.snippet]
+
+
+def chunk_file(chunk: int, rows: Sequence[list]) -> bytes:
+    return script(f'window.__searchShard("d{chunk}",{js_json(list(rows))});')
+
+
+def read_chunk(data: bytes) -> list[list]:
+    text = data.decode("utf-8")
+    return json.loads(text[text.index("["):text.rindex("]") + 1])
+
+
+def root_file(documents: int, bounds: Sequence[str]) -> bytes:
+    """``search-index.js``, always loaded: the number of documents and the first term of
+    every term shard."""
     meta = {
         "version": INDEX_VERSION,
-        "buckets": buckets,
-        "docs": document_count,
+        "docs": documents,
         "dir": SHARD_DIR + "/",
         "weights": MAX_WEIGHT,
+        "docChunk": DOC_CHUNK,
+        "shards": list(bounds),
     }
-    return {INDEX_FILE: _script(
+    return script(
         "/* Search index, generated by sitegen. */\n"
         "(function(d){var s=d&&d.currentScript;"
         f"window.__searchIndex={js_json(meta)};"
         "window.__searchIndex.base=s&&s.src?s.src:null;"
-        "})(typeof document!==\"undefined\"?document:null);")}
+        "})(typeof document!==\"undefined\"?document:null);")
 
 
-def build_search_index(documents: Sequence[SearchDocument], buckets: int | None = None) -> dict[str, bytes]:
-    """Build all the search index files in one call (analyse, bucket, root).
+# ---------------------------------------------------------------------------
+# The whole index.
 
-    Returns ``{path relative to the site root (POSIX): file content}``.  The
-    output depends only on the documents (not on their order) and is
-    byte-for-byte reproducible.  ``buckets`` overrides :func:`bucket_count`.
-    """
-    analysed = [analyse_document(d) for d in documents]
-    n = bucket_count(len(analysed)) if buckets is None else buckets
-    groups: list[list[IndexedDocument]] = [[] for _ in range(n)]
-    for d in analysed:
-        groups[bucket_of(d.url_ar, n)].append(d)
+@dataclass(frozen=True)
+class IndexStats:
+    """What the next build needs to patch the index: its size, vocabulary and shard starts."""
+
+    documents: int
+    terms: int
+    size: int  # characters of terms and packed postings, all shards together
+    span: int
+    bounds: tuple[str, ...]  # the first term of each shard, in order
+
+
+@dataclass(frozen=True)
+class Layout:
+    files: dict[str, bytes]  # path under the site -> bytes
+    stats: IndexStats
+
+
+@dataclass(frozen=True)
+class Inversion:
+    """The postings of a run of consecutive document ids, from ``start``: each term's first
+    posting (as ``id * MAX_WEIGHT + weight - 1``), the packed rest (delta-encoded from the
+    first), and where the next posting's delta would start (``(last id + 1) * MAX_WEIGHT``).
+    Inversions of consecutive runs join by re-encoding only each term's first posting, so
+    worker processes can each invert part of the site (:func:`lay_out`)."""
+
+    start: int
+    rows: tuple[list, ...]  # what a result shows of each document (document_row)
+    postings: dict[str, tuple[int, str, int]]
+
+
+def invert(start: int, documents: Iterable[IndexedDocument]) -> Inversion:
+    """The inversion of ``documents``, whose ids run from ``start`` (in id order)."""
+    table = _encoded_table()
+    first: dict[str, int] = {}
+    rest: dict[str, list[str]] = {}
+    following: dict[str, int] = {}
+    rows = []
+    doc_id = start
+    for doc_id, d in enumerate(documents, start):  # noqa: B007 -- doc_id read after the loop
+        rows.append(document_row(d))
+        base = doc_id * MAX_WEIGHT - 1
+        after = base + 1 + MAX_WEIGHT
+        for term, weight in d.terms:
+            value = base + weight
+            previous = following.get(term)
+            if previous is None:
+                first[term] = value
+                rest[term] = []
+            else:
+                try:
+                    rest[term].append(table[value - previous])
+                except IndexError:  # a gap of more than ten thousand documents
+                    rest[term].append(_encode_number(value - previous))
+            following[term] = after
+    postings = {term: (value, "".join(rest[term]), following[term]) for term, value in first.items()}
+    return Inversion(start, tuple(rows), postings)
+
+
+def lay_out(inversions: Sequence[Inversion]) -> Layout:
+    """Every file of the index, from the inversions of consecutive runs of ids from 0."""
+    expected = 0
+    for inversion in inversions:
+        if inversion.start != expected:
+            raise ValueError(f"inversions must follow each other: {inversion.start} is not {expected}")
+        expected += len(inversion.rows)
+    joined: dict[str, list[str]] = {}
+    following: dict[str, int] = {}
+    for inversion in inversions:
+        for term, (value, packed, after) in inversion.postings.items():
+            pieces = joined.setdefault(term, [])
+            pieces.append(_encode_number(value - following.get(term, 0)))
+            pieces.append(packed)
+            following[term] = after
+    terms = js_sorted(joined)
+    encoded = ["".join(joined[term]) for term in terms]
+    size = sum(map(len, terms)) + sum(map(len, encoded))
+    span = span_for(len(terms), size)
+    starts = split_shards(terms, span)
     files: dict[str, bytes] = {}
-    for b, group in enumerate(groups):
-        files.update(build_bucket(b, n, group))
-    files.update(build_search_root(n, len(analysed)))
-    return dict(sorted(files.items()))
+    for start, end in zip(starts, starts[1:] + [len(terms)]):
+        files[shard_path(terms[start])] = shard_file(list(zip(terms[start:end], encoded[start:end])))
+    rows = [row for inversion in inversions for row in inversion.rows]
+    for chunk in range(-(-len(rows) // DOC_CHUNK)):
+        files[chunk_path(chunk)] = chunk_file(chunk, rows[chunk * DOC_CHUNK:(chunk + 1) * DOC_CHUNK])
+    bounds = tuple(terms[i] for i in starts)
+    files[INDEX_FILE] = root_file(len(rows), bounds)
+    return Layout(dict(sorted(files.items())), IndexStats(len(rows), len(terms), size, span, bounds))
+
+
+def build_layout(documents: Sequence[IndexedDocument]) -> Layout:
+    """Every file of the index, for documents already in id order (:func:`in_id_order`)."""
+    return lay_out([invert(0, documents)])
+
+
+def build_search_index(documents: Sequence[SearchDocument]) -> dict[str, bytes]:
+    """Build all the search index files in one call (analyse, order, lay out).
+
+    Returns ``{path relative to the site root (POSIX): file content}``.  The output
+    depends only on the documents (not on their order) and is byte-for-byte reproducible.
+    """
+    return build_layout(in_id_order(analyse_document(d) for d in documents)).files

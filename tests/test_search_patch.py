@@ -1,0 +1,170 @@
+"""The search index patched for a few documents, or built in runs by worker processes, is the
+index built cold in one piece (outputs/search/patch.py, writer.invert and writer.lay_out).
+
+Random sites, random edits of the kinds a newsroom makes (a paragraph rewritten, a
+title changed, words that no other document has added or dropped, new articles
+published): the previous files patched must be byte for byte the files a cold build of
+the new documents makes, and the patch must read only the files it needs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+import pytest
+
+from sitegen.outputs.search import writer
+from sitegen.outputs.search.analyser import IndexedDocument, SearchDocument, analyse_document
+from sitegen.outputs.search.patch import Change, patch_layout
+from sitegen.outputs.search.postings import _decode_postings
+from sitegen.outputs.search.writer import build_layout, day_number, in_id_order, invert, lay_out
+
+LETTERS = "ابتثجحخدذرسشصطعغفقكلمنهوي"
+DATES = ["2012-02-01", "2012-02-03", "2013-07-30", None]
+
+
+def _word(rnd: random.Random) -> str:
+    return "".join(rnd.choice(LETTERS) for _ in range(rnd.randint(3, 7)))
+
+
+def _text(rnd: random.Random, vocab: list[str]) -> str:
+    return " ".join(rnd.choice(vocab) if rnd.random() < 0.9 else _word(rnd) for _ in range(rnd.randint(3, 60)))
+
+
+def _site(rnd: random.Random, count: int, vocab: list[str]) -> dict[str, SearchDocument]:
+    docs = {}
+    for i in range(count):
+        url = f"ar/s{rnd.randrange(10**6)}-{i}.html"
+        docs[url] = SearchDocument(url, _text(rnd, vocab)[:40], _text(rnd, vocab), rnd.choice(DATES),
+                                   f"en/{i}.html" if rnd.random() < 0.5 else None, "Title" if rnd.random() < 0.5 else None)
+    return docs
+
+
+def _edit(rnd: random.Random, docs: dict[str, SearchDocument], vocab: list[str], day: int = 0) -> tuple[dict[str, SearchDocument], list[str]]:
+    """Some documents changed in place and some new ones, dated after every other (``day``:
+    days after 2020-01-01, later in every round)."""
+    new = dict(docs)
+    for url in rnd.sample(sorted(docs), min(len(docs), rnd.randint(1, 4))):
+        d = docs[url]
+        kind = rnd.choice(["text", "title", "fresh words", "fewer words"])
+        if kind == "text":
+            d = SearchDocument(url, d.title_ar, _text(rnd, vocab), d.date, d.url_en, d.title_en)
+        elif kind == "title":
+            d = SearchDocument(url, _word(rnd), d.text_ar, d.date, d.url_en, d.title_en)
+        elif kind == "fresh words":
+            d = SearchDocument(url, d.title_ar, d.text_ar + " " + " ".join(_word(rnd) for _ in range(20)), d.date, d.url_en, d.title_en)
+        else:
+            d = SearchDocument(url, d.title_ar, " ".join(d.text_ar.split()[:2]), d.date, d.url_en, d.title_en)
+        new[url] = d
+    added = []
+    for i in range(rnd.choice([0, 0, 1, 3])):
+        url = f"ar/new-{rnd.randrange(10**6)}-{i}.html"
+        date = datetime.date(2020, 1, 1) + datetime.timedelta(days=day + i)
+        new[url] = SearchDocument(url, _word(rnd), _text(rnd, vocab) + " " + _word(rnd), date.isoformat())
+        added.append(url)
+    return new, added
+
+
+def _patch(old_docs, new_docs, added, layout):
+    ordered = in_id_order(analyse_document(d) for d in new_docs.values())
+    ids = {d.url_ar: i for i, d in enumerate(ordered)}
+    assert sorted(ids[url] for url in added) == list(range(len(ordered) - len(added), len(ordered)))
+    old = {url: analyse_document(d) for url, d in old_docs.items()}
+    changes = [Change(ids[url], old.get(url), d) for url, d in ((d.url_ar, d) for d in ordered)
+               if url not in old or old[url] != d]
+    read = []
+
+    def reader(path):
+        read.append(path)
+        return layout.files.get(path)
+
+    return patch_layout(layout.stats, reader, changes, len(ordered)), read, changes, ordered
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_patched_index_is_the_cold_index(seed, monkeypatch):
+    rnd = random.Random(seed)
+    monkeypatch.setattr(writer, "SHARD_TARGET", rnd.choice([300, 1500, 16 * 1024]))
+    vocab = [_word(rnd) for _ in range(rnd.choice([40, 400, 2000]))]
+    docs = _site(rnd, rnd.choice([1, 30, 200]), vocab)
+    layout = build_layout(in_id_order(analyse_document(d) for d in docs.values()))
+    patched_rounds = 0
+    for round_ in range(6):
+        new_docs, added = _edit(rnd, docs, vocab, 10 * round_)
+        patch, read, changes, ordered = _patch(docs, new_docs, added, layout)
+        cold = build_layout(ordered)
+        if patch is None:
+            # Only when every cut moves (a new span), never for any other reason.
+            assert cold.stats.span != layout.stats.span
+        else:
+            patched_rounds += 1
+            files = {p: b for p, b in layout.files.items() if p not in patch.removed} | patch.files
+            assert files == cold.files
+            assert patch.stats == cold.stats
+            # Read back: only shards and chunks the changes touch, never the whole index.
+            assert len(set(read)) <= 2 * sum(len(c.new.terms) + len((c.old.terms if c.old else ())) for c in changes) + len(changes) + 2
+        docs, layout = new_docs, cold
+    assert patched_rounds >= 4
+
+
+def test_a_patch_reads_few_files_of_a_large_index(monkeypatch):
+    monkeypatch.setattr(writer, "SHARD_TARGET", 500)
+    rnd = random.Random(99)
+    vocab = [_word(rnd) for _ in range(3000)]
+    docs = _site(rnd, 600, vocab)
+    layout = build_layout(in_id_order(analyse_document(d) for d in docs.values()))
+    url = sorted(docs)[17]
+    d = docs[url]
+    words = d.text_ar.split()
+    edited = dict(docs)
+    edited[url] = SearchDocument(url, d.title_ar, " ".join(words[:-1] + ["كلمةجديدة"]), d.date, d.url_en, d.title_en)
+    patch, read, _changes, ordered = _patch(docs, edited, [], layout)
+    assert patch is not None
+    shards = sum(1 for p in layout.files if p.startswith("search/t"))
+    assert shards > 100
+    assert len(read) <= 4  # the shards of the word dropped and the word added, and one chunk
+    assert patch.files.keys() <= {*read, "search-index.js"} | {p for p in patch.files if p.startswith("search/t")}
+    assert {p: b for p, b in layout.files.items() if p not in patch.removed} | patch.files == build_layout(ordered).files
+
+
+def test_unreadable_previous_file_means_no_patch():
+    rnd = random.Random(3)
+    vocab = [_word(rnd) for _ in range(100)]
+    docs = _site(rnd, 50, vocab)
+    layout = build_layout(in_id_order(analyse_document(d) for d in docs.values()))
+    new_docs, _ = _edit(rnd, docs, vocab)
+    ordered = in_id_order(analyse_document(d) for d in new_docs.values())
+    old = {url: analyse_document(d) for url, d in docs.items()}
+    changes = [Change(i, old.get(d.url_ar), d) for i, d in enumerate(ordered) if old.get(d.url_ar) != d]
+    assert patch_layout(layout.stats, lambda path: None, changes, len(ordered)) is None
+
+
+def test_day_numbers():
+    assert day_number("2012-02-03") == 734536 and day_number(None) == 0 and day_number("2012-02-30") == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_index_laid_out_from_runs_is_the_index_from_one(seed):
+    # The cold build inverts runs of ids in worker processes and joins them.
+    rnd = random.Random(seed)
+    vocab = [_word(rnd) for _ in range(300)]
+    ordered = in_id_order(analyse_document(d) for d in _site(rnd, 120, vocab).values())
+    cuts = sorted(rnd.sample(range(1, len(ordered)), rnd.randint(1, 5)))
+    bounds = [0, *cuts, len(ordered)]
+    runs = [invert(start, ordered[start:end]) for start, end in zip(bounds, bounds[1:])]
+    assert lay_out(runs) == build_layout(ordered)
+    with pytest.raises(ValueError):
+        lay_out(runs[1:])  # runs must start at id 0 and follow each other
+
+
+def test_postings_far_apart_are_packed_and_joined():
+    # A term in the first and the last of 12,001 documents: a gap past the table of small numbers.
+    docs = [IndexedDocument(f"ar/{i:05d}.html", "t", None, None, None, "", (("common", 1),) + ((("rare", 2),) if i in (0, 12000) else ()))
+            for i in range(12001)]
+    whole = build_layout(docs)
+    assert lay_out([invert(0, docs[:6000]), invert(6000, docs[6000:])]) == whole
+    [shard] = [p for p in whole.files if p.startswith("search/t")]
+    entries = dict(writer.read_shard(whole.files[shard]))
+    assert _decode_postings(entries["rare"]) == [(0, 2), (12000, 2)]
+    assert _decode_postings(entries["common"]) == [(i, 1) for i in range(12001)]
