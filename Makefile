@@ -35,4 +35,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py --segments 10000 --vs-hugo
 
 clean:
-	rm -rf _site .cache
+	rm -rf _site .cache ._site.spare

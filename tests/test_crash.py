@@ -68,10 +68,11 @@ def kill_after(command: list[str], delay: float, cwd: Path) -> bool:
 
 
 def settle(folder: Path, output: str = "_site", timeout: float = 20.0) -> list[str]:
-    """Names beside the output folder other than it and its lock, once background removals end."""
+    """Names beside the output folder other than it, its lock and the spare site kept for the
+    next build, once background removals end."""
     deadline = time.monotonic() + timeout
     while True:
-        left = sorted(p.name for p in folder.glob(f".{output}.*") if p.name != f".{output}.lock")
+        left = sorted(p.name for p in folder.glob(f".{output}.*") if p.name not in (f".{output}.lock", f".{output}.spare"))
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.05)
@@ -107,7 +108,7 @@ def test_kill_9_at_random_moments_of_an_offline_rebuild_leaves_one_whole_site(tm
     build(site, "--offline")  # the next build repairs whatever a kill left half done
     assert tree_bytes(out) == whole[other]
     assert settle(site) == []
-    assert sorted(p.name for p in site.iterdir()) == ["._site.lock", ".cache", "_site", "content", "site.yml"]
+    assert sorted(p.name for p in site.iterdir()) == ["._site.lock", "._site.spare", ".cache", "_site", "content", "site.yml"]
 
 
 class MemoryWatcher:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -44,7 +46,7 @@ def cold_copy(site: Path, tmp_path: Path, workers: int) -> dict[str, bytes]:
     twin = tmp_path / "twin"
     shutil.rmtree(twin, ignore_errors=True)
     # Not the output, the cache, the lock, nor a previous site that a detached `rm` is deleting right now.
-    shutil.copytree(site, twin, ignore=shutil.ignore_patterns("_site", ".cache", "._site.lock", "._site.staging-*", "._site.previous", "._site.packs-*", "._site.trash-*"))
+    shutil.copytree(site, twin, ignore=shutil.ignore_patterns("_site", ".cache", "._site.lock", "._site.staging-*", "._site.previous", "._site.packs-*", "._site.trash-*", "._site.spare"))
     result = build(twin, offline=True, workers=workers)
     assert result.written
     return tree_bytes(twin / "_site")
@@ -193,4 +195,64 @@ def test_search_index_is_patched_for_edits_and_new_articles_and_laid_out_again_o
     (site / "content" / "2020-02-01-two.txt").unlink()
     rebuild(site, workers)
     assert cold_layouts == [workers]  # a document removed: every later id moves, laid out again (one run a core)
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def _edit(site: Path, text: str) -> None:
+    source = site / "content" / "2020-02-01-two.txt"
+    source.write_text(text, encoding="utf-8")
+    stamp = source.stat().st_mtime_ns + 10_000_000  # a new mtime even within the clock's tick
+    os.utime(source, ns=(stamp, stamp))
+
+
+def test_the_site_before_the_live_one_becomes_the_next_staging_folder(tmp_path: Path, workers: int, monkeypatch) -> None:
+    # No hard-linked copy of every file: the spare site catches up with what the last build changed.
+    site = make(tmp_path)
+    spare = site / "._site.spare"
+    for round_, text in enumerate(["مقال ثان معدل.\n", "مقال ثان معدل مرة أخرى.\n", "مقال ثان للمرة الثالثة.\n"]):
+        copies = []
+        popen = subprocess.Popen
+        monkeypatch.setattr(subprocess, "Popen", lambda args, *a, **k: copies.append(args[0]) or popen(args, *a, **k))
+        _edit(site, text)
+        rebuild(site, workers)
+        monkeypatch.setattr(subprocess, "Popen", popen)
+        assert spare.is_dir(), "the replaced site is kept for the next build"
+        # The first incremental build has no spare yet and copies the live site (cp -al); the next ones do not.
+        assert ("cp" in copies) == (round_ == 0), copies
+        assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+        assert "للمرة الثالثة" in page(site, "ar/2020-02-01-two-1.html") or round_ < 2
+    # The spare holds the site before the live one, hard-linked to it where they agree.
+    live, old = site / "_site" / "ar" / "2020-01-01-one-1.html", spare / "ar" / "2020-01-01-one-1.html"
+    assert live.stat().st_ino == old.stat().st_ino
+    assert "مرة أخرى" in (spare / "ar" / "2020-02-01-two-1.html").read_text(encoding="utf-8")
+
+
+def test_a_spare_site_that_is_not_the_recorded_one_is_not_used(tmp_path: Path, workers: int) -> None:
+    site = make(tmp_path)
+    _edit(site, "مقال ثان معدل.\n")
+    rebuild(site, workers)
+    spare = site / "._site.spare"
+    (spare / ".sitegen-output").write_text("build someone-else\n", encoding="utf-8")
+    (spare / "ar" / "2020-01-01-one-1.html").unlink()  # a hard link to the live page: not through it
+    (spare / "ar" / "2020-01-01-one-1.html").write_text("<p>planted</p>", encoding="utf-8")
+    _edit(site, "مقال ثان معدل مرة أخرى.\n")
+    rebuild(site, workers)
+    assert "planted" not in page(site, "ar/2020-01-01-one-1.html")
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_a_link_planted_in_the_spare_site_is_never_followed(tmp_path: Path, workers: int) -> None:
+    site = make(tmp_path)
+    _edit(site, "مقال ثان معدل.\n")
+    rebuild(site, workers)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    spare = site / "._site.spare"
+    shutil.rmtree(spare / "ar")
+    os.symlink(elsewhere, spare / "ar")  # the next build links its changed pages into ar/
+    _edit(site, "مقال ثان معدل مرة أخرى.\n")
+    result = rebuild(site, workers)
+    assert list(elsewhere.iterdir()) == []
+    assert any("symbolic link" in p.message for p in result.problems)
+    assert not any(p.is_symlink() for p in (site / "_site").rglob("*"))
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)

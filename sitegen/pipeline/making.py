@@ -43,7 +43,7 @@ from .plan import BuildPlan, refresh
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
 from .staging import MARKER, remove_path
-from .state import STATE_TYPES, OutputState, Summary, write_state
+from .state import STATE_TYPES, OutputState, SpareTree, Summary, write_state
 
 # The outputs of the whole site, made in this order; site.zip comes last, of all their files.
 # Adding an output: a module in outputs/ with an Output subclass, and one line here.
@@ -128,7 +128,7 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     return engine
 
 
-def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, result: BuildResult, build_id: str) -> None:
+def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, result: BuildResult, build_id: str, spare: SpareTree | None = None) -> None:
     """What the next build needs, committed with the cache once the new site is in place."""
     # Search documents live in their own table and pack files die with the build: keep records small.
     slim = {rel: replace(o, search_entries=(), zip_members={}) for rel, o in files.outcomes.items()}
@@ -146,6 +146,7 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
         cached_units=report.cached + report.translated if report else 0,
         without_companion=tuple(report.without_companion) if report else (),
         needs_translation=frozenset(rel for rel, r in files.records.items() if r.missing),
+        spare=spare,
     )
     write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records)))
 

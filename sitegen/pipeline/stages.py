@@ -26,13 +26,14 @@ from .cache import AllowList, BuildCache, CacheDamaged, tool_version
 from .plan import BuildOptions, BuildPlan, from_scratch, settle, survey
 from .result import BuildResult
 from .staging import (
+    MAX_BEHIND,
     StagingCopy,
     check_output_dir,
     output_lock,
     publish_staging,
     remove_leftovers,
 )
-from .state import STATE_TYPES, OutputState, read_outputs
+from .state import STATE_TYPES, OutputState, SpareTree, read_outputs
 
 
 def _record_types() -> tuple[type, ...]:
@@ -87,7 +88,8 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     from .site import file_problems, site_view
 
     result = BuildResult(problems=list(plan.discovery_problems))
-    staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted)  # cp -al runs while keys are read
+    spare = plan.previous.spare if plan.trusted else None
+    staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted, spare=spare)  # cp -al runs while keys are read
     try:
         plan, staging = ready_staging(settle(plan), staging, result)
         with cache.transaction(), pack_folder(plan.config) as pack_dir:
@@ -104,13 +106,22 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             if engine is None or blocked(result, plan.options.strict):
                 return result
             build_id = hash_bytes(*(f"{p}={d}" for p, d in sorted(engine.manifest.items())))
-            publish_staging(staging.path, plan.config.output_dir, build_id)
+            # The site being replaced is kept for the next build's staging folder when the
+            # next build can tell what it lacks: the paths this build changed.
+            behind = changed_paths(engine.previous_manifest, engine.manifest)
+            kept = SpareTree(plan.previous.build_id, behind) if plan.trusted and len(behind) <= MAX_BEHIND else None
+            publish_staging(staging.path, plan.config.output_dir, build_id, keep_previous=kept is not None)
             result.written, result.rebuilt_files = True, len(files.outcomes)
-            save_state(plan, cache, files, engine, result, build_id)
+            save_state(plan, cache, files, engine, result, build_id, kept)
         return result
     finally:
         if not result.written:
             staging.abandon()
+
+
+def changed_paths(before: dict[str, str], after: dict[str, str]) -> tuple[str, ...]:
+    """Paths whose file differs between two manifests (changed, added or removed)."""
+    return tuple(sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path)))
 
 
 def said_again(plan: BuildPlan) -> BuildResult:

@@ -147,28 +147,62 @@ def replace_file(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+# Past this many paths behind, the spare site costs about what a hard-linked copy does.
+MAX_BEHIND = 5000
+
+
+def spare_dir_for(output_dir: Path) -> Path:
+    """Where the site before the live one waits for the next build (see :class:`StagingCopy`)."""
+    return output_dir.parent / f".{output_dir.name}.spare"
+
+
 class StagingCopy:
-    """The staging folder in the making: ``cp -al`` runs while the build reads its cache,
+    """The staging folder in the making, holding the live site's files as hard links.
+
+    Made from the *spare* site when there is one: the site before the live one, kept aside
+    by the previous build, which differs from the live site only where that build changed
+    it (``spare.behind``). Bringing it up to date costs what the last build changed. Without
+    a usable spare, ``cp -al`` of the whole live site runs while the build reads its cache,
     and :meth:`ready` waits for it (or falls back to linking file by file)."""
 
-    def __init__(self, output_dir: Path, link_previous: bool) -> None:
+    def __init__(self, output_dir: Path, link_previous: bool, spare=None) -> None:
         self.output_dir = output_dir
         self.path = staging_dir_for(output_dir)
         self.process: subprocess.Popen | None = None
         self.planted = 0  # symbolic links and special files found (and removed) in the copy
         self.linking = link_previous and output_dir.is_dir()
+        self.behind: tuple[str, ...] | None = None  # set when made from the spare site
         remove_path(self.path)
         if not self.linking:
             self.path.mkdir(parents=True)
+            return
+        if spare is not None and self._take_spare(spare):
             return
         try:
             self.process = subprocess.Popen(["cp", "-al", str(output_dir), str(self.path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except OSError:
             self.process = None
 
+    def _take_spare(self, spare) -> bool:
+        folder = spare_dir_for(self.output_dir)
+        if len(spare.behind) > MAX_BEHIND or not all(map(_plain_relative, spare.behind)) or read_build_id(folder) != spare.build_id:
+            return False
+        try:
+            os.rename(folder, self.path)
+        except OSError:
+            return False
+        self.behind = spare.behind
+        return True
+
     def ready(self) -> Path:
         if self.linking:
             self.linking = False
+            if self.behind is not None:
+                # Planted links removed first: nothing below is then written through one.
+                self.planted = remove_planted_entries(self.path)
+                if not self.planted:
+                    self._catch_up()
+                return self.path
             if self.process is None or self.process.wait() != 0:
                 remove_path(self.path)
                 # symlinks=True: a link is copied as a link (never followed), then removed below.
@@ -176,12 +210,35 @@ class StagingCopy:
             self.planted = remove_planted_entries(self.path)
         return self.path
 
+    def _catch_up(self) -> None:
+        """Make the spare site the live one: each path behind is linked again from the live
+        site, or removed when the live site has no such file."""
+        live = os.path.realpath(self.output_dir)
+        for rel in self.behind or ():
+            target = self.path / rel
+            try:
+                os.unlink(target)
+            except FileNotFoundError:
+                pass
+            except IsADirectoryError:
+                remove_path(target)
+            source = os.path.join(live, rel)
+            # Only a regular file that is really inside the live site (no planted link on the way).
+            if os.path.realpath(source) == source and os.path.isfile(source):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _link_or_copy(source, os.fspath(target))
+
     def abandon(self) -> None:
         """The build stopped before using it: stop the copy and remove what it made."""
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
         discard_staging(self.path)
+
+
+def _plain_relative(rel: object) -> bool:
+    """A path the build writes: relative, no '..', no empty or dot parts (the cache may be planted)."""
+    return isinstance(rel, str) and bool(rel) and not rel.startswith("/") and all(part not in ("", ".", "..") for part in rel.split("/"))
 
 
 def remove_planted_entries(folder: Path) -> int:
@@ -220,13 +277,22 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def publish_staging(staging: Path, output_dir: Path, build_id: str) -> None:
-    """Mark the staging folder as ours, swap it in, and remove the previous site."""
+def publish_staging(staging: Path, output_dir: Path, build_id: str, keep_previous: bool = False) -> None:
+    """Mark the staging folder as ours and swap it in. The previous site is kept aside as the
+    next build's spare (``keep_previous``), or removed in the background."""
     marker = staging / MARKER
     marker.unlink(missing_ok=True)
     marker.write_bytes(MARKER_TEXT + f"build {build_id}\n".encode())
     swap_into_place(staging, output_dir)
-    remove_in_background(staging)  # now holds the previous site
+    spare = spare_dir_for(output_dir)
+    if spare.exists() or spare.is_symlink():
+        trash = output_dir.parent / f".{output_dir.name}.trash-{secrets.token_hex(6)}"
+        os.rename(spare, trash)
+        remove_in_background(trash)
+    if keep_previous:
+        os.rename(staging, spare)  # now holds the previous site
+    else:
+        remove_in_background(staging)
 
 
 def remove_in_background(folder: Path) -> None:

@@ -25,6 +25,16 @@ class ArtifactRecord:
 
 
 @dataclass(frozen=True)
+class SpareTree:
+    """The site before the live one, kept aside as the next build's staging folder: it differs
+    from the live site only at ``behind``, so bringing it up to date costs what the last build
+    changed, not a hard-linked copy of every file of the site (``staging.StagingCopy``)."""
+
+    build_id: str  # the build it holds (its marker says so)
+    behind: tuple[str, ...]  # paths where the live site differs from it
+
+
+@dataclass(frozen=True)
 class Summary:
     fingerprint: str  # tool version, configuration, theme, options
     build_id: str  # the live site's marker holds it when the site is this build's
@@ -37,6 +47,7 @@ class Summary:
     cached_units: int
     without_companion: tuple[str, ...]
     needs_translation: frozenset[str]  # files with units the memory lacks
+    spare: SpareTree | None = None  # the previous site, kept aside for the next build
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,7 @@ class OutputState:
     artifacts: dict[str, ArtifactRecord] = field(default_factory=dict)
 
 
-STATE_TYPES = (Summary, OutputState, ArtifactRecord)
+STATE_TYPES = (Summary, OutputState, ArtifactRecord, SpareTree)
 
 
 def read_summary(cache: BuildCache) -> Summary | None:
