@@ -18,6 +18,14 @@ def hash_bytes(*parts: bytes | str | None) -> str:
     return digest.hexdigest()
 
 
+def hash_pairs(pairs) -> str:
+    """The hash of many (name, value) strings, such as a manifest of tens of thousands of
+    paths and digests: joined first and hashed in one call (a part each cost a tenth of a
+    second per build). Names and values never hold NUL, the separator."""
+    text = "\x00".join(f"{name}\x00{value}" for name, value in pairs)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
 def stat_signature(path: Path) -> tuple[int, int, int] | None:
     try:
         info = os.stat(path)

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..config import SiteConfig
 from ..core import urls
 from ..core.diagnostics import warning
-from ..core.hashing import hash_bytes
+from ..core.hashing import hash_pairs
 from .archive import ArchiveTooLarge, StoredMember, write_site_zip
 from .base import Artifact, Made, Output, SiteView
 
@@ -48,7 +48,7 @@ class SiteZip(Output):
         if not view.config.offline_archive:
             return []
         names = sorted(finished.manifest)
-        key = hash_bytes(*(f"{n}={finished.manifest[n]}" for n in names))
+        key = hash_pairs((n, finished.manifest[n]) for n in names)
         return [Artifact(urls.ARCHIVE, key, lambda memo: _make(view, finished, names, memo))]
 
 
@@ -64,7 +64,7 @@ def _make(view: SiteView, finished: Finished, names: list[str], memo: ZipMemo | 
         target.unlink(missing_ok=True)
         return Made(problems=(warning(config.config_path, None, str(exc)),))
     size = target.stat().st_size
-    digest = hash_bytes(str(size), *(f"{n}={finished.manifest[n]}" for n in names))
+    digest = hash_pairs([("size", str(size)), *((n, finished.manifest[n]) for n in names)])
     return Made(written={urls.ARCHIVE: digest}, memo=ZipMemo(layout, size))
 
 

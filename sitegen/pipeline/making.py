@@ -42,7 +42,7 @@ from .files import (
 from .plan import BuildPlan, refresh
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
-from .staging import MARKER, remove_path
+from .staging import remove_path, remove_strays
 from .state import STATE_TYPES, OutputState, SpareTree, Summary, write_state
 
 # The outputs of the whole site, made in this order; site.zip comes last, of all their files.
@@ -110,7 +110,7 @@ def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> C
     return documents
 
 
-def make_outputs(view: SiteView, files: FileResults, previous: OutputState, result: BuildResult) -> Engine | None:
+def make_outputs(view: SiteView, files: FileResults, previous: OutputState, result: BuildResult, present: set[str]) -> Engine | None:
     """Every output's artifacts, made where their keys changed; then site.zip of them all."""
     artifacts = [artifact for output in OUTPUTS for artifact in output.artifacts(view)]
     result.problems += find_page_collisions(files.ordered, artifacts)
@@ -121,7 +121,7 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     engine = Engine(view.staging, previous.artifacts, previous.manifest, view)
     engine.manifest.update({path: digest for record in files.ordered for path, digest in record.pages.items()})
     engine.run(artifacts)
-    remove_strays(view.staging, set(engine.manifest))
+    remove_strays(view.staging, present, set(engine.manifest))
     packed = {path: member for outcome in files.outcomes.values() for path, member in outcome.zip_members.items()}
     engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), previous.manifest, packed)))
     result.problems += engine.problems
@@ -158,15 +158,3 @@ def folder_times(output_dir: Path, manifest: dict[str, str]) -> dict[str, int]:
     return {folder: os.stat(folder).st_mtime_ns for folder in folders}
 
 
-def remove_strays(staging: Path, keep: set[str]) -> None:
-    """Whatever the new site does not contain goes: pages of removed sources, and files
-    someone dropped into the output folder. An incremental build equals a full one."""
-    for folder, _dirnames, filenames in os.walk(staging):
-        relative = os.path.relpath(folder, staging)
-        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
-        for name in filenames:
-            if prefix + name not in keep and prefix + name != MARKER:
-                os.unlink(os.path.join(folder, name))
-    for folder, _dirnames, _filenames in os.walk(staging, topdown=False):
-        if folder != str(staging) and not os.listdir(folder):
-            os.rmdir(folder)

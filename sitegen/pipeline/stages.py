@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..config import SiteConfig, config_fingerprint
 from ..core.diagnostics import Problem, Severity, has_errors, warning
-from ..core.hashing import hash_bytes
+from ..core.hashing import hash_bytes, hash_pairs
 from ..pages.theme import load_theme
 from ..translation.companions import TranslationReport
 from .cache import AllowList, BuildCache, CacheDamaged, tool_version
@@ -102,10 +102,10 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             if blocked(result, plan.options.strict):
                 return result
             view = site_view(plan, files, staging.path, store_documents(plan, files, cache))
-            engine = make_outputs(view, files, read_outputs(cache) if plan.trusted else OutputState(), result)
+            engine = make_outputs(view, files, read_outputs(cache) if plan.trusted else OutputState(), result, staging.files)
             if engine is None or blocked(result, plan.options.strict):
                 return result
-            build_id = hash_bytes(*(f"{p}={d}" for p, d in sorted(engine.manifest.items())))
+            build_id = hash_pairs(sorted(engine.manifest.items()))
             # The site being replaced is kept for the next build's staging folder when the
             # next build can tell what it lacks: the paths this build changed.
             behind = changed_paths(engine.previous_manifest, engine.manifest)

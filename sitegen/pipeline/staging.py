@@ -172,6 +172,7 @@ class StagingCopy:
         self.planted = 0  # symbolic links and special files found (and removed) in the copy
         self.linking = link_previous and output_dir.is_dir()
         self.behind: tuple[str, ...] | None = None  # set when made from the spare site
+        self.files: set[str] = set()  # every file the copy holds once ready (relative paths)
         remove_path(self.path)
         if not self.linking:
             self.path.mkdir(parents=True)
@@ -199,7 +200,7 @@ class StagingCopy:
             self.linking = False
             if self.behind is not None:
                 # Planted links removed first: nothing below is then written through one.
-                self.planted = remove_planted_entries(self.path)
+                self.planted = remove_planted_entries(self.path, self.files)
                 if not self.planted:
                     self._catch_up()
                 return self.path
@@ -207,26 +208,31 @@ class StagingCopy:
                 remove_path(self.path)
                 # symlinks=True: a link is copied as a link (never followed), then removed below.
                 shutil.copytree(self.output_dir, self.path, symlinks=True, copy_function=_link_or_copy)
-            self.planted = remove_planted_entries(self.path)
+            self.planted = remove_planted_entries(self.path, self.files)
         return self.path
 
     def _catch_up(self) -> None:
         """Make the spare site the live one: each path behind is linked again from the live
-        site, or removed when the live site has no such file."""
+        site, or removed when the live site has no such file. What is replaced goes to a
+        trash folder deleted in the background (the old site.zip alone takes a while)."""
         live = os.path.realpath(self.output_dir)
-        for rel in self.behind or ():
+        trash = None
+        for number, rel in enumerate(self.behind or ()):
             target = self.path / rel
-            try:
-                os.unlink(target)
-            except FileNotFoundError:
-                pass
-            except IsADirectoryError:
-                remove_path(target)
+            if os.path.lexists(target):
+                if trash is None:
+                    trash = self.output_dir.parent / f".{self.output_dir.name}.trash-{secrets.token_hex(6)}"
+                    trash.mkdir()
+                os.rename(target, trash / str(number))
+                self.files.discard(rel)
             source = os.path.join(live, rel)
             # Only a regular file that is really inside the live site (no planted link on the way).
             if os.path.realpath(source) == source and os.path.isfile(source):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _link_or_copy(source, os.fspath(target))
+                self.files.add(rel)
+        if trash is not None:
+            remove_in_background(trash)
 
     def abandon(self) -> None:
         """The build stopped before using it: stop the copy and remove what it made."""
@@ -241,25 +247,47 @@ def _plain_relative(rel: object) -> bool:
     return isinstance(rel, str) and bool(rel) and not rel.startswith("/") and all(part not in ("", ".", "..") for part in rel.split("/"))
 
 
-def remove_planted_entries(folder: Path) -> int:
+def remove_planted_entries(folder: Path, files: set[str] | None = None) -> int:
     """Remove every symbolic link, named pipe, socket or device below ``folder``; returns how many.
 
     The build never makes any of them, so one in the copy of the live site was planted: a link
     to a folder elsewhere would have the build write through it (outside the output folder), a
     link to a private file would be published and zipped. Links are removed, never followed.
     The walk reads only directory entries (their type comes with the name): no stat per file.
+    ``files`` receives the path of every regular file, relative to ``folder`` (for
+    :func:`remove_strays`, which then needs no walk of its own).
     """
     removed = 0
-    pending = [os.fspath(folder)]
+    root = os.fspath(folder)
+    pending = [(root, "")]
     while pending:
-        with os.scandir(pending.pop()) as entries:
+        path, prefix = pending.pop()
+        with os.scandir(path) as entries:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
+                    pending.append((entry.path, prefix + entry.name + "/"))
                 elif not entry.is_file(follow_symlinks=False):
                     os.unlink(entry.path)
                     removed += 1
+                elif files is not None:
+                    files.add(prefix + entry.name)
     return removed
+
+
+def remove_strays(staging: Path, present: set[str], keep: set[str]) -> None:
+    """Whatever the new site does not contain goes: pages of removed sources, and files
+    someone dropped into the output folder. ``present``: the files the staging folder held
+    before the build wrote anything (every file written since is in ``keep``)."""
+    for rel in sorted(present - keep - {MARKER}):
+        path = staging / rel
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            continue
+        folder = path.parent
+        while folder != staging and not any(os.scandir(folder)):
+            os.rmdir(folder)
+            folder = folder.parent
 
 
 def remove_path(path: Path) -> None:
