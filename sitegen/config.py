@@ -15,12 +15,16 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from .core.diagnostics import Problem, error
-from .core.languages import LANGUAGE_CODE, language_folder
+from .core.languages import LANGUAGE_CODE, base_language, language_folder, locale_identifier
 from .core.yamlfile import YamlDocument, YamlError, key_lines, node_line, parse_yaml
 
 # The translation services deep-translator reaches for us, stated once for site.yml and the translator.
 PROVIDERS = ("google", "libre", "mymemory", "deepl", "microsoft", "qcri")
 KEYED_PROVIDERS = frozenset({"deepl", "microsoft", "qcri"})
+# How dates and numbers are written: the locale's own digits, or these ones whatever the locale.
+NUMERALS = ("auto", "arab", "latn")
+# The calendars dates are shown in; <time datetime> is always the ISO Gregorian date.
+CALENDARS = ("gregorian", "gregorian+hijri")
 # An API key lives only in the environment: never in site.yml, never in the memory or the site.
 API_KEY_VARIABLE = "TRANSLATOR_API_KEY"
 
@@ -38,6 +42,9 @@ class TranslationConfig:
     # Unreviewed machine output is kept out of search engines unless the publisher opts in.
     noindex_unreviewed: bool = True
     memory_dir: str = "translations"
+    # The English edition's own name and description; without them the Arabic ones stand, marked as Arabic.
+    title: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,11 @@ class SiteConfig:
     content_dir: Path
     output_dir: Path
     base_url: str | None = None
-    language: str = "ar"
+    language: str = "ar"  # a BCP 47 tag: ar, ar-SY, ar-MA... (dates follow its region)
+    # Digits of dates and numbers: "auto" (the locale's, as CLDR says), "arab" (٠١٢) or "latn" (012).
+    numerals: str = "auto"
+    # "gregorian+hijri": pages also show the Umm al-Qura Hijri date beside the Gregorian one.
+    calendar: str = "gregorian"
     theme: str = "default"
     per_page: int = 50
     author: str | None = None
@@ -75,7 +86,9 @@ _SITE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "content_dir": ((str,), "a folder path"),
     "output_dir": ((str,), "a folder path"),
     "base_url": ((str, type(None)), "an absolute URL such as https://user.github.io/repo/"),
-    "language": ((str,), "a language code such as ar"),
+    "language": ((str,), "a language tag such as ar or ar-SY"),
+    "numerals": ((str,), "one of " + ", ".join(NUMERALS)),
+    "calendar": ((str,), "one of " + ", ".join(CALENDARS)),
     "theme": ((str,), "a theme name"),
     "per_page": ((int,), "a whole number"),
     "author": ((str, type(None)), "text"),
@@ -95,6 +108,8 @@ _TRANSLATION_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "retries": ((int,), "a whole number"),
     "noindex_unreviewed": ((bool,), "true or false"),
     "memory_dir": ((str,), "a folder path"),
+    "title": ((str, type(None)), "text (the English name of the site)"),
+    "description": ((str, type(None)), "text (the English description of the site)"),
 }
 
 
@@ -171,8 +186,14 @@ def _read_document(config_path: Path) -> tuple[YamlDocument, dict[str, Any]]:
 
 def _check_site_values(values: dict[str, Any], fail: Callable[..., None]) -> None:
     """Check the ranges and forms of the top-level values (their types are already right)."""
-    if "language" in values and not LANGUAGE_CODE.fullmatch(values["language"]):
-        fail("language", f"'language' must be a language code such as ar, not {values['language']!r}")
+    if "language" in values:
+        problem = _language_problem(values["language"])
+        if problem:
+            fail("language", problem)
+    if "calendar" in values and values["calendar"] not in CALENDARS:
+        fail("calendar", f"'calendar' must be gregorian or gregorian+hijri (the Umm al-Qura date beside the Gregorian one), not {values['calendar']!r}")
+    if "numerals" in values and values["numerals"] not in NUMERALS:
+        fail("numerals", f"'numerals' must be one of {', '.join(NUMERALS)}, not {values['numerals']!r}: auto writes the locale's digits, arab ٠١٢٣, latn 0123")
     if "per_page" in values and not 1 <= values["per_page"] <= 1000:
         fail("per_page", "'per_page' must be between 1 and 1000")
     if values.get("base_url"):
@@ -183,6 +204,25 @@ def _check_site_values(values: dict[str, Any], fail: Callable[..., None]) -> Non
             values["base_url"] += "/"
     if "theme" in values and not re.fullmatch(r"[A-Za-z0-9_-]+", values["theme"]):
         fail("theme", "'theme' must be a plain folder name under themes/ (letters, digits, - and _)")
+
+
+def _language_problem(tag: str) -> str | None:
+    """Why ``language`` cannot be used, or None. Dates are written from CLDR's data for the tag:
+    a region CLDR does not know for a language it knows (ar-XX) is a mistake; a language CLDR
+    has no data for at all (arc, sam) is still a language, and its dates read as in English."""
+    if not LANGUAGE_CODE.fullmatch(tag):
+        return f"'language' must be a language code (a BCP 47 tag) such as ar or ar-SY, not {tag!r}"
+    if "-" not in tag:
+        return None  # a bare language: known to CLDR or not, it is accepted (and no-op builds skip Babel's 10 ms)
+    from babel import Locale, UnknownLocaleError, localedata
+
+    try:
+        Locale.parse(locale_identifier(tag))
+    except (UnknownLocaleError, ValueError):
+        base = base_language(tag)
+        if localedata.exists(base) or localedata.exists(locale_identifier(base)):
+            return f"'language' {tag!r} is not a locale CLDR knows: use {base}, or {base} with a region CLDR has, such as {base}-SY, {base}-EG, {base}-MA" if base == "ar" else f"'language' {tag!r} is not a locale CLDR knows: use {base}, or {base} with a region CLDR has"
+    return None
 
 
 def _check_translation_values(

@@ -167,7 +167,7 @@ def test_date_shown_in_time_element(make_site, run_build, parse_html):
     site = make_site({"content/2012-02-24-homs.txt": "نص."})
     assert run_build(site).returncode == 0
     page = parse_html(site / "_site" / "ar" / "2012-02-24-homs-1.html")
-    assert ("2012-02-24", "٢٤ فبراير ٢٠١٢") in page.times
+    assert ("2012-02-24", "24 فبراير 2012") in page.times  # plain ar: CLDR writes Latin digits (numerals: auto)
 
 
 def test_neighbour_links_stay_within_the_article(make_site, run_build, parse_html):
@@ -382,7 +382,7 @@ def test_git_commit_date_is_used_and_mtime_never(make_site, run_build, parse_htm
     assert run_build(site).returncode == 0
     committed = parse_html(site / "_site" / "ar" / "committed-1.html")
     loose = parse_html(site / "_site" / "ar" / "loose-1.html")
-    assert committed.times == [("2011-05-06", "٦ مايو ٢٠١١")]
+    assert committed.times == [("2011-05-06", "6 مايو 2011")]
     assert loose.times == []  # undated: not the file's mtime, not today
     for path in html_files(site / "_site"):
         assert "2001-01-01" not in path.read_text(encoding="utf-8")
@@ -395,7 +395,7 @@ def test_front_matter_date_beats_file_name_and_git(make_site, run_build, parse_h
     _git(site, "add", ".")
     _git(site, "commit", "-q", "-m", "add", when="2011-05-06T10:00:00+00:00")
     assert run_build(site).returncode == 0
-    assert parse_html(site / "_site" / "ar" / "2012-02-24-a-1.html").times == [("2013-01-02", "٢ يناير ٢٠١٣")]
+    assert parse_html(site / "_site" / "ar" / "2012-02-24-a-1.html").times == [("2013-01-02", "2 يناير 2013")]
 
 
 # -- slugs end to end ---------------------------------------------------------------------------------------

@@ -5,10 +5,13 @@ Pure functions over text; no I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date
+from typing import Any
 
+from ..core.languages import base_language, locale_identifier
 from ..core.textrules import is_invisible
 
 TITLE_LIMIT = 90
@@ -22,15 +25,9 @@ _QUOTE_PAIRS = {"«": "»", "“": "”", "‘": "’", "(": ")", "[": "]"}
 _SYMMETRIC_QUOTES = ('"',)
 _DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[-_ .]|\Z)")
 
-ARABIC_MONTHS = (
-    "يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
-    "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر",
-)
-ENGLISH_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)
-_ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+# The digits of the numbering systems an Arabic-script site meets (CLDR's names). Babel gives
+# month names and each locale's numbering system, but writes every number in Latin digits.
+DIGITS = {"latn": "0123456789", "arab": "٠١٢٣٤٥٦٧٨٩", "arabext": "۰۱۲۳۴۵۶۷۸۹"}
 
 
 def first_sentence(text: str) -> str:
@@ -120,11 +117,80 @@ def date_from_file_name(name: str) -> date | None:
         return None
 
 
-def format_date(day: date, language: str) -> str:
-    """A date as readers of the language write it: Arabic month names and Arabic-Indic digits for ar."""
-    if language == "ar":
-        return f"{day.day} {ARABIC_MONTHS[day.month - 1]} {day.year}".translate(_ARABIC_INDIC_DIGITS)
-    return f"{day.day} {ENGLISH_MONTHS[day.month - 1]} {day.year}"
+def format_date(day: date, language: str, numerals: str = "auto") -> str:
+    """A date as readers of the locale write it, from CLDR: day, month name, year (CLDR's
+    "d MMMM y"), with the locale's month names (ar-SY: شباط، تشرين الثاني) and digits.
+
+    search.js writes dates the same way from the names and digits its page carries
+    (``month_names`` and ``digits``): keep the two in step.
+    """
+    return localise_digits(f"{day.day} {month_names(language)[day.month - 1]} {day.year}", language, numerals)
+
+
+@functools.lru_cache(maxsize=64)
+def _locale(language: str) -> Any:
+    from babel import Locale, UnknownLocaleError  # loaded at the first date written, never by a no-op build
+
+    # site.yml refuses a region CLDR does not know; a language it has no data for at all (arc, sam) reads English.
+    for identifier in (locale_identifier(language), locale_identifier(base_language(language)), "en"):
+        try:
+            return Locale.parse(identifier)
+        except (UnknownLocaleError, ValueError):
+            continue
+    raise AssertionError("Babel without English")
+
+
+@functools.lru_cache(maxsize=64)
+def month_names(language: str) -> tuple[str, ...]:
+    """January to December as the locale names them in a date (CLDR's wide format names)."""
+    months = _locale(language).months["format"]["wide"]
+    return tuple(months[number] for number in range(1, 13))
+
+
+@functools.lru_cache(maxsize=64)
+def digits(language: str, numerals: str = "auto") -> str:
+    """The ten digits a page in ``language`` writes: ``numerals`` (arab, latn), or with
+    ``auto`` the locale's default numbering system (ar-SY: arab; ar and ar-MA: latn)."""
+    system = _locale(language).default_numbering_system if numerals == "auto" else numerals
+    return DIGITS.get(system, DIGITS["latn"])
+
+
+def hijri_date(day: date, language: str, numerals: str = "auto") -> str | None:
+    """The Umm al-Qura Hijri date of a Gregorian day, in Arabic (٢ ربيع الثاني ١٤٣٣ هـ) or, for
+    any other language, in English (2 Rabi' al-Thani 1433 AH); None outside the tables' years
+    (1343-1500 AH, 1924-2077)."""
+    from hijridate import Gregorian  # only for sites that show Hijri dates
+
+    try:
+        hijri = Gregorian(day.year, day.month, day.day).to_hijri()
+    except (OverflowError, ValueError):
+        return None
+    names = "ar" if base_language(language) == "ar" else "en"
+    text = f"{hijri.day} {hijri.month_name(names)} {hijri.year} {hijri.notation(names)}"
+    return localise_digits(text, language, numerals) if names == "ar" else text
+
+
+def hijri_names(language: str) -> dict[str, Any]:
+    """What search.js needs to write Hijri dates exactly as :func:`hijri_date` does: the month
+    names, the era's notation and the Umm al-Qura table itself, as the day its first month starts
+    (days since 1970-01-01) and every month's length less 28, one digit each (about 1,900
+    characters). Browsers' own Umm al-Qura calendar (ICU) is a day off on many dates."""
+    from hijridate import Hijri
+    from hijridate.ummalqura import HIJRI_RANGE
+
+    names = "ar" if base_language(language) == "ar" else "en"
+    (first_year, _, _), (last_year, _, _) = HIJRI_RANGE
+    months = [(year, month) for year in range(first_year, last_year + 1) for month in range(1, 13)]
+    lengths = "".join(str(Hijri(year, month, 1).month_length() - 28) for year, month in months)
+    start = Hijri(first_year, 1, 1).to_gregorian().toordinal() - date(1970, 1, 1).toordinal()
+    return {"months": [Hijri(1445, month, 1).month_name(names) for month in range(1, 13)],
+            "notation": Hijri(1445, 1, 1).notation(names), "firstYear": first_year, "start": start, "lengths": lengths}
+
+
+def localise_digits(text: str, language: str, numerals: str = "auto") -> str:
+    """``text`` with its Latin digits written in the locale's (or ``numerals``') digits."""
+    table = digits(language, numerals)
+    return text if table == DIGITS["latn"] else text.translate(str.maketrans(DIGITS["latn"], table))
 
 
 def default_slug(source_rel: str, number: int) -> str:

@@ -35,3 +35,25 @@ def language_folder(tag: str) -> str:
     """The folder of a language's pages: its primary subtag (``ar-SY`` -> ``ar``), so that a
     region never moves a page. The configuration refuses a target of the same primary language."""
     return tag.split("-", 1)[0].lower()
+
+
+def base_language(tag: str) -> str:
+    """The primary language of a tag (``ar-SY`` -> ``ar``): what the translation memory is keyed
+    by, so that choosing a region (month names, digits) never invalidates a translation."""
+    return language_folder(tag)
+
+
+def locale_identifier(tag: str) -> str:
+    """A BCP 47 tag as CLDR's (and Babel's) locale identifier: ``ar-SY`` -> ``ar_SY``,
+    ``zh-hant-tw`` -> ``zh_Hant_TW``; subtags it does not use (variants, extensions) left out."""
+    parts = tag.split("-")
+    found = [parts[0].lower()]
+    for part in parts[1:]:
+        if len(part) == 4 and part.isalpha() and len(found) == 1:
+            found.append(part.title())
+        elif (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
+            found.append(part.upper())
+            break
+        else:
+            break
+    return "_".join(found)

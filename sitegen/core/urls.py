@@ -16,6 +16,8 @@ INDEX = "index.html"
 SEARCH = "search.html"
 NOT_FOUND = "404.html"
 ARCHIVE = "site.zip"
+# Linked by every page, so that no browser asks for a /favicon.ico the site does not have.
+ICON = "icon.svg"
 
 
 def segment_page(slug: str, language: str) -> str:
@@ -32,6 +34,11 @@ def parallel_page(slug: str) -> str:
 
 def feed(language: str) -> str:
     return f"{language_folder(language)}/feed.xml"
+
+
+def search_page(folder: str = "") -> str:
+    """search.html for the site's language; en/search.html for the translation's."""
+    return f"{folder}/{SEARCH}" if folder else SEARCH
 
 
 def index_page(number: int, folder: str = "") -> str:

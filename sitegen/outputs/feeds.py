@@ -16,7 +16,7 @@ from ..config import SiteConfig
 from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
-from ..pages.planner import Article, Listing
+from ..pages.planner import Article, Listing, SitePlanner
 from .base import Artifact, Made, Output, SiteView, value_bytes
 from .index_pages import index_paths
 
@@ -29,7 +29,7 @@ class FeedEntry:
     title: str
     day: date
     summary: str
-    alternate: tuple[str, str] | None  # (hreflang, path) of the other language's page
+    related: tuple[str, str] | None  # (hreflang, path) of the other language's page
 
 
 # What XML 1.0 cannot hold at all, not even escaped: C0 controls but tab and line breaks,
@@ -55,7 +55,7 @@ def quoteattr(text: str) -> str:
     return '"{}"'.format(data.replace('"', "&quot;"))
 
 
-def atom_feed(config: SiteConfig, language: str, feed_path: str, title: str, entries: Sequence[FeedEntry]) -> bytes:
+def atom_feed(config: SiteConfig, language: str, feed_path: str, title: str, entries: Sequence[FeedEntry], author: str | None = None) -> bytes:
     base = config.base_url
     assert base, "feeds need base_url"
     newest = max((e.day for e in entries), default=date(2000, 1, 1))
@@ -67,7 +67,7 @@ def atom_feed(config: SiteConfig, language: str, feed_path: str, title: str, ent
         f'<link rel="self" href={quoteattr(urls.absolute_url(base, feed_path))}/>',
         f'<link rel="alternate" href={quoteattr(urls.absolute_url(base, urls.index_page(1, "" if language == config.language else language_folder(language))))}/>',
         f"<updated>{newest.isoformat()}T00:00:00Z</updated>",
-        f"<author><name>{escape(config.author or config.title)}</name></author>",
+        f"<author><name>{escape(config.author or author or config.title)}</name></author>",
     ]
     for entry in entries:
         url = urls.absolute_url(base, entry.path)
@@ -77,9 +77,11 @@ def atom_feed(config: SiteConfig, language: str, feed_path: str, title: str, ent
             f"<id>{escape(url)}</id>",
             f'<link rel="alternate" href={quoteattr(url)}/>',
         ]
-        if entry.alternate:
-            hreflang, path = entry.alternate
-            lines.append(f'<link rel="alternate" hreflang={quoteattr(hreflang)} href={quoteattr(urls.absolute_url(base, path))}/>')
+        if entry.related:
+            # Not a second "alternate": feed readers take the last one as the entry's link, and an
+            # English reader's feed opened the Arabic pages. "related" names it without misleading.
+            hreflang, path = entry.related
+            lines.append(f'<link rel="related" hreflang={quoteattr(hreflang)} href={quoteattr(urls.absolute_url(base, path))}/>')
         lines += [
             f"<updated>{entry.day.isoformat()}T00:00:00Z</updated>",
             f"<summary>{escape(entry.summary)}</summary>",
@@ -167,13 +169,15 @@ class FeedFiles(Output):
         if not config.base_url:
             return []
         found = []
+        planner = SitePlanner(config)
         editions = [(config.language, config.title, False)]
         if config.translation.enabled:
-            editions.append((config.translation.target, f"{config.title} (English)", True))
+            editions.append((config.translation.target, planner.feed_title(), True))
         for language, title, english in editions:
             entries = feed_entries(view.articles, config, english)
             path = urls.feed(language)
-            found.append(Artifact(path, hash_bytes(value_bytes(entries)), _made(path, lambda p=path, lang=language, t=title, e=entries: atom_feed(config, lang, p, t, e))))
+            author = config.translation.title if english else None
+            found.append(Artifact(path, hash_bytes(value_bytes(entries)), _made(path, lambda p=path, lang=language, t=title, e=entries, a=author: atom_feed(config, lang, p, t, e, a))))
         entries = sitemap_urls(config, view.listings, index_paths(view))
         found.append(Artifact("sitemap.xml", hash_bytes(value_bytes(entries)), _made("sitemap.xml", lambda: sitemap(config, entries))))
         found.append(Artifact("robots.txt", hash_bytes("robots"), _made("robots.txt", lambda: robots_txt(config))))

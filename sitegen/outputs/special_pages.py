@@ -1,9 +1,10 @@
-"""Pages of the whole site that list nothing: the 404 page and the search page."""
+"""Pages of the whole site that list nothing: the 404 page and the search pages (one per edition)."""
 
 from __future__ import annotations
 
 from ..core import urls
 from ..core.hashing import hash_bytes
+from ..core.languages import language_folder
 from ..pages.planner import SitePlanner
 from .base import Artifact, Made, Output, SiteView, render_page
 
@@ -16,12 +17,21 @@ class SpecialPages(Output):
         found = [Artifact(urls.NOT_FOUND, hash_bytes("404"), _maker(view, urls.NOT_FOUND, "not_found_page"), "the 404 page")]
         if view.config.search:
             found.append(Artifact(urls.SEARCH, hash_bytes("search"), _maker(view, urls.SEARCH, "search_page"), "the search page"))
+            if view.config.translation.enabled:
+                path = urls.search_page(language_folder(view.config.translation.target))
+                found.append(Artifact(path, hash_bytes("search en"), _maker(view, path, "search_page", True), "the English search page"))
         return found
 
+    def notes(self, view: SiteView) -> list[str]:
+        translation = view.config.translation
+        if translation.enabled and not translation.title:
+            return ["no translation.title in site.yml: English pages show the Arabic site name (marked as Arabic); set translation.title (and translation.description) to give the English edition its own"]
+        return []
 
-def _maker(view: SiteView, path: str, method: str):
+
+def _maker(view: SiteView, path: str, method: str, *arguments: bool):
     def make(_memo) -> Made:
-        page = getattr(SitePlanner(view.config), method)()
+        page = getattr(SitePlanner(view.config), method)(*arguments)
         return Made({path: render_page(view.theme, view.config, page)})
 
     return make

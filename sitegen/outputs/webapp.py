@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from ..config import SiteConfig
+from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import direction
 from .base import Artifact, Made, Output, SiteView
@@ -20,11 +21,11 @@ class WebAppFiles(Output):
     name = "web app"
 
     def artifacts(self, view: SiteView) -> list[Artifact]:
-        files = {".nojekyll": b""}
+        # Every page links the icon (urls.ICON): without it browsers ask for a /favicon.ico that is not there.
+        files = {".nojekyll": b"", urls.ICON: ICON_SVG}
         if view.config.service_worker and view.theme.service_worker_js:
             files["sw.js"] = view.theme.service_worker_js.encode("utf-8")
             files["manifest.webmanifest"] = web_manifest(view.config)
-            files["icon.svg"] = ICON_SVG
         # Tiny and made of the configuration and theme: the bytes are their own key.
         return [Artifact(path, hash_bytes(data), lambda _memo, p=path, d=data: Made({p: d})) for path, data in files.items()]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..content.metadata import format_date
+from ..content.metadata import format_date, localise_digits
+from ..core.languages import base_language
 
 _PROVIDER_NAMES = {
     "google": "Google Translate",
@@ -38,12 +39,26 @@ LABELS = {
         "archive": "نسخة الموقع كاملة للقراءة دون اتصال (zip)",
         "english_index": "English",
         "page": "صفحة",
+        "other_edition": "English",
+        "search_heading": "البحث في الأرشيف",
+        "search_prompt": "ابحث بالعربية أو بالإنجليزية",
+        "search_noscript": "البحث يحتاج إلى تفعيل JavaScript في المتصفح؛ أما بقية صفحات الموقع فتعمل من دونه.",
+        "search_more": "عرض المزيد",
+        "search_no_index": "تعذّر تحميل فهرس البحث.",
+        "search_failed": "تعذّر تحميل جزء من فهرس البحث.",
+        "searching": "جارٍ البحث…",
+        "search_no_words": "اكتب كلمة أو أكثر للبحث.",
+        "search_none": "لا توجد نتائج مطابقة.",
+        "search_one": "نتيجة واحدة",
+        "search_count": "عدد النتائج: {n}",
+        "search_english": "بالإنجليزية: ",
+        "not_found_link": "الذهاب إلى الفهرس",
     },
     "en": {
         "skip": "Skip to content",
         "site_nav": "Site",
         "index": "Index",
-        "search": "بحث",
+        "search": "Search",
         "undated": "Undated",
         "neighbours": "Parts of this article",
         "previous": "Previous part",
@@ -59,19 +74,34 @@ LABELS = {
         "archive": "The whole site for offline reading (zip)",
         "english_index": "English",
         "page": "Page",
+        "other_edition": "العربية",
+        "search_heading": "Search the archive",
+        "search_prompt": "Search in English or Arabic",
+        "search_noscript": "Search needs JavaScript turned on in the browser; every other page of the site works without it.",
+        "search_more": "Show more",
+        "search_no_index": "The search index could not be loaded.",
+        "search_failed": "Part of the search index could not be loaded.",
+        "searching": "Searching…",
+        "search_no_words": "Type one or more words to search.",
+        "search_none": "No matching results.",
+        "search_one": "1 result",
+        "search_count": "{n} results",
+        "search_english": "",
+        "not_found_link": "Go to the English index",
     },
 }
 
 
 def labels_for(language: str) -> dict[str, str]:
-    return LABELS.get(language, LABELS["en"])
+    """The words of a page in ``language`` (a tag: ar-SY reads the ar words)."""
+    return LABELS.get(base_language(language), LABELS["en"])
 
 
-def part_label(number: int, count: int, language: str) -> str | None:
+def part_label(number: int, count: int, language: str, numerals: str = "auto") -> str | None:
     if count <= 1:
         return None
-    if language == "ar":
-        return f"الجزء {number} من {count}".translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    if base_language(language) == "ar":
+        return localise_digits(f"الجزء {number} من {count}", language, numerals)
     return f"Part {number} of {count}"
 
 

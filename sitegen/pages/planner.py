@@ -7,6 +7,7 @@ a template name and a context of plain data with every link already computed
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,12 +19,12 @@ from markupsafe import Markup
 
 from ..config import SiteConfig
 from ..content.markup import translated_block_html, with_anchor
-from ..content.metadata import format_date, make_excerpt
+from ..content.metadata import digits, format_date, hijri_date, hijri_names, localise_digits, make_excerpt, month_names
 from ..content.segment import Segment
 from ..core import urls
-from ..core.languages import direction, language_folder
+from ..core.languages import base_language, direction, language_folder
 from ..translation.companions import Companion
-from .labels import labels_for, part_label, translation_notice
+from .labels import LABELS, labels_for, part_label, translation_notice
 
 _ARABIC_RUN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+(?:[\s\d.,:؛،-]+[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+)*")
 
@@ -75,10 +76,6 @@ def isolate_arabic(escaped: str) -> str:
     return _ARABIC_RUN.sub(lambda m: f'<bdi lang="ar">{m.group(0)}</bdi>', escaped)
 
 
-def _date(day: date | None, language: str) -> dict[str, str] | None:
-    return {"iso": day.isoformat(), "display": format_date(day, language)} if day else None
-
-
 class SitePlanner:
     """Builds the Page values of one site. Holds only read-only inputs."""
 
@@ -92,42 +89,105 @@ class SitePlanner:
         self.target_folder = language_folder(self.target)
         self.has_search = config.search
         self.has_archive = config.offline_archive
+        self.numerals = config.numerals
 
     # -- shared pieces -------------------------------------------------
     def companion_of(self, segment: Segment) -> Companion | None:
         return self.companions.get((segment.source_rel, segment.number))
 
-    def _base(self, path: str, language: str, page_title: str) -> dict[str, Any]:
-        labels = labels_for(language)
-        foreign = language != self.source_language  # Arabic links on an English page keep their own direction
-        source_dir = direction(self.source_language) if foreign else None
-        nav = [{"href": urls.relative_url(path, urls.index_page(1)), "label": labels_for(self.source_language)["index"], "lang": self.source_language if foreign else None, "dir": source_dir}]
-        if self.english:
-            nav.append({"href": urls.relative_url(path, urls.index_page(1, self.target_folder)), "label": "English", "lang": self.target, "dir": direction(self.target)})
+    def is_english(self, language: str) -> bool:
+        """Whether a page in ``language`` belongs to the translation's edition."""
+        return base_language(language) != base_language(self.source_language)
+
+    def _marked(self, language: str | None) -> dict[str, str | None]:
+        """lang and dir for a piece of text in ``language``, or None for both when it needs none."""
+        return {"lang": language, "dir": direction(language) if language else None}
+
+    def site_name(self, english: bool) -> dict[str, Any]:
+        """The site's name on a page of one edition: the English edition's own (translation.title),
+        or the Arabic one marked as Arabic."""
+        own = self.config.translation.title if english else None
+        if english and not own:
+            return {"text": self.config.title} | self._marked(self.source_language)
+        return {"text": own or self.config.title} | self._marked(None)
+
+    def _site_description(self, english: bool) -> str | None:
+        if not english:
+            return self.config.description
+        if self.config.translation.description or base_language(self.target) != "en":
+            return self.config.translation.description
+        return "English translations of this site's Arabic articles."
+
+    def _nav(self, path: str, english: bool) -> list[dict[str, Any]]:
+        """The site's links: its own edition's index and search, then the other edition in its own language."""
+        own = self.target_folder if english else ""
+        labels = labels_for(self.target if english else self.source_language)
+        nav = [{"href": urls.relative_url(path, urls.index_page(1, own)), "label": labels["index"]} | self._marked(None)]
+        other = {"href": urls.relative_url(path, urls.index_page(1, "" if english else self.target_folder)), "label": labels["other_edition"]}
+        other |= self._marked(self.source_language if english else self.target)
+        if self.english and not english:
+            nav.append(other)
         if self.has_search:
-            nav.append({"href": urls.relative_url(path, urls.SEARCH), "label": labels_for(self.source_language)["search"], "lang": self.source_language if foreign else None, "dir": source_dir})
-        feeds = []
-        if self.config.base_url:
-            feeds.append({"title": self.config.title, "href": urls.relative_url(path, urls.feed(self.source_language))})
-            if self.english:
-                feeds.append({"title": f"{self.config.title} (English)", "href": urls.relative_url(path, urls.feed(self.target))})
+            nav.append({"href": urls.relative_url(path, urls.search_page(own)), "label": labels["search"]} | self._marked(None))
+        if english:
+            nav.append(other)
+        return nav
+
+    def _base(self, path: str, language: str, page_title: str) -> dict[str, Any]:
+        english = self.is_english(language)
+        own = self.target_folder if english else ""
+        name = self.site_name(english)
         return {
             "lang": language,
             "dir": direction(language),
             "page_title": page_title,
-            "site_title": self.config.title,
-            "description": self.config.description,
-            "labels": labels,
-            "nav": nav,
-            "home_url": urls.relative_url(path, urls.index_page(1)),
+            "site_title": name["text"],
+            "site_title_lang": name["lang"],
+            "site_title_dir": name["dir"],
+            "description": self._site_description(english),
+            "labels": labels_for(language),
+            "nav": self._nav(path, english),
+            "home_url": urls.relative_url(path, urls.index_page(1, own)),
             "root": urls.root_prefix(path),
+            "icon_url": urls.relative_url(path, urls.ICON),
             "noindex": False,
             "canonical": urls.absolute_url(self.config.base_url, path) if self.config.base_url else None,
             "alternates": [],
-            "feeds": feeds,
+            "feeds": self._feeds(path, english) if self.config.base_url else [],
             "body_class": "",
-            "search_url": urls.relative_url(path, urls.SEARCH) if self.has_search else None,
+            "search_url": urls.relative_url(path, urls.search_page(own)) if self.has_search else None,
         }
+
+    def _feeds(self, path: str, english: bool) -> list[dict[str, Any]]:
+        """The <link>s to both feeds. A title is in the page's language where it can be (an English
+        page calls the Arabic feed "News Archive (Arabic)"); ``title_lang`` marks one that is not."""
+        english_name = self.config.translation.title
+        source, target = self.source_language, self.target
+        arabic = {"title": self.config.title, "lang": source, "title_lang": source if english else None}
+        if english and english_name:
+            arabic |= {"title": f"{english_name} (Arabic)", "title_lang": None}
+        feeds = [arabic | {"href": urls.relative_url(path, urls.feed(source))}]
+        if self.english:
+            # Its title is the English name, or the Arabic one with "(English)": Arabic text either way without one.
+            title_lang = (None if english else target) if english_name else (source if english else None)
+            feeds.append({"title": self.feed_title(), "lang": target, "title_lang": title_lang, "href": urls.relative_url(path, urls.feed(target))})
+        return feeds
+
+    def _date(self, day: date | None, language: str) -> dict[str, str | None] | None:
+        """A date as a page in ``language`` shows it; ``iso`` (the Gregorian date) is for <time datetime>."""
+        if day is None:
+            return None
+        numerals = self.numerals_of(language)
+        hijri = hijri_date(day, language, numerals) if self.config.calendar == "gregorian+hijri" else None
+        return {"iso": day.isoformat(), "display": format_date(day, language, numerals), "hijri": hijri}
+
+    def numerals_of(self, language: str) -> str:
+        """site.yml's 'numerals' rule the site's own language; the translation writes its locale's digits."""
+        return "auto" if self.is_english(language) else self.numerals
+
+    def feed_title(self) -> str:
+        """The English feed's title: the English edition's name, or the Arabic one said to be the English feed's."""
+        return self.config.translation.title or f"{self.config.title} (English)"
 
     def _alternates(self, path: str, pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
         # hreflang alternates must be absolute for search engines; relative ones still help browsers offline.
@@ -166,10 +226,10 @@ class SitePlanner:
         context = self._base(path, self.source_language, segment.title)
         companion = self.companion_of(segment)
         context |= {
-            "date": _date(segment.date, self.source_language),
+            "date": self._date(segment.date, self.source_language),
             "author": segment.author,
             "tags": list(segment.tags),
-            "part": part_label(segment.number, count, self.source_language),
+            "part": part_label(segment.number, count, self.source_language, self.numerals),
             "blocks": [Markup(with_anchor(b.html, f"p{i}")) for i, b in enumerate(segment.blocks, start=1)],
             "companion": {"href": urls.relative_url(path, urls.companion_page(segment.slug, self.target)), "lang": self.target, "dir": direction(self.target), "label": f"Read in English: {companion.title}"} if companion else None,
             "parallel_url": urls.relative_url(path, urls.parallel_page(segment.slug)) if companion else None,
@@ -193,7 +253,7 @@ class SitePlanner:
         original = urls.segment_page(segment.slug, self.source_language)
         context |= {
             "page_title": companion.title,
-            "date": _date(segment.date, self.target),
+            "date": self._date(segment.date, self.target),
             "author": segment.author,
             "tags": [],
             "part": part_label(segment.number, count, self.target),
@@ -206,7 +266,7 @@ class SitePlanner:
             "index_url": urls.relative_url(path, urls.index_page(1, self.target_folder)),
             "noindex": self.config.translation.noindex_unreviewed and not companion.reviewed,
             "alternates": self._alternates(path, [(self.source_language, original), (self.target, path)]),
-            "description": None,
+            "description": companion_excerpt(companion),
         }
         context["labels"] = labels_for(self.target) | {"parallel": "Arabic and English side by side"}
         return Page(path, "segment.html", context, segment.source_rel)
@@ -237,7 +297,7 @@ class SitePlanner:
         context |= {
             "target_lang": self.target,
             "title_translated": companion.title,
-            "date": _date(segment.date, self.source_language),
+            "date": self._date(segment.date, self.source_language),
             "original_url": urls.relative_url(path, urls.segment_page(segment.slug, self.source_language)),
             "companion_url": urls.relative_url(path, urls.companion_page(segment.slug, self.target)),
             "notice": translation_notice(companion.providers, companion.date, companion.reviewed),
@@ -265,14 +325,16 @@ class SitePlanner:
         language = self.target if english else self.source_language
         folder = self.target_folder if english else ""
         labels = labels_for(language)
-        title = self.config.title if not english else f"{self.config.title}: English"
+        name = self.site_name(english)
         path = urls.index_page(number, folder)
-        context = self._base(path, language, f"{labels['page']} {number}" if number > 1 else title)
+        context = self._base(path, language, f"{labels['page']} {number}" if number > 1 else name["text"])
         context |= {
-            "heading": title if number == 1 else f"{title} · {labels['page']} {number}",
+            # The site's name (marked when it is Arabic on an English page), then the page's number.
+            "heading": name,
+            "heading_page": f"{labels['page']} {localise_digits(str(number), language, self.numerals_of(language))}" if number > 1 else None,
             "entries": [self._index_entry(path, listing, language, english) for listing in listings],
             "page_number": number,
-            "pagination": _pagination(path, number, total_pages, folder, language),
+            "pagination": _pagination(path, number, total_pages, folder, language, self.numerals_of(language)),
         }
         if self.has_archive and not english and number == 1:
             context["archive"] = {"href": urls.relative_url(path, urls.ARCHIVE), "label": labels["archive"]}
@@ -282,8 +344,8 @@ class SitePlanner:
         arabic_url = urls.relative_url(path, urls.segment_page(listing.slug, self.source_language))
         english_url = urls.relative_url(path, urls.companion_page(listing.slug, self.target))
         entry = {
-            "date": _date(listing.date, language),
-            "part": part_label(listing.number, listing.count, language),
+            "date": self._date(listing.date, language),
+            "part": part_label(listing.number, listing.count, language, self.numerals_of(language)),
             "continues": listing.number > 1,
         }
         if english:
@@ -301,9 +363,15 @@ class SitePlanner:
             "alternate": alternate if listing.english_title is not None else None,
         }
 
-    def search_page(self) -> Page:
-        path = urls.SEARCH
-        context = self._base(path, self.source_language, labels_for(self.source_language)["search"])
+    def search_page(self, english: bool = False) -> Page:
+        """search.html, or en/search.html: one index, each page in its own language, showing
+        English titles and pages where there are some."""
+        language = self.target if english else self.source_language
+        path = urls.search_page(self.target_folder if english else "")
+        labels = labels_for(language)
+        context = self._base(path, language, labels["search"])
+        # What search.js needs to speak the page's language and write dates as the pages do.
+        context["search_settings"] = search_settings(language, english, self.numerals_of(language), self.config.calendar)
         return Page(path, "search.html", context)
 
     def not_found_page(self) -> Page:
@@ -312,7 +380,7 @@ class SitePlanner:
         if self.config.base_url:
             # GitHub Pages serves 404.html at any depth: relative links would point nowhere.
             context["home_url"] = self.config.base_url + urls.INDEX
-            for item in context["nav"]:
+            for item in context["nav"] + context["feeds"]:
                 item["href"] = self.config.base_url + item["href"]
         context["noindex"] = True
         context["canonical"] = None
@@ -320,11 +388,35 @@ class SitePlanner:
         # this page at any depth); the folders below the root are the ones this site makes.
         context["root_folders"] = sorted({language_folder(self.source_language), self.target_folder, "parallel", "search"})
         context["has_base_url"] = bool(self.config.base_url)
+        # With base_url, a script makes it the page's <base> over http(s), so that the relative icon
+        # (and service worker) resolve at any depth, while the page opened from disk stays offline.
+        context["base_url"] = self.config.base_url
+        # The page is the site's language's; its English paragraph leads to the English edition.
+        context["english_home_url"] = (self.config.base_url or "") + urls.index_page(1, self.target_folder) if self.english else context["home_url"]
+        context["english_labels"] = LABELS["en"] | ({} if self.english else {"not_found_link": "Go to the index"})
         return Page(path, "404.html", context)
 
 
+def search_settings(language: str, english: bool, numerals: str, calendar: str = "gregorian") -> str:
+    """What search.js needs to speak a search page's language and write dates as the pages do
+    (format_date: day, CLDR month name, year, in the locale's digits; hijri_date), as JSON."""
+    labels = labels_for(language)
+    return json.dumps({
+        "english": english,
+        "hijri": hijri_names(language) if calendar == "gregorian+hijri" else None,
+        "months": month_names(language),
+        "digits": digits(language, numerals),
+        "text": {key: value for key, value in labels.items() if key.startswith("search")} | {"searching": labels["searching"]},
+    }, ensure_ascii=False, sort_keys=True)
+
+
+def companion_excerpt(companion: Companion) -> str:
+    """The start of a companion's text: its index entry's excerpt and its page's description."""
+    return make_excerpt(next((" ".join(b) for b in companion.blocks if b), ""))
+
+
 def listing_of(segment: Segment, companion: Companion | None, count: int) -> Listing:
-    english_excerpt = make_excerpt(next((" ".join(b) for b in companion.blocks if b), "")) if companion else None
+    english_excerpt = companion_excerpt(companion) if companion else None
     return Listing(
         source_rel=segment.source_rel,
         number=segment.number,
@@ -339,16 +431,15 @@ def listing_of(segment: Segment, companion: Companion | None, count: int) -> Lis
     )
 
 
-def _pagination(path: str, current: int, total: int, folder: str, language: str) -> dict[str, Any]:
+def _pagination(path: str, current: int, total: int, folder: str, language: str, numerals: str) -> dict[str, Any]:
     """Links to nearby pages and the ends: a 200-page archive must not list 200 links on every page."""
-    digits = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩") if language == "ar" else None
     shown = sorted({1, total, *range(max(1, current - 2), min(total, current + 2) + 1)})
     pages: list[dict[str, Any]] = []
     last = 0
     for number in shown:
         if number - last > 1:
             pages.append({"gap": True})
-        label = str(number).translate(digits) if digits else str(number)
+        label = localise_digits(str(number), language, numerals)
         pages.append({"gap": False, "current": number == current, "href": urls.relative_url(path, urls.index_page(number, folder)), "label": label})
         last = number
     return {

@@ -45,6 +45,7 @@ import yaml
 
 from ..core.diagnostics import Problem, error, warning
 from ..core.fsutil import write_atomic
+from ..core.languages import base_language
 from ..core.yamlfile import YamlError, node_line, parse_yaml
 
 # A memory holds a source file (at most 10 MB, see sources.py) about twice, with its fields:
@@ -70,7 +71,10 @@ def normalise_source(text: str) -> str:
 
 
 def entry_key(text: str, source_language: str, target_language: str) -> str:
-    digest = hashlib.sha256(f"{source_language}\n{target_language}\n{normalise_source(text)}".encode("utf-8"))
+    # Keyed by the base languages: a site that moves from ar to ar-SY (Levantine month names)
+    # translates the same Arabic, and must keep every entry.
+    languages = f"{base_language(source_language)}\n{base_language(target_language)}"
+    digest = hashlib.sha256(f"{languages}\n{normalise_source(text)}".encode("utf-8"))
     return digest.hexdigest()[:16]
 
 
@@ -135,6 +139,8 @@ def load_memory(
     ``None`` means unreadable: the caller must not overwrite it. With ``memory_dir``, a
     file that a symbolic link leads outside that folder is refused (and so never written).
     """
+    # A memory is of base languages (ar → en), whatever region the site names (ar-SY).
+    source_language, target_language = base_language(source_language), base_language(target_language)
     empty = Memory(path, source_file, source_language, target_language)
     data, problem = read_memory_bytes(path, memory_dir)
     if problem is not None:
@@ -162,7 +168,7 @@ def load_memory(
     problems: list[Problem] = []
     for field_name, expected in (("source_language", source_language), ("target_language", target_language)):
         found = doc.value.get(field_name, expected)
-        if found != expected:
+        if not isinstance(found, str) or base_language(found) != expected:
             line = doc.key_lines().get(field_name)
             problems.append(error(path, line, f"'{field_name}' is {found!r} but the site translates {source_language} → {target_language}: fix the file or site.yml"))
     raw_entries = doc.value.get("entries") or []
@@ -250,8 +256,10 @@ def _read_fast(value: Any, path: Path, source_file: str, source_language: str, t
     entries for one text, which need their lines to be reported."""
     if not isinstance(value, dict) or set(value) - {"source_file", "source_language", "target_language", "entries"}:
         return None
-    if value.get("source_language", source_language) != source_language or value.get("target_language", target_language) != target_language:
-        return None
+    for field_name, expected in (("source_language", source_language), ("target_language", target_language)):
+        found = value.get(field_name, expected)
+        if not isinstance(found, str) or base_language(found) != expected:
+            return None
     raw_entries = value.get("entries") or []
     if not isinstance(raw_entries, list):
         return None

@@ -67,15 +67,16 @@ ORIGINS = ("file", "http")
 SUBPATH = "repo"
 
 # Page types, in the order they are reported.  ENGLISH ones must be lang=en.
-PAGE_TYPES = ("index", "pagination", "segment", "companion", "en-index", "parallel", "search", "404")
+PAGE_TYPES = ("index", "pagination", "segment", "companion", "en-index", "parallel", "search", "en-search", "404")
 ARABIC_TYPES = ("index", "pagination", "segment", "search", "404")
-ENGLISH_TYPES = ("companion", "en-index")
+ENGLISH_TYPES = ("companion", "en-index", "en-search")
 WHEN_MISSING = {
     "pagination": "the sample has a single index page (no page-2.html)",
     "companion": "no English companion (en/<slug>.html) is built yet: translation memory not committed",
     "en-index": "no English index (en/index.html) is built yet",
     "parallel": "no parallel view (parallel/<slug>.html) is built yet",
     "search": "no search page (search.html) is built yet",
+    "en-search": "no English search page (en/search.html) is built yet",
     "404": "no 404.html is built",
 }
 
@@ -198,6 +199,8 @@ class Site:
             site.pages["parallel"] = parallel
         if (root / "search.html").is_file():
             site.pages["search"] = "search.html"
+        if (root / "en" / "search.html").is_file():
+            site.pages["en-search"] = "en/search.html"
         if (root / "404.html").is_file():
             site.pages["404"] = "404.html"
         return site
@@ -366,6 +369,14 @@ class PageLog:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     aborted: list[str] = field(default_factory=list)
+    origin: tuple[str, str] = ("", "")  # scheme and host of the page visited
+
+    def request(self, url: str) -> None:
+        # Chromium asks for a page's icon after its load event, at times once the next visit has
+        # begun: an icon of another origin than this visit's is the previous page's, not this one's.
+        if url.endswith("/icon.svg") and tuple(urlsplit(url)[:2]) != self.origin:
+            return
+        self.requests.append(url)
 
     def console(self, message) -> None:
         if message.type == "error":
@@ -397,7 +408,7 @@ class Browser:
         self.page = page = self.context.new_page()
         self._viewport = (1280, 800)
         self._scheme = None
-        page.on("request", lambda request: self.log and self.log.requests.append(request.url))
+        page.on("request", lambda request: self.log and self.log.request(request.url))
         page.on("console", lambda message: self.log and self.log.console(message))
         page.on("pageerror", lambda error: self.log and self.log.page_errors.append(str(error)))
 
@@ -417,7 +428,7 @@ class Browser:
         if scheme != self._scheme:
             page.emulate_media(color_scheme=scheme)
             self._scheme = scheme
-        log = self.log = PageLog()
+        log = self.log = PageLog(origin=tuple(urlsplit(url)[:2]))
         blocked_before = len(self.blocked)
         ok = False
         try:

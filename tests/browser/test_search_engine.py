@@ -70,7 +70,7 @@ def test_search_page_pages_through_results_in_chromium(tmp_path, browser, monkey
         shown = lambda: [h.split("/")[-2] + "/" + h.split("/")[-1] for h in  # noqa: E731
                          page.eval_on_selector_all("#search-list li h2 a", "as => as.map(a => a.href)")]
         page.wait_for_function("document.querySelectorAll('#search-list li').length === 20")
-        assert "45" in page.locator("#search-status").inner_text()
+        assert "٤٥" in page.locator("#search-status").inner_text()  # in the page's digits (numerals: arab)
         assert shown() == expected[:20]
         assert page.locator("#search-more").is_visible()
         page.click("#search-more")
@@ -81,5 +81,76 @@ def test_search_page_pages_through_results_in_chromium(tmp_path, browser, monkey
         assert shown() == expected
         assert page.locator("#search-more").is_hidden()
         assert problems == []
+    finally:
+        page.close()
+
+
+def test_english_search_page_shows_english_titles_and_dates(tmp_path, browser):
+    # The English page reads the same index: English title and page where there is a companion,
+    # the Arabic ones (marked Arabic) where there is none; dates as the English pages write them.
+    _write(build_search_index(_docs()), tmp_path)
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "search.html").write_text(_render("../", english=True), encoding="utf-8")
+    page = browser.context.new_page()
+    try:
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto((tmp_path / "en" / "search.html").as_uri() + "?q=hospitals")
+        page.wait_for_selector("#search-list li")
+        titles = page.locator("#search-list li h2 a")
+        assert titles.count() == 2  # "hospitals" found "hospital": the English plural rule
+        assert sorted(titles.all_inner_texts()) == ["Ahmad in Homs", "Field hospital"]
+        ahmad = page.locator("#search-list li", has_text="Ahmad in Homs")
+        assert ahmad.locator("h2 a").get_attribute("lang") is None
+        assert ahmad.locator("h2 a").get_attribute("href").endswith("/en/ahmad.html")
+        assert ahmad.locator("time").inner_text() == "1 March 2012"
+        assert page.locator("#search-status").inner_text() == "2 results"
+        page.fill("#q", "المدينة")
+        page.wait_for_function("document.querySelector('#search-list li a') && "
+                               "document.querySelector('#search-list li a').textContent.includes('المدينة')")
+        arabic = page.locator("#search-list li h2 a").first
+        assert (arabic.get_attribute("lang"), arabic.get_attribute("dir")) == ("ar", "rtl")
+        assert arabic.get_attribute("href").endswith("/ar/old-city.html")
+        page.fill("#q", "nothingatall")
+        page.wait_for_function("document.getElementById('search-status').textContent === 'No matching results.'")
+        assert problems == []
+    finally:
+        page.close()
+
+
+def test_search_pages_hijri_dates_agree_with_the_pages(tmp_path, browser):
+    # The pages convert with hijridate, the search page with the table the page carries: the
+    # same day over the table's whole range, and none outside it. (Chromium's own Umm al-Qura
+    # calendar, ICU's, was a day off on about one date in three: it cannot stand in.)
+    import random
+    from datetime import date, timedelta
+
+    from hijridate import Gregorian
+
+    (tmp_path / "search.html").write_text(_render(calendar="gregorian+hijri"), encoding="utf-8")
+    first, last = date(1924, 8, 1), date(2077, 11, 16)
+    rnd = random.Random(5)
+    days = [first, last, date(2012, 2, 24)] + [first + timedelta(days=rnd.randrange((last - first).days)) for _ in range(400)]
+    outside = [first - timedelta(days=1), last + timedelta(days=1)]
+    page = browser.context.new_page()
+    try:
+        page.goto((tmp_path / "search.html").as_uri())
+        found = page.evaluate("""days => { const t = JSON.parse(document.querySelector("[data-search]").dataset.search).hijri;
+                                           return days.map(d => window.__searchCore.hijriNumbers(d, t)); }""",
+                              [d.isoformat() for d in days + outside])
+        assert found[-2:] == [None, None]
+        found = found[:-2]
+        expected = [list(Gregorian(d.year, d.month, d.day).to_hijri().datetuple()) for d in days]
+        mismatches = [(d, f, e) for d, f, e in zip(days, found, expected) if f != e]
+        assert not mismatches, mismatches[:5]
+
+        # And a result shows it as the pages do.
+        from sitegen.content.metadata import hijri_date
+
+        _write(build_search_index(_docs()), tmp_path)
+        page.goto((tmp_path / "search.html").as_uri() + "?q=" + "احمد")
+        page.wait_for_selector("#search-list li .hijri")
+        assert page.locator("#search-list li .hijri").first.inner_text() == hijri_date(date(2012, 3, 1), "ar", "arab")
     finally:
         page.close()

@@ -97,7 +97,25 @@
     return word;
   }
 
-  function stem(word) { return stemSuffix(stemPrefix(word)); }
+  // Lucene EnglishMinimalStemmer on words of a to z only: plural -s ("archives" →
+  // "archive", "cities" → "city"), not -ss, -us, or -es after a vowel + i/a/o/e.
+  var ENGLISH_RE = /^[a-z]+$/;
+  function stemEnglish(word) {
+    var n = word.length;
+    if (n < 3 || word.charAt(n - 1) !== "s" || !ENGLISH_RE.test(word)) { return word; }
+    var c = word.charAt(n - 2);
+    if (c === "u" || c === "s") { return word; }
+    if (c === "e") {
+      var b = word.charAt(n - 3);
+      if (n > 3 && b === "i" && word.charAt(n - 4) !== "a" && word.charAt(n - 4) !== "e") {
+        return word.slice(0, n - 3) + "y";
+      }
+      if (b === "i" || b === "a" || b === "o" || b === "e") { return word; }
+    }
+    return word.slice(0, n - 1);
+  }
+
+  function stem(word) { return stemEnglish(stemSuffix(stemPrefix(word))); }
 
   function tokenize(text) { return words(text).map(stem); }
 
@@ -349,11 +367,29 @@
     return this.documents(res.ids.slice(start, start + count));
   };
 
+  // [year, month, day] of an ISO Gregorian day in the Umm al-Qura calendar, or null outside
+  // the table: table.start is the first month's day (days since 1970-01-01), table.lengths
+  // each month's length less 28 (sitegen/content/metadata.py hijri_names).
+  function hijriNumbers(iso, table) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+    if (!m) { return null; }
+    var day = Date.UTC(+m[1], +m[2] - 1, +m[3]) / 86400000 - table.start;
+    if (!(day >= 0)) { return null; }
+    for (var k = 0; k < table.lengths.length; k++) {
+      var length = 28 + (+table.lengths.charAt(k));
+      if (day < length) { return [table.firstYear + Math.floor(k / 12), k % 12 + 1, day + 1]; }
+      day -= length;
+    }
+    return null;
+  }
+
   w.__searchCore = {
+    hijriNumbers: hijriNumbers,
     normalizeArabic: normalizeArabic,
     words: words,
     stem: stem,
     stemPrefix: stemPrefix,
+    stemEnglish: stemEnglish,
     tokenize: tokenize,
     analyze: analyze,
     decodePostings: decodePostings,
@@ -368,27 +404,44 @@
   var PAGE_SIZE = 20;
   var INDEX_VERSION = 3;  // the layout of sitegen/outputs/search/writer.py this page reads
   var DEBOUNCE_MS = 200;
-  var TEXT = {
-    noIndex: "تعذّر تحميل فهرس البحث.",
-    failed: "تعذّر تحميل جزء من فهرس البحث.",
-    searching: "جارٍ البحث…",
-    noWords: "اكتب كلمة أو أكثر للبحث.",
-    none: "لا توجد نتائج مطابقة.",
-    count: function (n) { return n === 1 ? "نتيجة واحدة" : "عدد النتائج: " + n; },
-    english: "بالإنجليزية: ",
-    more: "عرض المزيد"
-  };
+  // The page's words, month names and digits (sitegen/pages/planner.py search_page): the same
+  // page script serves search.html in Arabic and en/search.html in English.
+  var SETTINGS = { english: false, months: [], digits: "0123456789", text: {} };
+  var TEXT = {};
 
-  var MONTHS = ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
-                "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"];
-
-  function arabicDigits(n) {
-    return String(n).replace(/[0-9]/g, function (c) { return String.fromCharCode(0x0660 + (+c)); });
+  function readSettings() {
+    var holder = document.querySelector("[data-search]");
+    try { SETTINGS = JSON.parse(holder.getAttribute("data-search")); } catch (e) { /* defaults */ }
+    var t = SETTINGS.text || {};
+    TEXT = {
+      noIndex: t.search_no_index, failed: t.search_failed, searching: t.searching,
+      noWords: t.search_no_words, none: t.search_none, english: t.search_english || "",
+      more: t.search_more,
+      count: function (n) { return n === 1 ? t.search_one : String(t.search_count).replace("{n}", localDigits(n)); }
+    };
   }
 
-  function arabicDate(year, month, day) {
-    if (month < 1 || month > 12) { return year + "-" + month + "-" + day; }
-    return arabicDigits(day) + " " + MONTHS[month - 1] + " " + arabicDigits(year);
+  function localDigits(n) {
+    var digits = SETTINGS.digits || "0123456789";
+    return String(n).replace(/[0-9]/g, function (c) { return digits.charAt(+c); });
+  }
+
+  // As the pages write it (sitegen/content/metadata.py format_date, CLDR "d MMMM y"):
+  // "٢٥ تشرين الثاني ٢٠٢٦" for ar-SY, "25 November 2026" in English.
+  function localDate(year, month, day) {
+    var name = (SETTINGS.months || [])[month - 1];
+    if (!name) { return year + "-" + month + "-" + day; }
+    return localDigits(day) + " " + name + " " + localDigits(year);
+  }
+
+  // The Umm al-Qura date as the pages write it (metadata.py hijri_date), from the table the page
+  // carries (hijri_names); none outside the table's days.
+  function hijriDate(iso) {
+    var h = SETTINGS.hijri;
+    var n = h ? hijriNumbers(iso, h) : null;
+    if (!n) { return null; }
+    var text = n[2] + " " + h.months[n[1] - 1] + " " + n[0] + " " + h.notation;
+    return SETTINGS.english ? text : localDigits(text);
   }
 
   function start() {
@@ -397,6 +450,7 @@
     var list = document.getElementById("search-list");
     var more = document.getElementById("search-more");
     if (!input || !status || !list) { return; }
+    readSettings();
     var form = input.form;
     var index = w.__searchIndex;
     if (!index || index.version !== INDEX_VERSION || typeof index.dir !== "string" ||
@@ -451,34 +505,46 @@
       return e;
     }
 
-    function link(href, text, lang) {
+    // Text in the other language than the page's is marked, so that it keeps its own direction.
+    function link(href, text, english) {
       var url = resolve(href);
       var e = el(url ? "a" : "span", null, text || href || "");
       if (url) { e.href = url; }
-      if (lang === "en") { e.lang = "en"; e.dir = "ltr"; }
+      if (english !== SETTINGS.english) { e.lang = english ? "en" : "ar"; e.dir = english ? "ltr" : "rtl"; }
       return e;
     }
 
     function renderDoc(d) {
       var li = el("li", "search-result");
       var h = el("h2", "search-result-title");
-      h.appendChild(link(d.urlAr, d.titleAr, "ar"));
+      // The English page shows the English title and page where there is a companion.
+      var inEnglish = SETTINGS.english && !!d.urlEn;
+      h.appendChild(inEnglish ? link(d.urlEn, d.titleEn || d.urlEn, true) : link(d.urlAr, d.titleAr, false));
       li.appendChild(h);
       if (d.date) {
         var meta = el("p", "search-result-date");
         var iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d.date);
-        // As the pages show it (sitegen/content/metadata.py format_date): "٢٥ نوفمبر ٢٠٢٦".
-        var t = el("time", null, iso ? arabicDate(+iso[1], +iso[2], +iso[3]) : d.date);
+        var t = el("time", null, iso ? localDate(+iso[1], +iso[2], +iso[3]) : d.date);
         if (iso) { t.dateTime = d.date; }
         meta.appendChild(t);
+        var hijri = iso ? hijriDate(d.date) : null;
+        if (hijri) {
+          meta.appendChild(document.createTextNode(" · "));
+          meta.appendChild(el("span", "hijri", hijri));
+        }
         li.appendChild(meta);
       }
-      if (d.urlEn || d.titleEn) {
+      if (!SETTINGS.english && (d.urlEn || d.titleEn)) {
         var en = el("p", "search-result-en", TEXT.english);
-        en.appendChild(link(d.urlEn, d.titleEn || d.urlEn, "en"));
+        en.appendChild(link(d.urlEn, d.titleEn || d.urlEn, true));
         li.appendChild(en);
       }
-      if (d.snippet) { li.appendChild(el("p", "search-result-snippet", d.snippet)); }
+      // The snippet is the Arabic text's start: beside an English title it would only confuse.
+      if (d.snippet && !inEnglish) {
+        var snippet = el("p", "search-result-snippet", d.snippet);
+        if (SETTINGS.english) { snippet.lang = "ar"; snippet.dir = "rtl"; }
+        li.appendChild(snippet);
+      }
       return li;
     }
 

@@ -27,7 +27,13 @@ Analysis (identical in Python, used for the index, and in
    once, in that order, stripping each suffix that matches while at least 2
    letters remain (so several suffixes may go, each at most once).  Example:
    ``والمدينة`` → ``والمدينه`` → ``مدينه`` → ``مدين``.  No affix can match a Latin
-   token, so English is only lower-cased and folded.
+   token.
+6. English plurals, as Lucene's ``EnglishMinimalStemmer``, on tokens of the
+   letters ``a``-``z`` alone (:func:`stem_english`): a token of at least 3
+   letters ending in ``s``, but not ``ss`` or ``us``, loses it
+   (``archives`` → ``archive``), ``ies`` becomes ``y`` unless after ``a`` or
+   ``e`` (``cities`` → ``city``), and ``ies``, ``aes``, ``oes``, ``ees`` stay.
+   No Arabic token ends in ``s``, so the two stemmers never meet.
 
 :func:`analyse_document` does all the text work for one document and returns
 a small, picklable :class:`IndexedDocument` (its weighted terms and what a
@@ -55,6 +61,7 @@ __all__ = [
     "stem",
     "stem_prefix",
     "stem_suffix",
+    "stem_english",
     "analyse_document",
     "MAX_TOKEN_LENGTH",
     "SNIPPET_LENGTH",
@@ -179,12 +186,31 @@ def stem_suffix(word: str) -> str:
             return word
 
 
+_ENGLISH_WORD = re.compile("[a-z]+").fullmatch
+
+
+def stem_english(word: str) -> str:
+    """Lucene's ``EnglishMinimalStemmer`` (plural -s) on a word of a to z only; see the module doc."""
+    n = len(word)
+    if n < 3 or word[-1] != "s" or not _ENGLISH_WORD(word):
+        return word
+    before = word[-2]
+    if before in "us":
+        return word
+    if before == "e":
+        if n > 3 and word[-3] == "i" and word[-4] not in "ae":
+            return word[:-3] + "y"
+        if word[-3] in "iaoe":
+            return word
+    return word[:-1]
+
+
 _CACHE_LIMIT = 500_000
 
 
 class _StemCache(dict):
     def __missing__(self, word: str) -> str:
-        result = stem_suffix(stem_prefix(word))
+        result = stem_english(stem_suffix(stem_prefix(word)))
         if len(self) < _CACHE_LIMIT:
             self[word] = result
         return result
@@ -194,7 +220,7 @@ _stem_cache = _StemCache()
 
 
 def stem(word: str) -> str:
-    """Light Arabic stem of one normalised, lower-cased word."""
+    """Light stem of one normalised, lower-cased word: Arabic affixes, English plurals."""
     return _stem_cache[word]
 
 
@@ -329,7 +355,7 @@ class _TokenCache(dict):
 
     def __missing__(self, word: str) -> str:
         folded = word.translate(self.table) if self.mapped(word) else word
-        token = "" if len(folded) > MAX_TOKEN_LENGTH else stem_suffix(stem_prefix(folded))
+        token = "" if len(folded) > MAX_TOKEN_LENGTH else stem_english(stem_suffix(stem_prefix(folded)))
         if len(self) < _CACHE_LIMIT:
             self[word] = token
         return token

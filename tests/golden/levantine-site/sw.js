@@ -1,0 +1,22 @@
+// Offline reading over https: every page or file read is kept, and opens again without network.
+// Network first, so readers get corrections and new articles whenever they are online.
+var CACHE = "site-pages-v1";
+self.addEventListener("install", function () { self.skipWaiting(); });
+self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) return;
+  event.respondWith(
+    fetch(request).then(function (response) {
+      if (response.ok && response.type === "basic") {
+        var copy = response.clone();
+        caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+      }
+      return response;
+    }).catch(function () {
+      return caches.match(request).then(function (hit) {
+        return hit || caches.match(new URL("404.html", self.registration.scope).href);
+      });
+    })
+  );
+});
