@@ -111,3 +111,11 @@ def test_split_top_level_keeps_nested_elements_together():
 
 def test_with_anchor_sets_the_id_on_the_outer_element_only():
     assert with_anchor("<p>أ <em>ب</em></p>", "p3") == '<p id="p3">أ <em>ب</em></p>'
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0c", "\x1c", "\r"])
+def test_split_top_level_with_line_breaks_only_python_counts(separator):
+    # HTMLParser counts lines by "\n" alone: a separator str.splitlines() also breaks at
+    # (found by hypothesis: "<script\u2028" in Markdown) once cut a paragraph inside its <p>.
+    fragment = f"<p>&lt;script{separator}</p>\n<p>ب</p>\n<ul><li>ج</li></ul>"
+    assert split_top_level(fragment) == [("p", f"<p>&lt;script{separator}</p>"), ("p", "<p>ب</p>"), ("ul", "<ul><li>ج</li></ul>")]

@@ -129,9 +129,12 @@ class _TopLevelSplitter(HTMLParser):
         super().__init__(convert_charrefs=False)
         self.depth = 0
         self.starts: list[tuple[str, int]] = []
+        # HTMLParser counts lines by "\n" alone; str.splitlines() also breaks at \r, \x0b,
+        # \x0c, \x1c-\x1e, \x85, U+2028 and U+2029, which put every later start in the
+        # wrong place (a paragraph cut inside its own <p>).
         self._line_offsets = [0]
-        for line in fragment.splitlines(keepends=True):
-            self._line_offsets.append(self._line_offsets[-1] + len(line))
+        for line in fragment.split("\n"):
+            self._line_offsets.append(self._line_offsets[-1] + len(line) + 1)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if self.depth == 0:
