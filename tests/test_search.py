@@ -249,7 +249,7 @@ def _check_layout(files: dict[str, bytes], docs) -> dict:
         assert "</script" not in lowered and "<!--" not in lowered and "<" not in text
         assert "\u2028" not in text and "\u2029" not in text
     root = _root_data(files)
-    assert root["docs"] == len(docs) and root["dir"] == "search/" and root["version"] == 3
+    assert root["docs"] == len(docs) and root["dir"] == "search/" and root["version"] == writer.INDEX_VERSION
     assert root["weights"] == codec.MAX_WEIGHT and root["docChunk"] == writer.DOC_CHUNK
     bounds = root["shards"]
     term_paths = sorted(p for p in files if p.startswith("search/t"))
@@ -300,7 +300,7 @@ def test_empty_index():
     files = build_search_index([])
     assert set(files) == {"search-index.js"}
     assert _root_data(files) == {"dir": "search/", "docChunk": writer.DOC_CHUNK, "docs": 0, "shards": [],
-                                 "version": 3, "weights": codec.MAX_WEIGHT}
+                                 "version": writer.INDEX_VERSION, "weights": codec.MAX_WEIGHT}
 
 
 @needs_node
@@ -408,10 +408,12 @@ def test_end_to_end_queries(tmp_path, monkeypatch, target):
     ahmad = res["احمد"]["docs"][0]
     assert ahmad == {"id": ahmad["id"], "urlAr": "ar/ahmad.html", "titleAr": "أَحْمَد في حمص",
                      "date": "2012-03-01", "urlEn": "en/ahmad.html", "titleEn": "Ahmad in Homs",
-                     "snippet": "ذهب أَحْمَد إلى المستشفى في مدينة حمص، «الخالدية»؟ ٢٠١٢"}
+                     "snippet": "ذهب أَحْمَد إلى المستشفى في مدينة حمص، «الخالدية»؟ ٢٠١٢",
+                     "snippetEn": "Ahmad went to the hospital in the city of Homs in 2012."}
     evil = res["evil"]["docs"][0]  # hostile text survives the round trip unchanged
     assert evil["titleAr"] == "</script><script>alert(1)</script>\u2028\u2029<!-- \"\\"
     assert evil["titleEn"] == "</script >Evil & co"
+    assert evil["snippetEn"] == "x </script><img src=x onerror=alert(1)> y"  # the English result's own text
     assert res["عريض"]["docs"][0]["urlAr"] == "ar/evil.html"
 
 

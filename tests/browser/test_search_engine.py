@@ -105,6 +105,8 @@ def test_english_search_page_shows_english_titles_and_dates(tmp_path, browser):
         assert ahmad.locator("h2 a").get_attribute("lang") is None
         assert ahmad.locator("h2 a").get_attribute("href").endswith("/en/ahmad.html")
         assert ahmad.locator("time").inner_text() == "1 March 2012"
+        # The start of the English text, not the Arabic one, under an English title.
+        assert ahmad.locator(".search-result-snippet").inner_text() == "Ahmad went to the hospital in the city of Homs in 2012."
         assert page.locator("#search-status").inner_text() == "2 results"
         page.fill("#q", "المدينة")
         page.wait_for_function("document.querySelector('#search-list li a') && "

@@ -344,20 +344,20 @@
     return Promise.all(Object.keys(needed).map(function (n) { return self.shard(n); }));
   };
 
-  // [url_ar, title_ar, date, url_en, title_en, snippet] of a loaded id.
+  // [url_ar, title_ar, date, url_en, title_en, snippet, snippet_en] of a loaded id.
   Engine.prototype.row = function (id) {
     var rows = this.cache["d" + Math.floor(id / this.index.docChunk)] || [];
     return rows[id % this.index.docChunk] || [];
   };
 
-  // Resolves to [{id, urlAr, titleAr, date, urlEn, titleEn, snippet}, ...] for result ids.
+  // Resolves to [{id, urlAr, titleAr, date, urlEn, titleEn, snippet, snippetEn}, ...] for result ids.
   Engine.prototype.documents = function (ids) {
     var self = this;
     return this.loadRows(ids).then(function () {
       return ids.map(function (id) {
         var r = self.row(id);
         return { id: id, urlAr: r[0], titleAr: r[1], date: r[2], urlEn: r[3],
-                 titleEn: r[4], snippet: r[5] };
+                 titleEn: r[4], snippet: r[5], snippetEn: r[6] };
       });
     });
   };
@@ -402,7 +402,7 @@
   if (typeof document === "undefined" || !document.getElementById) { return; }
 
   var PAGE_SIZE = 20;
-  var INDEX_VERSION = 3;  // the layout of sitegen/outputs/search/writer.py this page reads
+  var INDEX_VERSION = 4;  // the layout of sitegen/outputs/search/writer.py this page reads
   var DEBOUNCE_MS = 200;
   // The page's words, month names and digits (sitegen/pages/planner.py search_page): the same
   // page script serves search.html in Arabic and en/search.html in English.
@@ -539,8 +539,10 @@
         en.appendChild(link(d.urlEn, d.titleEn || d.urlEn, true));
         li.appendChild(en);
       }
-      // The snippet is the Arabic text's start: beside an English title it would only confuse.
-      if (d.snippet && !inEnglish) {
+      // Each result shows the start of the text in its title's language.
+      if (inEnglish && d.snippetEn) {
+        li.appendChild(el("p", "search-result-snippet", d.snippetEn));
+      } else if (d.snippet && !inEnglish) {
         var snippet = el("p", "search-result-snippet", d.snippet);
         if (SETTINGS.english) { snippet.lang = "ar"; snippet.dir = "rtl"; }
         li.appendChild(snippet);

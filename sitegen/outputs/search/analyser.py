@@ -84,7 +84,7 @@ class SearchDocument:
 
 @dataclass(frozen=True)
 class IndexedDocument:
-    """What a bucket needs of one document: small and picklable.
+    """What the index needs of one document: small and picklable.
 
     Made by :func:`analyse_document`; ``terms`` are ``(term, weight)`` pairs
     sorted by term, the weight being the term frequency, +2 for a title term,
@@ -98,6 +98,7 @@ class IndexedDocument:
     title_en: str | None
     snippet: str
     terms: tuple[tuple[str, int], ...]
+    snippet_en: str | None = None  # the start of the English companion, for the English search page
 
 
 # ---------------------------------------------------------------------------
@@ -406,7 +407,8 @@ def analyse_document(doc: SearchDocument) -> IndexedDocument:
     return IndexedDocument(
         url_ar=_clean(doc.url_ar), title_ar=_clean(doc.title_ar or ""), date=_clean(doc.date),
         url_en=_clean(doc.url_en), title_en=_clean(doc.title_en),
-        snippet=_clean(_snippet(doc.text_ar or doc.text_en or "")), terms=terms)
+        snippet=_clean(_snippet(doc.text_ar or doc.text_en or "")), terms=terms,
+        snippet_en=_clean(_snippet(doc.text_en)) if doc.text_en else None)
 
 
 def _clean(text: str | None) -> str | None:

@@ -41,7 +41,7 @@ __all__ = [
     "SHARD_TARGET",
 ]
 
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 DOC_CHUNK = 8
 SHARD_TARGET = 16 * 1024  # characters of terms and postings a term shard aims at
 MAX_SPAN = 1 << 16
@@ -93,7 +93,7 @@ def rank_key(url: str, day: int) -> tuple:
 def _document_key(d: IndexedDocument) -> tuple:
     # The rest only makes exact duplicates (tests) sort deterministically.
     return (*rank_key(d.url_ar, day_number(d.date)), d.title_ar, d.date or "", d.url_en or "",
-            d.title_en or "", d.snippet, d.terms)
+            d.title_en or "", d.snippet, d.terms, d.snippet_en or "")
 
 
 def in_id_order(documents: Iterable[IndexedDocument]) -> list[IndexedDocument]:
@@ -175,7 +175,7 @@ def read_shard(data: bytes) -> list[tuple[str, str]]:
 
 
 def document_row(d: IndexedDocument) -> list:
-    return [d.url_ar, d.title_ar, d.date, d.url_en, d.title_en, d.snippet]
+    return [d.url_ar, d.title_ar, d.date, d.url_en, d.title_en, d.snippet, d.snippet_en]
 
 
 def chunk_file(chunk: int, rows: Sequence[list]) -> bytes:
