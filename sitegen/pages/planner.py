@@ -116,7 +116,7 @@ class SitePlanner:
             return self.config.description
         if self.config.translation.description or base_language(self.target) != "en":
             return self.config.translation.description
-        return "English translations of this site's Arabic articles."
+        return labels_for(self.target)["edition_description"]
 
     def _nav(self, path: str, english: bool) -> list[dict[str, Any]]:
         """The site's links: its own edition's index and search, then the other edition in its own language."""
