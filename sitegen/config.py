@@ -25,6 +25,9 @@ KEYED_PROVIDERS = frozenset({"deepl", "microsoft", "qcri"})
 NUMERALS = ("auto", "arab", "latn")
 # The calendars dates are shown in; <time datetime> is always the ISO Gregorian date.
 CALENDARS = ("gregorian", "gregorian+hijri")
+# What site.zip carries of each photo: its smallest width (pages in the zip show that one),
+# every width, or none (pages in the zip show the alt text in its place).
+ARCHIVE_IMAGES = ("small", "all", "none")
 # An API key lives only in the environment: never in site.yml, never in the memory or the site.
 API_KEY_VARIABLE = "TRANSLATOR_API_KEY"
 
@@ -45,6 +48,14 @@ class TranslationConfig:
     # The English edition's own name and description; without them the Arabic ones stand, marked as Arabic.
     title: str | None = None
     description: str | None = None
+
+
+@dataclass(frozen=True)
+class PhotosConfig:
+    # The widths each photo is published in (never wider than the original), as WebP and JPEG.
+    widths: tuple[int, ...] = (480, 960, 1600)
+    # A decompression bomb is a small file that decodes to gigabytes: refused above this size.
+    max_megapixels: float = 50.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,8 @@ class SiteConfig:
     offline_archive: bool = True
     # Over https only: pages read once open again without network.
     service_worker: bool = True
+    offline_archive_images: str = "small"
+    photos: PhotosConfig = field(default_factory=PhotosConfig)
     translation: TranslationConfig = field(default_factory=TranslationConfig)
 
     @cached_property  # asked once per source file by a build's survey
@@ -96,7 +109,13 @@ _SITE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "search": ((bool,), "true or false"),
     "offline_archive": ((bool,), "true or false"),
     "service_worker": ((bool,), "true or false"),
+    "offline_archive_images": ((str,), "one of " + ", ".join(ARCHIVE_IMAGES)),
+    "photos": ((dict,), "a mapping"),
     "translation": ((dict,), "a mapping"),
+}
+_PHOTOS_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "widths": ((list,), "a list of widths in pixels, such as [480, 960, 1600]"),
+    "max_megapixels": ((int, float), "a number of megapixels"),
 }
 _TRANSLATION_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "enabled": ((bool,), "true or false"),
@@ -134,6 +153,10 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
     )
     lines = key_lines(doc.node)
     translation_lines = key_lines(translation_node)
+    photos_node = doc.child("photos")
+    photos_raw = raw.get("photos") if isinstance(raw.get("photos"), dict) else {}
+    photos_values = _check_keys(photos_raw, _PHOTOS_KEYS, key_lines(photos_node), config_path, "photos.", problems)
+    _check_photos_values(photos_values, key_lines(photos_node), config_path, problems)
 
     def fail(key: str, message: str, in_translation: bool = False) -> None:
         line = (translation_lines if in_translation else lines).get(key, None)
@@ -155,6 +178,8 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
     output_dir = Path(output_override).resolve() if output_override else (root / values.pop("output_dir", "_site")).resolve()
     values.pop("output_dir", None)
     values.pop("translation", None)
+    values.pop("photos", None)
+    photos = PhotosConfig(**({"widths": tuple(photos_values.pop("widths"))} if "widths" in photos_values else {}), **{k: float(v) for k, v in photos_values.items()})
     _check_output_dir(config_path, root, output_dir, output_override, translation, lines, translation_lines)
     return SiteConfig(
         root=root,
@@ -162,6 +187,7 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
         content_dir=content_dir,
         output_dir=output_dir,
         translation=translation,
+        photos=photos,
         **values,
     )
 
@@ -194,6 +220,8 @@ def _check_site_values(values: dict[str, Any], fail: Callable[..., None]) -> Non
         fail("calendar", f"'calendar' must be gregorian or gregorian+hijri (the Umm al-Qura date beside the Gregorian one), not {values['calendar']!r}")
     if "numerals" in values and values["numerals"] not in NUMERALS:
         fail("numerals", f"'numerals' must be one of {', '.join(NUMERALS)}, not {values['numerals']!r}: auto writes the locale's digits, arab ٠١٢٣, latn 0123")
+    if "offline_archive_images" in values and values["offline_archive_images"] not in ARCHIVE_IMAGES:
+        fail("offline_archive_images", f"'offline_archive_images' must be small (each photo's smallest width in site.zip), all or none, not {values['offline_archive_images']!r}")
     if "per_page" in values and not 1 <= values["per_page"] <= 1000:
         fail("per_page", "'per_page' must be between 1 and 1000")
     if values.get("base_url"):
@@ -204,6 +232,21 @@ def _check_site_values(values: dict[str, Any], fail: Callable[..., None]) -> Non
             values["base_url"] += "/"
     if "theme" in values and not re.fullmatch(r"[A-Za-z0-9_-]+", values["theme"]):
         fail("theme", "'theme' must be a plain folder name under themes/ (letters, digits, - and _)")
+
+
+def _check_photos_values(values: dict[str, Any], lines: dict[str, int], path: Path, problems: list[Problem]) -> None:
+    widths = values.get("widths")
+    if widths is not None:
+        if not widths or len(widths) > 8 or any(isinstance(w, bool) or not isinstance(w, int) or not 16 <= w <= 8000 for w in widths):
+            problems.append(error(path, lines.get("widths"), "'photos.widths' must list 1 to 8 widths in pixels between 16 and 8000, such as [480, 960, 1600]"))
+            values.pop("widths")
+        elif list(widths) != sorted(set(widths)):
+            problems.append(error(path, lines.get("widths"), f"'photos.widths' must go from the smallest to the largest, each once: write {sorted(set(widths))}"))
+            values.pop("widths")
+    limit = values.get("max_megapixels")
+    if limit is not None and not 0.1 <= limit <= 1000:
+        problems.append(error(path, lines.get("max_megapixels"), "'photos.max_megapixels' must be between 0.1 and 1000"))
+        values.pop("max_megapixels")
 
 
 def _language_problem(tag: str) -> str | None:
@@ -318,6 +361,7 @@ def _kind(value: Any) -> str:
 
 def config_fingerprint(config: SiteConfig) -> str:
     """A stable text of every setting that can change the output, for the incremental cache."""
+    # (photos is a frozen dataclass of plain values: its repr is stable.)
     parts = [f"{f.name}={getattr(config, f.name)!r}" for f in fields(config) if f.name not in ("translation",)]
     parts += [f"translation.{f.name}={getattr(config.translation, f.name)!r}" for f in fields(config.translation)]
     return "\n".join(parts)

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sitegen"
 MAX_PARAMETERS, MAX_FUNCTION_LINES, MAX_MODULE_LINES = 8, 80, 600
 
 # The layers, lowest first: a module may import from its own layer and the ones below.
-LAYERS = ["core", "config", "content", "translation", "pages", "outputs", "pipeline", "commands"]
+LAYERS = ["core", "config", "content", "media", "translation", "pages", "outputs", "pipeline", "commands"]
 
 
 def _modules() -> dict[str, ast.Module]:

@@ -87,10 +87,29 @@ def test_markdown_is_sanitised(source, forbidden):
     assert forbidden not in rendered
 
 
-def test_image_becomes_a_link_never_a_load():
-    rendered = "".join(b.html for b in markdown_blocks("![صورة الحي](photos/baba-amr.jpg)", 1))
+def test_image_inside_text_becomes_a_link_never_a_load():
+    rendered = "".join(b.html for b in markdown_blocks("قبل ![صورة الحي](photos/baba-amr.jpg) بعد", 1))
     assert "<img" not in rendered
     assert 'href="photos/baba-amr.jpg"' in rendered and "صورة الحي" in rendered
+
+
+def test_image_alone_on_its_line_becomes_a_photo_block_with_its_words_and_line():
+    body = 'فقرة.\n\n![صورة الحي](photos/baba-amr.jpg "بعد القصف")\n\n![](x.png)'
+    blocks = markdown_blocks(body, 10)
+    assert [b.tag for b in blocks] == ["p", "figure", "figure"]
+    photo = blocks[1].photo
+    assert (photo.src, photo.alt, photo.caption, photo.line) == ("photos/baba-amr.jpg", "صورة الحي", "بعد القصف", 12)
+    assert blocks[1].units == ("صورة الحي", "بعد القصف") and blocks[1].html == ""
+    assert blocks[2].photo.line == 14 and blocks[2].units == ()
+
+
+def test_text_that_looks_like_a_photo_marker_stays_text():
+    # The marker is made from the body's hash: an author cannot write one.
+    from sitegen.core.hashing import hash_bytes
+
+    guess = "photo-" + hash_bytes("![a](b.jpg)")[:20] + "-0"
+    blocks = markdown_blocks(f"{guess}\n\n![a](b.jpg)", 1)
+    assert [b.tag for b in blocks] == ["p", "figure"] and blocks[0].units == (guess,)
 
 
 def test_relative_and_http_links_are_kept():

@@ -24,221 +24,29 @@ import argparse
 import json
 import os
 import posixpath
-import re
 import sys
 import time
+import zipfile
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from ..core.languages import direction, is_language_code
+from ..core.languages import is_language_code
 from ..core.urls import normalise_base
 from .messages import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, parse_arguments
-
-HTML_SUFFIXES = (".html", ".htm")
-# <link rel=...> values that make the browser fetch the href (a load, not a link to follow).
-LOAD_RELS = frozenset(
-    {
-        "stylesheet", "icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon", "manifest",
-        "preload", "modulepreload", "prefetch", "prerender", "preconnect", "dns-prefetch",
-    }
+from .page_scan import (
+    HTML_SUFFIXES,
+    SCHEME,
+    SITEMAP_LOC,
+    PageData,
+    PageParser,
+    fragment_of,
+    parse_batch,
+    css_urls,
+    parse_page,
 )
-NO_TARGET_RELS = frozenset({"preconnect", "dns-prefetch"})  # an origin, not a file
-# element -> attributes whose URL the browser fetches when the page loads
-LOAD_ATTRS: dict[str, tuple[str, ...]] = {
-    "script": ("src",),
-    "img": ("src", "srcset"),
-    "iframe": ("src",),
-    "frame": ("src",),
-    "video": ("src", "poster"),
-    "audio": ("src",),
-    "source": ("src", "srcset"),
-    "track": ("src",),
-    "embed": ("src",),
-    "object": ("data",),
-    "input": ("src",),
-    "image": ("href", "xlink:href"),
-    "use": ("href", "xlink:href"),
-}
-# element -> attributes that are links the reader may follow (external ones are fine)
-LINK_ATTRS: dict[str, tuple[str, ...]] = {
-    "a": ("href",),
-    "area": ("href",),
-    "form": ("action",),
-    "button": ("formaction",),
-    "input": ("formaction",),
-}
-SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
-CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
-CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)""", re.I)
-CSS_IMPORT = re.compile(r"""@import\s+(?:"([^"]*)"|'([^']*)')""", re.I)
-SITEMAP_LOC = re.compile(r"<loc>\s*([^<\s]+)\s*</loc>")
-
-
-# -- reading one page ------------------------------------------------------------
-
-
-@dataclass
-class PageData:
-    """What one HTML file holds that the checks need; small, so 30,000 of them fit."""
-
-    rel: str
-    lang: str | None = None
-    dir: str | None = None
-    has_html: bool = False
-    ids: frozenset[str] = frozenset()
-    # (load?, label, url); load=True: fetched by the browser, must not be external
-    refs: list[tuple[bool, str, str]] = field(default_factory=list)
-    # links that name a language version: (url, label, is <link rel=alternate hreflang>)
-    language_links: list[tuple[str, str, bool]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
-class _PageParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.html_attrs: dict[str, str | None] | None = None
-        self.ids: set[str] = set()
-        self.refs: list[tuple[bool, str, str]] = []
-        self.language_links: list[tuple[str, str, bool]] = []
-        self.styles: list[str] = []
-        self._in_style = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {name: (value or "") for name, value in attrs}
-        if tag == "html" and self.html_attrs is None:
-            self.html_attrs = dict(attrs)
-        if "id" in a and a["id"]:
-            self.ids.add(a["id"])
-        if tag == "a" and a.get("name"):
-            self.ids.add(a["name"])
-        if "style" in a and a["style"]:
-            self.styles.append(a["style"])
-        if tag == "style":
-            self._in_style = True
-        if tag == "link":
-            href = a.get("href")
-            if href is None:
-                return
-            rels = set(a.get("rel", "").lower().split())
-            loads = rels & LOAD_RELS
-            label = f"<link rel={' '.join(sorted(rels)) or '?'}>"
-            if loads:
-                # preconnect/dns-prefetch name an origin, not a file: only a network one matters
-                if not loads <= NO_TARGET_RELS or _is_network(href):
-                    self.refs.append((True, label, href))
-            else:
-                self.refs.append((False, label, href))
-            if "alternate" in rels or "hreflang" in a:
-                self.language_links.append((href, label, "alternate" in rels and bool(a.get("hreflang"))))
-            return
-        for attr in LOAD_ATTRS.get(tag, ()):
-            value = a.get(attr)
-            if value is None or (tag == "input" and a.get("type", "").lower() != "image"):
-                continue
-            label = f"<{tag} {attr}>"
-            if attr == "srcset":
-                for candidate in _srcset_urls(value):
-                    self.refs.append((True, label, candidate))
-            else:
-                self.refs.append((True, label, value))
-        for attr in LINK_ATTRS.get(tag, ()):
-            value = a.get(attr)
-            if value is None:
-                continue
-            self.refs.append((False, f"<{tag} {attr}>", value))
-            if attr == "href" and ("hreflang" in a or "alternate" in a.get("rel", "").lower().split()):
-                self.language_links.append((value, f"<{tag}>", False))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "style":
-            self._in_style = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_style:
-            self.styles.append(data)
-
-
-def _is_network(url: str) -> bool:
-    url = url.strip().lower()
-    return url.startswith(("http:", "https:", "//"))
-
-
-def _fragment(url: str) -> str | None:
-    return unquote(url.partition("#")[2]) if "#" in url else None
-
-
-def _srcset_urls(srcset: str) -> list[str]:
-    urls = []
-    for candidate in srcset.split(","):
-        parts = candidate.strip().split()
-        if parts:
-            urls.append(parts[0])
-    return urls
-
-
-def css_urls(css: str) -> list[str]:
-    """Every url(...) and @import of a style sheet, comments left out."""
-    css = CSS_COMMENT.sub("", css)
-    found = [next(g for g in m.groups() if g is not None) for m in CSS_URL.finditer(css)]
-    found += [next(g for g in m.groups() if g is not None) for m in CSS_IMPORT.finditer(css)]
-    return found
-
-
-def parse_page(root: str, rel: str) -> PageData:
-    page = PageData(rel)
-    try:
-        with open(os.path.join(root, rel), "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        page.problems.append(f"cannot read the file ({exc.strerror or exc})")
-        return page
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        page.problems.append("not UTF-8: pages must be saved as UTF-8")
-        text = raw.decode("utf-8", "replace")
-    parser = _PageParser()
-    try:
-        parser.feed(text)
-        parser.close()
-    except Exception as exc:  # noqa: BLE001 -- html.parser is lenient; be safe on odd input
-        page.problems.append(f"cannot parse the HTML ({exc})")
-    page.ids = frozenset(parser.ids)
-    page.refs = parser.refs
-    page.language_links = parser.language_links
-    for css in parser.styles:
-        for url in css_urls(css):
-            page.refs.append((True, "CSS url() in <style>/style=", url))
-    attrs = parser.html_attrs
-    if attrs is None:
-        page.problems.append("no <html> element: the page has no lang and dir")
-        return page
-    page.has_html = True
-    page.lang = (attrs.get("lang") or "").strip() or None
-    page.dir = (attrs.get("dir") or "").strip().lower() or None
-    if page.lang is None:
-        page.problems.append('<html> has no lang attribute: add lang="ar" or lang="en"')
-    if page.dir is None:
-        page.problems.append('<html> has no dir attribute: add dir="rtl" (Arabic) or dir="ltr"')
-    elif page.dir not in ("rtl", "ltr", "auto"):
-        page.problems.append(f'<html dir="{page.dir}"> is not rtl, ltr or auto')
-    elif page.lang:
-        rtl_language = direction(page.lang) == "rtl"
-        if rtl_language and page.dir == "ltr":
-            page.problems.append(f'<html lang="{page.lang}" dir="ltr">: {page.lang} is written right to left, use dir="rtl"')
-        if not rtl_language and page.dir == "rtl":
-            page.problems.append(f'<html lang="{page.lang}" dir="rtl">: {page.lang} is written left to right, use dir="ltr"')
-    return page
-
-
-def _parse_batch(args: tuple[str, list[str]]) -> list[PageData]:
-    root, rels = args
-    return [parse_page(root, rel) for rel in rels]
-
 
 # -- resolving a reference -------------------------------------------------------
 
@@ -277,7 +85,7 @@ class Site:
         """Resolve ``url`` found in ``page`` both as file:// and under the sub-path."""
         url = url.strip()
         if not url or url[0] in "#?":
-            return Resolved(target=page, fragment=_fragment(url))
+            return Resolved(target=page, fragment=fragment_of(url))
         if folder is None:
             folder = posixpath.dirname(page)
         key = (folder, url)
@@ -300,7 +108,7 @@ class Site:
             return Resolved()  # mailto:, tel:, data:, javascript:, ...
         if url.startswith("//"):
             return Resolved(external=True)
-        fragment = _fragment(url)
+        fragment = fragment_of(url)
         raw_path = url.partition("#")[0].partition("?")[0]
         if url.startswith("/"):
             # Against http://127.0.0.1<base>: does it at least stay under the sub-path?
@@ -365,7 +173,7 @@ def parse_pages(root: Path, rels: list[str], jobs: int) -> list[PageData]:
     batches = [(str(root), rels[i : i + size]) for i in range(0, len(rels), size)]
     pages: list[PageData] = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for batch in pool.map(_parse_batch, batches):
+        for batch in pool.map(parse_batch, batches):
             pages += batch
     return pages
 
@@ -420,7 +228,36 @@ def check_site(root: Path, base: str = "/repo/", base_url: str | None = None, jo
     _check_stylesheets(site, report)
     _check_manifest(site, report)
     _check_sitemap(site, report)
+    _check_archive(root, report)
     return report
+
+
+def _check_archive(root: Path, report: CheckReport) -> None:
+    """site.zip is read offline, unpacked: every file its pages load must be inside it
+    (it carries fewer photo files than the site, and its pages say so)."""
+    path = root / "site.zip"
+    if not path.is_file():
+        return
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        report.add("site.zip", f"cannot be read as a zip ({exc}): build the site again")
+        return
+    with archive:
+        names = {name.partition("/")[2] for name in archive.namelist()}
+        for name in sorted(n for n in names if n.endswith(HTML_SUFFIXES)):
+            data = archive.read(f"site/{name}")
+            if b"<img" not in data and b"<source" not in data:
+                continue
+            parser = PageParser()
+            parser.feed(data.decode("utf-8", "replace"))
+            folder = posixpath.dirname(name)
+            for loads, label, url in parser.refs:
+                if not loads or not label.startswith(("<img", "<source")) or SCHEME.match(url):
+                    continue
+                target = posixpath.normpath(posixpath.join(folder, unquote(url.partition("#")[0].partition("?")[0])))
+                if target not in names:
+                    report.add(f"site.zip:{name}", f"{label} '{url}' is not in site.zip: a reader of the offline copy sees a broken image")
 
 
 def _base_url_from_canonical(pages: list[PageData]) -> str | None:

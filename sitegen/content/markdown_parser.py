@@ -21,8 +21,30 @@ from markdown.extensions.tables import (
 from markdown.treeprocessors import Treeprocessor
 
 
+class _StandalonePhotos(Treeprocessor):
+    """A paragraph made of one image alone is a photo: it is taken out of the HTML and
+    left as a paragraph holding only ``marker`` and its number, which markup.py turns
+    into a photo block once the HTML is sanitised. The marker is made from the body's
+    own hash, so no text an author writes can pass for one."""
+
+    def __init__(self, md: markdown.Markdown, marker: str, found: list[tuple[str, str, str]]):
+        super().__init__(md)
+        self.marker = marker
+        self.found = found
+
+    def run(self, root: ElementTree.Element) -> None:
+        for paragraph in root.iter("p"):
+            children = list(paragraph)
+            if len(children) != 1 or children[0].tag != "img" or (paragraph.text or "").strip() or (children[0].tail or "").strip():
+                continue
+            image = children[0]
+            self.found.append((image.get("src", ""), image.get("alt", ""), image.get("title", "")))
+            paragraph.remove(image)
+            paragraph.text = f"{self.marker}{len(self.found) - 1}"
+
+
 class _ImagesToLinks(Treeprocessor):
-    """A page must read offline as one file: an image becomes a link to it, never a load."""
+    """An image inside text cannot be laid out as a photo: it becomes a link to it, never a load."""
 
     def run(self, root: ElementTree.Element) -> None:
         for parent in root.iter():
@@ -35,15 +57,22 @@ class _ImagesToLinks(Treeprocessor):
 
 
 class _OfflineExtension(Extension):
+    def __init__(self, marker: str, found: list[tuple[str, str, str]]):
+        super().__init__()
+        self.marker = marker
+        self.found = found
+
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (python-markdown's name)
+        md.treeprocessors.register(_StandalonePhotos(md, self.marker, self.found), "standalone_photos", 1)
         md.treeprocessors.register(_ImagesToLinks(md), "images_to_links", 0)
 
 
-def new_markdown() -> markdown.Markdown:
+def new_markdown(marker: str, found: list[tuple[str, str, str]]) -> markdown.Markdown:
+    """A parser for one body: each standalone image's (src, alt, title) is appended to ``found``."""
     # A safe, small set: no attr_list (it lets authors write attributes), no raw-HTML extensions.
     return markdown.Markdown(
         # LinearTableExtension is 'tables' with a test that costs linear time (below).
-        extensions=["fenced_code", LinearTableExtension(), "sane_lists", _OfflineExtension()],
+        extensions=["fenced_code", LinearTableExtension(), "sane_lists", _OfflineExtension(marker, found)],
         output_format="html",
     )
 

@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from ..core.hashing import hash_bytes
 from .markdown_guard import budget_seconds, check, time_budget
+from .photos import PhotoRef, line_of
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li", "dl", "dt", "dd",
@@ -41,10 +43,21 @@ class Block:
     html: str  # safe HTML of the element, without an id
     units: tuple[str, ...]  # plain-text translation units; empty for code and tables
     line: int  # where the block starts in the source (best effort for Markdown)
+    # A photo: its HTML is made with the page (it needs the processed files); html is empty.
+    photo: PhotoRef | None = None
 
     @property
     def text(self) -> str:
         return " ".join(self.units) if self.units else _plain_text(self.html)
+
+    @property
+    def prose(self) -> str:
+        """The block's text when it is part of the story (a photo's alt text is not)."""
+        return "" if self.photo is not None else self.text
+
+
+def photo_block(photo: PhotoRef) -> Block:
+    return Block("figure", "", photo.units, photo.line, photo)
 
 
 def text_blocks(body: str, first_line: int) -> tuple[Block, ...]:
@@ -76,15 +89,31 @@ def markdown_blocks(body: str, first_line: int) -> tuple[Block, ...]:
     )
 
     check(body)  # shapes known to cost superlinear time are refused before parsing
+    # Made of the body itself: an author cannot write the marker into the body it is made from.
+    marker = "photo-" + hash_bytes(body)[:20] + "-"
+    found: list[tuple[str, str, str]] = []
     with time_budget(budget_seconds(body)):  # and anything else that runs away is stopped
-        rendered = sanitise(new_markdown().convert(body))
+        rendered = sanitise(new_markdown(marker, found).convert(body))
         pieces = split_top_level(rendered)
-    return _blocks_of(pieces, first_line)
+    return _blocks_of(pieces, first_line, _photos_found(found, body, first_line), marker)
 
 
-def _blocks_of(pieces: list[tuple[str, str]], first_line: int) -> tuple[Block, ...]:
+def _photos_found(found: list[tuple[str, str, str]], body: str, first_line: int) -> list[PhotoRef]:
+    photos, line = [], first_line
+    for src, alt, title in found:
+        line = line_of(body, src, first_line, line)
+        photos.append(PhotoRef(src, _plain_text(alt), _plain_text(title), "", line))
+    return photos
+
+
+def _blocks_of(pieces: list[tuple[str, str]], first_line: int, photos: list[PhotoRef] = (), marker: str = "") -> tuple[Block, ...]:
     blocks = []
     for tag, fragment in pieces:
+        if photos and tag == "p":
+            number = _plain_text(fragment).removeprefix(marker)
+            if number != _plain_text(fragment) and number.isdigit() and int(number) < len(photos):
+                blocks.append(photo_block(photos[int(number)]))
+                continue
         if tag in _LIST_TAGS:
             units = tuple(u for u in (_plain_text(item) for item in _list_items(fragment)) if u)
         elif tag in _TRANSLATED_TAGS:

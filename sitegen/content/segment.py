@@ -13,7 +13,7 @@ from pathlib import Path
 from ..core.diagnostics import Problem, error
 from ..core.textrules import balance_bidi
 from .markdown_guard import MarkdownRefused
-from .markup import Block, render_body
+from .markup import Block, photo_block, render_body
 from .metadata import (
     date_from_file_name,
     default_slug,
@@ -21,8 +21,9 @@ from .metadata import (
     make_excerpt,
     slug_problem,
 )
+from .photos import PhotoRef
 from .sources import SourceFile
-from .splitting import split_source
+from .splitting import FrontMatter, split_source
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,13 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
         except MarkdownRefused as refused:  # hostile Markdown: this segment is an error, the build goes on
             problems.append(error(source.path, raw.line + refused.line_offset, refused.reason))
             continue
+        lead = lead_photo(meta)
+        if lead is not None:
+            blocks = (photo_block(lead), *blocks)
         if not blocks:
             problems.append(error(source.path, raw.line, "segment has no readable text after cleaning (only markup?): add text"))
             continue
-        first_text = next((b.text for b in blocks if b.text), "")
+        first_text = next((b.prose for b in blocks if b.prose), "")
         given_title = meta.get("title")
         # 'is None', not 'or': an empty 'slug: ""' is a mistake to report, not a request for the default.
         given_slug = meta.get("slug")
@@ -105,3 +109,12 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
             )
         )
     return tuple(segments), problems
+
+
+def lead_photo(meta: FrontMatter) -> PhotoRef | None:
+    """The photo front matter puts at the top of the segment (``image`` and its words)."""
+    src = meta.get("image")
+    if not src:
+        return None
+    words = [balance_bidi(meta.get(key) or "") for key in ("image_alt", "image_caption", "image_credit")]
+    return PhotoRef(src, *words, line=meta.line_of("image") or 1, lead=True)

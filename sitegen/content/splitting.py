@@ -18,8 +18,10 @@ from .sources import SourceFile
 
 SEPARATOR = re.compile(r"^[ \t]*={3,}[ \t]*$")
 FRONT_MATTER_FENCE = "---"
+# A segment's lead photo: the file, what it shows, its caption and who took it.
+LEAD_PHOTO_KEYS = ("image", "image_alt", "image_caption", "image_credit")
 
-FRONT_MATTER_KEYS = ("title", "date", "slug", "author", "tags", "summary", "translate", "draft")
+FRONT_MATTER_KEYS = ("title", "date", "slug", "author", "tags", "summary", "translate", "draft", *LEAD_PHOTO_KEYS)
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ def read_front_matter(lines: list[str], first_line: int, source: SourceFile) -> 
 
 def _check_front_matter_value(key: str, value: Any) -> tuple[Any, str | None]:
     """Coerce a front matter value to its type, or say what is wrong with it."""
-    if key in ("title", "author", "summary"):
+    if key in ("title", "author", "summary", *LEAD_PHOTO_KEYS):
         if isinstance(value, date):  # 'title: 2012-02-24' is text to the author, a date to YAML
             value = value.isoformat()
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):

@@ -18,6 +18,8 @@ NOT_FOUND = "404.html"
 ARCHIVE = "site.zip"
 # Linked by every page, so that no browser asks for a /favicon.ico the site does not have.
 ICON = "icon.svg"
+# Photos, as processed: file names are made of their bytes' hash, so a name never changes meaning.
+MEDIA = "media"
 
 
 def segment_page(slug: str, language: str) -> str:
@@ -30,6 +32,10 @@ def companion_page(slug: str, target: str) -> str:
 
 def parallel_page(slug: str) -> str:
     return f"parallel/{slug}.html"
+
+
+def media_file(name: str) -> str:
+    return f"{MEDIA}/{name}"
 
 
 def feed(language: str) -> str:

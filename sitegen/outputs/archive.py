@@ -15,7 +15,7 @@ import mmap
 import os
 import struct
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -161,14 +161,21 @@ class _Sources:
 
 
 def write_site_zip(
-    target: Path, root: Path, names: Sequence[str], stored: Mapping[str, StoredMember], threads: int = 2, final_path: Path | None = None
+    target: Path,
+    root: Path,
+    names: Sequence[str],
+    stored: Mapping[str, StoredMember],
+    threads: int = 2,
+    final_path: Path | None = None,
+    rewrite: Callable[[str, bytes], bytes] | None = None,
 ) -> dict[str, StoredMember]:
     """Zip ``names`` (paths under ``root``) into ``target``, each under the folder 'site/'.
 
     A name in ``stored`` is copied as it is (the caller vouches that it holds
     this build's content); the others are read from ``root`` and compressed.
     Returns where each member's compressed bytes lie in the zip once it is at
-    ``final_path`` (default: ``target``), for the next build to reuse.
+    ``final_path`` (default: ``target``), for the next build to reuse. ``rewrite(name,
+    bytes)`` gives what the zip holds of a file read from ``root``.
     """
     where = str(final_path or target)
     sources = _Sources()
@@ -183,6 +190,8 @@ def write_site_zip(
                 batch = ordered[start : start + _BATCH]
                 fresh = [n for n in batch if n not in stored]
                 contents = {n: (root / n).read_bytes() for n in fresh}
+                if rewrite is not None:
+                    contents = {n: rewrite(n, data) for n, data in contents.items()}
                 compressed = dict(zip(fresh, pool.map(compress, (contents[n] for n in fresh))))
                 for name in batch:
                     encoded = f"{FOLDER}/{name}".encode("utf-8")

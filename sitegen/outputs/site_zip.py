@@ -18,6 +18,7 @@ from ..config import SiteConfig
 from ..core import urls
 from ..core.diagnostics import warning
 from ..core.hashing import hash_pairs
+from ..pages.figures import offline_page
 from .archive import ArchiveTooLarge, StoredMember, write_site_zip
 from .base import Artifact, Made, Output, SiteView
 
@@ -29,6 +30,7 @@ class Finished:
     manifest: Mapping[str, str]  # path -> digest, this build
     previous_manifest: Mapping[str, str]
     packed: Mapping[str, StoredMember]  # pages compressed by this build's workers
+    left_out: frozenset[str] = frozenset()  # photo files the zip does not carry (offline_archive_images)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class SiteZip(Output):
     def final_artifacts(self, view: SiteView, finished: Finished) -> list[Artifact]:
         if not view.config.offline_archive:
             return []
-        names = sorted(finished.manifest)
+        names = sorted(n for n in finished.manifest if n not in finished.left_out)
         key = hash_pairs((n, finished.manifest[n]) for n in names)
         return [Artifact(urls.ARCHIVE, key, lambda memo: _make(view, finished, names, memo))]
 
@@ -59,7 +61,12 @@ def _make(view: SiteView, finished: Finished, names: list[str], memo: ZipMemo | 
     target = view.staging / urls.ARCHIVE
     target.unlink(missing_ok=True)  # a hard link to the live zip: never write through it
     try:
-        layout = write_site_zip(target, view.staging, names, stored, threads=os.cpu_count() or 1, final_path=config.output_dir / urls.ARCHIVE)
+        images = config.offline_archive_images
+        layout = write_site_zip(
+            target, view.staging, names, stored, threads=os.cpu_count() or 1, final_path=config.output_dir / urls.ARCHIVE,
+            # Pages point only at the photo files the zip carries (the workers did the same to the pages they packed).
+            rewrite=lambda name, data: offline_page(data, images) if name.endswith(".html") else data,
+        )
     except ArchiveTooLarge as exc:
         target.unlink(missing_ok=True)
         return Made(problems=(warning(config.config_path, None, str(exc)),))

@@ -54,6 +54,7 @@ LABELS = {
         "search_count": "عدد النتائج: {n}",
         "search_english": "بالإنجليزية: ",
         "not_found_link": "الذهاب إلى الفهرس",
+        "photo_credit": "تصوير:",
     },
     "en": {
         "skip": "Skip to content",
@@ -91,6 +92,7 @@ LABELS = {
         "search_count": "{n} results",
         "search_english": "",
         "not_found_link": "Go to the English index",
+        "photo_credit": "Photo:",
     },
 }
 

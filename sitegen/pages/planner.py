@@ -18,12 +18,14 @@ from typing import Any
 from markupsafe import Markup
 
 from ..config import SiteConfig
-from ..content.markup import translated_block_html, with_anchor
+from ..content.markup import Block, translated_block_html, with_anchor
 from ..content.metadata import digits, format_date, hijri_date, hijri_names, localise_digits, make_excerpt, month_names
 from ..content.segment import Segment
 from ..core import urls
 from ..core.languages import base_language, direction, language_folder
+from ..media.records import PhotoRecord
 from ..translation.companions import Companion
+from .figures import FigureWords, figure_html
 from .labels import LABELS, labels_for, part_label, translation_notice
 
 _ARABIC_RUN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+(?:[\s\d.,:؛،-]+[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+)*")
@@ -79,10 +81,12 @@ def isolate_arabic(escaped: str) -> str:
 class SitePlanner:
     """Builds the Page values of one site. Holds only read-only inputs."""
 
-    def __init__(self, config: SiteConfig, companions: dict[tuple[str, int], Companion] | None = None):
+    def __init__(self, config: SiteConfig, companions: dict[tuple[str, int], Companion] | None = None, photos: dict[str, PhotoRecord] | None = None):
         self.config = config
         # Only the companions of the article being planned: a page depends on its own file alone.
         self.companions = companions or {}
+        # The processed photos of that article, by the path its text gives them.
+        self.photos = photos or {}
         self.english = config.translation.enabled
         self.source_language = config.language
         self.target = config.translation.target
@@ -211,6 +215,27 @@ class SitePlanner:
                 pages.append(self._parallel_page(segment, companion, previous, following))
         return pages
 
+    def _block_html(self, block: Block, path: str) -> str:
+        """A block as the original shows it: its HTML, or its photo's figure."""
+        photo = block.photo
+        if photo is None:
+            return block.html
+        label = labels_for(self.source_language)["photo_credit"]
+        return figure_html(photo, self.photos.get(photo.src), path, FigureWords(photo.alt, photo.caption, photo.credit, label))
+
+    def _translated_html(self, block: Block, translated: tuple[str, ...], path: str) -> str:
+        """A block as the companion shows it; Arabic left in it is isolated."""
+        photo = block.photo
+        if photo is None:
+            html = translated_block_html(block, translated)
+            return isolate_arabic(html) if block.units else html
+        # The units were the alt text and the caption, those present, in that order.
+        words = iter(translated)
+        alt = next(words, "") if photo.alt else ""
+        caption = next(words, "") if photo.caption else ""
+        label = labels_for(self.target)["photo_credit"]
+        return figure_html(photo, self.photos.get(photo.src), path, FigureWords(alt, caption, photo.credit, label, isolate_arabic))
+
     def _neighbour(self, path: str, segment: Segment | None, english: bool) -> dict[str, Any] | None:
         if segment is None:
             return None
@@ -230,7 +255,7 @@ class SitePlanner:
             "author": segment.author,
             "tags": list(segment.tags),
             "part": part_label(segment.number, count, self.source_language, self.numerals),
-            "blocks": [Markup(with_anchor(b.html, f"p{i}")) for i, b in enumerate(segment.blocks, start=1)],
+            "blocks": [Markup(with_anchor(self._block_html(b, path), f"p{i}")) for i, b in enumerate(segment.blocks, start=1)],
             "companion": {"href": urls.relative_url(path, urls.companion_page(segment.slug, self.target)), "lang": self.target, "dir": direction(self.target), "label": f"Read in English: {companion.title}"} if companion else None,
             "parallel_url": urls.relative_url(path, urls.parallel_page(segment.slug)) if companion else None,
             "notice": None,
@@ -248,8 +273,7 @@ class SitePlanner:
         context = self._base(path, self.target, companion.title)
         blocks = []
         for index, (block, translated) in enumerate(zip(segment.blocks, companion.blocks), start=1):
-            html = translated_block_html(block, translated)
-            blocks.append(Markup(with_anchor(isolate_arabic(html) if block.units else html, f"p{index}")))
+            blocks.append(Markup(with_anchor(self._translated_html(block, translated, path), f"p{index}")))
         original = urls.segment_page(segment.slug, self.source_language)
         context |= {
             "page_title": companion.title,
@@ -276,14 +300,13 @@ class SitePlanner:
         context = self._base(path, self.source_language, segment.title)
         pairs = []
         for index, (block, translated) in enumerate(zip(segment.blocks, companion.blocks), start=1):
-            english = translated_block_html(block, translated)
             pairs.append(
                 {
                     "anchor": f"p{index}",
                     "number": str(index),
                     "label": f"الفقرة {index}",
-                    "source": Markup(block.html),
-                    "target": Markup(isolate_arabic(english) if block.units else english),
+                    "source": Markup(self._block_html(block, path)),
+                    "target": Markup(self._translated_html(block, translated, path)),
                 }
             )
 
@@ -412,7 +435,7 @@ def search_settings(language: str, english: bool, numerals: str, calendar: str =
 
 def companion_excerpt(companion: Companion) -> str:
     """The start of a companion's text: its index entry's excerpt and its page's description."""
-    return make_excerpt(next((" ".join(b) for b in companion.blocks if b), ""))
+    return make_excerpt(companion.opening)
 
 
 def listing_of(segment: Segment, companion: Companion | None, count: int) -> Listing:

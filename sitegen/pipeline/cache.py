@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 7
+SCHEMA = 8
 PACKAGE = Path(__file__).resolve().parent.parent  # sitegen/
 
 
@@ -105,10 +105,12 @@ class BuildCache:
             self.db.executescript(
                 """
                 DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS search;
+                DROP TABLE IF EXISTS photos;
                 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB);
                 CREATE TABLE files (rel TEXT PRIMARY KEY, signature BLOB, key TEXT, record BLOB);
                 CREATE TABLE search (url TEXT PRIMARY KEY, rel TEXT, day INTEGER, digest TEXT, doc BLOB);
                 CREATE INDEX search_rel ON search(rel);
+                CREATE TABLE photos (key TEXT PRIMARY KEY, record BLOB);
                 """
             )
             self.db.execute(f"PRAGMA user_version={SCHEMA}")
@@ -190,6 +192,14 @@ class BuildCache:
         """Drop the documents of ``rels`` and store ``docs`` (url, rel, day, digest, packed doc)."""
         self.db.executemany("DELETE FROM search WHERE rel=?", [(r,) for r in rels])
         self.db.executemany("INSERT OR REPLACE INTO search VALUES (?, ?, ?, ?, ?)", docs)
+
+    # -- processed photos: by content and settings, kept whatever the fingerprint ------
+    def photo_records(self) -> dict[str, Any]:
+        return {key: load_value(record, self.allowed) for key, record in self.db.execute("SELECT key, record FROM photos")}
+
+    def replace_photos(self, records: dict[str, Any], removed: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM photos WHERE key=?", [(k,) for k in removed])
+        self.db.executemany("INSERT OR REPLACE INTO photos VALUES (?, ?)", [(k, pickle.dumps(r, protocol=5)) for k, r in records.items()])
 
     def clear(self) -> None:
         """Forget every file and document (the live site is not what the cache describes)."""

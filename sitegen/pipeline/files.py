@@ -22,10 +22,12 @@ from ..core.hashing import hash_bytes
 from ..outputs.archive import PackWriter, StoredMember
 from ..outputs.search.output import packed_document
 from ..outputs.segment_pages import segment_pages
+from ..pages.figures import offline_page
 from ..pages.planner import Listing, listing_of
 from ..pages.theme import Theme
 from ..translation.companions import Companion, Unit, file_translations
 from . import workers
+from .photos import FilePhotos, PhotoStore, PhotoUse, file_photos
 from .staging import replace_file
 
 # Below this many changed files, worker processes cost more than they save.
@@ -64,7 +66,8 @@ class FileOutcome:
     problems: tuple[Problem, ...] = ()
     listings: tuple[Listing, ...] = ()
     slugs: tuple[SlugClaim, ...] = ()
-    pages: dict[str, str] = field(default_factory=dict)  # output path -> content hash
+    pages: dict[str, str] = field(default_factory=dict)  # output path -> content hash (its photos' files too)
+    photos: tuple[PhotoUse, ...] = ()
     search_entries: tuple[SearchEntry, ...] = ()
     missing: tuple[Unit, ...] = ()
     cached_units: int = 0
@@ -89,6 +92,7 @@ class FileContext:
     # A file whose memory lacks units that this build will ask for is made after translating
     # (the translate stage makes it again in any case): rendering it now was wasted work.
     defer_untranslated: bool = False
+    photos: PhotoStore | None = None  # None: the build has no photo store (it is not needed)
 
 
 def process_files(tasks: list[FileTask], context: FileContext, workers_wanted: int) -> dict[str, FileOutcome]:
@@ -115,6 +119,10 @@ def process_file(task: FileTask, context: FileContext) -> FileOutcome:
         segments = tuple(s for s in segments if not s.draft)
     if has_errors(problems) or not segments:
         return FileOutcome(task.rel, tuple(problems))
+    photos = _photos(segments, context)
+    problems += photos.problems
+    if has_errors(problems):
+        return FileOutcome(task.rel, tuple(problems))
 
     companions: dict[int, Companion] = {}
     missing: tuple[Unit, ...] = ()
@@ -127,16 +135,17 @@ def process_file(task: FileTask, context: FileContext) -> FileOutcome:
             # Its pages stay the previous build's until it is made: what the second pass compares with.
             return FileOutcome(task.rel, tuple(problems), pages=dict(task.previous_pages), missing=missing, cached_units=cached)
 
-    written: dict[str, str] = {}
+    written: dict[str, str] = dict(photos.files)
     members: dict[str, StoredMember] = {}
     pack = _pack_writer(context)
-    for page, data in segment_pages(task.rel, segments, companions, config, context.theme):
+    for page, data in segment_pages(task.rel, segments, companions, config, context.theme, photos.records):
         digest = hash_bytes(data)
         if task.previous_pages.get(page.path) != digest:
             replace_file(context.staging / page.path, data)
         written[page.path] = digest
         if pack is not None:
-            members[page.path] = pack.add(data)
+            # site.zip carries fewer photo files: its copy of the page points only at those.
+            members[page.path] = pack.add(offline_page(data, config.offline_archive_images))
 
     count = len(segments)
     listings = tuple(listing_of(s, companions.get(s.number), count) for s in segments)
@@ -145,7 +154,13 @@ def process_file(task: FileTask, context: FileContext) -> FileOutcome:
     entries = ()
     if config.search:
         entries = tuple(SearchEntry(url, day, hash_bytes(packed), packed) for url, day, packed in (packed_document(s, companions.get(s.number), config) for s in segments))
-    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, entries, missing, cached, tuple(without), members)
+    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, photos.uses, entries, missing, cached, tuple(without), members)
+
+
+def _photos(segments, context: FileContext) -> FilePhotos:
+    if context.photos is None or not any(b.photo is not None for s in segments for b in s.blocks):
+        return FilePhotos({}, (), (), {})
+    return file_photos(segments, context.config, context.photos, context.staging)
 
 
 def _pack_writer(context: FileContext) -> PackWriter | None:

@@ -24,6 +24,9 @@ from ..outputs.search.output import SearchIndex
 from ..outputs.site_zip import Finished, SiteZip, ZipMemo
 from ..outputs.special_pages import SpecialPages
 from ..outputs.webapp import WebAppFiles
+from ..media.records import PhotoRecord, Variant
+from ..core.urls import media_file
+from ..pages.figures import archive_files
 from ..pages.planner import Listing
 from ..translation.companions import TranslationReport, Unit, translate_missing
 from . import workers
@@ -39,7 +42,8 @@ from .files import (
     finish_packs,
     process_files,
 )
-from .plan import BuildPlan, refresh
+from .photos import PhotoUse, media_folder
+from .plan import BuildPlan, recorded_signature, refresh, with_photos
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
 from .staging import remove_path, remove_strays
@@ -50,8 +54,9 @@ from .state import STATE_TYPES, OutputState, SpareTree, Summary, write_state
 OUTPUTS: tuple[Output, ...] = (IndexPages(), SpecialPages(), WebAppFiles(), FeedFiles(), SearchIndex())
 FINAL = SiteZip()
 
+PHOTO_TYPES = (PhotoRecord, Variant)
 # Everything the cache holds is made of these (and of dates, numbers, text and containers).
-RECORD_TYPES = (FileOutcome, SlugClaim, SearchEntry, Listing, Unit, Problem, Severity, StoredMember, IndexedDocument, ZipMemo, *STATE_TYPES)
+RECORD_TYPES = (FileOutcome, SlugClaim, SearchEntry, Listing, Unit, Problem, Severity, StoredMember, IndexedDocument, ZipMemo, PhotoUse, *PHOTO_TYPES, *STATE_TYPES)
 
 
 @contextmanager
@@ -117,22 +122,33 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     if has_errors(result.problems):
         return None
     result.notes = [note for output in OUTPUTS for note in output.notes(view)]
-    result.pages = sum(len(r.pages) for r in files.records.values()) + sum(1 for a in artifacts if a.name)
+    photo_files = sum(len(use.record.variants) for r in files.records.values() for use in r.photos)
+    result.pages = sum(len(r.pages) for r in files.records.values()) - photo_files + sum(1 for a in artifacts if a.name)
     engine = Engine(view.staging, previous.artifacts, previous.manifest, view)
     engine.manifest.update({path: digest for record in files.ordered for path, digest in record.pages.items()})
     engine.run(artifacts)
     remove_strays(view.staging, present, set(engine.manifest))
     packed = {path: member for outcome in files.outcomes.values() for path, member in outcome.zip_members.items()}
-    engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), previous.manifest, packed)))
+    engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), previous.manifest, packed, left_out_of_zip(files, view.config.offline_archive_images))))
     result.problems += engine.problems
     return engine
+
+
+def left_out_of_zip(files: FileResults, images: str) -> frozenset[str]:
+    """The photo files site.zip does not carry (offline_archive_images: small or none)."""
+    if images == "all":
+        return frozenset()
+    uses = [use for r in files.records.values() for use in r.photos]
+    every = {media_file(v.name) for use in uses for v in use.record.variants}
+    return frozenset(every - {path for use in uses for path in archive_files(use.record, images)})
 
 
 def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, result: BuildResult, build_id: str, spare: SpareTree | None = None) -> None:
     """What the next build needs, committed with the cache once the new site is in place."""
     # Search documents live in their own table and pack files die with the build: keep records small.
     slim = {rel: replace(o, search_entries=(), zip_members={}) for rel, o in files.outcomes.items()}
-    cache.replace_files({rel: (plan.signatures[rel], plan.keys[rel], record) for rel, record in slim.items()}, plan.removed)
+    cache.replace_files({rel: _file_row(plan, rel, record) for rel, record in slim.items()}, plan.removed)
+    save_photos(plan, cache, files, engine.manifest)
     report = files.report
     summary = Summary(
         fingerprint=plan.fingerprint,
@@ -149,6 +165,31 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
         spare=spare,
     )
     write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records)))
+
+
+def _file_row(plan: BuildPlan, rel: str, record: FileOutcome) -> tuple[tuple, str, FileOutcome]:
+    """(signature, key, record): the photos the file was made with join its signature and key."""
+    photos = tuple((use.rel, use.signature) for use in record.photos)
+    key = with_photos(plan.keys[rel], tuple(use.digest for use in record.photos))
+    return recorded_signature(plan.signatures[rel], photos), key, record
+
+
+def save_photos(plan: BuildPlan, cache: BuildCache, files: FileResults, manifest: dict[str, str]) -> None:
+    """Keep the records of the photos this build published; forget and delete the others."""
+    used = {use.key: use.record for record in files.records.values() for use in record.photos}
+    known = cache.photo_records()
+    if not used and not known:
+        return
+    cache.replace_photos({k: r for k, r in used.items() if k not in known}, [k for k in known if k not in used])
+    folder = media_folder(plan.config)
+    kept = {v.name for record in used.values() for v in record.variants}
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name not in kept:
+            remove_path(folder / name)
 
 
 def folder_times(output_dir: Path, manifest: dict[str, str]) -> dict[str, int]:

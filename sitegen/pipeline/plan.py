@@ -80,7 +80,7 @@ def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint:
     git_head = _git_head(config.content_dir) if sources else None
     git_dates = summary.git_dates if summary is not None and summary.git_head == git_head else (git_commit_dates(config.content_dir) if sources else {})
     cached = cache.signatures() if summary is not None else {}
-    signatures = {rel: _signature(config, rel, path, git_dates.get(rel)) for rel, path in sources.items()}
+    signatures = {rel: _signature(config, rel, path, git_dates.get(rel), photos_of(cached.get(rel, (None,))[0])) for rel, path in sources.items()}
     needs_work = summary.needs_translation if summary is not None and online(config, options) else frozenset()
     changed = tuple(rel for rel in sources if rel not in cached or cached[rel][0] != signatures[rel] or rel in needs_work)
     removed = tuple(rel for rel in cached if rel not in sources)
@@ -93,7 +93,7 @@ def settle(plan: BuildPlan) -> BuildPlan:
     keys = {rel: file_key(plan, rel) for rel in plan.changed}
     changed = plan.changed
     if plan.trusted:
-        changed = tuple(rel for rel in changed if plan.recorded_keys.get(rel) != keys[rel] or rel in plan.previous.needs_translation)
+        changed = tuple(rel for rel in changed if plan.recorded_keys.get(rel) != with_photos(keys[rel], _photo_digests(plan, rel)) or rel in plan.previous.needs_translation)
     return replace(plan, changed=changed, keys={rel: keys[rel] for rel in changed})
 
 
@@ -106,7 +106,7 @@ def refresh(plan: BuildPlan, rels: list[str]) -> BuildPlan:
     """After translating: these files' memories changed, so they are made (and recorded) again."""
     changed = tuple(sorted(set(plan.changed) | set(rels)))
     keys = plan.keys | {rel: file_key(plan, rel) for rel in rels}
-    signatures = plan.signatures | {rel: _signature(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel)) for rel in rels}
+    signatures = plan.signatures | {rel: _signature(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel), photos_of(plan.signatures.get(rel))) for rel in rels}
     return replace(plan, changed=changed, keys=keys, signatures=signatures)
 
 
@@ -126,6 +126,25 @@ def file_key(plan: BuildPlan, rel: str) -> str:
     return hash_bytes(_read_or_none(plan.sources[rel]), memory, str(plan.git_dates.get(rel)))
 
 
+def with_photos(key: str, photo_digests: tuple[str, ...]) -> str:
+    """A file's recorded key: what its text is made of, and the bytes of the photos it shows."""
+    return hash_bytes(key, *photo_digests) if photo_digests else key
+
+
+def photos_of(signature: tuple | None) -> tuple[str, ...]:
+    """The photos (paths under content/) a file showed when this signature was recorded."""
+    return tuple(rel for rel, _ in signature[3]) if signature is not None and len(signature) > 3 else ()
+
+
+def recorded_signature(signature: tuple, photos: tuple[tuple[str, tuple | None], ...]) -> tuple:
+    """A file's signature as a build records it: with the photos it was just made with."""
+    return (*signature[:3], photos) if photos else signature[:3]
+
+
+def _photo_digests(plan: BuildPlan, rel: str) -> tuple[str, ...]:
+    return tuple(hash_bytes(_read_or_none(plan.config.content_dir / photo)) for photo in photos_of(plan.signatures.get(rel)))
+
+
 def folders_unchanged(recorded: dict[str, int]) -> bool:
     """Adding or removing a file in the live site changes its folder's mtime."""
     if not recorded:
@@ -136,9 +155,11 @@ def folders_unchanged(recorded: dict[str, int]) -> bool:
         return False
 
 
-def _signature(config: SiteConfig, rel: str, path: Path, git_date) -> tuple:
+def _signature(config: SiteConfig, rel: str, path: Path, git_date, photos: tuple[str, ...] = ()) -> tuple:
     memory = stat_signature(os.path.join(config.memory_dir, memory_file_name(rel, config.translation.target))) if config.translation.enabled else None
-    return (stat_signature(path), memory, git_date)
+    if not photos:
+        return (stat_signature(path), memory, git_date)
+    return (stat_signature(path), memory, git_date, tuple((photo, stat_signature(config.content_dir / photo)) for photo in photos))
 
 
 def source_names(content_dir: Path, paths: list[Path]) -> dict[str, Path]:

@@ -85,6 +85,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
         store_documents,
         translate,
     )
+    from .photos import PhotoStore, media_folder, photo_settings
     from .site import file_problems, site_view
 
     result = BuildResult(problems=list(plan.discovery_problems))
@@ -94,7 +95,8 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
         plan, staging = ready_staging(settle(plan), staging, result)
         with cache.transaction(), pack_folder(plan.config) as pack_dir:
             will_translate = plan.online and plan.options.translator_factory is not None
-            context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, pack_dir, will_translate)
+            photos = PhotoStore(media_folder(plan.config), photo_settings(plan.config), cache.photo_records())
+            context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, pack_dir, will_translate, photos)
             files = make_files(plan, cache, context)
             plan, files, translation_problems = translate(plan, files, context)
             result.problems += translation_problems + file_problems(files)

@@ -44,6 +44,7 @@ class Companion:
     providers: tuple[str, ...]
     date: str  # the newest translation date among its units
     reviewed: bool  # every unit reviewed by a person
+    opening: str = ""  # the start of the story (its first text that is not a photo's): excerpts
 
 
 @dataclass(frozen=True)
@@ -337,8 +338,9 @@ def _assemble(segment: Segment, lookup: dict[str, MemoryEntry], source_language:
         count = len(block.units)
         blocks.append(tuple(e.translation for e in entries[position : position + count]))
         position += count
+    # A photo's alt text is not the story: titles and excerpts start at the first prose.
+    first = next((" ".join(b) for b, block in zip(blocks, segment.blocks) if b and block.photo is None), "")
     if title is None:
-        first = next((" ".join(b) for b in blocks if b), "")
         title = balance_bidi(derive_title(first))
     return Companion(
         title=title,
@@ -346,6 +348,7 @@ def _assemble(segment: Segment, lookup: dict[str, MemoryEntry], source_language:
         providers=tuple(sorted({e.provider for e in entries})),
         date=max(e.date for e in entries),
         reviewed=all(e.reviewed for e in entries),
+        opening=first,
     )
 
 

@@ -6,6 +6,19 @@ self.addEventListener("activate", function (event) { event.waitUntil(self.client
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) return;
+  if (request.url.indexOf(new URL("media/", self.registration.scope).href) === 0) {
+    // A photo's file is named by its bytes and never changes: a kept copy needs no network.
+    event.respondWith(caches.match(request).then(function (hit) {
+      return hit || fetch(request).then(function (response) {
+        if (response.ok && response.type === "basic") {
+          var copy = response.clone();
+          caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+        }
+        return response;
+      });
+    }));
+    return;
+  }
   event.respondWith(
     fetch(request).then(function (response) {
       if (response.ok && response.type === "basic") {
