@@ -112,10 +112,13 @@ def test_a_config_change_reaches_every_page(tmp_path: Path, workers: int) -> Non
     rebuild(site, workers)
     settings = yaml.safe_load((site / "site.yml").read_text(encoding="utf-8"))
     settings["title"] = "عنوان الموقع الجديد"
+    settings["translation"]["title"] = "The New Site Name"
     (site / "site.yml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     rebuild(site, workers)
-    for path in ("index.html", "page-2.html", "ar/2020-02-01-two-1.html", "en/index.html", "404.html", "ar/feed.xml"):
+    for path in ("index.html", "page-2.html", "ar/2020-02-01-two-1.html", "404.html", "ar/feed.xml"):
         assert "عنوان الموقع الجديد" in page(site, path), path
+    for path in ("en/index.html", "en/2020-02-01-two-1.html", "en/search.html"):
+        assert "The New Site Name" in page(site, path), path
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
 
 

@@ -25,7 +25,7 @@ class SpecialPages(Output):
     def notes(self, view: SiteView) -> list[str]:
         translation = view.config.translation
         if translation.enabled and not translation.title:
-            return ["no translation.title in site.yml: English pages show the Arabic site name (marked as Arabic); set translation.title (and translation.description) to give the English edition its own"]
+            return ["no English name for the site yet: English pages show the Arabic one (marked as Arabic); a build that may translate asks for it (kept in the memory, reviewable), or set translation.title (and translation.description) in site.yml"]
         return []
 
 

@@ -22,6 +22,7 @@ from ..core.hashing import hash_bytes, stat_signature
 from ..pages.theme import Theme
 from ..translation.companions import ProgressCallback, recover_translations
 from ..translation.memory import memory_file_name, memory_path, read_memory_bytes
+from ..translation.site_words import SITE_SOURCE
 from .cache import BuildCache
 from .staging import read_build_id
 from .state import Summary, read_summary
@@ -69,11 +70,25 @@ class BuildPlan:
         return self.trusted and not self.changed and not self.removed and folders_unchanged(self.previous.folders)
 
 
-def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint: str, cache: BuildCache) -> BuildPlan:
+@dataclass(frozen=True)
+class Discovery:
+    """The source files, found before anything else; the problems met finding them."""
+
+    sources: dict[str, Path]  # relative path under content/ -> path
+    problems: tuple[Problem, ...]
+
+
+def discover(config: SiteConfig) -> Discovery:
+    """The sources; then, before any memory is read, what a killed build paid for folded into them."""
     paths, problems = discover_sources(config.content_dir)
     sources = source_names(config.content_dir, paths)
-    if config.translation.enabled:  # before any memory is read: what a killed build paid for is in them
-        problems += recover_translations(config, sources)
+    if config.translation.enabled:
+        problems += recover_translations(config, [*sources, SITE_SOURCE])
+    return Discovery(sources, tuple(problems))
+
+
+def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint: str, cache: BuildCache, found: Discovery) -> BuildPlan:
+    problems, sources = list(found.problems), found.sources
     summary = read_summary(cache)
     if summary is not None and (summary.fingerprint != fingerprint or summary.build_id != read_build_id(config.output_dir)):
         summary = None

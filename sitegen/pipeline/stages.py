@@ -17,13 +17,16 @@ else is made again (pipeline/engine.py states the rule once).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..config import SiteConfig, config_fingerprint
 from ..core.diagnostics import Problem, Severity, has_errors, warning
 from ..core.hashing import hash_bytes, hash_pairs
 from ..pages.theme import load_theme
 from ..translation.companions import TranslationReport
+from ..translation.site_words import with_site_words
 from .cache import AllowList, BuildCache, CacheDamaged, tool_version
-from .plan import BuildOptions, BuildPlan, from_scratch, settle, survey
+from .plan import BuildOptions, BuildPlan, discover, from_scratch, online, settle, survey
 from .result import BuildResult
 from .staging import (
     MAX_BEHIND,
@@ -52,21 +55,26 @@ __all__ = ["BuildOptions", "BuildResult", "build_site"]
 def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
     check_output_dir(config.output_dir, config.root, config.content_dir, config.config_path)
     theme = load_theme(config.root, config.theme)
-    fingerprint = hash_bytes(tool_version(), config_fingerprint(config), theme.fingerprint, str(options.drafts))
     with output_lock(config.output_dir):
         remove_leftovers(config.output_dir)
+        found = discover(config)
+        # The English name and description from the memory, when site.yml gives none: part of
+        # the configuration, so of the fingerprint (an editor's correction remakes the site).
+        config, words_problems = with_site_words(config, options.translator_factory, online(config, options))
+        found = replace(found, problems=found.problems + tuple(words_problems))
+        fingerprint = hash_bytes(tool_version(), config_fingerprint(config), theme.fingerprint, str(options.drafts))
         # One cache per output folder: a preview (serve) and the real site must not invalidate each other.
         cache_path = config.cache_dir / f"build-{hash_bytes(str(config.output_dir))[:12]}.sqlite"
         cache = BuildCache.open(cache_path, CACHE_TYPES)
         try:
             try:
-                return build(survey(config, options, theme, fingerprint, cache), cache)
+                return build(survey(config, options, theme, fingerprint, cache, found), cache)
             except CacheDamaged:
                 # Damaged, or planted: nothing of it is used. The build starts again without it.
                 cache.close()
                 BuildCache.delete(cache_path)
                 cache = BuildCache.open(cache_path, CACHE_TYPES)
-                return build(survey(config, options, theme, fingerprint, cache), cache)
+                return build(survey(config, options, theme, fingerprint, cache, found), cache)
         finally:
             cache.close()
 

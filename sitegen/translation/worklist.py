@@ -21,6 +21,7 @@ from ..content.sources import discover_sources, read_source
 from ..core.diagnostics import Problem
 from .companions import Unit, read_memory, segment_units
 from .memory import Memory, MemoryEntry
+from .site_words import SITE_SOURCE, site_units
 
 MISSING, MACHINE, REVIEWED = "missing", "machine", "reviewed"
 
@@ -73,6 +74,11 @@ def survey(config: SiteConfig) -> tuple[list[FileWork], list[Problem]]:
         memory, found = read_memory(config, rel)
         problems += found
         works.append(file_work(rel, memory, units))
+    site = site_units(config)  # the site's name and description, when site.yml gives no English ones
+    if site:
+        memory, found = read_memory(config, SITE_SOURCE)
+        problems += found
+        works.append(file_work(SITE_SOURCE, memory, site))
     return works, problems
 
 
