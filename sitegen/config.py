@@ -81,6 +81,9 @@ class SiteConfig:
     # Over https only: pages read once open again without network.
     service_worker: bool = True
     offline_archive_images: str = "small"
+    # A section is the first folder under content/; its shown names, by folder: {"ar": ..., "en": ...}.
+    # A folder not named here is shown as it is.
+    sections: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     photos: PhotosConfig = field(default_factory=PhotosConfig)
     translation: TranslationConfig = field(default_factory=TranslationConfig)
 
@@ -111,6 +114,7 @@ _SITE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "service_worker": ((bool,), "true or false"),
     "offline_archive_images": ((str,), "one of " + ", ".join(ARCHIVE_IMAGES)),
     "photos": ((dict,), "a mapping"),
+    "sections": ((dict,), "a mapping of section folders to names, such as {homs: {ar: حمص, en: Homs}}"),
     "translation": ((dict,), "a mapping"),
 }
 _PHOTOS_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -179,6 +183,8 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
     values.pop("output_dir", None)
     values.pop("translation", None)
     values.pop("photos", None)
+    if "sections" in values:
+        values["sections"] = _sections(values["sections"])
     photos = PhotosConfig(**({"widths": tuple(photos_values.pop("widths"))} if "widths" in photos_values else {}), **{k: float(v) for k, v in photos_values.items()})
     _check_output_dir(config_path, root, output_dir, output_override, translation, lines, translation_lines)
     return SiteConfig(
@@ -220,6 +226,9 @@ def _check_site_values(values: dict[str, Any], fail: Callable[..., None]) -> Non
         fail("calendar", f"'calendar' must be gregorian or gregorian+hijri (the Umm al-Qura date beside the Gregorian one), not {values['calendar']!r}")
     if "numerals" in values and values["numerals"] not in NUMERALS:
         fail("numerals", f"'numerals' must be one of {', '.join(NUMERALS)}, not {values['numerals']!r}: auto writes the locale's digits, arab ٠١٢٣, latn 0123")
+    if "sections" in values and _sections_problem(values["sections"]):
+        fail("sections", _sections_problem(values["sections"]))
+        values.pop("sections")
     if "offline_archive_images" in values and values["offline_archive_images"] not in ARCHIVE_IMAGES:
         fail("offline_archive_images", f"'offline_archive_images' must be small (each photo's smallest width in site.zip), all or none, not {values['offline_archive_images']!r}")
     if "per_page" in values and not 1 <= values["per_page"] <= 1000:
@@ -232,6 +241,29 @@ def _check_site_values(values: dict[str, Any], fail: Callable[..., None]) -> Non
             values["base_url"] += "/"
     if "theme" in values and not re.fullmatch(r"[A-Za-z0-9_-]+", values["theme"]):
         fail("theme", "'theme' must be a plain folder name under themes/ (letters, digits, - and _)")
+
+
+def _sections_problem(sections: dict[Any, Any]) -> str | None:
+    example = "such as 'sections: {homs: {ar: حمص, en: Homs}}' (or 'homs: حمص' for one name in every language)"
+    for folder, names in sections.items():
+        if not isinstance(folder, str) or not folder or "/" in folder:
+            return f"'sections' keys are folder names under content/ {example}, not {folder!r}"
+        if isinstance(names, str) and names.strip():
+            continue
+        if not isinstance(names, dict) or not names or not all(isinstance(k, str) and LANGUAGE_CODE.fullmatch(k) and isinstance(v, str) and v.strip() for k, v in names.items()):
+            return f"section '{folder}' must have a name, or names by language code, {example}"
+    return None
+
+
+def _sections(sections: dict[str, Any]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """Frozen and sorted: {folder: {language: name}}; one name alone is '*', any language."""
+    return tuple(sorted((folder, tuple(sorted({"*": names.strip()}.items() if isinstance(names, str) else ((k, v.strip()) for k, v in names.items())))) for folder, names in sections.items()))
+
+
+def section_name(config: SiteConfig, folder: str, language: str) -> str:
+    """A section's shown name in ``language`` (a tag: ar-SY reads the ar name), or the folder's own name."""
+    names = dict(dict(config.sections).get(folder, ()))
+    return names.get(language) or names.get(base_language(language)) or names.get("*") or folder
 
 
 def _check_photos_values(values: dict[str, Any], lines: dict[str, int], path: Path, problems: list[Problem]) -> None:

@@ -35,6 +35,7 @@ class PageScan:
     tags: set[str] = field(default_factory=set)
     scripts: list[tuple[str | None, str]] = field(default_factory=list)  # (src, inline text)
     styles: list[str] = field(default_factory=list)
+    data: list[str] = field(default_factory=list)  # <script type="application/ld+json">: data, never run
     problems: list[str] = field(default_factory=list)
 
 
@@ -42,7 +43,7 @@ class _Scanner(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.scan = PageScan()
-        self._raw: tuple[str, str | None] | None = None  # inside <script> or <style>
+        self._raw: tuple[str, str | None, bool] | None = None  # inside <script> or <style>; a JSON-LD block?
         self._buffer: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -61,7 +62,10 @@ class _Scanner(HTMLParser):
         if tag == "meta" and (dict(attrs).get("http-equiv") or "").lower() == "refresh":
             self.scan.problems.append("<meta http-equiv=refresh>")
         if tag in ("script", "style"):
-            self._raw = (tag, dict(attrs).get("src"))
+            values = dict(attrs)
+            # A JSON-LD block is data a browser never runs (that exact type only: others may be code).
+            data = tag == "script" and values.get("type") == "application/ld+json" and values.get("src") is None
+            self._raw = (tag, values.get("src"), data)
             self._buffer = []
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -76,7 +80,9 @@ class _Scanner(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if self._raw is not None and tag == self._raw[0]:
             text = "".join(self._buffer)
-            if tag == "script":
+            if self._raw[2]:
+                self.scan.data.append(text)
+            elif tag == "script":
                 self.scan.scripts.append((self._raw[1], text))
             else:
                 self.scan.styles.append(text)
@@ -119,6 +125,14 @@ def page_problems(html: str, baseline: Baseline) -> list[str]:
     problems += [f"unexpected element <{tag}>" for tag in sorted(scan.tags - allowed_tags)]
     problems += [f"script not from the theme: src={src!r} {text[:80]!r}" for src, text in scan.scripts if (src, text) not in baseline.scripts]
     problems += [f"style not from the theme: {text[:80]!r}" for text in scan.styles if text not in baseline.styles]
+    for text in scan.data:
+        # Each page has its own, so it is never in the baseline: safe while it is JSON and cannot end its element.
+        if re.search("[<>&\u2028\u2029]", text):
+            problems.append(f"JSON-LD holds an unescaped '<', '>', '&' or line separator: {text[:80]!r}")
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            problems.append(f"JSON-LD is not JSON ({exc}): {text[:80]!r}")
     return problems
 
 

@@ -27,6 +27,7 @@ from ..media.records import PhotoRecord
 from ..translation.companions import Companion
 from .figures import FigureWords, figure_html
 from .labels import LABELS, labels_for, part_label, translation_notice
+from .sharing import SharedPage, page_sharing
 
 _ARABIC_RUN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+(?:[\s\d.,:؛،-]+[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+)*")
 
@@ -266,6 +267,9 @@ class SitePlanner:
         }
         if companion:
             context["alternates"] = self._alternates(path, [(self.source_language, path), (self.target, urls.companion_page(segment.slug, self.target))])
+        counterpart = urls.companion_page(segment.slug, self.target) if companion else None
+        shared = SharedPage(path, self.source_language, segment.title, segment.excerpt, context["site_title"], segment, tuple(context["tags"]), counterpart=counterpart)
+        context["sharing"] = page_sharing(self.config, shared, self.photos)
         return Page(path, "segment.html", context, segment.source_rel)
 
     def _companion_page(self, segment: Segment, companion: Companion, previous: Segment | None, following: Segment | None, count: int) -> Page:
@@ -293,6 +297,8 @@ class SitePlanner:
             "description": companion_excerpt(companion),
         }
         context["labels"] = labels_for(self.target) | {"parallel": "Arabic and English side by side"}
+        shared = SharedPage(path, self.target, companion.title, context["description"], context["site_title"], segment, tuple(context["tags"]), companion, original)
+        context["sharing"] = page_sharing(self.config, shared, self.photos)
         return Page(path, "segment.html", context, segment.source_rel)
 
     def _parallel_page(self, segment: Segment, companion: Companion, previous: Segment | None, following: Segment | None) -> Page:
