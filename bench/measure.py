@@ -83,7 +83,7 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict | None = None, sampl
     return Measure(wall, usage.ru_maxrss, peak[0], usage.ru_utime, usage.ru_stime, proc.returncode, str(log))
 
 
-NOT_A_SEGMENT = re.compile(r"^(index|page-\d+|404|search)\.html$")
+NOT_A_SEGMENT = re.compile(r"^(index|page-\d+|404|search|archive|tags|authors|sections)\.html$")
 
 
 def count_html(folder: Path) -> int:

@@ -161,7 +161,8 @@ def json_ld(head: Head) -> dict:
 def segment_pages(site: Path) -> list[Path]:
     """Every Arabic segment page and English companion: not the indexes, search pages or parallel views."""
     pages = [p for folder in ("ar", "en") for p in sorted((site / folder).glob("*.html"))]
-    return [p for p in pages if p.name not in ("index.html", "search.html") and not p.name.startswith("page-")]
+    lists = ("index.html", "search.html", "archive.html", "tags.html", "authors.html", "sections.html")
+    return [p for p in pages if p.name not in lists and not p.name.startswith("page-")]
 
 
 def own_url(site: Path, page: Path) -> str:

@@ -22,6 +22,7 @@ from .metadata import (
     slug_problem,
 )
 from .photos import PhotoRef
+from .terms import term_slug
 from .sources import SourceFile
 from .splitting import FrontMatter, split_source
 
@@ -38,13 +39,17 @@ class Segment:
     date: date | None
     slug: str
     slug_line: int
-    author: str | None
+    author: str | None  # every author, as shown together
     tags: tuple[str, ...]
     summary: str | None
     translate: bool
     draft: bool
     blocks: tuple[Block, ...]
     excerpt: str
+    authors: tuple[str, ...] = ()
+    section: str | None = None  # the first folder under content/, when the file is in one
+    tags_line: int | None = None  # where the tags are written (for a tag that names no page)
+    author_line: int | None = None
 
     @property
     def text(self) -> str:
@@ -75,6 +80,13 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
             problems.append(error(source.path, raw.line, "segment has no readable text after cleaning (only markup?): add text"))
             continue
         first_text = next((b.prose for b in blocks if b.prose), "")
+        given_authors = meta.get("author")
+        authors = tuple(balance_bidi(a) for a in ((given_authors,) if isinstance(given_authors, str) else given_authors or ()))
+        tags = tuple(balance_bidi(tag) for tag in meta.get("tags") or ())
+        unnamed = _unnamed_terms(source, meta, tags, authors)
+        if unnamed:
+            problems += unnamed
+            continue
         given_title = meta.get("title")
         # 'is None', not 'or': an empty 'slug: ""' is a mistake to report, not a request for the default.
         given_slug = meta.get("slug")
@@ -99,16 +111,31 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
                 date=meta.get("date") or file_date,
                 slug=slug,
                 slug_line=slug_line,
-                author=balance_bidi(meta.get("author")) if meta.get("author") else None,
-                tags=tuple(balance_bidi(tag) for tag in meta.get("tags") or ()),
+                author="، ".join(authors) if authors else None,
+                tags=tags,
                 summary=balance_bidi(meta.get("summary")) if meta.get("summary") else None,
                 translate=meta.get("translate", True),
                 draft=meta.get("draft", False),
                 blocks=blocks,
                 excerpt=balance_bidi(meta.get("summary") or make_excerpt(first_text)),
+                authors=authors,
+                section=source.rel.split("/", 1)[0] if "/" in source.rel else None,
+                tags_line=meta.line_of("tags"),
+                author_line=meta.line_of("author"),
             )
         )
     return tuple(segments), problems
+
+
+def _unnamed_terms(source: SourceFile, meta: FrontMatter, tags: tuple[str, ...], authors: tuple[str, ...]) -> list[Problem]:
+    """A tag or author with no letter or digit cannot name its page: an error for its author."""
+    problems = []
+    for key, terms in (("tags", tags), ("author", authors)):
+        for term in terms:
+            if not term_slug(term):
+                what = "tag" if key == "tags" else "author"
+                problems.append(error(source.path, meta.line_of(key), f"{what} {term!r} has no letter or digit to name its page by: write it with words"))
+    return problems
 
 
 def lead_photo(meta: FrontMatter) -> PhotoRef | None:

@@ -164,6 +164,11 @@ def read_front_matter(lines: list[str], first_line: int, source: SourceFile) -> 
 
 def _check_front_matter_value(key: str, value: Any) -> tuple[Any, str | None]:
     """Coerce a front matter value to its type, or say what is wrong with it."""
+    if key == "author" and isinstance(value, list):  # several authors
+        names = tuple(str(name).strip() for name in value if isinstance(name, (str, int)) and not isinstance(name, bool) and str(name).strip())
+        if names and len(names) == len(value):
+            return names, None
+        return None, "'author' must be a name, or a list of names such as [سلمى, خالد]"
     if key in ("title", "author", "summary", *LEAD_PHOTO_KEYS):
         if isinstance(value, date):  # 'title: 2012-02-24' is text to the author, a date to YAML
             value = value.isoformat()

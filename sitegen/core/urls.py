@@ -34,6 +34,31 @@ def parallel_page(slug: str) -> str:
     return f"parallel/{slug}.html"
 
 
+def term_page(taxonomy: str, slug: str, number: int = 1, folder: str = "") -> str:
+    """tags/<slug>.html, then tags/<slug>.p2.html... (a term's slug never holds a dot)."""
+    name = f"{slug}.html" if number == 1 else f"{slug}.p{number}.html"
+    return f"{folder}/{taxonomy}/{name}" if folder else f"{taxonomy}/{name}"
+
+
+def term_feed(taxonomy: str, slug: str, folder: str = "") -> str:
+    """A term's Atom feed, beside its first page: tags/<slug>.xml."""
+    return f"{folder}/{taxonomy}/{slug}.xml" if folder else f"{taxonomy}/{slug}.xml"
+
+
+def term_index(taxonomy: str, folder: str = "") -> str:
+    """Every term of a taxonomy with its count: tags.html, en/tags.html."""
+    return f"{folder}/{taxonomy}.html" if folder else f"{taxonomy}.html"
+
+
+def archive_month(year: int, month: int, number: int = 1, folder: str = "") -> str:
+    name = f"{year:04d}-{month:02d}" + (f".p{number}" if number > 1 else "")
+    return f"{folder}/archive/{name}.html" if folder else f"archive/{name}.html"
+
+
+def archive_index(folder: str = "") -> str:
+    return f"{folder}/archive.html" if folder else "archive.html"
+
+
 def media_file(name: str) -> str:
     return f"{MEDIA}/{name}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
+from ..pages.lists import browsable
 from ..pages.planner import Listing, SitePlanner
 from .base import Artifact, Job, Made, Output, SiteView, render_page, value_bytes
 
@@ -17,11 +18,13 @@ class IndexPages(Output):
         found = []
         for english in view.languages:
             folder = language_folder(view.config.translation.target) if english else ""
+            browse = browsable(view.articles, english)
             for number, total, chunk in planner.index_chunks(view.articles, english):
                 path = urls.index_page(number, folder)
-                # The page's whole input: its entries and its place among the pages.
-                key = hash_bytes(value_bytes(chunk), f"{number}/{total}/{english}")
-                found.append(Artifact(path, key, _maker(view, path, (number, total, chunk, english)), _name(number, english)))
+                links = browse if number == 1 else ()
+                # The page's whole input: its entries, its place among the pages, the lists it links.
+                key = hash_bytes(value_bytes(chunk), f"{number}/{total}/{english}/{','.join(links)}")
+                found.append(Artifact(path, key, _maker(view, path, (number, total, chunk, english, links)), _name(number, english)))
         return found
 
 
@@ -32,12 +35,12 @@ def index_paths(view: SiteView) -> list[str]:
     return [urls.index_page(number, folders[english]) for english in view.languages for number, _, _ in planner.index_chunks(view.articles, english)]
 
 
-def _maker(view: SiteView, path: str, place: tuple[int, int, tuple[Listing, ...], bool]):
+def _maker(view: SiteView, path: str, place: tuple[int, int, tuple[Listing, ...], bool, tuple[str, ...]]):
     # Rendering thousands of index pages is worth the cores: a job for the workers.
     return lambda _memo: Job(_render, (path, place))
 
 
-def _render(view: SiteView, argument: tuple[str, tuple[int, int, tuple[Listing, ...], bool]]) -> Made:
+def _render(view: SiteView, argument: tuple[str, tuple[int, int, tuple[Listing, ...], bool, tuple[str, ...]]]) -> Made:
     path, place = argument
     page = SitePlanner(view.config).index_page(*place)
     return Made({path: render_page(view.theme, view.config, page)})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
@@ -17,10 +17,11 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..config import SiteConfig
+from ..config import SiteConfig, section_name
 from ..content.markup import Block, translated_block_html, with_anchor
 from ..content.metadata import digits, format_date, hijri_date, hijri_names, localise_digits, make_excerpt, month_names
 from ..content.segment import Segment
+from ..content.terms import term_slug
 from ..core import urls
 from ..core.languages import base_language, direction, language_folder
 from ..media.records import PhotoRecord
@@ -54,6 +55,10 @@ class Listing:
     english_title: str | None = None
     english_excerpt: str | None = None
     english_reviewed: bool = False
+    # What term pages and archives are made of: as the front matter writes them.
+    tags: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    section: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ class SitePlanner:
             nav.append(other)
         return nav
 
-    def _base(self, path: str, language: str, page_title: str) -> dict[str, Any]:
+    def base_context(self, path: str, language: str, page_title: str) -> dict[str, Any]:
         english = self.is_english(language)
         own = self.target_folder if english else ""
         name = self.site_name(english)
@@ -216,6 +221,23 @@ class SitePlanner:
                 pages.append(self._parallel_page(segment, companion, previous, following))
         return pages
 
+    def _term_links(self, path: str, taxonomy: str, terms: Sequence[str], english: bool) -> list[dict[str, Any]]:
+        """Links to the pages of a segment's tags, authors or section, in the page's edition.
+        A section is shown by its name from site.yml; Arabic on an English page is marked."""
+        folder = self.target_folder if english else ""
+        language = self.target if english else self.source_language
+        links = []
+        for term in terms:
+            shown = section_name(self.config, term, language) if taxonomy == "sections" else term
+            arabic = english and any("\u0600" <= c <= "\u06ff" for c in shown)
+            links.append({
+                "text": shown,
+                "href": urls.relative_url(path, urls.term_page(taxonomy, term_slug(term), 1, folder)),
+                "lang": self.source_language if arabic else None,
+                "dir": direction(self.source_language) if arabic else None,
+            })
+        return links
+
     def _block_html(self, block: Block, path: str) -> str:
         """A block as the original shows it: its HTML, or its photo's figure."""
         photo = block.photo
@@ -249,12 +271,14 @@ class SitePlanner:
 
     def _arabic_page(self, segment: Segment, previous: Segment | None, following: Segment | None, count: int) -> Page:
         path = urls.segment_page(segment.slug, self.source_language)
-        context = self._base(path, self.source_language, segment.title)
+        context = self.base_context(path, self.source_language, segment.title)
         companion = self.companion_of(segment)
         context |= {
             "date": self._date(segment.date, self.source_language),
             "author": segment.author,
-            "tags": list(segment.tags),
+            "authors": self._term_links(path, "authors", segment.authors, english=False),
+            "section": next(iter(self._term_links(path, "sections", (segment.section,) if segment.section else (), english=False)), None),
+            "tags": self._term_links(path, "tags", segment.tags, english=False),
             "part": part_label(segment.number, count, self.source_language, self.numerals),
             "blocks": [Markup(with_anchor(self._block_html(b, path), f"p{i}")) for i, b in enumerate(segment.blocks, start=1)],
             "companion": {"href": urls.relative_url(path, urls.companion_page(segment.slug, self.target)), "lang": self.target, "dir": direction(self.target), "label": f"Read in English: {companion.title}"} if companion else None,
@@ -268,13 +292,13 @@ class SitePlanner:
         if companion:
             context["alternates"] = self._alternates(path, [(self.source_language, path), (self.target, urls.companion_page(segment.slug, self.target))])
         counterpart = urls.companion_page(segment.slug, self.target) if companion else None
-        shared = SharedPage(path, self.source_language, segment.title, segment.excerpt, context["site_title"], segment, tuple(context["tags"]), counterpart=counterpart)
+        shared = SharedPage(path, self.source_language, segment.title, segment.excerpt, context["site_title"], segment, segment.tags, counterpart=counterpart)
         context["sharing"] = page_sharing(self.config, shared, self.photos)
         return Page(path, "segment.html", context, segment.source_rel)
 
     def _companion_page(self, segment: Segment, companion: Companion, previous: Segment | None, following: Segment | None, count: int) -> Page:
         path = urls.companion_page(segment.slug, self.target)
-        context = self._base(path, self.target, companion.title)
+        context = self.base_context(path, self.target, companion.title)
         blocks = []
         for index, (block, translated) in enumerate(zip(segment.blocks, companion.blocks), start=1):
             blocks.append(Markup(with_anchor(self._translated_html(block, translated, path), f"p{index}")))
@@ -283,6 +307,8 @@ class SitePlanner:
             "page_title": companion.title,
             "date": self._date(segment.date, self.target),
             "author": segment.author,
+            "authors": self._term_links(path, "authors", segment.authors, english=True),
+            "section": next(iter(self._term_links(path, "sections", (segment.section,) if segment.section else (), english=True)), None),
             "tags": [],
             "part": part_label(segment.number, count, self.target),
             "blocks": blocks,
@@ -297,13 +323,13 @@ class SitePlanner:
             "description": companion_excerpt(companion),
         }
         context["labels"] = labels_for(self.target) | {"parallel": "Arabic and English side by side"}
-        shared = SharedPage(path, self.target, companion.title, context["description"], context["site_title"], segment, tuple(context["tags"]), companion, original)
+        shared = SharedPage(path, self.target, companion.title, context["description"], context["site_title"], segment, (), companion, original)
         context["sharing"] = page_sharing(self.config, shared, self.photos)
         return Page(path, "segment.html", context, segment.source_rel)
 
     def _parallel_page(self, segment: Segment, companion: Companion, previous: Segment | None, following: Segment | None) -> Page:
         path = urls.parallel_page(segment.slug)
-        context = self._base(path, self.source_language, segment.title)
+        context = self.base_context(path, self.source_language, segment.title)
         pairs = []
         for index, (block, translated) in enumerate(zip(segment.blocks, companion.blocks), start=1):
             pairs.append(
@@ -350,26 +376,32 @@ class SitePlanner:
     def index_pages(self, articles: Sequence[Article], english: bool = False) -> list[Page]:
         return [self.index_page(n, total, chunk, english) for n, total, chunk in self.index_chunks(articles, english)]
 
-    def index_page(self, number: int, total_pages: int, listings: Sequence[Listing], english: bool = False) -> Page:
+    def index_page(self, number: int, total_pages: int, listings: Sequence[Listing], english: bool = False, browse: Sequence[str] = ()) -> Page:
+        """``browse``: the lists the first page links to ("archive", "tags", "authors", "sections")."""
         language = self.target if english else self.source_language
         folder = self.target_folder if english else ""
         labels = labels_for(language)
         name = self.site_name(english)
         path = urls.index_page(number, folder)
-        context = self._base(path, language, f"{labels['page']} {number}" if number > 1 else name["text"])
+        context = self.base_context(path, language, f"{labels['page']} {number}" if number > 1 else name["text"])
         context |= {
             # The site's name (marked when it is Arabic on an English page), then the page's number.
             "heading": name,
             "heading_page": f"{labels['page']} {localise_digits(str(number), language, self.numerals_of(language))}" if number > 1 else None,
-            "entries": [self._index_entry(path, listing, language, english) for listing in listings],
+            "entries": [self.index_entry(path, listing, language, english) for listing in listings],
             "page_number": number,
-            "pagination": _pagination(path, number, total_pages, folder, language, self.numerals_of(language)),
+            "list_page": False,
+            "browse": [],
+            "pagination": pagination(path, number, total_pages, language, self.numerals_of(language), lambda n: urls.index_page(n, folder)),
         }
         if self.has_archive and not english and number == 1:
             context["archive"] = {"href": urls.relative_url(path, urls.ARCHIVE), "label": labels["archive"]}
+        if number == 1:
+            targets = {"archive": (urls.archive_index(folder), labels["archive_link"])} | {kind: (urls.term_index(kind, folder), labels[kind]) for kind in ("tags", "authors", "sections")}
+            context["browse"] = [{"href": urls.relative_url(path, targets[kind][0]), "label": targets[kind][1]} for kind in browse]
         return Page(path, "index.html", context)
 
-    def _index_entry(self, path: str, listing: Listing, language: str, english: bool) -> dict[str, Any]:
+    def index_entry(self, path: str, listing: Listing, language: str, english: bool) -> dict[str, Any]:
         arabic_url = urls.relative_url(path, urls.segment_page(listing.slug, self.source_language))
         english_url = urls.relative_url(path, urls.companion_page(listing.slug, self.target))
         entry = {
@@ -398,14 +430,14 @@ class SitePlanner:
         language = self.target if english else self.source_language
         path = urls.search_page(self.target_folder if english else "")
         labels = labels_for(language)
-        context = self._base(path, language, labels["search"])
+        context = self.base_context(path, language, labels["search"])
         # What search.js needs to speak the page's language and write dates as the pages do.
         context["search_settings"] = search_settings(language, english, self.numerals_of(language), self.config.calendar)
         return Page(path, "search.html", context)
 
     def not_found_page(self) -> Page:
         path = urls.NOT_FOUND
-        context = self._base(path, self.source_language, labels_for(self.source_language)["not_found"])
+        context = self.base_context(path, self.source_language, labels_for(self.source_language)["not_found"])
         if self.config.base_url:
             # GitHub Pages serves 404.html at any depth: relative links would point nowhere.
             context["home_url"] = self.config.base_url + urls.INDEX
@@ -457,11 +489,15 @@ def listing_of(segment: Segment, companion: Companion | None, count: int) -> Lis
         english_title=companion.title if companion else None,
         english_excerpt=english_excerpt,
         english_reviewed=companion.reviewed if companion else False,
+        tags=segment.tags,
+        authors=segment.authors,
+        section=segment.section,
     )
 
 
-def _pagination(path: str, current: int, total: int, folder: str, language: str, numerals: str) -> dict[str, Any]:
-    """Links to nearby pages and the ends: a 200-page archive must not list 200 links on every page."""
+def pagination(path: str, current: int, total: int, language: str, numerals: str, page_of: Callable[[int], str]) -> dict[str, Any]:
+    """Links to nearby pages and the ends: a 200-page archive must not list 200 links on every page.
+    ``page_of(number)``: the path of a page of the series."""
     shown = sorted({1, total, *range(max(1, current - 2), min(total, current + 2) + 1)})
     pages: list[dict[str, Any]] = []
     last = 0
@@ -469,12 +505,12 @@ def _pagination(path: str, current: int, total: int, folder: str, language: str,
         if number - last > 1:
             pages.append({"gap": True})
         label = localise_digits(str(number), language, numerals)
-        pages.append({"gap": False, "current": number == current, "href": urls.relative_url(path, urls.index_page(number, folder)), "label": label})
+        pages.append({"gap": False, "current": number == current, "href": urls.relative_url(path, page_of(number)), "label": label})
         last = number
     return {
         "pages": pages,
-        "previous": urls.relative_url(path, urls.index_page(current - 1, folder)) if current > 1 else None,
-        "next": urls.relative_url(path, urls.index_page(current + 1, folder)) if current < total else None,
+        "previous": urls.relative_url(path, page_of(current - 1)) if current > 1 else None,
+        "next": urls.relative_url(path, page_of(current + 1)) if current < total else None,
     }
 
 

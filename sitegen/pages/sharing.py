@@ -186,8 +186,7 @@ def _open_graph(page: SharedPage, facts: _Facts, other_language: str) -> list[tu
             tags.append(("og:image:alt", image.alt))
     if facts.published:
         tags.append(("article:published_time", facts.published.isoformat()))
-    if page.segment.author:
-        tags.append(("article:author", page.segment.author))
+    tags += [("article:author", name) for name in page.segment.authors]
     if facts.section:
         tags.append(("article:section", facts.section))
     tags += [("article:tag", tag) for tag in page.tags]
@@ -219,8 +218,8 @@ def _news_article(config: SiteConfig, page: SharedPage, facts: _Facts) -> dict[s
         article["description"] = page.description
     if facts.published and facts.modified:
         article |= {"datePublished": facts.published.isoformat(), "dateModified": facts.modified.isoformat()}
-    if page.segment.author:
-        article["author"] = [{"@type": "Person", "name": page.segment.author}]
+    if page.segment.authors:
+        article["author"] = [{"@type": "Person", "name": name} for name in page.segment.authors]
     if facts.url:
         article["mainEntityOfPage"] = facts.url
     if facts.image is not None:

@@ -19,6 +19,7 @@ from ..outputs.archive import StoredMember, remove_packs
 from ..outputs.base import Output, SiteView
 from ..outputs.feeds import FeedFiles
 from ..outputs.index_pages import IndexPages
+from ..outputs.list_pages import ListPages
 from ..outputs.search.analyser import IndexedDocument
 from ..outputs.search.output import SearchIndex
 from ..outputs.site_zip import Finished, SiteZip, ZipMemo
@@ -51,7 +52,7 @@ from .state import STATE_TYPES, OutputState, SpareTree, Summary, write_state
 
 # The outputs of the whole site, made in this order; site.zip comes last, of all their files.
 # Adding an output: a module in outputs/ with an Output subclass, and one line here.
-OUTPUTS: tuple[Output, ...] = (IndexPages(), SpecialPages(), WebAppFiles(), FeedFiles(), SearchIndex())
+OUTPUTS: tuple[Output, ...] = (IndexPages(), ListPages(), SpecialPages(), WebAppFiles(), FeedFiles(), SearchIndex())
 FINAL = SiteZip()
 
 PHOTO_TYPES = (PhotoRecord, Variant)

@@ -1,0 +1,39 @@
+"""Terms of a taxonomy (a tag, an author, a section): when two spellings are one term, and
+the file name a term's page gets.
+
+Authors type the same tag in several ways: with or without diacritics or tatweel (حمص,
+حِمص, حمـص), in another Unicode normal form (NFD from a Mac), in another case (Homs,
+HOMS). They are one term, whose page is named by the folded form: Arabic letters stay, so
+the address reads (tags/بابا-عمرو.html), never an empty slug as slugifiers that keep ASCII
+alone make of Arabic. A term with nothing left to name a file by is an error for its author.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Arabic diacritics (harakat, tanwin, shadda, sukun, dagger alef, Quranic marks) and tatweel:
+# they change how a word is written, never which word it is.
+_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed\u0640]")
+# What a file name keeps: letters and digits of any script, and the joiners between words.
+_NOT_NAME = re.compile(r"[^\w\-]+")
+_DASHES = re.compile(r"[-_\s]+")
+# Long enough for any real tag or name; a file name must stay under 255 bytes of UTF-8.
+MAX_SLUG_CHARACTERS = 80
+
+
+def term_key(term: str) -> str:
+    """What makes two spellings one term: NFKC (NFD and full-width forms fold), no diacritics
+    or tatweel, case folded, spaces tidied."""
+    text = unicodedata.normalize("NFKC", term)
+    text = _MARKS.sub("", text).casefold()
+    return " ".join(text.split())
+
+
+def term_slug(term: str) -> str:
+    """The file name (without extension) of a term's page: '' when nothing of it can name a file.
+    Terms with one slug are one term (a/b and a b): one page could not hold two."""
+    text = _NOT_NAME.sub("-", term_key(term).replace("_", "-"))
+    text = _DASHES.sub("-", text).strip("-")
+    return text[:MAX_SLUG_CHARACTERS].rstrip("-")

@@ -1,0 +1,84 @@
+"""Term pages (a tag's, an author's, a section's), the index of each taxonomy, and the archive
+by month: in both editions, keyed by what each page lists.
+
+Changing one article's tags changes the entries of the pages of those tags only (and the
+counts on the tag index): those are made again, every other page of this output stands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import urls
+from ..core.hashing import hash_bytes
+from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunks, collect_terms, months
+from ..pages.planner import Article, SitePlanner
+from .base import Artifact, Job, Made, Output, SiteView, render_page, value_bytes
+from .feeds import atom_feed, feed_entries
+
+
+class ListPages(Output):
+    name = "term and archive pages"
+
+    def artifacts(self, view: SiteView) -> list[Artifact]:
+        planner = SitePlanner(view.config)
+        found: list[Artifact] = []
+        for english in view.languages:
+            lists = ListPlanner(planner, english)
+            edition = " English" if english else ""
+            for taxonomy in TAXONOMIES:
+                terms = collect_terms(view.articles, taxonomy, planner, english)
+                if not terms:
+                    continue
+                counts = tuple((t.slug, t.name, len(t.listings)) for t in terms)
+                found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy, counts), value_bytes(counts), f"the{edition} {taxonomy} index"))
+                for term in terms:
+                    if view.config.base_url:
+                        found.append(_term_feed(view, lists, term))
+                    for number, total, chunk in chunks(term.listings, view.config.per_page):
+                        path = urls.term_page(taxonomy, term.slug, number, lists.folder)
+                        place = (term.taxonomy, term.slug, term.name, number, total)
+                        found.append(_artifact(view, path, ("term", english, place, chunk), value_bytes((place, chunk)), f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
+            by_month = months(view.articles, english)
+            if by_month:
+                counts = tuple((month, len(listings)) for month, listings in by_month.items())
+                found.append(_artifact(view, urls.archive_index(lists.folder), ("archive", english, counts), value_bytes(counts), f"the{edition} archive"))
+            for (year, month), listings in by_month.items():
+                for number, total, chunk in chunks(listings, view.config.per_page):
+                    place = (year, month, number, total)
+                    found.append(_artifact(view, urls.archive_month(year, month, number, lists.folder), ("month", english, place, chunk), value_bytes((place, chunk)), f"the{edition} archive of {year}-{month:02d}"))
+        return found
+
+
+def _term_feed(view: SiteView, lists: ListPlanner, term: Term) -> Artifact:
+    """A term's Atom feed (with base_url only: a feed's links are absolute)."""
+    config = view.config
+    path = urls.term_feed(term.taxonomy, term.slug, lists.folder)
+    entries = feed_entries([Article(term.slug, term.listings)], config, lists.english)
+    title = f"{lists.planner.site_name(lists.english)['text']} · {term.name}"
+    return Artifact(path, hash_bytes(value_bytes(entries), title), lambda _memo: Made({path: atom_feed(config, lists.language, path, title, entries)}))
+
+
+def _artifact(view: SiteView, path: str, what: tuple, content: bytes, name: str) -> Artifact:
+    # The page's whole input is what it lists (and where it stands in its series): its key.
+    key = hash_bytes(content, path)
+    # Rendering thousands of term pages is worth the cores: a job for the workers.
+    return Artifact(path, key, lambda _memo: Job(_render, (path, what)), name)
+
+
+def _render(view: SiteView, argument: tuple[str, tuple[Any, ...]]) -> Made:
+    path, (kind, english, *rest) = argument
+    lists = ListPlanner(SitePlanner(view.config), english)
+    if kind == "term":
+        (taxonomy, slug, name, number, total), chunk = rest
+        page = lists.term_page(Term(taxonomy, slug, name, chunk), number, total, chunk)
+    elif kind == "terms":
+        taxonomy, counts = rest
+        page = lists.term_index(taxonomy, counts)
+    elif kind == "month":
+        (year, month, number, total), chunk = rest
+        page = lists.month_page(year, month, number, total, chunk)
+    else:
+        (counts,) = rest
+        page = lists.archive_index(counts)
+    return Made({path: render_page(view.theme, view.config, page)})

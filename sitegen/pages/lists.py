@@ -1,0 +1,168 @@
+"""Pages that list articles by what they share: a tag, an author, a section, a month.
+
+Each term of a taxonomy gets its pages (newest first, paginated like the index) and each
+taxonomy an index of its terms with their counts; the archive lists the months with their
+counts, and each month its articles. Both editions: the English one lists the segments that
+have a companion, as its index does. Terms are grouped by ``content.terms.term_slug``, so
+spellings that differ only by diacritics, tatweel, case or normal form are one term, shown in
+its most used spelling.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import section_name
+from ..content.metadata import localise_digits, month_names
+from ..content.terms import term_slug
+from ..core import urls
+from ..core.languages import direction
+from .labels import labels_for
+from .planner import Article, Listing, Page, SitePlanner, pagination
+
+TAXONOMIES = ("tags", "authors", "sections")
+
+
+@dataclass(frozen=True)
+class Term:
+    taxonomy: str
+    slug: str
+    name: str  # as shown: the most used spelling, or a section's name from site.yml
+    listings: tuple[Listing, ...]  # newest first
+
+
+def _terms_of(listing: Listing, taxonomy: str) -> tuple[str, ...]:
+    if taxonomy == "tags":
+        return listing.tags
+    if taxonomy == "authors":
+        return listing.authors
+    return (listing.section,) if listing.section else ()
+
+
+def collect_terms(articles: Sequence[Article], taxonomy: str, planner: SitePlanner, english: bool) -> list[Term]:
+    """Every term of ``taxonomy`` with its listings, in the order of their slugs."""
+    listings = [s for a in articles for s in a.segments if not english or s.english_title is not None]
+    found: dict[str, list[Listing]] = {}
+    spellings: dict[str, Counter] = {}
+    for listing in listings:
+        seen = set()
+        for term in _terms_of(listing, taxonomy):
+            slug = term_slug(term)
+            if not slug or slug in seen:
+                continue
+            seen.add(slug)
+            found.setdefault(slug, []).append(listing)
+            spellings.setdefault(slug, Counter())[term] += 1
+    language = planner.target if english else planner.source_language
+    terms = []
+    for slug in sorted(found):
+        # The most used spelling; of equally used ones, the first in code point order: deterministic.
+        name = min(spellings[slug].items(), key=lambda item: (-item[1], item[0]))[0]
+        if taxonomy == "sections":
+            name = section_name(planner.config, name, language)
+        terms.append(Term(taxonomy, slug, name, tuple(found[slug])))
+    return terms
+
+
+def chunks(listings: Sequence[Listing], per_page: int) -> list[tuple[int, int, tuple[Listing, ...]]]:
+    """(page number, page count, listings) of each page of a series."""
+    total = max(1, -(-len(listings) // per_page))
+    return [(n, total, tuple(listings[(n - 1) * per_page : n * per_page])) for n in range(1, total + 1)]
+
+
+def months(articles: Sequence[Article], english: bool) -> dict[tuple[int, int], tuple[Listing, ...]]:
+    """Dated segments by (year, month), newest month first; undated ones are in no month."""
+    found: dict[tuple[int, int], list[Listing]] = {}
+    for article in articles:
+        for listing in article.segments:
+            if listing.date is not None and (not english or listing.english_title is not None):
+                found.setdefault((listing.date.year, listing.date.month), []).append(listing)
+    return {month: tuple(found[month]) for month in sorted(found, reverse=True)}
+
+
+def browsable(articles: Sequence[Article], english: bool) -> tuple[str, ...]:
+    """The lists an edition has, in the order the index links them: the archive (of dated
+    segments), then each taxonomy with at least one term."""
+    listings = [s for a in articles for s in a.segments if not english or s.english_title is not None]
+    kinds = ("archive",) if any(s.date is not None for s in listings) else ()
+    return kinds + tuple(t for t in TAXONOMIES if any(term_slug(term) for s in listings for term in _terms_of(s, t)))
+
+
+class ListPlanner:
+    """The Page values of term pages, term indexes and the archive, for one edition."""
+
+    def __init__(self, planner: SitePlanner, english: bool):
+        self.planner = planner
+        self.english = english
+        self.language = planner.target if english else planner.source_language
+        self.folder = planner.target_folder if english else ""
+        self.labels = labels_for(self.language)
+        self.numerals = planner.numerals_of(self.language)
+
+    def _name(self, term: Term) -> dict[str, Any]:
+        """A term's name; on an English page, one in Arabic (tags and authors are as written) is marked so."""
+        arabic = self.english and any("\u0600" <= c <= "\u06ff" for c in term.name)
+        language = self.planner.source_language if arabic else None
+        return {"text": term.name, "lang": language, "dir": direction(language) if language else None}
+
+    def term_page(self, term: Term, number: int, total: int, listings: Sequence[Listing]) -> Page:
+        path = urls.term_page(term.taxonomy, term.slug, number, self.folder)
+        page = self._list_page(path, self._name(term), number, total, listings, lambda n: urls.term_page(term.taxonomy, term.slug, n, self.folder))
+        if self.planner.config.base_url:  # the term's own feed, besides the site's (see outputs/list_pages.py)
+            title = f"{self.planner.site_name(self.english)['text']} · {term.name}"
+            feed = urls.relative_url(path, urls.term_feed(term.taxonomy, term.slug, self.folder))
+            page.context["feeds"] = [*page.context["feeds"], {"title": title, "lang": self.language, "title_lang": None, "href": feed}]
+        return page
+
+    def month_page(self, year: int, month: int, number: int, total: int, listings: Sequence[Listing]) -> Page:
+        path = urls.archive_month(year, month, number, self.folder)
+        name = f"{month_names(self.language)[month - 1]} {localise_digits(str(year), self.language, self.numerals)}"
+        return self._list_page(path, {"text": name, "lang": None, "dir": None}, number, total, listings, lambda n: urls.archive_month(year, month, n, self.folder))
+
+    def _list_page(self, path: str, heading: dict[str, Any], number: int, total: int, listings: Sequence[Listing], page_of) -> Page:
+        page_label = f"{self.labels['page']} {localise_digits(str(number), self.language, self.numerals)}" if number > 1 else None
+        context = self.planner.base_context(path, self.language, heading["text"] + (f" · {page_label}" if page_label else ""))
+        context |= {
+            "heading": heading,
+            "heading_page": page_label,
+            "entries": [self.planner.index_entry(path, listing, self.language, self.english) for listing in listings],
+            "page_number": number,
+            "pagination": pagination(path, number, total, self.language, self.numerals, page_of),
+            "list_page": True,
+            "browse": [],
+        }
+        return Page(path, "index.html", context)
+
+    def term_index(self, taxonomy: str, counts: Sequence[tuple[str, str, int]]) -> Page:
+        """``counts``: (slug, name, number of segments) of every term."""
+        path = urls.term_index(taxonomy, self.folder)
+        context = self.planner.base_context(path, self.language, self.labels[taxonomy])
+        # The most written about first; then by slug, so the order never depends on the run.
+        ordered = sorted(counts, key=lambda c: (-c[2], c[0]))
+        context |= {
+            "heading": self.labels[taxonomy],
+            "groups": [{"heading": None, "anchor": None, "links": [
+                self._item(path, urls.term_page(taxonomy, slug, 1, self.folder), self._name(Term(taxonomy, slug, name, ())), count) for slug, name, count in ordered
+            ]}],
+        }
+        return Page(path, "terms.html", context)
+
+    def archive_index(self, counts: Sequence[tuple[tuple[int, int], int]]) -> Page:
+        """``counts``: ((year, month), number of segments), newest month first."""
+        path = urls.archive_index(self.folder)
+        context = self.planner.base_context(path, self.language, self.labels["archive_heading"])
+        groups: dict[int, list[dict[str, Any]]] = {}
+        for (year, month), count in counts:
+            name = {"text": month_names(self.language)[month - 1], "lang": None, "dir": None}
+            groups.setdefault(year, []).append(self._item(path, urls.archive_month(year, month, 1, self.folder), name, count))
+        context |= {
+            "heading": self.labels["archive_heading"],
+            "groups": [{"heading": localise_digits(str(year), self.language, self.numerals), "anchor": f"y{year}", "links": items} for year, items in groups.items()],
+        }
+        return Page(path, "terms.html", context)
+
+    def _item(self, path: str, target: str, name: dict[str, Any], count: int) -> dict[str, Any]:
+        return {"href": urls.relative_url(path, target), "name": name, "count": localise_digits(str(count), self.language, self.numerals)}

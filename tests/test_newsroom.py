@@ -1,0 +1,156 @@
+"""A newsroom's lists: tags, authors and sections as term pages, their indexes, the archive by
+month, links to them from every article, in both editions, made again only where they change."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from sitegen.translation.translator import FakeTranslator
+from tests.sitekit import build, tree_bytes, write_site
+
+ARTICLES = {
+    "content/homs/2012-02-24-siege.md": "---\ntags: [حمص, بابا عمرو, حِصار]\nauthor: [سلمى, خالد]\n---\nقصف على الحي.\n",
+    "content/homs/2012-03-01-bread.md": "---\ntags: [حمـص, HOMS]\nauthor: سلمى\n---\nنص ثان عن الخبز.\n",
+    "content/opinion/2013-01-05-view.md": "---\ntags: [رأي, homs]\nauthor: خالد\n---\nمقال رأي.\n",
+    "content/undated.md": "---\ntags: [حمص]\n---\nبلا تاريخ.\n",
+}
+CONFIG = {"per_page": 2, "sections": {"homs": {"ar": "حمص", "en": "Homs"}, "opinion": "رأي"}, "translation": {"enabled": True, "title": "News"}}
+
+
+def newsroom(tmp_path: Path, name: str = "site", articles: dict | None = None) -> Path:
+    site = write_site(tmp_path / name, dict(articles or ARTICLES), CONFIG)
+    result = build(site, translator_factory=FakeTranslator)
+    assert result.written, [str(p) for p in result.problems]
+    return site
+
+
+def read(site: Path, rel: str) -> str:
+    return (site / "_site" / rel).read_text(encoding="utf-8")
+
+
+def entry_links(html: str) -> list[str]:
+    return [unquote(h) for h in re.findall(r'<h2><a href="([^"]+)">', html)]
+
+
+def resolved(page: str, href: str) -> str:
+    """Where a relative link on ``page`` leads, from the site's root."""
+    return posixpath.normpath(posixpath.join(posixpath.dirname(page), unquote(href)))
+
+
+def test_spellings_of_one_tag_are_one_page_named_in_arabic_letters(tmp_path):
+    site = newsroom(tmp_path)
+    tags = sorted(p.name for p in (site / "_site" / "tags").iterdir())
+    # حمص, حمـص (tatweel) and undated حمص: one page, two pages long at per_page 2; Homs/HOMS/homs one.
+    assert tags == sorted(["حمص.html", "حمص.p2.html", "homs.html", "بابا-عمرو.html", "حصار.html", "رأي.html"])
+    first = read(site, "tags/حمص.html")
+    assert entry_links(first) == ["../ar/homs-2012-03-01-bread-1.html", "../ar/homs-2012-02-24-siege-1.html"]  # newest first
+    assert entry_links(read(site, "tags/حمص.p2.html")) == ["../ar/undated-1.html"]  # undated last
+    assert 'rel="next"' in first and "حمص.p2.html" in unquote(first)
+
+
+def test_each_taxonomy_has_an_index_of_its_terms_with_counts(tmp_path):
+    site = newsroom(tmp_path)
+    tags = unquote(read(site, "tags.html"))
+    assert re.search(r'href="tags/حمص.html">حمص</a> <span class="count"[^>]*>\(3\)', tags)
+    assert re.search(r'href="tags/homs.html">HOMS</a> <span class="count"[^>]*>\(2\)', tags)
+    # The most written about first.
+    assert tags.index("tags/حمص.html") < tags.index("tags/homs.html") < tags.index("tags/رأي.html")
+    authors = unquote(read(site, "authors.html"))
+    assert "authors/سلمى.html" in authors and "authors/خالد.html" in authors
+    assert entry_links(read(site, "authors/خالد.html")) == ["../ar/opinion-2013-01-05-view-1.html", "../ar/homs-2012-02-24-siege-1.html"]
+
+
+def test_sections_are_the_first_folders_named_from_site_yml(tmp_path):
+    site = newsroom(tmp_path)
+    assert ">حمص</a>" in read(site, "sections.html") and ">رأي</a>" in read(site, "sections.html")
+    assert ">Homs</a>" in read(site, "en/sections.html")
+    assert len(entry_links(read(site, "sections/homs.html"))) == 2 and not (site / "_site" / "sections" / "undated.html").exists()
+
+
+def test_archive_by_month_in_both_editions(tmp_path):
+    site = newsroom(tmp_path)
+    archive = unquote(read(site, "archive.html"))
+    assert '<h2 id="y2013">' in archive and '<h2 id="y2012">' in archive and archive.index("y2013") < archive.index("y2012")
+    assert "archive/2012-02.html" in archive and "archive/2012-03.html" in archive and "archive/2013-01.html" in archive
+    assert entry_links(read(site, "archive/2012-02.html")) == ["../ar/homs-2012-02-24-siege-1.html"]
+    assert [resolved("en/archive/2012-02.html", h) for h in entry_links(read(site, "en/archive/2012-02.html"))] == ["en/homs-2012-02-24-siege-1.html"]
+    assert "<h1" in read(site, "en/archive.html") and "February" in read(site, "en/archive.html")
+
+
+def test_articles_and_the_index_link_to_their_lists(tmp_path):
+    site = newsroom(tmp_path)
+    page = unquote(read(site, "ar/homs-2012-02-24-siege-1.html"))
+    assert '<a class="tag" href="../tags/حصار.html">حِصار</a>' in page  # shown as written, filed under the folded name
+    assert '<a href="../authors/سلمى.html">سلمى</a>، <a href="../authors/خالد.html">خالد</a>' in page
+    assert '<a class="section" href="../sections/homs.html">حمص</a>' in page
+    english = unquote(read(site, "en/homs-2012-02-24-siege-1.html"))
+    author = re.search(r'<a href="([^"]+)" lang="ar" dir="rtl">سلمى</a>', english)
+    assert author and resolved("en/x.html", author.group(1)) == "en/authors/سلمى.html"
+    section = re.search(r'<a class="section" href="([^"]+)">Homs</a>', english)
+    assert section and resolved("en/x.html", section.group(1)) == "en/sections/homs.html"
+    index = read(site, "index.html")
+    for target in ("archive.html", "tags.html", "authors.html", "sections.html"):
+        assert f'href="{target}"' in index, target
+
+
+def test_every_link_of_the_lists_resolves(tmp_path):
+    from sitegen.commands.check import check_site
+
+    site = newsroom(tmp_path)
+    assert check_site(site / "_site").lines() == []
+
+
+def test_a_hostile_tag_is_text_and_a_tag_without_letters_is_an_error(tmp_path):
+    articles = {"content/a.md": "---\ntags: ['</script><script>alert(1)</script>', 'عادي']\n---\nنص.\n"}
+    site = newsroom(tmp_path, articles=articles)
+    for path in (site / "_site").rglob("*.html"):
+        assert "<script>alert(1)" not in path.read_text(encoding="utf-8"), path
+    assert (site / "_site" / "tags" / "script-script-alert-1-script.html").is_file()
+    (site / "content" / "a.md").write_text("---\ntags: ['///', 'عادي']\n---\nنص.\n", encoding="utf-8")
+    result = build(site, offline=True)
+    assert not result.written
+    assert any(":2:" in str(p) and "'///'" in str(p) and "letter or digit" in str(p) for p in result.problems), [str(p) for p in result.problems]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_changing_one_articles_tags_remakes_only_its_term_pages_and_equals_a_full_build(tmp_path, workers, monkeypatch):
+    import sitegen.pipeline.engine
+
+    if workers > 1:
+        monkeypatch.setattr(sitegen.pipeline.engine, "PARALLEL_THRESHOLD", 1)
+    site = newsroom(tmp_path)
+    before = {p.relative_to(site / "_site").as_posix(): os.stat(p).st_ino for p in (site / "_site").rglob("*.html")}
+    source = site / "content/opinion/2013-01-05-view.md"
+    source.write_text(source.read_text(encoding="utf-8").replace("رأي, homs", "رأي, إدلب"), encoding="utf-8")
+    assert build(site, offline=True, workers=workers).written
+    after = {p.relative_to(site / "_site").as_posix(): os.stat(p).st_ino for p in (site / "_site").rglob("*.html")}
+    remade = {path for path in after if before.get(path) != after[path]}
+    assert {"tags/إدلب.html", "tags/homs.html", "tags.html"} <= remade
+    # Pages of tags the article never had, and its author's and section's pages, stand.
+    assert not remade & {"tags/حمص.html", "tags/بابا-عمرو.html", "authors/خالد.html", "sections/opinion.html", "archive/2012-02.html"}
+    twin = tmp_path / "twin"
+    shutil.copytree(site, twin, ignore=shutil.ignore_patterns("_site", ".cache", "._site*"))
+    assert build(twin, offline=True).written
+    assert tree_bytes(twin / "_site") == tree_bytes(site / "_site")
+
+
+def test_each_term_has_its_own_feed_when_base_url_is_set(tmp_path):
+    import feedparser
+
+    site = write_site(tmp_path / "site", dict(ARTICLES), CONFIG | {"base_url": "https://example.org/news/"})
+    assert build(site, translator_factory=FakeTranslator).written
+    feed = feedparser.parse((site / "_site" / "tags" / "حمص.xml").read_bytes())
+    assert not feed.bozo and feed.feed.title.endswith("حمص")
+    # Dated entries only, newest first, each linking its own Arabic page.
+    assert [e.link for e in feed.entries] == ["https://example.org/news/ar/homs-2012-03-01-bread-1.html", "https://example.org/news/ar/homs-2012-02-24-siege-1.html"]
+    english = feedparser.parse((site / "_site" / "en" / "authors" / "خالد.xml").read_bytes())
+    assert [e.link for e in english.entries] == ["https://example.org/news/en/opinion-2013-01-05-view-1.html", "https://example.org/news/en/homs-2012-02-24-siege-1.html"]
+    page = read(site, "tags/حمص.html")
+    assert re.search(r'<link rel="alternate" type="application/atom\+xml" hreflang="ar" title="[^"]*حمص" href="%D8%AD%D9%85%D8%B5.xml">', page)
