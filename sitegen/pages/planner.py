@@ -33,6 +33,10 @@ from .sharing import SharedPage, page_sharing
 _ARABIC_RUN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+(?:[\s\d.,:؛،-]+[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+)*")
 
 
+# Tags shown with an entry of the index and of the lists.
+ENTRY_TAGS = 3
+
+
 @dataclass(frozen=True)
 class Page:
     path: str  # relative to the output root, POSIX
@@ -408,6 +412,10 @@ class SitePlanner:
             "date": self._date(listing.date, language),
             "part": part_label(listing.number, listing.count, language, self.numerals_of(language)),
             "continues": listing.number > 1,
+            # Its section and first tags, so a reader can follow a story from any list (a few:
+            # fifty entries with every tag would outgrow the page).
+            "terms": [link | {"kind": "section"} for link in self._term_links(path, "sections", (listing.section,) if listing.section else (), english)]
+            + [link | {"kind": "tag"} for link in self._term_links(path, "tags", listing.tags[:ENTRY_TAGS], english)],
         }
         if english:
             return entry | {
