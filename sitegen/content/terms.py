@@ -10,6 +10,7 @@ alone make of Arabic. A term with nothing left to name a file by is an error for
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -31,6 +32,7 @@ def term_key(term: str) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=65536)  # a site has hundreds of terms, written tens of thousands of times
 def term_slug(term: str) -> str:
     """The file name (without extension) of a term's page: '' when nothing of it can name a file.
     Terms with one slug are one term (a/b and a b): one page could not hold two."""

@@ -7,6 +7,7 @@ counts on the tag index): those are made again, every other page of this output 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from ..core import urls
@@ -23,6 +24,8 @@ class ListPages(Output):
     def artifacts(self, view: SiteView) -> list[Artifact]:
         planner = SitePlanner(view.config)
         found: list[Artifact] = []
+        # Each listing's bytes once: thousands of pages and feeds are keyed by the listings they hold.
+        listed = _ListingBytes()
         for english in view.languages:
             lists = ListPlanner(planner, english)
             edition = " English" if english else ""
@@ -34,11 +37,11 @@ class ListPages(Output):
                 found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy, counts), value_bytes(counts), f"the{edition} {taxonomy} index"))
                 for term in terms:
                     if view.config.base_url:
-                        found.append(_term_feed(view, lists, term))
+                        found.append(_term_feed(view, lists, term, listed(term.listings)))
                     for number, total, chunk in chunks(term.listings, view.config.per_page):
                         path = urls.term_page(taxonomy, term.slug, number, lists.folder)
                         place = (term.taxonomy, term.slug, term.name, number, total)
-                        found.append(_artifact(view, path, ("term", english, place, chunk), value_bytes((place, chunk)), f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
+                        found.append(_artifact(view, path, ("term", english, place, chunk), value_bytes(place) + listed(chunk), f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
             by_month = months(view.articles, english)
             if by_month:
                 counts = tuple((month, len(listings)) for month, listings in by_month.items())
@@ -46,17 +49,35 @@ class ListPages(Output):
             for (year, month), listings in by_month.items():
                 for number, total, chunk in chunks(listings, view.config.per_page):
                     place = (year, month, number, total)
-                    found.append(_artifact(view, urls.archive_month(year, month, number, lists.folder), ("month", english, place, chunk), value_bytes((place, chunk)), f"the{edition} archive of {year}-{month:02d}"))
+                    found.append(_artifact(view, urls.archive_month(year, month, number, lists.folder), ("month", english, place, chunk), value_bytes(place) + listed(chunk), f"the{edition} archive of {year}-{month:02d}"))
         return found
 
 
-def _term_feed(view: SiteView, lists: ListPlanner, term: Term) -> Artifact:
-    """A term's Atom feed (with base_url only: a feed's links are absolute)."""
+class _ListingBytes:
+    """What a run of listings is made of, as bytes to key a page by: each listing's digest,
+    computed once per build (thousands of pages list the same ten thousand listings)."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, bytes] = {}
+
+    def __call__(self, listings) -> bytes:
+        known = self.known
+        return b"".join(known.get(id(listing)) or known.setdefault(id(listing), hashlib.blake2b(value_bytes(listing), digest_size=16).digest()) for listing in listings)
+
+
+def _term_feed(view: SiteView, lists: ListPlanner, term: Term, content: bytes) -> Artifact:
+    """A term's Atom feed (with base_url only: a feed's links are absolute). Keyed by the
+    term's listings, the feed's whole input: its entries are made only when it is."""
     config = view.config
     path = urls.term_feed(term.taxonomy, term.slug, lists.folder)
-    entries = feed_entries([Article(term.slug, term.listings)], config, lists.english)
     title = f"{lists.planner.site_name(lists.english)['text']} · {term.name}"
-    return Artifact(path, hash_bytes(value_bytes(entries), title), lambda _memo: Made({path: atom_feed(config, lists.language, path, title, entries)}))
+    english, language = lists.english, lists.language
+
+    def make(_memo) -> Made:
+        entries = feed_entries([Article(term.slug, term.listings)], config, english)
+        return Made({path: atom_feed(config, language, path, title, entries)})
+
+    return Artifact(path, hash_bytes(content, title, path), make)
 
 
 def _artifact(view: SiteView, path: str, what: tuple, content: bytes, name: str) -> Artifact:
