@@ -84,6 +84,8 @@ class SiteConfig:
     # A section is the first folder under content/; its shown names, by folder: {"ar": ..., "en": ...}.
     # A folder not named here is shown as it is.
     sections: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    # The English edition's names of tags and authors: {"tags": {"حمص": "Homs"}}; others stay as written.
+    taxonomies: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     photos: PhotosConfig = field(default_factory=PhotosConfig)
     translation: TranslationConfig = field(default_factory=TranslationConfig)
 
@@ -115,6 +117,7 @@ _SITE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "offline_archive_images": ((str,), "one of " + ", ".join(ARCHIVE_IMAGES)),
     "photos": ((dict,), "a mapping"),
     "sections": ((dict,), "a mapping of section folders to names, such as {homs: {ar: حمص, en: Homs}}"),
+    "taxonomies": ((dict,), "English names of tags and authors, such as {tags: {حمص: Homs}, authors: {سلمى: Salma}}"),
     "translation": ((dict,), "a mapping"),
 }
 _PHOTOS_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -185,6 +188,8 @@ def load_config(config_path: Path, output_override: Path | None = None) -> SiteC
     values.pop("photos", None)
     if "sections" in values:
         values["sections"] = _sections(values["sections"])
+    if "taxonomies" in values:
+        values["taxonomies"] = tuple(sorted((kind, tuple(sorted((str(k), v.strip()) for k, v in names.items()))) for kind, names in values["taxonomies"].items()))
     photos = PhotosConfig(**({"widths": tuple(photos_values.pop("widths"))} if "widths" in photos_values else {}), **{k: float(v) for k, v in photos_values.items()})
     _check_output_dir(config_path, root, output_dir, output_override, translation, lines, translation_lines)
     return SiteConfig(
@@ -226,6 +231,9 @@ def _check_site_values(values: dict[str, Any], fail: Callable[..., None]) -> Non
         fail("calendar", f"'calendar' must be gregorian or gregorian+hijri (the Umm al-Qura date beside the Gregorian one), not {values['calendar']!r}")
     if "numerals" in values and values["numerals"] not in NUMERALS:
         fail("numerals", f"'numerals' must be one of {', '.join(NUMERALS)}, not {values['numerals']!r}: auto writes the locale's digits, arab ٠١٢٣, latn 0123")
+    if "taxonomies" in values and _taxonomies_problem(values["taxonomies"]):
+        fail("taxonomies", _taxonomies_problem(values["taxonomies"]))
+        values.pop("taxonomies")
     if "sections" in values and _sections_problem(values["sections"]):
         fail("sections", _sections_problem(values["sections"]))
         values.pop("sections")
@@ -241,6 +249,16 @@ def _check_site_values(values: dict[str, Any], fail: Callable[..., None]) -> Non
             values["base_url"] += "/"
     if "theme" in values and not re.fullmatch(r"[A-Za-z0-9_-]+", values["theme"]):
         fail("theme", "'theme' must be a plain folder name under themes/ (letters, digits, - and _)")
+
+
+def _taxonomies_problem(taxonomies: dict[Any, Any]) -> str | None:
+    example = "such as 'taxonomies: {tags: {حمص: Homs}, authors: {سلمى: Salma}}'"
+    for kind, names in taxonomies.items():
+        if kind not in ("tags", "authors"):
+            return f"'taxonomies' names tags and authors (sections are named in 'sections'), not {kind!r}: {example}"
+        if not isinstance(names, dict) or not all(isinstance(k, (str, int)) and not isinstance(k, bool) and isinstance(v, str) and v.strip() for k, v in names.items()):
+            return f"'taxonomies.{kind}' must map each {kind[:-1]} to its English name, {example}"
+    return None
 
 
 def _sections_problem(sections: dict[Any, Any]) -> str | None:

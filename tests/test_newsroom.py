@@ -154,3 +154,25 @@ def test_each_term_has_its_own_feed_when_base_url_is_set(tmp_path):
     assert [e.link for e in english.entries] == ["https://example.org/news/en/opinion-2013-01-05-view-1.html", "https://example.org/news/en/homs-2012-02-24-siege-1.html"]
     page = read(site, "tags/حمص.html")
     assert re.search(r'<link rel="alternate" type="application/atom\+xml" hreflang="ar" title="[^"]*حمص" href="%D8%AD%D9%85%D8%B5.xml">', page)
+
+
+def test_the_english_edition_names_terms_as_site_yml_says_and_marks_the_others_arabic(tmp_path):
+    config = CONFIG | {"taxonomies": {"tags": {"حمص": "Homs (city)"}, "authors": {"سلمى": "Salma"}}}
+    site = write_site(tmp_path / "site", dict(ARTICLES), config)
+    assert build(site, translator_factory=FakeTranslator).written
+    tags = read(site, "en/tags.html")
+    assert ">Homs (city)</a>" in tags  # any spelling of the tag finds its English name (حمـص too)
+    assert 'lang="ar" dir="rtl">حصار</a>' in unquote(tags) or 'lang="ar" dir="rtl">حِصار</a>' in tags
+    assert "<h1" in read(site, "en/tags/حمص.html") and "Homs (city)" in read(site, "en/tags/حمص.html")
+    english = read(site, "en/homs-2012-02-24-siege-1.html")
+    assert ">Salma</a>" in english and 'lang="ar" dir="rtl">خالد</a>' in english
+    # The Arabic edition keeps the Arabic names.
+    assert ">حمص</a>" in read(site, "tags.html") and "Homs (city)" not in read(site, "tags.html")
+
+
+def test_taxonomies_in_site_yml_are_checked(tmp_path):
+    from sitegen.config import ConfigError, load_config
+
+    site = write_site(tmp_path / "site", {}, {"taxonomies": {"places": {"حمص": "Homs"}}})
+    with pytest.raises(ConfigError, match=r"site.yml:\d+: 'taxonomies' names tags and authors"):
+        load_config(site / "site.yml")

@@ -39,3 +39,13 @@ def term_slug(term: str) -> str:
     text = _NOT_NAME.sub("-", term_key(term).replace("_", "-"))
     text = _DASHES.sub("-", text).strip("-")
     return text[:MAX_SLUG_CHARACTERS].rstrip("-")
+
+
+@functools.lru_cache(maxsize=16)
+def _by_slug(names: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {term_slug(term): name for term, name in names}
+
+
+def named_term(names: tuple[tuple[str, str], ...], term: str) -> str | None:
+    """A term's name from a table written in site.yml (any spelling of the term finds it)."""
+    return _by_slug(names).get(term_slug(term)) if names else None

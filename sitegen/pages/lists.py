@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config import section_name
 from ..content.metadata import localise_digits, month_names
-from ..content.terms import term_slug
+from ..content.terms import named_term, term_slug
 from ..core import urls
 from ..core.languages import direction
 from .labels import labels_for
@@ -63,6 +63,8 @@ def collect_terms(articles: Sequence[Article], taxonomy: str, planner: SitePlann
         name = min(spellings[slug].items(), key=lambda item: (-item[1], item[0]))[0]
         if taxonomy == "sections":
             name = section_name(planner.config, name, language)
+        elif english:  # the English name site.yml gives it, if any
+            name = named_term(dict(planner.config.taxonomies).get(taxonomy, ()), name) or name
         terms.append(Term(taxonomy, slug, name, tuple(found[slug])))
     return terms
 

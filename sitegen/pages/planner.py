@@ -21,7 +21,7 @@ from ..config import SiteConfig, section_name
 from ..content.markup import Block, translated_block_html, with_anchor
 from ..content.metadata import digits, format_date, hijri_date, hijri_names, localise_digits, make_excerpt, month_names
 from ..content.segment import Segment
-from ..content.terms import term_slug
+from ..content.terms import named_term, term_slug
 from ..core import urls
 from ..core.languages import base_language, direction, language_folder
 from ..media.records import PhotoRecord
@@ -232,7 +232,10 @@ class SitePlanner:
         language = self.target if english else self.source_language
         links = []
         for term in terms:
-            shown = section_name(self.config, term, language) if taxonomy == "sections" else term
+            if taxonomy == "sections":
+                shown = section_name(self.config, term, language)
+            else:
+                shown = (named_term(dict(self.config.taxonomies).get(taxonomy, ()), term) if english else None) or term
             arabic = english and any("\u0600" <= c <= "\u06ff" for c in shown)
             links.append({
                 "text": shown,
