@@ -48,8 +48,6 @@ class Segment:
     excerpt: str
     authors: tuple[str, ...] = ()
     section: str | None = None  # the first folder under content/, when the file is in one
-    tags_line: int | None = None  # where the tags are written (for a tag that names no page)
-    author_line: int | None = None
 
     @property
     def text(self) -> str:
@@ -120,8 +118,6 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
                 excerpt=balance_bidi(meta.get("summary") or make_excerpt(first_text)),
                 authors=authors,
                 section=source.rel.split("/", 1)[0] if "/" in source.rel else None,
-                tags_line=meta.line_of("tags"),
-                author_line=meta.line_of("author"),
             )
         )
     return tuple(segments), problems

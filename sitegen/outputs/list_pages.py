@@ -30,7 +30,7 @@ class ListPages(Output):
             lists = ListPlanner(planner, english)
             edition = " English" if english else ""
             for taxonomy in TAXONOMIES:
-                terms = collect_terms(view.articles, taxonomy, planner, english)
+                terms = collect_terms(view.articles, taxonomy, english)
                 if not terms:
                     continue
                 counts = tuple((t.slug, t.name, len(t.listings)) for t in terms)
@@ -70,7 +70,7 @@ def _term_feed(view: SiteView, lists: ListPlanner, term: Term, content: bytes) -
     term's listings, the feed's whole input: its entries are made only when it is."""
     config = view.config
     path = urls.term_feed(term.taxonomy, term.slug, lists.folder)
-    title = f"{lists.planner.site_name(lists.english)['text']} · {term.name}"
+    title = lists.feed_title(term)
     english, language = lists.english, lists.language
 
     def make(_memo) -> Made:

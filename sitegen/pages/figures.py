@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..content.photos import PhotoRef
@@ -95,6 +95,13 @@ def offline_page(data: bytes, images: str) -> bytes:
     if images == "none":
         return _PICTURE.sub(rb'<span class="photo-absent">\1</span>', data)
     return _SRCSET.sub(rb"\1", _SOURCE.sub(b"", data))
+
+
+def left_out_of_zip(records: Iterable[PhotoRecord], images: str) -> frozenset[str]:
+    """The photo files of the site that site.zip does not carry."""
+    records = list(records)
+    every = {urls.media_file(v.name) for record in records for v in record.variants}
+    return frozenset(every - {path for record in records for path in archive_files(record, images)})
 
 
 def archive_files(record: PhotoRecord, images: str) -> list[str]:

@@ -15,11 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import section_name
 from ..content.metadata import localise_digits, month_names
-from ..content.terms import named_term, term_slug
+from ..content.terms import term_slug
 from ..core import urls
-from ..core.languages import direction
 from .labels import labels_for
 from .planner import Article, Listing, Page, SitePlanner, pagination
 
@@ -30,7 +28,7 @@ TAXONOMIES = ("tags", "authors", "sections")
 class Term:
     taxonomy: str
     slug: str
-    name: str  # as shown: the most used spelling, or a section's name from site.yml
+    name: str  # its most used spelling (a section: its folder); shown through SitePlanner.term_label
     listings: tuple[Listing, ...]  # newest first
 
 
@@ -42,7 +40,7 @@ def _terms_of(listing: Listing, taxonomy: str) -> tuple[str, ...]:
     return (listing.section,) if listing.section else ()
 
 
-def collect_terms(articles: Sequence[Article], taxonomy: str, planner: SitePlanner, english: bool) -> list[Term]:
+def collect_terms(articles: Sequence[Article], taxonomy: str, english: bool) -> list[Term]:
     """Every term of ``taxonomy`` with its listings, in the order of their slugs."""
     listings = [s for a in articles for s in a.segments if not english or s.english_title is not None]
     found: dict[str, list[Listing]] = {}
@@ -56,16 +54,11 @@ def collect_terms(articles: Sequence[Article], taxonomy: str, planner: SitePlann
             seen.add(slug)
             found.setdefault(slug, []).append(listing)
             spellings.setdefault(slug, Counter())[term] += 1
-    language = planner.target if english else planner.source_language
     terms = []
     for slug in sorted(found):
         # The most used spelling; of equally used ones, the first in code point order: deterministic.
-        name = min(spellings[slug].items(), key=lambda item: (-item[1], item[0]))[0]
-        if taxonomy == "sections":
-            name = section_name(planner.config, name, language)
-        elif english:  # the English name site.yml gives it, if any
-            name = named_term(dict(planner.config.taxonomies).get(taxonomy, ()), name) or name
-        terms.append(Term(taxonomy, slug, name, tuple(found[slug])))
+        spelling = min(spellings[slug].items(), key=lambda item: (-item[1], item[0]))[0]
+        terms.append(Term(taxonomy, slug, spelling, tuple(found[slug])))
     return terms
 
 
@@ -105,19 +98,19 @@ class ListPlanner:
         self.numerals = planner.numerals_of(self.language)
 
     def _name(self, term: Term) -> dict[str, Any]:
-        """A term's name; on an English page, one in Arabic (tags and authors are as written) is marked so."""
-        arabic = self.english and any("\u0600" <= c <= "\u06ff" for c in term.name)
-        language = self.planner.source_language if arabic else None
-        return {"text": term.name, "lang": language, "dir": direction(language) if language else None}
+        return self.planner.term_label(term.taxonomy, term.name, self.english)
+
+    def feed_title(self, term: Term) -> str:
+        return f"{self.planner.site_name(self.english)['text']} · {self._name(term)['text']}"
 
     def term_page(self, term: Term, number: int, total: int, listings: Sequence[Listing]) -> Page:
         path = urls.term_page(term.taxonomy, term.slug, number, self.folder)
         page = self._list_page(path, self._name(term), number, total, listings, lambda n: urls.term_page(term.taxonomy, term.slug, n, self.folder))
-        if self.planner.config.base_url:  # the term's own feed, besides the site's (see outputs/list_pages.py)
-            title = f"{self.planner.site_name(self.english)['text']} · {term.name}"
-            feed = urls.relative_url(path, urls.term_feed(term.taxonomy, term.slug, self.folder))
-            page.context["feeds"] = [*page.context["feeds"], {"title": title, "lang": self.language, "title_lang": None, "href": feed}]
-        return page
+        if not self.planner.config.base_url:
+            return page
+        # The term's own feed, besides the site's (see outputs/list_pages.py).
+        feed = {"title": self.feed_title(term), "lang": self.language, "title_lang": None, "href": urls.relative_url(path, urls.term_feed(term.taxonomy, term.slug, self.folder))}
+        return Page(page.path, page.template, page.context | {"feeds": [*page.context["feeds"], feed]})
 
     def month_page(self, year: int, month: int, number: int, total: int, listings: Sequence[Listing]) -> Page:
         path = urls.archive_month(year, month, number, self.folder)

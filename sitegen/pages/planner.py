@@ -19,7 +19,15 @@ from markupsafe import Markup
 
 from ..config import SiteConfig, section_name
 from ..content.markup import Block, translated_block_html, with_anchor
-from ..content.metadata import digits, format_date, hijri_date, hijri_names, localise_digits, make_excerpt, month_names
+from ..content.metadata import (
+    digits,
+    format_date,
+    hijri_date,
+    hijri_names,
+    localise_digits,
+    make_excerpt,
+    month_names,
+)
 from ..content.segment import Segment
 from ..content.terms import named_term, term_slug
 from ..core import urls
@@ -225,25 +233,20 @@ class SitePlanner:
                 pages.append(self._parallel_page(segment, companion, previous, following))
         return pages
 
+    def term_label(self, taxonomy: str, term: str, english: bool) -> dict[str, Any]:
+        """A term as an edition shows it: a section by its name from site.yml, a tag or author by
+        its English name from site.yml on English pages (else as written); Arabic on an English
+        page is marked as Arabic."""
+        if taxonomy == "sections":
+            shown = section_name(self.config, term, self.target if english else self.source_language)
+        else:
+            shown = (named_term(dict(self.config.taxonomies).get(taxonomy, ()), term) if english else None) or term
+        return {"text": shown} | self._marked(self.source_language if english and _ARABIC_RUN.search(shown) else None)
+
     def _term_links(self, path: str, taxonomy: str, terms: Sequence[str], english: bool) -> list[dict[str, Any]]:
-        """Links to the pages of a segment's tags, authors or section, in the page's edition.
-        A section is shown by its name from site.yml; Arabic on an English page is marked."""
+        """Links to the pages of a segment's tags, authors or section, in the page's edition."""
         folder = self.target_folder if english else ""
-        language = self.target if english else self.source_language
-        links = []
-        for term in terms:
-            if taxonomy == "sections":
-                shown = section_name(self.config, term, language)
-            else:
-                shown = (named_term(dict(self.config.taxonomies).get(taxonomy, ()), term) if english else None) or term
-            arabic = english and any("\u0600" <= c <= "\u06ff" for c in shown)
-            links.append({
-                "text": shown,
-                "href": urls.relative_url(path, urls.term_page(taxonomy, term_slug(term), 1, folder)),
-                "lang": self.source_language if arabic else None,
-                "dir": direction(self.source_language) if arabic else None,
-            })
-        return links
+        return [self.term_label(taxonomy, term, english) | {"href": urls.relative_url(path, urls.term_page(taxonomy, term_slug(term), 1, folder))} for term in terms]
 
     def _block_html(self, block: Block, path: str) -> str:
         """A block as the original shows it: its HTML, or its photo's figure."""

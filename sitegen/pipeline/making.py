@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..config import SiteConfig
 from ..core.diagnostics import Problem, Severity, has_errors
+from ..media.records import PhotoRecord, Variant
 from ..outputs.archive import StoredMember, remove_packs
 from ..outputs.base import Output, SiteView
 from ..outputs.feeds import FeedFiles
@@ -25,9 +26,7 @@ from ..outputs.search.output import SearchIndex
 from ..outputs.site_zip import Finished, SiteZip, ZipMemo
 from ..outputs.special_pages import SpecialPages
 from ..outputs.webapp import WebAppFiles
-from ..media.records import PhotoRecord, Variant
-from ..core.urls import media_file
-from ..pages.figures import archive_files
+from ..pages.figures import left_out_of_zip
 from ..pages.planner import Listing
 from ..translation.companions import TranslationReport, Unit, translate_missing
 from . import workers
@@ -130,18 +129,9 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     engine.run(artifacts)
     remove_strays(view.staging, present, set(engine.manifest))
     packed = {path: member for outcome in files.outcomes.values() for path, member in outcome.zip_members.items()}
-    engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), previous.manifest, packed, left_out_of_zip(files, view.config.offline_archive_images))))
+    engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), previous.manifest, packed, left_out_of_zip((use.record for r in files.records.values() for use in r.photos), view.config.offline_archive_images))))
     result.problems += engine.problems
     return engine
-
-
-def left_out_of_zip(files: FileResults, images: str) -> frozenset[str]:
-    """The photo files site.zip does not carry (offline_archive_images: small or none)."""
-    if images == "all":
-        return frozenset()
-    uses = [use for r in files.records.values() for use in r.photos]
-    every = {media_file(v.name) for use in uses for v in use.record.variants}
-    return frozenset(every - {path for use in uses for path in archive_files(use.record, images)})
 
 
 def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, result: BuildResult, build_id: str, spare: SpareTree | None = None) -> None:
@@ -149,7 +139,7 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
     # Search documents live in their own table and pack files die with the build: keep records small.
     slim = {rel: replace(o, search_entries=(), zip_members={}) for rel, o in files.outcomes.items()}
     cache.replace_files({rel: _file_row(plan, rel, record) for rel, record in slim.items()}, plan.removed)
-    save_photos(plan, cache, files, engine.manifest)
+    save_photos(plan, cache, files)
     report = files.report
     summary = Summary(
         fingerprint=plan.fingerprint,
@@ -175,7 +165,7 @@ def _file_row(plan: BuildPlan, rel: str, record: FileOutcome) -> tuple[tuple, st
     return recorded_signature(plan.signatures[rel], photos), key, record
 
 
-def save_photos(plan: BuildPlan, cache: BuildCache, files: FileResults, manifest: dict[str, str]) -> None:
+def save_photos(plan: BuildPlan, cache: BuildCache, files: FileResults) -> None:
     """Keep the records of the photos this build published; forget and delete the others."""
     used = {use.key: use.record for record in files.records.values() for use in record.photos}
     known = cache.photo_records()
