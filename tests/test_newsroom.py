@@ -176,3 +176,11 @@ def test_taxonomies_in_site_yml_are_checked(tmp_path):
     site = write_site(tmp_path / "site", {}, {"taxonomies": {"places": {"حمص": "Homs"}}})
     with pytest.raises(ConfigError, match=r"site.yml:\d+: 'taxonomies' names tags and authors"):
         load_config(site / "site.yml")
+
+
+def test_a_term_written_twice_in_one_article_is_shown_once(tmp_path):
+    articles = {"content/a.md": "---\ntags: [Homs, HOMS, حمص, حمص]\nauthor: [سلمى, سلمى]\n---\nنص.\n"}
+    site = newsroom(tmp_path, articles=articles)
+    page = unquote(read(site, "ar/a-1.html"))
+    assert page.count('class="tag"') == 2 and ">Homs</a>" in page and ">HOMS</a>" not in page
+    assert page.count('href="../authors/سلمى.html"') == 1

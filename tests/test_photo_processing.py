@@ -865,3 +865,11 @@ def test_settings_key_changes_with_everything_that_changes_the_bytes(monkeypatch
 def test_settings_are_checked(bad):
     with pytest.raises(ValueError):
         PhotoSettings(**bad)
+
+
+def test_an_empty_but_whole_exif_block_is_no_damage():
+    # Pillow writes one for Image.Exif() with no tag; cameras and editors do too.
+    data = _encode(Image.new("RGB", (40, 30), (10, 20, 30)), "JPEG", exif=Image.Exif())
+    assert _open(data).info.get("exif")  # the block is there
+    record, _ = process_photo(data, "empty-exif.jpg", SETTINGS)
+    assert not record.notes

@@ -79,8 +79,8 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
             continue
         first_text = next((b.prose for b in blocks if b.prose), "")
         given_authors = meta.get("author")
-        authors = tuple(balance_bidi(a) for a in ((given_authors,) if isinstance(given_authors, str) else given_authors or ()))
-        tags = tuple(balance_bidi(tag) for tag in meta.get("tags") or ())
+        authors = _once(balance_bidi(a) for a in ((given_authors,) if isinstance(given_authors, str) else given_authors or ()))
+        tags = _once(balance_bidi(tag) for tag in meta.get("tags") or ())
         unnamed = _unnamed_terms(source, meta, tags, authors)
         if unnamed:
             problems += unnamed
@@ -121,6 +121,14 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
             )
         )
     return tuple(segments), problems
+
+
+def _once(terms) -> tuple[str, ...]:
+    """Terms as written, each term once: spellings of one term (Homs, HOMS) are shown as first written."""
+    kept: dict[str, str] = {}
+    for term in terms:
+        kept.setdefault(term_slug(term) or term, term)
+    return tuple(kept.values())
 
 
 def _unnamed_terms(source: SourceFile, meta: FrontMatter, tags: tuple[str, ...], authors: tuple[str, ...]) -> list[Problem]:

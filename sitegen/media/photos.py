@@ -238,7 +238,7 @@ def _orientation(im: Image.Image, name: str, notes: list[str]) -> int:
         value = exif.get(ExifTags.Base.Orientation, 1)
     except _READ_ERRORS:
         exif, value = None, 1
-    if not exif and im.info.get("exif"):
+    if not exif and im.info.get("exif") and not _empty_exif(im.info["exif"]):
         # Pillow reads a damaged EXIF block as an empty one (a JPEG's is read, and its error
         # swallowed, while the file is opened): present but empty is how the damage shows.
         notes.append(
@@ -248,6 +248,16 @@ def _orientation(im: Image.Image, name: str, notes: list[str]) -> int:
         return 1
     # A crafted file can put any type of value here; only the eight the standard defines count.
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _empty_exif(raw: bytes) -> bool:
+    """Whether an EXIF block is whole but holds no tag (some tools write one): not damage."""
+    body = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
+    order = {b"MM\x00*": "big", b"II*\x00": "little"}.get(body[:4])
+    if order is None or len(body) < 8:
+        return False
+    offset = int.from_bytes(body[4:8], order)
+    return len(body) >= offset + 2 and int.from_bytes(body[offset : offset + 2], order) == 0
 
 
 @dataclass(frozen=True)
