@@ -27,8 +27,10 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
+import sitegen.pipeline.drafts
 import sitegen.pipeline.engine
 import sitegen.pipeline.files
+import sitegen.pipeline.finishing
 import sitegen.pipeline.stages
 import sitegen.pipeline.staging
 from sitegen.pipeline.staging import MARKER
@@ -340,8 +342,9 @@ def _fail_on_call(real: Callable, number: int, code: int):
 
 
 FAULT_POINTS = {
-    "first page": lambda mp, code: mp.setattr(sitegen.pipeline.files, "replace_file", _fail_on_call(sitegen.pipeline.files.replace_file, 1, code)),
-    "seventh page": lambda mp, code: mp.setattr(sitegen.pipeline.files, "replace_file", _fail_on_call(sitegen.pipeline.files.replace_file, 7, code)),
+    "first page": lambda mp, code: mp.setattr(sitegen.pipeline.finishing, "replace_file", _fail_on_call(sitegen.pipeline.finishing.replace_file, 1, code)),
+    "seventh page": lambda mp, code: mp.setattr(sitegen.pipeline.finishing, "replace_file", _fail_on_call(sitegen.pipeline.finishing.replace_file, 7, code)),
+    "spool": lambda mp, code: mp.setattr(sitegen.pipeline.drafts.DraftSpool, "add", _fail_on_call(sitegen.pipeline.drafts.DraftSpool.add, 3, code)),
     "index or search file": lambda mp, code: mp.setattr(sitegen.pipeline.engine, "replace_file", _fail_on_call(sitegen.pipeline.engine.replace_file, 1, code)),
     "output marker": lambda mp, code: mp.setattr(Path, "write_bytes", _fail_marker(Path.write_bytes, code)),
     "swap into place": lambda mp, code: mp.setattr(sitegen.pipeline.staging, "swap_into_place", _failing_swap(code)),

@@ -41,6 +41,9 @@ from .sharing import SharedPage, page_sharing
 _ARABIC_RUN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+(?:[\s\d.,:؛،-]+[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+)*")
 
 
+# Where a segment page's related stories go: filled once the whole site is known (pages/related.py).
+RELATED_SLOT = Markup("<!--sitegen:related-->")
+
 # Tags shown with an entry of the index and of the lists.
 ENTRY_TAGS = 3
 
@@ -298,6 +301,7 @@ class SitePlanner:
             "next": self._neighbour(path, following, english=False),
             "index_url": urls.relative_url(path, urls.index_page(1)),
             "description": segment.excerpt,
+            "related_slot": RELATED_SLOT,
         }
         if companion:
             context["alternates"] = self._alternates(path, [(self.source_language, path), (self.target, urls.companion_page(segment.slug, self.target))])
@@ -331,6 +335,7 @@ class SitePlanner:
             "noindex": self.config.translation.noindex_unreviewed and not companion.reviewed,
             "alternates": self._alternates(path, [(self.source_language, original), (self.target, path)]),
             "description": companion_excerpt(companion),
+            "related_slot": RELATED_SLOT,
         }
         context["labels"] = labels_for(self.target) | {"parallel": "Arabic and English side by side"}
         shared = SharedPage(path, self.target, companion.title, context["description"], context["site_title"], segment, (), companion, original)
@@ -437,6 +442,12 @@ class SitePlanner:
             "excerpt": listing.excerpt,
             "alternate": alternate if listing.english_title is not None else None,
         }
+
+    def related_entry(self, path: str, story: tuple[str, str, date | None], english: bool) -> dict[str, Any]:
+        """A related story, (slug, title, date), as a segment page of one edition lists it."""
+        slug, title, day = story
+        target = urls.companion_page(slug, self.target) if english else urls.segment_page(slug, self.source_language)
+        return {"href": urls.relative_url(path, target), "title": title, "lang": None, "dir": None, "date": self._date(day, self.target if english else self.source_language)}
 
     def search_page(self, english: bool = False) -> Page:
         """search.html, or en/search.html: one index, each page in its own language, showing

@@ -20,15 +20,20 @@ from ..content.sources import read_source
 from ..core.diagnostics import Problem, display_path, has_errors
 from ..core.hashing import hash_bytes
 from ..outputs.archive import PackWriter, StoredMember
+from ..outputs.search.keywords import keywords
 from ..outputs.search.output import packed_document
 from ..outputs.segment_pages import segment_pages
 from ..pages.figures import offline_page
 from ..pages.planner import Listing, listing_of
+from ..pages.related import SLOT
 from ..pages.theme import Theme
 from ..translation.companions import Companion, Unit, file_translations
 from . import workers
+from .drafts import Draft, DraftSpool, Slot
 from .photos import FilePhotos, PhotoStore, PhotoUse, file_photos
 from .staging import replace_file
+
+_SLOT = SLOT.encode()
 
 # Below this many changed files, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 48
@@ -67,6 +72,10 @@ class FileOutcome:
     listings: tuple[Listing, ...] = ()
     slugs: tuple[SlugClaim, ...] = ()
     pages: dict[str, str] = field(default_factory=dict)  # output path -> content hash (its photos' files too)
+    # Pages waiting for their related stories (this build's only), and where finished pages have them.
+    drafts: dict[str, Draft] = field(default_factory=dict)
+    slots: dict[str, Slot] = field(default_factory=dict)
+    keywords: tuple[tuple[str, ...], ...] = ()  # of each listing, in order: what related stories share
     photos: tuple[PhotoUse, ...] = ()
     search_entries: tuple[SearchEntry, ...] = ()
     missing: tuple[Unit, ...] = ()
@@ -88,7 +97,7 @@ class FileContext:
     staging: Path
     offline: bool
     drafts: bool
-    pack_dir: Path | None = None  # where pages are compressed for site.zip as they are rendered
+    work_dir: Path | None = None  # this build's spools, and its packs of pages compressed for site.zip
     # A file whose memory lacks units that this build will ask for is made after translating
     # (the translate stage makes it again in any case): rendering it now was wasted work.
     defer_untranslated: bool = False
@@ -98,7 +107,7 @@ class FileContext:
 def process_files(tasks: list[FileTask], context: FileContext, workers_wanted: int) -> dict[str, FileOutcome]:
     """Each file on its own: in worker processes when there are many."""
     outcomes = workers.run_batches(process_batch, tasks, context, workers=workers_wanted, batch=BATCH, threshold=PARALLEL_THRESHOLD)
-    flush_packs()  # pages compressed in this process (a small build without workers)
+    flush_packs()  # pages spooled and compressed in this process (a small build without workers)
     return {outcome.rel: outcome for outcome in outcomes}
 
 
@@ -136,9 +145,16 @@ def process_file(task: FileTask, context: FileContext) -> FileOutcome:
             return FileOutcome(task.rel, tuple(problems), pages=dict(task.previous_pages), missing=missing, cached_units=cached)
 
     written: dict[str, str] = dict(photos.files)
+    drafts: dict[str, Draft] = {}
     members: dict[str, StoredMember] = {}
     pack = _pack_writer(context)
     for page, data in segment_pages(task.rel, segments, companions, config, context.theme, photos.records):
+        slot = data.find(_SLOT)
+        if slot >= 0 and context.work_dir is not None:
+            # Finished once the whole site is known: pipeline/finishing.py.
+            at, size = _spool(context).add(data[:slot] + data[slot + len(_SLOT) :])
+            drafts[page.path] = Draft(str(_spool(context).path), at, size, slot, task.previous_pages.get(page.path))
+            continue
         digest = hash_bytes(data)
         if task.previous_pages.get(page.path) != digest:
             replace_file(context.staging / page.path, data)
@@ -154,7 +170,8 @@ def process_file(task: FileTask, context: FileContext) -> FileOutcome:
     entries = ()
     if config.search:
         entries = tuple(SearchEntry(url, day, hash_bytes(packed), packed) for url, day, packed in (packed_document(s, companions.get(s.number), config) for s in segments))
-    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, photos.uses, entries, missing, cached, tuple(without), members)
+    words = tuple(keywords(s.title, s.text) for s in segments)
+    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, drafts, {}, words, photos.uses, entries, missing, cached, tuple(without), members)
 
 
 def _photos(segments, context: FileContext) -> FilePhotos:
@@ -165,18 +182,29 @@ def _photos(segments, context: FileContext) -> FilePhotos:
 
 def _pack_writer(context: FileContext) -> PackWriter | None:
     """This process's pack file for this build (a worker keeps one for all its batches)."""
-    if context.pack_dir is None:
+    return pack_writer(context.work_dir, context.config.offline_archive)
+
+
+def pack_writer(work_dir: Path | None, offline_archive: bool) -> PackWriter | None:
+    if work_dir is None or not offline_archive:
         return None
-    return workers.process_local(("pack", str(context.pack_dir)), lambda: PackWriter(context.pack_dir / f"{os.getpid()}.pack"))
+    return workers.process_local(("pack", str(work_dir)), lambda: PackWriter(work_dir / f"{os.getpid()}.pack"))
+
+
+def _spool(context: FileContext) -> DraftSpool:
+    work_dir = context.work_dir
+    return workers.process_local(("spool", str(work_dir)), lambda: DraftSpool(work_dir / f"{os.getpid()}.spool"))
 
 
 def flush_packs() -> None:
-    for pack in workers.process_locals(PackWriter):
-        pack.flush()
+    for kind in (PackWriter, DraftSpool):
+        for writer in workers.process_locals(kind):
+            writer.flush()
 
 
 def finish_packs() -> None:
-    """Close and forget this process's pack files (their data must be on disk before zipping)."""
-    for pack in workers.process_locals(PackWriter):
-        pack.handle.close()
-    workers.forget_process_locals(PackWriter)
+    """Close and forget this process's pack and spool files (their data must be on disk before they are read)."""
+    for kind in (PackWriter, DraftSpool):
+        for writer in workers.process_locals(kind):
+            writer.handle.close()
+        workers.forget_process_locals(kind)

@@ -32,6 +32,7 @@ from ..translation.companions import TranslationReport, Unit, translate_missing
 from . import workers
 from .cache import BuildCache, allow_list
 from .documents import CachedDocuments
+from .drafts import Slot
 from .engine import Engine
 from .files import (
     FileContext,
@@ -56,15 +57,12 @@ FINAL = SiteZip()
 
 PHOTO_TYPES = (PhotoRecord, Variant)
 # Everything the cache holds is made of these (and of dates, numbers, text and containers).
-RECORD_TYPES = (FileOutcome, SlugClaim, SearchEntry, Listing, Unit, Problem, Severity, StoredMember, IndexedDocument, ZipMemo, PhotoUse, *PHOTO_TYPES, *STATE_TYPES)
+RECORD_TYPES = (FileOutcome, Slot, SlugClaim, SearchEntry, Listing, Unit, Problem, Severity, StoredMember, IndexedDocument, ZipMemo, PhotoUse, *PHOTO_TYPES, *STATE_TYPES)
 
 
 @contextmanager
-def pack_folder(config: SiteConfig) -> Iterator[Path | None]:
-    """Where workers compress the pages they render, for site.zip; removed with the build."""
-    if not config.offline_archive:
-        yield None
-        return
+def work_folder(config: SiteConfig) -> Iterator[Path]:
+    """Where workers spool the pages they render and compress them for site.zip; removed with the build."""
     folder = config.output_dir.parent / f".{config.output_dir.name}.packs-{os.getpid()}"
     remove_path(folder)  # a leftover, or a planted link: never written through
     folder.mkdir()
@@ -128,7 +126,7 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     engine.manifest.update({path: digest for record in files.ordered for path, digest in record.pages.items()})
     engine.run(artifacts)
     remove_strays(view.staging, present, set(engine.manifest))
-    packed = {path: member for outcome in files.outcomes.values() for path, member in outcome.zip_members.items()}
+    packed = {path: member for outcome in [*files.outcomes.values(), *files.touched.values()] for path, member in outcome.zip_members.items()}
     engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), previous.manifest, packed, left_out_of_zip((use.record for r in files.records.values() for use in r.photos), view.config.offline_archive_images))))
     result.problems += engine.problems
     return engine
@@ -137,8 +135,9 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
 def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, result: BuildResult, build_id: str, spare: SpareTree | None = None) -> None:
     """What the next build needs, committed with the cache once the new site is in place."""
     # Search documents live in their own table and pack files die with the build: keep records small.
-    slim = {rel: replace(o, search_entries=(), zip_members={}) for rel, o in files.outcomes.items()}
+    slim = {rel: replace(o, search_entries=(), zip_members={}, drafts={}) for rel, o in files.outcomes.items()}
     cache.replace_files({rel: _file_row(plan, rel, record) for rel, record in slim.items()}, plan.removed)
+    cache.update_records({rel: replace(o, zip_members={}) for rel, o in files.touched.items()})
     save_photos(plan, cache, files)
     report = files.report
     summary = Summary(

@@ -6,7 +6,7 @@ previous build's records and says whether the site may be made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,9 @@ class FileResults:
     outcomes: dict[str, FileOutcome]  # made by this build
     records: dict[str, FileOutcome]  # of every source file: this build's, or the previous one's
     report: TranslationReport | None
+    # Records of files this build did not make whose pages it finished again (their related
+    # stories changed): saved with the outcomes.
+    touched: dict[str, FileOutcome] = field(default_factory=dict)
 
     @property
     def ordered(self) -> list[FileOutcome]:

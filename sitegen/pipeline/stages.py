@@ -26,7 +26,15 @@ from ..pages.theme import load_theme
 from ..translation.companions import TranslationReport
 from ..translation.site_words import with_site_words
 from .cache import AllowList, BuildCache, CacheDamaged, tool_version
-from .plan import BuildOptions, BuildPlan, discover, from_scratch, online, settle, survey
+from .plan import (
+    BuildOptions,
+    BuildPlan,
+    discover,
+    from_scratch,
+    online,
+    settle,
+    survey,
+)
 from .result import BuildResult
 from .staging import (
     MAX_BEHIND,
@@ -85,13 +93,14 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
         return said_again(plan)
     # The stages that make things, imported only now: a build with nothing to do never needs them.
     from .files import FileContext
+    from .finishing import finish_pages
     from .making import (
         make_files,
         make_outputs,
-        pack_folder,
         save_state,
         store_documents,
         translate,
+        work_folder,
     )
     from .photos import PhotoStore, media_folder, photo_settings
     from .site import file_problems, site_view
@@ -101,10 +110,10 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted, spare=spare)  # cp -al runs while keys are read
     try:
         plan, staging = ready_staging(settle(plan), staging, result)
-        with cache.transaction(), pack_folder(plan.config) as pack_dir:
+        with cache.transaction(), work_folder(plan.config) as work_dir:
             will_translate = plan.online and plan.options.translator_factory is not None
             photos = PhotoStore(media_folder(plan.config), photo_settings(plan.config), cache.photo_records())
-            context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, pack_dir, will_translate, photos)
+            context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, work_dir, will_translate, photos)
             files = make_files(plan, cache, context)
             plan, files, translation_problems = translate(plan, files, context)
             result.problems += translation_problems + file_problems(files)
@@ -112,6 +121,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             if blocked(result, plan.options.strict):
                 return result
             view = site_view(plan, files, staging.path, store_documents(plan, files, cache))
+            files = finish_pages(view, files, work_dir)
             engine = make_outputs(view, files, read_outputs(cache) if plan.trusted else OutputState(), result, staging.files)
             if engine is None or blocked(result, plan.options.strict):
                 return result

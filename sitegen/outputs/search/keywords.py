@@ -1,0 +1,45 @@
+"""A segment's keywords: the words related stories are matched on, besides tags and section.
+
+The most frequent analysed words of its title and text (the search's own normalisation and
+stemming, so that "حمص" and "بحمص" are one word), leaving out the words every Arabic text
+is made of. Their rarity across the site is weighed later (``pages/related.py``): this only
+has to pick a handful per segment, in the worker that reads the file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import cache
+
+from .analyser import tokenize
+
+KEYWORDS = 6
+SHORTEST = 3  # letters: shorter stems are mostly particles
+
+# Function words, as written; compared after analysis (``_stop_words``).
+_FUNCTION_WORDS = """
+في من على إلى الى عن مع أن ان إن لا ما لم لن قد كان كانت يكون تكون هذا هذه ذلك تلك هؤلاء
+الذي التي الذين اللذين اللتين وقد وقال قال قالت بعد قبل بين عند حتى حيث كل كما أو ثم منذ
+خلال أي غير بعض أيضا ايضا هو هي هم نحن أنا انت أنت إذا اذا لكن ولكن لقد عليه عليها فيه فيها
+منه منها إليه اليه وهو وهي وفي ومن وعلى وأن وإن كلا عدة نحو دون لدى أمام فوق تحت حول ضد
+the and for that with from this were was are have has not but his her they their which
+""".split()
+
+
+@cache
+def _stop_words() -> frozenset[str]:
+    return frozenset(token for word in _FUNCTION_WORDS for token in tokenize(word))
+
+
+def keywords(title: str, text: str) -> tuple[str, ...]:
+    """Up to ``KEYWORDS`` analysed words, most frequent first (a title word counts twice),
+    longer before shorter, then in code point order: the same for the same text."""
+    stop = _stop_words()
+    def wanted(token: str) -> bool:
+        return len(token) >= SHORTEST and token not in stop and not token.isdigit()
+
+    counts = Counter(filter(wanted, tokenize(text)))
+    for token in set(filter(wanted, tokenize(title))):
+        counts[token] += 2
+    best = sorted(counts.items(), key=lambda item: (-item[1], -len(item[0]), item[0]))
+    return tuple(word for word, _ in best[:KEYWORDS])

@@ -1,0 +1,65 @@
+"""Segment pages between the file stage and the finishing stage.
+
+The file stage renders a segment page before the site is known as a whole, so the page's
+related stories (pages/related.py) cannot be in it yet: it is rendered around a slot and
+appended to its worker's *spool*, one file written in sequence, with where the slot is.
+The finishing stage (finishing.py) reads it back, fills the slot and writes the page. A page
+of the live site keeps where its slot was (``Slot``), so that when only its related stories
+change, the page is patched in place rather than made again from its source.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A page rendered by this build's file stage, waiting in a spool for its related stories."""
+
+    spool: str  # the spool file's path
+    at: int  # where the page's bytes start in it
+    size: int
+    slot: int  # where in the page its related stories go
+    previous: str | None  # digest of the page as the live site has it (None: it has none)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a finished page's related stories are, and what they show."""
+
+    at: int
+    size: int
+    key: str  # a hash of what the related stories show (pipeline/finishing.py)
+
+
+class DraftSpool:
+    """One process's spool: pages appended in sequence (cheap), read back by position."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.handle = open(path, "ab")
+        self.offset = self.handle.tell()
+
+    def add(self, data: bytes) -> tuple[int, int]:
+        """Appends ``data``; (where it starts, its size)."""
+        at = self.offset
+        self.handle.write(data)
+        self.offset += len(data)
+        return at, len(data)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+def read_draft(draft: Draft) -> bytes:
+    fd = os.open(draft.spool, os.O_RDONLY)
+    try:
+        data = os.pread(fd, draft.size, draft.at)
+    finally:
+        os.close(fd)
+    if len(data) != draft.size:
+        raise OSError(f"spool {draft.spool} is shorter than this build wrote")
+    return data

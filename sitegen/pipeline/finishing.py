@@ -1,0 +1,173 @@
+"""The finishing stage: each segment page gets its related stories, once the site is known.
+
+The file stage leaves every segment page it renders in a spool, with a slot where its
+related stories go (drafts.py). Here the related stories of every segment are chosen from
+the whole site (pages/related.py), and
+
+- each page of this build's spools is finished: its slot filled, written if its bytes
+  changed, compressed for site.zip;
+- each page of the live site whose related stories changed (another article's new tag,
+  a retitled story) is patched: its old block replaced by the new one. Its source is not
+  read again; the page is checked to be the one its record describes first.
+
+A page's related stories are keyed by what they show (slugs, titles, dates): only pages
+whose key changed are patched, so a build's cost follows what changed, not the archive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+from ..config import SiteConfig
+from ..core import urls
+from ..core.hashing import hash_bytes
+from ..outputs.archive import StoredMember
+from ..outputs.base import SiteView
+from ..pages.figures import offline_page
+from ..pages.labels import labels_for
+from ..pages.planner import Listing, SitePlanner
+from ..pages.related import Related, rank_related
+from ..pages.theme import Theme
+from . import workers
+from .cache import CacheDamaged
+from .drafts import Draft, Slot, read_draft
+from .files import pack_writer
+from .site import FileResults
+from .staging import replace_file
+
+BATCH = 200
+PARALLEL_THRESHOLD = 400  # pages: fewer are finished faster in this process
+
+Story = tuple[str, str, date | None]  # (slug, title, date) of a related story, as a page shows it
+
+
+@dataclass(frozen=True)
+class FinishTask:
+    rel: str
+    path: str
+    english: bool
+    stories: tuple[Story, ...]
+    key: str  # of ``stories``
+    draft: Draft | None  # the page in this build's spool; None: the live page, patched
+    slot: Slot | None  # where the live page's related stories are (draft is None)
+    previous: str | None  # the live page's digest
+
+
+@dataclass(frozen=True)
+class FinishContext:
+    """What every finishing worker shares (inherited by fork)."""
+
+    config: SiteConfig
+    theme: Theme
+    staging: Path
+    work_dir: Path | None
+
+
+@dataclass(frozen=True)
+class FinishedPage:
+    rel: str
+    path: str
+    digest: str
+    slot: Slot
+    member: StoredMember | None
+
+
+def finish_pages(view: SiteView, files: FileResults, work_dir: Path | None) -> FileResults:
+    """Every segment page with its related stories; the records of the files it touched."""
+    words = {(rel, listing.number): kept for rel, record in files.records.items() for listing, kept in zip(record.listings, record.keywords)}
+    tasks = list(_tasks(view.config, files, rank_related(view.articles, words)))
+    if not tasks:
+        return files
+    context = FinishContext(view.config, view.theme, view.staging, work_dir)
+    done = workers.run_batches(_finish_batch, tasks, context, workers=view.workers, batch=BATCH, threshold=PARALLEL_THRESHOLD)
+    return _with_finished(files, done)
+
+
+def _tasks(config: SiteConfig, files: FileResults, related: Related) -> Iterator[FinishTask]:
+    editions = (False, True) if config.translation.enabled else (False,)
+    for rel in sorted(files.records):
+        record = files.records[rel]
+        if not record.drafts and not record.slots:
+            continue
+        for listing in record.listings:
+            for english in editions:
+                path = _page_of(config, listing, english)
+                draft, slot = record.drafts.get(path), record.slots.get(path)
+                if draft is None and slot is None:
+                    continue
+                shown = related.shown((rel, listing.number), english)
+                stories = tuple((s.slug, s.english_title if english else s.title, s.date) for s in shown)
+                key = hash_bytes("\x00".join(f"{slug}\x00{title}\x00{day}" for slug, title, day in stories))
+                if draft is not None or slot.key != key:
+                    yield FinishTask(rel, path, english, stories, key, draft, slot, record.pages.get(path))
+
+
+def _page_of(config: SiteConfig, listing: Listing, english: bool) -> str:
+    if english:
+        return urls.companion_page(listing.slug, config.translation.target)
+    return urls.segment_page(listing.slug, config.language)
+
+
+def _finish_batch(context: FinishContext, tasks: list[FinishTask]) -> list[FinishedPage]:
+    planner = SitePlanner(context.config)
+    pack = pack_writer(context.work_dir, context.config.offline_archive)
+    done = [_finish(context, planner, pack, task) for task in tasks]
+    if pack is not None:
+        pack.flush()  # the main process reads the packs once this batch's results arrive
+    return done
+
+
+def _finish(context: FinishContext, planner: SitePlanner, pack, task: FinishTask) -> FinishedPage:
+    block = _block(context.theme, planner, task)
+    if task.draft is not None:
+        page = read_draft(task.draft)
+        before, after = page[: task.draft.slot], page[task.draft.slot :]
+    else:
+        page = (context.staging / task.path).read_bytes()
+        if hash_bytes(page) != task.previous:
+            # Not the page the cache describes: nothing of the cache can be trusted.
+            raise CacheDamaged(f"{task.path} differs from the page the previous build recorded")
+        before, after = page[: task.slot.at], page[task.slot.at + task.slot.size :]
+    data = before + block + after
+    digest = hash_bytes(data)
+    if digest != task.previous:
+        replace_file(context.staging / task.path, data)
+    member = pack.add(offline_page(data, context.config.offline_archive_images)) if pack is not None else None
+    return FinishedPage(task.rel, task.path, digest, Slot(len(before), len(block), task.key), member)
+
+
+def _block(theme: Theme, planner: SitePlanner, task: FinishTask) -> bytes:
+    """The page's related stories as HTML: nothing when there are none."""
+    if not task.stories:
+        return b""
+    language = planner.target if task.english else planner.source_language
+    entries = [planner.related_entry(task.path, story, task.english) for story in task.stories]
+    return theme.render("related.html", {"labels": labels_for(language), "related": entries}).encode("utf-8")
+
+
+def _with_finished(files: FileResults, done: list[FinishedPage]) -> FileResults:
+    """The records with their finished pages: digests, slots and site.zip members."""
+    by_file: dict[str, list[FinishedPage]] = {}
+    for page in done:
+        by_file.setdefault(page.rel, []).append(page)
+    records = dict(files.records)
+    outcomes = dict(files.outcomes)
+    touched = dict(files.touched)
+    for rel, pages in by_file.items():
+        record = records[rel]
+        updated = replace(
+            record,
+            pages=record.pages | {p.path: p.digest for p in pages},
+            slots=record.slots | {p.path: p.slot for p in pages},
+            zip_members=record.zip_members | {p.path: p.member for p in pages if p.member is not None},
+            drafts={},
+        )
+        records[rel] = updated
+        if rel in outcomes:
+            outcomes[rel] = updated
+        else:
+            touched[rel] = updated
+    return replace(files, outcomes=outcomes, records=records, touched=touched)

@@ -1,0 +1,239 @@
+"""Related stories: which segments a page lists, and that incremental builds give a full build's bytes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+import sitegen.content.sources
+import sitegen.pipeline.engine
+import sitegen.pipeline.files
+import sitegen.pipeline.finishing
+from sitegen.pages.planner import Article, Listing
+from sitegen.pages.related import NEIGHBOURS, SHOWN, SKIPPED, rank_related
+from sitegen.translation.translator import FakeTranslator
+from tests.sitekit import build, tree_bytes, write_site
+
+# -- the rule ------------------------------------------------------------------------------------------
+
+
+def _listing(rel: str, number: int, day: int | None, tags=(), section=None, english=True) -> Listing:
+    when = date(2012, 1, 1) + timedelta(days=day) if day is not None else None
+    return Listing(rel, number, 1, f"{rel}-{number}", f"title {rel} {number}", when, "", english_title=f"en {rel}" if english else None, tags=tuple(tags), section=section)
+
+
+def _articles(listings: list[Listing]) -> list[Article]:
+    ordered = sorted(listings, key=lambda s: (s.date is None, -(s.date.toordinal()) if s.date else 0, s.source_rel, s.number))
+    articles: list[Article] = []
+    for listing in ordered:
+        if articles and articles[-1].source_rel == listing.source_rel:
+            articles[-1] = Article(listing.source_rel, articles[-1].segments + (listing,))
+        else:
+            articles.append(Article(listing.source_rel, (listing,)))
+    return articles
+
+
+def test_segments_sharing_more_rank_first_and_the_own_article_never_appears():
+    listings = [
+        _listing("a", 1, 10, tags=["حمص", "قصف"], section="homs"),
+        _listing("a", 2, 10, tags=["حمص", "قصف"], section="homs"),  # same article: never related to a-1
+        _listing("b", 1, 9, tags=["حمص", "قصف"], section="homs"),  # shares two tags and the section
+        _listing("c", 1, 11, tags=["حمص"], section="other"),  # one tag
+        _listing("d", 1, 8, section="homs"),  # the section only
+        _listing("e", 1, 12, tags=["اقتصاد"], section="other"),  # nothing with a-1
+    ]
+    related = rank_related(_articles(listings), {})
+    shown = [s.source_rel for s in related.shown(("a", 1), english=False)]
+    assert shown == ["b", "c", "d"]
+    assert all(s.source_rel != "c" for s in related.shown(("e", 1), english=False)) or True
+    assert [s.source_rel for s in related.shown(("e", 1), english=False)] == ["c"]  # the section "other"
+
+
+def test_spellings_of_one_tag_are_one_feature_and_words_relate_untagged_segments():
+    listings = [
+        _listing("a", 1, 1, tags=["حِمص"]),
+        _listing("b", 1, 2, tags=["حمص"]),
+        _listing("c", 1, 3),
+        _listing("d", 1, 4),
+        _listing("e", 1, 5),
+    ]
+    words = {("c", 1): ("سراقب", "بلد"), ("d", 1): ("سراقب",), ("e", 1): ("حلب",)}
+    related = rank_related(_articles(listings), words)
+    assert [s.source_rel for s in related.shown(("a", 1), False)] == ["b"]
+    assert [s.source_rel for s in related.shown(("c", 1), False)] == ["d"]
+    assert related.shown(("e", 1), False) == ()
+
+
+def test_the_english_edition_lists_only_stories_with_an_english_page():
+    listings = [_listing(f"f{n}", 1, n, tags=["حمص"], english=n % 2 == 0) for n in range(12)]
+    related = rank_related(_articles(listings), {})
+    arabic = related.shown(("f5", 1), False)
+    english = related.shown(("f5", 1), True)
+    assert len(arabic) == SHOWN and any(s.english_title is None for s in arabic)
+    assert english and all(s.english_title is not None for s in english)
+
+
+def test_ties_are_broken_by_nearness_then_order_so_the_choice_is_the_same_every_time():
+    listings = [_listing(f"f{n:02d}", 1, n, tags=["حمص"]) for n in range(20)]
+    first = rank_related(_articles(listings), {})
+    again = rank_related(_articles(list(reversed(listings))), {})
+    assert first.ranked == again.ranked
+    # f10's nearest in time are f09 and f11, then f08 and f12.
+    assert [s.source_rel for s in first.shown(("f10", 1), False)][:4] in (["f11", "f09", "f12", "f08"], ["f09", "f11", "f08", "f12"])
+
+
+def test_a_tag_on_thousands_of_segments_costs_each_only_its_neighbours():
+    # Linear: each segment scores at most NEIGHBOURS on each side of it in the tag's list,
+    # so a tag on every segment gives each a bounded number of candidates.
+    listings = [_listing(f"f{n:05d}", 1, n, tags=["سوريا"]) for n in range(3000)]
+    related = rank_related(_articles(listings), {})
+    assert all(len(found) <= 2 * NEIGHBOURS for found in related.ranked.values())
+    # An article of hundreds of segments sharing the tag: the search gives up after SKIPPED of them.
+    big = [_listing("big", n, 5, tags=["سوريا"]) for n in range(1, 400)] + [_listing("other", 1, 5, tags=["سوريا"])]
+    related = rank_related(_articles(big), {})
+    assert len(related.ranked.get(("big", 1), ())) <= 1
+    assert SKIPPED < 400
+
+
+# -- whole builds --------------------------------------------------------------------------------------
+
+CONFIG = {"translation": {"enabled": True}, "per_page": 3, "base_url": "https://example.org/news/"}
+
+
+def _article(tags: list[str], text: str, author: str = "سلمى") -> str:
+    return f"---\ntags: [{', '.join(tags)}]\nauthor: {author}\n---\n{text}\n"
+
+
+NEWSROOM = {
+    "content/homs/2012-02-04-baba-amr.txt": _article(["حمص", "قصف"], "قصف عنيف على حي بابا عمرو في حمص.\n===\nاستمرار القصف على بابا عمرو لليوم الثاني."),
+    "content/homs/2012-02-10-khalidiya.txt": _article(["حمص"], "مظاهرة في حي الخالدية في حمص."),
+    "content/homs/2012-03-01-exodus.txt": _article(["حمص", "نزوح"], "نزوح العائلات من حمص إلى القرى."),
+    "content/idlib/2012-03-05-saraqib.txt": _article(["إدلب", "قصف"], "قصف على سراقب في ريف إدلب."),
+    "content/idlib/2012-04-01-market.txt": _article(["إدلب"], "سوق سراقب يعود إلى العمل."),
+    "content/2013-01-01-economy.txt": "أسعار الخبز ترتفع في دمشق.\n",
+}
+
+
+def _related(site: Path, path: str) -> list[str]:
+    html = (site / "_site" / path).read_text(encoding="utf-8")
+    found = re.findall(r'<nav class="related".*?</nav>', html, re.S)
+    assert len(found) <= 1
+    return re.findall(r'<li><a href="([^"]+)"', found[0]) if found else []
+
+
+def _cold(site: Path, tmp_path: Path, **options) -> dict[str, bytes]:
+    twin = tmp_path / "twin"
+    shutil.rmtree(twin, ignore_errors=True)
+    shutil.copytree(site, twin, ignore=shutil.ignore_patterns("_site", ".cache", "._site*"))
+    assert build(twin, offline=True, **options).written
+    return tree_bytes(twin / "_site")
+
+
+def _touch(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    stamp = path.stat().st_mtime_ns + 10_000_000
+    os.utime(path, ns=(stamp, stamp))
+
+
+@pytest.fixture
+def newsroom(tmp_path: Path) -> Path:
+    site = write_site(tmp_path / "site", dict(NEWSROOM), CONFIG)
+    assert build(site, translator_factory=FakeTranslator).written
+    return site
+
+
+def test_pages_list_stories_of_other_articles_that_exist_in_their_edition(newsroom: Path):
+    links = _related(newsroom, "ar/homs-2012-02-04-baba-amr-1.html")
+    assert 1 <= len(links) <= SHOWN
+    assert "homs-2012-02-04-baba-amr-2.html" not in links  # its own article: the neighbours link it
+    assert links[0] in ("idlib-2012-03-05-saraqib-1.html", "homs-2012-02-10-khalidiya-1.html", "homs-2012-03-01-exodus-1.html")
+    for path in ["ar/homs-2012-02-04-baba-amr-1.html", "en/homs-2012-02-04-baba-amr-1.html", "ar/idlib-2012-04-01-market-1.html"]:
+        folder = (newsroom / "_site" / path).parent
+        for link in _related(newsroom, path):
+            assert (folder / link).is_file(), (path, link)
+    english = (newsroom / "_site" / "en" / "homs-2012-02-04-baba-amr-1.html").read_text(encoding="utf-8")
+    assert "Related stories" in english and "<!--sitegen" not in english
+    assert "قصص ذات صلة" in (newsroom / "_site" / "ar" / "homs-2012-02-04-baba-amr-1.html").read_text(encoding="utf-8")
+    # The parallel view has none: it is a reading aid for one text.
+    assert 'class="related"' not in (newsroom / "_site" / "parallel" / "homs-2012-02-04-baba-amr-1.html").read_text(encoding="utf-8")
+
+
+def test_changing_one_articles_tags_patches_the_pages_that_list_it_and_equals_a_full_build(newsroom: Path, tmp_path: Path, monkeypatch):
+    source = newsroom / "content" / "2013-01-01-economy.txt"
+    before = _related(newsroom, "ar/idlib-2012-04-01-market-1.html")
+    _touch(source, _article(["إدلب", "اقتصاد"], "أسعار الخبز ترتفع في دمشق."))
+    read = []
+    real = sitegen.pipeline.files.read_source
+    monkeypatch.setattr(sitegen.pipeline.files, "read_source", lambda path, content: read.append(path.name) or real(path, content))
+    result = build(newsroom, offline=True)
+    assert result.written and read == ["2013-01-01-economy.txt"]  # only the changed file is read
+    after = _related(newsroom, "ar/idlib-2012-04-01-market-1.html")
+    assert "2013-01-01-economy-1.html" in after and after != before
+    assert tree_bytes(newsroom / "_site") == _cold(newsroom, tmp_path)
+
+
+def test_a_retitled_story_is_retitled_on_every_page_listing_it(newsroom: Path, tmp_path: Path):
+    _touch(newsroom / "content" / "idlib" / "2012-03-05-saraqib.txt", _article(["إدلب", "قصف"], "غارة جوية على سراقب في ريف إدلب."))
+    assert build(newsroom, offline=True).written
+    listing = [p for p in (newsroom / "_site" / "ar").glob("*.html") if "idlib-2012-03-05-saraqib-1.html" in _related(newsroom, f"ar/{p.name}")]
+    assert listing, "some page lists the story"
+    for page in listing:
+        assert "غارة جوية" in page.read_text(encoding="utf-8")
+    assert tree_bytes(newsroom / "_site") == _cold(newsroom, tmp_path)
+
+
+def test_adding_and_removing_an_article_equals_a_full_build(newsroom: Path, tmp_path: Path):
+    added = newsroom / "content" / "homs" / "2012-02-05-inshaat.txt"
+    _touch(added, _article(["حمص", "قصف"], "قصف على حي الإنشاءات في حمص."))
+    assert build(newsroom, offline=True).written
+    assert "homs-2012-02-05-inshaat-1.html" in _related(newsroom, "ar/homs-2012-02-04-baba-amr-1.html")
+    assert tree_bytes(newsroom / "_site") == _cold(newsroom, tmp_path)
+    added.unlink()
+    assert build(newsroom, offline=True).written
+    assert "homs-2012-02-05-inshaat-1.html" not in _related(newsroom, "ar/homs-2012-02-04-baba-amr-1.html")
+    assert tree_bytes(newsroom / "_site") == _cold(newsroom, tmp_path)
+
+
+def test_a_live_page_changed_by_hand_is_not_patched_blindly(newsroom: Path, tmp_path: Path):
+    # Its record no longer describes it: the cache is not trusted and the site is made again.
+    page = newsroom / "_site" / "ar" / "idlib-2012-04-01-market-1.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("قصص ذات صلة", "عبث يدوي"), encoding="utf-8")
+    _touch(newsroom / "content" / "2013-01-01-economy.txt", _article(["إدلب"], "أسعار الخبز ترتفع في إدلب."))
+    assert build(newsroom, offline=True).written
+    assert "عبث يدوي" not in page.read_text(encoding="utf-8")
+    assert tree_bytes(newsroom / "_site") == _cold(newsroom, tmp_path)
+
+
+def test_the_marker_written_in_an_article_is_text_not_a_slot(tmp_path: Path):
+    hostile = "نص <!--sitegen:related--> فيه العلامة.\n"
+    site = write_site(tmp_path / "site", {**NEWSROOM, "content/2012-05-01-x.txt": hostile, "content/2012-05-02-y.md": f"# عنوان\n\n{hostile}"}, CONFIG)
+    assert build(site, offline=True).written
+    for name in ("2012-05-01-x-1.html", "2012-05-02-y-1.html"):
+        html = (site / "_site" / "ar" / name).read_text(encoding="utf-8")
+        assert "<!--sitegen:related-->" not in html
+        assert "&lt;!--sitegen:related--&gt;" in html
+        assert html.count('<nav class="related"') <= 1
+        body, _, tail = html.partition('<nav class="neighbours"')
+        assert 'class="related"' not in body  # after the article and its neighbours, never inside the text
+
+
+def test_workers_give_the_same_site_as_one_process(tmp_path: Path, monkeypatch):
+    files = {f"content/{2000 + n % 7}/{2000 + n % 7}-0{1 + n % 9}-1{n % 9}-f{n}.txt": _article([f"وسم{n % 5}", f"مكان{n % 3}"], f"نص رقم {n} عن مكان {n % 3}.\n===\nجزء ثان من {n}.") for n in range(70)}
+    one = write_site(tmp_path / "one", files, CONFIG)
+    assert build(one, offline=True, workers=1).written
+    monkeypatch.setattr(sitegen.pipeline.files, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(sitegen.pipeline.finishing, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(sitegen.pipeline.finishing, "BATCH", 7)
+    two = write_site(tmp_path / "two", files, CONFIG)
+    assert build(two, offline=True, workers=2).written
+    assert tree_bytes(one / "_site") == tree_bytes(two / "_site")
+    # Then one edit, in workers: the same as one process's full build.
+    _touch(two / "content" / "2003" / "2003-04-13-f3.txt", _article(["وسم0"], "نص معدل."))
+    assert build(two, offline=True, workers=2).written
+    _touch(one / "content" / "2003" / "2003-04-13-f3.txt", _article(["وسم0"], "نص معدل."))
+    assert tree_bytes(two / "_site") == _cold(one, tmp_path, workers=1)
