@@ -20,7 +20,7 @@ from ..content.sources import read_source
 from ..core.diagnostics import Problem, display_path, has_errors
 from ..core.hashing import hash_bytes
 from ..outputs.archive import PackWriter, StoredMember
-from ..outputs.search.keywords import keywords
+from ..outputs.search.keywords import keywords, keywords_of
 from ..outputs.search.output import packed_document
 from ..outputs.segment_pages import segment_pages
 from ..pages.figures import offline_page
@@ -169,8 +169,12 @@ def process_file(task: FileTask, context: FileContext) -> FileOutcome:
     slugs = tuple(SlugClaim(s.slug, f"{shown}:{s.slug_line} (segment {s.number})", shown, s.slug_line) for s in segments)
     entries = ()
     if config.search:
-        entries = tuple(SearchEntry(url, day, hash_bytes(packed), packed) for url, day, packed in (packed_document(s, companions.get(s.number), config) for s in segments))
-    words = tuple(keywords(s.title, s.text) for s in segments)
+        found = [packed_document(s, companions.get(s.number), config) for s in segments]
+        entries = tuple(SearchEntry(url, day, hash_bytes(packed), packed) for url, day, packed, _ in found)
+        # Related stories' words: the search's analysis of the segment, already made.
+        words = tuple(keywords_of(document.terms) for *_, document in found)
+    else:
+        words = tuple(keywords(s.title, s.text) for s in segments)
     return FileOutcome(task.rel, tuple(problems), listings, slugs, written, drafts, {}, words, photos.uses, entries, missing, cached, tuple(without), members)
 
 

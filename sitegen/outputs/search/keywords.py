@@ -9,6 +9,7 @@ has to pick a handful per segment, in the worker that reads the file.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from functools import cache
 
 from .analyser import tokenize
@@ -32,14 +33,20 @@ def _stop_words() -> frozenset[str]:
 
 
 def keywords(title: str, text: str) -> tuple[str, ...]:
-    """Up to ``KEYWORDS`` analysed words, most frequent first (a title word counts twice),
-    longer before shorter, then in code point order: the same for the same text."""
-    stop = _stop_words()
-    def wanted(token: str) -> bool:
-        return len(token) >= SHORTEST and token not in stop and not token.isdigit()
-
-    counts = Counter(filter(wanted, tokenize(text)))
-    for token in set(filter(wanted, tokenize(title))):
+    """Up to ``KEYWORDS`` analysed words of a segment's title and text (a title word counts
+    twice more, as in the search's documents)."""
+    counts = Counter(tokenize(text))
+    for token in set(tokenize(title)):
         counts[token] += 2
-    best = sorted(counts.items(), key=lambda item: (-item[1], -len(item[0]), item[0]))
-    return tuple(word for word, _ in best[:KEYWORDS])
+    return keywords_of(counts.items())
+
+
+def keywords_of(terms: Iterable[tuple[str, int]]) -> tuple[str, ...]:
+    """The best of analysed (word, weight) pairs, such as a search document's terms: the
+    heaviest first, longer before shorter, then in code point order (the same for the same
+    text). Only words in the site's script count: Latin ones are those of the English
+    companion, which the search document holds too."""
+    stop = _stop_words()
+    kept = [(word, weight) for word, weight in terms if len(word) >= SHORTEST and not word.isascii() and word not in stop and not word.isdigit()]
+    kept.sort(key=lambda item: (-item[1], -len(item[0]), item[0]))
+    return tuple(word for word, _ in kept[:KEYWORDS])

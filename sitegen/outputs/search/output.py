@@ -20,7 +20,7 @@ from ...core import urls
 from ...core.hashing import hash_bytes
 from ...translation.companions import Companion
 from ..base import Artifact, DocumentChanges, Job, Made, Output, SiteView, Split
-from .analyser import SearchDocument, analyse_document
+from .analyser import IndexedDocument, SearchDocument, analyse_document
 from .patch import Change, patch_layout
 from .writer import INDEX_VERSION, IndexStats, Inversion, day_number, invert, lay_out
 
@@ -136,8 +136,8 @@ def _changed_documents(sequence: list[tuple[str, str]], changes: DocumentChanges
     return found + [(doc_id, url, None) for doc_id, (url, _) in enumerate(sequence[old_count:], old_count)]
 
 
-def packed_document(segment: Segment, companion: Companion | None, config: SiteConfig) -> tuple[str, int, bytes]:
-    """(Arabic URL, day number, analysed document packed): the search's part of the file stage."""
+def packed_document(segment: Segment, companion: Companion | None, config: SiteConfig) -> tuple[str, int, bytes, IndexedDocument]:
+    """(Arabic URL, day number, analysed document packed, the document): the search's part of the file stage."""
     target = config.translation.target
     url = urls.segment_page(segment.slug, config.language)
     date = segment.date.isoformat() if segment.date else None
@@ -151,4 +151,5 @@ def packed_document(segment: Segment, companion: Companion | None, config: SiteC
         text_en="\n".join(" ".join(b) for b in companion.blocks) if companion else None,
     )
     # Packed: ten thousand analysed documents must fit in the main process's memory.
-    return url, day_number(date), pickle.dumps(analyse_document(document), protocol=5)
+    analysed = analyse_document(document)
+    return url, day_number(date), pickle.dumps(analysed, protocol=5), analysed
