@@ -28,7 +28,7 @@ from ..outputs.archive import StoredMember
 from ..outputs.base import SiteView
 from ..pages.figures import offline_page
 from ..pages.labels import labels_for
-from ..pages.planner import Listing, SitePlanner
+from ..pages.planner import Listing, RelatedEntry, SitePlanner
 from ..pages.related import Related, rank_related
 from ..pages.theme import Theme
 from . import workers
@@ -112,16 +112,16 @@ def _page_of(config: SiteConfig, listing: Listing, english: bool) -> str:
 
 
 def _finish_batch(context: FinishContext, tasks: list[FinishTask]) -> list[FinishedPage]:
-    planner = SitePlanner(context.config)
+    entries = _Entries(SitePlanner(context.config))
     pack = pack_writer(context.work_dir, context.config.offline_archive)
-    done = [_finish(context, planner, pack, task) for task in tasks]
+    done = [_finish(context, entries, pack, task) for task in tasks]
     if pack is not None:
         pack.flush()  # the main process reads the packs once this batch's results arrive
     return done
 
 
-def _finish(context: FinishContext, planner: SitePlanner, pack, task: FinishTask) -> FinishedPage:
-    block = _block(context.theme, planner, task)
+def _finish(context: FinishContext, entries: _Entries, pack, task: FinishTask) -> FinishedPage:
+    block = _block(context.theme, entries, task)
     if task.draft is not None:
         page = read_draft(task.draft)
         before, after = page[: task.draft.slot], page[task.draft.slot :]
@@ -139,13 +139,30 @@ def _finish(context: FinishContext, planner: SitePlanner, pack, task: FinishTask
     return FinishedPage(task.rel, task.path, digest, Slot(len(before), len(block), task.key), member)
 
 
-def _block(theme: Theme, planner: SitePlanner, task: FinishTask) -> bytes:
+def _block(theme: Theme, entries: _Entries, task: FinishTask) -> bytes:
     """The page's related stories as HTML: nothing when there are none."""
     if not task.stories:
         return b""
+    planner = entries.planner
     language = planner.target if task.english else planner.source_language
-    entries = [planner.related_entry(task.path, story, task.english) for story in task.stories]
-    return theme.render("related.html", {"labels": labels_for(language), "related": entries}).encode("utf-8")
+    shown = [entries(task.path, story, task.english) for story in task.stories]
+    return theme.render("related.html", {"labels": labels_for(language), "related": shown}).encode("utf-8")
+
+
+class _Entries:
+    """Related entries made once per batch: a story is listed by several pages, and pages of
+    one folder link it alike."""
+
+    def __init__(self, planner: SitePlanner):
+        self.planner = planner
+        self.made: dict[tuple, RelatedEntry] = {}
+
+    def __call__(self, path: str, story: Story, english: bool) -> RelatedEntry:
+        key = (path.rpartition("/")[0], story, english)
+        entry = self.made.get(key)
+        if entry is None:
+            entry = self.made[key] = self.planner.related_entry(path, story, english)
+        return entry
 
 
 def _with_finished(files: FileResults, done: list[FinishedPage]) -> FileResults:
