@@ -12,8 +12,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from sitegen.translation.translator import FakeTranslator
-from tests.sitekit import build, tree_bytes, write_site
+from sitegen.translation.translator import FakeTranslator, fake_english
+from tests.sitekit import build, run_cli, tree_bytes, write_site
 
 ARTICLES = {
     "content/homs/2012-02-24-siege.md": "---\ntags: [حمص, بابا عمرو, حِصار]\nauthor: [سلمى, خالد]\n---\nقصف على الحي.\n",
@@ -160,6 +160,8 @@ def test_the_english_edition_names_terms_as_site_yml_says_and_marks_the_others_a
     config = CONFIG | {"taxonomies": {"tags": {"حمص": "Homs (city)"}, "authors": {"سلمى": "Salma"}}}
     site = write_site(tmp_path / "site", dict(ARTICLES), config)
     assert build(site, translator_factory=FakeTranslator).written
+    (site / "translations" / "tags.yml.en.yml").unlink()  # no tag named through the memory
+    assert build(site, offline=True).written
     tags = read(site, "en/tags.html")
     assert ">Homs (city)</a>" in tags  # any spelling of the tag finds its English name (حمـص too)
     assert 'lang="ar" dir="rtl">حصار</a>' in unquote(tags) or 'lang="ar" dir="rtl">حِصار</a>' in tags
@@ -168,6 +170,47 @@ def test_the_english_edition_names_terms_as_site_yml_says_and_marks_the_others_a
     assert ">Salma</a>" in english and 'lang="ar" dir="rtl">خالد</a>' in english
     # The Arabic edition keeps the Arabic names.
     assert ">حمص</a>" in read(site, "tags.html") and "Homs (city)" not in read(site, "tags.html")
+
+
+def test_tags_without_an_english_name_are_translated_once_kept_and_reviewable(tmp_path):
+    config = CONFIG | {"taxonomies": {"tags": {"حمص": "Homs (city)"}}}
+    site = write_site(tmp_path / "site", dict(ARTICLES), config)
+    translator = FakeTranslator()
+    assert build(site, translator_factory=lambda: translator).written
+    asked = [text for text in translator.calls if text in ("حصار", "حِصار", "بابا عمرو", "رأي", "HOMS", "Homs", "homs", "حمص")]
+    # Each tag without a name once, in its most used spelling (HOMS and homs: once each, the first
+    # in code point order); site.yml's names (حمص, حمـص) are never asked for.
+    assert sorted(asked) == sorted(["HOMS", "بابا عمرو", "حِصار", "رأي"])
+    memory = (site / "translations" / "tags.yml.en.yml").read_text(encoding="utf-8")
+    assert "بابا عمرو" in memory and "Homs (city)" not in memory
+    tags = read(site, "en/tags.html")
+    assert fake_english("بابا عمرو") in tags and ">Homs (city)</a>" in tags
+    assert 'lang="ar" dir="rtl">بابا عمرو' not in unquote(tags)
+    assert fake_english("بابا عمرو") in read(site, "en/tags/بابا-عمرو.html")
+    # The next build asks for nothing; the Arabic edition never shows the English names.
+    again = FakeTranslator()
+    assert not build(site, translator_factory=lambda: again).failed
+    assert again.calls == []
+    assert fake_english("بابا عمرو") not in read(site, "tags.html")
+    # Editors see them with every other unit, and a corrected name reaches the English lists.
+    status = run_cli("translations", "status", "--config", str(site / "site.yml"), "--json")
+    assert status.code == 0 and "tags.yml" in status.out
+    text = memory.replace(fake_english("بابا عمرو"), "Baba Amr")
+    (site / "translations" / "tags.yml.en.yml").write_text(text, encoding="utf-8")
+    pages = {path: (site / "_site" / path).read_bytes() for path in ("ar/homs-2012-02-24-siege-1.html", "en/homs-2012-02-24-siege-1.html")}
+    assert build(site, offline=True).written
+    assert ">Baba Amr</a>" in read(site, "en/tags.html") and "Baba Amr" in read(site, "en/tags/بابا-عمرو.html")
+    # Only the lists show tag names: no segment page was made again.
+    assert all((site / "_site" / path).read_bytes() == data for path, data in pages.items())
+    assert tree_bytes(site / "_site") == _cold_twin(site, tmp_path)
+
+
+def _cold_twin(site: Path, tmp_path: Path) -> dict[str, bytes]:
+    twin = tmp_path / "twin"
+    shutil.rmtree(twin, ignore_errors=True)
+    shutil.copytree(site, twin, ignore=shutil.ignore_patterns("_site", ".cache", "._site*"))
+    assert build(twin, offline=True).written
+    return tree_bytes(twin / "_site")
 
 
 def test_taxonomies_in_site_yml_are_checked(tmp_path):
@@ -184,3 +227,17 @@ def test_a_term_written_twice_in_one_article_is_shown_once(tmp_path):
     page = unquote(read(site, "ar/a-1.html"))
     assert page.count('class="tag"') == 2 and ">Homs</a>" in page and ">HOMS</a>" not in page
     assert page.count('href="../authors/سلمى.html"') == 1
+
+
+def test_the_sitemap_lists_every_term_and_archive_page_and_only_pages_that_exist(tmp_path):
+    site = write_site(tmp_path / "site", dict(ARTICLES), CONFIG | {"base_url": "https://example.org/news/"})
+    assert build(site, translator_factory=FakeTranslator).written
+    sitemap = read(site, "sitemap.xml")
+    locs = [unquote(loc).removeprefix("https://example.org/news/") for loc in re.findall(r"<loc>([^<]+)</loc>", sitemap)]
+    assert len(locs) == len(set(locs))
+    for path in locs:
+        assert (site / "_site" / path).is_file(), path
+    for wanted in ["tags.html", "tags/حمص.html", "tags/حمص.p2.html", "authors/سلمى.html", "sections/homs.html", "archive.html", "archive/2012-03.html", "en/tags/حمص.html", "en/archive/2013-01.html"]:
+        assert wanted in locs, wanted
+    # A term page's lastmod is the date of the newest story it lists.
+    assert re.search(r"<loc>[^<]*archive/2012-03\.html</loc>\n<lastmod>2012-03-01</lastmod>", unquote(sitemap))

@@ -97,6 +97,9 @@ class SiteView:
     staging: Path  # where the new site is being made (for outputs that write big files themselves)
     documents: DocumentStore | None = None
     workers: int = 1
+    # A digest of the names ``config`` holds beyond site.yml's (tags named through the memory):
+    # part of the key of every page of the English edition's lists, which show them.
+    names: str = ""
 
     @property
     def languages(self) -> tuple[bool, ...]:

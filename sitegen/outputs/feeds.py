@@ -16,6 +16,7 @@ from ..config import SiteConfig
 from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
+from ..pages.lists import list_paths
 from ..pages.planner import Article, Listing, SitePlanner
 from .base import Artifact, Made, Output, SiteView, value_bytes
 from .index_pages import index_paths
@@ -140,10 +141,11 @@ def sitemap(config: SiteConfig, entries: Sequence[SitemapUrl]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def sitemap_urls(config: SiteConfig, listings: Sequence[Listing], index_paths: Sequence[str]) -> list[SitemapUrl]:
-    """Every page a search engine may index; noindex pages are left out."""
+def sitemap_urls(config: SiteConfig, listings: Sequence[Listing], index_paths: Sequence[str], list_paths: Sequence[tuple[str, date | None]] = ()) -> list[SitemapUrl]:
+    """Every page a search engine may index; noindex pages are left out. ``list_paths``: the
+    term and archive pages, with the date of the newest story each lists."""
     target = config.translation.target
-    out = [SitemapUrl(path, None) for path in index_paths]
+    out = [SitemapUrl(path, None) for path in index_paths] + [SitemapUrl(path, day) for path, day in list_paths]
     for listing in listings:
         arabic, english = urls.segment_page(listing.slug, config.language), urls.companion_page(listing.slug, target)
         english_indexed = listing.english_title is not None and (listing.english_reviewed or not config.translation.noindex_unreviewed)
@@ -178,7 +180,7 @@ class FeedFiles(Output):
             path = urls.feed(language)
             author = config.translation.title if english else None
             found.append(Artifact(path, hash_bytes(value_bytes(entries)), _made(path, lambda p=path, lang=language, t=title, e=entries, a=author: atom_feed(config, lang, p, t, e, a))))
-        entries = sitemap_urls(config, view.listings, index_paths(view))
+        entries = sitemap_urls(config, view.listings, index_paths(view), list_paths(config, view.articles, view.languages))
         found.append(Artifact("sitemap.xml", hash_bytes(value_bytes(entries)), _made("sitemap.xml", lambda: sitemap(config, entries))))
         found.append(Artifact("robots.txt", hash_bytes("robots"), _made("robots.txt", lambda: robots_txt(config))))
         return found

@@ -23,7 +23,7 @@ class IndexPages(Output):
                 path = urls.index_page(number, folder)
                 links = browse if number == 1 else ()
                 # The page's whole input: its entries, its place among the pages, the lists it links.
-                key = hash_bytes(value_bytes(chunk), f"{number}/{total}/{english}/{','.join(links)}")
+                key = hash_bytes(value_bytes(chunk), f"{number}/{total}/{english}/{','.join(links)}", view.names if english else "")
                 found.append(Artifact(path, key, _maker(view, path, (number, total, chunk, english, links)), _name(number, english)))
         return found
 

@@ -29,27 +29,28 @@ class ListPages(Output):
         for english in view.languages:
             lists = ListPlanner(planner, english)
             edition = " English" if english else ""
+            named = view.names.encode() if english else b""  # tag names from the memory, shown here
             for taxonomy in TAXONOMIES:
                 terms = collect_terms(view.articles, taxonomy, english)
                 if not terms:
                     continue
                 counts = tuple((t.slug, t.name, len(t.listings)) for t in terms)
-                found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy, counts), value_bytes(counts), f"the{edition} {taxonomy} index"))
+                found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy, counts), value_bytes(counts) + named, f"the{edition} {taxonomy} index"))
                 for term in terms:
                     if view.config.base_url:
                         found.append(_term_feed(view, lists, term, listed(term.listings)))
                     for number, total, chunk in chunks(term.listings, view.config.per_page):
                         path = urls.term_page(taxonomy, term.slug, number, lists.folder)
                         place = (term.taxonomy, term.slug, term.name, number, total)
-                        found.append(_artifact(view, path, ("term", english, place, chunk), value_bytes(place) + listed(chunk), f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
+                        found.append(_artifact(view, path, ("term", english, place, chunk), value_bytes(place) + listed(chunk) + named, f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
             by_month = months(view.articles, english)
             if by_month:
                 counts = tuple((month, len(listings)) for month, listings in by_month.items())
-                found.append(_artifact(view, urls.archive_index(lists.folder), ("archive", english, counts), value_bytes(counts), f"the{edition} archive"))
+                found.append(_artifact(view, urls.archive_index(lists.folder), ("archive", english, counts), value_bytes(counts) + named, f"the{edition} archive"))
             for (year, month), listings in by_month.items():
                 for number, total, chunk in chunks(listings, view.config.per_page):
                     place = (year, month, number, total)
-                    found.append(_artifact(view, urls.archive_month(year, month, number, lists.folder), ("month", english, place, chunk), value_bytes(place) + listed(chunk), f"the{edition} archive of {year}-{month:02d}"))
+                    found.append(_artifact(view, urls.archive_month(year, month, number, lists.folder), ("month", english, place, chunk), value_bytes(place) + listed(chunk) + named, f"the{edition} archive of {year}-{month:02d}"))
         return found
 
 

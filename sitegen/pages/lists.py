@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from ..config import SiteConfig
 from ..content.metadata import localise_digits, month_names
 from ..content.terms import term_slug
 from ..core import urls
@@ -161,3 +163,30 @@ class ListPlanner:
 
     def _item(self, path: str, target: str, name: dict[str, Any], count: int) -> dict[str, Any]:
         return {"href": urls.relative_url(path, target), "name": name, "count": localise_digits(str(count), self.language, self.numerals)}
+
+
+def list_paths(config: SiteConfig, articles: Sequence[Article], editions: Sequence[bool]) -> list[tuple[str, date | None]]:
+    """Every term and archive page of the editions, with the date of the newest story it lists
+    (the sitemap lists them)."""
+    planner = SitePlanner(config)
+    found: list[tuple[str, date | None]] = []
+    for english in editions:
+        folder = ListPlanner(planner, english).folder
+        for taxonomy in TAXONOMIES:
+            terms = collect_terms(articles, taxonomy, english)
+            if terms:
+                found.append((urls.term_index(taxonomy, folder), None))
+            for term in terms:
+                for number, _, chunk in chunks(term.listings, config.per_page):
+                    found.append((urls.term_page(taxonomy, term.slug, number, folder), _newest(chunk)))
+        by_month = months(articles, english)
+        if by_month:
+            found.append((urls.archive_index(folder), None))
+        for (year, month), listings in by_month.items():
+            for number, _, chunk in chunks(listings, config.per_page):
+                found.append((urls.archive_month(year, month, number, folder), _newest(chunk)))
+    return found
+
+
+def _newest(listings) -> date | None:
+    return max((listing.date for listing in listings if listing.date), default=None)

@@ -44,7 +44,13 @@ from .files import (
     process_files,
 )
 from .photos import PhotoUse, media_folder
-from .plan import BuildPlan, recorded_signature, refresh, with_photos
+from .plan import (
+    BuildPlan,
+    recorded_signature,
+    refresh,
+    tags_memory_signature,
+    with_photos,
+)
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
 from .staging import remove_path, remove_strays
@@ -153,6 +159,7 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
         without_companion=tuple(report.without_companion) if report else (),
         needs_translation=frozenset(rel for rel, r in files.records.items() if r.missing),
         spare=spare,
+        tags_memory=tags_memory_signature(plan.config),  # after this build wrote to it
     )
     write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records)))
 

@@ -23,6 +23,7 @@ from ..pages.theme import Theme
 from ..translation.companions import ProgressCallback, recover_translations
 from ..translation.memory import memory_file_name, memory_path, read_memory_bytes
 from ..translation.site_words import SITE_SOURCE
+from ..translation.term_words import TAGS_SOURCE
 from .cache import BuildCache
 from .staging import read_build_id
 from .state import Summary, read_summary
@@ -56,6 +57,8 @@ class BuildPlan:
     changed: tuple[str, ...]
     removed: tuple[str, ...]
     keys: dict[str, str] = field(default_factory=dict)  # what each changed file is made of (settle)
+    # The tags' memory: no file's key, but the English lists show the names it gives.
+    tags_memory: tuple | None = None
 
     @property
     def trusted(self) -> bool:
@@ -67,7 +70,7 @@ class BuildPlan:
 
     @property
     def nothing_to_do(self) -> bool:
-        return self.trusted and not self.changed and not self.removed and folders_unchanged(self.previous.folders)
+        return self.trusted and not self.changed and not self.removed and folders_unchanged(self.previous.folders) and self.previous.tags_memory == self.tags_memory
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def discover(config: SiteConfig) -> Discovery:
     paths, problems = discover_sources(config.content_dir)
     sources = source_names(config.content_dir, paths)
     if config.translation.enabled:
-        problems += recover_translations(config, [*sources, SITE_SOURCE])
+        problems += recover_translations(config, [*sources, SITE_SOURCE, TAGS_SOURCE])
     return Discovery(sources, tuple(problems))
 
 
@@ -100,7 +103,7 @@ def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint:
     changed = tuple(rel for rel in sources if rel not in cached or cached[rel][0] != signatures[rel] or rel in needs_work)
     removed = tuple(rel for rel in cached if rel not in sources)
     recorded = {rel: key for rel, (_, key) in cached.items()}
-    return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, signatures, recorded, changed, removed)
+    return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, signatures, recorded, changed, removed, tags_memory=tags_memory_signature(config))
 
 
 def settle(plan: BuildPlan) -> BuildPlan:
@@ -123,6 +126,13 @@ def refresh(plan: BuildPlan, rels: list[str]) -> BuildPlan:
     keys = plan.keys | {rel: file_key(plan, rel) for rel in rels}
     signatures = plan.signatures | {rel: _signature(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel), photos_of(plan.signatures.get(rel))) for rel in rels}
     return replace(plan, changed=changed, keys=keys, signatures=signatures)
+
+
+def tags_memory_signature(config: SiteConfig) -> tuple | None:
+    """The stat signature of the tags' memory (None: no English edition, or no such file)."""
+    if not config.translation.enabled:
+        return None
+    return stat_signature(memory_path(config.memory_dir, TAGS_SOURCE, config.translation.target))
 
 
 def online(config: SiteConfig, options: BuildOptions) -> bool:

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import SiteConfig
 from ..content.metadata import slug_collision_key
 from ..core.diagnostics import Problem, error
+from ..core.hashing import hash_bytes
 from ..outputs.base import Artifact, DocumentStore, SiteView
 from ..pages.planner import order_articles
 from ..translation.companions import TranslationReport
@@ -50,10 +52,13 @@ def file_problems(files: FileResults) -> list[Problem]:
     return [p for record in ordered for p in record.problems] + find_path_collisions(ordered)
 
 
-def site_view(plan: BuildPlan, files: FileResults, staging: Path, documents: DocumentStore | None) -> SiteView:
+def site_view(plan: BuildPlan, config: SiteConfig, files: FileResults, staging: Path, documents: DocumentStore | None) -> SiteView:
+    """The site as outputs see it. ``config``: the plan's, with the tag names the memory gives
+    (not part of the fingerprint: ``SiteView.names`` keys the pages that show them)."""
     listings = tuple(listing for record in files.ordered for listing in record.listings)
     articles = tuple(order_articles(listings))
-    return SiteView(plan.config, plan.theme, articles, listings, staging, documents, workers.core_count(plan.options.workers))
+    names = hash_bytes(repr(config.taxonomies)) if config.taxonomies != plan.config.taxonomies else ""
+    return SiteView(config, plan.theme, articles, listings, staging, documents, workers.core_count(plan.options.workers), names)
 
 
 def find_path_collisions(records: list[FileOutcome]) -> list[Problem]:

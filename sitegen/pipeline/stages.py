@@ -92,6 +92,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     if plan.nothing_to_do:
         return said_again(plan)
     # The stages that make things, imported only now: a build with nothing to do never needs them.
+    from ..translation.term_words import tag_spellings, with_tag_names
     from .files import FileContext
     from .finishing import finish_pages
     from .making import (
@@ -116,11 +117,13 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, work_dir, will_translate, photos)
             files = make_files(plan, cache, context)
             plan, files, translation_problems = translate(plan, files, context)
-            result.problems += translation_problems + file_problems(files)
+            # Tag names for the English edition's lists, from the memory (asked for when missing).
+            config, tag_problems = with_tag_names(plan.config, tag_spellings(listing.tags for record in files.ordered for listing in record.listings), plan.options.translator_factory, plan.online)
+            result.problems += translation_problems + tag_problems + file_problems(files)
             result.report, result.segments = files.report, sum(len(r.listings) for r in files.records.values())
             if blocked(result, plan.options.strict):
                 return result
-            view = site_view(plan, files, staging.path, store_documents(plan, files, cache))
+            view = site_view(plan, config, files, staging.path, store_documents(plan, files, cache))
             files = finish_pages(view, files, work_dir)
             engine = make_outputs(view, files, read_outputs(cache) if plan.trusted else OutputState(), result, staging.files)
             if engine is None or blocked(result, plan.options.strict):

@@ -48,6 +48,7 @@ class Summary:
     without_companion: tuple[str, ...]
     needs_translation: frozenset[str]  # files with units the memory lacks
     spare: SpareTree | None = None  # the previous site, kept aside for the next build
+    tags_memory: tuple | None = None  # stat signature of the tags' memory the English lists were named from
 
 
 @dataclass(frozen=True)

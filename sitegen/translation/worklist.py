@@ -22,6 +22,7 @@ from ..core.diagnostics import Problem
 from .companions import Unit, read_memory, segment_units
 from .memory import Memory, MemoryEntry
 from .site_words import SITE_SOURCE, site_units
+from .term_words import TAGS_SOURCE, tag_spellings, tag_units
 
 MISSING, MACHINE, REVIEWED = "missing", "machine", "reviewed"
 
@@ -65,9 +66,11 @@ def survey(config: SiteConfig) -> tuple[list[FileWork], list[Problem]]:
     """Every source file's work, in the order of the content folder, and the problems met."""
     paths, problems = discover_sources(config.content_dir)
     works: list[FileWork] = []
+    tags: list[tuple[str, ...]] = []
     for path in paths:
-        units, found = current_units(path, config)
+        units, found, file_tags = current_units(path, config)
         problems += found
+        tags += file_tags
         if units is None:
             continue
         rel = path.relative_to(config.content_dir.resolve()).as_posix()  # as the build names it
@@ -79,22 +82,30 @@ def survey(config: SiteConfig) -> tuple[list[FileWork], list[Problem]]:
         memory, found = read_memory(config, SITE_SOURCE)
         problems += found
         works.append(file_work(SITE_SOURCE, memory, site))
+    named = tag_units(config, tag_spellings(tags))  # tags without an English name in site.yml
+    if named:
+        memory, found = read_memory(config, TAGS_SOURCE)
+        problems += found
+        works.append(file_work(TAGS_SOURCE, memory, named))
     return works, problems
 
 
-def current_units(path: Path, config: SiteConfig) -> tuple[list[Unit] | None, list[Problem]]:
-    """The units a build without ``--drafts`` translates in one source file, once each."""
+def current_units(path: Path, config: SiteConfig) -> tuple[list[Unit] | None, list[Problem], list[tuple[str, ...]]]:
+    """The units a build without ``--drafts`` translates in one source file, once each; and
+    the tags of its segments (their names are units of the tags' memory)."""
     source, problems = read_source(path, config.content_dir)
     if source is None:
-        return None, problems
+        return None, problems, []
     segments, found = build_segments(source, None)  # dates play no part in what is translated
     units: dict[str, Unit] = {}
+    tags = []
     for segment in segments:
         if segment.draft:
             continue
+        tags.append(segment.tags)
         for unit in segment_units(segment, config.language, config.translation.target):
             units.setdefault(unit.key, unit)  # a paragraph repeated is one entry in the memory
-    return list(units.values()), problems + found
+    return list(units.values()), problems + found, tags
 
 
 def file_work(source_file: str, memory: Memory | None, units: list[Unit]) -> FileWork:

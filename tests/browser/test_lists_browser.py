@@ -1,5 +1,5 @@
 """The newsroom's list pages in a real browser and the validators: term pages, term indexes and
-the archive, in both editions, pass the Nu Html Checker and axe, and their links lead to pages
+the archive, in both editions, and the related stories of article pages, pass the Nu Html Checker and axe, and their links lead to pages
 that exist from disk and under a sub-path.
 
 The sample site has no tags or authors, so a small newsroom is built here and served beside it.
@@ -22,7 +22,7 @@ ARTICLES = {
     "homs/2012-03-01-bread.md": "---\ntags: [حمـص, HOMS]\nauthor: سلمى\n---\nنص ثان عن الخبز.\n",
     "opinion/2013-01-05-view.md": "---\ntags: [رأي, homs]\nauthor: خالد\n---\nمقال رأي.\n",
 }
-PAGES = ("tags.html", "tags/حمص.html", "authors.html", "sections.html", "archive.html", "archive/2012-02.html")
+PAGES = ("tags.html", "tags/حمص.html", "authors.html", "sections.html", "archive.html", "archive/2012-02.html", "ar/homs-2012-02-24-siege-1.html")
 
 
 @pytest.fixture(scope="module")
@@ -59,4 +59,19 @@ def test_every_link_of_a_term_page_leads_to_a_page(browser, newsroom, server, or
     for href in hrefs:
         with browser.visit(href) as (tab, log):
             assert tab.evaluate("document.querySelector('main') !== null"), href
+            assert not log.console_errors and not log.aborted, (href, log.console_errors, log.aborted)
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_related_stories_lead_to_pages_of_other_articles(browser, newsroom, server, origin):
+    start = base_url(newsroom, origin, server) + "ar/homs-2012-02-24-siege-1.html"
+    with browser.visit(start) as (tab, log):
+        hrefs = tab.eval_on_selector_all("nav.related a[href]", "links => links.map(a => a.href)")
+        heading = tab.eval_on_selector("nav.related", "nav => nav.getAttribute('aria-labelledby') && document.getElementById(nav.getAttribute('aria-labelledby')).textContent")
+    # The bread article shares its tag حمص (another spelling) and section; the opinion piece nothing.
+    assert len(hrefs) == 1 and heading == "قصص ذات صلة"
+    for href in hrefs:
+        assert "siege" not in href
+        with browser.visit(href) as (tab, log):
+            assert tab.evaluate("document.querySelector('article h1') !== null"), href
             assert not log.console_errors and not log.aborted, (href, log.console_errors, log.aborted)

@@ -1,0 +1,72 @@
+"""Tag names, translated for the English edition like any paragraph.
+
+A tag without an English name in site.yml (``taxonomies: {tags: {حمص: Homs}}``) is a unit of one
+more memory file, ``<memory_dir>/tags.yml.<target>.yml``: asked of the service once, kept, shown
+to editors by ``build.py translations`` (status, export, import, review), and read by every
+build. The English names then stand in the configuration the outputs see, as if site.yml gave
+them. Only the English edition's lists show them (its index, term and archive pages and term
+feeds), so they join those pages' keys rather than the build's fingerprint: a new tag's name
+remakes those lists, never the segment pages.
+
+Authors are left out on purpose: a person's name is transliterated, not translated, and
+machine translation mangles names; site.yml's ``taxonomies: {authors: …}`` names them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+
+from ..config import SiteConfig
+from ..content.terms import named_term, term_slug
+from ..core.diagnostics import Problem
+from .companions import TranslationReport, Unit, read_memory, translate_missing
+from .memory import entry_key
+
+# The source name of the tags' memory: never a content file's (those end in .txt or .md).
+TAGS_SOURCE = "tags.yml"
+
+
+def tag_spellings(tag_lists: Iterable[Iterable[str]]) -> dict[str, str]:
+    """Each tag's slug -> its most used spelling (of equally used ones, the first in code point
+    order), as the tag pages show it."""
+    counts: dict[str, Counter] = {}
+    for tags in tag_lists:
+        for tag in set(tags):
+            slug = term_slug(tag)
+            if slug:
+                counts.setdefault(slug, Counter())[tag] += 1
+    return {slug: min(found.items(), key=lambda item: (-item[1], item[0]))[0] for slug, found in sorted(counts.items())}
+
+
+def tag_units(config: SiteConfig, spellings: Mapping[str, str]) -> list[Unit]:
+    """The tags the English edition has no name for, in the order of their slugs."""
+    if not config.translation.enabled:
+        return []
+    named = dict(config.taxonomies).get("tags", ())
+    language, target = config.language, config.translation.target
+    return [Unit(entry_key(name, language, target), name, f"tag {slug}", TAGS_SOURCE) for slug, name in spellings.items() if named_term(named, name) is None]
+
+
+def with_tag_names(config: SiteConfig, spellings: Mapping[str, str], translator_factory: Callable[[], object] | None, online: bool) -> tuple[SiteConfig, list[Problem]]:
+    """The configuration with the English tag names the memory holds (asking the service for
+    the missing ones first when this run may); unchanged when it holds none."""
+    units = tag_units(config, spellings)
+    if not units:
+        return config, []
+    memory, problems = read_memory(config, TAGS_SOURCE)
+    if memory is None:  # unreadable: reported, never overwritten; the Arabic names stand
+        return config, problems
+    known = memory.lookup()
+    missing = [u for u in units if u.key not in known]
+    if missing and online and translator_factory is not None:
+        problems += translate_missing({TAGS_SOURCE: missing}, config, translator_factory, TranslationReport())
+        memory, _ = read_memory(config, TAGS_SOURCE)
+        known = memory.lookup() if memory is not None else {}
+    found = tuple((u.text, known[u.key].translation.strip()) for u in units if u.key in known and known[u.key].translation.strip())
+    if not found:
+        return config, problems
+    tables = dict(config.taxonomies)
+    tables["tags"] = tuple(sorted((*tables.get("tags", ()), *found)))
+    return replace(config, taxonomies=tuple(sorted(tables.items()))), problems
