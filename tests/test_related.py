@@ -261,3 +261,18 @@ def test_without_search_related_stories_come_from_the_same_words(tmp_path: Path)
         assert build(site, offline=True).written
         pages[search] = _related(site, "ar/2012-01-01-a-1.html")
     assert pages[True] == pages[False] == ["2012-01-02-b-1.html"]
+
+
+def test_a_hostile_title_is_text_in_every_related_list(tmp_path: Path):
+    hostile = '</nav><script>alert(1)</script><img src=x onerror=alert(2)> "\u202e'
+    files = {
+        "content/2012-01-01-a.txt": _article(["حمص"], hostile + " حمص."),
+        "content/2012-01-02-b.txt": _article(["حمص"], "نص عن حمص."),
+    }
+    site = write_site(tmp_path / "site", files, CONFIG)
+    assert build(site, translator_factory=FakeTranslator).written
+    assert _related(site, "ar/2012-01-02-b-1.html") == ["2012-01-01-a-1.html"]
+    for path in (site / "_site").rglob("*.html"):
+        html = path.read_text(encoding="utf-8")
+        assert "<script>alert(1)" not in html and "<img src=x" not in html, path
+        assert html.count('<nav class="related"') <= 1 and html.count("</nav>") == html.count("<nav"), path

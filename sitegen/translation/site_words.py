@@ -40,17 +40,24 @@ def with_site_words(config: SiteConfig, translator_factory: Callable[[], object]
     units = site_units(config)
     if not units:
         return config, []
-    memory, problems = read_memory(config, SITE_SOURCE)
-    if memory is None:  # unreadable: reported, never overwritten; the Arabic name stands
-        return config, problems
-    known = memory.lookup()
-    missing = [u for u in units if u.key not in known]
-    if missing and online and translator_factory is not None:
-        problems += translate_missing({SITE_SOURCE: missing}, config, translator_factory, TranslationReport())
-        memory, _ = read_memory(config, SITE_SOURCE)
-        known = memory.lookup() if memory is not None else {}
-    words = {u.at: known[u.key].translation for u in units if u.key in known}
+    known, problems = memory_words(config, SITE_SOURCE, units, translator_factory, online)
+    words = {u.at: known[u.key] for u in units if u.key in known}
     if not words:
         return config, problems
     translation = replace(config.translation, title=words.get(TITLE, config.translation.title), description=words.get(DESCRIPTION, config.translation.description))
     return replace(config, translation=translation), problems
+
+
+def memory_words(config: SiteConfig, source: str, units: list[Unit], translator_factory: Callable[[], object] | None, online: bool) -> tuple[dict[str, str], list[Problem]]:
+    """Key -> translation of the units ``source``'s memory holds, after asking the service for
+    the missing ones when this run may. An unreadable memory is reported and never written:
+    then nothing is known, and the Arabic words stand."""
+    memory, problems = read_memory(config, source)
+    if memory is None:
+        return {}, problems
+    known = memory.lookup()
+    if online and translator_factory is not None and any(u.key not in known for u in units):
+        problems += translate_missing({source: [u for u in units if u.key not in known]}, config, translator_factory, TranslationReport())
+        memory, _ = read_memory(config, source)
+        known = memory.lookup() if memory is not None else {}
+    return {u.key: known[u.key].translation for u in units if u.key in known}, problems

@@ -21,8 +21,9 @@ from dataclasses import replace
 from ..config import SiteConfig
 from ..content.terms import named_term, term_slug
 from ..core.diagnostics import Problem
-from .companions import TranslationReport, Unit, read_memory, translate_missing
+from .companions import Unit
 from .memory import entry_key
+from .site_words import memory_words
 
 # The source name of the tags' memory: never a content file's (those end in .txt or .md).
 TAGS_SOURCE = "tags.yml"
@@ -55,16 +56,8 @@ def with_tag_names(config: SiteConfig, spellings: Mapping[str, str], translator_
     units = tag_units(config, spellings)
     if not units:
         return config, []
-    memory, problems = read_memory(config, TAGS_SOURCE)
-    if memory is None:  # unreadable: reported, never overwritten; the Arabic names stand
-        return config, problems
-    known = memory.lookup()
-    missing = [u for u in units if u.key not in known]
-    if missing and online and translator_factory is not None:
-        problems += translate_missing({TAGS_SOURCE: missing}, config, translator_factory, TranslationReport())
-        memory, _ = read_memory(config, TAGS_SOURCE)
-        known = memory.lookup() if memory is not None else {}
-    found = tuple((u.text, known[u.key].translation.strip()) for u in units if u.key in known and known[u.key].translation.strip())
+    known, problems = memory_words(config, TAGS_SOURCE, units, translator_factory, online)
+    found = tuple((u.text, known[u.key].strip()) for u in units if known.get(u.key, "").strip())
     if not found:
         return config, problems
     tables = dict(config.taxonomies)
