@@ -92,17 +92,22 @@ def _tasks(config: SiteConfig, files: FileResults, related: Related) -> Iterator
         record = files.records[rel]
         if not record.drafts and not record.slots:
             continue
+        finished = 0
         for listing in record.listings:
             for english in editions:
                 path = _page_of(config, listing, english)
                 draft, slot = record.drafts.get(path), record.slots.get(path)
                 if draft is None and slot is None:
                     continue
+                finished += draft is not None
                 shown = related.shown((rel, listing.number), english)
                 stories = tuple((s.slug, s.english_title if english else s.title, s.date) for s in shown)
                 key = hash_bytes("\x00".join(f"{slug}\x00{title}\x00{day}" for slug, title, day in stories))
                 if draft is not None or slot.key != key:
                     yield FinishTask(rel, path, english, stories, key, draft, slot, record.pages.get(path))
+        if finished != len(record.drafts):
+            # A spooled page no segment claims would never be written: a fault of this program.
+            raise RuntimeError(f"{rel}: {len(record.drafts) - finished} spooled page(s) belong to no segment")
 
 
 def _page_of(config: SiteConfig, listing: Listing, english: bool) -> str:
