@@ -16,6 +16,7 @@ the first of them that have an English page.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,9 +27,6 @@ from .planner import RELATED_SLOT, Article, Listing
 SHOWN = 5
 RANKED = 10
 NEIGHBOURS = 3  # on each side, in each feature's list
-# Segments of the segment's own article met while looking for neighbours, at most: an
-# article of hundreds of segments sharing a tag must not make the search quadratic.
-SKIPPED = 24
 # How much one shared feature counts, before its rarity multiplies it.
 TAG, KEYWORD, SECTION = 4, 2, 1
 
@@ -67,16 +65,13 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
     total = len(order)
     scores: list[dict[int, int]] = [{} for _ in order]
     for feature, members in postings.items():
-        if len(members) < 2:
-            continue
-        weight = _weight(feature[0], len(members), total)
-        for index, position in enumerate(members):
-            _score_neighbours(scores[position], members, index, files, weight)
+        if len(members) > 1:
+            _score_neighbours(scores, members, files, _weight(feature[0], len(members), total))
     ranked = {}
     for position, found in enumerate(scores):
         if found:
-            best = sorted(found, key=lambda other: (-found[other], abs(other - position), other))[:RANKED]
-            ranked[keys[position]] = tuple(keys[other] for other in best)
+            best = heapq.nsmallest(RANKED, [(-score, abs(other - position), other) for other, score in found.items()])
+            ranked[keys[position]] = tuple(keys[other] for _, _, other in best)
     return Related(ranked, dict(zip(keys, order)))
 
 
@@ -94,17 +89,20 @@ def _weight(kind: str, members: int, total: int) -> int:
     return base * (1 + int(math.log2(total / members)))
 
 
-def _score_neighbours(scores: dict[int, int], members: list[int], index: int, files: list[str], weight: int) -> None:
-    """Add ``weight`` to the nearest members of other articles on each side of ``members[index]``."""
-    own = files[members[index]]
-    for step in (-1, 1):
-        found = skipped = 0
-        other = index + step
-        while 0 <= other < len(members) and found < NEIGHBOURS and skipped < SKIPPED:
-            position = members[other]
-            if files[position] == own:
-                skipped += 1
-            else:
-                scores[position] = scores.get(position, 0) + weight
-                found += 1
-            other += step
+def _score_neighbours(scores: list[dict[int, int]], members: list[int], files: list[str], weight: int) -> None:
+    """Add ``weight`` to each member's score of its nearest members of other articles, up to
+    ``NEIGHBOURS`` on each side. An article's segments stand together in the site's order, so
+    they form one run in ``members``: the nearest others of any of them are the members just
+    before the run and just after it, whatever the article's length."""
+    start, count = 0, len(members)
+    while start < count:
+        own = files[members[start]]
+        end = start + 1
+        while end < count and files[members[end]] == own:
+            end += 1
+        others = members[max(0, start - NEIGHBOURS) : start] + members[end : end + NEIGHBOURS]
+        for position in members[start:end]:
+            found = scores[position]
+            for other in others:
+                found[other] = found.get(other, 0) + weight
+        start = end

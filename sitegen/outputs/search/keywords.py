@@ -14,7 +14,7 @@ from functools import cache
 
 from .analyser import tokenize
 
-KEYWORDS = 6
+KEYWORDS = 4
 SHORTEST = 3  # letters: shorter stems are mostly particles
 
 # Function words, as written; compared after analysis (``_stop_words``).
