@@ -16,11 +16,13 @@ import io
 import pickle
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..config import SiteConfig
 from ..core.diagnostics import Problem
+from ..pages.lists import Term, collect_terms, months
 from ..pages.planner import Article, Listing, Page
 from ..pages.theme import Theme
 
@@ -100,6 +102,25 @@ class SiteView:
     # A digest of the names ``config`` holds beyond site.yml's (tags named through the memory):
     # part of the key of every page of the English edition's lists, which show them.
     names: str = ""
+
+    def terms(self, taxonomy: str, english: bool) -> list[Term]:
+        """Every term of a taxonomy in one edition, collected once per build (the term pages and
+        the sitemap both list them)."""
+        key = ("terms", taxonomy, english)
+        if key not in self._lists:
+            self._lists[key] = collect_terms(self.articles, taxonomy, english)
+        return self._lists[key]
+
+    def months(self, english: bool) -> dict[tuple[int, int], tuple[Listing, ...]]:
+        """The dated segments of one edition by month, newest first, collected once per build."""
+        key = ("months", english)
+        if key not in self._lists:
+            self._lists[key] = months(self.articles, english)
+        return self._lists[key]
+
+    @cached_property
+    def _lists(self) -> dict[tuple, Any]:
+        return {}
 
     @property
     def languages(self) -> tuple[bool, ...]:

@@ -180,7 +180,7 @@ class FeedFiles(Output):
             path = urls.feed(language)
             author = config.translation.title if english else None
             found.append(Artifact(path, hash_bytes(value_bytes(entries)), _made(path, lambda p=path, lang=language, t=title, e=entries, a=author: atom_feed(config, lang, p, t, e, a))))
-        entries = sitemap_urls(config, view.listings, index_paths(view), list_paths(config, view.articles, view.languages))
+        entries = sitemap_urls(config, view.listings, index_paths(view), list_paths(view))
         found.append(Artifact("sitemap.xml", hash_bytes(value_bytes(entries)), _made("sitemap.xml", lambda: sitemap(config, entries))))
         found.append(Artifact("robots.txt", hash_bytes("robots"), _made("robots.txt", lambda: robots_txt(config))))
         return found

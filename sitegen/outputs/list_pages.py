@@ -12,7 +12,7 @@ from typing import Any
 
 from ..core import urls
 from ..core.hashing import hash_bytes
-from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunks, collect_terms, months
+from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunks
 from ..pages.planner import Article, SitePlanner
 from .base import Artifact, Job, Made, Output, SiteView, render_page, value_bytes
 from .feeds import atom_feed, feed_entries
@@ -31,7 +31,7 @@ class ListPages(Output):
             edition = " English" if english else ""
             named = view.names.encode() if english else b""  # tag names from the memory, shown here
             for taxonomy in TAXONOMIES:
-                terms = collect_terms(view.articles, taxonomy, english)
+                terms = view.terms(taxonomy, english)
                 if not terms:
                     continue
                 counts = tuple((t.slug, t.name, len(t.listings)) for t in terms)
@@ -43,7 +43,7 @@ class ListPages(Output):
                         path = urls.term_page(taxonomy, term.slug, number, lists.folder)
                         place = (term.taxonomy, term.slug, term.name, number, total)
                         found.append(_artifact(view, path, ("term", english, place, chunk), value_bytes(place) + listed(chunk) + named, f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
-            by_month = months(view.articles, english)
+            by_month = view.months(english)
             if by_month:
                 counts = tuple((month, len(listings)) for month, listings in by_month.items())
                 found.append(_artifact(view, urls.archive_index(lists.folder), ("archive", english, counts), value_bytes(counts) + named, f"the{edition} archive"))

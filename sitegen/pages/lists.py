@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..config import SiteConfig
 from ..content.metadata import localise_digits, month_names
 from ..content.terms import term_slug
 from ..core import urls
@@ -165,25 +164,26 @@ class ListPlanner:
         return {"href": urls.relative_url(path, target), "name": name, "count": localise_digits(str(count), self.language, self.numerals)}
 
 
-def list_paths(config: SiteConfig, articles: Sequence[Article], editions: Sequence[bool]) -> list[tuple[str, date | None]]:
-    """Every term and archive page of the editions, with the date of the newest story it lists
-    (the sitemap lists them)."""
-    planner = SitePlanner(config)
+def list_paths(view) -> list[tuple[str, date | None]]:
+    """Every term and archive page of the site's editions, with the date of the newest story it
+    lists (the sitemap lists them). ``view``: the outputs' SiteView, which collects the terms
+    and months once for every output that lists them."""
+    planner = SitePlanner(view.config)
     found: list[tuple[str, date | None]] = []
-    for english in editions:
+    for english in view.languages:
         folder = ListPlanner(planner, english).folder
         for taxonomy in TAXONOMIES:
-            terms = collect_terms(articles, taxonomy, english)
+            terms = view.terms(taxonomy, english)
             if terms:
                 found.append((urls.term_index(taxonomy, folder), None))
             for term in terms:
-                for number, _, chunk in chunks(term.listings, config.per_page):
+                for number, _, chunk in chunks(term.listings, view.config.per_page):
                     found.append((urls.term_page(taxonomy, term.slug, number, folder), _newest(chunk)))
-        by_month = months(articles, english)
+        by_month = view.months(english)
         if by_month:
             found.append((urls.archive_index(folder), None))
         for (year, month), listings in by_month.items():
-            for number, _, chunk in chunks(listings, config.per_page):
+            for number, _, chunk in chunks(listings, view.config.per_page):
                 found.append((urls.archive_month(year, month, number, folder), _newest(chunk)))
     return found
 
