@@ -88,6 +88,9 @@ def finish_pages(view: SiteView, files: FileResults, work_dir: Path | None) -> F
 
 def _tasks(config: SiteConfig, files: FileResults, related: Related) -> Iterator[FinishTask]:
     editions = (False, True) if config.translation.enabled else (False,)
+    # What each story adds to the key of a list showing it, in each edition: made once per
+    # story rather than once per list (a story is in about five lists).
+    shown_as = {id(s): (f"{s.slug}\x00{s.title}\x00{s.date}", f"{s.slug}\x00{s.english_title}\x00{s.date}") for s in related.listing.values()}
     for rel in sorted(files.records):
         record = files.records[rel]
         if not record.drafts and not record.slots:
@@ -101,9 +104,9 @@ def _tasks(config: SiteConfig, files: FileResults, related: Related) -> Iterator
                     continue
                 finished += draft is not None
                 shown = related.shown((rel, listing.number), english)
-                stories = tuple((s.slug, s.english_title if english else s.title, s.date) for s in shown)
-                key = hash_bytes("\x00".join(f"{slug}\x00{title}\x00{day}" for slug, title, day in stories))
+                key = hash_bytes("\x00".join([shown_as[id(s)][english] for s in shown]))
                 if draft is not None or slot.key != key:
+                    stories = tuple((s.slug, s.english_title if english else s.title, s.date) for s in shown)
                     yield FinishTask(rel, path, english, stories, key, draft, slot, record.pages.get(path))
         if finished != len(record.drafts):
             # A spooled page no segment claims would never be written: a fault of this program.
