@@ -62,8 +62,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402  (bench/corpus.py)
+from sitegen.content.terms import term_slug  # noqa: E402  (importable once corpus is: it puts the repository on the path)
+from sitegen.translation.term_words import TAGS_SOURCE  # noqa: E402
 
-SHAPES_VERSION = "1"  # bump when a shape's output changes, so cached corpora are rebuilt
+SHAPES_VERSION = "2"  # bump when a shape's output changes, so cached corpora are rebuilt
 DATINGS = ("filename", "front_matter", "git", "none")
 LAYOUTS = ("flat", "nested", "year")
 MEMORIES = ("complete", "half", "absent")
@@ -86,6 +88,9 @@ class Shape:
     memory: str
     segments_per_file: tuple[int, int]
     text: str = "ranged"  # "ranged" (RangedText) or "standard" (corpus.py's generator)
+    # (tags a segment, tags in all): each segment's front matter names that many tags of the
+    # vocabulary and one of TERM_AUTHORS; (0, 0): none. The Hugo twin gets them as taxonomies.
+    tags: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         if self.dating not in DATINGS or self.layout not in LAYOUTS or self.memory not in MEMORIES:
@@ -93,6 +98,8 @@ class Shape:
         for lo, hi in (self.segment_bytes, self.paragraphs, self.segments_per_file):
             if not 0 < lo <= hi:
                 raise ValueError(f"shape {self.name}: bad range ({lo}, {hi})")
+        if self.tags != (0, 0) and not 0 < self.tags[0] <= self.tags[1]:
+            raise ValueError(f"shape {self.name}: bad tags {self.tags}")
         if self.text == "ranged" and self.paragraphs[0] * MIN_PARAGRAPH > self.segment_bytes[1]:
             raise ValueError(f"shape {self.name}: {self.paragraphs[0]} paragraphs do not fit in {self.segment_bytes[1]} bytes")
 
@@ -102,6 +109,7 @@ class Shape:
             f"segments {kb(self.segment_bytes[0])}–{kb(self.segment_bytes[1])} KB, {self.paragraphs[0]}–{self.paragraphs[1]} paragraphs, "
             f"{self.segments_per_file[0]}–{self.segments_per_file[1]} per file; dated by {self.dating.replace('_', ' ')}; "
             f"{self.layout} layout; memory {self.memory}"
+            + (f"; {self.tags[0]} of {self.tags[1]} tags and one of {len(TERM_AUTHORS)} authors a segment" if self.tags[0] else "")
         )
 
 
@@ -118,6 +126,8 @@ SHAPES: dict[str, Shape] = {
               (500, 8000), (1, 12), "git", "nested", "absent", (1, 6)),
         Shape("one-per-file-flat", "one medium segment per file, dated file names, one flat folder, complete memory",
               (1000, 4000), (2, 8), "filename", "flat", "complete", (1, 1)),
+        Shape("tagged", "a newsroom's lists: five of 500 tags and an author on every segment, year folders, complete memory",
+              (1000, 3000), (2, 6), "filename", "year", "complete", (1, 4), tags=(5, 500)),
     )
 }
 
@@ -206,6 +216,7 @@ class ShapedArticle:
     dates: list[date | None]  # the date the SSG derives for each segment (None: undated)
     file_date: date  # the file's nominal date: folder, file name, front matter or commit
     headers: list[str]  # front matter block (with its --- lines) before each segment, or ""
+    terms: list[tuple[tuple[str, ...], str]] | None = None  # each segment's (tags, author), for a tagged shape
 
     def text(self) -> str:
         return "\n===\n".join(h + "\n".join(p) for h, p in zip(self.headers, self.segments)) + "\n"
@@ -245,9 +256,25 @@ def _front_matter(shape: Shape, day: date, rng: random.Random, count: int) -> tu
     return headers, dates
 
 
+TERM_AUTHORS = tuple(f"{first} {last}" for first in ("سلمى", "خالد", "رنا", "عمر", "هالة") for last in ("الحمصي", "العلي", "الشامي", "الحلبي", "الخطيب", "يوسف", "النجار", "الأحمد"))
+_TAG_WORDS = ("حمص", "حماة", "إدلب", "حلب", "درعا", "دمشق", "لاجئون", "قصف", "حصار", "مظاهرة", "اقتصاد", "صحة", "تعليم", "خبز", "كهرباء", "مياه", "نزوح", "معتقلون", "إغاثة", "مفاوضات")
+
+
+def tag_vocabulary(size: int) -> list[str]:
+    """``size`` distinct Arabic tags: a topic, and past the twenty topics, a topic and a number."""
+    return [_TAG_WORDS[n % len(_TAG_WORDS)] + (f" {n // len(_TAG_WORDS)}" if n >= len(_TAG_WORDS) else "") for n in range(size)]
+
+
+def _with_terms(header: str, tags: tuple[str, ...], author: str) -> str:
+    lines = f"tags: [{', '.join(tags)}]\nauthor: {author}\n"
+    return header[: -len("---\n")] + lines + "---\n" if header else f"---\n{lines}---\n"
+
+
 def _ranged_articles(shape: Shape, segments: int, seed: int) -> Iterator[ShapedArticle]:
     text = RangedText(corpus.load_sentences(), seed)
     layout_rng = random.Random(seed * 7919 + 1)
+    terms_rng = random.Random(seed * 104729 + 3)  # its own: other shapes' corpora stay as they were
+    vocabulary = tag_vocabulary(shape.tags[1])
     counts: list[int] = []
     while sum(counts) < segments:
         counts.append(min(layout_rng.randint(*shape.segments_per_file), segments - sum(counts)))
@@ -255,7 +282,11 @@ def _ranged_articles(shape: Shape, segments: int, seed: int) -> Iterator[ShapedA
         day = corpus.FIRST_DAY + timedelta(days=index * DATE_SPAN_DAYS // len(counts))
         place = corpus.PLACES[index % len(corpus.PLACES)]
         headers, dates = _front_matter(shape, day, layout_rng, count)
-        yield ShapedArticle(_rel(shape, day, place, index), [text.segment(shape) for _ in range(count)], dates, day, headers)
+        terms = None
+        if shape.tags[0]:
+            terms = [(tuple(terms_rng.sample(vocabulary, shape.tags[0])), terms_rng.choice(TERM_AUTHORS)) for _ in range(count)]
+            headers = [_with_terms(header, tags, author) for header, (tags, author) in zip(headers, terms)]
+        yield ShapedArticle(_rel(shape, day, place, index), [text.segment(shape) for _ in range(count)], dates, day, headers, terms)
 
 
 def shaped_articles(shape: Shape, segments: int, seed: int = 20120224) -> Iterator[ShapedArticle]:
@@ -283,12 +314,20 @@ def remembered(shape: Shape, segment_index: int) -> bool:
     return shape.memory == "complete" or (shape.memory == "half" and segment_index % 2 == 0)
 
 
-def hugo_page(title: str, day: date | None, slug: str, paragraphs: list[str]) -> str:
+def hugo_page(title: str, day: date | None, slug: str, paragraphs: list[str], terms: tuple[tuple[str, ...], str] | None = None) -> str:
     if day is not None:
         head = corpus.hugo_front_matter(title, day, slug)
     else:
         head = f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\nslug: {json.dumps(slug)}\ntranslationKey: {json.dumps(slug)}\n---\n\n"
+    if terms is not None:
+        tags, author = terms
+        head = head[: -len("---\n\n")] + f"tags: {json.dumps(list(tags), ensure_ascii=False)}\nauthors: {json.dumps([author], ensure_ascii=False)}\n---\n\n"
     return head + "\n\n".join(paragraphs) + "\n"
+
+
+def english_term(term: str) -> str:
+    """A tag's or author's English in the memory (and the Hugo twin's English pages)."""
+    return corpus.memory_entry(term, "")["translation"]
 
 
 class _Writer:
@@ -324,8 +363,10 @@ def _write_article(article: ShapedArticle, shape: Shape, first_segment: int, ssg
         slug = corpus.default_slug(article.rel, s)
         english = [e["translation"] for e in all_entries]
         day = article.dates[s - 1]
-        out.put(posts / f"{slug}.ar.md", hugo_page(corpus.derive_title(paras[0]), day, slug, paras))
-        out.put(posts / f"{slug}.en.md", hugo_page(corpus.derive_title(english[0]), day, slug, english))
+        terms = article.terms[s - 1] if article.terms else None
+        english_terms = (tuple(map(english_term, terms[0])), english_term(terms[1])) if terms else None
+        out.put(posts / f"{slug}.ar.md", hugo_page(corpus.derive_title(paras[0]), day, slug, paras, terms))
+        out.put(posts / f"{slug}.en.md", hugo_page(corpus.derive_title(english[0]), day, slug, english, english_terms))
     if entries:
         out.put(corpus.memory_path(ssg, article.rel), corpus.dump_yaml(corpus.memory_document(article.rel, entries)))
         stats["memory_entries"] += len(entries)
@@ -371,10 +412,14 @@ def generate(root: Path, shape: Shape, segments: int, per_page: int = corpus.DEF
              "segment_bytes": [10**9, 0], "segment_paragraphs": [10**9, 0]}
     done = 0
     committed: list[tuple[str, date]] = []
+    tags_used: set[str] = set()
     for article in shaped_articles(shape, segments, seed):
         _write_article(article, shape, done, ssg, posts, out, stats)
         done += len(article.segments)
         committed.append((article.rel, article.file_date))
+        tags_used.update(tag for tags, _ in article.terms or () for tag in tags)
+    if shape.tags[0]:
+        _with_taxonomies(ssg, hugo, sorted(tags_used), shape.memory == "complete")
     head = make_git_repo(ssg / "content", committed) if shape.dating == "git" else None
     manifest = {
         "generator_version": f"{corpus.GENERATOR_VERSION}.{SHAPES_VERSION}",
@@ -388,6 +433,43 @@ def generate(root: Path, shape: Shape, segments: int, per_page: int = corpus.DEF
     }
     corpus.write_text(root / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
+
+
+# The Hugo twin of a tagged shape makes what the SSG makes of tags: a page per tag and per
+# author (paginated), their indexes, and related pages on every page (by tags, then date).
+HUGO_TAXONOMIES = """
+[taxonomies]
+  tag = "tags"
+  author = "authors"
+
+[related]
+  includeNewer = true
+  threshold = 1
+  toLower = false
+  [[related.indices]]
+    name = "tags"
+    weight = 100
+  [[related.indices]]
+    name = "date"
+    weight = 10
+"""
+HUGO_RELATED = """<nav class="related">{{ with .Site.RegularPages.Related . | first 5 }}<h2>Related</h2><ul>{{ range . }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a> <time>{{ .Date.Format "2006-01-02" }}</time></li>{{ end }}</ul>{{ end }}</nav>
+{{ end }}
+"""
+
+
+def _with_taxonomies(ssg: Path, hugo: Path, tags: list[str], memory: bool) -> None:
+    """Taxonomies and related pages for the Hugo twin; the tags' English names in the SSG's memory."""
+    config = (hugo / "hugo.toml").read_text(encoding="utf-8")
+    config = config.replace('disableKinds = ["taxonomy", "term", "section"]', 'disableKinds = ["section"]')
+    # Top-level keys must come before the first table: the taxonomies go at the end.
+    corpus.write_text(hugo / "hugo.toml", config + HUGO_TAXONOMIES)
+    single = hugo / "layouts" / "_default" / "single.html"
+    text = single.read_text(encoding="utf-8")
+    corpus.write_text(single, text[: text.rindex("{{ end }}")] + HUGO_RELATED)
+    if memory:
+        entries = [corpus.memory_entry(tag, f"tag {term_slug(tag)}") for tag in tags]
+        corpus.write_text(corpus.memory_path(ssg, TAGS_SOURCE), corpus.dump_yaml(corpus.memory_document(TAGS_SOURCE, entries)))
 
 
 def cached(root: Path, shape: Shape, segments: int, per_page: int = corpus.DEFAULT_PER_PAGE) -> dict:

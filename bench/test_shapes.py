@@ -149,6 +149,14 @@ def test_memory_and_hugo_twin(name: str, corpora) -> None:
         meta = yaml.safe_load(path.read_text(encoding="utf-8").split("---\n", 2)[1])
         assert not corpus.ARABIC.search(path.read_text(encoding="utf-8"))
         assert ("date" in meta) == (shape.dating != "none")
+        assert len(meta.get("tags", ())) == shape.tags[0] and len(meta.get("authors", ())) == (1 if shape.tags[0] else 0)
+    config = (root / "hugo" / "hugo.toml").read_text(encoding="utf-8")
+    assert ("[taxonomies]" in config) == bool(shape.tags[0])
+    assert (root / "ssg" / "translations" / "tags.yml.en.yml").is_file() == bool(shape.tags[0])
+    if shape.tags[0]:
+        for _, text in content_files(root):
+            tag_lines = re.findall(r"^tags: \[(.*)\]$", text, re.M)
+            assert tag_lines and all(len(line.split(", ")) == shape.tags[0] for line in tag_lines)
 
 
 @pytest.mark.parametrize("name", NAMES)
