@@ -62,6 +62,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402  (bench/corpus.py)
+
 from sitegen.content.terms import term_slug  # noqa: E402  (importable once corpus is: it puts the repository on the path)
 from sitegen.translation.term_words import TAGS_SOURCE  # noqa: E402
 
