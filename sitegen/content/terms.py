@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections import Counter
 
 # Arabic diacritics (harakat, tanwin, shadda, sukun, dagger alef, Quranic marks) and tatweel:
 # they change how a word is written, never which word it is.
@@ -49,3 +50,9 @@ def _by_slug(names: tuple[tuple[str, str], ...]) -> dict[str, str]:
 def named_term(names: tuple[tuple[str, str], ...], term: str) -> str | None:
     """A term's name from a table written in site.yml (any spelling of the term finds it)."""
     return _by_slug(names).get(term_slug(term)) if names else None
+
+
+def most_used(spellings: Counter) -> str:
+    """The spelling a term is shown in: its most used one; of equally used ones, the first in
+    code point order (deterministic)."""
+    return min(spellings.items(), key=lambda item: (-item[1], item[0]))[0]

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from ..content.metadata import localise_digits, month_names
-from ..content.terms import term_slug
+from ..content.terms import most_used, term_slug
 from ..core import urls
 from .labels import labels_for
 from .planner import Article, Listing, Page, SitePlanner, pagination
@@ -57,9 +57,7 @@ def collect_terms(articles: Sequence[Article], taxonomy: str, english: bool) -> 
             spellings.setdefault(slug, Counter())[term] += 1
     terms = []
     for slug in sorted(found):
-        # The most used spelling; of equally used ones, the first in code point order: deterministic.
-        spelling = min(spellings[slug].items(), key=lambda item: (-item[1], item[0]))[0]
-        terms.append(Term(taxonomy, slug, spelling, tuple(found[slug])))
+        terms.append(Term(taxonomy, slug, most_used(spellings[slug]), tuple(found[slug])))
     return terms
 
 

@@ -58,9 +58,7 @@ class RelatedEntry(NamedTuple):
     (a dict's keys cost it a failed attribute lookup each), and twenty thousand pages list five."""
 
     href: str
-    title: str
-    lang: str | None
-    dir: str | None
+    title: str  # in the page's own language: the English edition lists only stories it has
     date: ShownDate | None
 
 
@@ -464,7 +462,7 @@ class SitePlanner:
         slug, title, day = story
         target = urls.companion_page(slug, self.target) if english else urls.segment_page(slug, self.source_language)
         shown = self._date(day, self.target if english else self.source_language)
-        return RelatedEntry(urls.relative_url(path, target), title, None, None, ShownDate(shown["iso"], shown["display"]) if shown else None)
+        return RelatedEntry(urls.relative_url(path, target), title, ShownDate(shown["iso"], shown["display"]) if shown else None)
 
     def search_page(self, english: bool = False) -> Page:
         """search.html, or en/search.html: one index, each page in its own language, showing

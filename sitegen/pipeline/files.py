@@ -147,13 +147,14 @@ def process_file(task: FileTask, context: FileContext) -> FileOutcome:
     written: dict[str, str] = dict(photos.files)
     drafts: dict[str, Draft] = {}
     members: dict[str, StoredMember] = {}
-    pack = _pack_writer(context)
+    pack = pack_writer(context.work_dir, config.offline_archive)
     for page, data in segment_pages(task.rel, segments, companions, config, context.theme, photos.records):
         slot = data.find(_SLOT)
         if slot >= 0 and context.work_dir is not None:
             # Finished once the whole site is known: pipeline/finishing.py.
-            at, size = _spool(context).add(data[:slot] + data[slot + len(_SLOT) :])
-            drafts[page.path] = Draft(str(_spool(context).path), at, size, slot, task.previous_pages.get(page.path))
+            spool = _spool(context.work_dir)
+            at, size = spool.add(data[:slot] + data[slot + len(_SLOT) :])
+            drafts[page.path] = Draft(str(spool.path), at, size, slot, task.previous_pages.get(page.path))
             continue
         digest = hash_bytes(data)
         if task.previous_pages.get(page.path) != digest:
@@ -184,19 +185,15 @@ def _photos(segments, context: FileContext) -> FilePhotos:
     return file_photos(segments, context.config, context.photos, context.staging)
 
 
-def _pack_writer(context: FileContext) -> PackWriter | None:
-    """This process's pack file for this build (a worker keeps one for all its batches)."""
-    return pack_writer(context.work_dir, context.config.offline_archive)
-
-
 def pack_writer(work_dir: Path | None, offline_archive: bool) -> PackWriter | None:
+    """This process's pack file for this build (a worker keeps one for all its batches)."""
     if work_dir is None or not offline_archive:
         return None
     return workers.process_local(("pack", str(work_dir)), lambda: PackWriter(work_dir / f"{os.getpid()}.pack"))
 
 
-def _spool(context: FileContext) -> DraftSpool:
-    work_dir = context.work_dir
+def _spool(work_dir: Path) -> DraftSpool:
+    """This process's spool for this build."""
     return workers.process_local(("spool", str(work_dir)), lambda: DraftSpool(work_dir / f"{os.getpid()}.spool"))
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from ..config import SiteConfig
-from ..content.terms import named_term, term_slug
+from ..content.terms import most_used, named_term, term_slug
 from ..core.diagnostics import Problem
 from .companions import Unit
 from .memory import entry_key
@@ -30,15 +30,17 @@ TAGS_SOURCE = "tags.yml"
 
 
 def tag_spellings(tag_lists: Iterable[Iterable[str]]) -> dict[str, str]:
-    """Each tag's slug -> its most used spelling (of equally used ones, the first in code point
-    order), as the tag pages show it."""
+    """Each tag's slug -> the spelling the tag pages show it in (``most_used``, counted as
+    ``pages.lists.collect_terms`` counts: once per segment)."""
     counts: dict[str, Counter] = {}
     for tags in tag_lists:
-        for tag in set(tags):
+        seen = set()
+        for tag in tags:
             slug = term_slug(tag)
-            if slug:
+            if slug and slug not in seen:
+                seen.add(slug)
                 counts.setdefault(slug, Counter())[tag] += 1
-    return {slug: min(found.items(), key=lambda item: (-item[1], item[0]))[0] for slug, found in sorted(counts.items())}
+    return {slug: most_used(found) for slug, found in sorted(counts.items())}
 
 
 def tag_units(config: SiteConfig, spellings: Mapping[str, str]) -> list[Unit]:
