@@ -410,10 +410,10 @@ def test_file_vanishing_during_the_build_is_an_error_naming_it(make_site, run_bu
     (site / "content" / "b.txt").write_text("ب معدل.\n", encoding="utf-8")
     real = sitegen.pipeline.files.read_source
 
-    def vanishing(path, content_dir):
+    def vanishing(path, content_dir, rel=None):
         if path.name == "b.txt":
             path.unlink()  # deleted between the listing of content/ and its reading
-        return real(path, content_dir)
+        return real(path, content_dir, rel)
 
     monkeypatch.setattr(sitegen.pipeline.files, "read_source", vanishing)
     monkeypatch.chdir(site)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -47,7 +49,7 @@ def test_segments_sharing_more_rank_first_and_the_own_article_never_appears():
         _listing("d", 1, 8, section="homs"),  # the section only
         _listing("e", 1, 12, tags=["اقتصاد"], section="other"),  # nothing with a-1
     ]
-    related = rank_related(_articles(listings), {})
+    related = rank_related(_articles(listings), {}).related
     shown = [s.source_rel for s in related.shown(("a", 1), english=False)]
     assert shown == ["b", "c", "d"]
     assert [s.source_rel for s in related.shown(("e", 1), english=False)] == ["c"]  # the section "other"
@@ -62,7 +64,7 @@ def test_spellings_of_one_tag_are_one_feature_and_words_relate_untagged_segments
         _listing("e", 1, 5),
     ]
     words = {("c", 1): ("سراقب", "بلد"), ("d", 1): ("سراقب",), ("e", 1): ("حلب",)}
-    related = rank_related(_articles(listings), words)
+    related = rank_related(_articles(listings), words).related
     assert [s.source_rel for s in related.shown(("a", 1), False)] == ["b"]
     assert [s.source_rel for s in related.shown(("c", 1), False)] == ["d"]
     assert related.shown(("e", 1), False) == ()
@@ -70,7 +72,7 @@ def test_spellings_of_one_tag_are_one_feature_and_words_relate_untagged_segments
 
 def test_the_english_edition_lists_only_stories_with_an_english_page():
     listings = [_listing(f"f{n}", 1, n, tags=["حمص"], english=n % 2 == 0) for n in range(12)]
-    related = rank_related(_articles(listings), {})
+    related = rank_related(_articles(listings), {}).related
     arabic = related.shown(("f5", 1), False)
     english = related.shown(("f5", 1), True)
     assert len(arabic) == SHOWN and any(s.english_title is None for s in arabic)
@@ -79,8 +81,8 @@ def test_the_english_edition_lists_only_stories_with_an_english_page():
 
 def test_ties_are_broken_by_nearness_then_order_so_the_choice_is_the_same_every_time():
     listings = [_listing(f"f{n:02d}", 1, n, tags=["حمص"]) for n in range(20)]
-    first = rank_related(_articles(listings), {})
-    again = rank_related(_articles(list(reversed(listings))), {})
+    first = rank_related(_articles(listings), {}).related
+    again = rank_related(_articles(list(reversed(listings))), {}).related
     assert first.ranked == again.ranked
     # f10's nearest in time are f09 and f11, then f08 and f12.
     assert [s.source_rel for s in first.shown(("f10", 1), False)][:4] in (["f11", "f09", "f12", "f08"], ["f09", "f11", "f08", "f12"])
@@ -90,13 +92,58 @@ def test_a_tag_on_thousands_of_segments_costs_each_only_its_neighbours():
     # Linear: each segment scores at most NEIGHBOURS on each side of it in the tag's list,
     # so a tag on every segment gives each a bounded number of candidates.
     listings = [_listing(f"f{n:05d}", 1, n, tags=["سوريا"]) for n in range(3000)]
-    related = rank_related(_articles(listings), {})
+    related = rank_related(_articles(listings), {}).related
     assert all(len(found) <= 2 * NEIGHBOURS for found in related.ranked.values())
     # An article of hundreds of segments sharing the tag: each of them still finds the stories
     # on either side of the article, without looking through its own segments.
     big = [_listing("before", 1, 4, tags=["سوريا"])] + [_listing("big", n, 5, tags=["سوريا"]) for n in range(1, 400)] + [_listing("after", 1, 6, tags=["سوريا"])]
-    related = rank_related(_articles(big), {})
+    related = rank_related(_articles(big), {}).related
     assert all(set(related.ranked[("big", n)]) == {("before", 1), ("after", 1)} for n in range(1, 400))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_ranking_again_from_the_previous_ranking_equals_ranking_everything(seed):
+    # Random archives (articles of 1-6 segments, few or many tags, keywords shared or not)
+    # changed at random: tags added, removed, renamed; keywords changed; a feature's last or
+    # second member leaving; many segments at once. The reuse must never change the answer.
+    rng = random.Random(seed)
+    tags = [f"وسم{n}" for n in range(rng.choice([3, 12, 60]))]
+    words = [f"كلمة{n}" for n in range(rng.choice([5, 40]))]
+    listings, keywords = [], {}
+    for file in range(rng.randint(20, 160)):
+        day = rng.randint(0, 400)
+        for number in range(1, rng.randint(1, 6) + 1):
+            listings.append(_listing(f"f{file:03d}", number, day, tags=rng.sample(tags, rng.randint(0, min(5, len(tags)))), section=rng.choice([None, "homs", "idlib"])))
+            keywords[(f"f{file:03d}", number)] = tuple(rng.sample(words, rng.randint(0, 4)))
+    articles = _articles(listings)
+    previous = rank_related(articles, keywords)
+    assert previous.reranked is None  # nothing to start from: everything ranked
+    for _ in range(4):
+        changed = dict(keywords)
+        edited = list(listings)
+        for _ in range(rng.choice([1, 1, 2, 5, 30])):
+            index = rng.randrange(len(edited))
+            listing = edited[index]
+            if rng.random() < 0.5:
+                edited[index] = replace(listing, tags=tuple(rng.sample(tags, rng.randint(0, min(5, len(tags))))), section=rng.choice([listing.section, None, "homs"]))
+            else:
+                changed[(listing.source_rel, listing.number)] = tuple(rng.sample(words, rng.randint(0, 4)))
+        articles, keywords = _articles(edited), changed
+        again = rank_related(articles, keywords, previous.ranking)
+        full = rank_related(articles, keywords)
+        assert again.reranked is not None and len(again.reranked) < len(edited) or len(edited) < 60
+        assert again.related.ranked == full.related.ranked
+        assert again.ranking == full.ranking
+        listings, previous = edited, again
+
+
+def test_a_ranking_of_other_segments_or_another_order_is_not_reused():
+    listings = [_listing(f"f{n:02d}", 1, n, tags=["حمص"]) for n in range(10)]
+    first = rank_related(_articles(listings), {})
+    moved = [replace(listings[0], date=date(2013, 1, 1))] + listings[1:]  # f00 is now the newest
+    assert rank_related(_articles(moved), {}, first.ranking).reranked is None
+    assert rank_related(_articles(listings[1:]), {}, first.ranking).reranked is None
+    assert rank_related(_articles(listings), {}, first.ranking).reranked == frozenset()
 
 
 # -- whole builds --------------------------------------------------------------------------------------
@@ -168,7 +215,7 @@ def test_changing_one_articles_tags_patches_the_pages_that_list_it_and_equals_a_
     _touch(source, _article(["إدلب", "اقتصاد"], "أسعار الخبز ترتفع في دمشق."))
     read = []
     real = sitegen.pipeline.files.read_source
-    monkeypatch.setattr(sitegen.pipeline.files, "read_source", lambda path, content: read.append(path.name) or real(path, content))
+    monkeypatch.setattr(sitegen.pipeline.files, "read_source", lambda path, content, rel=None: read.append(path.name) or real(path, content, rel))
     result = build(newsroom, offline=True)
     assert result.written and read == ["2013-01-01-economy.txt"]  # only the changed file is read
     after = _related(newsroom, "ar/idlib-2012-04-01-market-1.html")

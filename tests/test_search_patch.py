@@ -15,10 +15,25 @@ import random
 import pytest
 
 from sitegen.outputs.search import writer
-from sitegen.outputs.search.analyser import IndexedDocument, SearchDocument, analyse_document
+from sitegen.outputs.search.analyser import (
+    IndexedDocument,
+    SearchDocument,
+    analyse_document,
+)
 from sitegen.outputs.search.patch import Change, patch_layout
-from sitegen.outputs.search.postings import _decode_postings
-from sitegen.outputs.search.writer import build_layout, day_number, in_id_order, invert, lay_out
+from sitegen.outputs.search.postings import (
+    MAX_WEIGHT,
+    _decode_postings,
+    _encode_postings,
+    patch_postings,
+)
+from sitegen.outputs.search.writer import (
+    build_layout,
+    day_number,
+    in_id_order,
+    invert,
+    lay_out,
+)
 
 LETTERS = "ابتثجحخدذرسشصطعغفقكلمنهوي"
 DATES = ["2012-02-01", "2012-02-03", "2013-07-30", None]
@@ -168,3 +183,26 @@ def test_postings_far_apart_are_packed_and_joined():
     entries = dict(writer.read_shard(whole.files[shard]))
     assert _decode_postings(entries["rare"]) == [(0, 2), (12000, 2)]
     assert _decode_postings(entries["common"]) == [(i, 1) for i in range(12001)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_patching_a_terms_postings_gives_the_postings_encoded_afresh(seed):
+    # Only the numbers around the changed ids are encoded again: gaps of one id and of
+    # thousands (numbers of one to five characters), postings added before the first, after
+    # the last and between, changed in weight, dropped, and every posting dropped.
+    rnd = random.Random(seed)
+    for _ in range(400):
+        span = rnd.choice([8, 1000, 300_000])
+        ids = sorted(rnd.sample(range(span), min(rnd.choice([0, 1, 2, 7, 300]), span)))
+        before = {doc: rnd.randint(1, MAX_WEIGHT) for doc in ids}
+        changes = {}
+        for _ in range(rnd.choice([1, 3, 40])):
+            doc = rnd.choice(ids) if ids and rnd.random() < 0.6 else rnd.randrange(span + 3)
+            changes[doc] = rnd.choice([0, 0, 1, 2, MAX_WEIGHT])
+        if rnd.random() < 0.05:
+            changes = dict.fromkeys(ids, 0)
+        after = {doc: w for doc, w in ({**before, **changes}).items() if w}
+        encoded = _encode_postings(doc * MAX_WEIGHT + w - 1 for doc, w in sorted(before.items()))
+        patched = patch_postings(encoded, changes)
+        assert _decode_postings(patched) == sorted(after.items())
+        assert patched == _encode_postings(doc * MAX_WEIGHT + w - 1 for doc, w in sorted(after.items()))

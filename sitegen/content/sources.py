@@ -108,9 +108,11 @@ def _is_regular(candidate: str, problems: list[Problem]) -> bool:
 
 
 
-def read_source(path: Path, content_dir: Path) -> tuple[SourceFile | None, list[Problem]]:
-    """Decode one source file, or explain why it cannot be used."""
-    rel = path.relative_to(content_dir.resolve()).as_posix() if path.is_absolute() else path.as_posix()
+def read_source(path: Path, content_dir: Path, rel: str | None = None) -> tuple[SourceFile | None, list[Problem]]:
+    """Decode one source file, or explain why it cannot be used. ``rel``: its path under the
+    content folder, when the caller knows it."""
+    if rel is None:
+        rel = path.relative_to(content_dir.resolve()).as_posix() if path.is_absolute() else path.as_posix()
     try:
         size = path.stat().st_size
         if size > MAX_SOURCE_BYTES:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import pickle
 from pathlib import Path
 
 
@@ -24,6 +26,21 @@ def hash_pairs(pairs) -> str:
     second per build). Names and values never hold NUL, the separator."""
     text = "\x00".join(f"{name}\x00{value}" for name, value in pairs)
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def value_bytes(value: object) -> bytes:
+    """Bytes that depend only on the value (not on which objects share it): pickle without
+    its memo. A third of the cost of repr() for thousands of listings."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.fast = True  # no memo: equal values give equal bytes whatever their identity
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+def value_digest(value: object) -> bytes:
+    """A short digest of :func:`value_bytes`, to key what is made of many values."""
+    return hashlib.blake2b(value_bytes(value), digest_size=16).digest()
 
 
 def stat_signature(path: Path) -> tuple[int, int, int] | None:

@@ -12,8 +12,6 @@ cache or the previous site themselves.
 
 from __future__ import annotations
 
-import io
-import pickle
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -145,13 +143,3 @@ def render_page(theme: Theme, config: SiteConfig, page: Page) -> bytes:
     """A page's bytes: its template with the values every page shares."""
     shared = {"css": theme.css, "search_js": theme.search_js, "service_worker": config.service_worker, "archive": None}
     return theme.render(page.template, shared | page.context).encode("utf-8")
-
-
-def value_bytes(value: object) -> bytes:
-    """Bytes that depend only on the value (not on which objects share it): pickle without
-    its memo. A third of the cost of repr() for thousands of listings."""
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=5)
-    pickler.fast = True  # no memo: equal values give equal bytes whatever their identity
-    pickler.dump(value)
-    return buffer.getvalue()

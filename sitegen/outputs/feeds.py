@@ -7,6 +7,7 @@ clock, so the same sources give the same files.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,11 +15,11 @@ from datetime import date
 
 from ..config import SiteConfig
 from ..core import urls
-from ..core.hashing import hash_bytes
+from ..core.hashing import hash_bytes, value_bytes
 from ..core.languages import language_folder
 from ..pages.lists import list_paths
 from ..pages.planner import Article, Listing, SitePlanner
-from .base import Artifact, Made, Output, SiteView, value_bytes
+from .base import Artifact, Made, Output, SiteView
 from .index_pages import index_paths
 
 FEED_SIZE = 30
@@ -99,20 +100,26 @@ def feed_entries(articles: Sequence[Article], config: SiteConfig, english: bool)
     """
     target = config.translation.target
     entries = []
-    for article in articles:
-        for listing in article.segments:
-            if listing.date is None:
-                continue
-            arabic, english_path = urls.segment_page(listing.slug, config.language), urls.companion_page(listing.slug, target)
-            if english:
-                if listing.english_title is None:
-                    continue
-                entries.append(FeedEntry(english_path, listing.english_title, listing.date, listing.english_excerpt or "", (config.language, arabic)))
-            else:
-                alternate = (target, english_path) if listing.english_title is not None else None
-                entries.append(FeedEntry(arabic, listing.title, listing.date, listing.excerpt, alternate))
-    entries.sort(key=lambda e: e.day, reverse=True)  # stable: keeps article order within a day
-    return entries[:FEED_SIZE]
+    for listing in feed_listings(articles, english):
+        arabic, english_path = urls.segment_page(listing.slug, config.language), urls.companion_page(listing.slug, target)
+        if english:
+            entries.append(FeedEntry(english_path, listing.english_title, listing.date, listing.english_excerpt or "", (config.language, arabic)))
+        else:
+            alternate = (target, english_path) if listing.english_title is not None else None
+            entries.append(FeedEntry(arabic, listing.title, listing.date, listing.excerpt, alternate))
+    return entries
+
+
+def feed_listings(articles: Sequence[Article], english: bool) -> list[Listing]:
+    """The FEED_SIZE newest dated segments of an edition (the English one: those with a
+    companion), newest first and in the articles' order within a day. Chosen before any entry
+    is made: a feed is keyed and made of thirty of the archive's listings."""
+    candidates = (
+        (-listing.date.toordinal(), order, listing)
+        for order, listing in enumerate(listing for article in articles for listing in article.segments)
+        if listing.date is not None and (not english or listing.english_title is not None)
+    )
+    return [listing for *_, listing in heapq.nsmallest(FEED_SIZE, candidates, key=lambda c: c[:2])]
 
 
 @dataclass(frozen=True)
@@ -176,12 +183,15 @@ class FeedFiles(Output):
         if config.translation.enabled:
             editions.append((config.translation.target, planner.feed_title(), True))
         for language, title, english in editions:
-            entries = feed_entries(view.articles, config, english)
             path = urls.feed(language)
             author = config.translation.title if english else None
-            found.append(Artifact(path, hash_bytes(value_bytes(entries)), _made(path, lambda p=path, lang=language, t=title, e=entries, a=author: atom_feed(config, lang, p, t, e, a))))
-        entries = sitemap_urls(config, view.listings, index_paths(view), list_paths(view))
-        found.append(Artifact("sitemap.xml", hash_bytes(value_bytes(entries)), _made("sitemap.xml", lambda: sitemap(config, entries))))
+            listed = b"".join(listing.digest for listing in feed_listings(view.articles, english))
+            make = lambda p=path, lang=language, t=title, e=english, a=author: atom_feed(config, lang, p, t, feed_entries(view.articles, config, e), a)  # noqa: E731
+            found.append(Artifact(path, hash_bytes(listed, str(english)), _made(path, make)))
+        # The sitemap is made of every listing and the paths (and dates) of the site's lists.
+        pages = (index_paths(view), list_paths(view))
+        listed = b"".join(listing.digest for listing in view.listings)
+        found.append(Artifact("sitemap.xml", hash_bytes(listed, value_bytes(pages)), _made("sitemap.xml", lambda: sitemap(config, sitemap_urls(config, view.listings, *pages)))))
         found.append(Artifact("robots.txt", hash_bytes("robots"), _made("robots.txt", lambda: robots_txt(config))))
         return found
 

@@ -7,7 +7,7 @@ from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
 from ..pages.lists import browsable
 from ..pages.planner import Listing, SitePlanner
-from .base import Artifact, Job, Made, Output, SiteView, render_page, value_bytes
+from .base import Artifact, Job, Made, Output, SiteView, render_page
 
 
 class IndexPages(Output):
@@ -23,7 +23,7 @@ class IndexPages(Output):
                 path = urls.index_page(number, folder)
                 links = browse if number == 1 else ()
                 # The page's whole input: its entries, its place among the pages, the lists it links.
-                key = hash_bytes(value_bytes(chunk), f"{number}/{total}/{english}/{','.join(links)}", view.names if english else "")
+                key = hash_bytes(b"".join(listing.digest for listing in chunk), f"{number}/{total}/{english}/{','.join(links)}", view.names if english else "")
                 found.append(Artifact(path, key, _maker(view, path, (number, total, chunk, english, links)), _name(number, english)))
         return found
 

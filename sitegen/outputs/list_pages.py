@@ -7,14 +7,13 @@ counts on the tag index): those are made again, every other page of this output 
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from ..core import urls
-from ..core.hashing import hash_bytes
+from ..core.hashing import hash_bytes, value_bytes
 from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunks
 from ..pages.planner import Article, SitePlanner
-from .base import Artifact, Job, Made, Output, SiteView, render_page, value_bytes
+from .base import Artifact, Job, Made, Output, SiteView, render_page
 from .feeds import atom_feed, feed_entries
 
 
@@ -24,8 +23,6 @@ class ListPages(Output):
     def artifacts(self, view: SiteView) -> list[Artifact]:
         planner = SitePlanner(view.config)
         found: list[Artifact] = []
-        # Each listing's bytes once: thousands of pages and feeds are keyed by the listings they hold.
-        listed = _ListingBytes()
         for english in view.languages:
             lists = ListPlanner(planner, english)
             edition = " English" if english else ""
@@ -54,16 +51,9 @@ class ListPages(Output):
         return found
 
 
-class _ListingBytes:
-    """What a run of listings is made of, as bytes to key a page by: each listing's digest,
-    computed once per build (thousands of pages list the same ten thousand listings)."""
-
-    def __init__(self) -> None:
-        self.known: dict[int, bytes] = {}
-
-    def __call__(self, listings) -> bytes:
-        known = self.known
-        return b"".join(known.get(id(listing)) or known.setdefault(id(listing), hashlib.blake2b(value_bytes(listing), digest_size=16).digest()) for listing in listings)
+def listed(listings) -> bytes:
+    """What a run of listings is made of, to key a page by: their digests (made with them)."""
+    return b"".join(listing.digest for listing in listings)
 
 
 def _term_feed(view: SiteView, lists: ListPlanner, term: Term, content: bytes) -> Artifact:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
+from functools import cached_property
 from itertools import groupby
 from typing import Any, NamedTuple
 
@@ -31,6 +32,7 @@ from ..content.metadata import (
 from ..content.segment import Segment
 from ..content.terms import named_term, term_slug
 from ..core import urls
+from ..core.hashing import value_digest
 from ..core.languages import base_language, direction, language_folder
 from ..media.records import PhotoRecord
 from ..translation.companions import Companion
@@ -88,6 +90,16 @@ class Listing:
     tags: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
     section: str | None = None
+
+    @cached_property
+    def digest(self) -> bytes:
+        """What the listing is made of, hashed: the pages and feeds listing it are keyed by
+        it. Computed where the listing is made (the file stage) and kept with it, so a build
+        keys thousands of pages without hashing ten thousand listings again."""
+        return value_digest(tuple(getattr(self, name) for name in _LISTING_FIELDS))
+
+
+_LISTING_FIELDS = tuple(f.name for f in fields(Listing))
 
 
 @dataclass(frozen=True)
@@ -518,7 +530,7 @@ def companion_excerpt(companion: Companion) -> str:
 
 def listing_of(segment: Segment, companion: Companion | None, count: int) -> Listing:
     english_excerpt = companion_excerpt(companion) if companion else None
-    return Listing(
+    listing = Listing(
         source_rel=segment.source_rel,
         number=segment.number,
         count=count,
@@ -533,6 +545,8 @@ def listing_of(segment: Segment, companion: Companion | None, count: int) -> Lis
         authors=segment.authors,
         section=segment.section,
     )
+    listing.digest  # noqa: B018 -- computed here, in the worker, and kept with the listing
+    return listing
 
 
 def pagination(path: str, current: int, total: int, language: str, numerals: str, page_of: Callable[[int], str]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ the first of them that have an English page.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections.abc import Mapping, Sequence
@@ -53,39 +54,150 @@ class Related:
         return tuple(found[:SHOWN])
 
 
-def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, ...]]) -> Related:
-    """Each segment's related segments, best first, from the articles (newest first)."""
+@dataclass(frozen=True)
+class Ranking:
+    """What one build ranked, kept for the next: the segments in the site's order, each one's
+    features (joined), and each one's ranked others (as positions in that order). When the
+    next build has the same segments in the same order, only the segments near a change of
+    features are ranked again (:func:`rank_related`)."""
+
+    order: tuple[Key, ...]
+    features: tuple[str, ...]
+    ranked: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    related: Related
+    ranking: Ranking
+    # Positions whose ranked others may differ from the previous build's (None: all of them,
+    # nothing was reused).
+    reranked: frozenset[int] | None
+
+
+_JOIN = "\x1e"  # between the features of one segment: no feature holds it (term slugs and words never do)
+
+
+def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, ...]], previous: Ranking | None = None) -> Ranked:
+    """Each segment's related segments, best first, from the articles (newest first).
+
+    With the ``previous`` build's ranking of the same segments in the same order, only the
+    segments whose ranking a change of features can reach are ranked again: the changed
+    segments, those within a few members of them in the lists of the features they gained or
+    lost, and every member of a feature whose weight changed. Same result as ranking all."""
     order = [listing for article in articles for listing in article.segments]
-    keys = [(listing.source_rel, listing.number) for listing in order]
+    keys = tuple((listing.source_rel, listing.number) for listing in order)
     files = [listing.source_rel for listing in order]
-    postings: dict[tuple[str, str], list[int]] = {}
-    for position, listing in enumerate(order):
-        for feature in _features(listing, keywords.get(keys[position], ())):
+    slugs: dict[str, str] = {}
+    features = [_features(listing, keywords.get(key, ()), slugs) for listing, key in zip(order, keys)]
+    joined = tuple(_JOIN.join(found) for found in features)
+    postings: dict[str, list[int]] = {}
+    for position, found in enumerate(features):
+        for feature in found:
             postings.setdefault(feature, []).append(position)
     total = len(order)
-    scores: list[dict[int, int]] = [{} for _ in order]
+    if previous is not None and previous.order == keys:
+        changed = [position for position in range(total) if previous.features[position] != joined[position]]
+        reranked = frozenset(_reached(changed, previous, features, postings, files, total))
+        ranked = list(previous.ranked)
+        for position in reranked:
+            ranked[position] = _rank_one(position, features[position], postings, files, total)
+    else:
+        ranked, reranked = _rank_all(postings, files, total), None
+    related = Related({keys[p]: tuple(keys[o] for o in others) for p, others in enumerate(ranked) if others}, dict(zip(keys, order)))
+    return Ranked(related, Ranking(keys, joined, tuple(ranked)), reranked)
+
+
+def _rank_all(postings: dict[str, list[int]], files: list[str], total: int) -> list[tuple[int, ...]]:
+    scores: list[dict[int, int]] = [{} for _ in range(total)]
     for feature, members in postings.items():
-        if len(members) > 1:
-            _score_neighbours(scores, members, files, _weight(feature[0], len(members), total))
-    ranked = {}
-    for position, found in enumerate(scores):
-        if found:
-            best = heapq.nsmallest(RANKED, [(-score, abs(other - position), other) for other, score in found.items()])
-            ranked[keys[position]] = tuple(keys[other] for _, _, other in best)
-    return Related(ranked, dict(zip(keys, order)))
+        weight = _weight(feature, len(members), total)
+        if weight:
+            _score_neighbours(scores, members, files, weight)
+    return [_best(position, found) if found else () for position, found in enumerate(scores)]
 
 
-def _features(listing: Listing, words: tuple[str, ...]) -> set[tuple[str, str]]:
-    found = {("tag", slug) for slug in map(term_slug, listing.tags) if slug}
+def _rank_one(position: int, features: Sequence[str], postings: dict[str, list[int]], files: list[str], total: int) -> tuple[int, ...]:
+    """One segment's ranked others, as :func:`_rank_all` finds them."""
+    found: dict[int, int] = {}
+    own = files[position]
+    for feature in features:
+        members = postings[feature]
+        weight = _weight(feature, len(members), total)
+        if not weight:
+            continue
+        start = end = bisect.bisect_left(members, position)
+        while start > 0 and files[members[start - 1]] == own:
+            start -= 1
+        while end < len(members) and files[members[end]] == own:
+            end += 1
+        for other in members[max(0, start - NEIGHBOURS) : start] + members[end : end + NEIGHBOURS]:
+            found[other] = found.get(other, 0) + weight
+    return _best(position, found) if found else ()
+
+
+def _best(position: int, found: dict[int, int]) -> tuple[int, ...]:
+    best = heapq.nsmallest(RANKED, [(-score, abs(other - position), other) for other, score in found.items()])
+    return tuple(other for _, _, other in best)
+
+
+def _reached(changed: list[int], previous: Ranking, features: list[tuple[str, ...]], postings: dict[str, list[int]], files: list[str], total: int) -> set[int]:
+    """The positions whose ranking the changed segments' features can change."""
+    reached = set(changed)
+    moves: dict[str, list[int]] = {}  # feature -> the changed positions that gained or lost it
+    lost: dict[str, int] = {}
+    for position in changed:
+        before = set(previous.features[position].split(_JOIN)) - {""}
+        after = set(features[position])
+        for feature in before ^ after:
+            moves.setdefault(feature, []).append(position)
+            if feature in before:
+                lost[feature] = lost.get(feature, 0) + 1
+    for feature, moved in moves.items():
+        members = postings.get(feature, [])
+        gone = lost.get(feature, 0)
+        # Every list the feature had or has: its members now, and those that left it.
+        union = sorted(set(members) | set(moved))
+        if _weight(feature, len(members), total) != _weight(feature, len(members) - (len(moved) - gone) + gone, total):
+            reached.update(union)  # every member's score of the feature changed
+            continue
+        # A member's others are the NEIGHBOURS members on each side of its article's run: a
+        # segment entering or leaving the list reaches the runs that many members away (in
+        # the union, a few more: those that left or entered in between).
+        reach = NEIGHBOURS + len(moved)
+        for position in moved:
+            at = bisect.bisect_left(union, position)
+            low, high = max(0, at - reach), min(len(union) - 1, at + reach)
+            while low > 0 and files[union[low - 1]] == files[union[low]]:
+                low -= 1
+            while high < len(union) - 1 and files[union[high + 1]] == files[union[high]]:
+                high += 1
+            reached.update(union[low : high + 1])
+    return reached
+
+
+def _features(listing: Listing, words: tuple[str, ...], slugs: dict[str, str]) -> tuple[str, ...]:
+    """A segment's features as sorted strings: a kind's letter, then the tag's slug, the
+    section or the word. ``slugs``: each tag spelling's slug, worked out once per ranking."""
+    found = set()
+    for tag in listing.tags:
+        slug = slugs.get(tag)
+        if slug is None:
+            slug = slugs[tag] = term_slug(tag)
+        if slug:
+            found.add("t" + slug)
     if listing.section:
-        found.add(("section", listing.section))
-    found.update(("word", word) for word in words)
-    return found
+        found.add("s" + listing.section)
+    found.update("w" + word for word in words)
+    return tuple(sorted(found))
 
 
-def _weight(kind: str, members: int, total: int) -> int:
-    """A shared feature's weight: its kind's, times how rare it is (1 for one every segment has)."""
-    base = TAG if kind == "tag" else KEYWORD if kind == "word" else SECTION
+def _weight(feature: str, members: int, total: int) -> int:
+    """A shared feature's weight: its kind's, times how rare it is (1 for one every segment
+    has); none for a feature only one segment has."""
+    if members < 2:
+        return 0
+    base = TAG if feature[0] == "t" else KEYWORD if feature[0] == "w" else SECTION
     return base * (1 + int(math.log2(total / members)))
 
 

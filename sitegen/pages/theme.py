@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 TOOL_ROOT = Path(__file__).resolve().parents[2]  # the folder holding sitegen/ and themes/
 BUNDLED_THEMES = TOOL_ROOT / "themes"
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
 class ThemeError(Exception):
@@ -44,7 +45,16 @@ class Theme:
         fingerprint, never imports Jinja."""
         import jinja2
 
-        return jinja2.Environment(
+        class Environment(jinja2.Environment):
+            def getattr(self, obj, attribute):
+                # ``labels.skip`` on a dict: Jinja tries the attribute first, and a dict's failed
+                # attribute lookup raises an exception every time (a twentieth of a cold build).
+                # The same answer without it: the key, unless dict itself has that attribute.
+                if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+                    return obj[attribute]
+                return super().getattr(obj, attribute)
+
+        return Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
             autoescape=True,
             undefined=jinja2.StrictUndefined,

@@ -10,7 +10,7 @@ small values travel back.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from ..translation.companions import Companion, Unit, file_translations
 from . import workers
 from .drafts import Draft, DraftSpool, Slot
 from .photos import FilePhotos, PhotoStore, PhotoUse, file_photos
+from .plan import file_key
 from .staging import replace_file
 
 _SLOT = SLOT.encode()
@@ -82,6 +83,7 @@ class FileOutcome:
     cached_units: int = 0
     without_companion: tuple[str, ...] = ()
     zip_members: dict[str, StoredMember] = field(default_factory=dict)  # this build's pack files only
+    key: str = ""  # what the file's pages were made of (plan.file_key), read just before them
 
     @property
     def failed(self) -> bool:
@@ -118,8 +120,15 @@ def process_batch(context: FileContext, tasks: list[FileTask]) -> list[FileOutco
 
 
 def process_file(task: FileTask, context: FileContext) -> FileOutcome:
+    # Read here rather than by the main process before the stage: in parallel, and just before
+    # the bytes it stands for are read again (a file changed in between is made again next time).
+    key = file_key(context.config, task.rel, task.path, task.git_date)
+    return replace(_process_file(task, context), key=key)
+
+
+def _process_file(task: FileTask, context: FileContext) -> FileOutcome:
     config = context.config
-    source, problems = read_source(task.path, config.content_dir)
+    source, problems = read_source(task.path, config.content_dir, task.rel)
     if source is None:
         return FileOutcome(task.rel, tuple(problems))
     segments, found = build_segments(source, task.git_date)

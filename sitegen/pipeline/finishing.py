@@ -29,7 +29,7 @@ from ..outputs.base import SiteView
 from ..pages.figures import offline_page
 from ..pages.labels import labels_for
 from ..pages.planner import Listing, RelatedEntry, SitePlanner
-from ..pages.related import Related, rank_related
+from ..pages.related import Ranked, Ranking, Related, rank_related
 from ..pages.theme import Theme
 from . import workers
 from .cache import CacheDamaged
@@ -75,23 +75,41 @@ class FinishedPage:
     member: StoredMember | None
 
 
-def finish_pages(view: SiteView, files: FileResults, work_dir: Path | None) -> FileResults:
-    """Every segment page with its related stories; the records of the files it touched."""
+def finish_pages(view: SiteView, files: FileResults, work_dir: Path | None, previous: Ranking | None = None) -> tuple[FileResults, Ranking]:
+    """Every segment page with its related stories; the records of the files it touched, and
+    the ranking for the next build (``previous``: the last build's, for the same live site)."""
     words = {(rel, listing.number): kept for rel, record in files.records.items() for listing, kept in zip(record.listings, record.keywords)}
-    tasks = list(_tasks(view.config, files, rank_related(view.articles, words)))
+    ranked = rank_related(view.articles, words, previous)
+    tasks = list(_tasks(view.config, files, ranked.related, _pages_to_key(files, ranked)))
     if not tasks:
-        return files
+        return files, ranked.ranking
     context = FinishContext(view.config, view.theme, view.staging, work_dir)
     done = workers.run_batches(_finish_batch, tasks, context, workers=view.workers, batch=BATCH, threshold=PARALLEL_THRESHOLD)
-    return _with_finished(files, done)
+    return _with_finished(files, done), ranked.ranking
 
 
-def _tasks(config: SiteConfig, files: FileResults, related: Related) -> Iterator[FinishTask]:
+def _pages_to_key(files: FileResults, ranked: Ranked) -> set[str] | None:
+    """The files whose pages' related stories may have changed (None: every file's).
+
+    With the previous ranking reused, a page lists other stories only where its segment was
+    ranked again, and shows them otherwise only where a story it lists was made again (a new
+    title, date, or English page): the pages of other files keep their key."""
+    if ranked.reranked is None:
+        return None
+    order = ranked.ranking.order
+    remade = set(files.outcomes)
+    wanted = {rel for rel in remade if files.records[rel].drafts}
+    wanted.update(order[position][0] for position in ranked.reranked)
+    wanted.update(order[position][0] for position, others in enumerate(ranked.ranking.ranked) if any(order[other][0] in remade for other in others))
+    return wanted
+
+
+def _tasks(config: SiteConfig, files: FileResults, related: Related, wanted: set[str] | None) -> Iterator[FinishTask]:
     editions = (False, True) if config.translation.enabled else (False,)
     # What each story adds to the key of a list showing it, in each edition: made once per
     # story rather than once per list (a story is in about five lists).
-    shown_as = {id(s): (f"{s.slug}\x00{s.title}\x00{s.date}", f"{s.slug}\x00{s.english_title}\x00{s.date}") for s in related.listing.values()}
-    for rel in sorted(files.records):
+    shown_as: dict[int, tuple[str, str]] = {}
+    for rel in sorted(files.records) if wanted is None else sorted(wanted & files.records.keys()):
         record = files.records[rel]
         if not record.drafts and not record.slots:
             continue
@@ -104,13 +122,20 @@ def _tasks(config: SiteConfig, files: FileResults, related: Related) -> Iterator
                     continue
                 finished += draft is not None
                 shown = related.shown((rel, listing.number), english)
-                key = hash_bytes("\x00".join([shown_as[id(s)][english] for s in shown]))
+                key = hash_bytes("\x00".join([_shown_as(shown_as, s)[english] for s in shown]))
                 if draft is not None or slot.key != key:
                     stories = tuple((s.slug, s.english_title if english else s.title, s.date) for s in shown)
                     yield FinishTask(rel, path, english, stories, key, draft, slot, record.pages.get(path))
         if finished != len(record.drafts):
             # A spooled page no segment claims would never be written: a fault of this program.
             raise RuntimeError(f"{rel}: {len(record.drafts) - finished} spooled page(s) belong to no segment")
+
+
+def _shown_as(known: dict[int, tuple[str, str]], story: Listing) -> tuple[str, str]:
+    found = known.get(id(story))
+    if found is None:
+        found = known[id(story)] = (f"{story.slug}\x00{story.title}\x00{story.date}", f"{story.slug}\x00{story.english_title}\x00{story.date}")
+    return found
 
 
 def _page_of(config: SiteConfig, listing: Listing, english: bool) -> str:

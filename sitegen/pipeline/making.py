@@ -28,6 +28,7 @@ from ..outputs.special_pages import SpecialPages
 from ..outputs.webapp import WebAppFiles
 from ..pages.figures import left_out_of_zip
 from ..pages.planner import Listing
+from ..pages.related import Ranking
 from ..translation.companions import TranslationReport, Unit, translate_missing
 from . import workers
 from .cache import BuildCache, allow_list
@@ -63,7 +64,7 @@ FINAL = SiteZip()
 
 PHOTO_TYPES = (PhotoRecord, Variant)
 # Everything the cache holds is made of these (and of dates, numbers, text and containers).
-RECORD_TYPES = (FileOutcome, Slot, SlugClaim, SearchEntry, Listing, Unit, Problem, Severity, StoredMember, IndexedDocument, ZipMemo, PhotoUse, *PHOTO_TYPES, *STATE_TYPES)
+RECORD_TYPES = (FileOutcome, Slot, Ranking, SlugClaim, SearchEntry, Listing, Unit, Problem, Severity, StoredMember, IndexedDocument, ZipMemo, PhotoUse, *PHOTO_TYPES, *STATE_TYPES)
 
 
 @contextmanager
@@ -138,7 +139,7 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     return engine
 
 
-def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, result: BuildResult, build_id: str, spare: SpareTree | None = None) -> None:
+def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, result: BuildResult, build_id: str, spare: SpareTree | None = None, ranking: Ranking | None = None) -> None:
     """What the next build needs, committed with the cache once the new site is in place."""
     # Search documents live in their own table and pack files die with the build: keep records small.
     slim = {rel: replace(o, search_entries=(), zip_members={}, drafts={}) for rel, o in files.outcomes.items()}
@@ -161,13 +162,13 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
         spare=spare,
         tags_memory=tags_memory_signature(plan.config),  # after this build wrote to it
     )
-    write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records)))
+    write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records)), ranking)
 
 
 def _file_row(plan: BuildPlan, rel: str, record: FileOutcome) -> tuple[tuple, str, FileOutcome]:
     """(signature, key, record): the photos the file was made with join its signature and key."""
     photos = tuple((use.rel, use.signature) for use in record.photos)
-    key = with_photos(plan.keys[rel], tuple(use.digest for use in record.photos))
+    key = with_photos(record.key, tuple(use.digest for use in record.photos))
     return recorded_signature(plan.signatures[rel], photos), key, record
 
 

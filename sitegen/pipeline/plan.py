@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -56,7 +56,6 @@ class BuildPlan:
     recorded_keys: dict[str, str]  # each file's key as the previous build recorded it
     changed: tuple[str, ...]
     removed: tuple[str, ...]
-    keys: dict[str, str] = field(default_factory=dict)  # what each changed file is made of (settle)
     # The tags' memory: no file's key, but the English lists show the names it gives.
     tags_memory: tuple | None = None
 
@@ -107,25 +106,30 @@ def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint:
 
 
 def settle(plan: BuildPlan) -> BuildPlan:
-    """Read what changed files are made of; drop those whose bytes are what they were."""
-    keys = {rel: file_key(plan, rel) for rel in plan.changed}
-    changed = plan.changed
-    if plan.trusted:
-        changed = tuple(rel for rel in changed if plan.recorded_keys.get(rel) != with_photos(keys[rel], _photo_digests(plan, rel)) or rel in plan.previous.needs_translation)
-    return replace(plan, changed=changed, keys={rel: keys[rel] for rel in changed})
+    """Read what changed files are made of; drop those whose bytes are what they were.
+
+    Without a previous build there is nothing to compare with: every file is made, and its
+    key is read where it is made (:func:`file_key`, in the file stage's workers)."""
+    if not plan.trusted:
+        return plan
+    unchanged = {
+        rel for rel in plan.changed
+        if rel not in plan.previous.needs_translation
+        and plan.recorded_keys.get(rel) == with_photos(file_key(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel)), _photo_digests(plan, rel))
+    }
+    return replace(plan, changed=tuple(rel for rel in plan.changed if rel not in unchanged))
 
 
 def from_scratch(plan: BuildPlan) -> BuildPlan:
     """The same sources with nothing reused: every file is processed again."""
-    return replace(plan, previous=None, recorded_keys={}, changed=tuple(plan.sources), removed=(), keys={rel: file_key(plan, rel) for rel in plan.sources})
+    return replace(plan, previous=None, recorded_keys={}, changed=tuple(plan.sources), removed=())
 
 
 def refresh(plan: BuildPlan, rels: list[str]) -> BuildPlan:
     """After translating: these files' memories changed, so they are made (and recorded) again."""
     changed = tuple(sorted(set(plan.changed) | set(rels)))
-    keys = plan.keys | {rel: file_key(plan, rel) for rel in rels}
     signatures = plan.signatures | {rel: _signature(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel), photos_of(plan.signatures.get(rel))) for rel in rels}
-    return replace(plan, changed=changed, keys=keys, signatures=signatures)
+    return replace(plan, changed=changed, signatures=signatures)
 
 
 def tags_memory_signature(config: SiteConfig) -> tuple | None:
@@ -140,15 +144,14 @@ def online(config: SiteConfig, options: BuildOptions) -> bool:
     return config.translation.enabled and not options.offline
 
 
-def file_key(plan: BuildPlan, rel: str) -> str:
-    """What the file's pages are made of: its bytes, its memory's bytes and its git date."""
-    config = plan.config
+def file_key(config: SiteConfig, rel: str, source: Path, git_date: date | None) -> str:
+    """What a file's pages are made of: its bytes, its memory's bytes and its git date."""
     memory = None
     if config.translation.enabled:
         # Read with the memory's own guards: a named pipe or a link to /dev/zero must not hang here.
         data, problem = read_memory_bytes(memory_path(config.memory_dir, rel, config.translation.target), config.memory_dir)
         memory = data if problem is None else f"unreadable: {problem.message}"
-    return hash_bytes(_read_or_none(plan.sources[rel]), memory, str(plan.git_dates.get(rel)))
+    return hash_bytes(_read_or_none(source), memory, str(git_date))
 
 
 def with_photos(key: str, photo_digests: tuple[str, ...]) -> str:

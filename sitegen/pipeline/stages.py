@@ -44,7 +44,7 @@ from .staging import (
     publish_staging,
     remove_leftovers,
 )
-from .state import STATE_TYPES, OutputState, SpareTree, read_outputs
+from .state import STATE_TYPES, OutputState, SpareTree, read_outputs, read_ranking
 
 
 def _record_types() -> tuple[type, ...]:
@@ -124,7 +124,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             if blocked(result, plan.options.strict):
                 return result
             view = site_view(plan, config, files, staging.path, store_documents(plan, files, cache))
-            files = finish_pages(view, files, work_dir)
+            files, ranking = finish_pages(view, files, work_dir, read_ranking(cache) if plan.trusted else None)
             engine = make_outputs(view, files, read_outputs(cache) if plan.trusted else OutputState(), result, staging.files)
             if engine is None or blocked(result, plan.options.strict):
                 return result
@@ -135,7 +135,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             kept = SpareTree(plan.previous.build_id, behind) if plan.trusted and len(behind) <= MAX_BEHIND else None
             publish_staging(staging.path, plan.config.output_dir, build_id, keep_previous=kept is not None)
             result.written, result.rebuilt_files = True, len(files.outcomes)
-            save_state(plan, cache, files, engine, result, build_id, kept)
+            save_state(plan, cache, files, engine, result, build_id, kept, ranking)
         return result
     finally:
         if not result.written:

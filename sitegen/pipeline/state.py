@@ -70,5 +70,10 @@ def read_outputs(cache: BuildCache) -> OutputState:
     return outputs if isinstance(outputs, OutputState) else OutputState()
 
 
-def write_state(cache: BuildCache, summary: Summary, outputs: OutputState) -> None:
-    cache.put_many({"summary": summary, "outputs": outputs})
+def read_ranking(cache: BuildCache) -> Any:
+    """The related stories' ranking of the live site (pages/related.Ranking), or None."""
+    return cache.get("related")
+
+
+def write_state(cache: BuildCache, summary: Summary, outputs: OutputState, ranking: Any = None) -> None:
+    cache.put_many({"summary": summary, "outputs": outputs, "related": ranking})

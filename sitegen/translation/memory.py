@@ -200,7 +200,7 @@ def read_memory_bytes(path: Path, memory_dir: Path | None = None) -> tuple[bytes
     build. The file is opened without blocking and checked again once open, so a pipe swapped
     in after the check cannot hang it either.
     """
-    if memory_dir is not None:
+    if memory_dir is not None and not _plainly_within(path, memory_dir):
         target = path.resolve()
         if not target.is_relative_to(memory_dir.resolve()):
             return None, error(path, None, f"symbolic link leads outside the translation memory folder (to {target}): copy the file in instead")
@@ -229,6 +229,21 @@ def read_memory_bytes(path: Path, memory_dir: Path | None = None) -> tuple[bytes
     if len(data) > MAX_MEMORY_BYTES:  # grew since it was checked
         return None, _too_large(path, len(data))
     return data, None
+
+
+def _plainly_within(path: Path, folder: Path) -> bool:
+    """``path`` is written under ``folder`` and no part of it below ``folder`` is a link (nor
+    ``..``): it is within the folder, whatever the folder itself resolves to. One ``lstat`` a
+    level, where resolving the whole path cost one a component of it, for every memory."""
+    top, text = os.path.join(os.fspath(folder), ""), os.fspath(path)
+    if not text.startswith(top):
+        return False
+    below = top.rstrip(os.sep)
+    for part in text[len(top):].split(os.sep):
+        below = os.path.join(below, part)
+        if part in ("", ".", "..") or os.path.islink(below):
+            return False
+    return True
 
 
 def _refuse_kind_or_size(path: Path, info: os.stat_result) -> Problem | None:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .analyser import IndexedDocument
-from .postings import MAX_WEIGHT, _decode_postings, _encode_postings
+from .postings import patch_postings
 from .writer import (
     DOC_CHUNK,
     INDEX_FILE,
@@ -93,13 +93,7 @@ def _term_delta(changes: Sequence[Change]) -> dict[str, dict[int, int]]:
 
 
 def _apply_postings(encoded: str | None, changes: dict[int, int]) -> str:
-    found = dict(_decode_postings(encoded)) if encoded else {}
-    for doc_id, weight in changes.items():
-        if weight:
-            found[doc_id] = weight
-        else:
-            found.pop(doc_id, None)
-    return _encode_postings(doc_id * MAX_WEIGHT + weight - 1 for doc_id, weight in sorted(found.items()))
+    return patch_postings(encoded or "", changes)
 
 
 class _Shards:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+from bisect import bisect_left
+from itertools import accumulate
 from typing import Iterable
 
 __all__ = ["js_json", "MAX_WEIGHT"]
@@ -85,6 +87,64 @@ def _decode_postings(s: str) -> list[tuple[int, int]]:
         prev = prev + 1 + value // MAX_WEIGHT
         result.append((prev, value % MAX_WEIGHT + 1))
     return result
+
+
+_NUMBER = re.compile(f"[{re.escape(_CONTINUATION)}]*[{re.escape(_TERMINAL)}]")
+
+
+class _Decoded(dict):
+    """A packed number's value, by its characters: every number of up to 3 characters at
+    first use, longer ones (gaps of hundreds of ids) decoded when met."""
+
+    def __missing__(self, code: str) -> int:
+        return _decode_numbers(code)[0]
+
+
+@functools.cache
+def _decoded_table() -> _Decoded:
+    return _Decoded((code, n) for n, code in enumerate(_encoded_table()))
+
+
+def patch_postings(encoded: str, changes: dict[int, int]) -> str:
+    """``encoded`` with ``changes`` (document id -> its new weight, 0: no longer there) made:
+    the same string as encoding the changed postings afresh, but only the numbers around the
+    changed ids are encoded again. The rest is copied: a common word's postings hold one
+    number per document of the site, and a one-paragraph edit touches hundreds of words."""
+    codes = _NUMBER.findall(encoded)
+    table = _decoded_table()
+    values = list(map(table.__getitem__, codes))
+    # ends[k]: the id of the k-th posting, plus one (each number says how far its id is past
+    # the previous one's).
+    ends = list(accumulate(value // MAX_WEIGHT + 1 for value in values))
+    encode = _encoded_table()
+    out: list[str] = []
+    last = -1  # the id of the last posting written to ``out``
+    copied = 0  # the postings before this one are written (copied or encoded again)
+
+    def copy_until(stop: int) -> None:
+        nonlocal last, copied
+        if copied >= stop:
+            return
+        if (ends[copied - 1] - 1 if copied else -1) != last:
+            # The first posting copied follows another one than before: its gap is new.
+            value = (ends[copied] - 1 - last - 1) * MAX_WEIGHT + values[copied] % MAX_WEIGHT
+            out.append(encode[value] if value < len(encode) else _encode_number(value))
+            copied += 1
+        out.extend(codes[copied:stop])
+        last, copied = ends[stop - 1] - 1, stop
+
+    for doc_id in sorted(changes):
+        at = bisect_left(ends, doc_id + 1, copied)
+        copy_until(at)
+        if at < len(ends) and ends[at] == doc_id + 1:
+            copied = at + 1  # the posting of doc_id: replaced (or dropped) below
+        weight = changes[doc_id]
+        if weight:
+            value = (doc_id - last - 1) * MAX_WEIGHT + weight - 1
+            out.append(encode[value] if value < len(encode) else _encode_number(value))
+            last = doc_id
+    copy_until(len(codes))
+    return "".join(out)
 
 
 _JS_ESCAPES = {
