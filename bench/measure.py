@@ -2,8 +2,10 @@
 
 Every build is one subprocess timed wall-clock from spawn to exit; its peak memory is
 the ``ru_maxrss`` that ``os.wait4`` returns for that child (its largest process, own
-children included), or the sampled sum of RSS over its process tree when that is
-larger (a build that forks workers).
+children included), or the sampled proportional set size (PSS) of its process tree when
+that is larger (a build that forks workers). PSS counts a page shared by n processes as
+1/n in each: forked workers share their parent's pages copy-on-write, and a sum of their
+RSS would count each of those pages once per process (it is sampled too, as ``tree_kb``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,18 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
+def _tree_pss_kb(pid: int) -> int:
+    """The process tree's proportional set size: what it holds in memory, shared pages once."""
+    total = 0
+    for p in _descendants(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as handle:
+                total += next(int(line.split()[1]) for line in handle if line.startswith("Pss:"))
+        except (OSError, StopIteration, IndexError, ValueError):
+            pass
+    return total
+
+
 @dataclass
 class Measure:
     wall: float  # seconds, spawn to exit
@@ -54,10 +68,16 @@ class Measure:
     sys: float
     returncode: int
     log: str = ""
+    tree_pss_kb: int = 0  # largest sampled PSS of the process tree (while it has more than one process)
 
     @property
     def peak_kb(self) -> int:
-        return max(self.maxrss_kb, self.tree_kb)
+        return peak_kb(vars(self))
+
+
+def peak_kb(m: dict) -> int:
+    """A build's peak memory: its largest process's, or its process tree's PSS when larger."""
+    return max(m["maxrss_kb"], m.get("tree_pss_kb", 0))
 
 
 def measure(cmd: list[str], cwd: Path, log: Path, env: dict | None = None, sample: float = 0.05) -> Measure:
@@ -66,12 +86,14 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict | None = None, sampl
     with open(log, "wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-        peak = [0]
+        peak = [0, 0]
         done = threading.Event()
 
         def sampler() -> None:
             while not done.wait(sample):
                 peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+                if len(_descendants(proc.pid)) > 1:  # one process: its own peak RSS is exact
+                    peak[1] = max(peak[1], _tree_pss_kb(proc.pid))
 
         thread = threading.Thread(target=sampler, daemon=True)
         thread.start()
@@ -80,7 +102,7 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict | None = None, sampl
         done.set()
         thread.join()
         proc.returncode = os.waitstatus_to_exitcode(status)  # keep Popen from waiting again
-    return Measure(wall, usage.ru_maxrss, peak[0], usage.ru_utime, usage.ru_stime, proc.returncode, str(log))
+    return Measure(wall, usage.ru_maxrss, peak[0], usage.ru_utime, usage.ru_stime, proc.returncode, str(log), peak[1])
 
 
 NOT_A_SEGMENT = re.compile(r"^(index|page-\d+|404|search|archive|tags|authors|sections)\.html$")

@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
 import shapes  # noqa: E402
-from measure import clean, count_html, measure  # noqa: E402
+from measure import clean, count_html, measure, peak_kb  # noqa: E402
 
 BUILD_PY = PROJECT / "build.py"
 STUB = HERE / "libre_fast_stub.py"
@@ -263,7 +263,7 @@ class ShapeResult:
             if phase in run and run[phase]["returncode"] == 0:  # a failed build's time means nothing
                 m = run[phase]
                 if attribute == "peak_kb":
-                    out.append(max(m["maxrss_kb"], m["tree_kb"]))
+                    out.append(peak_kb(m))
                 elif attribute == "cpu":
                     out.append(m["user"] + m["sys"])
                 else:
@@ -281,7 +281,7 @@ class ShapeResult:
         for run in self.runs:
             ok = [run[p] for p in SSG_OFFLINE if p in run and run[p]["returncode"] == 0]
             if ok:
-                peaks.append(max(max(m["maxrss_kb"], m["tree_kb"]) for m in ok))
+                peaks.append(max(peak_kb(m) for m in ok))
         return statistics.median(peaks) if peaks else None
 
     def ms_per_paragraph(self) -> float | None:
@@ -297,7 +297,7 @@ def _note(text: str) -> None:
 
 
 def _line(run: int, phase: str, m: dict) -> str:
-    peak = max(m["maxrss_kb"], m["tree_kb"]) / 1024
+    peak = peak_kb(m) / 1024
     return f"run {run} {PHASE_NAMES[phase]:<22} {m['wall']:7.2f} s  {peak:7.0f} MB  (cpu {m['user'] + m['sys']:.1f} s, exit {m['returncode']})"
 
 

@@ -26,7 +26,7 @@ ROWS = {
     "no-op": ("ssg_noop", "hugo_cold", 0.02),
     "one change": ("ssg_one_change", "hugo_cold", 0.05),
     "first translation": ("ssg_first_translation", "hugo_cold", None),
-    "peak RSS": ("ssg_rss", "hugo_rss", 0.5),
+    "peak memory": ("ssg_rss", "hugo_rss", 0.5),
 }
 # A first translation is judged by its time per paragraph, all told, against a stub that answers at once.
 FIRST_TRANSLATION_MS_PER_PARAGRAPH = 2.0
@@ -57,7 +57,7 @@ def phase_table(result: ShapeResult) -> str:
         mine, theirs = inputs.get(ssg), inputs.get(hugo)
         if mine is None and theirs is None:
             continue
-        fmt = _fmt_mb if name == "peak RSS" else _fmt_s
+        fmt = _fmt_mb if name == "peak memory" else _fmt_s
         label = name
         if ssg == "ssg_first_translation" and result.ms_per_paragraph() is not None:
             label += f" ({result.ms_per_paragraph():.2f} ms per paragraph)"
@@ -88,19 +88,20 @@ def search_table(result: ShapeResult) -> list[str]:
 
 
 def detail_table(result: ShapeResult) -> str:
-    rows = ["| Build | runs ok | median wall | min – max wall | median CPU (user+sys) | median peak RSS |", "|---|---:|---:|---:|---:|---:|"]
+    rows = ["| Build | runs ok | median wall | min – max wall | median CPU (user+sys) | median peak memory | median peak RSS summed over processes |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
     for phase in PHASES:
         tried = sum(1 for run in result.runs if phase in run)
         walls = result.values(phase)
         if not tried:
             continue
         if not walls:
-            rows.append(f"| {PHASE_NAMES[phase]} | 0/{tried} | – | – | – | – |")
+            rows.append(f"| {PHASE_NAMES[phase]} | 0/{tried} | – | – | – | – | – |")
             continue
         cpu = result.values(phase, "cpu")
         rows.append(
             f"| {PHASE_NAMES[phase]} | {len(walls)}/{tried} | {_fmt_s(statistics.median(walls))} | {min(walls):.2f} – {max(walls):.2f} s | "
-            f"{statistics.median(cpu):.2f} s | {_fmt_mb(result.median(phase, 'peak_kb'))} |"
+            f"{statistics.median(cpu):.2f} s | {_fmt_mb(result.median(phase, 'peak_kb'))} | {_fmt_mb(result.median(phase, 'tree_kb'))} |"
         )
     return "\n".join(rows)
 

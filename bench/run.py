@@ -15,8 +15,9 @@ For every shape (``bench/shapes.py``), size and run::
 SSG and Hugo runs alternate (SSG first on even runs, Hugo first on odd ones), so
 a noisy neighbour slows both alike. Every build is one subprocess timed wall-clock
 from spawn to exit; its peak memory is the ``ru_maxrss`` that ``os.wait4`` returns
-for that child (its largest process, own children included), or the sampled sum of
-RSS over its process tree when that is larger (a build that forks workers).
+for that child (its largest process, own children included), or the sampled
+proportional set size of its process tree when that is larger (a build that forks
+workers: pages they share with their parent are counted once; measure.py).
 
 Examples::
 

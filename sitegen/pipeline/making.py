@@ -111,13 +111,16 @@ def _process(plan: BuildPlan, rels, previous: dict[str, FileOutcome], context: F
     return process_files(tasks, context, workers.core_count(plan.options.workers))
 
 
-def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> CachedDocuments | None:
-    """This build's search documents replace those of the files it made or removed."""
+def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> tuple[CachedDocuments | None, FileResults]:
+    """This build's search documents replace those of the files it made or removed; the
+    records go on without them (the store has them: the stages after this one fork workers
+    that would each count a copy of tens of megabytes of documents)."""
     if not plan.config.search:
-        return None
+        return None, files
     documents = CachedDocuments(cache, allow_list(RECORD_TYPES))
     documents.replace([*files.outcomes, *plan.removed], {rel: o.search_entries for rel, o in files.outcomes.items()})
-    return documents
+    outcomes = {rel: replace(o, search_entries=()) for rel, o in files.outcomes.items()}
+    return documents, replace(files, outcomes=outcomes, records=files.records | outcomes)
 
 
 def make_outputs(view: SiteView, files: FileResults, previous: OutputState, result: BuildResult, present: set[str]) -> Engine | None:
@@ -142,7 +145,7 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
 def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, result: BuildResult, build_id: str, spare: SpareTree | None = None, ranking: Ranking | None = None) -> None:
     """What the next build needs, committed with the cache once the new site is in place."""
     # Search documents live in their own table and pack files die with the build: keep records small.
-    slim = {rel: replace(o, search_entries=(), zip_members={}, drafts={}) for rel, o in files.outcomes.items()}
+    slim = {rel: replace(o, zip_members={}, drafts={}) for rel, o in files.outcomes.items()}
     cache.replace_files({rel: _file_row(plan, rel, record) for rel, record in slim.items()}, plan.removed)
     cache.update_records({rel: replace(o, zip_members={}) for rel, o in files.touched.items()})
     save_photos(plan, cache, files)

@@ -123,7 +123,8 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             result.report, result.segments = files.report, sum(len(r.listings) for r in files.records.values())
             if blocked(result, plan.options.strict):
                 return result
-            view = site_view(plan, config, files, staging.path, store_documents(plan, files, cache))
+            documents, files = store_documents(plan, files, cache)
+            view = site_view(plan, config, files, staging.path, documents)
             files, ranking = finish_pages(view, files, work_dir, read_ranking(cache) if plan.trusted else None)
             engine = make_outputs(view, files, read_outputs(cache) if plan.trusted else OutputState(), result, staging.files)
             if engine is None or blocked(result, plan.options.strict):
