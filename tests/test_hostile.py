@@ -408,14 +408,14 @@ def test_file_vanishing_during_the_build_is_an_error_naming_it(make_site, run_bu
     assert run_build(site).returncode == 0
     before = tree_bytes(site / "_site")
     (site / "content" / "b.txt").write_text("ب معدل.\n", encoding="utf-8")
-    real = sitegen.pipeline.files.read_source
+    real = sitegen.pipeline.files.read_source_bytes
 
-    def vanishing(path, content_dir, rel=None):
+    def vanishing(path):
         if path.name == "b.txt":
             path.unlink()  # deleted between the listing of content/ and its reading
-        return real(path, content_dir, rel)
+        return real(path)
 
-    monkeypatch.setattr(sitegen.pipeline.files, "read_source", vanishing)
+    monkeypatch.setattr(sitegen.pipeline.files, "read_source_bytes", vanishing)
     monkeypatch.chdir(site)
     run = run_build(site)
     assert run.returncode == 1 and "Traceback" not in run.output

@@ -214,8 +214,8 @@ def test_changing_one_articles_tags_patches_the_pages_that_list_it_and_equals_a_
     before = _related(newsroom, "ar/idlib-2012-04-01-market-1.html")
     _touch(source, _article(["إدلب", "اقتصاد"], "أسعار الخبز ترتفع في دمشق."))
     read = []
-    real = sitegen.pipeline.files.read_source
-    monkeypatch.setattr(sitegen.pipeline.files, "read_source", lambda path, content, rel=None: read.append(path.name) or real(path, content, rel))
+    real = sitegen.pipeline.files.read_source_bytes
+    monkeypatch.setattr(sitegen.pipeline.files, "read_source_bytes", lambda path: read.append(path.name) or real(path))
     result = build(newsroom, offline=True)
     assert result.written and read == ["2013-01-01-economy.txt"]  # only the changed file is read
     after = _related(newsroom, "ar/idlib-2012-04-01-market-1.html")

@@ -113,18 +113,23 @@ def read_source(path: Path, content_dir: Path, rel: str | None = None) -> tuple[
     content folder, when the caller knows it."""
     if rel is None:
         rel = path.relative_to(content_dir.resolve()).as_posix() if path.is_absolute() else path.as_posix()
+    data, problems = read_source_bytes(path)
+    return decode_source(data, path, rel) if data is not None else (None, problems)
+
+
+def read_source_bytes(path: Path) -> tuple[bytes | None, list[Problem]]:
+    """A source file's bytes, or why they cannot be read."""
     try:
         size = path.stat().st_size
         if size > MAX_SOURCE_BYTES:
             return None, [
                 error(path, None, f"file is too large ({size / 1e6:.1f} MB; the limit is {MAX_SOURCE_BYTES // 1_000_000} MB): split it into several files")
             ]
-        data = path.read_bytes()
+        return path.read_bytes(), []
     except FileNotFoundError:
         return None, [error(path, None, "file vanished while the site was being built: build again once it is back or gone")]
     except OSError as exc:
         return None, [error(path, None, f"cannot read the file ({exc.strerror}): check its permissions")]
-    return decode_source(data, path, rel)
 
 
 def decode_source(data: bytes, path: Path, rel: str) -> tuple[SourceFile | None, list[Problem]]:

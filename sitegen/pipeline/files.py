@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..config import SiteConfig
 from ..content.segment import build_segments
-from ..content.sources import read_source
+from ..content.sources import decode_source, read_source_bytes
 from ..core.diagnostics import Problem, display_path, has_errors
 from ..core.hashing import hash_bytes
 from ..outputs.archive import PackWriter, StoredMember
@@ -28,10 +28,11 @@ from ..pages.planner import Listing, listing_of
 from ..pages.related import SLOT
 from ..pages.theme import Theme
 from ..translation.companions import Companion, Unit, file_translations
+from ..translation.memory import MemoryRead
 from . import workers
 from .drafts import Draft, DraftSpool, Slot
 from .photos import FilePhotos, PhotoStore, PhotoUse, file_photos
-from .plan import file_key
+from .plan import file_memory, key_of
 from .staging import replace_file
 
 _SLOT = SLOT.encode()
@@ -120,15 +121,19 @@ def process_batch(context: FileContext, tasks: list[FileTask]) -> list[FileOutco
 
 
 def process_file(task: FileTask, context: FileContext) -> FileOutcome:
-    # Read here rather than by the main process before the stage: in parallel, and just before
-    # the bytes it stands for are read again (a file changed in between is made again next time).
-    key = file_key(context.config, task.rel, task.path, task.git_date)
-    return replace(_process_file(task, context), key=key)
+    # The file and its memory are read once, here: the key (what the pages are made of) is
+    # made of the very bytes the pages are, in the worker rather than before the stage.
+    data, problems = read_source_bytes(task.path)
+    memory = file_memory(context.config, task.rel)
+    outcome = _process_file(task, context, data, problems, memory)
+    return replace(outcome, key=key_of(data, memory, task.git_date))
 
 
-def _process_file(task: FileTask, context: FileContext) -> FileOutcome:
+def _process_file(task: FileTask, context: FileContext, data: bytes | None, problems: list[Problem], memory: MemoryRead | None) -> FileOutcome:
     config = context.config
-    source, problems = read_source(task.path, config.content_dir, task.rel)
+    source = None
+    if data is not None:
+        source, problems = decode_source(data, task.path, task.rel)
     if source is None:
         return FileOutcome(task.rel, tuple(problems))
     segments, found = build_segments(source, task.git_date)
@@ -146,7 +151,7 @@ def _process_file(task: FileTask, context: FileContext) -> FileOutcome:
     missing: tuple[Unit, ...] = ()
     cached, without = 0, ()
     if config.translation.enabled:
-        english = file_translations(task.rel, segments, config, write_memory=not context.offline)
+        english = file_translations(task.rel, segments, config, write_memory=not context.offline, read=memory)
         companions, missing, cached, without = english.companions, english.missing, english.cached, english.without_companion
         problems += english.problems
         if missing and context.defer_untranslated:

@@ -21,7 +21,12 @@ from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes, stat_signature
 from ..pages.theme import Theme
 from ..translation.companions import ProgressCallback, recover_translations
-from ..translation.memory import memory_file_name, memory_path, read_memory_bytes
+from ..translation.memory import (
+    MemoryRead,
+    memory_file_name,
+    memory_path,
+    read_memory_bytes,
+)
 from ..translation.site_words import SITE_SOURCE
 from ..translation.term_words import TAGS_SOURCE
 from .cache import BuildCache
@@ -146,12 +151,23 @@ def online(config: SiteConfig, options: BuildOptions) -> bool:
 
 def file_key(config: SiteConfig, rel: str, source: Path, git_date: date | None) -> str:
     """What a file's pages are made of: its bytes, its memory's bytes and its git date."""
-    memory = None
-    if config.translation.enabled:
-        # Read with the memory's own guards: a named pipe or a link to /dev/zero must not hang here.
-        data, problem = read_memory_bytes(memory_path(config.memory_dir, rel, config.translation.target), config.memory_dir)
+    return key_of(_read_or_none(source), file_memory(config, rel), git_date)
+
+
+def file_memory(config: SiteConfig, rel: str) -> MemoryRead | None:
+    """A source file's memory as read for its key (None: the site has no English edition).
+    Read with the memory's own guards: a named pipe or a link to /dev/zero must not hang here."""
+    if not config.translation.enabled:
+        return None
+    return read_memory_bytes(memory_path(config.memory_dir, rel, config.translation.target), config.memory_dir)
+
+
+def key_of(source: bytes | None, memory: MemoryRead | None, git_date: date | None) -> str:
+    """The key of a file made of these bytes (see :func:`file_key`)."""
+    if memory is not None:
+        data, problem = memory
         memory = data if problem is None else f"unreadable: {problem.message}"
-    return hash_bytes(_read_or_none(source), memory, str(git_date))
+    return hash_bytes(source, memory, str(git_date))
 
 
 def with_photos(key: str, photo_digests: tuple[str, ...]) -> str:

@@ -27,6 +27,7 @@ from .journal import Journal, JournalLine, finish, journal_path, recover
 from .memory import (
     Memory,
     MemoryEntry,
+    MemoryRead,
     entry_key,
     load_memory,
     memory_path,
@@ -90,10 +91,11 @@ class FileTranslations:
     memory_readable: bool
 
 
-def file_translations(source_rel: str, segments: Sequence[Segment], config: SiteConfig, *, write_memory: bool) -> FileTranslations:
-    """Look up a file's units in its memory, tidy the memory (saved when allowed) and assemble companions."""
+def file_translations(source_rel: str, segments: Sequence[Segment], config: SiteConfig, *, write_memory: bool, read: MemoryRead | None = None) -> FileTranslations:
+    """Look up a file's units in its memory, tidy the memory (saved when allowed) and assemble
+    companions. ``read``: the memory file as just read (memory.read_memory_bytes)."""
     source_language, target_language = config.language, config.translation.target
-    memory, problems = read_memory(config, source_rel)
+    memory, problems = read_memory(config, source_rel, read)
     units = [u for s in segments for u in segment_units(s, source_language, target_language)]
     if memory is None:  # unreadable: reported, never overwritten, no companion
         return FileTranslations({}, (), 0, tuple(f"{source_rel} (segment {s.number})" for s in segments if s.translate), tuple(problems), False)
@@ -118,12 +120,12 @@ def file_translations(source_rel: str, segments: Sequence[Segment], config: Site
     return FileTranslations(companions, missing, cached, tuple(without), tuple(problems), True)
 
 
-def read_memory(config: SiteConfig, source_rel: str) -> tuple[Memory | None, list[Problem]]:
+def read_memory(config: SiteConfig, source_rel: str, read: MemoryRead | None = None) -> tuple[Memory | None, list[Problem]]:
     """A source file's memory as the build uses it: read with the guards of its folder, one
     entry per key (a reviewed one first). ``None``: unreadable, or two reviewed translations
     to choose between; then nothing is translated into it and it is never written."""
     path = memory_path(config.memory_dir, source_rel, config.translation.target)
-    memory, problems = load_memory(path, source_rel, config.language, config.translation.target, memory_dir=config.memory_dir)
+    memory, problems = load_memory(path, source_rel, config.language, config.translation.target, memory_dir=config.memory_dir, read=read)
     if memory is None:
         return None, problems
     settled, found = resolve_duplicates(memory)

@@ -132,17 +132,18 @@ def memory_file_name(source_rel: str, target_language: str) -> str:
 
 
 def load_memory(
-    path: Path, source_file: str, source_language: str, target_language: str, *, memory_dir: Path | None = None
+    path: Path, source_file: str, source_language: str, target_language: str, *, memory_dir: Path | None = None, read: MemoryRead | None = None
 ) -> tuple[Memory | None, list[Problem]]:
     """Read one memory file as it is (duplicates included: see ``resolve_duplicates``).
 
     ``None`` means unreadable: the caller must not overwrite it. With ``memory_dir``, a
     file that a symbolic link leads outside that folder is refused (and so never written).
+    ``read``: the file as :func:`read_memory_bytes` just read it (so it is read once).
     """
     # A memory is of base languages (ar → en), whatever region the site names (ar-SY).
     source_language, target_language = base_language(source_language), base_language(target_language)
     empty = Memory(path, source_file, source_language, target_language)
-    data, problem = read_memory_bytes(path, memory_dir)
+    data, problem = read if read is not None else read_memory_bytes(path, memory_dir)
     if problem is not None:
         return None, [problem]
     if data is None:
@@ -189,6 +190,10 @@ def load_memory(
     if any(p.is_error for p in problems):
         return None, problems
     return replace(empty, entries=tuple(entries), lines=tuple(lines)), problems
+
+
+# A memory file's bytes (None: no file), or why they must not be read.
+MemoryRead = tuple["bytes | None", "Problem | None"]
 
 
 def read_memory_bytes(path: Path, memory_dir: Path | None = None) -> tuple[bytes | None, Problem | None]:
