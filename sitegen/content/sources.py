@@ -6,12 +6,14 @@ Only this module opens files under ``content_dir``. It returns decoded text
 
 from __future__ import annotations
 
+import operator
 import os
 import stat
 import subprocess
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 from ..core.diagnostics import Problem, error, warning
 from ..core.textrules import writable_as_utf8
@@ -32,80 +34,105 @@ class SourceFile:
 
 def is_ignored_name(name: str) -> bool:
     """Hidden files and editor leftovers are never sources."""
-    return (
-        name.startswith(".")
-        or name.startswith("#")
-        or name.startswith("~$")
-        or name.endswith(_BACKUP_SUFFIXES)
-    )
+    return name.startswith((".", "#", "~$")) or name.endswith(_BACKUP_SUFFIXES)
+
+
+class FoundSource(NamedTuple):
+    rel: str  # POSIX path relative to content_dir
+    path: str  # as found under the resolved content folder
+    signature: tuple[int, int, int]  # (size, mtime_ns, inode) when it was listed: hashing.stat_signature
 
 
 def discover_sources(content_dir: Path) -> tuple[list[Path], list[Problem]]:
     """Every source file under content_dir, sorted; symlinks leading outside are refused."""
+    found, problems = find_sources(content_dir)
+    return [Path(source.path) for source in found], problems
+
+
+def find_sources(content_dir: Path) -> tuple[list[FoundSource], list[Problem]]:
+    """Every source file under content_dir, sorted by path, with its stat signature.
+
+    One ``stat`` a file: the folder listing says which entries are links and folders, and
+    the signature a build compares comes from the stat that checks the file is regular (a
+    build with nothing to do spent most of its time on three per file and on pathlib)."""
     problems: list[Problem] = []
     if not content_dir.is_dir():
         return [], [error(content_dir, None, "content folder not found: create it or set 'content_dir' in site.yml")]
     root = content_dir.resolve()
-    # Strings and os.path inside the walk: pathlib's parsing per file was most of the time a
-    # build with nothing to do spent on a folder of 10,000 files.
-    found: list[tuple[str, str]] = []  # (path relative to the root, with '/'; full path)
-    root_text = str(root)
-    for folder, dirnames, filenames in os.walk(root_text, followlinks=False):
-        prefix = os.path.relpath(folder, root_text).replace(os.sep, "/") + "/"
-        prefix = "" if prefix == "./" else prefix
-        kept_dirs = []
-        for name in sorted(dirnames):
-            if is_ignored_name(name):
-                continue
-            candidate = os.path.join(folder, name)
-            if not writable_as_utf8(name):
-                # Its files' names could not be written into pages, the memory or messages (the build crashed).
-                problems.append(error(candidate, None, "folder name is not valid UTF-8: rename it (its files are skipped)"))
-                continue
-            if os.path.islink(candidate):
-                # Following linked folders risks loops and reading outside the content.
-                problems.append(warning(candidate, None, "symbolic link to a folder skipped: copy the folder into content/ instead"))
-                continue
-            kept_dirs.append(name)
-        dirnames[:] = kept_dirs
-        for name in sorted(filenames):
-            if is_ignored_name(name) or not name.lower().endswith(SOURCE_SUFFIXES):
-                continue
-            candidate = os.path.join(folder, name)
-            problem = _unusable_source(candidate, name, root)
-            if problem is not None:
-                problems.append(problem)
-            elif _is_regular(candidate, problems):
-                found.append((prefix + name, candidate))
-    found.sort()
-    return [Path(path) for _, path in found], problems
+    found: list[FoundSource] = []
+    _find_in(str(root), "", root, found, problems)
+    found.sort(key=lambda source: source.rel)
+    return found, problems
 
 
-def _unusable_source(candidate: str, name: str, root: Path) -> Problem | None:
-    if not writable_as_utf8(name):
+_NAME = operator.attrgetter("name")
+
+
+def _find_in(folder: str, prefix: str, root: Path, found: list[FoundSource], problems: list[Problem]) -> None:
+    """One folder's sources, then its subfolders' (in name order, as os.walk goes)."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=_NAME)
+    except OSError:
+        return  # unreadable or gone since listed: as os.walk, skipped
+    folders, files = [], []
+    for entry in entries:
+        try:
+            is_folder = entry.is_dir()  # a link to a folder is one too (and is refused below)
+        except OSError:
+            is_folder = False
+        if not is_folder:
+            files.append(entry)
+        elif is_ignored_name(entry.name):
+            continue
+        elif not writable_as_utf8(entry.name):
+            # Its files' names could not be written into pages, the memory or messages (the build crashed).
+            problems.append(error(entry.path, None, "folder name is not valid UTF-8: rename it (its files are skipped)"))
+        elif entry.is_symlink():
+            # Following linked folders risks loops and reading outside the content.
+            problems.append(warning(entry.path, None, "symbolic link to a folder skipped: copy the folder into content/ instead"))
+        else:
+            folders.append(entry)
+    for entry in files:
+        name = entry.name
+        if is_ignored_name(name) or not name.lower().endswith(SOURCE_SUFFIXES):
+            continue
+        problem = _unusable_source(entry, root)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        signature = _regular_signature(entry, problems)
+        if signature is not None:
+            found.append(FoundSource(prefix + name, entry.path, signature))
+    for entry in folders:
+        _find_in(entry.path, f"{prefix}{entry.name}/", root, found, problems)
+
+
+def _unusable_source(entry: os.DirEntry, root: Path) -> Problem | None:
+    if not writable_as_utf8(entry.name):
         # A name that is not UTF-8 (surrogate-escaped by os.walk) crashed the build with
         # UnicodeEncodeError as soon as it reached a slug, a page or a message.
-        return error(candidate, None, "file name is not valid UTF-8: rename it")
-    if os.path.islink(candidate):
-        target = Path(candidate).resolve()
+        return error(entry.path, None, "file name is not valid UTF-8: rename it")
+    if entry.is_symlink():
+        target = Path(entry.path).resolve()
         if not target.is_relative_to(root):
-            return error(candidate, None, f"symbolic link leads outside the content folder (to {target}): copy the file in instead")
+            return error(entry.path, None, f"symbolic link leads outside the content folder (to {target}): copy the file in instead")
     return None
 
 
-def _is_regular(candidate: str, problems: list[Problem]) -> bool:
+def _regular_signature(entry: os.DirEntry, problems: list[Problem]) -> tuple[int, int, int] | None:
+    """The file's stat signature, or None (and why) when it is no regular file."""
     try:
-        mode = os.stat(candidate).st_mode
+        info = entry.stat()  # follows a link: what would be read
     except OSError:
-        if os.path.islink(candidate):
-            problems.append(error(candidate, None, "broken symbolic link: remove it or restore the file it points to"))
-        return False  # gone since the folder was listed: not a source
-    if not stat.S_ISREG(mode):
+        if entry.is_symlink():
+            problems.append(error(entry.path, None, "broken symbolic link: remove it or restore the file it points to"))
+        return None  # gone since the folder was listed: not a source
+    if not stat.S_ISREG(info.st_mode):
         # Reading a named pipe (or a device) never returns: the build hung for good.
-        problems.append(error(candidate, None, "not a regular file (a named pipe, socket or device): remove it from the content folder"))
-        return False
-    return True
-
+        problems.append(error(entry.path, None, "not a regular file (a named pipe, socket or device): remove it from the content folder"))
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
 def read_source(path: Path, content_dir: Path, rel: str | None = None) -> tuple[SourceFile | None, list[Problem]]:

@@ -43,7 +43,7 @@ def value_digest(value: object) -> bytes:
     return hashlib.blake2b(value_bytes(value), digest_size=16).digest()
 
 
-def stat_signature(path: Path) -> tuple[int, int, int] | None:
+def stat_signature(path: Path | str) -> tuple[int, int, int] | None:
     try:
         info = os.stat(path)
     except FileNotFoundError:

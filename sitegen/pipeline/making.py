@@ -107,7 +107,7 @@ def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tupl
 
 
 def _process(plan: BuildPlan, rels, previous: dict[str, FileOutcome], context: FileContext) -> dict[str, FileOutcome]:
-    tasks = [FileTask(rel, plan.sources[rel], plan.git_dates.get(rel), previous[rel].pages if rel in previous else {}) for rel in rels]
+    tasks = [FileTask(rel, Path(plan.sources[rel]), plan.git_dates.get(rel), previous[rel].pages if rel in previous else {}) for rel in rels]
     return process_files(tasks, context, workers.core_count(plan.options.workers))
 
 

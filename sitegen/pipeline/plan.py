@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 from ..config import SiteConfig
-from ..content.sources import discover_sources, git_commit_dates
+from ..content.sources import find_sources, git_commit_dates
 from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes, stat_signature
 from ..pages.theme import Theme
@@ -51,7 +51,7 @@ class BuildPlan:
     options: BuildOptions
     theme: Theme
     fingerprint: str
-    sources: dict[str, Path]  # relative path under content/ -> path
+    sources: dict[str, str]  # relative path under content/ -> path
     discovery_problems: tuple[Problem, ...]
     git_head: str | None
     git_dates: dict[str, date]
@@ -81,17 +81,18 @@ class BuildPlan:
 class Discovery:
     """The source files, found before anything else; the problems met finding them."""
 
-    sources: dict[str, Path]  # relative path under content/ -> path
+    sources: dict[str, str]  # relative path under content/ -> path (text: ten thousand Paths cost a build with nothing to do a tenth)
     problems: tuple[Problem, ...]
+    listed: dict[str, tuple] = field(default_factory=dict)  # each source's stat signature, taken when it was found
 
 
 def discover(config: SiteConfig) -> Discovery:
     """The sources; then, before any memory is read, what a killed build paid for folded into them."""
-    paths, problems = discover_sources(config.content_dir)
-    sources = source_names(config.content_dir, paths)
+    found, problems = find_sources(config.content_dir)
+    sources = {source.rel: source.path for source in found}
     if config.translation.enabled:
         problems += recover_translations(config, [*sources, SITE_SOURCE, TAGS_SOURCE])
-    return Discovery(sources, tuple(problems))
+    return Discovery(sources, tuple(problems), {source.rel: source.signature for source in found})
 
 
 def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint: str, cache: BuildCache, found: Discovery) -> BuildPlan:
@@ -102,7 +103,7 @@ def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint:
     git_head = _git_head(config.content_dir) if sources else None
     git_dates = summary.git_dates if summary is not None and summary.git_head == git_head else (git_commit_dates(config.content_dir) if sources else {})
     cached = cache.signatures() if summary is not None else {}
-    signatures = {rel: _signature(config, rel, path, git_dates.get(rel), photos_of(cached.get(rel, (None,))[0])) for rel, path in sources.items()}
+    signatures = _signatures(config, found, git_dates, cached)
     needs_work = summary.needs_translation if summary is not None and online(config, options) else frozenset()
     changed = tuple(rel for rel in sources if rel not in cached or cached[rel][0] != signatures[rel] or rel in needs_work)
     removed = tuple(rel for rel in cached if rel not in sources)
@@ -149,7 +150,7 @@ def online(config: SiteConfig, options: BuildOptions) -> bool:
     return config.translation.enabled and not options.offline
 
 
-def file_key(config: SiteConfig, rel: str, source: Path, git_date: date | None) -> str:
+def file_key(config: SiteConfig, rel: str, source: Path | str, git_date: date | None) -> str:
     """What a file's pages are made of: its bytes, its memory's bytes and its git date."""
     return key_of(_read_or_none(source), file_memory(config, rel), git_date)
 
@@ -199,26 +200,35 @@ def folders_unchanged(recorded: dict[str, int]) -> bool:
         return False
 
 
-def _signature(config: SiteConfig, rel: str, path: Path, git_date, photos: tuple[str, ...] = ()) -> tuple:
+def _signatures(config: SiteConfig, found: Discovery, git_dates: dict[str, date], cached: dict[str, tuple]) -> dict[str, tuple]:
+    """Every source's signature (:func:`_signature`), for ten thousand files in a loop that
+    joins no paths: a build with nothing to do spends most of its time here."""
+    memory = os.path.join(os.fspath(config.memory_dir), "") if config.translation.enabled else None
+    suffix = f".{config.translation.target}.yml"  # memory.memory_file_name
+    signatures = {}
+    for rel, path in found.sources.items():
+        photos = photos_of(cached.get(rel, (None,))[0])
+        listed = found.listed.get(rel)
+        if photos or listed is None or memory is None:
+            signatures[rel] = _signature(config, rel, path, git_dates.get(rel), photos, listed)
+        else:
+            signatures[rel] = (listed, stat_signature(memory + rel + suffix), git_dates.get(rel))
+    return signatures
+
+
+def _signature(config: SiteConfig, rel: str, path: Path | str, git_date, photos: tuple[str, ...] = (), listed: tuple | None = None) -> tuple:
+    """What says a source file may have changed; ``listed``: its stat signature, taken when found."""
     memory = stat_signature(os.path.join(config.memory_dir, memory_file_name(rel, config.translation.target))) if config.translation.enabled else None
+    source = listed if listed is not None else stat_signature(path)
     if not photos:
-        return (stat_signature(path), memory, git_date)
-    return (stat_signature(path), memory, git_date, tuple((photo, stat_signature(config.content_dir / photo)) for photo in photos))
+        return (source, memory, git_date)
+    return (source, memory, git_date, tuple((photo, stat_signature(config.content_dir / photo)) for photo in photos))
 
 
-def source_names(content_dir: Path, paths: list[Path]) -> dict[str, Path]:
-    """Each source by its path relative to the content folder, with '/'. (Sliced from the
-    text of the path: pathlib's relative_to cost a tenth of a second per 10,000 files.)"""
-    root = os.path.join(str(content_dir.resolve()), "")
-    return {
-        (text[len(root):] if text.startswith(root) else path.relative_to(content_dir.resolve()).as_posix()).replace(os.sep, "/"): path
-        for path, text in ((path, str(path)) for path in paths)
-    }
-
-
-def _read_or_none(path: Path) -> bytes | None:
+def _read_or_none(path: Path | str) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            return handle.read()
     except OSError:
         return None
 
