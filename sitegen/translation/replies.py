@@ -52,13 +52,18 @@ _KEY_DECODING_DEPTH = 3
 # --------------------------------------------------------------------------- validation
 
 
-def _is_arabic_letter(char: str) -> bool:
-    code = ord(char)
-    return char.isalpha() and any(lo <= code <= hi for lo, hi in _ARABIC_RANGES)
+_ARABIC_BLOCKS = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _ARABIC_RANGES) + "]+")
+
+
+def _arabic_letters(text: str) -> int:
+    """How many letters of ``text`` are Arabic (in the Arabic blocks and alphabetic: not
+    Arabic digits, punctuation or marks). Counted in C: a reply of a few hundred characters
+    checked letter by letter in Python cost a quarter of a request's time."""
+    return sum(map(str.isalpha, "".join(_ARABIC_BLOCKS.findall(text))))
 
 
 def _has_arabic(text: str) -> bool:
-    return any(_is_arabic_letter(c) for c in text)
+    return _arabic_letters(text) > 0
 
 
 def _normalise_space(text: str) -> str:
@@ -134,8 +139,8 @@ def validate_translation(source: str, result: object, *, secret: str | None = No
     clean_source = _normalise_space(source.translate(_CLEAN_TABLE))
     if _normalise_space(cleaned) == clean_source and _has_arabic(clean_source):
         raise TranslationFailed("reply was the source text sent back untranslated")
-    letters = [c for c in cleaned if c.isalpha()]
-    arabic = sum(1 for c in letters if _is_arabic_letter(c))
-    if letters and arabic / len(letters) > MAX_ARABIC_SHARE:
-        raise TranslationFailed(f"reply was still {100 * arabic // len(letters)}% Arabic letters")
+    letters = sum(map(str.isalpha, cleaned))
+    arabic = _arabic_letters(cleaned)
+    if letters and arabic / letters > MAX_ARABIC_SHARE:
+        raise TranslationFailed(f"reply was still {100 * arabic // letters}% Arabic letters")
     return cleaned
