@@ -222,3 +222,15 @@ def test_huge_reply_is_abandoned_after_a_bounded_read(stub):
     # What the client read, plus a few hundred KiB of socket buffers: nowhere near the 32 MiB.
     assert stub.streamed[0] < 2 * 2**20
     assert elapsed < 2.0
+
+
+def test_the_arabic_share_of_a_reply_counts_arabic_letters_only():
+    from sitegen.translation.replies import _arabic_letters
+
+    # Letters of every Arabic block count (presentation forms too); Arabic digits, the Arabic
+    # comma and question mark, harakat and tatweel-free punctuation do not; Latin never does.
+    assert _arabic_letters("حمص") == 3
+    assert _arabic_letters("ﻻ ﷲ ݐ ࢠ") == 4  # presentation forms, supplement, extended-A
+    assert _arabic_letters("٠١٢٣ ، ؟ \u064b\u064e\u0650") == 0
+    assert _arabic_letters("Homs, 2012: ٢٠١٢") == 0
+    assert _arabic_letters("The army entered باب عمرو today.") == 7
