@@ -78,7 +78,7 @@ class Ranked:
 _JOIN = "\x1e"  # between the features of one segment: no feature holds it (term slugs and words never do)
 
 
-def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, ...]], previous: Ranking | None = None) -> Ranked:
+def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, ...]], previous: Ranking | None = None, *, features: Mapping[Key, tuple[str, ...]] | None = None) -> Ranked:
     """Each segment's related segments, best first, from the articles (newest first).
 
     With the ``previous`` build's ranking of the same segments in the same order, only the
@@ -89,7 +89,8 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
     keys = tuple((listing.source_rel, listing.number) for listing in order)
     files = [listing.source_rel for listing in order]
     slugs: dict[str, str] = {}
-    features = [_features(listing, keywords.get(key, ()), slugs) for listing, key in zip(order, keys)]
+    made = features or {}  # made where the listings were (the file stage): related_features
+    features = [made[key] if key in made else related_features(listing, keywords.get(key, ()), slugs) for listing, key in zip(order, keys)]
     joined = tuple(_JOIN.join(found) for found in features)
     postings: dict[str, list[int]] = {}
     for position, found in enumerate(features):
@@ -176,14 +177,16 @@ def _reached(changed: list[int], previous: Ranking, features: list[tuple[str, ..
     return reached
 
 
-def _features(listing: Listing, words: tuple[str, ...], slugs: dict[str, str]) -> tuple[str, ...]:
+def related_features(listing: Listing, words: tuple[str, ...], slugs: dict[str, str] | None = None) -> tuple[str, ...]:
     """A segment's features as sorted strings: a kind's letter, then the tag's slug, the
     section or the word. ``slugs``: each tag spelling's slug, worked out once per ranking."""
     found = set()
     for tag in listing.tags:
-        slug = slugs.get(tag)
+        slug = slugs.get(tag) if slugs is not None else None
         if slug is None:
-            slug = slugs[tag] = term_slug(tag)
+            slug = term_slug(tag)
+            if slugs is not None:
+                slugs[tag] = slug
         if slug:
             found.add("t" + slug)
     if listing.section:

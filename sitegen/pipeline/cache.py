@@ -11,6 +11,7 @@ full build. Deleting ``.cache`` is always safe.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import pickle
@@ -149,7 +150,15 @@ class BuildCache:
     def records(self, rels: Iterable[str] | None = None) -> dict[str, Any]:
         if rels is None:
             rows = self.db.execute("SELECT rel, record FROM files")
-            return {rel: load_value(record, self.allowed) for rel, record in rows}
+            # Plain values make no reference cycles: the collector, woken again and again by
+            # hundreds of thousands of new objects, would walk them all for nothing.
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                return {rel: load_value(record, self.allowed) for rel, record in rows}
+            finally:
+                if enabled:
+                    gc.enable()
         out = {}
         for rel in rels:
             row = self.db.execute("SELECT record FROM files WHERE rel=?", (rel,)).fetchone()

@@ -25,7 +25,7 @@ from ..outputs.search.output import packed_document
 from ..outputs.segment_pages import segment_pages
 from ..pages.figures import offline_page
 from ..pages.planner import Listing, listing_of
-from ..pages.related import SLOT
+from ..pages.related import SLOT, related_features
 from ..pages.theme import Theme
 from ..translation.companions import Companion, Unit, file_translations
 from ..translation.memory import MemoryRead
@@ -77,7 +77,9 @@ class FileOutcome:
     # Pages waiting for their related stories (this build's only), and where finished pages have them.
     drafts: dict[str, Draft] = field(default_factory=dict)
     slots: dict[str, Slot] = field(default_factory=dict)
-    keywords: tuple[tuple[str, ...], ...] = ()  # of each listing, in order: what related stories share
+    # Of each listing, in order: what related stories share (its tags, section and keywords:
+    # pages/related.related_features), made here rather than by every build that ranks them.
+    features: tuple[tuple[str, ...], ...] = ()
     photos: tuple[PhotoUse, ...] = ()
     search_entries: tuple[SearchEntry, ...] = ()
     missing: tuple[Unit, ...] = ()
@@ -187,10 +189,11 @@ def _process_file(task: FileTask, context: FileContext, data: bytes | None, prob
         found = [packed_document(s, companions.get(s.number), config) for s in segments]
         entries = tuple(SearchEntry(url, day, hash_bytes(packed), packed) for url, day, packed, _ in found)
         # Related stories' words: the search's analysis of the segment, already made.
-        words = tuple(keywords_of(document.terms) for *_, document in found)
+        words = [keywords_of(document.terms) for *_, document in found]
     else:
-        words = tuple(keywords(s.title, s.text) for s in segments)
-    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, drafts, {}, words, photos.uses, entries, missing, cached, tuple(without), members)
+        words = [keywords(s.title, s.text) for s in segments]
+    features = tuple(related_features(listing, kept) for listing, kept in zip(listings, words))
+    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, drafts, {}, features, photos.uses, entries, missing, cached, tuple(without), members)
 
 
 def _photos(segments, context: FileContext) -> FilePhotos:

@@ -78,8 +78,8 @@ class FinishedPage:
 def finish_pages(view: SiteView, files: FileResults, work_dir: Path | None, previous: Ranking | None = None) -> tuple[FileResults, Ranking]:
     """Every segment page with its related stories; the records of the files it touched, and
     the ranking for the next build (``previous``: the last build's, for the same live site)."""
-    words = {(rel, listing.number): kept for rel, record in files.records.items() for listing, kept in zip(record.listings, record.keywords)}
-    ranked = rank_related(view.articles, words, previous)
+    features = {(rel, listing.number): made for rel, record in files.records.items() for listing, made in zip(record.listings, record.features)}
+    ranked = rank_related(view.articles, {}, previous, features=features)
     tasks = list(_tasks(view.config, files, ranked.related, _pages_to_key(files, ranked)))
     if not tasks:
         return files, ranked.ranking

@@ -105,17 +105,19 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     )
     from .photos import PhotoStore, media_folder, photo_settings
     from .site import file_problems, site_view
+    from .workers import long_lived_objects
 
     result = BuildResult(problems=list(plan.discovery_problems))
     spare = plan.previous.spare if plan.trusted else None
     staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted, spare=spare)  # cp -al runs while keys are read
     try:
         plan, staging = ready_staging(settle(plan), staging, result)
-        with cache.transaction(), work_folder(plan.config) as work_dir:
+        with cache.transaction(), work_folder(plan.config) as work_dir, long_lived_objects() as keep_long_lived:
             will_translate = plan.online and plan.options.translator_factory is not None
             photos = PhotoStore(media_folder(plan.config), photo_settings(plan.config), cache.photo_records())
             context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, work_dir, will_translate, photos)
             files = make_files(plan, cache, context)
+            keep_long_lived()  # every file's record, kept to the end of the build
             plan, files, translation_problems = translate(plan, files, context)
             # Tag names for the English edition's lists, from the memory (asked for when missing).
             config, tag_problems = with_tag_names(plan.config, tag_spellings(listing.tags for record in files.ordered for listing in record.listings), plan.options.translator_factory, plan.online)

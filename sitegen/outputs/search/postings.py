@@ -100,9 +100,21 @@ class _Decoded(dict):
         return _decode_numbers(code)[0]
 
 
+class _Steps(dict):
+    """How far a packed number moves the document id (``value // MAX_WEIGHT + 1``), by its characters."""
+
+    def __missing__(self, code: str) -> int:
+        return _decode_numbers(code)[0] // MAX_WEIGHT + 1
+
+
 @functools.cache
 def _decoded_table() -> _Decoded:
     return _Decoded((code, n) for n, code in enumerate(_encoded_table()))
+
+
+@functools.cache
+def _steps_table() -> _Steps:
+    return _Steps((code, n // MAX_WEIGHT + 1) for n, code in enumerate(_encoded_table()))
 
 
 def patch_postings(encoded: str, changes: dict[int, int]) -> str:
@@ -112,10 +124,9 @@ def patch_postings(encoded: str, changes: dict[int, int]) -> str:
     number per document of the site, and a one-paragraph edit touches hundreds of words."""
     codes = _NUMBER.findall(encoded)
     table = _decoded_table()
-    values = list(map(table.__getitem__, codes))
     # ends[k]: the id of the k-th posting, plus one (each number says how far its id is past
-    # the previous one's).
-    ends = list(accumulate(value // MAX_WEIGHT + 1 for value in values))
+    # the previous one's). Looked up and summed in C: a common word has one a document.
+    ends = list(accumulate(map(_steps_table().__getitem__, codes)))
     encode = _encoded_table()
     out: list[str] = []
     last = -1  # the id of the last posting written to ``out``
@@ -127,7 +138,7 @@ def patch_postings(encoded: str, changes: dict[int, int]) -> str:
             return
         if (ends[copied - 1] - 1 if copied else -1) != last:
             # The first posting copied follows another one than before: its gap is new.
-            value = (ends[copied] - 1 - last - 1) * MAX_WEIGHT + values[copied] % MAX_WEIGHT
+            value = (ends[copied] - 1 - last - 1) * MAX_WEIGHT + table[codes[copied]] % MAX_WEIGHT
             out.append(encode[value] if value < len(encode) else _encode_number(value))
             copied += 1
         out.extend(codes[copied:stop])
