@@ -211,7 +211,9 @@ def write_site(out, files, link_previous=False):
     try:
         for rel, data in files.items():
             replace_file(staging / rel, data)
-        publish_staging(staging, out, "test-build")
+        spare = publish_staging(staging, out, "test-build")
+        if spare is not None:
+            spare.finish()
     except BaseException:
         discard_staging(staging)
         raise
@@ -226,10 +228,13 @@ def test_write_site_swaps_whole_tree(tmp_path):
     assert set(snapshot(out)) == {MARKER, "index.html"}
     assert (out / "index.html").read_bytes() == b"two"
     # The previous site is deleted by a detached `rm`: give it a moment, it must not stay.
+    # What stays beside the site is its spare: a hard-linked copy of the new site, for the next build.
     deadline = time.monotonic() + 20
-    while len(list(tmp_path.iterdir())) > 1 and time.monotonic() < deadline:
+    while len(list(tmp_path.iterdir())) > 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert [p.name for p in tmp_path.iterdir()] == ["_site"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["._site.spare", "_site"]
+    spare = tmp_path / "._site.spare"
+    assert read_build_id(spare) == "test-build" and (spare / "index.html").stat().st_ino == (out / "index.html").stat().st_ino
 
 
 def test_linked_staging_never_writes_through_to_the_live_site(tmp_path):
@@ -239,7 +244,7 @@ def test_linked_staging_never_writes_through_to_the_live_site(tmp_path):
     assert (staging / "ar" / "a.html").stat().st_ino == (out / "ar" / "a.html").stat().st_ino, "hard-linked, not copied"
     replace_file(staging / "index.html", b"new")
     assert (out / "index.html").read_bytes() == b"old", "the live site is untouched until the swap"
-    publish_staging(staging, out, "b2")
+    publish_staging(staging, out, "b2").finish()
     assert (out / "index.html").read_bytes() == b"new" and (out / "ar" / "a.html").read_bytes() == b"a"
 
 
@@ -255,7 +260,8 @@ def test_write_site_failure_leaves_previous_tree(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_site(out, {"index.html": b"new", "ar/x.html": b"x"}, link_previous=True)
     assert snapshot(out) == before
-    assert [p.name for p in tmp_path.iterdir()] == ["_site"]
+    # No staging folder is left behind; the spare of the site still live stays.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["._site.spare", "_site"]
 
 
 def test_swap_into_place_keeps_old_tree_in_staging(tmp_path):
@@ -266,3 +272,25 @@ def test_swap_into_place_keeps_old_tree_in_staging(tmp_path):
     (staging / "new").write_text("n")
     swap_into_place(staging, out)
     assert os.listdir(out) == ["new"] and os.listdir(staging) == ["old"]
+
+
+def test_a_spare_copy_that_failed_is_removed_so_no_build_takes_it(tmp_path, monkeypatch):
+    # A spare is trusted to hold every file of the site its marker names: a copy cut short
+    # (cp failed, or was killed) must not be left where the next build would take it.
+    import sitegen.pipeline.staging as staging_module
+
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"one", "ar/a.html": b"a"})
+    spare = staging_module.spare_dir_for(out)
+    staging_module.remove_path(spare)
+
+    class Failed:
+        def wait(self):
+            spare.mkdir()
+            (spare / MARKER).write_bytes((out / MARKER).read_bytes())  # the marker, but not the pages
+            return 1
+
+    copy = staging_module.SpareCopy.__new__(staging_module.SpareCopy)
+    copy.output_dir, copy.folder, copy.process = out, spare, Failed()
+    assert copy.finish() is False
+    assert not spare.exists()

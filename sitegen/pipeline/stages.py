@@ -136,9 +136,13 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             # next build can tell what it lacks: the paths this build changed.
             behind = changed_paths(engine.previous_manifest, engine.manifest)
             kept = SpareTree(plan.previous.build_id, behind) if plan.trusted and len(behind) <= MAX_BEHIND else None
-            publish_staging(staging.path, plan.config.output_dir, build_id, keep_previous=kept is not None)
+            spare_copy = publish_staging(staging.path, plan.config.output_dir, build_id, keep_previous=kept is not None)
+            if spare_copy is not None:
+                kept = SpareTree(build_id, ())  # the new site itself, being linked meanwhile
             result.written, result.rebuilt_files = True, len(files.outcomes)
             save_state(plan, cache, files, engine, result, build_id, kept, ranking)
+            if spare_copy is not None:
+                spare_copy.finish()  # before the state is committed; a copy that failed is removed (and so not taken)
         return result
     finally:
         if not result.written:

@@ -315,9 +315,10 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def publish_staging(staging: Path, output_dir: Path, build_id: str, keep_previous: bool = False) -> None:
+def publish_staging(staging: Path, output_dir: Path, build_id: str, keep_previous: bool = False) -> SpareCopy | None:
     """Mark the staging folder as ours and swap it in. The previous site is kept aside as the
-    next build's spare (``keep_previous``), or removed in the background."""
+    next build's spare (``keep_previous``), or removed in the background while a hard-linked
+    copy of the new site is made for a spare (returned: :meth:`SpareCopy.finish` it)."""
     marker = staging / MARKER
     marker.unlink(missing_ok=True)
     marker.write_bytes(MARKER_TEXT + f"build {build_id}\n".encode())
@@ -329,8 +330,35 @@ def publish_staging(staging: Path, output_dir: Path, build_id: str, keep_previou
         remove_in_background(trash)
     if keep_previous:
         os.rename(staging, spare)  # now holds the previous site
-    else:
-        remove_in_background(staging)
+        return None
+    remove_in_background(staging)
+    return SpareCopy(output_dir)
+
+
+class SpareCopy:
+    """A hard-linked copy of the site just published (``cp -al``, while the build saves its
+    state): the next build's spare, when the previous site could not be kept as one (a full
+    build has no previous site worth catching up). Without it, the first build after a full
+    one linked every file of the site again before it could start."""
+
+    def __init__(self, output_dir: Path):
+        self.output_dir = output_dir
+        self.folder = spare_dir_for(output_dir)
+        try:
+            self.process: subprocess.Popen | None = subprocess.Popen(["cp", "-al", str(output_dir), str(self.folder)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError:
+            self.process = None
+
+    def finish(self) -> bool:
+        """Whether the copy is whole. A partial one is removed: a spare is trusted to hold every
+        file of the site it names (its marker), and would otherwise lend the next build holes."""
+        if self.process is not None and self.process.wait() == 0:
+            return True
+        if self.folder.exists() or self.folder.is_symlink():
+            trash = self.output_dir.parent / f".{self.output_dir.name}.trash-{secrets.token_hex(6)}"
+            os.rename(self.folder, trash)
+            remove_in_background(trash)
+        return False
 
 
 def remove_in_background(folder: Path) -> None:
