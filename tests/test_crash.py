@@ -256,4 +256,6 @@ def test_two_builds_into_one_output_at_once_leave_one_whole_site(tmp_path: Path)
         assert [code for code, _ in results] == [0, 0], results
         assert tree_bytes(shared) in wholes, "one site or the other, whole: never a mix"
     assert settle(tmp_path, "public") == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".public.lock", "first", "public", "second"]
+    # Beside the site: its lock and its spare (a full build leaves a hard-linked copy of itself).
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".public.lock", ".public.spare", "first", "public", "second"]
+    assert tree_bytes(tmp_path / ".public.spare") == tree_bytes(shared)
