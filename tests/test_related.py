@@ -323,3 +323,21 @@ def test_a_hostile_title_is_text_in_every_related_list(tmp_path: Path):
         html = path.read_text(encoding="utf-8")
         assert "<script>alert(1)" not in html and "<img src=x" not in html, path
         assert html.count('<nav class="related"') <= 1 and html.count("</nav>") == html.count("<nav"), path
+
+
+def test_a_ranking_from_a_damaged_or_planted_cache_is_not_used():
+    listings = [_listing(f"f{n:02d}", 1, n, tags=["حمص"]) for n in range(10)]
+    articles = _articles(listings)
+    first = rank_related(articles, {})
+    ranking = first.ranking
+    damaged = [
+        replace(ranking, ranked=ranking.ranked[:-1]),  # one segment short
+        replace(ranking, ranked=((99,),) + ranking.ranked[1:]),  # a position past the end
+        replace(ranking, ranked=(("x",),) + ranking.ranked[1:]),  # not a position
+        replace(ranking, features=(None,) + ranking.features[1:]),  # not features
+        "not a ranking",
+    ]
+    for previous in damaged:
+        again = rank_related(articles, {}, previous)
+        assert again.reranked is None  # ranked afresh
+        assert again.related.ranked == first.related.ranked

@@ -65,6 +65,17 @@ class Ranking:
     features: tuple[str, ...]
     ranked: tuple[tuple[int, ...], ...]
 
+    def fits(self, order: tuple[Key, ...]) -> bool:
+        """Whether this is a whole ranking of these segments in this order. It comes from the
+        cache, which may be damaged or planted: one that does not fit is not used."""
+        total = len(order)
+        return (
+            self.order == order
+            and len(self.features) == total == len(self.ranked)
+            and all(isinstance(found, str) for found in self.features)
+            and all(isinstance(others, tuple) and all(isinstance(o, int) and 0 <= o < total for o in others) for others in self.ranked)
+        )
+
 
 @dataclass(frozen=True)
 class Ranked:
@@ -97,7 +108,7 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
         for feature in found:
             postings.setdefault(feature, []).append(position)
     total = len(order)
-    if previous is not None and previous.order == keys:
+    if isinstance(previous, Ranking) and previous.fits(keys):
         changed = [position for position in range(total) if previous.features[position] != joined[position]]
         reranked = frozenset(_reached(changed, previous, features, postings, files, total))
         ranked = list(previous.ranked)

@@ -71,7 +71,9 @@ def read_outputs(cache: BuildCache) -> OutputState:
 
 
 def read_ranking(cache: BuildCache) -> Any:
-    """The related stories' ranking of the live site (pages/related.Ranking), or None."""
+    """The related stories' ranking of the live site (pages/related.Ranking), or None. Checked
+    where it is used (``Ranking.fits``): this module is read by builds with nothing to do,
+    which never import the pages."""
     return cache.get("related")
 
 
