@@ -18,7 +18,7 @@ from ..core import urls
 from ..core.hashing import hash_bytes, value_bytes
 from ..core.languages import language_folder
 from ..pages.lists import list_paths
-from ..pages.planner import Article, Listing, SitePlanner
+from ..pages.planner import Article, Listing, SitePlanner, listings_digest
 from .base import Artifact, Made, Output, SiteView
 from .index_pages import index_paths
 
@@ -185,12 +185,12 @@ class FeedFiles(Output):
         for language, title, english in editions:
             path = urls.feed(language)
             author = config.translation.title if english else None
-            listed = b"".join(listing.digest for listing in feed_listings(view.articles, english))
+            listed = listings_digest(feed_listings(view.articles, english))
             make = lambda p=path, lang=language, t=title, e=english, a=author: atom_feed(config, lang, p, t, feed_entries(view.articles, config, e), a)  # noqa: E731
             found.append(Artifact(path, hash_bytes(listed, str(english)), _made(path, make)))
         # The sitemap is made of every listing and the paths (and dates) of the site's lists.
         pages = (index_paths(view), list_paths(view))
-        listed = b"".join(listing.digest for listing in view.listings)
+        listed = listings_digest(view.listings)
         found.append(Artifact("sitemap.xml", hash_bytes(listed, value_bytes(pages)), _made("sitemap.xml", lambda: sitemap(config, sitemap_urls(config, view.listings, *pages)))))
         found.append(Artifact("robots.txt", hash_bytes("robots"), _made("robots.txt", lambda: robots_txt(config))))
         return found

@@ -6,7 +6,7 @@ from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
 from ..pages.lists import browsable
-from ..pages.planner import Listing, SitePlanner
+from ..pages.planner import Listing, SitePlanner, listings_digest
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 
 
@@ -23,7 +23,7 @@ class IndexPages(Output):
                 path = urls.index_page(number, folder)
                 links = browse if number == 1 else ()
                 # The page's whole input: its entries, its place among the pages, the lists it links.
-                key = hash_bytes(b"".join(listing.digest for listing in chunk), f"{number}/{total}/{english}/{','.join(links)}", view.names if english else "")
+                key = hash_bytes(listings_digest(chunk), f"{number}/{total}/{english}/{','.join(links)}", view.names if english else "")
                 found.append(Artifact(path, key, _maker(view, path, (number, total, chunk, english, links)), _name(number, english)))
         return found
 

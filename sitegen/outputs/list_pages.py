@@ -12,7 +12,7 @@ from typing import Any
 from ..core import urls
 from ..core.hashing import hash_bytes, value_bytes
 from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunks
-from ..pages.planner import Article, SitePlanner
+from ..pages.planner import Article, SitePlanner, listings_digest
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 from .feeds import atom_feed, feed_entries
 
@@ -35,11 +35,11 @@ class ListPages(Output):
                 found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy, counts), value_bytes(counts) + named, f"the{edition} {taxonomy} index"))
                 for term in terms:
                     if view.config.base_url:
-                        found.append(_term_feed(view, lists, term, listed(term.listings)))
+                        found.append(_term_feed(view, lists, term, listings_digest(term.listings)))
                     for number, total, chunk in chunks(term.listings, view.config.per_page):
                         path = urls.term_page(taxonomy, term.slug, number, lists.folder)
                         place = (term.taxonomy, term.slug, term.name, number, total)
-                        found.append(_artifact(view, path, ("term", english, place, chunk), value_bytes(place) + listed(chunk) + named, f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
+                        found.append(_artifact(view, path, ("term", english, place, chunk), value_bytes(place) + listings_digest(chunk) + named, f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
             by_month = view.months(english)
             if by_month:
                 counts = tuple((month, len(listings)) for month, listings in by_month.items())
@@ -47,13 +47,8 @@ class ListPages(Output):
             for (year, month), listings in by_month.items():
                 for number, total, chunk in chunks(listings, view.config.per_page):
                     place = (year, month, number, total)
-                    found.append(_artifact(view, urls.archive_month(year, month, number, lists.folder), ("month", english, place, chunk), value_bytes(place) + listed(chunk) + named, f"the{edition} archive of {year}-{month:02d}"))
+                    found.append(_artifact(view, urls.archive_month(year, month, number, lists.folder), ("month", english, place, chunk), value_bytes(place) + listings_digest(chunk) + named, f"the{edition} archive of {year}-{month:02d}"))
         return found
-
-
-def listed(listings) -> bytes:
-    """What a run of listings is made of, to key a page by: their digests (made with them)."""
-    return b"".join(listing.digest for listing in listings)
 
 
 def _term_feed(view: SiteView, lists: ListPlanner, term: Term, content: bytes) -> Artifact:

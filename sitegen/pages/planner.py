@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from functools import cached_property
@@ -100,6 +100,11 @@ class Listing:
 
 
 _LISTING_FIELDS = tuple(f.name for f in fields(Listing))
+
+
+def listings_digest(listings: Iterable[Listing]) -> bytes:
+    """What a run of listings is made of, to key a page or feed that shows them: their digests."""
+    return b"".join(listing.digest for listing in listings)
 
 
 @dataclass(frozen=True)

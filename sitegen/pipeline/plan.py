@@ -204,7 +204,6 @@ def _signatures(config: SiteConfig, found: Discovery, git_dates: dict[str, date]
     """Every source's signature (:func:`_signature`), for ten thousand files in a loop that
     joins no paths: a build with nothing to do spends most of its time here."""
     memory = os.path.join(os.fspath(config.memory_dir), "") if config.translation.enabled else None
-    suffix = f".{config.translation.target}.yml"  # memory.memory_file_name
     signatures = {}
     for rel, path in found.sources.items():
         photos = photos_of(cached.get(rel, (None,))[0])
@@ -212,7 +211,7 @@ def _signatures(config: SiteConfig, found: Discovery, git_dates: dict[str, date]
         if photos or listed is None or memory is None:
             signatures[rel] = _signature(config, rel, path, git_dates.get(rel), photos, listed)
         else:
-            signatures[rel] = (listed, stat_signature(memory + rel + suffix), git_dates.get(rel))
+            signatures[rel] = (listed, stat_signature(memory + memory_file_name(rel, config.translation.target)), git_dates.get(rel))
     return signatures
 
 

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
+from ..core.fsutil import libc_function
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -77,12 +79,9 @@ def long_lived_objects() -> Iterator[Callable[[], None]]:
 def _return_free_memory() -> None:
     """Give the memory this process freed back to the system before forking: each worker
     would otherwise start with it in its resident set (glibc keeps freed blocks mapped)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
+    trim = libc_function("malloc_trim")
+    if trim is not None:  # glibc only: elsewhere nothing to trim
+        trim(0)
 
 
 def _call(task: Callable[[Any, list[T]], list[R]], batch: list[T]) -> list[R]:

@@ -92,10 +92,6 @@ def _term_delta(changes: Sequence[Change]) -> dict[str, dict[int, int]]:
     return delta
 
 
-def _apply_postings(encoded: str | None, changes: dict[int, int]) -> str:
-    return patch_postings(encoded or "", changes)
-
-
 class _Shards:
     """The previous shards a patch touches, read back, changed, and laid out again."""
 
@@ -125,7 +121,7 @@ class _Shards:
                 return False
             entries = self.entries[index]
             before = entries.get(term)
-            after = _apply_postings(before, delta[term])
+            after = patch_postings(before or "", delta[term])
             self.size -= entry_size(term, before) if before is not None else 0
             if after:
                 entries[term] = after
