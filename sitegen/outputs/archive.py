@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import errno
 import mmap
+import operator
 import os
 import struct
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Container, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -49,10 +51,6 @@ class StoredMember(NamedTuple):
     compressed_size: int
     crc: int
     size: int
-    # True when the bytes just before ``offset`` are this member's own local
-    # header (a zip written by write_site_zip): a run of such members copies
-    # from the old zip to the new one in one piece.
-    framed: bool = False
 
 
 def compress(data: bytes) -> bytes:
@@ -80,6 +78,7 @@ class PackWriter:
 
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
+_OFFSET = struct.Struct("<I")  # a directory entry's local header offset
 _FLUSH_AT = 1 << 20
 
 
@@ -90,7 +89,6 @@ class _Output:
         self.handle = handle  # unbuffered: copies and writes must not overtake each other
         self.pending: list[bytes] = []
         self.pending_size = 0
-        self.run: list | None = None  # [source map, fd, start, end]: framed members to copy in one piece
 
     def write(self, data: bytes) -> None:
         self.pending.append(data)
@@ -105,20 +103,6 @@ class _Output:
                 data = data[self.handle.write(data):]
             self.pending.clear()
             self.pending_size = 0
-
-    def copy_later(self, source: mmap.mmap, source_fd: int, start: int, end: int) -> None:
-        """Copy ``source[start:end]``, once the run of spans it continues ends."""
-        run = self.run
-        if run and run[0] is source and run[3] == start:
-            run[3] = end
-        else:
-            self.end_run()
-            self.run = [source, source_fd, start, end]
-
-    def end_run(self) -> None:
-        if self.run:
-            self.copy(*self.run)
-            self.run = None
 
     def copy(self, source: mmap.mmap, source_fd: int, start: int, end: int) -> None:
         self.flush()
@@ -146,12 +130,12 @@ class _Sources:
         self.files: dict[str, tuple[mmap.mmap, int]] = {}
         self.handles: list = []
 
-    def get(self, member: StoredMember) -> tuple[mmap.mmap, int]:
-        if member.file not in self.files:
-            handle = open(member.file, "rb")
+    def get(self, file: str) -> tuple[mmap.mmap, int]:
+        if file not in self.files:
+            handle = open(file, "rb")
             self.handles.append(handle)
-            self.files[member.file] = (mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ), handle.fileno())
-        return self.files[member.file]
+            self.files[file] = (mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ), handle.fileno())
+        return self.files[file]
 
     def close(self) -> None:
         for mapped, _ in self.files.values():
@@ -160,73 +144,188 @@ class _Sources:
             handle.close()
 
 
+class ZipLayout(NamedTuple):
+    """Where the members of a written zip lie, for the next build to copy the unchanged ones.
+
+    Arrays of numbers rather than an object a member: tens of thousands of members are read
+    and saved again at every build, and a run of unchanged members is copied with its
+    directory entries in one piece. The directory itself is read back from the zip."""
+
+    file: str  # where the zip lies once published
+    size: int
+    names: tuple[str, ...]  # in the zip's order, without FOLDER
+    starts: bytes  # each member's local header offset, then the directory's: len(names) + 1 uint64
+    entries: bytes  # where each member's directory entry starts, then the directory's size: the same
+
+    def fits(self) -> bool:
+        """Whether the numbers can describe a zip of this size (a damaged record is not used)."""
+        count = len(self.names) + 1
+        if not isinstance(self.starts, bytes) or not isinstance(self.entries, bytes) or len(self.starts) != 8 * count or len(self.entries) != 8 * count:
+            return False
+        starts, entries = memoryview(self.starts).cast("Q"), memoryview(self.entries).cast("Q")
+        return (
+            starts[0] == 0 and entries[0] == 0
+            and starts[-1] + entries[-1] + len(_end_records(len(self.names), entries[-1], starts[-1])) == self.size
+            and all(map(operator.lt, starts[:-1], starts[1:])) and all(map(operator.lt, entries[:-1], entries[1:]))
+        )
+
+
+class _Directory:
+    """The zip's central directory as it is written, and where each member lies."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.names: list[str] = []
+        self.starts = array("Q")
+        self.entries = array("Q")
+
+    def add(self, name: str, entry: bytes, start: int) -> None:
+        self.names.append(name)
+        self.starts.append(start)
+        self.entries.append(self.size)
+        self.parts.append(entry)
+        self.size += len(entry)
+
+    def add_run(self, previous: ZipLayout, directory: bytes, first: int, end: int, start: int) -> None:
+        """Members ``first:end`` of the previous zip, their bytes now beginning at ``start``."""
+        starts, entries = memoryview(previous.starts).cast("Q"), memoryview(previous.entries).cast("Q")
+        shift, entry_shift = start - starts[first], self.size - entries[first]
+        chunk = directory[entries[first] : entries[end]]
+        if shift:
+            chunk = bytearray(chunk)
+            for number in range(first, end):  # each entry's local header offset (field at byte 42)
+                _OFFSET.pack_into(chunk, entries[number] - entries[first] + 42, starts[number] + shift)
+            self.starts.extend(starts[number] + shift for number in range(first, end))
+        else:
+            self.starts.frombytes(starts[first:end].tobytes())
+        if entry_shift:
+            self.entries.extend(entries[number] + entry_shift for number in range(first, end))
+        else:
+            self.entries.frombytes(entries[first:end].tobytes())
+        self.names.extend(previous.names[first:end])
+        self.parts.append(bytes(chunk))
+        self.size += len(chunk)
+
+    def layout(self, file: str, directory_at: int, size: int) -> ZipLayout:
+        self.starts.append(directory_at)
+        self.entries.append(self.size)
+        return ZipLayout(file, size, tuple(self.names), self.starts.tobytes(), self.entries.tobytes())
+
+
+class PreviousZip(NamedTuple):
+    """The zip a new one may copy members from: its layout, and the names whose content is
+    unchanged since (the caller vouches that the zip lies at ``layout.file``, whole)."""
+
+    layout: ZipLayout
+    unchanged: Container[str]
+
+
+class _ZipWriter:
+    """One zip being written: members appended, runs of the previous zip's copied in one piece."""
+
+    def __init__(self, out: _Output, sources: _Sources, previous: PreviousZip | None):
+        self.out, self.sources, self.previous = out, sources, previous
+        self.directory = _Directory()
+        self.offset = 0
+        self.run: list[int] | None = None  # [first, end) of the previous zip's members
+        self.old_directory: bytes | None = None  # read from the previous zip at the first run
+
+    def copy(self, number: int) -> None:
+        """The previous zip's member ``number``, next: it extends the run being copied or starts one."""
+        if self.run is not None and self.run[1] == number:
+            self.run[1] += 1
+        else:
+            self.end_run()
+            self.run = [number, number + 1]
+
+    def end_run(self) -> None:
+        if self.run is None:
+            return
+        (first, end), self.run = self.run, None
+        layout = self.previous.layout
+        starts = memoryview(layout.starts).cast("Q")
+        mapped, fd = self.sources.get(layout.file)
+        if self.old_directory is None:
+            at, size = starts[-1], memoryview(layout.entries).cast("Q")[-1]
+            self.old_directory = mapped[at : at + size]
+        length = starts[end] - starts[first]
+        _check_size(self.offset + length)
+        self.out.copy(mapped, fd, starts[first], starts[end])
+        self.directory.add_run(layout, self.old_directory, first, end, self.offset)
+        self.offset += length
+
+    def add(self, name: str, body: bytes, crc: int, size: int) -> None:
+        """A member compressed anew or taken from a pack: ``body`` deflated, ``size`` bytes once inflated."""
+        self.end_run()
+        encoded = f"{FOLDER}/{name}".encode("utf-8")
+        header_size = _LOCAL_HEADER.size + len(encoded)
+        _check_size(self.offset + header_size + len(body))
+        self.directory.add(name, _central_record(encoded, crc, len(body), size, self.offset), self.offset)
+        self.out.write(_LOCAL_HEADER.pack(0x04034B50, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE, crc, len(body), size, len(encoded), 0))
+        self.out.write(encoded)
+        self.out.write(body)
+        self.offset += header_size + len(body)
+
+    def finish(self, file: str) -> ZipLayout:
+        self.end_run()
+        for part in self.directory.parts:
+            self.out.write(part)
+        end_records = _end_records(len(self.directory.names), self.directory.size, self.offset)
+        self.out.write(end_records)
+        self.out.flush()
+        return self.directory.layout(file, self.offset, self.offset + self.directory.size + len(end_records))
+
+
 def write_site_zip(
     target: Path,
     root: Path,
     names: Sequence[str],
-    stored: Mapping[str, StoredMember],
+    packed: Mapping[str, StoredMember],
+    previous: PreviousZip | None = None,
     threads: int = 2,
     final_path: Path | None = None,
     rewrite: Callable[[str, bytes], bytes] | None = None,
-) -> dict[str, StoredMember]:
+) -> ZipLayout:
     """Zip ``names`` (paths under ``root``) into ``target``, each under the folder 'site/'.
 
-    A name in ``stored`` is copied as it is (the caller vouches that it holds
-    this build's content); the others are read from ``root`` and compressed.
-    Returns where each member's compressed bytes lie in the zip once it is at
-    ``final_path`` (default: ``target``), for the next build to reuse. ``rewrite(name,
-    bytes)`` gives what the zip holds of a file read from ``root``.
+    A name the ``previous`` zip holds unchanged is copied from it; a name in ``packed`` is
+    taken from a worker's pack; the others are read from ``root`` and compressed. The
+    result depends only on the names and contents, never on what was copied. Returns where
+    the members lie once the zip is at ``final_path`` (default: ``target``), for the next
+    build. ``rewrite(name, bytes)`` gives what the zip holds of a file read from ``root``.
     """
-    where = str(final_path or target)
+    old = {name: number for number, name in enumerate(previous.layout.names)} if previous is not None else {}
+    unchanged = previous.unchanged if previous is not None else ()
     sources = _Sources()
-    layout: dict[str, StoredMember] = {}
-    central: list[bytes] = []
-    offset = 0
     try:
         with open(target, "wb", buffering=0) as raw, ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            out = _Output(raw)
+            writer = _ZipWriter(_Output(raw), sources, previous)
             ordered = sorted(names)
-            for start in range(0, len(ordered), _BATCH):
-                batch = ordered[start : start + _BATCH]
-                fresh = [n for n in batch if n not in stored]
+            for begin in range(0, len(ordered), _BATCH):
+                batch = ordered[begin : begin + _BATCH]
+                copied = {name: old[name] for name in batch if name in unchanged and name in old}
+                fresh = [n for n in batch if n not in copied and n not in packed]
                 contents = {n: (root / n).read_bytes() for n in fresh}
                 if rewrite is not None:
                     contents = {n: rewrite(n, data) for n, data in contents.items()}
                 compressed = dict(zip(fresh, pool.map(compress, (contents[n] for n in fresh))))
                 for name in batch:
-                    encoded = f"{FOLDER}/{name}".encode("utf-8")
-                    member = stored.get(name)
-                    if member is not None:
-                        crc, size, length = member.crc, member.size, member.compressed_size
+                    if name in copied:
+                        writer.copy(copied[name])
+                    elif name in packed:
+                        member = packed[name]
+                        writer.add(name, _stored_body(sources, member), member.crc, member.size)
                     else:
-                        body = compressed[name]
-                        crc, size, length = zlib.crc32(contents[name]), len(contents[name]), len(body)
-                    header_size = _LOCAL_HEADER.size + len(encoded)
-                    if offset + header_size + length > 0xFFFFFFFF:
-                        raise ArchiveTooLarge("the site is over 4 GiB: site.zip is not written (set 'offline_archive: false')")
-                    central.append(_central_record(encoded, crc, length, size, offset))
-                    if member is not None and member.framed:
-                        # Header, name and body lie as they are in the old zip: extend the run or start one.
-                        mapped, fd = sources.get(member)
-                        out.copy_later(mapped, fd, member.offset - header_size, member.offset + length)
-                    else:
-                        out.end_run()
-                        if member is not None:
-                            body = _stored_body(sources, member)
-                        out.write(_LOCAL_HEADER.pack(0x04034B50, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE, crc, length, size, len(encoded), 0))
-                        out.write(encoded)
-                        out.write(body)
-                    data_offset = offset + header_size
-                    layout[name] = StoredMember(where, data_offset, length, crc, size, True)
-                    offset = data_offset + length
-            out.end_run()
-            directory = b"".join(central)
-            out.write(directory)
-            _write_end(out, len(central), len(directory), offset)
-            out.flush()
+                        writer.add(name, compressed[name], zlib.crc32(contents[name]), len(contents[name]))
+            return writer.finish(str(final_path or target))
     finally:
         sources.close()
-    return layout
+
+
+def _check_size(end: int) -> None:
+    if end > 0xFFFFFFFF:
+        raise ArchiveTooLarge("the site is over 4 GiB: site.zip is not written (set 'offline_archive: false')")
 
 
 def _central_record(encoded: bytes, crc: int, length: int, size: int, offset: int) -> bytes:
@@ -242,22 +341,24 @@ def _central_record(encoded: bytes, crc: int, length: int, size: int, offset: in
 
 def _stored_body(sources: _Sources, member: StoredMember) -> bytes:
     """The compressed bytes of a member stored without its header (in a pack)."""
-    mapped, _ = sources.get(member)
+    mapped, _ = sources.get(member.file)
     body = mapped[member.offset : member.offset + member.compressed_size]
     if len(body) != member.compressed_size:
         raise OSError(errno.EIO, "a stored zip member lies past the end of its file", member.file)
     return body
 
 
-def _write_end(out, count: int, size: int, offset: int) -> None:
-    """End of central directory; zip64 records when there are more than 65,535 members."""
+def _end_records(count: int, size: int, offset: int) -> bytes:
+    """End of central directory (``size`` bytes at ``offset``); zip64 records when there are
+    more than 65,535 members."""
     if count > 0xFFFF:
         zip64_end = offset + size
-        out.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, _MADE_BY, 45, 0, 0, count, count, size, offset))
-        out.write(struct.pack("<IIQI", 0x07064B50, 0, zip64_end, 1))
-        out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, size, offset, 0))
-    else:
-        out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, size, offset, 0))
+        return (
+            struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, _MADE_BY, 45, 0, 0, count, count, size, offset)
+            + struct.pack("<IIQI", 0x07064B50, 0, zip64_end, 1)
+            + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, size, offset, 0)
+        )
+    return struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, size, offset, 0)
 
 
 def remove_packs(folder: Path) -> None:

@@ -1,9 +1,9 @@
 """site.zip, the offline edition, as the last output: it is made of every other file.
 
 Its key is the list of every file of the site with its digest. Members whose file is
-unchanged are copied from the previous zip (its layout is this artifact's memo), pages
-rendered in this build were compressed by the workers into pack files, and only the rest
-is compressed here.
+unchanged are copied from the previous zip, a run of neighbours in one piece (its layout
+is this artifact's memo); pages rendered in this build were compressed by the workers
+into pack files; only the rest is compressed here.
 """
 
 from __future__ import annotations
@@ -17,9 +17,15 @@ from pathlib import Path
 from ..config import SiteConfig
 from ..core import urls
 from ..core.diagnostics import warning
-from ..core.hashing import hash_pairs
+from ..core.hashing import hash_bytes, hash_pairs
 from ..pages.figures import offline_page
-from .archive import ArchiveTooLarge, StoredMember, write_site_zip
+from .archive import (
+    ArchiveTooLarge,
+    PreviousZip,
+    StoredMember,
+    ZipLayout,
+    write_site_zip,
+)
 from .base import Artifact, Made, Output, SiteView
 
 
@@ -31,12 +37,6 @@ class Finished:
     previous_manifest: Mapping[str, str]
     packed: Mapping[str, StoredMember]  # pages compressed by this build's workers
     left_out: frozenset[str] = frozenset()  # photo files the zip does not carry (offline_archive_images)
-
-
-@dataclass(frozen=True)
-class ZipMemo:
-    layout: dict[str, StoredMember]
-    size: int
 
 
 class SiteZip(Output):
@@ -51,42 +51,45 @@ class SiteZip(Output):
             return []
         names = sorted(n for n in finished.manifest if n not in finished.left_out)
         key = hash_pairs((n, finished.manifest[n]) for n in names)
-        return [Artifact(urls.ARCHIVE, key, lambda memo: _make(view, finished, names, memo))]
+        return [Artifact(urls.ARCHIVE, key, lambda memo: _make(view, finished, names, key, memo))]
 
 
-def _make(view: SiteView, finished: Finished, names: list[str], memo: ZipMemo | None) -> Made:
+def _make(view: SiteView, finished: Finished, names: list[str], key: str, memo: ZipLayout | None) -> Made:
     config = view.config
-    stored = dict(_previous_members(config, finished, memo))
-    stored |= {name: member for name, member in finished.packed.items() if name in finished.manifest}
+    previous = _live_zip(config, memo)
+    reuse = None
+    if previous is not None:
+        before, now = finished.previous_manifest, finished.manifest
+        reuse = PreviousZip(previous, {n for n in previous.names if before.get(n) == now.get(n)})
+    packed = {name: member for name, member in finished.packed.items() if name in finished.manifest}
     target = view.staging / urls.ARCHIVE
     target.unlink(missing_ok=True)  # a hard link to the live zip: never write through it
     try:
         images = config.offline_archive_images
         layout = write_site_zip(
-            target, view.staging, names, stored, threads=os.cpu_count() or 1, final_path=config.output_dir / urls.ARCHIVE,
+            target, view.staging, names, packed, reuse, threads=os.cpu_count() or 1, final_path=config.output_dir / urls.ARCHIVE,
             # Pages point only at the photo files the zip carries (the workers did the same to the pages they packed).
             rewrite=lambda name, data: offline_page(data, images) if name.endswith(".html") else data,
         )
     except ArchiveTooLarge as exc:
         target.unlink(missing_ok=True)
         return Made(problems=(warning(config.config_path, None, str(exc)),))
-    size = target.stat().st_size
-    digest = hash_pairs([("size", str(size)), *((n, finished.manifest[n]) for n in names)])
-    return Made(written={urls.ARCHIVE: digest}, memo=ZipMemo(layout, size))
+    # The zip is made of the names and contents its key lists, and of nothing else.
+    return Made(written={urls.ARCHIVE: hash_bytes(key, str(layout.size))}, memo=layout)
 
 
-def _previous_members(config: SiteConfig, finished: Finished, memo: ZipMemo | None) -> dict[str, StoredMember]:
-    """Members of the live site.zip whose file is unchanged: copied, not compressed again."""
-    if memo is None or not memo.layout:
-        return {}
+def _live_zip(config: SiteConfig, memo: ZipLayout | None) -> ZipLayout | None:
+    """The layout of the live site.zip, if it is the zip the record describes: its
+    unchanged members are copied, not compressed again."""
+    if not isinstance(memo, ZipLayout) or not memo.names:
+        return None
     live: Path = config.output_dir / urls.ARCHIVE
     try:
         info = live.lstat()
     except OSError:
-        return {}
+        return None
     if not stat.S_ISREG(info.st_mode) or info.st_size != memo.size:
-        return {}  # replaced or damaged since: compress again
-    if next(iter(memo.layout.values())).file != str(live):
-        return {}  # recorded for another place (the output folder moved): compress again
-    previous, current = finished.previous_manifest, finished.manifest
-    return {n: m for n, m in memo.layout.items() if n in current and previous.get(n) == current[n]}
+        return None  # replaced or damaged since: compress again
+    if memo.file != str(live):
+        return None  # recorded for another place (the output folder moved): compress again
+    return memo if memo.fits() else None

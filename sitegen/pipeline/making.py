@@ -16,14 +16,14 @@ from pathlib import Path
 from ..config import SiteConfig
 from ..core.diagnostics import Problem, Severity, has_errors
 from ..media.records import PhotoRecord, Variant
-from ..outputs.archive import StoredMember, remove_packs
+from ..outputs.archive import StoredMember, ZipLayout, remove_packs
 from ..outputs.base import Output, SiteView
 from ..outputs.feeds import FeedFiles
 from ..outputs.index_pages import IndexPages
 from ..outputs.list_pages import ListPages
 from ..outputs.search.analyser import IndexedDocument
 from ..outputs.search.output import SearchIndex
-from ..outputs.site_zip import Finished, SiteZip, ZipMemo
+from ..outputs.site_zip import Finished, SiteZip
 from ..outputs.special_pages import SpecialPages
 from ..outputs.webapp import WebAppFiles
 from ..pages.figures import left_out_of_zip
@@ -64,7 +64,7 @@ FINAL = SiteZip()
 
 PHOTO_TYPES = (PhotoRecord, Variant)
 # Everything the cache holds is made of these (and of dates, numbers, text and containers).
-RECORD_TYPES = (FileOutcome, Slot, Ranking, SlugClaim, SearchEntry, Listing, Unit, Problem, Severity, StoredMember, IndexedDocument, ZipMemo, PhotoUse, *PHOTO_TYPES, *STATE_TYPES)
+RECORD_TYPES = (FileOutcome, Slot, Ranking, SlugClaim, SearchEntry, Listing, Unit, Problem, Severity, StoredMember, IndexedDocument, ZipLayout, PhotoUse, *PHOTO_TYPES, *STATE_TYPES)
 
 
 @contextmanager

@@ -1,0 +1,113 @@
+"""The site.zip writer: a zip written from the previous one's layout (unchanged members
+copied in runs, directory entries moved) is byte-identical to one written afresh, and a
+layout that cannot describe the live zip is never used."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sitegen.outputs.archive import PackWriter, PreviousZip, ZipLayout, write_site_zip
+
+NAMES = [f"ar/{n:03d}-مقال.html" for n in range(40)] + [f"en/{n:03d}.html" for n in range(20)] + ["index.html", "search/t0.js"]
+
+
+def _write(folder: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _content(name: str, version: int) -> bytes:
+    # Sizes differ between versions, so a changed member moves every member after it.
+    return (f"<p>{name} نسخة {version}</p>" * (1 + version % 7)).encode("utf-8")
+
+
+@st.composite
+def histories(draw):
+    """Three builds: each keeps, changes, removes or adds members (some through a pack)."""
+    builds = []
+    present = {name: 0 for name in draw(st.sets(st.sampled_from(NAMES), min_size=1))}
+    builds.append((dict(present), set()))
+    for _ in range(2):
+        for name in draw(st.sets(st.sampled_from(NAMES), max_size=8)):
+            if name in present and draw(st.booleans()):
+                del present[name]
+            else:
+                present[name] = present.get(name, 0) + 1
+        if not present:
+            present[NAMES[0]] = 9
+        packed = draw(st.sets(st.sampled_from(sorted(present)), max_size=4))
+        builds.append((dict(present), packed))
+    return builds
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=histories())
+def test_a_zip_written_from_the_previous_layout_equals_one_written_afresh(tmp_path_factory, history) -> None:
+    base = tmp_path_factory.mktemp("zip")
+    live = base / "live.zip"
+    layout = None
+    versions_before: dict[str, int] = {}
+    for number, (versions, packed_names) in enumerate(history):
+        root = base / f"root{number}"
+        _write(root, {name: _content(name, version) for name, version in versions.items()})
+        pack = PackWriter(base / f"{number}.pack")
+        packed = {name: pack.add(_content(name, versions[name])) for name in sorted(packed_names)}
+        pack.flush()
+        unchanged = {name for name, version in versions.items() if versions_before.get(name) == version}
+        new = base / f"new{number}.zip"
+        layout = write_site_zip(new, root, sorted(versions), packed, layout and PreviousZip(layout, unchanged), final_path=live)
+        fresh = base / f"fresh{number}.zip"
+        write_site_zip(fresh, root, sorted(versions), {})
+        assert new.read_bytes() == fresh.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(new.read_bytes())) as archive:
+            assert archive.testzip() is None
+            assert {name: archive.read(f"site/{name}") for name in versions} == {name: _content(name, v) for name, v in versions.items()}
+        assert layout.size == new.stat().st_size and layout.fits()
+        assert layout.names == tuple(sorted(versions))
+        new.replace(live)
+        versions_before = versions
+
+
+def test_a_run_of_unchanged_members_is_copied_not_compressed_again(tmp_path, monkeypatch) -> None:
+    from sitegen.outputs import archive
+
+    root = tmp_path / "root"
+    files = {name: _content(name, 1) for name in NAMES}
+    _write(root, files)
+    live = tmp_path / "live.zip"
+    layout = write_site_zip(live, root, sorted(files), {})
+    (root / "index.html").write_bytes(b"<p>changed</p>")
+    compressed: list[bytes] = []
+    monkeypatch.setattr(archive, "compress", lambda data: compressed.append(data) or archive.isal_zlib.compress(data, archive.LEVEL, -15))
+    write_site_zip(tmp_path / "new.zip", root, sorted(files), {}, PreviousZip(layout, set(files) - {"index.html"}), final_path=live)
+    assert compressed == [b"<p>changed</p>"]
+
+
+def _damaged(layout: ZipLayout) -> list[ZipLayout]:
+    starts = bytearray(layout.starts)
+    starts[8:16], starts[16:24] = starts[16:24], starts[8:16]  # two members out of order
+    return [
+        layout._replace(starts=layout.starts[:-8]),
+        layout._replace(entries=layout.entries + b"\0" * 8),
+        layout._replace(starts=bytes(starts)),
+        layout._replace(size=layout.size - 1),
+        layout._replace(names=layout.names[:-1]),
+        layout._replace(starts=list(layout.starts)),
+    ]
+
+
+def test_a_damaged_layout_does_not_fit(tmp_path) -> None:
+    root = tmp_path / "root"
+    files = {name: _content(name, 2) for name in NAMES[:10]}
+    _write(root, files)
+    layout = write_site_zip(tmp_path / "site.zip", root, sorted(files), {})
+    assert layout.fits()
+    for damaged in _damaged(layout):
+        assert not damaged.fits(), damaged
