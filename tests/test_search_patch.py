@@ -206,3 +206,27 @@ def test_patching_a_terms_postings_gives_the_postings_encoded_afresh(seed):
         patched = patch_postings(encoded, changes)
         assert _decode_postings(patched) == sorted(after.items())
         assert patched == _encode_postings(doc * MAX_WEIGHT + w - 1 for doc, w in sorted(after.items()))
+
+
+def test_the_lookup_tables_agree_with_the_codec():
+    # Built by composition for speed: every entry must still be what the codec says.
+    from sitegen.outputs.search.postings import _decode_numbers, _decoded_table, _encode_number, _encoded_table, _steps_table
+
+    table = _encoded_table()
+    assert table == [_encode_number(n) for n in range(len(table))]
+    assert all(_decode_numbers(code) == [n] for n, code in enumerate(table))
+    assert dict(_decoded_table()) == {code: n for n, code in enumerate(table)}
+    assert dict(_steps_table()) == {code: n // MAX_WEIGHT + 1 for n, code in enumerate(table)}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rows_sorted_in_id_order_are_in_the_ranking_order_reversed(seed):
+    # The fast path (no astral character) must agree with rank_key, ties and all.
+    from sitegen.outputs.search.writer import rank_key, sort_in_id_order
+
+    rnd = random.Random(seed)
+    letters = ["a", "b", "ب", "ت", "\ue000", "\uffee"] + (["\U0001f600", "\U00010400"] if seed % 2 else [])
+    rows = [("ar/" + "".join(rnd.choice(letters) for _ in range(rnd.randint(0, 3))) + f"{n % 7}", rnd.choice([0, 1, 19000, 19001]), f"d{n}") for n in range(300)]
+    expected = sorted(rows, key=lambda row: rank_key(row[0], row[1]), reverse=True)
+    sort_in_id_order(rows)
+    assert rows == expected

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..outputs.base import DocumentChanges
-from ..outputs.search.writer import rank_key
+from ..outputs.search.writer import sort_in_id_order
 from .cache import BuildCache, load_value
 from .files import SearchEntry
 
@@ -39,7 +39,7 @@ class CachedDocuments:
     def sequence(self) -> list[tuple[str, str]]:
         """(url, digest) of every document, in id order (the ranking's tie-break reversed)."""
         rows = self.cache.search_sequence()
-        rows.sort(key=lambda row: rank_key(row[0], row[1]), reverse=True)
+        sort_in_id_order(rows)
         return [(url, digest) for url, _day, digest in rows]
 
     def changes(self) -> DocumentChanges | None:

@@ -15,7 +15,7 @@ import functools
 import json
 import re
 from bisect import bisect_left
-from itertools import accumulate
+from itertools import accumulate, chain, repeat
 from typing import Iterable
 
 __all__ = ["js_json", "MAX_WEIGHT"]
@@ -47,8 +47,10 @@ def _encode_number(n: int) -> str:
 @functools.cache
 def _encoded_table() -> list[str]:
     """The encodings of every number of up to 3 characters, made on first use (not at import:
-    a build that changes no search bucket never needs it)."""
-    return [_encode_number(n) for n in range(64 * 25 * 25)]
+    a build that changes no search bucket never needs it). Each is the encoding of its
+    multiple of 64 with another terminal digit: 625 heads joined to 64 digits."""
+    heads = [_encode_number(n * 64)[:-1] for n in range(25 * 25)]
+    return [head + last for head in heads for last in _TERMINAL]
 
 
 def _encode_postings(packed: Iterable[int]) -> str:
@@ -109,12 +111,14 @@ class _Steps(dict):
 
 @functools.cache
 def _decoded_table() -> _Decoded:
-    return _Decoded((code, n) for n, code in enumerate(_encoded_table()))
+    return _Decoded(zip(_encoded_table(), range(64 * 25 * 25)))
 
 
 @functools.cache
 def _steps_table() -> _Steps:
-    return _Steps((code, n // MAX_WEIGHT + 1) for n, code in enumerate(_encoded_table()))
+    # value // MAX_WEIGHT + 1: each step repeated for the MAX_WEIGHT values that share it.
+    steps = chain.from_iterable(repeat(step, MAX_WEIGHT) for step in range(1, 64 * 25 * 25 // MAX_WEIGHT + 1))
+    return _Steps(zip(_encoded_table(), steps))
 
 
 def patch_postings(encoded: str, changes: dict[int, int]) -> str:

@@ -27,6 +27,7 @@ import math
 import re
 import zlib
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Iterable, Sequence
 
 from .analyser import _ASTRAL_RE, IndexedDocument, SearchDocument, analyse_document
@@ -88,6 +89,17 @@ def rank_key(url: str, day: int) -> tuple:
     """The ranking's tie-break: newest first, undated last, then the Arabic URL.
     Document ids run the other way (see the module docstring)."""
     return (-day, utf16_key(url))
+
+
+def sort_in_id_order(rows: list) -> None:
+    """Rows of (url, day, ...) in document-id order: :func:`rank_key`'s order reversed.
+    When no URL holds an astral character (Python's string order is then JavaScript's), two
+    stable sorts on keys read in C give that order, a tenth of the cost of a key each."""
+    if _ASTRAL_RE.search("".join(row[0] for row in rows)):
+        rows.sort(key=lambda row: rank_key(row[0], row[1]), reverse=True)
+        return
+    rows.sort(key=itemgetter(0), reverse=True)  # within a day: URLs descending
+    rows.sort(key=itemgetter(1))  # days ascending (rank_key: newest first)
 
 
 def _document_key(d: IndexedDocument) -> tuple:
