@@ -190,3 +190,35 @@ def test_memory_round_trips_any_text(raw_entries, source_file):
         loaded, problems = load_memory(path, source_file, "ar", "en")
     assert problems == []
     assert loaded is not None and loaded.entries == entries
+
+
+@st.composite
+def _archives(draw):
+    """Articles as the site orders them (newest first by their newest segment), with dated,
+    undated and untranslated segments, and many on the same days."""
+    import datetime
+
+    from sitegen.pages.planner import Listing, order_articles
+
+    listings = []
+    for number in range(draw(st.integers(0, 60))):
+        rel = f"a{number:02d}.txt"
+        for segment in range(1, draw(st.integers(1, 4)) + 1):
+            day = draw(st.one_of(st.none(), st.integers(0, 12).map(lambda d: datetime.date(2012, 2, 1) + datetime.timedelta(days=d))))
+            english = f"en {rel} {segment}" if draw(st.booleans()) else None
+            listings.append(Listing(rel, segment, 1, f"{rel}-{segment}", f"t {rel}", day, "", english_title=english))
+    return order_articles(listings)
+
+
+@FAST
+@given(articles=_archives(), english=st.booleans())
+def test_a_feed_holds_the_newest_dated_segments_of_its_edition(articles, english):
+    # The feed stops reading articles early: it must choose as a full scan of them all does.
+    import heapq
+
+    from sitegen.outputs.feeds import FEED_SIZE, feed_listings
+
+    every = [listing for article in articles for listing in article.segments]
+    candidates = [(-s.date.toordinal(), order, s) for order, s in enumerate(every) if s.date is not None and (not english or s.english_title is not None)]
+    expected = [s for *_, s in heapq.nsmallest(FEED_SIZE, candidates, key=lambda c: c[:2])]
+    assert feed_listings(articles, english) == expected

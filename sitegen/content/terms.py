@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections import Counter
+from collections.abc import Mapping
 
 # Arabic diacritics (harakat, tanwin, shadda, sukun, dagger alef, Quranic marks) and tatweel:
 # they change how a word is written, never which word it is.
@@ -52,7 +52,7 @@ def named_term(names: tuple[tuple[str, str], ...], term: str) -> str | None:
     return _by_slug(names).get(term_slug(term)) if names else None
 
 
-def most_used(spellings: Counter) -> str:
+def most_used(spellings: Mapping[str, int]) -> str:
     """The spelling a term is shown in: its most used one; of equally used ones, the first in
     code point order (deterministic)."""
     return min(spellings.items(), key=lambda item: (-item[1], item[0]))[0]

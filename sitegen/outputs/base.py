@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 from ..config import SiteConfig
 from ..core.diagnostics import Problem
-from ..pages.lists import Term, collect_terms, months
-from ..pages.planner import Article, Listing, Page
+from ..pages.lists import TAXONOMIES, Term, collect_terms, months
+from ..pages.planner import Article, Listing, Page, SitePlanner
 from ..pages.theme import Theme
 
 
@@ -114,6 +114,19 @@ class SiteView:
         key = ("months", english)
         if key not in self._lists:
             self._lists[key] = months(self.articles, english)
+        return self._lists[key]
+
+    def browsable(self, english: bool) -> tuple[str, ...]:
+        """The lists an edition has, in the order its index links them: the archive (of dated
+        segments), then each taxonomy with at least one term."""
+        return (("archive",) if self.months(english) else ()) + tuple(t for t in TAXONOMIES if self.terms(t, english))
+
+    def index_chunks(self, english: bool) -> list[tuple[int, int, tuple[Listing, ...]]]:
+        """(page number, page count, listings) of each page of an edition's index, collected
+        once per build (the index pages and the sitemap both list them)."""
+        key = ("index", english)
+        if key not in self._lists:
+            self._lists[key] = SitePlanner(self.config).index_chunks(self.articles, english)
         return self._lists[key]
 
     @cached_property

@@ -15,7 +15,7 @@ from datetime import date
 
 from ..config import SiteConfig
 from ..core import urls
-from ..core.hashing import hash_bytes, value_bytes
+from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
 from ..pages.lists import list_paths
 from ..pages.planner import Article, Listing, SitePlanner, listings_digest
@@ -113,13 +113,25 @@ def feed_entries(articles: Sequence[Article], config: SiteConfig, english: bool)
 def feed_listings(articles: Sequence[Article], english: bool) -> list[Listing]:
     """The FEED_SIZE newest dated segments of an edition (the English one: those with a
     companion), newest first and in the articles' order within a day. Chosen before any entry
-    is made: a feed is keyed and made of thirty of the archive's listings."""
-    candidates = (
-        (-listing.date.toordinal(), order, listing)
-        for order, listing in enumerate(listing for article in articles for listing in article.segments)
-        if listing.date is not None and (not english or listing.english_title is not None)
-    )
-    return [listing for *_, listing in heapq.nsmallest(FEED_SIZE, candidates, key=lambda c: c[:2])]
+    is made: a feed is keyed and made of thirty of the archive's listings.
+
+    Articles come newest first by their newest segment, so once thirty are kept, an article
+    no newer than the oldest of them has nothing to add, nor has any after it."""
+    kept: list[tuple[int, int, Listing]] = []  # (day, -order): the root is the one to drop first
+    order = 0
+    for article in articles:
+        if article.date is None or (len(kept) == FEED_SIZE and article.date.toordinal() <= kept[0][0]):
+            break  # undated articles come last
+        for listing in article.segments:
+            order += 1
+            if listing.date is None or (english and listing.english_title is None):
+                continue
+            entry = (listing.date.toordinal(), -order, listing)
+            if len(kept) < FEED_SIZE:
+                heapq.heappush(kept, entry)
+            elif entry[:2] > kept[0][:2]:
+                heapq.heapreplace(kept, entry)
+    return [listing for *_, listing in sorted(kept, key=lambda entry: entry[:2], reverse=True)]
 
 
 @dataclass(frozen=True)
@@ -188,10 +200,11 @@ class FeedFiles(Output):
             listed = listings_digest(feed_listings(view.articles, english))
             make = lambda p=path, lang=language, t=title, e=english, a=author: atom_feed(config, lang, p, t, feed_entries(view.articles, config, e), a)  # noqa: E731
             found.append(Artifact(path, hash_bytes(listed, str(english)), _made(path, make)))
-        # The sitemap is made of every listing and the paths (and dates) of the site's lists.
-        pages = (index_paths(view), list_paths(view))
+        # The sitemap is made of every listing and the paths (and dates) of the site's lists,
+        # which are made of the listings in their order too: its key is the listings alone.
         listed = listings_digest(view.listings)
-        found.append(Artifact("sitemap.xml", hash_bytes(listed, value_bytes(pages)), _made("sitemap.xml", lambda: sitemap(config, sitemap_urls(config, view.listings, *pages)))))
+        make = lambda: sitemap(config, sitemap_urls(config, view.listings, index_paths(view), list_paths(view)))  # noqa: E731
+        found.append(Artifact("sitemap.xml", hash_bytes(listed, "sitemap"), _made("sitemap.xml", make)))
         found.append(Artifact("robots.txt", hash_bytes("robots"), _made("robots.txt", lambda: robots_txt(config))))
         return found
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
-from ..pages.lists import browsable
 from ..pages.planner import Listing, SitePlanner, listings_digest
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 
@@ -14,12 +13,11 @@ class IndexPages(Output):
     name = "index pages"
 
     def artifacts(self, view: SiteView) -> list[Artifact]:
-        planner = SitePlanner(view.config)
         found = []
         for english in view.languages:
             folder = language_folder(view.config.translation.target) if english else ""
-            browse = browsable(view.articles, english)
-            for number, total, chunk in planner.index_chunks(view.articles, english):
+            browse = view.browsable(english)
+            for number, total, chunk in view.index_chunks(english):
                 path = urls.index_page(number, folder)
                 links = browse if number == 1 else ()
                 # The page's whole input: its entries, its place among the pages, the lists it links.
@@ -30,9 +28,8 @@ class IndexPages(Output):
 
 def index_paths(view: SiteView) -> list[str]:
     """Every index page's path, both languages (the sitemap lists them)."""
-    planner = SitePlanner(view.config)
     folders = {english: language_folder(view.config.translation.target) if english else "" for english in view.languages}
-    return [urls.index_page(number, folders[english]) for english in view.languages for number, _, _ in planner.index_chunks(view.articles, english)]
+    return [urls.index_page(number, folders[english]) for english in view.languages for number, _, _ in view.index_chunks(english)]
 
 
 def _maker(view: SiteView, path: str, place: tuple[int, int, tuple[Listing, ...], bool, tuple[str, ...]]):

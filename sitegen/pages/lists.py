@@ -10,7 +10,6 @@ its most used spelling.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -43,22 +42,28 @@ def _terms_of(listing: Listing, taxonomy: str) -> tuple[str, ...]:
 
 def collect_terms(articles: Sequence[Article], taxonomy: str, english: bool) -> list[Term]:
     """Every term of ``taxonomy`` with its listings, in the order of their slugs."""
-    listings = [s for a in articles for s in a.segments if not english or s.english_title is not None]
     found: dict[str, list[Listing]] = {}
-    spellings: dict[str, Counter] = {}
-    for listing in listings:
-        seen = set()
-        for term in _terms_of(listing, taxonomy):
-            slug = term_slug(term)
-            if not slug or slug in seen:
+    spellings: dict[str, dict[str, int]] = {}
+    slugs: dict[str, str] = {}  # each spelling slugged once, not once a listing
+    for article in articles:
+        for listing in article.segments:
+            if english and listing.english_title is None:
                 continue
-            seen.add(slug)
-            found.setdefault(slug, []).append(listing)
-            spellings.setdefault(slug, Counter())[term] += 1
-    terms = []
-    for slug in sorted(found):
-        terms.append(Term(taxonomy, slug, most_used(spellings[slug]), tuple(found[slug])))
-    return terms
+            terms = _terms_of(listing, taxonomy)
+            if not terms:
+                continue
+            seen = set()
+            for term in terms:
+                slug = slugs.get(term)
+                if slug is None:
+                    slug = slugs[term] = term_slug(term)
+                if not slug or slug in seen:
+                    continue
+                seen.add(slug)
+                found.setdefault(slug, []).append(listing)
+                counts = spellings.setdefault(slug, {})
+                counts[term] = counts.get(term, 0) + 1
+    return [Term(taxonomy, slug, most_used(spellings[slug]), tuple(found[slug])) for slug in sorted(found)]
 
 
 def chunks(listings: Sequence[Listing], per_page: int) -> list[tuple[int, int, tuple[Listing, ...]]]:
@@ -75,14 +80,6 @@ def months(articles: Sequence[Article], english: bool) -> dict[tuple[int, int], 
             if listing.date is not None and (not english or listing.english_title is not None):
                 found.setdefault((listing.date.year, listing.date.month), []).append(listing)
     return {month: tuple(found[month]) for month in sorted(found, reverse=True)}
-
-
-def browsable(articles: Sequence[Article], english: bool) -> tuple[str, ...]:
-    """The lists an edition has, in the order the index links them: the archive (of dated
-    segments), then each taxonomy with at least one term."""
-    listings = [s for a in articles for s in a.segments if not english or s.english_title is not None]
-    kinds = ("archive",) if any(s.date is not None for s in listings) else ()
-    return kinds + tuple(t for t in TAXONOMIES if any(term_slug(term) for s in listings for term in _terms_of(s, t)))
 
 
 class ListPlanner:
