@@ -335,6 +335,9 @@ def test_a_ranking_from_a_damaged_or_planted_cache_is_not_used():
         replace(ranking, ranked=((99,),) + ranking.ranked[1:]),  # a position past the end
         replace(ranking, ranked=(("x",),) + ranking.ranked[1:]),  # not a position
         replace(ranking, features=(None,) + ranking.features[1:]),  # not features
+        replace(ranking, ranked=((-1,),) + ranking.ranked[1:]),  # a position before the start
+        replace(ranking, ranked=([1],) + ranking.ranked[1:]),  # not a tuple of positions
+        replace(ranking, ranked=(7,) + ranking.ranked[1:]),  # not a sequence at all
         "not a ranking",
     ]
     for previous in damaged:

@@ -21,6 +21,7 @@ import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from ..content.terms import term_slug
 from .planner import RELATED_SLOT, Article, Listing
@@ -69,12 +70,13 @@ class Ranking:
         """Whether this is a whole ranking of these segments in this order. It comes from the
         cache, which may be damaged or planted: one that does not fit is not used."""
         total = len(order)
-        return (
-            self.order == order
-            and len(self.features) == total == len(self.ranked)
-            and all(isinstance(found, str) for found in self.features)
-            and all(isinstance(others, tuple) and all(isinstance(o, int) and 0 <= o < total for o in others) for others in self.ranked)
-        )
+        if not (self.order == order and len(self.features) == total == len(self.ranked)):
+            return False
+        # Checked a type at a time over all of them, in C: a build reads fifty thousand positions.
+        if not (set(map(type, self.features)) <= {str} and set(map(type, self.ranked)) <= {tuple}):
+            return False
+        positions = list(chain.from_iterable(self.ranked))
+        return set(map(type, positions)) <= {int} and (not positions or (min(positions) >= 0 and max(positions) < total))
 
 
 @dataclass(frozen=True)

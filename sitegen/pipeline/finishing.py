@@ -100,7 +100,8 @@ def _pages_to_key(files: FileResults, ranked: Ranked) -> set[str] | None:
     remade = set(files.outcomes)
     wanted = {rel for rel in remade if files.records[rel].drafts}
     wanted.update(order[position][0] for position in ranked.reranked)
-    wanted.update(order[position][0] for position, others in enumerate(ranked.ranking.ranked) if any(order[other][0] in remade for other in others))
+    shown_again = {position for position, (rel, _) in enumerate(order) if rel in remade}
+    wanted.update(order[position][0] for position, others in enumerate(ranked.ranking.ranked) if not shown_again.isdisjoint(others))
     return wanted
 
 
