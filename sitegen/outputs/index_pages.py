@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
-from ..pages.planner import Listing, SitePlanner, listings_digest
+from ..pages.planner import SitePlanner, listings_digest
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 
 
@@ -22,7 +22,7 @@ class IndexPages(Output):
                 links = browse if number == 1 else ()
                 # The page's whole input: its entries, its place among the pages, the lists it links.
                 key = hash_bytes(listings_digest(chunk), f"{number}/{total}/{english}/{','.join(links)}", view.names if english else "")
-                found.append(Artifact(path, key, _maker(view, path, (number, total, chunk, english, links)), _name(number, english)))
+                found.append(Artifact(path, key, _maker(path, (number, english, links)), _name(number, english)))
         return found
 
 
@@ -32,14 +32,16 @@ def index_paths(view: SiteView) -> list[str]:
     return [urls.index_page(number, folders[english]) for english in view.languages for number, _, _ in view.index_chunks(english)]
 
 
-def _maker(view: SiteView, path: str, place: tuple[int, int, tuple[Listing, ...], bool, tuple[str, ...]]):
-    # Rendering thousands of index pages is worth the cores: a job for the workers.
+def _maker(path: str, place: tuple[int, bool, tuple[str, ...]]):
+    # Rendering thousands of index pages is worth the cores: a job for the workers. It names
+    # the page, not its listings: a worker finds them in the view it inherited.
     return lambda _memo: Job(_render, (path, place))
 
 
-def _render(view: SiteView, argument: tuple[str, tuple[int, int, tuple[Listing, ...], bool, tuple[str, ...]]]) -> Made:
-    path, place = argument
-    page = SitePlanner(view.config).index_page(*place)
+def _render(view: SiteView, argument: tuple[str, tuple[int, bool, tuple[str, ...]]]) -> Made:
+    path, (number, english, links) = argument
+    _, total, chunk = view.index_chunks(english)[number - 1]
+    page = SitePlanner(view.config).index_page(number, total, chunk, english, links)
     return Made({path: render_page(view.theme, view.config, page)})
 
 

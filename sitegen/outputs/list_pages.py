@@ -11,7 +11,7 @@ from typing import Any
 
 from ..core import urls
 from ..core.hashing import hash_bytes, value_bytes
-from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunks
+from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunk_of, chunks
 from ..pages.planner import Article, SitePlanner, listings_digest
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 from .feeds import atom_feed, feed_entries
@@ -33,13 +33,14 @@ class ListPages(Output):
                     continue
                 counts = tuple((t.slug, t.name, len(t.listings)) for t in terms)
                 found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy, counts), value_bytes(counts) + named, f"the{edition} {taxonomy} index"))
-                for term in terms:
+                for position, term in enumerate(terms):
                     if view.config.base_url:
                         found.append(_term_feed(view, lists, term, listings_digest(term.listings)))
                     for number, total, chunk in chunks(term.listings, view.config.per_page):
                         path = urls.term_page(taxonomy, term.slug, number, lists.folder)
                         place = (term.taxonomy, term.slug, term.name, number, total)
-                        found.append(_artifact(view, path, ("term", english, place, chunk), value_bytes(place) + listings_digest(chunk) + named, f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
+                        job = ("term", english, taxonomy, position, number)
+                        found.append(_artifact(view, path, job, value_bytes(place) + listings_digest(chunk) + named, f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
             by_month = view.months(english)
             if by_month:
                 counts = tuple((month, len(listings)) for month, listings in by_month.items())
@@ -47,7 +48,8 @@ class ListPages(Output):
             for (year, month), listings in by_month.items():
                 for number, total, chunk in chunks(listings, view.config.per_page):
                     place = (year, month, number, total)
-                    found.append(_artifact(view, urls.archive_month(year, month, number, lists.folder), ("month", english, place, chunk), value_bytes(place) + listings_digest(chunk) + named, f"the{edition} archive of {year}-{month:02d}"))
+                    job = ("month", english, year, month, number)
+                    found.append(_artifact(view, urls.archive_month(year, month, number, lists.folder), job, value_bytes(place) + listings_digest(chunk) + named, f"the{edition} archive of {year}-{month:02d}"))
         return found
 
 
@@ -69,21 +71,27 @@ def _term_feed(view: SiteView, lists: ListPlanner, term: Term, content: bytes) -
 def _artifact(view: SiteView, path: str, what: tuple, content: bytes, name: str) -> Artifact:
     # The page's whole input is what it lists (and where it stands in its series): its key.
     key = hash_bytes(content, path)
-    # Rendering thousands of term pages is worth the cores: a job for the workers.
+    # Rendering thousands of term pages is worth the cores: a job for the workers. It names
+    # its page's place, not its listings: a worker finds them in the view it inherited (the
+    # lists were collected before it forked), instead of unpickling thirty listings a page.
     return Artifact(path, key, lambda _memo: Job(_render, (path, what)), name)
 
 
 def _render(view: SiteView, argument: tuple[str, tuple[Any, ...]]) -> Made:
     path, (kind, english, *rest) = argument
     lists = ListPlanner(SitePlanner(view.config), english)
+    per_page = view.config.per_page
     if kind == "term":
-        (taxonomy, slug, name, number, total), chunk = rest
-        page = lists.term_page(Term(taxonomy, slug, name, chunk), number, total, chunk)
+        taxonomy, position, number = rest
+        term = view.terms(taxonomy, english)[position]
+        _, total, chunk = chunk_of(term.listings, per_page, number)
+        page = lists.term_page(term, number, total, chunk)
     elif kind == "terms":
         taxonomy, counts = rest
         page = lists.term_index(taxonomy, counts)
     elif kind == "month":
-        (year, month, number, total), chunk = rest
+        year, month, number = rest
+        _, total, chunk = chunk_of(view.months(english)[(year, month)], per_page, number)
         page = lists.month_page(year, month, number, total, chunk)
     else:
         (counts,) = rest

@@ -69,7 +69,12 @@ def collect_terms(articles: Sequence[Article], taxonomy: str, english: bool) -> 
 def chunks(listings: Sequence[Listing], per_page: int) -> list[tuple[int, int, tuple[Listing, ...]]]:
     """(page number, page count, listings) of each page of a series."""
     total = max(1, -(-len(listings) // per_page))
-    return [(n, total, tuple(listings[(n - 1) * per_page : n * per_page])) for n in range(1, total + 1)]
+    return [chunk_of(listings, per_page, n) for n in range(1, total + 1)]
+
+
+def chunk_of(listings: Sequence[Listing], per_page: int, number: int) -> tuple[int, int, tuple[Listing, ...]]:
+    """(page number, page count, listings) of page ``number`` of a series."""
+    return number, max(1, -(-len(listings) // per_page)), tuple(listings[(number - 1) * per_page : number * per_page])
 
 
 def months(articles: Sequence[Article], english: bool) -> dict[tuple[int, int], tuple[Listing, ...]]:
