@@ -258,7 +258,7 @@ class _Planted:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("where", ["meta", "record", "search"])
+@pytest.mark.parametrize("where", ["meta", "record", "search", "signature", "signature cut short", "two signatures in one"])
 def test_a_planted_build_cache_runs_nothing_and_the_build_starts_afresh(where, make_site, run_build, tmp_path):
     site = make_site({"content/a.txt": TWO, "content/b.txt": "نص آخر.\n"})
     assert run_build(site).returncode == 0
@@ -270,8 +270,16 @@ def test_a_planted_build_cache_runs_nothing_and_the_build_starts_afresh(where, m
         db.execute("UPDATE meta SET value=? WHERE name='manifest'", (payload,))
     elif where == "record":
         db.execute("UPDATE files SET record=?", (payload,))
-    else:
+    elif where == "search":
         db.execute("UPDATE search SET doc=?", (payload,))
+    elif where == "signature":
+        db.execute("UPDATE files SET signature=? WHERE rel='a.txt'", (payload,))
+    else:
+        # The signatures are read one after another from their joined bytes: one that ends
+        # early, or a row holding two, must not shift what the others are read as.
+        (signature,) = db.execute("SELECT signature FROM files WHERE rel='a.txt'").fetchone()
+        planted = signature[:-1] if where == "signature cut short" else signature + pickle.dumps((1, 2, 3), protocol=5)
+        db.execute("UPDATE files SET signature=? WHERE rel='a.txt'", (planted,))
     db.commit()
     db.close()
     edit(site, "content/b.txt")
@@ -280,3 +288,22 @@ def test_a_planted_build_cache_runs_nothing_and_the_build_starts_afresh(where, m
     assert not marker.exists(), "unpickling the cache ran a command"
     assert "نص آخر." in (site / "_site" / "ar" / "b-1.html").read_text(encoding="utf-8")
     assert (site / "_site" / "ar" / "a-1.html").is_file()
+
+
+@pytest.mark.parametrize("damage", ["cut short", "two in one row", "a class the build never stores"])
+def test_signatures_read_one_after_another_are_each_checked_to_end_where_their_row_does(damage, tmp_path):
+    # The cache reads every file's signature with one unpickler over their joined bytes; a row
+    # that ends early or holds two would shift what the next rows are read as: refused instead.
+    from sitegen.pipeline.cache import BuildCache, CacheDamaged
+
+    cache = BuildCache.open(tmp_path / "build.sqlite")
+    signatures = {f"{n}.txt": ((100 + n, 1_700_000_000_000_000_000 + n, 5000 + n), None, None) for n in range(5)}
+    cache.replace_files({rel: (signature, f"key{rel}", None) for rel, signature in signatures.items()}, ())
+    assert cache.signatures() == {rel: (signature, f"key{rel}") for rel, signature in signatures.items()}
+    good = pickle.dumps(signatures["2.txt"], protocol=5)
+    planted = {"cut short": good[:-1], "two in one row": good + pickle.dumps((1, 2, 3), protocol=5), "a class the build never stores": pickle.dumps(_Planted(tmp_path / "ran"), protocol=5)}[damage]
+    cache.db.execute("UPDATE files SET signature=? WHERE rel='2.txt'", (planted,))
+    with pytest.raises(CacheDamaged):
+        cache.signatures()
+    assert not (tmp_path / "ran").exists()
+    cache.close()
