@@ -7,7 +7,6 @@ A traceback is shown only with --debug: a user's mistake gets a message.
 from __future__ import annotations
 
 import argparse
-import logging
 import sqlite3
 import sys
 import time
@@ -47,9 +46,6 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # Pillow logs an ERROR for some hostile TIFFs besides raising; the build reports the
-    # photo with its file and line, so Python's last-resort printing of that log is noise.
-    logging.getLogger("PIL").addHandler(logging.NullHandler())
     command = "build"
     if argv and argv[0] in COMMANDS:
         command = argv.pop(0)

@@ -14,6 +14,7 @@ under ``settings_key`` and the digest of the input, and run it in any worker.
 from __future__ import annotations
 
 import io
+import logging
 import posixpath
 import re
 import struct
@@ -26,6 +27,11 @@ from PIL import ExifTags, Image, ImageCms, features
 from sitegen.core.hashing import hash_bytes
 
 from .records import WEBP_MAX_SIDE, PhotoRecord, PhotoRefused, PhotoSettings, Variant
+
+# Pillow logs an ERROR for some hostile TIFFs besides raising; the build reports the photo
+# with its file and line, so Python's last-resort printing of that log is noise. (Said here,
+# where Pillow is imported: a build without photos never loads logging for it.)
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 __all__ = ["PhotoRecord", "PhotoRefused", "PhotoSettings", "Variant", "process_photo", "settings_key"]
 

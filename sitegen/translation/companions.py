@@ -17,10 +17,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import API_KEY_VARIABLE, SiteConfig
 from ..content.metadata import derive_title
-from ..content.segment import Segment
 from ..core.diagnostics import Problem, warning
 from ..core.textrules import balance_bidi
 from .journal import Journal, JournalLine, finish, journal_path, recover
@@ -34,6 +34,9 @@ from .memory import (
     resolve_duplicates,
     save_memory,
 )
+
+if TYPE_CHECKING:  # only named in annotations: a build with nothing to do never imports the content parser
+    from ..content.segment import Segment
 
 
 @dataclass(frozen=True)
