@@ -72,6 +72,21 @@ def test_nothing_changed_means_nothing_done(tmp_path: Path, workers: int) -> Non
     assert (site / "_site" / "ar" / "2020-02-01-two-1.html").stat().st_ino == inode
 
 
+def test_touched_files_are_read_once_and_the_next_build_has_nothing_to_do(tmp_path: Path, workers: int) -> None:
+    # A touch or a checkout changes every file's mtime and none of its bytes: the build after
+    # it makes no file again, and records the new signatures, so the one after does nothing.
+    site = make(tmp_path)
+    rebuild(site, workers)
+    later = (site / "content" / "2020-01-01-one.txt").stat().st_mtime_ns + 10**9
+    for source in [*(site / "content").iterdir(), *(site / "translations").iterdir()]:
+        os.utime(source, ns=(later, later))
+    touched = rebuild(site, workers)
+    assert touched.rebuilt_files == 0
+    again = rebuild(site, workers)
+    assert again.unchanged and not again.written
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
 def test_editing_one_article_rebuilds_it_and_equals_a_full_build(tmp_path: Path, workers: int) -> None:
     site = make(tmp_path)
     rebuild(site, workers)

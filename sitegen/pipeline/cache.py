@@ -192,6 +192,10 @@ class BuildCache:
             [(rel, pickle.dumps(sig, protocol=5), key, pickle.dumps(record, protocol=5)) for rel, (sig, key, record) in records.items()],
         )
 
+    def update_signatures(self, signatures: dict[str, Any]) -> None:
+        """New stat signatures of files whose key and record stand (touched, not changed)."""
+        self.db.executemany("UPDATE files SET signature=? WHERE rel=?", [(pickle.dumps(signature, protocol=5), rel) for rel, signature in signatures.items()])
+
     def update_records(self, records: dict[str, Any]) -> None:
         """New records of files whose signature and key stand (their pages were finished again)."""
         self.db.executemany("UPDATE files SET record=? WHERE rel=?", [(pickle.dumps(record, protocol=5), rel) for rel, record in records.items()])

@@ -63,6 +63,9 @@ class BuildPlan:
     removed: tuple[str, ...]
     # The tags' memory: no file's key, but the English lists show the names it gives.
     tags_memory: tuple | None = None
+    # Files whose stat signature changed but whose bytes did not (a touch, a checkout): not
+    # made again, but their new signatures are recorded, or every later build reads them.
+    settled: tuple[str, ...] = ()
 
     @property
     def trusted(self) -> bool:
@@ -123,7 +126,7 @@ def settle(plan: BuildPlan) -> BuildPlan:
         if rel not in plan.previous.needs_translation
         and plan.recorded_keys.get(rel) == with_photos(file_key(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel)), _photo_digests(plan, rel))
     }
-    return replace(plan, changed=tuple(rel for rel in plan.changed if rel not in unchanged))
+    return replace(plan, changed=tuple(rel for rel in plan.changed if rel not in unchanged), settled=tuple(sorted(unchanged)))
 
 
 def from_scratch(plan: BuildPlan) -> BuildPlan:
