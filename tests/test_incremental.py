@@ -13,6 +13,7 @@ import yaml
 import sitegen.outputs.search.output
 import sitegen.pipeline.engine
 import sitegen.pipeline.files
+import sitegen.pipeline.plan
 import sitegen.pipeline.stages
 from sitegen.pipeline.staging import read_build_id
 from sitegen.translation.translator import FakeTranslator
@@ -72,18 +73,28 @@ def test_nothing_changed_means_nothing_done(tmp_path: Path, workers: int) -> Non
     assert (site / "_site" / "ar" / "2020-02-01-two-1.html").stat().st_ino == inode
 
 
-def test_touched_files_are_read_once_and_the_next_build_has_nothing_to_do(tmp_path: Path, workers: int) -> None:
+def test_touched_files_are_read_once_and_the_next_build_has_nothing_to_do(tmp_path: Path, workers: int, monkeypatch) -> None:
     # A touch or a checkout changes every file's mtime and none of its bytes: the build after
-    # it makes no file again, and records the new signatures, so the one after does nothing.
+    # it reads them, makes nothing and writes nothing but their new signatures, so the one
+    # after does not even read them.
     site = make(tmp_path)
     rebuild(site, workers)
+    inode = (site / "_site" / "ar" / "2020-02-01-two-1.html").stat().st_ino
     later = (site / "content" / "2020-01-01-one.txt").stat().st_mtime_ns + 10**9
-    for source in [*(site / "content").iterdir(), *(site / "translations").iterdir()]:
-        os.utime(source, ns=(later, later))
+    sources = sorted(p.relative_to(site / "content").as_posix() for p in (site / "content").rglob("*") if p.is_file())
+    for path in [*(site / "content").rglob("*"), *(site / "translations").rglob("*")]:
+        if path.is_file():
+            os.utime(path, ns=(later, later))
+    keyed: list[str] = []
+    file_key = sitegen.pipeline.plan.file_key
+    monkeypatch.setattr(sitegen.pipeline.plan, "file_key", lambda config, rel, *rest: keyed.append(rel) or file_key(config, rel, *rest))
     touched = rebuild(site, workers)
-    assert touched.rebuilt_files == 0
+    assert touched.unchanged and not touched.written
+    assert sorted(keyed) == sources and len(sources) == 3
+    keyed.clear()
     again = rebuild(site, workers)
-    assert again.unchanged and not again.written
+    assert again.unchanged and not again.written and keyed == []
+    assert (site / "_site" / "ar" / "2020-02-01-two-1.html").stat().st_ino == inode
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
 
 

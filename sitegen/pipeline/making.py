@@ -47,6 +47,7 @@ from .files import (
 from .photos import PhotoUse, media_folder
 from .plan import (
     BuildPlan,
+    record_signatures,
     recorded_signature,
     refresh,
     tags_memory_signature,
@@ -148,8 +149,7 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
     slim = {rel: replace(o, zip_members={}, drafts={}) for rel, o in files.outcomes.items()}
     cache.replace_files({rel: _file_row(plan, rel, record) for rel, record in slim.items()}, plan.removed)
     cache.update_records({rel: replace(o, zip_members={}) for rel, o in files.touched.items()})
-    # A settled file's signature, read this run, has its recorded form (photos' signatures included).
-    cache.update_signatures({rel: plan.signatures[rel] for rel in plan.settled if rel not in slim})
+    record_signatures(cache, plan, made=slim)
     save_photos(plan, cache, files)
     report = files.report
     summary = Summary(

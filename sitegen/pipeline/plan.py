@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -127,6 +127,13 @@ def settle(plan: BuildPlan) -> BuildPlan:
         and plan.recorded_keys.get(rel) == with_photos(file_key(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel)), _photo_digests(plan, rel))
     }
     return replace(plan, changed=tuple(rel for rel in plan.changed if rel not in unchanged), settled=tuple(sorted(unchanged)))
+
+
+def record_signatures(cache: BuildCache, plan: BuildPlan, made: Container[str] = ()) -> None:
+    """Record the new signatures of the files :func:`settle` found touched but not changed
+    (a file made has its signature recorded with its record). Read this run, a signature has
+    the form a record keeps (with its photos' signatures)."""
+    cache.update_signatures({rel: plan.signatures[rel] for rel in plan.settled if rel not in made})
 
 
 def from_scratch(plan: BuildPlan) -> BuildPlan:

@@ -32,6 +32,7 @@ from .plan import (
     discover,
     from_scratch,
     online,
+    record_signatures,
     settle,
     survey,
 )
@@ -91,6 +92,13 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     """The stages, in order; each takes and returns values."""
     if plan.nothing_to_do:
         return said_again(plan)
+    plan = settle(plan)
+    if plan.nothing_to_do:
+        # Touched, not changed (a checkout): the live site is this build. Only the files' new
+        # signatures are recorded, so that the next build need not read them again.
+        with cache.transaction():
+            record_signatures(cache, plan)
+        return said_again(plan)
     # The stages that make things, imported only now: a build with nothing to do never needs them.
     from ..translation.term_words import tag_spellings, with_tag_names
     from .files import FileContext
@@ -109,9 +117,9 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
 
     result = BuildResult(problems=list(plan.discovery_problems))
     spare = plan.previous.spare if plan.trusted else None
-    staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted, spare=spare)  # cp -al runs while keys are read
+    staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted, spare=spare)  # cp -al runs while the cache is read
     try:
-        plan, staging = ready_staging(settle(plan), staging, result)
+        plan, staging = ready_staging(plan, staging, result)
         with cache.transaction(), work_folder(plan.config) as work_dir, long_lived_objects() as keep_long_lived:
             will_translate = plan.online and plan.options.translator_factory is not None
             photos = PhotoStore(media_folder(plan.config), photo_settings(plan.config), cache.photo_records())
