@@ -275,8 +275,7 @@ def test_a_planted_build_cache_runs_nothing_and_the_build_starts_afresh(where, m
     elif where == "signature":
         db.execute("UPDATE files SET signature=? WHERE rel='a.txt'", (payload,))
     else:
-        # The signatures are read one after another from their joined bytes: one that ends
-        # early, or a row holding two, must not shift what the others are read as.
+        # A signature cut short, or followed by bytes of another: refused, or read as written.
         (signature,) = db.execute("SELECT signature FROM files WHERE rel='a.txt'").fetchone()
         planted = signature[:-1] if where == "signature cut short" else signature + pickle.dumps((1, 2, 3), protocol=5)
         db.execute("UPDATE files SET signature=? WHERE rel='a.txt'", (planted,))
@@ -290,18 +289,31 @@ def test_a_planted_build_cache_runs_nothing_and_the_build_starts_afresh(where, m
     assert (site / "_site" / "ar" / "a-1.html").is_file()
 
 
-@pytest.mark.parametrize("damage", ["cut short", "two in one row", "a class the build never stores"])
-def test_signatures_read_one_after_another_are_each_checked_to_end_where_their_row_does(damage, tmp_path):
-    # The cache reads every file's signature with one unpickler over their joined bytes; a row
-    # that ends early or holds two would shift what the next rows are read as: refused instead.
+def test_every_signature_is_read_as_it_was_written_whatever_the_rows_before_it(tmp_path):
+    # A value that names one object twice (a photo's path) is pickled with a reference to it:
+    # read with a reader shared by the rows, that reference would name another row's object.
+    from sitegen.pipeline.cache import BuildCache
+
+    cache = BuildCache.open(tmp_path / "build.sqlite")
+    signatures = {}
+    for n in range(6):
+        path = f"photos/{n}/حمص.jpg"  # one object named twice in its row: pickled as a reference
+        photos = ((f"photos/{n}/other.jpg", (n, 0, 0)),) * (n % 3) + ((path, (n, 1, 2)), (path, (n, 3, 4)))
+        signatures[f"{n}.txt"] = ((100 + n, 1_700_000_000_000_000_000 + n, 5000 + n), None, None, photos)
+    cache.replace_files({rel: (signature, f"key{rel}", None) for rel, signature in signatures.items()}, ())
+    assert cache.signatures() == {rel: (signature, f"key{rel}") for rel, signature in signatures.items()}
+    cache.close()
+
+
+@pytest.mark.parametrize("damage", ["cut short", "a class the build never stores"])
+def test_a_damaged_or_planted_signature_is_refused(damage, tmp_path):
     from sitegen.pipeline.cache import BuildCache, CacheDamaged
 
     cache = BuildCache.open(tmp_path / "build.sqlite")
     signatures = {f"{n}.txt": ((100 + n, 1_700_000_000_000_000_000 + n, 5000 + n), None, None) for n in range(5)}
     cache.replace_files({rel: (signature, f"key{rel}", None) for rel, signature in signatures.items()}, ())
-    assert cache.signatures() == {rel: (signature, f"key{rel}") for rel, signature in signatures.items()}
     good = pickle.dumps(signatures["2.txt"], protocol=5)
-    planted = {"cut short": good[:-1], "two in one row": good + pickle.dumps((1, 2, 3), protocol=5), "a class the build never stores": pickle.dumps(_Planted(tmp_path / "ran"), protocol=5)}[damage]
+    planted = {"cut short": good[:-1], "a class the build never stores": pickle.dumps(_Planted(tmp_path / "ran"), protocol=5)}[damage]
     cache.db.execute("UPDATE files SET signature=? WHERE rel='2.txt'", (planted,))
     with pytest.raises(CacheDamaged):
         cache.signatures()

@@ -45,8 +45,7 @@ class _PlainValues(pickle.Unpickler):
     dates, and tuples, lists, sets and dicts of them can be made."""
 
     def __init__(self, data: bytes, allowed: Mapping[tuple[str, str], type] | AllowList):
-        self.file = io.BytesIO(data)
-        super().__init__(self.file)
+        super().__init__(io.BytesIO(data))
         self.allowed = allowed
 
     def find_class(self, module: str, name: str) -> Any:
@@ -145,25 +144,10 @@ class BuildCache:
 
     # -- files ------------------------------------------------------------
     def signatures(self) -> dict[str, tuple[Any, str]]:
-        """rel -> (stat signature, key), without loading the records.
-
-        Read by every build, with nothing to do or not: the signatures are read one after
-        the other by one unpickler (making one a file was most of the cost), each checked
-        to end where its own bytes do."""
-        rows = self.db.execute("SELECT rel, signature, key FROM files").fetchall()
-        reader = _PlainValues(b"".join(signature for _, signature, _ in rows), self.allowed)
-        found, end = {}, 0
-        try:
-            for rel, signature, key in rows:
-                end += len(signature)
-                found[rel] = (reader.load(), key)
-                if reader.file.tell() != end:
-                    raise CacheDamaged("the build cache holds a signature that does not end where it should")
-        except CacheDamaged:
-            raise
-        except Exception as exc:  # any malformed pickle: truncated, wrong opcodes, bad arguments
-            raise CacheDamaged(f"the build cache holds an unreadable signature ({type(exc).__name__})") from None
-        return found
+        """rel -> (stat signature, key), without loading the records. (An unpickler a row: one
+        reading the rows' joined bytes would be faster, but a C unpickler keeps its memo from
+        one value to the next, and the next value's references would then name the wrong objects.)"""
+        return {rel: (load_value(sig, self.allowed), key) for rel, sig, key in self.db.execute("SELECT rel, signature, key FROM files")}
 
     def records(self, rels: Iterable[str] | None = None) -> dict[str, Any]:
         if rels is None:
