@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..core.diagnostics import Problem, error, warning
+from ..core.hashing import signature_of
 from ..core.textrules import writable_as_utf8
 
 SOURCE_SUFFIXES = (".txt", ".md")
@@ -132,7 +133,7 @@ def _regular_signature(entry: os.DirEntry, problems: list[Problem]) -> tuple[int
         # Reading a named pipe (or a device) never returns: the build hung for good.
         problems.append(error(entry.path, None, "not a regular file (a named pipe, socket or device): remove it from the content folder"))
         return None
-    return (info.st_size, info.st_mtime_ns, info.st_ino)
+    return signature_of(info)
 
 
 def read_source(path: Path, content_dir: Path, rel: str | None = None) -> tuple[SourceFile | None, list[Problem]]:

@@ -48,4 +48,9 @@ def stat_signature(path: Path | str) -> tuple[int, int, int] | None:
         info = os.stat(path)
     except FileNotFoundError:
         return None
+    return signature_of(info)
+
+
+def signature_of(info: os.stat_result) -> tuple[int, int, int]:
+    """What says a file may have changed since it was last seen: its size, mtime and inode."""
     return (info.st_size, info.st_mtime_ns, info.st_ino)
