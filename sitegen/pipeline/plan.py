@@ -144,7 +144,8 @@ def from_scratch(plan: BuildPlan) -> BuildPlan:
 def refresh(plan: BuildPlan, rels: list[str]) -> BuildPlan:
     """After translating: these files' memories changed, so they are made (and recorded) again."""
     changed = tuple(sorted(set(plan.changed) | set(rels)))
-    signatures = plan.signatures | {rel: _signature(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel), photos_of(plan.signatures.get(rel))) for rel in rels}
+    memories = _memory_folder(plan.config)
+    signatures = plan.signatures | {rel: _signature(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel), photos_of(plan.signatures.get(rel)), None, memories) for rel in rels}
     return replace(plan, changed=changed, signatures=signatures)
 
 
@@ -211,23 +212,24 @@ def folders_unchanged(recorded: dict[str, int]) -> bool:
 
 
 def _signatures(config: SiteConfig, found: Discovery, git_dates: dict[str, date], cached: dict[str, tuple]) -> dict[str, tuple]:
-    """Every source's signature (:func:`_signature`), for ten thousand files in a loop that
-    joins no paths: a build with nothing to do spends most of its time here."""
-    memory = os.path.join(os.fspath(config.memory_dir), "") if config.translation.enabled else None
-    signatures = {}
-    for rel, path in found.sources.items():
-        photos = photos_of(cached.get(rel, (None,))[0])
-        listed = found.listed.get(rel)
-        if photos or listed is None or memory is None:
-            signatures[rel] = _signature(config, rel, path, git_dates.get(rel), photos, listed)
-        else:
-            signatures[rel] = (listed, stat_signature(memory + memory_file_name(rel, config.translation.target)), git_dates.get(rel))
-    return signatures
+    """Every source's signature, for ten thousand files in a loop that joins no paths: a
+    build with nothing to do spends most of its time here."""
+    memories = _memory_folder(config)
+    return {
+        rel: _signature(config, rel, path, git_dates.get(rel), photos_of(cached.get(rel, (None,))[0]), found.listed.get(rel), memories)
+        for rel, path in found.sources.items()
+    }
 
 
-def _signature(config: SiteConfig, rel: str, path: Path | str, git_date, photos: tuple[str, ...] = (), listed: tuple | None = None) -> tuple:
-    """What says a source file may have changed; ``listed``: its stat signature, taken when found."""
-    memory = stat_signature(os.path.join(config.memory_dir, memory_file_name(rel, config.translation.target))) if config.translation.enabled else None
+def _memory_folder(config: SiteConfig) -> str | None:
+    """The memory folder as text ending in a separator (None: the site has no English edition)."""
+    return os.path.join(os.fspath(config.memory_dir), "") if config.translation.enabled else None
+
+
+def _signature(config: SiteConfig, rel: str, path: Path | str, git_date, photos: tuple[str, ...], listed: tuple | None, memories: str | None) -> tuple:
+    """What says a source file may have changed; ``listed``: its stat signature, taken when
+    found; ``memories``: :func:`_memory_folder`."""
+    memory = stat_signature(memories + memory_file_name(rel, config.translation.target)) if memories is not None else None
     source = listed if listed is not None else stat_signature(path)
     if not photos:
         return (source, memory, git_date)
