@@ -110,7 +110,7 @@ def remove_leftovers(output_dir: Path) -> None:
         for leftover in output_dir.parent.glob(pattern):
             trash = leftover
             if ".trash-" not in leftover.name:
-                trash = output_dir.parent / f".{output_dir.name}.trash-{secrets.token_hex(6)}"
+                trash = trash_dir_for(output_dir)
                 try:
                     os.rename(leftover, trash)
                 except OSError:
@@ -189,10 +189,7 @@ class StagingCopy:
             return
         if spare is not None and self._take_spare(spare):
             return
-        try:
-            self.process = subprocess.Popen(["cp", "-al", str(output_dir), str(self.path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except OSError:
-            self.process = None
+        self.process = _start_linked_copy(output_dir, self.path)
 
     def _take_spare(self, spare) -> bool:
         folder = spare_dir_for(self.output_dir)
@@ -231,7 +228,7 @@ class StagingCopy:
             target = self.path / rel
             if os.path.lexists(target):
                 if trash is None:
-                    trash = self.output_dir.parent / f".{self.output_dir.name}.trash-{secrets.token_hex(6)}"
+                    trash = trash_dir_for(self.output_dir)
                     trash.mkdir()
                 os.rename(target, trash / str(number))
                 self.files.discard(rel)
@@ -325,9 +322,7 @@ def publish_staging(staging: Path, output_dir: Path, build_id: str, keep_previou
     swap_into_place(staging, output_dir)
     spare = spare_dir_for(output_dir)
     if spare.exists() or spare.is_symlink():
-        trash = output_dir.parent / f".{output_dir.name}.trash-{secrets.token_hex(6)}"
-        os.rename(spare, trash)
-        remove_in_background(trash)
+        throw_away(spare, output_dir)
     if keep_previous:
         os.rename(staging, spare)  # now holds the previous site
         return None
@@ -344,10 +339,7 @@ class SpareCopy:
     def __init__(self, output_dir: Path):
         self.output_dir = output_dir
         self.folder = spare_dir_for(output_dir)
-        try:
-            self.process: subprocess.Popen | None = subprocess.Popen(["cp", "-al", str(output_dir), str(self.folder)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except OSError:
-            self.process = None
+        self.process = _start_linked_copy(output_dir, self.folder)
 
     def finish(self) -> bool:
         """Whether the copy is whole. A partial one is removed: a spare is trusted to hold every
@@ -355,10 +347,29 @@ class SpareCopy:
         if self.process is not None and self.process.wait() == 0:
             return True
         if self.folder.exists() or self.folder.is_symlink():
-            trash = self.output_dir.parent / f".{self.output_dir.name}.trash-{secrets.token_hex(6)}"
-            os.rename(self.folder, trash)
-            remove_in_background(trash)
+            throw_away(self.folder, self.output_dir)
         return False
+
+
+def _start_linked_copy(source: Path, target: Path) -> subprocess.Popen | None:
+    """``cp -al``: a hard-linked copy of a whole site, made by one process in the background
+    (None: it could not be started)."""
+    try:
+        return subprocess.Popen(["cp", "-al", str(source), str(target)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
+def trash_dir_for(output_dir: Path) -> Path:
+    """A new name beside the site for something being deleted (remove_leftovers finishes it)."""
+    return output_dir.parent / f".{output_dir.name}.trash-{secrets.token_hex(6)}"
+
+
+def throw_away(folder: Path, output_dir: Path) -> None:
+    """Move ``folder`` out of the way at once and delete it in the background."""
+    trash = trash_dir_for(output_dir)
+    os.rename(folder, trash)
+    remove_in_background(trash)
 
 
 def remove_in_background(folder: Path) -> None:
