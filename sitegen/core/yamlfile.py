@@ -94,9 +94,10 @@ def parse_yaml(text: str) -> YamlDocument:
     node = None
     try:
         node = loader.get_single_node()
+        value = None
         if node is not None:
-            _refuse_amplification(text, node)  # before a single value is built
-        value = loader.construct_document(node) if node is not None else None
+            may_alias = _refuse_amplification(text, node)  # before a single value is built
+            value = loader.construct_document(node) if may_alias else _construct(loader, node, _PLAIN_DEPTH)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -116,14 +117,39 @@ def expansion_limit(length: int) -> int:
     return EXPANSION_FACTOR * length + EXPANSION_ALLOWANCE
 
 
-def _refuse_amplification(text: str, root: yaml.Node) -> None:
+def _refuse_amplification(text: str, root: yaml.Node) -> bool:
+    """Whether the document may hold an alias (and then expands within its limit)."""
     # No '*' at all (most memories): no alias, found by one scan in C before the pattern's.
     if "*" not in text or not _MAY_HOLD_ALIAS.search(text):
-        return
+        return False
     limit = expansion_limit(len(text))
     if _expanded_size(root, limit) > limit:
         line, name = _first_alias(text)
         raise YamlError(line, f"YAML aliases (*{name}) expand this document to more than {limit:,} characters: write the values out instead")
+    return True
+
+
+# The resolver has already given every node its tag (``No`` a bool, ``2026-02-01`` a date):
+# a node tagged as text, list or mapping of text keys is built here as PyYAML's safe
+# constructor would build it, without its per-node Python calls (a third of reading a
+# memory). Anything else (other scalars, merge keys ``<<``, other tags, deeper nesting) is
+# handed to the loader, which builds it, or says on which line it cannot. Only for documents
+# without aliases: an alias is one node reached twice, which PyYAML builds once.
+_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_PLAIN_DEPTH = 6  # a memory is four levels deep, site.yml five; below, the loader's own recursion
+
+
+def _construct(loader: _Loader, node: yaml.Node, depth: int) -> Any:
+    kind, tag = type(node), node.tag
+    if kind is yaml.ScalarNode and tag == _STR:
+        return node.value
+    if depth and kind is yaml.MappingNode and tag == _MAP:
+        pairs = node.value
+        if all(type(key) is yaml.ScalarNode and key.tag == _STR for key, _ in pairs):
+            return {key.value: _construct(loader, value, depth - 1) for key, value in pairs}
+    elif depth and kind is yaml.SequenceNode and tag == _SEQ:
+        return [_construct(loader, item, depth - 1) for item in node.value]
+    return loader.construct_object(node, deep=True)
 
 
 def _expanded_size(root: yaml.Node, limit: int) -> int:
