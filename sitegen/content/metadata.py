@@ -6,12 +6,15 @@ Pure functions over text; no I/O.
 from __future__ import annotations
 
 import functools
+import importlib.util
+import os
 import re
 import unicodedata
 from datetime import date
 from typing import Any
 
 from ..core.languages import base_language, locale_identifier
+from ..core.remembered import remembered
 from ..core.textrules import is_invisible
 
 TITLE_LIMIT = 90
@@ -128,31 +131,59 @@ def format_date(day: date, language: str, numerals: str = "auto") -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _locale(language: str) -> Any:
-    from babel import Locale, UnknownLocaleError  # loaded at the first date written, never by a no-op build
-
-    # site.yml refuses a region CLDR does not know; a language it has no data for at all (arc, sam) reads English.
-    for identifier in (locale_identifier(language), locale_identifier(base_language(language)), "en"):
-        try:
-            return Locale.parse(identifier)
-        except (UnknownLocaleError, ValueError):
-            continue
-    raise AssertionError("Babel without English")
-
-
-@functools.lru_cache(maxsize=64)
 def month_names(language: str) -> tuple[str, ...]:
     """January to December as the locale names them in a date (CLDR's wide format names)."""
-    months = _locale(language).months["format"]["wide"]
-    return tuple(months[number] for number in range(1, 13))
+    return tuple(_date_words(language)["months"])
 
 
 @functools.lru_cache(maxsize=64)
 def digits(language: str, numerals: str = "auto") -> str:
     """The ten digits a page in ``language`` writes: ``numerals`` (arab, latn), or with
     ``auto`` the locale's default numbering system (ar-SY: arab; ar and ar-MA: latn)."""
-    system = _locale(language).default_numbering_system if numerals == "auto" else numerals
+    system = _date_words(language)["numbering"] if numerals == "auto" else numerals
     return DIGITS.get(system, DIGITS["latn"])
+
+
+@functools.lru_cache(maxsize=64)
+def _date_words(language: str) -> dict[str, Any]:
+    """What dates need of the locale's CLDR data, kept between processes (core/remembered.py):
+    loading Babel's data for a locale cost every process 35-40 ms. Named by Babel's own
+    files, so a new Babel makes them again."""
+    return remembered("date-words", f"{language}\n{_babel_stamp()}", lambda: _date_words_from_cldr(language), _are_date_words)
+
+
+def _date_words_from_cldr(language: str) -> dict[str, Any]:
+    from babel import (  # loaded at the first date written, never by a no-op build
+        Locale,
+        UnknownLocaleError,
+    )
+
+    # site.yml refuses a region CLDR does not know; a language it has no data for at all (arc, sam) reads English.
+    for identifier in (locale_identifier(language), locale_identifier(base_language(language)), "en"):
+        try:
+            locale = Locale.parse(identifier)
+        except (UnknownLocaleError, ValueError):
+            continue
+        months = locale.months["format"]["wide"]
+        return {"months": [months[number] for number in range(1, 13)], "numbering": locale.default_numbering_system}
+    raise AssertionError("Babel without English")
+
+
+def _are_date_words(value: Any) -> bool:
+    months = value.get("months") if isinstance(value, dict) else None
+    return (isinstance(months, list) and len(months) == 12 and all(isinstance(m, str) and m for m in months)
+            and isinstance(value.get("numbering"), str))
+
+
+def _babel_stamp() -> str:
+    """Babel's installed copy, by the path, size and time of its package file (without importing it)."""
+    spec = importlib.util.find_spec("babel")
+    origin = spec.origin if spec is not None and spec.origin else ""
+    try:
+        found = os.stat(origin)
+    except OSError:
+        return origin
+    return f"{origin}:{found.st_size}:{found.st_mtime_ns}"
 
 
 def hijri_date(day: date, language: str, numerals: str = "auto") -> str | None:

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Iterable, Iterator
 
+from ...core.remembered import remembered
 from ...core.textrules import balance_bidi, writable_as_utf8
 from .postings import MAX_WEIGHT
 
@@ -247,10 +248,8 @@ def _build_fold_table() -> dict[int, str | None]:
     """:data:`_NORMALIZE_TABLE`, plus Latin folding, plus removal of every
     remaining combining mark (categories Mn, Mc, Me)."""
     table: dict[int, str | None] = {}
-    category = unicodedata.category
-    for cp in chain.from_iterable(range(plane << 16, (plane + 1) << 16) for plane in _PLANES_WITH_MARKS):
-        if category(chr(cp))[0] == "M":
-            table[cp] = None
+    for first, last in remembered("marks", f"{unicodedata.unidata_version} {_PLANES_WITH_MARKS}", _mark_runs, _are_runs):
+        table.update(dict.fromkeys(range(first, last + 1)))
     for lo, hi in _LATIN_FOLD_RANGES:
         for cp in range(lo, hi + 1):
             decomposed = unicodedata.normalize("NFD", chr(cp))
@@ -259,6 +258,26 @@ def _build_fold_table() -> dict[int, str | None]:
                 table[cp] = folded
     table.update(_NORMALIZE_TABLE)
     return table
+
+
+def _mark_runs() -> list[list[int]]:
+    """[first, last] of every run of combining marks (categories Mn, Mc, Me), by this Python's
+    Unicode data: scanning the planes took every process 30 ms, so the runs are kept between
+    processes (core/remembered.py), named by the Unicode version."""
+    runs: list[list[int]] = []
+    category = unicodedata.category
+    for cp in chain.from_iterable(range(plane << 16, (plane + 1) << 16) for plane in _PLANES_WITH_MARKS):
+        if category(chr(cp))[0] == "M":
+            if runs and runs[-1][1] == cp - 1:
+                runs[-1][1] = cp
+            else:
+                runs.append([cp, cp])
+    return runs
+
+
+def _are_runs(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(run, list) and len(run) == 2 and all(type(cp) is int for cp in run) and 0 <= run[0] <= run[1] <= 0x10FFFF for run in value)
 
 
 def _char_class(code_points: Iterable[int]) -> str:
