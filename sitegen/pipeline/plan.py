@@ -29,7 +29,7 @@ from ..translation.memory import (
 )
 from ..translation.site_words import SITE_SOURCE
 from ..translation.term_words import TAGS_SOURCE
-from .cache import BuildCache
+from .cache import BuildCache, dump_value
 from .staging import read_build_id
 from .state import Summary, read_summary
 
@@ -105,12 +105,12 @@ def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint:
         summary = None
     git_head = _git_head(config.content_dir) if sources else None
     git_dates = summary.git_dates if summary is not None and summary.git_head == git_head else (git_commit_dates(config.content_dir) if sources else {})
-    cached = cache.signatures() if summary is not None else {}
-    signatures = _signatures(config, found, git_dates, cached)
+    stored = cache.stored_signatures() if summary is not None else {}
+    signatures, unchanged = _signatures(config, found, git_dates, stored, cache.load_signature)
     needs_work = summary.needs_translation if summary is not None and online(config, options) else frozenset()
-    changed = tuple(rel for rel in sources if rel not in cached or cached[rel][0] != signatures[rel] or rel in needs_work)
-    removed = tuple(rel for rel in cached if rel not in sources)
-    recorded = {rel: key for rel, (_, key) in cached.items()}
+    changed = tuple(rel for rel in sources if rel not in unchanged or rel in needs_work)
+    removed = tuple(rel for rel in stored if rel not in sources)
+    recorded = {rel: key for rel, (_, key) in stored.items()}
     return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, signatures, recorded, changed, removed, tags_memory=tags_memory_signature(config))
 
 
@@ -211,14 +211,32 @@ def folders_unchanged(recorded: dict[str, int]) -> bool:
         return False
 
 
-def _signatures(config: SiteConfig, found: Discovery, git_dates: dict[str, date], cached: dict[str, tuple]) -> dict[str, tuple]:
-    """Every source's signature, for ten thousand files in a loop that joins no paths: a
-    build with nothing to do spends most of its time here."""
+def _signatures(config: SiteConfig, found: Discovery, git_dates: dict[str, date], stored: dict[str, tuple[bytes, str]],
+                load: Callable[[bytes], tuple]) -> tuple[dict[str, tuple], set[str]]:
+    """Every source's signature, and the sources whose signature is the one stored: for ten
+    thousand files in a loop that joins no paths (a build with nothing to do spends most of
+    its time here). A fresh signature is compared with the stored one as bytes; only one that
+    differs is read (``load``), for the photos the file showed last time, whose own
+    signatures are then part of its new one."""
     memories = _memory_folder(config)
-    return {
-        rel: _signature(config, rel, path, git_dates.get(rel), photos_of(cached.get(rel, (None,))[0]), found.listed.get(rel), memories)
-        for rel, path in found.sources.items()
-    }
+    signatures: dict[str, tuple] = {}
+    unchanged: set[str] = set()
+    for rel, path in found.sources.items():
+        git_date, listed = git_dates.get(rel), found.listed.get(rel)
+        signature = _signature(config, rel, path, git_date, (), listed, memories)
+        if rel in stored:
+            before = stored[rel][0]
+            if dump_value(signature) == before:
+                unchanged.add(rel)
+            else:
+                before = load(before)
+                photos = photos_of(before)
+                if photos:
+                    signature = _signature(config, rel, path, git_date, photos, listed, memories)
+                if signature == before:
+                    unchanged.add(rel)
+        signatures[rel] = signature
+    return signatures, unchanged
 
 
 def _memory_folder(config: SiteConfig) -> str | None:
