@@ -222,3 +222,38 @@ def test_a_feed_holds_the_newest_dated_segments_of_its_edition(articles, english
     candidates = [(-s.date.toordinal(), order, s) for order, s in enumerate(every) if s.date is not None and (not english or s.english_title is not None)]
     expected = [s for *_, s in heapq.nsmallest(FEED_SIZE, candidates, key=lambda c: c[:2])]
     assert feed_listings(articles, english) == expected
+
+
+TERM_SPELLINGS = ["حمص", "حمـص", "حِمص", "HOMS", "homs", "Homs ", "a/b", "a b", "!!", "رأي", ""]
+
+
+@FAST
+@given(st.lists(st.tuples(st.lists(st.sampled_from(TERM_SPELLINGS), max_size=4), st.sampled_from([None, "حمص", "رأي", "homs"]),
+                          st.booleans()), max_size=25),
+       st.sampled_from(["tags", "authors", "sections"]), st.booleans())
+def test_terms_are_collected_as_a_plain_count_would(segments, taxonomy, english):
+    """Every listing once under each term it names, however many spellings of it it gives;
+    a term named by its most used spelling (counted once a listing); terms in slug order."""
+    from datetime import date
+
+    from sitegen.content.terms import most_used, term_slug
+    from sitegen.pages.lists import collect_terms
+    from sitegen.pages.planner import Article, Listing
+
+    listings = [Listing(f"{n}.txt", 1, 1, f"s{n}", "t", date(2012, 1, 1), "e", "T" if has_english else None, tags=tuple(terms),
+                        authors=tuple(reversed(terms)), section=section) for n, (terms, section, has_english) in enumerate(segments)]
+    expected: dict[str, tuple[list, dict]] = {}
+    for listing in listings:
+        if english and listing.english_title is None:
+            continue
+        named = {"tags": listing.tags, "authors": listing.authors, "sections": (listing.section,) if listing.section else ()}[taxonomy]
+        slugs_here: list[str] = []
+        for term in named:
+            slug = term_slug(term)
+            if slug and slug not in slugs_here:
+                slugs_here.append(slug)
+                found, counts = expected.setdefault(slug, ([], {}))
+                found.append(listing)
+                counts[term] = counts.get(term, 0) + 1
+    got = collect_terms([Article(listing.source_rel, (listing,)) for listing in listings], taxonomy, english)
+    assert [(t.slug, t.name, t.listings) for t in got] == [(slug, most_used(expected[slug][1]), tuple(expected[slug][0])) for slug in sorted(expected)]

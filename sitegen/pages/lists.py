@@ -10,9 +10,10 @@ its most used spelling.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from ..content.metadata import localise_digits, month_names
@@ -32,16 +33,18 @@ class Term:
     listings: tuple[Listing, ...]  # newest first
 
 
-def _terms_of(listing: Listing, taxonomy: str) -> tuple[str, ...]:
+def _terms_of(taxonomy: str) -> Callable[[Listing], tuple[str, ...]]:
+    """How a listing names its terms of ``taxonomy`` (a section: its one folder, if any)."""
     if taxonomy == "tags":
-        return listing.tags
+        return attrgetter("tags")
     if taxonomy == "authors":
-        return listing.authors
-    return (listing.section,) if listing.section else ()
+        return attrgetter("authors")
+    return lambda listing: (listing.section,) if listing.section else ()
 
 
 def collect_terms(articles: Sequence[Article], taxonomy: str, english: bool) -> list[Term]:
     """Every term of ``taxonomy`` with its listings, in the order of their slugs."""
+    terms_of = _terms_of(taxonomy)
     found: dict[str, list[Listing]] = {}
     spellings: dict[str, dict[str, int]] = {}
     slugs: dict[str, str] = {}  # each spelling slugged once, not once a listing
@@ -49,20 +52,28 @@ def collect_terms(articles: Sequence[Article], taxonomy: str, english: bool) -> 
         for listing in article.segments:
             if english and listing.english_title is None:
                 continue
-            terms = _terms_of(listing, taxonomy)
+            terms = terms_of(listing)
             if not terms:
                 continue
-            seen = set()
+            # A listing counts once for a term however many of its spellings it gives.
+            seen: set[str] | None = set() if len(terms) > 1 else None
             for term in terms:
                 slug = slugs.get(term)
                 if slug is None:
                     slug = slugs[term] = term_slug(term)
-                if not slug or slug in seen:
+                if not slug:
                     continue
-                seen.add(slug)
-                found.setdefault(slug, []).append(listing)
-                counts = spellings.setdefault(slug, {})
-                counts[term] = counts.get(term, 0) + 1
+                if seen is not None:
+                    if slug in seen:
+                        continue
+                    seen.add(slug)
+                listed = found.get(slug)
+                if listed is None:
+                    found[slug], spellings[slug] = [listing], {term: 1}
+                else:
+                    listed.append(listing)
+                    counts = spellings[slug]
+                    counts[term] = counts.get(term, 0) + 1
     return [Term(taxonomy, slug, most_used(spellings[slug]), tuple(found[slug])) for slug in sorted(found)]
 
 
