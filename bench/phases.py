@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
 import shapes  # noqa: E402
-from measure import clean, count_html, measure, peak_kb  # noqa: E402
+from measure import Trash, clean, count_html, measure, peak_kb  # noqa: E402
 
 BUILD_PY = PROJECT / "build.py"
 STUB = HERE / "libre_fast_stub.py"
@@ -217,13 +217,15 @@ def build_env() -> dict:
 
 
 def first_translation(pristine: Path, site: Path, out: Path, shape: shapes.Shape, manifest: dict, stub: StubProcess,
-                      python: str, log: Path, strict: bool = False) -> tuple[dict, dict, list[str]]:
+                      python: str, log: Path, strict: bool = False, trash: Trash | None = None) -> tuple[dict, dict, list[str]]:
     """Build a copy of the site without its memory, translating through ``stub``; untimed checks after.
 
     Returns (the measure as a dict, figures, problems)."""
-    clean(site, out)
+    trash = trash or Trash(None)
+    trash.put(site)
+    trash.put_output(out)
     shutil.copytree(pristine / "ssg", site, symlinks=True)
-    clean(site / "translations", site / ".cache")
+    trash.put(site / "translations", site / ".cache")
     url = stub.url
     (site / "site.yml").write_text(shapes.site_yml(shape, manifest["segments"], manifest["per_page"], shapes.libre_translation(url, 4)), encoding="utf-8")
     before = stub.stats()["translate"]
@@ -304,8 +306,8 @@ def _line(run: int, phase: str, m: dict) -> str:
 class ShapeRun:
     """The runs of one shape at one size: working copies under ``<workdir>/run-<shape>-<N>/``."""
 
-    def __init__(self, shape: shapes.Shape, segments: int, args: argparse.Namespace, stub: StubProcess | None):
-        self.shape, self.args, self.stub = shape, args, stub
+    def __init__(self, shape: shapes.Shape, segments: int, args: argparse.Namespace, stub: StubProcess | None, trash: Trash):
+        self.shape, self.args, self.stub, self.trash = shape, args, stub, trash
         self.pristine = args.workdir / f"{shape.name}-{segments}"
         print(f"[bench] shape {shape.name}, {segments} segments in {self.pristine} …", file=sys.stderr, flush=True)
         started = time.perf_counter()
@@ -325,9 +327,10 @@ class ShapeRun:
 
     def ssg(self, run: int, phases: dict) -> None:
         site, out, result = self.dir / "ssg", self.dir / "ssg-out", self.result
-        clean(site, out)
+        self.trash.put(site)
+        self.trash.put_output(out)
         shutil.copytree(self.pristine / "ssg", site, symlinks=True)
-        clean(site / ".cache")
+        self.trash.put(site / ".cache")
         cmd = [str(self.args.python), str(BUILD_PY), "--config", str(site / "site.yml"), "--out", str(out), "--offline"] + (["--strict"] if self.args.strict else [])
         for phase in SSG_OFFLINE:
             edit = None
@@ -365,7 +368,8 @@ class ShapeRun:
             return
         self.settle()
         m, figures, problems = first_translation(self.pristine, self.dir / "ssg-ft", self.dir / "ssg-ft-out", self.shape, self.result.manifest,
-                                                 self.stub, str(self.args.python), self.logs / f"run{run}-ssg_first_translation.log", self.args.strict)
+                                                 self.stub, str(self.args.python), self.logs / f"run{run}-ssg_first_translation.log", self.args.strict,
+                                                 self.trash)
         phases["ssg_first_translation"] = m
         self.result.translations.append(figures)
         self.result.problems += [f"run {run} {p}" for p in problems]
@@ -373,7 +377,7 @@ class ShapeRun:
 
     def hugo(self, run: int, phases: dict) -> None:
         src, out, cache = self.pristine / "hugo", self.dir / "hugo-out", self.dir / "hugo-cache"
-        clean(out, cache, src / "resources", src / ".hugo_build.lock")
+        self.trash.put(out, cache, src / "resources", src / ".hugo_build.lock")
         self.settle()
         cmd = [self.args.hugo, "--quiet", "--source", str(src), "--destination", str(out), "--cacheDir", str(cache)]
         phases["hugo_cold"] = m = asdict(measure(cmd, src, self.logs / f"run{run}-hugo_cold.log"))
@@ -411,5 +415,5 @@ class ShapeRun:
         return self.result
 
 
-def run_shape_size(shape: shapes.Shape, segments: int, args: argparse.Namespace, stub: StubProcess | None) -> ShapeResult:
-    return ShapeRun(shape, segments, args, stub).run()
+def run_shape_size(shape: shapes.Shape, segments: int, args: argparse.Namespace, stub: StubProcess | None, trash: Trash) -> ShapeResult:
+    return ShapeRun(shape, segments, args, stub, trash).run()

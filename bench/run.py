@@ -2,7 +2,8 @@
 
 For every shape (``bench/shapes.py``), size and run::
 
-    SSG  cold               delete the output folder and <site>/.cache, then build (--offline)
+    SSG  cold               move the output folder (and what build.py keeps beside it) and
+                            <site>/.cache out of the way, then build (--offline)
     SSG  no-op              build again, nothing changed
     SSG  one-change         edit one paragraph of one article (and add its memory entry
                             when the shape has a memory), build
@@ -10,7 +11,12 @@ For every shape (``bench/shapes.py``), size and run::
                             fast LibreTranslate stub (bench/libre_fast_stub.py, its own
                             process on 127.0.0.1), concurrency 4: every paragraph translated;
                             reported as ms per paragraph, the memory checked complete after
-    Hugo cold               delete Hugo's output, resources/ and cache dir, then build  (--vs-hugo)
+    Hugo cold               move Hugo's output, resources/ and cache dir out of the way, then
+                            build  (--vs-hugo)
+
+Nothing is deleted while builds are timed: what the harness would delete is moved into
+``<workdir>/.trash`` and deleted at the end (measure.Trash; on ext4 without a journal, files
+made within a minute of thousands deleted cost ten times more).
 
 SSG and Hugo runs alternate (SSG first on even runs, Hugo first on odd ones), so
 a noisy neighbour slows both alike. Every build is one subprocess timed wall-clock
@@ -33,8 +39,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
+import time
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -45,7 +53,7 @@ sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402,F401  (bench/corpus.py)
 import shapes  # noqa: E402
-from measure import Measure, clean, count_html, measure  # noqa: E402,F401  (the former API of this module)
+from measure import Measure, Trash, clean, count_html, measure  # noqa: E402,F401  (the former API of this module)
 from phases import (  # noqa: E402,F401
     EDIT_SUFFIX,
     PHASE_NAMES,
@@ -57,7 +65,15 @@ from phases import (  # noqa: E402,F401
     paragraph_lines,
     run_shape_size,
 )
-from report import DOCS, RESULTS_END, RESULTS_START, TARGETS, machine, report, write_docs  # noqa: E402,F401
+from report import (  # noqa: E402,F401
+    DOCS,
+    RESULTS_END,
+    RESULTS_START,
+    TARGETS,
+    machine,
+    report,
+    write_docs,
+)
 
 DEFAULT_PYTHON = PROJECT / ".venv" / "bin" / "python"
 SizeResult = ShapeResult  # the former name
@@ -101,12 +117,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     info = machine(args)
+    trash = Trash(args.workdir / ".trash")  # see measure.Trash: nothing is deleted while builds are timed
+    if trash.folder.exists():
+        print("[bench] emptying the trash of an interrupted run, then resting a minute (freed inodes slow new files)", file=sys.stderr)
+        trash.empty()
+        os.sync()
+        time.sleep(61)
     stub = None if (args.hugo_only or args.no_first_translation) else StubProcess(str(args.python))
     try:
-        results = [run_shape_size(shape, n, args, stub) for shape in args.shape_list for n in args.sizes]
+        results = [run_shape_size(shape, n, args, stub, trash) for shape in args.shape_list for n in args.sizes]
     finally:
         if stub is not None:
             stub.stop()
+        trash.empty()
     text = report(results, info, args)
     print(text)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -232,3 +232,26 @@ def test_write_docs_replaces_only_the_results_section(tmp_path: Path) -> None:
     report.write_docs("### Shape `standard`\n\nnew table", docs)
     text = docs.read_text(encoding="utf-8")
     assert "old" not in text and "new table" in text and text.startswith("# B\n\nintro") and text.endswith("## How to run\n")
+
+
+def test_the_harness_moves_what_it_would_delete_and_deletes_it_at_the_end(tmp_path: Path) -> None:
+    from measure import Trash
+
+    out = tmp_path / "ssg-out"
+    (out / "ar").mkdir(parents=True)
+    (out / "ar" / "a.html").write_text("x")
+    (tmp_path / ".ssg-out.spare").mkdir()
+    (tmp_path / ".ssg-out.lock").write_text("")
+    (tmp_path / "ssg-outer").mkdir()  # another folder whose name begins alike: not the output's
+    inode = (out / "ar" / "a.html").stat().st_ino
+    trash = Trash(tmp_path / ".trash")
+    trash.put_output(out)
+    trash.put(tmp_path / "absent")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".trash", "ssg-outer"]
+    moved = [p for p in (tmp_path / ".trash").rglob("a.html")]
+    assert len(moved) == 1 and moved[0].stat().st_ino == inode  # renamed: no inode freed
+    trash.empty()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ssg-outer"]
+    at_once = Trash(None)
+    at_once.put(tmp_path / "ssg-outer")
+    assert list(tmp_path.iterdir()) == []
