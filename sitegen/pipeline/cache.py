@@ -79,8 +79,9 @@ class AllowList:
 
 
 def dump_value(value: Any) -> bytes:
-    """A value as the cache stores it. The same value dumps to the same bytes (plain values,
-    pickled without references between rows), so a stored value can be compared unread."""
+    """A value as the cache stores it. Equal bytes are equal values, so a stored value can be
+    compared unread with a fresh one dumped (the converse need not hold: an object a value
+    names twice is written once, so a value whose bytes differ is read before it is judged)."""
     return pickle.dumps(value, protocol=5)
 
 

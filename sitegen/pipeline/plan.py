@@ -225,15 +225,15 @@ def _signatures(config: SiteConfig, found: Discovery, git_dates: dict[str, date]
         git_date, listed = git_dates.get(rel), found.listed.get(rel)
         signature = _signature(config, rel, path, git_date, (), listed, memories)
         if rel in stored:
-            before = stored[rel][0]
-            if dump_value(signature) == before:
+            as_stored = stored[rel][0]
+            if dump_value(signature) == as_stored:
                 unchanged.add(rel)
             else:
-                before = load(before)
-                photos = photos_of(before)
+                previous = load(as_stored)
+                photos = photos_of(previous)
                 if photos:
                     signature = _signature(config, rel, path, git_date, photos, listed, memories)
-                if signature == before:
+                if signature == previous:
                     unchanged.add(rel)
         signatures[rel] = signature
     return signatures, unchanged
