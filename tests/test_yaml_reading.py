@@ -86,3 +86,23 @@ def test_a_value_the_loader_cannot_build_is_still_named_by_its_line_below_text()
     with pytest.raises(YamlError) as caught:
         parse_yaml("source: نص\nentries:\n- key: x\n  date: 2026-02-30\n")
     assert caught.value.line == 4
+
+
+@pytest.mark.parametrize("depth", [300, 900])
+@pytest.mark.parametrize("shape", ["flow lists", "block mappings", "block lists", "flow mappings"])
+def test_deep_nesting_is_built_without_recursion_as_pyyaml_builds_it(shape, depth):
+    """Below the fast path's few levels PyYAML builds the rest from its queue: a hostile
+    memory or front matter nested hundreds deep is read (or refused), never a RecursionError."""
+    text = {
+        "flow lists": "[" * depth + "]" * depth,
+        "block mappings": "a:\n" + "".join(" " * (i + 1) + "b:\n" for i in range(depth)),
+        "block lists": "".join(" " * i + "- \n" for i in range(depth)) + " " * depth + "x\n",
+        "flow mappings": "k: " + "{a: " * depth + "1" + "}" * depth,
+    }[shape]
+    try:
+        expected = reference(text)
+    except yaml.YAMLError:
+        with pytest.raises(YamlError):
+            parse_yaml(text)
+        return
+    assert parse_yaml(text).value == expected

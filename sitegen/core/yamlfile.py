@@ -149,7 +149,9 @@ def _construct(loader: _Loader, node: yaml.Node, depth: int) -> Any:
             return {key.value: _construct(loader, value, depth - 1) for key, value in pairs}
     elif depth and kind is yaml.SequenceNode and tag == _SEQ:
         return [_construct(loader, item, depth - 1) for item in node.value]
-    return loader.construct_object(node, deep=True)
+    # As a document of its own: PyYAML then builds nested values from a queue, not by
+    # recursion, so hundreds of levels of nesting cannot exhaust Python's stack.
+    return loader.construct_document(node)
 
 
 def _expanded_size(root: yaml.Node, limit: int) -> int:
