@@ -119,13 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     info = machine(args)
     trash = Trash(args.workdir / ".trash")  # see measure.Trash: nothing is deleted while builds are timed
     if trash.folder.exists():
-        print("[bench] emptying the trash of an interrupted run, then resting a minute (freed inodes slow new files)", file=sys.stderr)
-        trash.empty()
-        os.sync()
-        time.sleep(61)
+        _empty_and_rest(trash, "the trash of an interrupted run")
     stub = None if (args.hugo_only or args.no_first_translation) else StubProcess(str(args.python))
+    results = []
     try:
-        results = [run_shape_size(shape, n, args, stub, trash) for shape in args.shape_list for n in args.sizes]
+        for shape in args.shape_list:
+            for n in args.sizes:
+                results.append(run_shape_size(shape, n, args, stub, trash))
+                if shutil.disk_usage(args.workdir).free < LOW_DISK:
+                    _empty_and_rest(trash, "the trash (the disk is filling up)")
     finally:
         if stub is not None:
             stub.stop()
@@ -140,6 +142,18 @@ def main(argv: list[str] | None = None) -> int:
         write_docs(text)
         print(f"[bench] wrote {DOCS}", file=sys.stderr)
     return 1 if any(r.problems for r in results) else 0
+
+
+LOW_DISK = 10 * 1024**3  # free bytes under which the trash is emptied between shapes
+
+
+def _empty_and_rest(trash: Trash, what: str) -> None:
+    """Delete the trash, then rest a minute: inodes freed within the last minute slow every
+    file the next build makes (measure.Trash)."""
+    print(f"[bench] emptying {what}, then resting a minute", file=sys.stderr)
+    trash.empty()
+    os.sync()
+    time.sleep(61)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,14 @@ def test_a_folder_others_can_write_is_never_read(temp_dir):
     assert sorted(p.name for p in folder.iterdir()) == ["planted"]
 
 
+def test_a_folder_of_this_users_only_readable_by_others_is_closed_and_used(temp_dir):
+    folder = temp_dir / f"sitegen-{os.getuid()}"
+    folder.mkdir()
+    os.chmod(folder, 0o755)  # another umask
+    assert memo.private_folder() == folder
+    assert folder.stat().st_mode & 0o777 == 0o700
+
+
 def test_a_link_in_place_of_the_folder_is_never_followed(temp_dir):
     elsewhere = temp_dir / "elsewhere"
     elsewhere.mkdir(mode=0o700)

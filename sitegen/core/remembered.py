@@ -49,7 +49,13 @@ def private_folder() -> Path | None:
     try:
         folder.mkdir(mode=stat.S_IRWXU, exist_ok=True)
         found = os.lstat(folder)
-    except OSError:
+        others_write = stat.S_IWGRP | stat.S_IWOTH
+        if stat.S_ISDIR(found.st_mode) and found.st_uid == os.getuid() and not found.st_mode & others_write and stat.S_IMODE(found.st_mode) != stat.S_IRWXU:
+            # This user's own folder, made under another umask, that no one else could write
+            # to: closed to others' reading too. (One others could write to is never used.)
+            os.chmod(folder, stat.S_IRWXU)
+            found = os.lstat(folder)
+    except (OSError, NotImplementedError):
         return None
     if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or stat.S_IMODE(found.st_mode) != stat.S_IRWXU:
         return None
