@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from .fsutil import write_atomic
+
 T = TypeVar("T")
 
 
@@ -63,10 +65,9 @@ def private_folder() -> Path | None:
 
 
 def _keep(path: Path, value: Any) -> None:
-    """Written under a new name, then renamed: a process reading it meanwhile sees the old value or the new."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    """Kept atomically (a process reading it meanwhile sees the old value or the new), not
+    durably: a value lost in a crash is only made again."""
     try:
-        temporary.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, path)
+        write_atomic(path, json.dumps(value, ensure_ascii=False).encode("utf-8"), durable=False)
     except OSError:
-        temporary.unlink(missing_ok=True)
+        pass

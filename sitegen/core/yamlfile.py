@@ -136,7 +136,7 @@ def _refuse_amplification(text: str, root: yaml.Node) -> bool:
 # handed to the loader, which builds it, or says on which line it cannot. Only for documents
 # without aliases: an alias is one node reached twice, which PyYAML builds once.
 _STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
-_PLAIN_DEPTH = 6  # a memory is four levels deep, site.yml five; below, the loader's own recursion
+_PLAIN_DEPTH = 6  # a memory is four levels deep, site.yml five; below, the loader's own queue
 
 
 def _construct(loader: _Loader, node: yaml.Node, depth: int) -> Any:

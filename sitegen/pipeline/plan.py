@@ -230,9 +230,7 @@ def _signatures(config: SiteConfig, found: Discovery, git_dates: dict[str, date]
                 unchanged.add(rel)
             else:
                 previous = load(as_stored)
-                photos = photos_of(previous)
-                if photos:
-                    signature = _signature(config, rel, path, git_date, photos, listed, memories)
+                signature = _with_photos(config, signature, photos_of(previous))
                 if signature == previous:
                     unchanged.add(rel)
         signatures[rel] = signature
@@ -249,9 +247,12 @@ def _signature(config: SiteConfig, rel: str, path: Path | str, git_date, photos:
     found; ``memories``: :func:`_memory_folder`."""
     memory = stat_signature(memories + memory_file_name(rel, config.translation.target)) if memories is not None else None
     source = listed if listed is not None else stat_signature(path)
-    if not photos:
-        return (source, memory, git_date)
-    return (source, memory, git_date, tuple((photo, stat_signature(config.content_dir / photo)) for photo in photos))
+    return _with_photos(config, (source, memory, git_date), photos)
+
+
+def _with_photos(config: SiteConfig, signature: tuple, photos: tuple[str, ...]) -> tuple:
+    """A file's signature with those of the photos it shows (none: as it is)."""
+    return (*signature, tuple((photo, stat_signature(config.content_dir / photo)) for photo in photos)) if photos else signature
 
 
 def _read_or_none(path: Path | str) -> bytes | None:
