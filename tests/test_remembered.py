@@ -16,6 +16,7 @@ import pytest
 from sitegen.content import metadata
 from sitegen.core import remembered as memo
 from sitegen.outputs.search import analyser
+from sitegen.pages import sharing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,14 +104,30 @@ def test_date_words_read_back_are_cldrs(temp_dir, language):
     assert len(list(memo.private_folder().glob("date-words-*.json"))) == 1
 
 
-def test_a_later_process_writes_dates_without_loading_babel(tmp_path):
+def test_a_later_process_writes_dates_and_open_graph_locales_without_loading_babel(tmp_path):
     script = ("import sys; from datetime import date; from sitegen.content.metadata import format_date; "
-              "print(format_date(date(2012, 2, 4), 'ar-SY')); print('babel' in sys.modules)")
+              "from sitegen.pages.sharing import facebook_locale; "
+              "print(format_date(date(2012, 2, 4), 'ar-SY')); print(facebook_locale('en'), facebook_locale('fr'), facebook_locale('ar')); "
+              "print('babel' in sys.modules)")
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     runs = [subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.split()
             for _ in range(2)]
-    assert runs[0][:-1] == runs[1][:-1] == ["٤", "شباط", "٢٠١٢"]
+    assert runs[0][:-1] == runs[1][:-1] == ["٤", "شباط", "٢٠١٢", "en_US", "fr_FR", "ar_AR"]
     assert [run[-1] for run in runs] == ["True", "False"]
+
+
+def test_locale_aliases_read_back_are_babels(temp_dir):
+    from babel.core import LOCALE_ALIASES
+
+    for _ in range(2):  # made and kept, then read back
+        sharing._locale_aliases.cache_clear()
+        assert sharing._locale_aliases() == LOCALE_ALIASES
+    [kept] = memo.private_folder().glob("locale-aliases-*.json")
+    for planted in ({}, {"en": 1}, ["en", "en_US"], "en_US"):
+        kept.write_text(json.dumps(planted))
+        sharing._locale_aliases.cache_clear()
+        assert sharing._locale_aliases() == LOCALE_ALIASES
+    sharing._locale_aliases.cache_clear()
 
 
 def test_the_search_fold_table_read_back_is_the_one_made_from_unicode(temp_dir, monkeypatch):

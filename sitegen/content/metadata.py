@@ -6,15 +6,13 @@ Pure functions over text; no I/O.
 from __future__ import annotations
 
 import functools
-import importlib.util
-import os
 import re
 import unicodedata
 from datetime import date
 from typing import Any
 
 from ..core.languages import base_language, locale_identifier
-from ..core.remembered import remembered
+from ..core.remembered import package_stamp, remembered
 from ..core.textrules import is_invisible
 
 TITLE_LIMIT = 90
@@ -149,7 +147,7 @@ def _date_words(language: str) -> dict[str, Any]:
     """What dates need of the locale's CLDR data, kept between processes (core/remembered.py):
     loading Babel's data for a locale cost every process 35-40 ms. Named by Babel's own
     files, so a new Babel makes them again."""
-    return remembered("date-words", f"{language}\n{_babel_stamp()}", lambda: _date_words_from_cldr(language), _are_date_words)
+    return remembered("date-words", f"{language}\n{package_stamp('babel')}", lambda: _date_words_from_cldr(language), _are_date_words)
 
 
 def _date_words_from_cldr(language: str) -> dict[str, Any]:
@@ -173,17 +171,6 @@ def _are_date_words(value: Any) -> bool:
     months = value.get("months") if isinstance(value, dict) else None
     return (isinstance(months, list) and len(months) == 12 and all(isinstance(m, str) and m for m in months)
             and isinstance(value.get("numbering"), str))
-
-
-def _babel_stamp() -> str:
-    """Babel's installed copy, by the path, size and time of its package file (without importing it)."""
-    spec = importlib.util.find_spec("babel")
-    origin = spec.origin if spec is not None and spec.origin else ""
-    try:
-        found = os.stat(origin)
-    except OSError:
-        return origin
-    return f"{origin}:{found.st_size}:{found.st_mtime_ns}"
 
 
 def hijri_date(day: date, language: str, numerals: str = "auto") -> str | None:

@@ -12,6 +12,7 @@ there, not readable or not of the expected shape (``accept``) is made again and 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import stat
@@ -40,6 +41,18 @@ def remembered(name: str, key: str, make: Callable[[], T], accept: Callable[[Any
     value = make()
     _keep(path, value)
     return value
+
+
+def package_stamp(name: str) -> str:
+    """An installed package's copy, by the path, size and time of its package file, without
+    importing it: part of a key, so that another copy of the library makes its values again."""
+    spec = importlib.util.find_spec(name)
+    origin = spec.origin if spec is not None and spec.origin else ""
+    try:
+        found = os.stat(origin)
+    except OSError:
+        return origin
+    return f"{origin}:{found.st_size}:{found.st_mtime_ns}"
 
 
 def private_folder() -> Path | None:
