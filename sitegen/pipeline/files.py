@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 from ..config import SiteConfig
 from ..content.segment import build_segments
@@ -51,8 +52,9 @@ class FileTask:
     previous_pages: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class SlugClaim:
+class SlugClaim(NamedTuple):
+    """A segment's slug, and where it was given. (A named tuple: see drafts.Slot.)"""
+
     slug: str
     where: str  # "content/x.txt:12 (segment 2)" for messages
     path: str
