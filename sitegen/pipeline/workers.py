@@ -13,9 +13,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from multiprocessing import get_context
 from typing import Any, TypeVar
 
 from ..core.fsutil import libc_function
@@ -51,6 +49,11 @@ def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], sha
     frozen_before = gc.get_freeze_count() > 0  # the build's own freeze (keep_long_lived) stays
     gc.freeze()
     _return_free_memory()
+    # Imported here: a build that makes one or two files runs them in this process, and the
+    # process pool's modules (multiprocessing and its kin) cost 9 ms to load.
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
             return [result for results in pool.map(_call, [task] * len(batches), batches) for result in results]
