@@ -15,7 +15,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
+from markupsafe import _escape_inner as _escape_text  # markupsafe's C escaping (its Python one without it)
 
 if TYPE_CHECKING:
     import jinja2
@@ -44,8 +45,30 @@ class Theme:
         """Made at the first page rendered: a build with nothing to do, which only needs the
         fingerprint, never imports Jinja."""
         import jinja2
+        from jinja2.compiler import CodeGenerator
+
+        class TextEscapingCodeGenerator(CodeGenerator):
+            def _output_child_pre(self, node, frame, finalize) -> None:
+                # A value a template prints (``{{ x }}``, autoescaped) goes through
+                # escape_output below rather than markupsafe's escape, which makes a Markup
+                # of every value by a Python constructor: a cold build prints four million.
+                if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
+                    self.write("environment.escape_output(")
+                    if finalize.src is not None:
+                        self.write(finalize.src)
+                else:
+                    super()._output_child_pre(node, frame, finalize)
 
         class Environment(jinja2.Environment):
+            code_generator_class = TextEscapingCodeGenerator
+
+            @staticmethod
+            def escape_output(value, _escape_text=_escape_text, _str=str):
+                """What escape() prints of a value, without a Markup: printed, it is only joined
+                into the page. Text escaped by markupsafe's own code; anything else (Markup, a
+                number, None) by escape() itself."""
+                return _escape_text(value) if type(value) is _str else escape(value)
+
             def getattr(self, obj, attribute):
                 # ``labels.skip`` on a dict: Jinja tries the attribute first, and a dict's failed
                 # attribute lookup raises an exception every time (a twentieth of a cold build).
@@ -74,7 +97,8 @@ def _bytecode_cache():
     never read); compiling them anew cost every build and every worker about 30 ms."""
     import jinja2
 
-    options = hashlib.sha256(repr(sorted(_COMPILE_OPTIONS.items())).encode()).hexdigest()[:12]
+    # The code generator's own way of printing values is part of the compiled code too.
+    options = hashlib.sha256(repr((sorted(_COMPILE_OPTIONS.items()), "escape_output")).encode()).hexdigest()[:12]
     try:
         return jinja2.FileSystemBytecodeCache(pattern=f"sitegen-{options}-%s.cache")
     except (OSError, RuntimeError):  # no safe folder: compile every time
