@@ -3,8 +3,6 @@ theme's own code generator (pages/theme.py), whatever the value."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st

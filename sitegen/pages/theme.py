@@ -15,8 +15,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# _escape_inner: markupsafe's C escaping of text (its Python one where the C is missing).
 from markupsafe import Markup, escape
-from markupsafe import _escape_inner as _escape_text  # markupsafe's C escaping (its Python one without it)
+from markupsafe import _escape_inner as _escape_text
 
 if TYPE_CHECKING:
     import jinja2
