@@ -9,15 +9,26 @@ import pickle
 from pathlib import Path
 
 
+# SHA-256, cut to 128 bits: on processors with SHA instructions (x86 since 2017-2019, ARMv8)
+# OpenSSL's is twice as fast as BLAKE2b here (1.6 against 0.8 GB/s), and a cold build hashes
+# every page it writes, about 450 MB at 10,000 segments.
+_DIGEST = hashlib.sha256
+
+
+def _hex(digest) -> str:
+    return digest.hexdigest()[:32]
+
+
 def hash_bytes(*parts: bytes | str | None) -> str:
-    digest = hashlib.blake2b(digest_size=16)
+    digest = _DIGEST()
     for part in parts:
         if part is None:
             digest.update(b"\x01")
             continue
         data = part.encode("utf-8") if isinstance(part, str) else part
-        digest.update(len(data).to_bytes(8, "little") + data)
-    return digest.hexdigest()
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)  # not joined to its length first: that copied every page
+    return _hex(digest)
 
 
 def hash_pairs(pairs) -> str:
@@ -25,7 +36,7 @@ def hash_pairs(pairs) -> str:
     paths and digests: joined first and hashed in one call (a part each cost a tenth of a
     second per build). Names and values never hold NUL, the separator."""
     text = "\x00".join(f"{name}\x00{value}" for name, value in pairs)
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return _hex(_DIGEST(text.encode("utf-8", "surrogatepass")))
 
 
 def value_bytes(value: object) -> bytes:
@@ -40,7 +51,7 @@ def value_bytes(value: object) -> bytes:
 
 def value_digest(value: object) -> bytes:
     """A short digest of :func:`value_bytes`, to key what is made of many values."""
-    return hashlib.blake2b(value_bytes(value), digest_size=16).digest()
+    return _DIGEST(value_bytes(value)).digest()[:16]
 
 
 def stat_signature(path: Path | str) -> tuple[int, int, int] | None:
