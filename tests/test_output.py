@@ -248,6 +248,23 @@ def test_linked_staging_never_writes_through_to_the_live_site(tmp_path):
     assert (out / "index.html").read_bytes() == b"new" and (out / "ar" / "a.html").read_bytes() == b"a"
 
 
+def test_a_page_the_system_takes_in_short_writes_is_written_whole(tmp_path, monkeypatch):
+    written = []
+    real_write = os.write
+
+    def short_write(fd, data):  # as a write to a full pipe or a signal can: part of it
+        count = real_write(fd, bytes(data[:1000]))
+        written.append(count)
+        return count
+
+    monkeypatch.setattr(os, "write", short_write)
+    data = bytes(range(256)) * 40
+    replace_file(tmp_path / "page.html", data)
+    monkeypatch.undo()
+    assert (tmp_path / "page.html").read_bytes() == data
+    assert len(written) == 11
+
+
 def test_write_site_failure_leaves_previous_tree(tmp_path, monkeypatch):
     out = tmp_path / "_site"
     write_site(out, {"index.html": b"old"})
