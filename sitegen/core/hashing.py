@@ -8,7 +8,6 @@ import os
 import pickle
 from pathlib import Path
 
-
 # SHA-256, cut to 128 bits: on processors with SHA instructions (x86 since 2017-2019, ARMv8)
 # OpenSSL's is twice as fast as BLAKE2b here (1.6 against 0.8 GB/s), and a cold build hashes
 # every page it writes, about 450 MB at 10,000 segments.
