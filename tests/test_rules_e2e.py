@@ -109,6 +109,20 @@ def test_real_entry_point_exit_codes(make_site):
     assert "Traceback" not in broken.stderr and "a.txt:1:" in broken.stderr
 
 
+def test_the_entry_point_leaves_without_the_interpreter_teardown_and_keeps_its_code_and_words(make_site):
+    """build.py ends with os._exit once its output is flushed: an exit handler (the teardown)
+    never runs, yet every line printed arrives and the exit code is the build's."""
+    site = make_site({"content/a.txt": ARTICLE})
+    (site / "content" / "b.txt").write_bytes(b"\xff")
+    script = ("import atexit, runpy, sys; atexit.register(lambda: print('TEARDOWN', file=sys.stderr)); "
+              f"sys.argv = ['build.py', '--config', {str(site / 'site.yml')!r}, '--offline']; "
+              f"runpy.run_path({str(REPO / 'build.py')!r}, run_name='__main__')")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert run.returncode == 1
+    assert "b.txt:1:" in run.stderr and run.stderr.endswith("\n")
+    assert "TEARDOWN" not in run.stderr
+
+
 # -- pages ----------------------------------------------------------------------------------------------
 
 

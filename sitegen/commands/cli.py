@@ -7,11 +7,13 @@ A traceback is shown only with --debug: a user's mistake gets a message.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 import time
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 from ..config import ConfigError, SiteConfig, load_config
 from ..pages.theme import ThemeError
@@ -65,6 +67,19 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"error: unexpected failure ({type(exc).__name__}: {exc}); run again with --debug and report it", file=sys.stderr)
         return EXIT_PROBLEMS
+
+
+def leave(code: int | None) -> NoReturn:
+    """End the process with ``code`` once what it printed is flushed, skipping the interpreter's
+    teardown: freeing a build's hundreds of thousands of objects one at a time, after a last
+    full collection, cost a one-change build 60-100 ms. Nothing is left to do by then: every
+    file is written and closed (atomically), the cache committed and closed, workers joined."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # a reader that went away (| head): there is no one left to tell
+    os._exit(code or 0)  # as sys.exit: None is success
 
 
 def _run_subcommand(command: str, argv: list[str]) -> int:
