@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitegen.core.yamlfile import YamlError, parse_yaml
+from sitegen.core.yamlfile import YamlError, parse_yaml, read_simple_block
 
 # Words the resolver reads as something other than text when plain (bools, nulls, numbers,
 # dates, merge keys), beside ordinary text and Arabic.
@@ -100,3 +100,81 @@ def test_deep_nesting_is_built_without_recursion_as_pyyaml_builds_it(shape, dept
         "flow mappings": "k: " + "{a: " * depth + "1" + "}" * depth,
     }[shape]
     assert_read_as_pyyaml_reads(text)
+
+
+# -- read_simple_block: the block YAML the build writes, read line by line ----------------------
+
+SIMPLE_KEYS = ["key", "source", "translation", "entries", "at", "x_1", "reviewed", "yes", "No", "null", "on", "y", "n", "true", "_"]
+SIMPLE_TEXT = [*TRICKY, "حمص: بابا عمرو", "قال # ثم", "نص #وسم", "a:b", "http://x.org/a?b#c", "'", "''", "a''b", "\"", "\\", "a\\nb",
+               " lead", "trail ", "- item", "[x]", "{x}", "@x", "`x`", "%x", "|", ">", "*x", "&x", "?", ":", "...", "---", "=",
+               "1.1", "2026-11-25", "0.", ".5", "+", "FALSE", "Off", "~x", "x:", "\u00a0نص\u00a0", "نص\u200f", "😀", "a,b", ",a"]
+simple_values = st.one_of(st.sampled_from(SIMPLE_TEXT), st.text(max_size=10))
+
+
+def _quoted(value: str, how: str) -> str:
+    if how == "single":
+        return "'" + value.replace("'", "''") + "'"
+    if how == "double":
+        return '"' + value + '"'  # as typed: PyYAML decides what the backslashes and quotes mean
+    if how == "broken single":
+        return "'" + value + "'"
+    return value
+
+
+value_lines = st.builds(_quoted, simple_values, st.sampled_from(["plain", "single", "double", "broken single"]))
+line_shapes = st.one_of(
+    st.builds(lambda lead, key, value: f"{lead}{key}: {value}", st.sampled_from(["", "- ", "  ", "   ", " ", "-  "]), st.sampled_from(SIMPLE_KEYS), value_lines),
+    st.builds(lambda lead, key: f"{lead}{key}:", st.sampled_from(["", "- ", "  "]), st.sampled_from(SIMPLE_KEYS)),
+    st.sampled_from(["", "  ", "# a comment", "  # indented", "---", "...", "%YAML 1.1", "- ", "  - a: b", "key:value", "key : v", "\tkey: v",
+                     "key: v # note", "key: 'v' # note", "key: [a, b]", "key: {a: b}", "key: |", "  text", "key: &a v", "key: *a", "key: !!str 5"]),
+)
+
+
+def _simple_document(lines: list[str], crlf: bool) -> str:
+    return ("\r\n" if crlf else "\n").join(lines) + "\n"
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(line_shapes, max_size=12), st.booleans())
+def test_a_simple_block_is_read_as_pyyaml_reads_it_or_not_at_all(lines, crlf):
+    """Lines typed every which way: where read_simple_block gives a value, it is PyYAML's; where
+    PyYAML refuses the document, read_simple_block gives nothing (parse_yaml then says why)."""
+    text = _simple_document(lines, crlf and len(lines) % 2 == 0)
+    found = read_simple_block(text)
+    try:
+        expected = reference(text)
+    except yaml.YAMLError:
+        assert found is None
+        return
+    assert found is None or found == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(SIMPLE_KEYS), simple_values, max_size=4),
+       st.lists(st.dictionaries(st.sampled_from(SIMPLE_KEYS), st.one_of(simple_values, st.booleans()), min_size=1, max_size=5), max_size=4),
+       st.sampled_from([80, 1_000_000]))
+def test_documents_pyyaml_writes_are_read_as_pyyaml_reads_them_or_not_at_all(top, entries, width):
+    """PyYAML's own writing (quoting, escapes, long lines folded at ``width``)."""
+    text = yaml.safe_dump({**top, "entries": entries}, allow_unicode=True, sort_keys=False, width=width, default_flow_style=False)
+    found = read_simple_block(text)
+    assert found is None or found == reference(text)
+
+
+ORDINARY = st.text(alphabet="ابتثجحخدذرزسشصضطظعغفقكلمنهوي ،.؛:«»“”-'\"0123456789abcXYZ#()", min_size=1, max_size=60).filter(str.strip)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(ORDINARY, ORDINARY, st.booleans()), min_size=1, max_size=6))
+def test_memories_the_build_writes_are_read_line_by_line(pairs):
+    """The fast path is the build's path: a memory as dump_memory writes it (reviewed or not,
+    text with colons, quotes, hashes, digits) is read by read_simple_block, as PyYAML reads it."""
+    from pathlib import Path
+
+    from sitegen.translation.memory import Memory, MemoryEntry, dump_memory, entry_key
+
+    entries = tuple(MemoryEntry(entry_key(source, "ar", "en"), source, translation, "libre", "2026-11-25", reviewed, f"1.{n}")
+                    for n, (source, translation, reviewed) in enumerate(pairs))
+    text = dump_memory(Memory(Path("m.yml"), "a.txt", "ar", "en", entries)).decode("utf-8")
+    found = read_simple_block(text)
+    assert found is not None, text
+    assert found == reference(text)

@@ -11,6 +11,7 @@ limit is checked on the node graph, before any value is built.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -110,6 +111,115 @@ def parse_yaml(text: str) -> YamlDocument:
     finally:
         loader.dispose()
     return YamlDocument(value, node)
+
+
+def read_simple_block(text: str) -> dict[str, Any] | None:
+    """The value of a document in the plain block YAML this tool writes (a memory file), read
+    line by line; None for anything else, which then goes through :func:`parse_yaml`.
+
+    The shape: at the left margin, ``key: value`` lines and ``key:`` lines opening a list whose
+    items follow at the same margin (``- key: value``, then ``  key: value``); each value on its
+    line, plain or quoted without escapes; blank and comment lines. Any other line, character or
+    value (a tag, an anchor, a number, a date, a null, a repeated key, a plain value with
+    ``: `` or `` #`` in it) gives None. A value read here is what PyYAML's safe loader builds:
+    a plain value is typed by the loader's own resolver. PyYAML's reading of a memory (parse,
+    resolve, construct) was the largest part of a cold build's reading of memories.
+    """
+    if any(character in text for character in _NOT_SIMPLE) or _NON_PRINTABLE.search(text):
+        return None
+    top: dict[str, Any] = {}
+    items: list[dict[str, Any]] | None = None  # the list the last key opened
+    item: dict[str, Any] | None = None
+    match = _SIMPLE_LINE.match
+    for line in text.split("\n"):
+        found = match(line)
+        if found is None:
+            bare = line.lstrip(" ")
+            if not bare or bare[0] == "#":
+                continue  # blank, or a comment
+            return None
+        lead, key, raw = found.groups()
+        if not _key_is_text(key):
+            return None  # yes, no, null...: a key PyYAML would not read as text
+        if lead is None:
+            if key in top or (items is not None and not items):
+                return None  # a repeated key; a key with nothing under it (null)
+            if raw is None:
+                items, item = [], None
+                top[key] = items
+                continue
+            items = item = None
+            target = top
+        else:
+            if items is None or raw is None:
+                return None
+            if lead == "- ":
+                item = {}
+                items.append(item)
+            elif item is None or key in item:
+                return None
+            target = item
+        value = _simple_scalar(raw)
+        if value is _NOT_READ:
+            return None
+        target[key] = value
+    if not top or (items is not None and not items):
+        return None
+    return top
+
+
+def _simple_scalar(raw: str) -> Any:
+    """A value on its line, as PyYAML reads it; _NOT_READ for anything but text and booleans."""
+    first, last = raw[0], raw[-1]
+    if first == "'":
+        inner = raw[1:-1]
+        if len(raw) < 2 or last != "'" or "'" in inner.replace("''", ""):
+            return _NOT_READ
+        return inner.replace("''", "'")
+    if first == '"':
+        inner = raw[1:-1]
+        if len(raw) < 2 or last != '"' or '"' in inner or "\\" in inner:
+            return _NOT_READ
+        return inner
+    if first in _PLAIN_CANNOT_START and not (first in "-?:" and raw[1:2] not in ("", " ")):
+        return _NOT_READ  # an indicator ('-x' is text, '- x' a list)
+    if last in " :" or ": " in raw or " #" in raw:
+        return _NOT_READ
+    tag = _plain_tag(raw)
+    if tag == _STR:
+        return raw
+    if tag == _BOOL:
+        return _Loader.bool_values[raw.lower()]
+    return _NOT_READ
+
+
+@functools.lru_cache(maxsize=256)
+def _key_is_text(key: str) -> bool:
+    return _plain_tag(key) == _STR
+
+
+def _plain_tag(value: str) -> str:
+    """The tag PyYAML's resolver gives a plain scalar."""
+    resolvers = _Loader.yaml_implicit_resolvers
+    for tag, pattern in resolvers.get(value[0], ()):
+        if pattern.match(value):
+            return tag
+    for tag, pattern in resolvers.get(None, ()):
+        if pattern.match(value):
+            return tag
+    return _STR
+
+
+_NOT_READ = object()
+_BOOL = "tag:yaml.org,2002:bool"
+# A key of the shape, at the margin or under a list's item; its value after one space.
+_SIMPLE_LINE = re.compile(r"(- |  )?([A-Za-z_][A-Za-z0-9_]*):(?: (.+))?\Z")
+# What a plain scalar cannot start with (an indicator, a space), and characters PyYAML reads
+# otherwise than as one more character of a line: a tab, other line breaks, a byte-order mark.
+_PLAIN_CANNOT_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")
+_NOT_SIMPLE = "\t\r\x85\u2028\u2029\ufeff"
+# What PyYAML's reader refuses (compiled by PyYAML already: this one costs nothing to load).
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 
 
 def expansion_limit(length: int) -> int:
