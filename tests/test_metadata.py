@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -252,6 +253,12 @@ def test_bad_slug_fails_the_build_and_writes_nothing_outside(make_site, run_buil
 def test_collision_key_ignores_case_and_normalisation():
     assert slug_collision_key("Homs") == slug_collision_key("homs")
     assert slug_collision_key("e\u0301") == slug_collision_key("\u00e9")
+
+
+@given(st.one_of(st.text(), st.text(alphabet=st.characters(max_codepoint=127))))
+def test_collision_key_is_nfc_casefolded_text_whatever_the_slug(slug):
+    """ASCII takes a shorter way (lower()); every slug gets what NFC and casefold give."""
+    assert slug_collision_key(slug) == unicodedata.normalize("NFC", slug).casefold()
 
 
 _slug_chars = st.one_of(

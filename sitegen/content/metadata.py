@@ -259,4 +259,6 @@ def _mixes_confusable_scripts(slug: str) -> bool:
 
 def slug_collision_key(slug: str) -> str:
     """Two slugs that would name the same file on a case-insensitive or normalising file system."""
+    if slug.isascii():
+        return slug.lower()  # the same, for ASCII, without the two calls (every page of every build)
     return unicodedata.normalize("NFC", slug).casefold()

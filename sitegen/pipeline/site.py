@@ -80,10 +80,10 @@ def find_page_collisions(records: list[FileOutcome], artifacts: list[Artifact]) 
     taken = {slug_collision_key(a.id): a.name for a in artifacts if a.name}
     problems = []
     for record in records:
-        claims = {slug_collision_key(claim.slug): claim for claim in record.slugs}
         for path in record.pages:
             name = taken.get(slug_collision_key(path))
             if name is not None:
+                claims = {slug_collision_key(claim.slug): claim for claim in record.slugs}
                 claim = claims[slug_collision_key(path.rpartition("/")[2].removesuffix(".html"))]
                 problems.append(error(claim.path, claim.line, f"output file {path} of slug '{claim.slug}' is also {name}: give this segment another 'slug' in its front matter"))
     return problems
