@@ -199,18 +199,12 @@ def _key_is_text(key: str) -> bool:
 
 
 def _plain_tag(value: str) -> str:
-    """The tag PyYAML's resolver gives a plain scalar."""
-    resolvers = _Loader.yaml_implicit_resolvers
-    for tag, pattern in resolvers.get(value[0], ()):
-        if pattern.match(value):
-            return tag
-    for tag, pattern in resolvers.get(None, ()):
-        if pattern.match(value):
-            return tag
-    return _STR
+    """The tag PyYAML's resolver gives a plain scalar (the resolver the safe loader types with)."""
+    return _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
 
 
 _NOT_READ = object()
+_RESOLVER = yaml.resolver.Resolver()
 _BOOL = "tag:yaml.org,2002:bool"
 # A key of the shape, at the margin or under a list's item; its value after one space.
 _SIMPLE_LINE = re.compile(r"(- |  )?([A-Za-z_][A-Za-z0-9_]*):(?: (.+))?\Z")

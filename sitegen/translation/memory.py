@@ -165,9 +165,10 @@ def load_memory(
         return None, [error(path, exc.line, f"translation memory: {exc.message}: fix the YAML or restore the file from git")]
     if doc.value is None:
         return empty, []
-    fast = _read_fast(doc.value, path, source_file, source_language, target_language)
-    if fast is not None:
-        return fast, []
+    if simple is None:  # (read line by line, the same value was just judged)
+        fast = _read_fast(doc.value, path, source_file, source_language, target_language)
+        if fast is not None:
+            return fast, []
     # Something is off: go through the node tree, to say where.
     if not isinstance(doc.value, dict):
         return None, [error(path, node_line(doc.node, 1), "translation memory must be a mapping with 'entries': restore it from git")]
