@@ -156,3 +156,71 @@ def test_memories_written_together_are_made_durable_by_one_sync_not_an_fsync_eac
     for name in ("a", "b", "c", "d"):
         assert len(yaml.safe_load((site / "translations" / f"{name}.txt.en.yml").read_text(encoding="utf-8"))["entries"]) == 2
     assert not journal_path(site / "translations", "en").exists()
+
+
+def _articles(count: int) -> dict[str, str]:
+    return {f"content/n{n:03}.txt": f"فقرة وحيدة من الخبر رقم {n} عن حمص.\n" for n in range(count)}
+
+
+def test_a_files_memory_is_written_as_soon_as_its_last_result_is_in_not_after_every_request(tmp_path: Path) -> None:
+    """Writing thousands of memories after the last request was a sixth of a first translation."""
+    site = write_site(tmp_path / "site", _articles(6), TRANSLATION_ON)
+    first_memory = site / "translations" / "n000.txt.en.yml"
+    seen: list[bool] = []
+
+    class Slow(FakeTranslator):
+        def translate(self, text: str) -> str:
+            if "رقم 5 " in text:  # the last request waits for the first file's memory
+                seen.append(wait_for(first_memory.exists))
+            return super().translate(text)
+
+    result = build(site, translator_factory=Slow, workers=1)
+    assert result.written and not result.problems
+    assert seen == [True], "the first file's memory was written while a request was still open"
+    for n in range(6):
+        assert len(yaml.safe_load((site / "translations" / f"n{n:03}.txt.en.yml").read_text(encoding="utf-8"))["entries"]) == 1
+    assert not journal_path(site / "translations", "en").exists()
+
+
+def test_a_file_is_made_while_the_other_files_are_still_being_translated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cores the requests leave idle make the files already translated (workers.Stream)."""
+    import sitegen.pipeline.files as files_module
+
+    count = 60  # enough files for workers
+    site = write_site(tmp_path / "site", _articles(count), TRANSLATION_ON)
+    made = tmp_path / "made.txt"
+    real = files_module.process_file
+
+    def noting(task, context):  # runs in the workers: they say which files they made
+        outcome = real(task, context)
+        if not context.defer_untranslated:
+            with open(made, "a", encoding="utf-8") as out:
+                out.write(task.rel + "\n")
+        return outcome
+
+    monkeypatch.setattr(files_module, "process_file", noting)
+    seen: list[bool] = []
+
+    class Slow(FakeTranslator):
+        def translate(self, text: str) -> str:
+            if f"رقم {count - 1} " in text:  # the last request waits until a worker made the first file
+                seen.append(wait_for(lambda: made.exists() and "n000.txt" in made.read_text(encoding="utf-8").split()))
+            return super().translate(text)
+
+    result = build(site, translator_factory=Slow, workers=2)
+    assert result.written and not result.problems
+    assert seen == [True], "the first file was made before the last request was answered"
+    made_files = made.read_text(encoding="utf-8").split()
+    assert sorted(made_files) == sorted(f"n{n:03}.txt" for n in range(count)), "each file made once, after its translation"
+    assert result.report.translated == count
+
+
+def wait_for(predicate, deadline: float = 10.0) -> bool:
+    import time
+
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
