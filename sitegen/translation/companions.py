@@ -10,12 +10,12 @@ never a half-Arabic English page.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import date
-from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -204,7 +204,7 @@ def _translate_missing(
         with closing(_completed(units, translator.translate, config.translation.concurrency)) as batches:  # type: ignore[attr-defined]
             for batch in batches:
                 # Journal every success of this batch before raising anything: an interrupt loses nothing finished.
-                interruptions = [results.take(unit, future) for unit, future in batch]
+                interruptions = [results.take(*outcome) for outcome in batch]
                 if progress:
                     progress(report.translated + report.failed, len(units), report)
                 for interruption in filter(None, interruptions):
@@ -231,17 +231,16 @@ class _Results:
         for unit in units:
             self.waiting[unit.source_rel] = self.waiting.get(unit.source_rel, 0) + 1
 
-    def take(self, unit: Unit, future: Future) -> BaseException | None:
+    def take(self, unit: Unit, translation: str | None, failure: BaseException | None) -> BaseException | None:
         """Record one request's outcome; an exception that is not a translation failure
         (Ctrl-C in a worker thread, a bug) is returned, for the caller to raise."""
         from .failures import (
             TranslationFailed,  # deep-translator is imported only when needed
         )
 
-        failure = future.exception()
         if failure is None:
             self.report.translated += 1
-            entry = MemoryEntry(unit.key, unit.text, future.result(), self.provider, self.today, False, unit.at)
+            entry = MemoryEntry(unit.key, unit.text, translation, self.provider, self.today, False, unit.at)
             self.journal.append(JournalLine(unit.source_rel, entry))
             self.arrived.setdefault(unit.source_rel, []).append(entry)
         elif isinstance(failure, TranslationFailed):
@@ -256,27 +255,57 @@ class _Results:
         return None
 
 
-def _completed(units: list[Unit], translate: Callable[[str], str], concurrency: int) -> Iterator[list[tuple[Unit, Future]]]:
-    """The requests, ``concurrency`` at a time: each batch of finished ones in document order.
+Outcome = tuple[Unit, str | None, BaseException | None]  # a request's unit, and its translation or what it raised
 
-    At most twice ``concurrency`` requests wait in the pool, refilled as they end: waiting on
-    every unit's future at once made each wake-up visit all of them (concurrent.futures.wait
-    does), which was quadratic in the number of paragraphs.
+
+def _completed(units: list[Unit], translate: Callable[[str], str], concurrency: int) -> Iterator[list[Outcome]]:
+    """The requests, ``concurrency`` at a time: each batch of outcomes that arrived since the
+    last, in document order.
+
+    Each of ``concurrency`` threads takes the next unit as soon as it has finished one, and
+    puts its outcome in a queue this thread reads. (Through a pool of futures, every request
+    also cost this thread, which journals the results, a future to make and a wait over the
+    ones in flight: more of the process's time than the request's own.) When the caller stops
+    (Ctrl-C, a crash), no thread starts another request, and none is waited for: a request in
+    flight may take its whole timeout, and its outcome is dropped.
     """
-    pool = ThreadPoolExecutor(max_workers=concurrency)
-    queue = iter(units)
-    window = {pool.submit(translate, unit.text): unit for unit in islice(queue, 2 * concurrency)}
+    todo: queue.SimpleQueue[Unit] = queue.SimpleQueue()
+    for unit in units:
+        todo.put(unit)
+    done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                unit = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                done.put((unit, translate(unit.text), None))
+            except BaseException as exc:  # the caller judges it: a failure, or a reason to stop
+                done.put((unit, None, exc))
+                if not isinstance(exc, Exception):
+                    return  # Ctrl-C and the like: this thread asks for nothing more
+
+    threads = [threading.Thread(target=work, name=f"translator-{n}", daemon=True) for n in range(max(1, min(concurrency, len(units))))]
+    for thread in threads:
+        thread.start()
+    left = len(units)
     try:
-        while window:
-            finished, _ = wait(window, return_when=FIRST_COMPLETED)
-            batch = sorted(((window.pop(f), f) for f in finished), key=lambda pair: pair[0].at)
-            window |= {pool.submit(translate, unit.text): unit for unit in islice(queue, len(batch))}
-            yield batch
-    except BaseException:
-        # Ctrl-C, a crash, or the caller stopping: don't wait for requests in flight (each may take the whole timeout).
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+        while left:
+            batch = [done.get()]
+            while True:
+                try:
+                    batch.append(done.get_nowait())
+                except queue.Empty:
+                    break
+            left -= len(batch)
+            yield sorted(batch, key=lambda outcome: outcome[0].at)
+    finally:
+        stop.set()
+    for thread in threads:
+        thread.join()  # all ended, or ending: none is alive when the build next forks workers
 
 
 def _tidy(memory: Memory, units: list[Unit]) -> tuple[Memory, list[Problem]]:
