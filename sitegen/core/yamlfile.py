@@ -193,6 +193,68 @@ def _simple_scalar(raw: str) -> Any:
     return _NOT_READ
 
 
+def write_simple_block(value: dict[str, Any]) -> str | None:
+    """``value`` in block YAML, as PyYAML's C emitter writes it (``yaml.dump`` with the
+    CSafeDumper, ``allow_unicode``, ``sort_keys=False``, a width no line reaches and no flow
+    style), written here line by line; None when unsure, for ``yaml.dump`` to write.
+
+    The shape :func:`read_simple_block` reads: a mapping of text keys to text, booleans, or a
+    non-empty list of such mappings. Text goes plain or in single quotes, by libyaml's rules
+    for a value on its own line; text libyaml writes otherwise (with a tab, a line break, a
+    byte-order mark, a character beyond the Basic Multilingual Plane) gives None. The emitter's Python representer and resolver were most of the time
+    a first translation spent writing its memories.
+    """
+    if _C_EMITTER is None:
+        return None  # PyYAML without libyaml writes through its Python emitter: leave it to it
+    lines: list[str] = []
+    for key, item in value.items():
+        if not _plain_key(key):
+            return None
+        if isinstance(item, list):
+            if not item:
+                return None  # written as [] in flow style
+            lines.append(f"{key}:")
+            for entry in item:
+                if not isinstance(entry, dict) or not entry:
+                    return None
+                lead = "- "
+                for name, field in entry.items():
+                    text = _block_value(field)
+                    if not _plain_key(name) or text is None:
+                        return None
+                    lines.append(f"{lead}{name}: {text}")
+                    lead = "  "
+        else:
+            text = _block_value(item)
+            if text is None:
+                return None
+            lines.append(f"{key}: {text}")
+    return "\n".join(lines) + "\n"
+
+
+def _block_value(value: Any) -> str | None:
+    if value is True or value is False:
+        return "true" if value else "false"
+    return _block_scalar(value) if type(value) is str else None
+
+
+def _block_scalar(text: str) -> str | None:
+    """A text value on its own line, plain or single-quoted, as libyaml writes it; None when unsure."""
+    if not _EMITTABLE.fullmatch(text):
+        return None  # empty; a tab, a break, a character libyaml escapes
+    first = text[0]
+    if (first in _QUOTED_IF_FIRST or (first in "-?:" and text[1:2] in ("", " ")) or text[-1] in " :" or ": " in text or " #" in text
+            or text.startswith(("---", "...")) or ((first in _RESOLVED_FIRST or None in _RESOLVED_FIRST) and _plain_tag(text) != _STR)):
+        return "'" + text.replace("'", "''") + "'"  # ('-x' is plain, '- x' an item of a list)
+    return text
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_key(key: Any) -> bool:
+    """Whether a key is text written plain (the memory's few keys, judged once each)."""
+    return type(key) is str and _block_scalar(key) == key
+
+
 @functools.lru_cache(maxsize=256)
 def _key_is_text(key: str) -> bool:
     return _plain_tag(key) == _STR
@@ -204,7 +266,17 @@ def _plain_tag(value: str) -> str:
 
 
 _NOT_READ = object()
+_C_EMITTER = getattr(yaml, "CSafeDumper", None)
+# Printable, by libyaml's rule for the emitter (as unicode is allowed), less what takes a line
+# of its own or an escape: tabs, line breaks (\x85, \u2028, \u2029), the byte-order mark, and
+# anything beyond the Basic Multilingual Plane (libyaml escapes it, even with allow_unicode).
+_EMITTABLE = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]+")
+# A value starting with one of these is an indicator unless quoted; a space: a leading one.
+_QUOTED_IF_FIRST = frozenset("#,[]{}&*!|>'\"%@` ")
 _RESOLVER = yaml.resolver.Resolver()
+# The first characters the resolver has a rule for (bools, numbers, dates, nulls...): text
+# starting with another is text, without asking it (PyYAML's resolver looks rules up the same way).
+_RESOLVED_FIRST = frozenset(_RESOLVER.yaml_implicit_resolvers)
 _BOOL = "tag:yaml.org,2002:bool"
 # A key of the shape, at the margin or under a list's item; its value after one space.
 _SIMPLE_LINE = re.compile(r"(- |  )?([A-Za-z_][A-Za-z0-9_]*):(?: (.+))?\Z")

@@ -46,7 +46,13 @@ import yaml
 from ..core.diagnostics import Problem, error, warning
 from ..core.fsutil import write_atomic
 from ..core.languages import base_language
-from ..core.yamlfile import YamlError, node_line, parse_yaml, read_simple_block
+from ..core.yamlfile import (
+    YamlError,
+    node_line,
+    parse_yaml,
+    read_simple_block,
+    write_simple_block,
+)
 
 # A memory holds a source file (at most 10 MB, see sources.py) about twice, with its fields:
 # anything much larger is not one the build wrote.
@@ -425,7 +431,10 @@ def dump_memory(memory: Memory) -> bytes:
         "entries": [_entry_dict(e) for e in memory.entries],
     }
     header = HEADER.format(source_file=_comment_text(memory.source_file), source_language=memory.source_language, target_language=memory.target_language)
-    text = yaml.dump(body, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1_000_000, default_flow_style=False)
+    # Line by line where that gives PyYAML's very bytes (write_simple_block says when it cannot).
+    text = write_simple_block(body)
+    if text is None:
+        text = yaml.dump(body, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1_000_000, default_flow_style=False)
     return (header + text).encode("utf-8")
 
 
