@@ -36,14 +36,12 @@ from .documents import CachedDocuments
 from .drafts import Slot
 from .engine import Engine
 from .files import (
-    PARALLEL_THRESHOLD,
     FileContext,
     FileOutcome,
     FileTask,
     SearchEntry,
     SlugClaim,
     finish_packs,
-    process_batch,
     process_files,
 )
 from .photos import PhotoUse, media_folder
@@ -97,18 +95,10 @@ def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tupl
     missing = {rel: record.missing for rel, record in files.records.items() if record.missing}
     if not (plan.online and plan.options.translator_factory is not None and missing):
         return plan, files, []
-    # Made now in full, whatever the service gave: a file deferred by the first pass included.
-    # Each file is made as soon as its memory holds all its results (workers.Stream), the
-    # others when the requests are over.
-    full = replace(context, defer_untranslated=False)
-    tasks = {task.rel: task for task in _tasks(plan, list(missing), files.records)}
-    with workers.Stream(process_batch, full, workers.core_count(plan.options.workers) if len(missing) >= PARALLEL_THRESHOLD else 1) as stream:
-        problems = translate_missing(missing, plan.config, plan.options.translator_factory, files.report, plan.options.progress, written=lambda rel: stream.give(tasks[rel]))
-        made = {outcome.rel: outcome for outcome in stream.results()}
-    made |= process_files([tasks[rel] for rel in missing if rel not in made], full, workers.core_count(plan.options.workers))
+    problems = translate_missing(missing, plan.config, plan.options.translator_factory, files.report, plan.options.progress)
     outcomes = dict(files.outcomes)
-    for rel in missing:
-        outcome = made[rel]
+    # Made now in full, whatever the service gave: a file deferred by the first pass included.
+    for rel, outcome in _process(plan, list(missing), files.records, replace(context, defer_untranslated=False)).items():
         # Keep what the first pass said (e.g. a reviewed translation going stale) besides the new findings.
         first = outcomes.get(rel)
         earlier = tuple(p for p in first.problems if p not in outcome.problems) if first else ()
@@ -118,11 +108,8 @@ def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tupl
 
 
 def _process(plan: BuildPlan, rels, previous: dict[str, FileOutcome], context: FileContext) -> dict[str, FileOutcome]:
-    return process_files(_tasks(plan, rels, previous), context, workers.core_count(plan.options.workers))
-
-
-def _tasks(plan: BuildPlan, rels, previous: dict[str, FileOutcome]) -> list[FileTask]:
-    return [FileTask(rel, Path(plan.sources[rel]), plan.git_dates.get(rel), previous[rel].pages if rel in previous else {}) for rel in rels]
+    tasks = [FileTask(rel, Path(plan.sources[rel]), plan.git_dates.get(rel), previous[rel].pages if rel in previous else {}) for rel in rels]
+    return process_files(tasks, context, workers.core_count(plan.options.workers))
 
 
 def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> tuple[CachedDocuments | None, FileResults]:

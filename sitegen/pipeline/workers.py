@@ -63,66 +63,6 @@ def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], sha
             gc.unfreeze()
 
 
-WORKER_NICENESS = 10
-
-
-class Stream:
-    """Forked workers given items one at a time, from any thread, as each becomes ready: the
-    files a first translation has finished are made while the others are still being asked
-    for, on the cores the requests leave idle.
-
-    The workers are forked on entering, before this process starts any thread of its own
-    (forking a process whose threads may hold a lock copies the lock, held, into the child).
-    With fewer than two cores it forks nothing and takes nothing: ``taken`` stays empty, and
-    the caller makes the items after."""
-
-    def __init__(self, task: Callable[[Any, list[T]], list[R]], shared: Any, workers: int):
-        self._task = task
-        self._shared = shared
-        self._workers = workers
-        self._pool: Any = None
-        self._futures: list = []
-        self._frozen_before = False
-        self.taken: list = []
-
-    def __enter__(self) -> "Stream":
-        if self._workers < 2:
-            return self
-        from concurrent.futures import ProcessPoolExecutor
-        from multiprocessing import get_context
-
-        _inherited["shared"] = self._shared
-        self._frozen_before = gc.get_freeze_count() > 0
-        gc.freeze()  # as in run_batches: the workers' collectors never walk what they inherit
-        _return_free_memory()
-        # At a lower priority: they are to take the time the requests leave idle, not the
-        # requests' own (the same work done sooner, and the requests slower, is no gain).
-        self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=get_context("fork"), initializer=os.nice, initargs=(WORKER_NICENESS,))
-        self._pool.submit(len, ()).result()  # a pool started with fork starts all its workers at the first task
-        return self
-
-    def give(self, item: Any) -> None:
-        """Make ``item`` in a worker (nothing, without workers)."""
-        if self._pool is not None:
-            self._futures.append(self._pool.submit(_call, self._task, [item]))
-            self.taken.append(item)
-
-    def results(self) -> list:
-        """The results of the items given, in the order they were given."""
-        return [result for future in self._futures for result in future.result()]
-
-    def __exit__(self, kind: object, *rest: object) -> None:
-        if self._pool is None:
-            return
-        try:
-            # After an error (Ctrl-C among them) the work not started is dropped, not waited for.
-            self._pool.shutdown(wait=kind is None, cancel_futures=kind is not None)
-        finally:
-            _inherited.clear()
-            if not self._frozen_before:
-                gc.unfreeze()
-
-
 @contextmanager
 def long_lived_objects() -> Iterator[Callable[[], None]]:
     """Within: ``keep()`` takes every object made so far out of the collector's walks (the

@@ -23,7 +23,7 @@ from ..config import API_KEY_VARIABLE, SiteConfig
 from ..content.metadata import derive_title
 from ..core.diagnostics import Problem, warning
 from ..core.textrules import balance_bidi
-from .journal import Journal, JournalLine, MemoryFolder, finish, journal_path, recover
+from .journal import Journal, JournalLine, finish, journal_path, recover
 from .memory import (
     Memory,
     MemoryEntry,
@@ -146,11 +146,8 @@ def translate_missing(
     translator_factory: Callable[[], object],
     report: TranslationReport,
     progress: ProgressCallback | None = None,
-    written: Callable[[str], None] | None = None,
 ) -> list[Problem]:
-    """Ask the service for what the memories lack; every result is kept as it arrives.
-    ``written(source_rel)``: that file's memory holds every result it will get (called from
-    the thread that writes the memories)."""
+    """Ask the service for what the memories lack; every result is kept as it arrives."""
     problems: list[Problem] = []
     memories: dict[str, Memory] = {}
     units: list[Unit] = []
@@ -166,7 +163,7 @@ def translate_missing(
         return problems
     translator = _make_translator(translator_factory, config, problems)
     if translator is not None:
-        _translate_missing(units, translator, config, memories, report, problems, progress=progress, written=written)
+        _translate_missing(units, translator, config, memories, report, problems, progress)
     return problems
 
 
@@ -188,17 +185,13 @@ def _translate_missing(
     memories: dict[str, Memory],
     report: TranslationReport,
     problems: list[Problem],
-    *,
     progress: ProgressCallback | None,
-    written: Callable[[str], None] | None,
 ) -> None:
     """Send what is missing, a few at a time; journal each result as it arrives."""
-    # Each result goes to the journal at once, and to its memory file once the file's last
-    # result is in (journal.MemoryFolder): a killed build loses nothing, and no file is
-    # rewritten per paragraph.
+    # Each result goes to the journal at once and to its memory file when the requests are over
+    # (journal.py): a killed build loses nothing, and no file is rewritten per paragraph.
     journal = Journal(journal_path(config.memory_dir, config.translation.target))
-    results = _Results(journal, getattr(translator, "provider", config.translation.provider), report, problems, config.memory_dir, MemoryFolder(memories, written))
-    results.expect(units)
+    results = _Results(journal, getattr(translator, "provider", config.translation.provider), report, problems, config.memory_dir)
     try:
         # closing(): on an interruption the requests in flight are abandoned at once, not when collected.
         with closing(_completed(units, translator.translate, config.translation.concurrency)) as batches:  # type: ignore[attr-defined]
@@ -210,7 +203,7 @@ def _translate_missing(
                 for interruption in filter(None, interruptions):
                     raise interruption
     finally:
-        finish(journal, results.arrived, memories, results.folder)
+        finish(journal, results.arrived, memories)
 
 
 @dataclass
@@ -222,14 +215,8 @@ class _Results:
     report: TranslationReport
     problems: list[Problem]
     memory_dir: Path
-    folder: MemoryFolder
     today: str = field(default_factory=lambda: date.today().isoformat())
     arrived: dict[str, list[MemoryEntry]] = field(default_factory=dict)
-    waiting: dict[str, int] = field(default_factory=dict)  # of each file, the requests not yet taken
-
-    def expect(self, units: list[Unit]) -> None:
-        for unit in units:
-            self.waiting[unit.source_rel] = self.waiting.get(unit.source_rel, 0) + 1
 
     def take(self, unit: Unit, translation: str | None, failure: BaseException | None) -> BaseException | None:
         """Record one request's outcome; an exception that is not a translation failure
@@ -249,9 +236,6 @@ class _Results:
             self.problems.append(warning(self.memory_dir / unit.source_rel, None, message))
         else:
             return failure
-        self.waiting[unit.source_rel] -= 1
-        if not self.waiting[unit.source_rel] and unit.source_rel in self.arrived:
-            self.folder.add(unit.source_rel, self.arrived[unit.source_rel])  # its last result: write its memory now
         return None
 
 

@@ -5,9 +5,8 @@ it. Rewriting (and fsyncing) a file's whole memory for each paragraph kept that 
 cost that grew with the archive: a first translation of 50,000 paragraphs took longer in our
 client than at the service. Instead each result is appended, as one JSON line, to a journal
 beside the memories (one ``write``: a killed process cannot undo it), flushed to disk in
-groups (``GROUP_COMMIT_SECONDS``); each touched memory is rewritten once, as soon as its
-file's last result is in (``MemoryFolder``), and the journal is removed when the requests are
-over and every memory is durable. A journal left by a killed build is folded in by the
+groups (``GROUP_COMMIT_SECONDS``), and when the requests are over every touched memory is
+rewritten once and the journal removed. A journal left by a killed build is folded in by the
 next build before it reads any memory (``recover``), so the next build sees every paragraph
 the killed one paid for, and only the committed YAML files remain.
 
@@ -21,8 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -115,21 +112,10 @@ def remove_journal(path: Path) -> None:
     fsync_dir(path.parent)
 
 
-def finish(journal: Journal, entries_by_file: dict[str, list[MemoryEntry]], memories: dict[str, Memory], folder: MemoryFolder | None = None) -> None:
-    """The requests are over (or interrupted): each touched memory written once, then no journal.
-
-    ``folder``: the writer that already wrote the memories whose every result had arrived,
-    while the others were still being asked for; this writes the rest (an interrupted file's
-    results, say)."""
+def finish(journal: Journal, entries_by_file: dict[str, list[MemoryEntry]], memories: dict[str, Memory]) -> None:
+    """The requests are over (or interrupted): each touched memory written once, then no journal."""
     journal.close()
-    done: set[str] = set()
-    folders: set[Path] = set()
-    if folder is not None:
-        done, folders = folder.close()
-    for source_rel, new in entries_by_file.items():
-        if source_rel not in done:
-            folders |= fold_file(memories[source_rel], new)
-    make_durable(folders)
+    fold(entries_by_file, memories)
     journal.discard()
 
 
@@ -140,85 +126,25 @@ def fold(entries_by_file: dict[str, list[MemoryEntry]], memories: dict[str, Memo
     ``memories``: each file's Memory as read before. An entry for a key the memory has is
     dropped: the journal only ever adds, never replaces (a reviewed entry above all).
     """
-    folders: set[Path] = set()
+    folders = set()
     for source_rel, new in entries_by_file.items():
-        folders |= fold_file(memories[source_rel], new)
-    make_durable(folders)
-
-
-def fold_file(memory: Memory, new: list[MemoryEntry]) -> set[Path]:
-    """Write one memory with those of ``new`` it lacks, not yet durably (``make_durable``
-    does that for many at once); the folder written in, if any."""
-    known = {e.key for e in memory.entries}
-    added: dict[str, MemoryEntry] = {}
-    for entry in sorted(new, key=_document_order):
-        if entry.key not in known:
-            added.setdefault(entry.key, entry)
-    if not added:
-        return set()
-    try:
-        save_memory(memory.with_entries(memory.entries + tuple(added.values())), many=True)
-    except OSError as exc:  # a full disk: say which memory (the journal keeps every result)
-        raise OSError(exc.errno, exc.strerror, exc.filename or str(memory.path)) from None
-    return {memory.path.parent}
-
-
-def make_durable(folders: set[Path]) -> None:
-    """Memories written by ``fold_file`` made durable together, before the journal that also
-    holds them may go: one sync per filesystem. Then each folder swept once."""
+        memory = memories[source_rel]
+        known = {e.key for e in memory.entries}
+        added: dict[str, MemoryEntry] = {}
+        for entry in sorted(new, key=_document_order):
+            if entry.key not in known:
+                added.setdefault(entry.key, entry)
+        if added:
+            try:
+                save_memory(memory.with_entries(memory.entries + tuple(added.values())), many=True)
+            except OSError as exc:  # a full disk: say which memory (the journal keeps every result)
+                raise OSError(exc.errno, exc.strerror, exc.filename or str(memory.path)) from None
+            folders.add(memory.path.parent)
+    # Durable together, before the journal that also holds them may go: one sync per filesystem.
     for folder in {os.stat(f).st_dev: f for f in sorted(folders)}.values():
         sync_filesystem(folder)
     for folder in sorted(folders):
         sweep_stale_temporaries(folder)
-
-
-class MemoryFolder:
-    """Writes a file's memory as soon as all its results have arrived, on a thread of its own,
-    while the requests for the other files go on.
-
-    Writing thousands of memories after the last request was a sixth of a first translation,
-    most of it in system calls (which leave the other threads free to run). Nothing changes for
-    a build killed meanwhile: every result is in the journal first, and the journal goes only
-    once the memories are durable (``finish``). The first error stops the writing; ``close``
-    raises it, and the journal stays for the next build. ``written(source_rel)`` is told of
-    each memory written.
-    """
-
-    def __init__(self, memories: dict[str, Memory], written: Callable[[str], None] | None = None):
-        self._memories = memories
-        self._written = written
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._done: set[str] = set()
-        self._folders: set[Path] = set()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="memory-folder", daemon=True)
-        self._thread.start()
-
-    def add(self, source_rel: str, entries: list[MemoryEntry]) -> None:
-        """``source_rel`` has every result it will get: write its memory."""
-        self._queue.put((source_rel, list(entries)))
-
-    def close(self) -> tuple[set[str], set[Path]]:
-        """Wait for the writing to end: the files written and their folders."""
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._done, self._folders
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self._error is not None:
-                continue
-            source_rel, entries = item
-            try:
-                self._folders |= fold_file(self._memories[source_rel], entries)
-            except BaseException as exc:  # raised by close(), in the thread that waits for this one
-                self._error = exc
-            else:
-                self._done.add(source_rel)
-                if self._written is not None:
-                    self._written(source_rel)
 
 
 def _document_order(entry: MemoryEntry) -> tuple[int, ...]:
