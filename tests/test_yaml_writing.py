@@ -76,6 +76,12 @@ def test_values_near_the_edges_of_the_rules_are_left_to_pyyaml(text):
     assert write_simple_block({"source": text}) is None
 
 
+def test_a_value_long_enough_to_be_folded_at_the_width_is_left_to_pyyaml():
+    long = "كلمة " * 40_000 + "نهاية"  # 200,000 characters: yaml.dump may fold it
+    assert write_simple_block({"source": long}) is None
+    assert write_simple_block({"source": long[:90_000].strip()}) == reference({"source": long[:90_000].strip()})
+
+
 def test_other_shapes_are_left_to_pyyaml():
     assert write_simple_block({"entries": []}) is None  # PyYAML writes [] in flow style
     assert write_simple_block({"n": 1}) is None

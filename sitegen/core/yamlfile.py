@@ -201,8 +201,9 @@ def write_simple_block(value: dict[str, Any]) -> str | None:
     The shape :func:`read_simple_block` reads: a mapping of text keys to text, booleans, or a
     non-empty list of such mappings. Text goes plain or in single quotes, by libyaml's rules
     for a value on its own line; text libyaml writes otherwise (with a tab, a line break, a
-    byte-order mark, a character beyond the Basic Multilingual Plane) gives None. The emitter's Python representer and resolver were most of the time
-    a first translation spent writing its memories.
+    byte-order mark, a character beyond the Basic Multilingual Plane, or long enough to be
+    folded) gives None. PyYAML's Python representer and resolver were three quarters of the
+    time ``yaml.dump`` took to write a memory.
     """
     if _C_EMITTER is None:
         return None  # PyYAML without libyaml writes through its Python emitter: leave it to it
@@ -240,11 +241,11 @@ def _block_value(value: Any) -> str | None:
 
 def _block_scalar(text: str) -> str | None:
     """A text value on its own line, plain or single-quoted, as libyaml writes it; None when unsure."""
-    if not _EMITTABLE.fullmatch(text):
-        return None  # empty; a tab, a break, a character libyaml escapes
+    if len(text) > _LONGEST_LINE or not _EMITTABLE.fullmatch(text):
+        return None  # empty; a tab, a break, a character libyaml escapes; folded at the width
     first = text[0]
     if (first in _QUOTED_IF_FIRST or (first in "-?:" and text[1:2] in ("", " ")) or text[-1] in " :" or ": " in text or " #" in text
-            or text.startswith(("---", "...")) or ((first in _RESOLVED_FIRST or None in _RESOLVED_FIRST) and _plain_tag(text) != _STR)):
+            or text.startswith(("---", "...")) or ((_ANY_FIRST_RESOLVED or first in _RESOLVED_FIRST) and _plain_tag(text) != _STR)):
         return "'" + text.replace("'", "''") + "'"  # ('-x' is plain, '- x' an item of a list)
     return text
 
@@ -273,10 +274,13 @@ _C_EMITTER = getattr(yaml, "CSafeDumper", None)
 _EMITTABLE = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]+")
 # A value starting with one of these is an indicator unless quoted; a space: a leading one.
 _QUOTED_IF_FIRST = frozenset("#,[]{}&*!|>'\"%@` ")
+# The memory is written 1,000,000 columns wide: a longer value would be folded there.
+_LONGEST_LINE = 100_000
 _RESOLVER = yaml.resolver.Resolver()
 # The first characters the resolver has a rule for (bools, numbers, dates, nulls...): text
 # starting with another is text, without asking it (PyYAML's resolver looks rules up the same way).
 _RESOLVED_FIRST = frozenset(_RESOLVER.yaml_implicit_resolvers)
+_ANY_FIRST_RESOLVED = None in _RESOLVED_FIRST  # a rule for any first character (none in PyYAML's own)
 _BOOL = "tag:yaml.org,2002:bool"
 # A key of the shape, at the margin or under a list's item; its value after one space.
 _SIMPLE_LINE = re.compile(r"(- |  )?([A-Za-z_][A-Za-z0-9_]*):(?: (.+))?\Z")
