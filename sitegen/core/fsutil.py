@@ -42,6 +42,14 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
         fsync_dir(path.parent)
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """All of ``data`` to ``fd`` with ``os.write``, continuing after a short write (a signal, a
+    full pipe). Without a file object: one builds a buffer and asks the system what the file is."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _mode_for(path: Path) -> int:
     """Permission bits for a file written to ``path``: those of the file there, else 0666 less the umask."""
     try:

@@ -181,9 +181,7 @@ def _simple_scalar(raw: str) -> Any:
         if len(raw) < 2 or last != '"' or '"' in inner or "\\" in inner:
             return _NOT_READ
         return inner
-    if first in _PLAIN_CANNOT_START and not (first in "-?:" and raw[1:2] not in ("", " ")):
-        return _NOT_READ  # an indicator ('-x' is text, '- x' a list)
-    if last in " :" or ": " in raw or " #" in raw:
+    if _plain_reads_otherwise(raw):
         return _NOT_READ
     tag = _plain_tag(raw)
     if tag == _STR:
@@ -243,11 +241,17 @@ def _block_scalar(text: str) -> str | None:
     """A text value on its own line, plain or single-quoted, as libyaml writes it; None when unsure."""
     if len(text) > _LONGEST_LINE or not _EMITTABLE.fullmatch(text):
         return None  # empty; a tab, a break, a character libyaml escapes; folded at the width
-    first = text[0]
-    if (first in _QUOTED_IF_FIRST or (first in "-?:" and text[1:2] in ("", " ")) or text[-1] in " :" or ": " in text or " #" in text
-            or text.startswith(("---", "...")) or ((_ANY_FIRST_RESOLVED or first in _RESOLVED_FIRST) and _plain_tag(text) != _STR)):
-        return "'" + text.replace("'", "''") + "'"  # ('-x' is plain, '- x' an item of a list)
+    if _plain_reads_otherwise(text) or text.startswith(("---", "...")) or _plain_tag(text) != _STR:
+        return "'" + text.replace("'", "''") + "'"
     return text
+
+
+def _plain_reads_otherwise(text: str) -> bool:
+    """Whether ``text``, plain on its line after a key, would not read back as itself: an
+    indicator first ('-x' is text, '- x' an item of a list), a space first or last, a last
+    ':', or ': ' or ' #' inside. (The reader refuses such a line; the writer quotes it.)"""
+    first = text[0]
+    return (first in _PLAIN_CANNOT_START and not (first in "-?:" and text[1:2] not in ("", " "))) or text[-1] in " :" or ": " in text or " #" in text
 
 
 @functools.lru_cache(maxsize=256)
@@ -262,7 +266,11 @@ def _key_is_text(key: str) -> bool:
 
 
 def _plain_tag(value: str) -> str:
-    """The tag PyYAML's resolver gives a plain scalar (the resolver the safe loader types with)."""
+    """The tag PyYAML's resolver gives a plain scalar (the resolver the safe loader types with).
+    Text whose first character no rule starts with is text: the resolver looks its rules up by
+    that character, and is not asked (most values of a memory)."""
+    if not _ANY_FIRST_RESOLVED and value[:1] not in _RESOLVED_FIRST:
+        return _STR
     return _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
 
 
@@ -272,15 +280,14 @@ _C_EMITTER = getattr(yaml, "CSafeDumper", None)
 # of its own or an escape: tabs, line breaks (\x85, \u2028, \u2029), the byte-order mark, and
 # anything beyond the Basic Multilingual Plane (libyaml escapes it, even with allow_unicode).
 _EMITTABLE = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]+")
-# A value starting with one of these is an indicator unless quoted; a space: a leading one.
-_QUOTED_IF_FIRST = frozenset("#,[]{}&*!|>'\"%@` ")
 # The memory is written 1,000,000 columns wide: a longer value would be folded there.
 _LONGEST_LINE = 100_000
 _RESOLVER = yaml.resolver.Resolver()
 # The first characters the resolver has a rule for (bools, numbers, dates, nulls...): text
 # starting with another is text, without asking it (PyYAML's resolver looks rules up the same way).
 _RESOLVED_FIRST = frozenset(_RESOLVER.yaml_implicit_resolvers)
-_ANY_FIRST_RESOLVED = None in _RESOLVED_FIRST  # a rule for any first character (none in PyYAML's own)
+# A rule for any first character, or for a place in the document (PyYAML's own has none).
+_ANY_FIRST_RESOLVED = None in _RESOLVED_FIRST or bool(_RESOLVER.yaml_path_resolvers)
 _BOOL = "tag:yaml.org,2002:bool"
 # A key of the shape, at the margin or under a list's item; its value after one space.
 _SIMPLE_LINE = re.compile(r"(- |  )?([A-Za-z_][A-Za-z0-9_]*):(?: (.+))?\Z")

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..core.fsutil import libc_function
+from ..core.fsutil import libc_function, write_all
 
 MARKER = ".sitegen-output"
 MARKER_TEXT = b"This folder is written by build.py and replaced whole on every build.\n"
@@ -153,12 +153,8 @@ def replace_file(path: Path | str, data: bytes) -> None:
     except FileNotFoundError:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd = os.open(path, _NEW_FILE, 0o666)
-    # Written with os.write, not through a file object: one builds a buffer and asks the
-    # system whether the file is a terminal and what it is (two calls), thirty thousand times.
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)  # no file object: thirty thousand pages a build
     finally:
         os.close(fd)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.diagnostics import Problem, warning
-from ..core.fsutil import fsync_dir, sync_filesystem, write_atomic
+from ..core.fsutil import fsync_dir, sync_filesystem, write_all, write_atomic
 from .memory import (
     Memory,
     MemoryEntry,
@@ -77,9 +77,7 @@ class Journal:
     def append(self, line: JournalLine) -> None:
         data = line.encode()
         try:
-            written = os.write(self._fd, data)
-            while written < len(data):  # a regular file takes it all; be exact anyway
-                written += os.write(self._fd, data[written:])
+            write_all(self._fd, data)  # a regular file takes it all at once; be exact anyway
         except OSError as exc:  # a full disk: say which file, as for a memory
             raise OSError(exc.errno, exc.strerror, str(self.path)) from None
         self._unsynced = True
