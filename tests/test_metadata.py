@@ -278,3 +278,20 @@ def test_slug_validator_never_accepts_an_escape_from_the_output_folder(tmp_path_
     assert target.parent == ar, slug
     assert target.name == f"{slug}.html"
     assert len(target.name.encode()) <= 255
+
+
+_SPACES = st.sampled_from([" ", "  ", "\n", "\t \n", " " * 300, "\u00a0", "\u2003 "])
+_WORDS = st.sampled_from(["حمص", "بابا", "عمرو", "«قصف»", "(حي", "الخالدية)", "a", "word", "…", "،"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_SPACES, _WORDS), max_size=400), st.sampled_from([5, 12, 90, 200]))
+def test_cut_at_word_reads_only_a_start_but_cuts_as_if_it_collapsed_the_whole_text(parts, limit):
+    # The text's white space is collapsed only as far as the cut reads; the result must be
+    # what collapsing all of it first gives, whatever runs of spaces lie where the start ends.
+    import re
+
+    text = "".join(parts)
+    whole = re.sub(r"\s+", " ", text).strip()
+    assert cut_at_word(text, limit) == cut_at_word(whole, limit)
+    assert len(cut_at_word(text, limit)) <= limit

@@ -51,7 +51,7 @@ def _word_length_before(text: str, end: int) -> int:
 
 def cut_at_word(text: str, limit: int) -> str:
     """At most ``limit`` characters, cut at a word boundary, with an ellipsis when cut."""
-    text = re.sub(r"\s+", " ", text).strip()
+    text = _collapsed(text, limit)
     if len(text) <= limit:
         return text
     room = limit - len(ELLIPSIS)
@@ -60,6 +60,24 @@ def cut_at_word(text: str, limit: int) -> str:
     cut = cut[:space] if space > room // 3 else text[:room]
     cut = cut.rstrip(" ،,؛;:-–—")
     return _balance(cut) + ELLIPSIS
+
+
+_SPACE_RUNS = re.compile(r"\s+")
+
+
+def _collapsed(text: str, limit: int) -> str:
+    """``text`` with each run of white space made one space and its ends stripped; or, when that
+    is longer than ``limit`` + 2 characters, a start of it at least that long: all cut_at_word
+    reads. A whole paragraph was collapsed for the 90 or 200 characters kept (2 % of a cold
+    build). Only the last character of a start can differ from the whole's, and it lies past
+    what is read: a run of spaces cut short is one space too."""
+    end = 2 * limit + 64
+    while end < len(text):
+        start = _SPACE_RUNS.sub(" ", text[:end]).lstrip()
+        if len(start) > limit + 2:
+            return start
+        end *= 4  # mostly white space so far: a longer start (each pass at least 4 times the last)
+    return _SPACE_RUNS.sub(" ", text).strip()
 
 
 def _balance(text: str) -> str:

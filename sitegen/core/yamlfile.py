@@ -239,7 +239,7 @@ def _block_value(value: Any) -> str | None:
 
 def _block_scalar(text: str) -> str | None:
     """A text value on its own line, plain or single-quoted, as libyaml writes it; None when unsure."""
-    if len(text) > _LONGEST_LINE or not _EMITTABLE.fullmatch(text):
+    if len(text) > _LONGEST_LINE or not _emittable().fullmatch(text):
         return None  # empty; a tab, a break, a character libyaml escapes; folded at the width
     if _plain_reads_otherwise(text) or text.startswith(("---", "...")) or _plain_tag(text) != _STR:
         return "'" + text.replace("'", "''") + "'"
@@ -279,7 +279,9 @@ _C_EMITTER = getattr(yaml, "CSafeDumper", None)
 # Printable, by libyaml's rule for the emitter (as unicode is allowed), less what takes a line
 # of its own or an escape: tabs, line breaks (\x85, \u2028, \u2029), the byte-order mark, and
 # anything beyond the Basic Multilingual Plane (libyaml escapes it, even with allow_unicode).
-_EMITTABLE = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]+")
+# Compiled when a memory is first written: its class of ranges took 8 ms to compile, paid by
+# every build that reads the module and writes nothing.
+_emittable = functools.cache(lambda: re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]+"))
 # The memory is written 1,000,000 columns wide: a longer value would be folded there.
 _LONGEST_LINE = 100_000
 _RESOLVER = yaml.resolver.Resolver()
