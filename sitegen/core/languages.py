@@ -6,6 +6,7 @@ Stated once for the whole tool: the build gives a page its ``dir`` from here and
 
 from __future__ import annotations
 
+import functools
 import re
 
 # A BCP 47 tag such as ar, ar-SY or zh-Hant-TW. Always used with fullmatch: a pattern ending
@@ -31,12 +32,14 @@ def direction(tag: str) -> str:
     return "rtl" if parts[0] in RTL_LANGUAGES else "ltr"
 
 
+@functools.cache  # called for every link of every page, with the site's few tags: 1 % of a cold build
 def language_folder(tag: str) -> str:
     """The folder of a language's pages: its primary subtag (``ar-SY`` -> ``ar``), so that a
     region never moves a page. The configuration refuses a target of the same primary language."""
     return tag.split("-", 1)[0].lower()
 
 
+@functools.cache
 def base_language(tag: str) -> str:
     """The primary language of a tag (``ar-SY`` -> ``ar``): what the translation memory is keyed
     by, so that choosing a region (month names, digits) never invalidates a translation."""
