@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from ..core.hashing import hash_bytes
+from ..core.textrules import collapse_spaces
 from .markdown_guard import budget_seconds, check, time_budget
 from .photos import PhotoRef, line_of
 
@@ -211,4 +212,4 @@ def _plain_text(fragment: str) -> str:
     # not "مائلة ." -- the text goes to the translator, the derived title and the excerpt.
     text = _WORD_BREAKING_TAG.sub(" ", fragment)
     text = re.sub(r"<[^>]+>", "", text)
-    return re.sub(r"\s+", " ", html.unescape(text)).strip()
+    return collapse_spaces(html.unescape(text))

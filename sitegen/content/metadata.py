@@ -13,7 +13,7 @@ from typing import Any
 
 from ..core.languages import base_language, locale_identifier
 from ..core.remembered import package_stamp, remembered
-from ..core.textrules import is_invisible
+from ..core.textrules import SPACE_RUNS, collapse_spaces, is_invisible
 
 TITLE_LIMIT = 90
 EXCERPT_LIMIT = 200
@@ -62,9 +62,6 @@ def cut_at_word(text: str, limit: int) -> str:
     return _balance(cut) + ELLIPSIS
 
 
-_SPACE_RUNS = re.compile(r"\s+")
-
-
 def _collapsed(text: str, limit: int) -> str:
     """``text`` with each run of white space made one space and its ends stripped; or, when that
     is longer than ``limit`` + 2 characters, a start of it at least that long: all cut_at_word
@@ -73,11 +70,11 @@ def _collapsed(text: str, limit: int) -> str:
     what is read: a run of spaces cut short is one space too."""
     end = 2 * limit + 64
     while end < len(text):
-        start = _SPACE_RUNS.sub(" ", text[:end]).lstrip()
+        start = SPACE_RUNS.sub(" ", text[:end]).lstrip()
         if len(start) > limit + 2:
             return start
         end *= 4  # mostly white space so far: a longer start (each pass at least 4 times the last)
-    return _SPACE_RUNS.sub(" ", text).strip()
+    return collapse_spaces(text)
 
 
 def _balance(text: str) -> str:

@@ -23,6 +23,15 @@ _INVISIBLE = frozenset(
 )
 
 
+# A run of white space, which text shown in one line (titles, excerpts, plain text of Markdown) keeps as one space.
+SPACE_RUNS = re.compile(r"\s+")
+
+
+def collapse_spaces(text: str) -> str:
+    """Each run of white space one space, the ends stripped."""
+    return SPACE_RUNS.sub(" ", text).strip()
+
+
 def is_invisible(char: str) -> bool:
     code = ord(char)
     category = unicodedata.category(char)

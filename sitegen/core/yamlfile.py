@@ -281,7 +281,11 @@ _C_EMITTER = getattr(yaml, "CSafeDumper", None)
 # anything beyond the Basic Multilingual Plane (libyaml escapes it, even with allow_unicode).
 # Compiled when a memory is first written: its class of ranges took 8 ms to compile, paid by
 # every build that reads the module and writes nothing.
-_emittable = functools.cache(lambda: re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]+"))
+@functools.cache
+def _emittable() -> re.Pattern[str]:
+    return re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]+")
+
+
 # The memory is written 1,000,000 columns wide: a longer value would be folded there.
 _LONGEST_LINE = 100_000
 _RESOLVER = yaml.resolver.Resolver()
