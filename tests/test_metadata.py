@@ -25,6 +25,7 @@ from sitegen.content.metadata import (
 )
 from sitegen.content.segment import build_segments
 from sitegen.content.sources import decode_source
+from sitegen.core.textrules import collapse_spaces
 
 WORDS = "قال المتحدث باسم المجلس الوطني السوري في مؤتمر صحفي عقده اليوم في العاصمة الفرنسية باريس"
 
@@ -295,3 +296,17 @@ def test_cut_at_word_reads_only_a_start_but_cuts_as_if_it_collapsed_the_whole_te
     whole = re.sub(r"\s+", " ", text).strip()
     assert cut_at_word(text, limit) == cut_at_word(whole, limit)
     assert len(cut_at_word(text, limit)) <= limit
+
+
+# Every character Python calls white space, and some it does not (zero-width and joiners,
+# which a title keeps), between words and at the ends.
+_ANY_SPACE = st.sampled_from([chr(c) for c in range(0x110000) if chr(c).isspace()] + ["\u200b", "\u200c", "\u200d", "\ufeff", "\u180e"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.lists(_ANY_SPACE, min_size=1, max_size=4).map("".join), _WORDS), max_size=40))
+def test_collapse_spaces_makes_each_run_of_white_space_one_space_as_the_regex_rule_does(parts):
+    import re
+
+    text = "".join(parts)
+    assert collapse_spaces(text) == re.sub(r"\s+", " ", text).strip()

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..core.languages import base_language, locale_identifier
 from ..core.remembered import package_stamp, remembered
-from ..core.textrules import SPACE_RUNS, collapse_spaces, is_invisible
+from ..core.textrules import collapse_spaces, is_invisible
 
 TITLE_LIMIT = 90
 EXCERPT_LIMIT = 200
@@ -66,11 +66,11 @@ def _collapsed(text: str, limit: int) -> str:
     """``text`` with each run of white space made one space and its ends stripped; or, when that
     is longer than ``limit`` + 2 characters, a start of it at least that long: all cut_at_word
     reads. A whole paragraph was collapsed for the 90 or 200 characters kept (2 % of a cold
-    build). Only the last character of a start can differ from the whole's, and it lies past
-    what is read: a run of spaces cut short is one space too."""
+    build). A start is a beginning of the whole's: only its last word may be cut short, and
+    it lies past what is read."""
     end = 2 * limit + 64
     while end < len(text):
-        start = SPACE_RUNS.sub(" ", text[:end]).lstrip()
+        start = collapse_spaces(text[:end])
         if len(start) > limit + 2:
             return start
         end *= 4  # mostly white space so far: a longer start (each pass at least 4 times the last)
