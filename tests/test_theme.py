@@ -10,6 +10,20 @@ from markupsafe import Markup, escape
 
 from sitegen.pages.theme import load_theme
 
+class _Shown:
+    """Not a Markup, but printed through its __html__ (as markupsafe does)."""
+
+    def __html__(self):
+        return "<em>shown</em>"
+
+
+class _Louder(Markup):
+    """A Markup of another type, whose __html__ is its own."""
+
+    def __html__(self):
+        return Markup(str.upper(self))
+
+
 HOSTILE = ["<script>alert('x')</script>", 'a "quoted" & <b>', "\u202eعربي<\u2066", "&amp; already", "", "{{ x }}"]
 
 
@@ -24,7 +38,7 @@ def test_printed_values_are_escaped_through_the_theme_s_own_escaping(environment
     assert "escape(" not in code.replace("escape_output(", "")
 
 
-@pytest.mark.parametrize("value", [*HOSTILE, Markup("<b>kept</b>"), 5, 2.5, None, True, ["<a>"], {"k": "<v>"}])
+@pytest.mark.parametrize("value", [*HOSTILE, Markup("<b>kept</b>"), _Shown(), _Louder("<i>x</i>"), 5, 2.5, None, True, ["<a>"], {"k": "<v>"}])
 def test_a_printed_value_reads_as_markupsafe_escapes_it(environment, value):
     assert environment.from_string("[{{ v }}]").render(v=value) == f"[{escape(value)}]"
 
