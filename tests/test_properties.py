@@ -257,3 +257,22 @@ def test_terms_are_collected_as_a_plain_count_would(segments, taxonomy, english)
                 counts[term] = counts.get(term, 0) + 1
     got = collect_terms([Article(listing.source_rel, (listing,)) for listing in listings], taxonomy, english)
     assert [(t.slug, t.name, t.listings) for t in got] == [(slug, most_used(expected[slug][1]), tuple(expected[slug][0])) for slug in sorted(expected)]
+
+
+_PATH_PART = st.sampled_from(["ar", "en", "parallel", "tags", "حمص", "a b", "x%y", "page-2.html", "index.html", "2011-03.html"])
+_OUTPUT_PATH = st.lists(_PATH_PART, min_size=1, max_size=4).map("/".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_OUTPUT_PATH, _OUTPUT_PATH, st.one_of(st.none(), st.sampled_from(["p-2", "top"])))
+def test_a_relative_link_leads_from_its_page_to_its_target_whatever_was_linked_before(from_page, to_path, anchor):
+    # Links are remembered by the page's folder: the same answer however often, and in any order.
+    import posixpath
+    from urllib.parse import unquote
+
+    url = urls.relative_url(from_page, to_path, anchor)
+    link, _, fragment = url.partition("#")
+    assert fragment == (anchor or "")
+    assert posixpath.normpath(posixpath.join(posixpath.dirname(from_page), unquote(link))) == posixpath.normpath(to_path)
+    assert " " not in url and "%" not in unquote(link).replace("x%y", "")
+    assert urls.relative_url(from_page, to_path, anchor) == url

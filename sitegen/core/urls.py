@@ -85,14 +85,18 @@ def relative_url(from_page: str, to_path: str, anchor: str | None = None) -> str
     link is either a sibling's file name or a climb to the root and down again;
     this runs for every link of every page, so it avoids os.path.relpath.
     """
-    from_dir = from_page.rpartition("/")[0]
+    url = _link(from_page.rpartition("/")[0], to_path)
+    return f"{url}#{anchor}" if anchor else url
+
+
+@lru_cache(maxsize=65536)
+def _link(from_dir: str, to_path: str) -> str:
+    """The link from any page of ``from_dir`` to ``to_path``: remembered, as a site's pages lie
+    in a few folders and link to the same menus, feeds, lists and neighbours."""
     to_dir, _, to_name = to_path.rpartition("/")
     if from_dir == to_dir:
-        target = to_name
-    else:
-        target = "../" * (from_dir.count("/") + 1 if from_dir else 0) + to_path
-    url = _encode(target)
-    return f"{url}#{anchor}" if anchor else url
+        return _encode(to_name)
+    return _encode("../" * (from_dir.count("/") + 1 if from_dir else 0) + to_path)
 
 
 @lru_cache(maxsize=65536)
@@ -108,7 +112,7 @@ def root_prefix(from_page: str) -> str:
 
 def absolute_url(base_url: str, path: str) -> str:
     """Only for what must be absolute (feeds, sitemap, canonical links)."""
-    return base_url + quote(path, safe="/-._~")
+    return base_url + _encode(path)
 
 
 def normalise_base(base: str) -> str:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import groupby
 from typing import Any, NamedTuple
 
@@ -127,7 +127,17 @@ def order_articles(segments: Sequence[Any]) -> list[Article]:
 
 def isolate_arabic(escaped: str) -> str:
     """Arabic left inside English text (names, quotes) is isolated so it cannot reorder its neighbours."""
+    if escaped.isascii():
+        return escaped  # most English paragraphs: nothing to look for, checked in C
     return _ARABIC_RUN.sub(lambda m: f'<bdi lang="ar">{m.group(0)}</bdi>', escaped)
+
+
+@lru_cache(maxsize=4096)
+def _shown_date(day: date, language: str, numerals: str, calendar: str) -> dict[str, str | None]:
+    """A date as pages show it, made once a process: an archive's ten thousand entries, each
+    on several lists, fall on a few thousand days. Shared: pages only read it."""
+    hijri = hijri_date(day, language, numerals) if calendar == "gregorian+hijri" else None
+    return {"iso": day.isoformat(), "display": format_date(day, language, numerals), "hijri": hijri}
 
 
 class SitePlanner:
@@ -233,9 +243,7 @@ class SitePlanner:
         """A date as a page in ``language`` shows it; ``iso`` (the Gregorian date) is for <time datetime>."""
         if day is None:
             return None
-        numerals = self.numerals_of(language)
-        hijri = hijri_date(day, language, numerals) if self.config.calendar == "gregorian+hijri" else None
-        return {"iso": day.isoformat(), "display": format_date(day, language, numerals), "hijri": hijri}
+        return _shown_date(day, language, self.numerals_of(language), self.config.calendar)
 
     def numerals_of(self, language: str) -> str:
         """site.yml's 'numerals' rule the site's own language; the translation writes its locale's digits."""

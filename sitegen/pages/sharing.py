@@ -130,9 +130,12 @@ def _are_aliases(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()) and bool(value)
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # json.dumps made one a page
+
+
 def script_json(value: Any) -> str:
     """JSON to sit inside a <script> element: deterministic, and unable to close it or open a comment."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = _JSON.encode(value)
     for character, escaped in _SCRIPT_SAFE:  # str.replace, not str.translate: a tenth of the time
         if character in text:
             text = text.replace(character, escaped)
