@@ -88,7 +88,7 @@ class Engine:
     def _write(self, path: str, data: bytes) -> str:
         digest = hash_bytes(data)
         if self.previous_manifest.get(path) != digest or not (self.staging / path).exists():
-            replace_file(self.staging / path, data)
+            replace_file(f"{self.staging}/{path}", data)  # no Path a file
         return digest
 
 

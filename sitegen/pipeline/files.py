@@ -176,7 +176,7 @@ def _process_file(task: FileTask, context: FileContext, data: bytes | None, prob
             continue
         digest = hash_bytes(data)
         if task.previous_pages.get(page.path) != digest:
-            replace_file(context.staging / page.path, data)
+            replace_file(f"{context.staging}/{page.path}", data)  # no Path a page
         written[page.path] = digest
         if pack is not None:
             # site.zip carries fewer photo files: its copy of the page points only at those.
