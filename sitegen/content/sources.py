@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..core.diagnostics import Problem, error, warning
+from ..core.fsutil import read_at_most
 from ..core.hashing import signature_of
 from ..core.textrules import writable_as_utf8
 
@@ -148,12 +149,18 @@ def read_source(path: Path, content_dir: Path, rel: str | None = None) -> tuple[
 def read_source_bytes(path: Path) -> tuple[bytes | None, list[Problem]]:
     """A source file's bytes, or why they cannot be read."""
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            size = os.fstat(fd).st_size
+            data = read_at_most(fd, MAX_SOURCE_BYTES + 1) if size <= MAX_SOURCE_BYTES else b""
+        finally:
+            os.close(fd)
+        size = max(size, len(data))  # it may have grown since
         if size > MAX_SOURCE_BYTES:
             return None, [
                 error(path, None, f"file is too large ({size / 1e6:.1f} MB; the limit is {MAX_SOURCE_BYTES // 1_000_000} MB): split it into several files")
             ]
-        return path.read_bytes(), []
+        return data, []
     except FileNotFoundError:
         return None, [error(path, None, "file vanished while the site was being built: build again once it is back or gone")]
     except OSError as exc:

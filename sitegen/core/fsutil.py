@@ -42,6 +42,20 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
         fsync_dir(path.parent)
 
 
+def read_at_most(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``fd`` from where it stands, to its end: ``os.read`` without a
+    file object, which builds a buffer and asks the system what the file is (ten thousand
+    sources and as many memories a cold build)."""
+    parts = []
+    while limit > 0:
+        part = os.read(fd, min(limit, 1 << 20))
+        if not part:
+            break
+        parts.append(part)
+        limit -= len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
 def write_all(fd: int, data: bytes) -> None:
     """All of ``data`` to ``fd`` with ``os.write``, continuing after a short write (a signal, a
     full pipe). Without a file object: one builds a buffer and asks the system what the file is."""
