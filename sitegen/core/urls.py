@@ -89,17 +89,18 @@ def relative_url(from_page: str, to_path: str, anchor: str | None = None) -> str
     return f"{url}#{anchor}" if anchor else url
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _link(from_dir: str, to_path: str) -> str:
     """The link from any page of ``from_dir`` to ``to_path``: remembered, as a site's pages lie
-    in a few folders and link to the same menus, feeds, lists and neighbours."""
+    in a few folders and link to the same menus, feeds and lists. (A few thousand: a page's
+    links to its neighbours are its own, and a worker would keep tens of megabytes of them.)"""
     to_dir, _, to_name = to_path.rpartition("/")
     if from_dir == to_dir:
         return _encode(to_name)
     return _encode("../" * (from_dir.count("/") + 1 if from_dir else 0) + to_path)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)  # behind _link: what its links are made of, most of them met once
 def _encode(path: str) -> str:
     return quote(path, safe="/-._~")
 
@@ -112,7 +113,7 @@ def root_prefix(from_page: str) -> str:
 
 def absolute_url(base_url: str, path: str) -> str:
     """Only for what must be absolute (feeds, sitemap, canonical links)."""
-    return base_url + _encode(path)
+    return base_url + quote(path, safe="/-._~")
 
 
 def normalise_base(base: str) -> str:
