@@ -11,6 +11,7 @@ import traceback
 from typing import TextIO
 
 from ..core.diagnostics import Problem, Severity
+from ..core.textrules import collapse_spaces
 
 # 0: done; 1: problems in the content, configuration or built site; 2: wrong usage.
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -69,5 +70,5 @@ def describe_failure(exc: Exception) -> str:
 
 def one_line(value: object, limit: int = 300) -> str:
     """``value`` as one line of at most ``limit`` characters, for a message (a request path may be 64 KiB)."""
-    text = " ".join(str(value).split())
+    text = collapse_spaces(str(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -15,6 +15,8 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
+from ..core.textrules import collapse_spaces
+
 # Arabic diacritics (harakat, tanwin, shadda, sukun, dagger alef, Quranic marks) and tatweel:
 # they change how a word is written, never which word it is.
 _MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed\u0640]")
@@ -30,7 +32,7 @@ def term_key(term: str) -> str:
     or tatweel, case folded, spaces tidied."""
     text = unicodedata.normalize("NFKC", term)
     text = _MARKS.sub("", text).casefold()
-    return " ".join(text.split())
+    return collapse_spaces(text)
 
 
 @functools.lru_cache(maxsize=65536)  # a site has hundreds of terms, written tens of thousands of times

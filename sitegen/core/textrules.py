@@ -24,10 +24,11 @@ _INVISIBLE = frozenset(
 
 
 def collapse_spaces(text: str) -> str:
-    """Each run of white space one space, the ends stripped: how text shown in one line (titles,
-    excerpts, plain text of Markdown) keeps its spaces. White space is what ``str.isspace`` says,
-    as for ``re``'s ``\\s``; splitting and joining is three times faster than ``re.sub(r"\\s+")``
-    and called for every title, excerpt and headline of every page."""
+    """Each run of white space one space, the ends stripped: the one rule for white space that
+    does not count (titles, excerpts, search snippets and Markdown's plain text shown in one
+    line; a memory's keys; a term's key; replies compared; messages). White space is what
+    ``str.isspace`` says, as for ``re``'s ``\\s``; splitting and joining is three times faster
+    than ``re.sub(r"\\s+")``, and it runs for every title, excerpt and headline of every page."""
     return " ".join(text.split())
 
 

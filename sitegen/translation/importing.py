@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from ..core.diagnostics import Problem, error, warning
+from ..core.textrules import collapse_spaces
 from .exchange import KEY_PATTERN, ExchangeUnit, offered
 from .memory import Memory, MemoryEntry, entry_key, save_memory
 from .worklist import FileWork, WorkUnit
@@ -150,7 +151,7 @@ def _refuse_gone(unit: ExchangeUnit, work: FileWork, where: str, site: _Site, pl
 
 
 def _hostile(unit: ExchangeUnit, current: WorkUnit, where: str, path: Path) -> Problem | None:
-    if unit.source != current.source and " ".join(unit.source.split()) != " ".join(current.source.split()):
+    if unit.source != current.source and collapse_spaces(unit.source) != collapse_spaces(current.source):
         return error(path, unit.line, f"{where} refused: its Arabic was edited in the exchange file; only the English may change (correct the Arabic in content/ instead)")
     tags = [t for t in _TAG.findall(unit.target) if t not in current.source]
     if tags:

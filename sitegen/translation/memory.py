@@ -47,6 +47,7 @@ import yaml
 from ..core.diagnostics import Problem, error, warning
 from ..core.fsutil import read_at_most, write_atomic
 from ..core.languages import base_language
+from ..core.textrules import collapse_spaces
 from ..core.yamlfile import (
     YamlError,
     node_line,
@@ -74,7 +75,7 @@ HEADER = """\
 def normalise_source(text: str) -> str:
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    return " ".join(text.split())
+    return collapse_spaces(text)
 
 
 # Remembered for a file's worth of paragraphs: a build keys each paragraph twice, once as its

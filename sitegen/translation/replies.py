@@ -12,6 +12,7 @@ import re
 from typing import Callable
 from urllib.parse import unquote, unquote_plus
 
+from ..core.textrules import collapse_spaces
 from .failures import TranslationFailed
 
 # A translation longer than this many times its source, plus this many
@@ -64,10 +65,6 @@ def _arabic_letters(text: str) -> int:
 
 def _has_arabic(text: str) -> bool:
     return _arabic_letters(text) > 0
-
-
-def _normalise_space(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _unescape_code(text: str) -> str:
@@ -136,8 +133,8 @@ def validate_translation(source: str, result: object, *, secret: str | None = No
     if any(marker in upper for marker in _PROVIDER_WARNINGS):
         raise TranslationFailed("reply was a provider warning (quota or limit reached), not a translation")
     # Text without Arabic letters (a number, a Latin name) is rightly sent back as it is.
-    clean_source = _normalise_space(source.translate(_CLEAN_TABLE))
-    if _normalise_space(cleaned) == clean_source and _has_arabic(clean_source):
+    clean_source = collapse_spaces(source.translate(_CLEAN_TABLE))
+    if collapse_spaces(cleaned) == clean_source and _has_arabic(clean_source):
         raise TranslationFailed("reply was the source text sent back untranslated")
     letters = sum(map(str.isalpha, cleaned))
     arabic = _arabic_letters(cleaned)
