@@ -310,3 +310,13 @@ def test_collapse_spaces_makes_each_run_of_white_space_one_space_as_the_regex_ru
 
     text = "".join(parts)
     assert collapse_spaces(text) == re.sub(r"\s+", " ", text).strip()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_SPACES, _WORDS), max_size=400), st.sampled_from([5, 12, 90, 200]))
+def test_a_search_snippet_reads_only_a_start_but_cuts_as_if_it_collapsed_the_whole_text(parts, limit):
+    # The search's snippets take the same collapsed start as titles (textrules.collapsed_start).
+    from sitegen.outputs.search.analyser import _snippet
+
+    text = "".join(parts)
+    assert _snippet(text, limit) == _snippet(collapse_spaces(text), limit)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..core.languages import base_language, locale_identifier
 from ..core.remembered import package_stamp, remembered
-from ..core.textrules import collapse_spaces, is_invisible
+from ..core.textrules import collapsed_start, is_invisible
 
 TITLE_LIMIT = 90
 EXCERPT_LIMIT = 200
@@ -51,7 +51,7 @@ def _word_length_before(text: str, end: int) -> int:
 
 def cut_at_word(text: str, limit: int) -> str:
     """At most ``limit`` characters, cut at a word boundary, with an ellipsis when cut."""
-    text = _collapsed(text, limit)
+    text = collapsed_start(text, limit + 2)  # all the cut reads
     if len(text) <= limit:
         return text
     room = limit - len(ELLIPSIS)
@@ -60,21 +60,6 @@ def cut_at_word(text: str, limit: int) -> str:
     cut = cut[:space] if space > room // 3 else text[:room]
     cut = cut.rstrip(" ،,؛;:-–—")
     return _balance(cut) + ELLIPSIS
-
-
-def _collapsed(text: str, limit: int) -> str:
-    """``text`` with each run of white space made one space and its ends stripped; or, when that
-    is longer than ``limit`` + 2 characters, a start of it at least that long: all cut_at_word
-    reads. A whole paragraph was collapsed for the 90 or 200 characters kept (2 % of a cold
-    build). A start is a beginning of the whole's: only its last word may be cut short, and
-    it lies past what is read."""
-    end = 2 * limit + 64
-    while end < len(text):
-        start = collapse_spaces(text[:end])
-        if len(start) > limit + 2:
-            return start
-        end *= 4  # mostly white space so far: a longer start (each pass at least 4 times the last)
-    return collapse_spaces(text)
 
 
 def _balance(text: str) -> str:

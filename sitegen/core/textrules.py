@@ -32,6 +32,22 @@ def collapse_spaces(text: str) -> str:
     return " ".join(text.split())
 
 
+def collapsed_start(text: str, longer_than: int) -> str:
+    """A beginning of ``collapse_spaces(text)``: all of it, or a start longer than
+    ``longer_than`` characters, for a reader of only that much (a title, an excerpt, a search
+    snippet). Collapsing a whole paragraph for its first 90 characters cost 2 % of a cold build.
+    A start is a beginning of the whole's, character for character (only its last word may be
+    cut short, and nothing is read past it). Linear whatever the text: a start that is mostly
+    white space is taken again four times as long."""
+    end = 2 * longer_than + 64
+    while end < len(text):
+        start = collapse_spaces(text[:end])
+        if len(start) > longer_than:
+            return start
+        end *= 4
+    return collapse_spaces(text)
+
+
 def is_invisible(char: str) -> bool:
     code = ord(char)
     category = unicodedata.category(char)

@@ -51,7 +51,7 @@ from itertools import chain
 from typing import Iterable, Iterator
 
 from ...core.remembered import remembered
-from ...core.textrules import balance_bidi, collapse_spaces, writable_as_utf8
+from ...core.textrules import balance_bidi, collapsed_start, writable_as_utf8
 from .postings import MAX_WEIGHT
 
 __all__ = [
@@ -450,11 +450,7 @@ def _check_url(url: str, field: str) -> str:
 
 
 def _snippet(text: str, limit: int = SNIPPET_LENGTH) -> str:
-    # Only the start of the text matters: whitespace-collapsing a prefix gives
-    # a prefix of the collapsed text, enough when it is longer than limit + 1.
-    head = collapse_spaces(text[: 4 * limit])
-    if len(head) < limit + 2:
-        head = collapse_spaces(text)
+    head = collapsed_start(text, limit + 1)  # all the cut reads
     if len(head) <= limit:
         return balance_bidi(head)
     cut = head.rfind(" ", 0, limit + 1)
