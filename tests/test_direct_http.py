@@ -13,12 +13,14 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sitegen.translation.direct import DirectClient
+from sitegen.translation.direct import DirectClient, _encode_pairs
 from sitegen.translation.failures import TranslationFailed
 from sitegen.translation.providers import TranslatorSettings
 from sitegen.translation.translator import make_translator
@@ -237,3 +239,15 @@ def test_a_refused_connection_is_a_connection_failure_not_a_traceback():
     with pytest.raises(TranslationFailed) as failure:
         translator(f"http://127.0.0.1:{port}/").translate(SENTENCE)
     assert "connect" in failure.value.reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), st.one_of(st.text(max_size=200), st.binary(max_size=200), st.lists(st.text(max_size=20), max_size=3), st.integers()), max_size=5))
+def test_form_encoding_is_urlencodes_byte_for_byte(data):
+    """The query deep-translator puts the paragraph in is escaped by runs (direct._form_escape),
+    not byte by byte: it must be urlencode's own string, whatever the text holds."""
+    pairs = []
+    for key, values in data.items():
+        for value in values if isinstance(values, list) else [values]:
+            pairs.append((key.encode(), value.encode() if isinstance(value, str) else value))
+    assert _encode_pairs(data) == urlencode(pairs, doseq=True)
