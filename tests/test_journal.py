@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,8 @@ def left_by_killed_build(site: Path, lines: list[JournalLine]) -> Path:
     return journal.path
 
 
-def memory(site: Path) -> list[dict]:
-    return yaml.safe_load((site / "translations" / "news.txt.en.yml").read_text(encoding="utf-8"))["entries"]
+def memory(site: Path, source: str = "news.txt") -> list[dict]:
+    return yaml.safe_load((site / "translations" / f"{source}.en.yml").read_text(encoding="utf-8"))["entries"]
 
 
 @pytest.fixture
@@ -156,3 +157,27 @@ def test_memories_written_together_are_made_durable_by_one_sync_not_an_fsync_eac
     for name in ("a", "b", "c", "d"):
         assert len(yaml.safe_load((site / "translations" / f"{name}.txt.en.yml").read_text(encoding="utf-8"))["entries"]) == 2
     assert not journal_path(site / "translations", "en").exists()
+
+
+def test_a_files_memory_is_written_once_its_translations_are_in_while_the_others_are_asked(tmp_path: Path) -> None:
+    """The build makes a file's pages while the requests for the other files go on: its
+    memory must be written by then, and the journal, which still holds it, stays until the end."""
+    site = write_site(tmp_path / "site", {"content/a.txt": ARTICLE, "content/b.txt": "فقرة أخيرة عن دمشق.\n"}, {"translation": {"enabled": True, "provider": "google", "concurrency": 1}})
+    written = site / "translations" / "a.txt.en.yml"
+    seen: dict[str, bool] = {}
+
+    class Watching(FakeTranslator):
+        def translate(self, text: str) -> str:
+            if text == "فقرة أخيرة عن دمشق.":  # b's only paragraph, asked after all of a's
+                deadline = time.monotonic() + 5
+                while not written.exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                seen["a's memory written"] = written.exists()
+                seen["journal kept"] = journal_path(site / "translations", "en").exists()
+            return super().translate(text)
+
+    result = build(site, translator_factory=Watching, workers=1)
+    assert result.written and not result.problems, result.problems
+    assert seen == {"a's memory written": True, "journal kept": True}
+    assert [e["at"] for e in memory(site, "a.txt")] == list(PLACES)
+    assert not journal_path(site / "translations", "en").exists(), "removed once every memory is durable"

@@ -10,6 +10,8 @@ small values travel back.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -116,6 +118,38 @@ def process_files(tasks: list[FileTask], context: FileContext, workers_wanted: i
     outcomes = workers.run_batches(process_batch, tasks, context, workers=workers_wanted, batch=BATCH, threshold=PARALLEL_THRESHOLD)
     flush_packs()  # pages spooled and compressed in this process (a small build without workers)
     return {outcome.rel: outcome for outcome in outcomes}
+
+
+class ReadyFiles:
+    """Files to make as each becomes ready (``ready``): see ``process_files_as_ready``."""
+
+    def __init__(self, tasks: list[FileTask], stream: workers.Stream) -> None:
+        self._order = [task.rel for task in tasks]
+        self._waiting = {task.rel: task for task in tasks}
+        self._stream = stream
+
+    def ready(self, rel: str) -> None:
+        task = self._waiting.pop(rel, None)
+        if task is not None:
+            self._stream.put(task)
+
+    def outcomes(self) -> dict[str, FileOutcome]:
+        """Every file's outcome, in the tasks' order: those never said ready are made now."""
+        for task in self._waiting.values():
+            self._stream.put(task)
+        self._waiting = {}
+        made = {outcome.rel: outcome for outcome in self._stream.results()}
+        flush_packs()  # as process_files
+        return {rel: made[rel] for rel in self._order}
+
+
+@contextmanager
+def process_files_as_ready(tasks: list[FileTask], context: FileContext, workers_wanted: int) -> Iterator[ReadyFiles]:
+    """``process_files``, each file started in a worker as soon as the caller says it is
+    ready, while the caller goes on (asking for the translations of the others)."""
+    cores = workers_wanted if len(tasks) >= PARALLEL_THRESHOLD else 1
+    with workers.streamed(process_batch, context, workers=cores, batch=BATCH) as stream:
+        yield ReadyFiles(tasks, stream)
 
 
 def process_batch(context: FileContext, tasks: list[FileTask]) -> list[FileOutcome]:

@@ -43,6 +43,7 @@ from .files import (
     SlugClaim,
     finish_packs,
     process_files,
+    process_files_as_ready,
 )
 from .photos import PhotoUse, media_folder
 from .plan import (
@@ -95,10 +96,13 @@ def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tupl
     missing = {rel: record.missing for rel, record in files.records.items() if record.missing}
     if not (plan.online and plan.options.translator_factory is not None and missing):
         return plan, files, []
-    problems = translate_missing(missing, plan.config, plan.options.translator_factory, files.report, plan.options.progress)
+    # Made now in full, whatever the service gave (a file deferred by the first pass included),
+    # each as soon as its translations are in: the workers make pages while the requests go on.
+    with process_files_as_ready(_tasks(plan, list(missing), files.records), replace(context, defer_untranslated=False), workers.core_count(plan.options.workers)) as made:
+        problems = translate_missing(missing, plan.config, plan.options.translator_factory, files.report, plan.options.progress, made.ready)
+        remade = made.outcomes()
     outcomes = dict(files.outcomes)
-    # Made now in full, whatever the service gave: a file deferred by the first pass included.
-    for rel, outcome in _process(plan, list(missing), files.records, replace(context, defer_untranslated=False)).items():
+    for rel, outcome in remade.items():
         # Keep what the first pass said (e.g. a reviewed translation going stale) besides the new findings.
         first = outcomes.get(rel)
         earlier = tuple(p for p in first.problems if p not in outcome.problems) if first else ()
@@ -108,8 +112,11 @@ def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tupl
 
 
 def _process(plan: BuildPlan, rels, previous: dict[str, FileOutcome], context: FileContext) -> dict[str, FileOutcome]:
-    tasks = [FileTask(rel, Path(plan.sources[rel]), plan.git_dates.get(rel), previous[rel].pages if rel in previous else {}) for rel in rels]
-    return process_files(tasks, context, workers.core_count(plan.options.workers))
+    return process_files(_tasks(plan, rels, previous), context, workers.core_count(plan.options.workers))
+
+
+def _tasks(plan: BuildPlan, rels, previous: dict[str, FileOutcome]) -> list[FileTask]:
+    return [FileTask(rel, Path(plan.sources[rel]), plan.git_dates.get(rel), previous[rel].pages if rel in previous else {}) for rel in rels]
 
 
 def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> tuple[CachedDocuments | None, FileResults]:

@@ -63,6 +63,69 @@ def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], sha
             gc.unfreeze()
 
 
+class Stream:
+    """Items given one at a time (``put``), run in batches as they come; see ``streamed``."""
+
+    def __init__(self, task: Callable[[Any, list], list], shared: Any, pool: Any, batch: int) -> None:
+        self._task, self._shared, self._pool, self._batch = task, shared, pool, batch
+        self._items: list = []
+        self._futures: list = []
+
+    def put(self, item: Any) -> None:
+        self._items.append(item)
+        if self._pool is not None and len(self._items) >= self._batch:
+            self._send()
+
+    def results(self) -> list:
+        """Every item's result, in the order they were put (waits for the workers)."""
+        if self._pool is None:
+            items, self._items = self._items, []
+            return self._task(self._shared, items) if items else []
+        self._send()
+        return [result for future in self._futures for result in future.result()]
+
+    def _send(self) -> None:
+        if self._items:
+            self._futures.append(self._pool.submit(_call, self._task, self._items))
+            self._items = []
+
+
+@contextmanager
+def streamed(task: Callable[[Any, list[T]], list[R]], shared: Any, *, workers: int, batch: int) -> Iterator[Stream]:
+    """``task(shared, batch)`` over items that become ready while this process does other work
+    (``Stream.put``), in forked workers; ``Stream.results()`` waits for them all. With fewer
+    than two workers, ``results()`` runs them in this process.
+
+    Every worker is forked on entering, before the caller starts its threads: a process with
+    threads must not fork (a child can inherit a lock some thread held)."""
+    if workers < 2:
+        yield Stream(task, shared, None, batch)
+        return
+    _inherited["shared"] = shared
+    frozen_before = gc.get_freeze_count() > 0
+    gc.freeze()  # as in run_batches
+    _return_free_memory()
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            try:
+                pool.submit(_nothing).result()  # a fork pool forks all its workers at the first task
+                yield Stream(task, shared, pool, batch)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: no batch waits to be started
+                raise
+    finally:
+        _inherited.clear()
+        if not frozen_before:
+            gc.unfreeze()
+
+
+def _nothing() -> None:
+    return None
+
+
 @contextmanager
 def long_lived_objects() -> Iterator[Callable[[], None]]:
     """Within: ``keep()`` takes every object made so far out of the collector's walks (the

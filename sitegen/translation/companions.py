@@ -23,7 +23,7 @@ from ..config import API_KEY_VARIABLE, SiteConfig
 from ..content.metadata import derive_title
 from ..core.diagnostics import Problem, warning
 from ..core.textrules import balance_bidi
-from .journal import Journal, JournalLine, finish, journal_path, recover
+from .journal import Journal, JournalLine, finish, fold_file, journal_path, recover
 from .memory import (
     Memory,
     MemoryEntry,
@@ -146,8 +146,14 @@ def translate_missing(
     translator_factory: Callable[[], object],
     report: TranslationReport,
     progress: ProgressCallback | None = None,
+    ready: Callable[[str], None] | None = None,
 ) -> list[Problem]:
-    """Ask the service for what the memories lack; every result is kept as it arrives."""
+    """Ask the service for what the memories lack; every result is kept as it arrives.
+
+    ``ready(source_rel)``: called as soon as a file has every outcome it was waiting for and
+    its memory is written, while the other requests go on (the build makes its pages then).
+    A file with nothing to ask for, or whose outcomes an interruption cut short, is not named:
+    the caller knows which files it gave."""
     problems: list[Problem] = []
     memories: dict[str, Memory] = {}
     units: list[Unit] = []
@@ -163,7 +169,7 @@ def translate_missing(
         return problems
     translator = _make_translator(translator_factory, config, problems)
     if translator is not None:
-        _translate_missing(units, translator, config, memories, report, problems, progress)
+        _translate_missing(units, translator, config, memories, report, problems, progress, ready)
     return problems
 
 
@@ -186,12 +192,16 @@ def _translate_missing(
     report: TranslationReport,
     problems: list[Problem],
     progress: ProgressCallback | None,
+    ready: Callable[[str], None] | None = None,
 ) -> None:
     """Send what is missing, a few at a time; journal each result as it arrives."""
-    # Each result goes to the journal at once and to its memory file when the requests are over
-    # (journal.py): a killed build loses nothing, and no file is rewritten per paragraph.
+    # Each result goes to the journal at once, and to its memory file when its file has all its
+    # outcomes or when the requests are over (journal.py): a killed build loses nothing, and no
+    # file is rewritten per paragraph.
     journal = Journal(journal_path(config.memory_dir, config.translation.target))
-    results = _Results(journal, getattr(translator, "provider", config.translation.provider), report, problems, config.memory_dir)
+    results = _Results(journal, getattr(translator, "provider", config.translation.provider), report, problems, config.memory_dir, memories, ready)
+    for unit in units:
+        results.waiting[unit.source_rel] = results.waiting.get(unit.source_rel, 0) + 1
     try:
         # closing(): on an interruption the requests in flight are abandoned at once, not when collected.
         with closing(_completed(units, translator.translate, config.translation.concurrency)) as batches:  # type: ignore[attr-defined]
@@ -203,20 +213,25 @@ def _translate_missing(
                 for interruption in filter(None, interruptions):
                     raise interruption
     finally:
-        finish(journal, results.arrived, memories)
+        finish(journal, results.arrived, memories, results.written)
 
 
 @dataclass
 class _Results:
-    """Where each finished request goes: the journal and the report, or a warning."""
+    """Where each finished request goes: the journal and the report, or a warning; and a
+    file's memory, once the file has all its outcomes."""
 
     journal: Journal
     provider: str
     report: TranslationReport
     problems: list[Problem]
     memory_dir: Path
+    memories: dict[str, Memory]
+    ready: Callable[[str], None] | None = None
     today: str = field(default_factory=lambda: date.today().isoformat())
-    arrived: dict[str, list[MemoryEntry]] = field(default_factory=dict)
+    arrived: dict[str, list[MemoryEntry]] = field(default_factory=dict)  # not yet in their memory files
+    waiting: dict[str, int] = field(default_factory=dict)  # outcomes still to come, by file
+    written: set[Path] = field(default_factory=set)  # folders of memories written, not yet synced
 
     def take(self, unit: Unit, translation: str | None, failure: BaseException | None) -> BaseException | None:
         """Record one request's outcome; an exception that is not a translation failure
@@ -236,7 +251,17 @@ class _Results:
             self.problems.append(warning(self.memory_dir / unit.source_rel, None, message))
         else:
             return failure
+        self.waiting[unit.source_rel] -= 1
+        if not self.waiting[unit.source_rel]:
+            self._file_done(unit.source_rel)
         return None
+
+    def _file_done(self, source_rel: str) -> None:
+        folder = fold_file(self.arrived.pop(source_rel, []), self.memories[source_rel])
+        if folder is not None:
+            self.written.add(folder)
+        if self.ready is not None:
+            self.ready(source_rel)
 
 
 Outcome = tuple[Unit, str | None, BaseException | None]  # a request's unit, and its translation or what it raised

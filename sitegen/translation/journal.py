@@ -5,8 +5,10 @@ it. Rewriting (and fsyncing) a file's whole memory for each paragraph kept that 
 cost that grew with the archive: a first translation of 50,000 paragraphs took longer in our
 client than at the service. Instead each result is appended, as one JSON line, to a journal
 beside the memories (one ``write``: a killed process cannot undo it), flushed to disk in
-groups (``GROUP_COMMIT_SECONDS``), and when the requests are over every touched memory is
-rewritten once and the journal removed. A journal left by a killed build is folded in by the
+groups (``GROUP_COMMIT_SECONDS``). Every touched memory is rewritten once: as soon as its
+file has all its results (``fold_file``: the build makes that file's pages while the other
+requests go on), or when the requests are over; then all of them are synced together
+(``make_durable``) and only then is the journal removed. A journal left by a killed build is folded in by the
 next build before it reads any memory (``recover``), so the next build sees every paragraph
 the killed one paid for, and only the committed YAML files remain.
 
@@ -110,35 +112,53 @@ def remove_journal(path: Path) -> None:
     fsync_dir(path.parent)
 
 
-def finish(journal: Journal, entries_by_file: dict[str, list[MemoryEntry]], memories: dict[str, Memory]) -> None:
-    """The requests are over (or interrupted): each touched memory written once, then no journal."""
+def finish(journal: Journal, entries_by_file: dict[str, list[MemoryEntry]], memories: dict[str, Memory], written: Iterable[Path] = ()) -> None:
+    """The requests are over (or interrupted): each touched memory written once, then no journal.
+
+    ``written``: the folders of memories already written during the requests (``fold_file``),
+    whose files are made durable here with the rest before the journal goes."""
     journal.close()
-    fold(entries_by_file, memories)
+    make_durable(set(written) | fold(entries_by_file, memories))
     journal.discard()
 
 
-def fold(entries_by_file: dict[str, list[MemoryEntry]], memories: dict[str, Memory]) -> None:
-    """Write each memory once with the entries it lacks, durably, in document order (as the
-    build's tidying puts them, so the next pass does not rewrite a file only to reorder it).
-
-    ``memories``: each file's Memory as read before. An entry for a key the memory has is
-    dropped: the journal only ever adds, never replaces (a reviewed entry above all).
-    """
+def fold(entries_by_file: dict[str, list[MemoryEntry]], memories: dict[str, Memory]) -> set[Path]:
+    """Write each memory once with the entries it lacks (``fold_file``); the folders written to,
+    for ``make_durable``."""
     folders = set()
     for source_rel, new in entries_by_file.items():
-        memory = memories[source_rel]
-        known = {e.key for e in memory.entries}
-        added: dict[str, MemoryEntry] = {}
-        for entry in sorted(new, key=_document_order):
-            if entry.key not in known:
-                added.setdefault(entry.key, entry)
-        if added:
-            try:
-                save_memory(memory.with_entries(memory.entries + tuple(added.values())), many=True)
-            except OSError as exc:  # a full disk: say which memory (the journal keeps every result)
-                raise OSError(exc.errno, exc.strerror, exc.filename or str(memory.path)) from None
-            folders.add(memory.path.parent)
-    # Durable together, before the journal that also holds them may go: one sync per filesystem.
+        folder = fold_file(new, memories[source_rel])
+        if folder is not None:
+            folders.add(folder)
+    return folders
+
+
+def fold_file(new: list[MemoryEntry], memory: Memory) -> Path | None:
+    """Write ``memory`` with the entries of ``new`` it lacks, in document order (as the build's
+    tidying puts them, so the next pass does not rewrite a file only to reorder it); its folder
+    if it was written. Not yet durable: the journal that holds the entries stays until
+    ``make_durable`` has run over every folder written.
+
+    ``memory``: the file's Memory as read before. An entry for a key the memory has is
+    dropped: the journal only ever adds, never replaces (a reviewed entry above all).
+    """
+    known = {e.key for e in memory.entries}
+    added: dict[str, MemoryEntry] = {}
+    for entry in sorted(new, key=_document_order):
+        if entry.key not in known:
+            added.setdefault(entry.key, entry)
+    if not added:
+        return None
+    try:
+        save_memory(memory.with_entries(memory.entries + tuple(added.values())), many=True)
+    except OSError as exc:  # a full disk: say which memory (the journal keeps every result)
+        raise OSError(exc.errno, exc.strerror, exc.filename or str(memory.path)) from None
+    return memory.path.parent
+
+
+def make_durable(folders: set[Path]) -> None:
+    """The memories written in ``folders`` on disk together, before the journal that also holds
+    them may go: one sync per filesystem."""
     for folder in {os.stat(f).st_dev: f for f in sorted(folders)}.values():
         sync_filesystem(folder)
     for folder in sorted(folders):
@@ -177,7 +197,7 @@ def recover(memory_dir: Path, target_language: str, source_language: str, source
             waiting += [JournalLine(source_rel, e) for e in entries]
         else:
             memories[source_rel] = memory
-    fold({rel: by_file[rel] for rel in memories}, memories)
+    make_durable(fold({rel: by_file[rel] for rel in memories}, memories))
     if waiting:
         problems.append(warning(path, None, f"{len(waiting)} paid-for translation(s) wait here for memories that cannot be read now: fix those files; the next build adds them"))
         write_atomic(path, b"".join(line.encode() for line in waiting), durable=True)
