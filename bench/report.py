@@ -79,12 +79,13 @@ def search_table(result: ShapeResult) -> list[str]:
     rows = ["| Search query | typed → results | opened → results | loaded | files | results | pass/fail |",
             "|---|---:|---:|---:|---:|---|:---:|"]
     for t in result.search:
-        ok = t["query_ms"] <= SEARCH_MS and t["kb"] <= SEARCH_KB
+        ok = max(t["query_ms"], t["ms"]) <= SEARCH_MS and t["kb"] <= SEARCH_KB
         rows.append(f"| {t['kind']}: {t['query']} | {t['query_ms']:.0f} ms | {t['ms']:.0f} ms | {t['kb']:.0f} KB | {t['files']} "
                     f"| {t['results']} | {'pass' if ok else '**fail**'} |")
     return rows + ["", f"Search bound: results ≤ {SEARCH_MS} ms after the query is submitted in a search page opened "
-                   f"from `file://`, and ≤ {SEARCH_KB} KB loaded in all (the page, its scripts and every index file). "
-                   "\"Opened\" also counts loading the page itself, for the record.", ""]
+                   f"from `file://`, and after opening `search.html?q=…` (loading the page itself included), and ≤ "
+                   f"{SEARCH_KB} KB loaded in all (the page, its scripts and every index file). The page stamps the "
+                   "moment it has painted the results (bench/search_timing.py).", ""]
 
 
 def detail_table(result: ShapeResult) -> str:

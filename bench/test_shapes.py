@@ -226,6 +226,14 @@ def test_shape_selection_and_table() -> None:
     assert table.count("\n") == 6
 
 
+@pytest.mark.parametrize(("typed", "opened", "kb", "verdict"), [(200, 450, 100, "pass"), (200, 520, 100, "**fail**"), (520, 450, 100, "**fail**"), (200, 300, 420, "**fail**")])
+def test_a_search_query_passes_only_when_typed_and_opened_are_both_within_the_bound(typed, opened, kb, verdict) -> None:
+    result = phases.ShapeResult("standard", 10, {})
+    result.search.append({"kind": "common", "query": "x", "ms": opened, "query_ms": typed, "kb": kb, "files": 3, "results": "r"})
+    row = report.search_table(result)[2]
+    assert row.endswith(f"| {verdict} |"), row
+
+
 def test_write_docs_replaces_only_the_results_section(tmp_path: Path) -> None:
     docs = tmp_path / "benchmarks.md"
     docs.write_text(f"# B\n\nintro\n\n{report.RESULTS_START}\nold\n{report.RESULTS_END}\n\n## How to run\n", encoding="utf-8")
