@@ -138,14 +138,17 @@ class Connection:
                 yield bytes(self.buffer)
                 self.buffer.clear()
         else:
-            left = reply._length
-            while left:
-                if not self.buffer and not self._fill(before_read):
-                    raise http.client.IncompleteRead(b"", left)
-                piece = bytes(self.buffer[:left])
-                del self.buffer[: len(piece)]
-                left -= len(piece)
-                yield piece
+            yield from self._exactly(reply._length, before_read)
+
+    def _exactly(self, left: int, before_read):
+        """The next ``left`` bytes, piece by piece; a connection that ends first is an error."""
+        while left:
+            if not self.buffer and not self._fill(before_read):
+                raise http.client.IncompleteRead(b"", left)
+            piece = bytes(self.buffer[:left])
+            del self.buffer[: len(piece)]
+            left -= len(piece)
+            yield piece
 
     def _chunks(self, before_read):
         while True:
@@ -160,14 +163,7 @@ class Connection:
                 while self._line(before_read, MAX_CHUNK_LINE).strip():  # the trailer, to its empty line
                     pass
                 return
-            left = size
-            while left:
-                if not self.buffer and not self._fill(before_read):
-                    raise http.client.IncompleteRead(b"", left)
-                piece = bytes(self.buffer[:left])
-                del self.buffer[: len(piece)]
-                left -= len(piece)
-                yield piece
+            yield from self._exactly(size, before_read)
             self._line(before_read, MAX_CHUNK_LINE)  # the CRLF after the chunk's data
 
     def _line(self, before_read, limit: int) -> bytes:
