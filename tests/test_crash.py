@@ -21,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from sitegen.translation.memory import load_memory
@@ -162,9 +163,12 @@ def _slow_translate(text: str) -> str:
     return default_translate(text)
 
 
-def test_kill_9_while_translating_keeps_the_previous_site_and_every_saved_translation(tmp_path: Path) -> None:
-    files = article_files("نص", files=30, segments=10, paragraphs=3)  # 300 segments, 900 paragraphs
-    units = 30 * 10 * 3
+@pytest.mark.parametrize(("file_count", "segments"), [(30, 10), (60, 5)], ids=["made in this process", "made in workers as translated"])
+def test_kill_9_while_translating_keeps_the_previous_site_and_every_saved_translation(tmp_path: Path, file_count: int, segments: int) -> None:
+    # 900 paragraphs either way; 60 files are enough for worker processes, which make each file
+    # while the others are being translated (files.process_files_as_ready).
+    files = article_files("نص", files=file_count, segments=segments, paragraphs=3)
+    units = file_count * segments * 3
     with LibreStub(translate=_slow_translate) as stub:
         translation = {"enabled": True, "provider": "libre", "url": stub.url, "timeout": 10, "retries": 0, "concurrency": 4}
         site = write_site(tmp_path / "site", files, {"translation": translation})

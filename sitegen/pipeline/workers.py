@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -55,7 +56,7 @@ def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], sha
     from multiprocessing import get_context
 
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"), initializer=_die_with_parent, initargs=(os.getpid(), libc_function("prctl"))) as pool:
             return [result for results in pool.map(_call, [task] * len(batches), batches) for result in results]
     finally:
         _inherited.clear()
@@ -109,7 +110,7 @@ def streamed(task: Callable[[Any, list[T]], list[R]], shared: Any, *, workers: i
     from multiprocessing import get_context
 
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"), initializer=_die_with_parent, initargs=(os.getpid(), libc_function("prctl"))) as pool:
             try:
                 pool.submit(_nothing).result()  # a fork pool forks all its workers at the first task
                 yield Stream(task, shared, pool, batch)
@@ -120,6 +121,20 @@ def streamed(task: Callable[[Any, list[T]], list[R]], shared: Any, *, workers: i
         _inherited.clear()
         if not frozen_before:
             gc.unfreeze()
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int, prctl) -> None:
+    """A worker ends with the build that forked it (SIGKILL when its parent dies, on Linux).
+    A worker outlives a killed build otherwise: it waits for tasks on a pipe whose writing end
+    it holds itself, and it holds the output folder's lock, inherited, so the next build waits
+    for ever."""
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the build died before the line above
+        os._exit(1)
 
 
 def _nothing() -> None:
