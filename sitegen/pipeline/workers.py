@@ -43,6 +43,13 @@ def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], sha
         return task(shared, list(items))
     batches = [[item] for item in items[:alone]]
     batches += [list(items[i : i + batch]) for i in range(alone, len(items), batch)]
+    with _fork_pool(shared, workers) as pool:
+        return [result for results in pool.map(_call, [task] * len(batches), batches) for result in results]
+
+
+@contextmanager
+def _fork_pool(shared: Any, workers: int) -> Iterator[Any]:
+    """A pool of ``workers`` forked processes that inherit ``shared``; each dies with this one."""
     _inherited["shared"] = shared
     # The workers inherit this process's objects. Frozen, the collector in a worker never walks
     # them: walking writes to every object, and each page written is copied (seconds of system
@@ -57,7 +64,7 @@ def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], sha
 
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"), initializer=_die_with_parent, initargs=(os.getpid(), libc_function("prctl"))) as pool:
-            return [result for results in pool.map(_call, [task] * len(batches), batches) for result in results]
+            yield pool
     finally:
         _inherited.clear()
         if not frozen_before:
@@ -102,25 +109,13 @@ def streamed(task: Callable[[Any, list[T]], list[R]], shared: Any, *, workers: i
     if workers < 2:
         yield Stream(task, shared, None, batch)
         return
-    _inherited["shared"] = shared
-    frozen_before = gc.get_freeze_count() > 0
-    gc.freeze()  # as in run_batches
-    _return_free_memory()
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"), initializer=_die_with_parent, initargs=(os.getpid(), libc_function("prctl"))) as pool:
-            try:
-                pool.submit(_nothing).result()  # a fork pool forks all its workers at the first task
-                yield Stream(task, shared, pool, batch)
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: no batch waits to be started
-                raise
-    finally:
-        _inherited.clear()
-        if not frozen_before:
-            gc.unfreeze()
+    with _fork_pool(shared, workers) as pool:
+        try:
+            pool.submit(_nothing).result()  # a fork pool forks all its workers at the first task
+            yield Stream(task, shared, pool, batch)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: no batch waits to be started
+            raise
 
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
