@@ -208,15 +208,48 @@ def test_patching_a_terms_postings_gives_the_postings_encoded_afresh(seed):
         assert patched == _encode_postings(doc * MAX_WEIGHT + w - 1 for doc, w in sorted(after.items()))
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 5, 64, 2048])
+def test_patching_reads_the_postings_in_chunks_and_stops_past_the_last_change(chunk, monkeypatch):
+    # A common word's postings are long: they are read a chunk at a time, only as far as one
+    # posting past the last changed id, and the rest is copied as it stands. Chunks that end
+    # inside a number, changes at the very start and end, and past the last posting.
+    from sitegen.outputs.search import postings
+
+    monkeypatch.setattr(postings, "_CHUNK", chunk)
+    rnd = random.Random(chunk)
+    for _ in range(150):
+        span = rnd.choice([3000, 400_000])
+        ids = sorted(rnd.sample(range(span), rnd.choice([1, 50, 2500])))
+        before = {doc: rnd.randint(1, MAX_WEIGHT) for doc in ids}
+        changes = {rnd.choice([ids[0], ids[-1], rnd.choice(ids), rnd.randrange(span + 5), 0]): rnd.choice([0, 1, MAX_WEIGHT]) for _ in range(rnd.choice([1, 2]))}
+        after = {doc: w for doc, w in ({**before, **changes}).items() if w}
+        encoded = _encode_postings(doc * MAX_WEIGHT + w - 1 for doc, w in sorted(before.items()))
+        assert patch_postings(encoded, changes) == _encode_postings(doc * MAX_WEIGHT + w - 1 for doc, w in sorted(after.items()))
+
+
+def test_postings_the_codec_never_writes_are_read_whole_before_they_are_patched():
+    # A damaged shard (a stray quote, a number cut short at the end): the patch gives what
+    # encoding its readable numbers afresh gives, as it did before postings were read in part.
+    encoded = _encode_postings(doc * MAX_WEIGHT for doc in range(0, 6000, 3))
+    for damaged in (encoded[:1000] + '"' + encoded[1000:], encoded + "!", "~" + encoded):
+        readable = _decode_postings(damaged.replace('"', "").rstrip("!"))
+        after = dict(readable) | {1: 2}
+        expected = _encode_postings(doc * MAX_WEIGHT + w - 1 for doc, w in sorted(after.items()))
+        assert patch_postings(damaged, {1: 2}) == expected
+
+
 def test_the_lookup_tables_agree_with_the_codec():
     # Built by composition for speed: every entry must still be what the codec says.
-    from sitegen.outputs.search.postings import _decode_numbers, _decoded_table, _encode_number, _encoded_table, _steps_table
+    from sitegen.outputs.search.postings import _decode_numbers, _encode_number, _encoded_table, _steps_table
 
     table = _encoded_table()
     assert table == [_encode_number(n) for n in range(len(table))]
     assert all(_decode_numbers(code) == [n] for n, code in enumerate(table))
-    assert dict(_decoded_table()) == {code: n for n, code in enumerate(table)}
-    assert dict(_steps_table()) == {code: n // MAX_WEIGHT + 1 for n, code in enumerate(table)}
+    _steps_table.cache_clear()  # as a new process makes it (lookups add the longer numbers met)
+    steps = _steps_table()
+    assert len(steps) == 64 * 25  # the numbers of one and two characters, made at once
+    numbers = [*range(len(table)), 10**6, 10**9]
+    assert [steps[_encode_number(n)] for n in numbers] == [n // MAX_WEIGHT + 1 for n in numbers]
 
 
 @pytest.mark.parametrize("seed", range(4))

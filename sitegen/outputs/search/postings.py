@@ -15,7 +15,7 @@ import functools
 import json
 import re
 from bisect import bisect_left
-from itertools import accumulate, chain, repeat
+from itertools import accumulate
 from typing import Iterable
 
 __all__ = ["js_json", "MAX_WEIGHT"]
@@ -94,44 +94,57 @@ def _decode_postings(s: str) -> list[tuple[int, int]]:
 _NUMBER = re.compile(f"[{re.escape(_CONTINUATION)}]*[{re.escape(_TERMINAL)}]")
 
 
-class _Decoded(dict):
-    """A packed number's value, by its characters: every number of up to 3 characters at
-    first use, longer ones (gaps of hundreds of ids) decoded when met."""
-
-    def __missing__(self, code: str) -> int:
-        return _decode_numbers(code)[0]
-
-
 class _Steps(dict):
-    """How far a packed number moves the document id (``value // MAX_WEIGHT + 1``), by its characters."""
+    """How far a packed number moves the document id (``value // MAX_WEIGHT + 1``), by its
+    characters: the numbers of one and two characters (gaps of up to 400 ids, nearly every
+    number of a common word) at first use, longer ones decoded when met and kept. Small on
+    purpose: a one-change build patches a few hundred words, and a table of every number of
+    three characters took it 20 ms to make."""
 
     def __missing__(self, code: str) -> int:
-        return _decode_numbers(code)[0] // MAX_WEIGHT + 1
-
-
-@functools.cache
-def _decoded_table() -> _Decoded:
-    return _Decoded(zip(_encoded_table(), range(64 * 25 * 25)))
+        step = self[code] = _decode_numbers(code)[0] // MAX_WEIGHT + 1
+        return step
 
 
 @functools.cache
 def _steps_table() -> _Steps:
-    # value // MAX_WEIGHT + 1: each step repeated for the MAX_WEIGHT values that share it.
-    steps = chain.from_iterable(repeat(step, MAX_WEIGHT) for step in range(1, 64 * 25 * 25 // MAX_WEIGHT + 1))
-    return _Steps(zip(_encoded_table(), steps))
+    return _Steps((_encode_number(n), n // MAX_WEIGHT + 1) for n in range(64 * 25))
 
 
 def patch_postings(encoded: str, changes: dict[int, int]) -> str:
     """``encoded`` with ``changes`` (document id -> its new weight, 0: no longer there) made:
-    the same string as encoding the changed postings afresh, but only the numbers around the
-    changed ids are encoded again. The rest is copied: a common word's postings hold one
-    number per document of the site, and a one-paragraph edit touches hundreds of words."""
-    codes = _NUMBER.findall(encoded)
-    table = _decoded_table()
-    # ends[k]: the id of the k-th posting, plus one (each number says how far its id is past
-    # the previous one's). Looked up and summed in C: a common word has one a document.
-    ends = list(accumulate(map(_steps_table().__getitem__, codes)))
-    encode = _encoded_table()
+    the same string as encoding the changed postings afresh, but only the numbers up to the
+    last changed id are read, and only those around the changed ids are encoded again. The
+    rest is copied: a common word's postings hold one number per document of the site, and
+    a one-paragraph edit touches hundreds of words."""
+    if not _well_formed(encoded):
+        # Not as this codec writes it (a damaged shard): read it all, as a fresh encoding would.
+        encoded = "".join(_NUMBER.findall(encoded))
+    steps = _steps_table()
+    # codes[k]: the k-th number read; ends[k]: the id of the k-th posting, plus one (each
+    # number says how far its id is past the previous one's). Read a chunk at a time, and
+    # no further than one posting past the last changed id: the rest stands as it is.
+    codes: list[str] = []
+    ends: list[int] = []
+    read = 0  # characters of ``encoded`` read into ``codes``
+    past = max(changes, default=-1) + 1  # read until a posting's id is beyond this minus one
+
+    def read_chunk() -> None:
+        nonlocal read
+        end = min(len(encoded), read + _CHUNK)
+        while encoded[end - 1] not in _TERMINAL_SET:  # the chunk ends where a number does
+            end += 1
+        # A run of one-character numbers (gaps of up to 16 ids: most of a common word's) is
+        # its characters; the regex, a string a match, costs five times more.
+        found = _NUMBER.findall(encoded, read, end) if _CONTINUATION_RE.search(encoded, read, end) else encoded[read:end]
+        running = accumulate(map(steps.__getitem__, found), initial=ends[-1] if ends else 0)
+        next(running)
+        ends.extend(running)
+        codes.extend(found)
+        read = end
+
+    while read < len(encoded) and (not ends or ends[-1] <= past):
+        read_chunk()
     out: list[str] = []
     last = -1  # the id of the last posting written to ``out``
     copied = 0  # the postings before this one are written (copied or encoded again)
@@ -142,8 +155,8 @@ def patch_postings(encoded: str, changes: dict[int, int]) -> str:
             return
         if (ends[copied - 1] - 1 if copied else -1) != last:
             # The first posting copied follows another one than before: its gap is new.
-            value = (ends[copied] - 1 - last - 1) * MAX_WEIGHT + table[codes[copied]] % MAX_WEIGHT
-            out.append(encode[value] if value < len(encode) else _encode_number(value))
+            value = (ends[copied] - 1 - last - 1) * MAX_WEIGHT + _decode_numbers(codes[copied])[0] % MAX_WEIGHT
+            out.append(_encode_number(value))
             copied += 1
         out.extend(codes[copied:stop])
         last, copied = ends[stop - 1] - 1, stop
@@ -156,10 +169,25 @@ def patch_postings(encoded: str, changes: dict[int, int]) -> str:
         weight = changes[doc_id]
         if weight:
             value = (doc_id - last - 1) * MAX_WEIGHT + weight - 1
-            out.append(encode[value] if value < len(encode) else _encode_number(value))
+            out.append(_encode_number(value))
             last = doc_id
     copy_until(len(codes))
+    # The postings not read follow the last one read, which was copied as it was: their
+    # numbers (gaps from it) stand.
+    out.append(encoded[read:])
     return "".join(out)
+
+
+_CHUNK = 2048  # characters of postings read at a time
+_TERMINAL_SET = frozenset(_TERMINAL)
+_CONTINUATION_RE = re.compile(f"[{re.escape(_CONTINUATION)}]")
+_ALPHABET_RUN = re.compile(f"[{re.escape(_CONTINUATION + _TERMINAL)}]*")
+
+
+def _well_formed(encoded: str) -> bool:
+    """Numbers as this codec writes them: its digits only, the last one a terminal. (Any such
+    string reads as numbers one way only: a terminal digit ends each.)"""
+    return not encoded or (encoded[-1] in _TERMINAL_SET and _ALPHABET_RUN.fullmatch(encoded) is not None)
 
 
 _JS_ESCAPES = {
