@@ -8,7 +8,7 @@ analyser or the zip writer.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -82,11 +82,14 @@ def work_folder(config: SiteConfig) -> Iterator[Path]:
         remove_packs(folder)
 
 
-def make_files(plan: BuildPlan, cache: BuildCache, context: FileContext) -> FileResults:
+def make_files(plan: BuildPlan, cache: BuildCache, context: FileContext, keep_long_lived: Callable[[], None]) -> FileResults:
     """The file stage: each changed file becomes its pages, listings and search documents."""
     if not plan.trusted:
         cache.clear()  # every file is processed again and recorded anew
     previous = cache.records() if plan.trusted else {}
+    # Every file's record lives to the end of the build: out of the collector's walks before
+    # anything else is made (the next collection would walk them all, 40 ms at 10,000 segments).
+    keep_long_lived()
     outcomes = _process(plan, plan.changed, previous, context)
     return join(plan, outcomes, previous, TranslationReport() if plan.config.translation.enabled else None)
 

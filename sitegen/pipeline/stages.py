@@ -124,7 +124,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             will_translate = plan.online and plan.options.translator_factory is not None
             photos = PhotoStore(media_folder(plan.config), photo_settings(plan.config), cache.photo_records())
             context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, work_dir, will_translate, photos)
-            files = make_files(plan, cache, context)
+            files = make_files(plan, cache, context, keep_long_lived)
             keep_long_lived()  # every file's record, kept to the end of the build
             plan, files, translation_problems = translate(plan, files, context)
             # Tag names for the English edition's lists, from the memory (asked for when missing).
