@@ -267,7 +267,8 @@ def test_a_planted_build_cache_runs_nothing_and_the_build_starts_afresh(where, m
     (database,) = (site / ".cache").glob("build-*.sqlite")
     db = sqlite3.connect(database)
     if where == "meta":
-        db.execute("UPDATE meta SET value=? WHERE name='manifest'", (payload,))
+        # Every value: the summary (read by every build) and the site's outputs and ranking.
+        db.execute("UPDATE meta SET value=?", (payload,))
     elif where == "record":
         db.execute("UPDATE files SET record=?", (payload,))
     elif where == "search":
