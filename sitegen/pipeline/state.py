@@ -66,8 +66,15 @@ def read_summary(cache: BuildCache) -> Summary | None:
 
 
 def read_outputs(cache: BuildCache) -> OutputState:
+    """The live site's manifest and artifacts; none (every artifact made again) when the
+    value is not what the build writes: the cache may be damaged or planted."""
     outputs = cache.get("outputs")
-    return outputs if isinstance(outputs, OutputState) else OutputState()
+    if not (isinstance(outputs, OutputState) and isinstance(outputs.manifest, dict) and isinstance(outputs.artifacts, dict)):
+        return OutputState()
+    # Paths and digests compared as sets of pairs (stages.changed_paths): text only.
+    if not set(map(type, outputs.manifest)) | set(map(type, outputs.manifest.values())) <= {str}:
+        return OutputState()
+    return outputs
 
 
 def read_ranking(cache: BuildCache) -> Any:

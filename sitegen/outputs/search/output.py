@@ -97,7 +97,8 @@ def _patched(view: SiteView, sequence: list[tuple[str, str]], state: str, memo) 
     if patch is None:
         return None
     kept = {path: digest for path, digest in files.items() if path not in patch.removed and path not in patch.files}
-    if not all(os.path.lexists(view.staging / path) for path in kept):
+    staging = os.fspath(view.staging)
+    if not all(os.path.lexists(f"{staging}/{path}") for path in kept):  # not a Path each: thousands of shards
         return None
     written = {path: hash_bytes(data) for path, data in patch.files.items()}
     return Made(patch.files, written=kept, memo=_memo(state, patch.stats, kept | written))
