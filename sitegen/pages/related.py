@@ -21,6 +21,7 @@ import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 
 from ..content.terms import term_slug
@@ -42,17 +43,27 @@ Key = tuple[str, int]  # (source file, segment number)
 
 @dataclass(frozen=True)
 class Related:
-    """Every segment's ranked related segments; ``listing`` finds each by its key."""
+    """Every segment's ranked related segments, as positions in the site's order: a build
+    asks only for the pages it finishes (a few after a one-paragraph edit), so nothing is
+    made for the others."""
 
-    ranked: dict[Key, tuple[Key, ...]]
-    listing: dict[Key, Listing]
+    order: Sequence[Listing]  # the site's order
+    positions: dict[Key, int]  # each segment's place in it
+    ranked_at: Sequence[tuple[int, ...]]  # of each place, the places of its related segments, best first
 
     def shown(self, key: Key, english: bool) -> tuple[Listing, ...]:
         """What the segment's page in one edition lists: the English edition only segments with an English page."""
-        found = [self.listing[k] for k in self.ranked.get(key, ())]
+        position = self.positions.get(key)
+        found = [self.order[other] for other in self.ranked_at[position]] if position is not None else []
         if english:
             found = [listing for listing in found if listing.english_title is not None]
         return tuple(found[:SHOWN])
+
+    @cached_property
+    def ranked(self) -> dict[Key, tuple[Key, ...]]:
+        """Each segment's related segments by key (those that have any)."""
+        keys = [(listing.source_rel, listing.number) for listing in self.order]
+        return {keys[p]: tuple(keys[o] for o in others) for p, others in enumerate(self.ranked_at) if others}
 
 
 @dataclass(frozen=True)
@@ -118,8 +129,8 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
             ranked[position] = _rank_one(position, features[position], postings, files, total)
     else:
         ranked, reranked = _rank_all(postings, files, total), None
-    related = Related({keys[p]: tuple(keys[o] for o in others) for p, others in enumerate(ranked) if others}, dict(zip(keys, order)))
-    return Ranked(related, Ranking(keys, joined, tuple(ranked)), reranked)
+    ranked = tuple(ranked)
+    return Ranked(Related(order, dict(zip(keys, range(total))), ranked), Ranking(keys, joined, ranked), reranked)
 
 
 def _rank_all(postings: dict[str, list[int]], files: list[str], total: int) -> list[tuple[int, ...]]:
