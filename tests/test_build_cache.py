@@ -20,19 +20,25 @@ def test_the_document_sequence_is_read_from_an_index_without_the_packed_document
         cache.close()
 
 
-def test_a_manifest_holding_anything_but_text_is_not_used(tmp_path: Path) -> None:
-    # Pickled values the allow-list lets through (lists, numbers) where digests belong: the
-    # build compares manifests as sets of pairs, which a list cannot be in. Not used at all.
-    from sitegen.pipeline.cache import allow_list
-    from sitegen.pipeline.state import STATE_TYPES, OutputState, read_outputs
+def test_an_output_state_is_read_back_as_written_and_a_planted_one_is_refused(tmp_path: Path, monkeypatch) -> None:
+    # The manifest is pickled as two texts (paths, digests) and read back as a dictionary of
+    # text: the build compares manifests as sets of pairs, which a planted list (the cache's
+    # allow-list lets lists through) would stop. Anything else in its place is refused.
+    import pytest
+
+    from sitegen.pipeline.cache import CacheDamaged, allow_list
+    from sitegen.pipeline.state import STATE_TYPES, ArtifactRecord, OutputState, read_outputs
 
     cache = BuildCache.open(tmp_path / "build.sqlite", allow_list(STATE_TYPES))
     try:
-        for manifest in ({"index.html": ["a list"]}, {"index.html": 7}, {7: "digest"}):
-            cache.put_many({"outputs": OutputState(manifest, {})})
-            assert read_outputs(cache) == OutputState()
-        good = OutputState({"index.html": "digest"}, {})
-        cache.put_many({"outputs": good})
-        assert read_outputs(cache) == good
+        for state in (OutputState(), OutputState({"index.html": "d1", "ar/حمص.html": "d2"}, {"index": ArtifactRecord("k", (("index.html", "d1"),))})):
+            cache.put_many({"outputs": state})
+            assert read_outputs(cache) == state
+        for planted in ((["a list"], "d", {}), ("a\0b", "only one digest", {}), ("index.html", "d", ["not", "a", "dict"]), "not a tuple"):
+            monkeypatch.setattr(OutputState, "__getstate__", lambda self, planted=planted: planted)
+            cache.put_many({"outputs": OutputState()})
+            monkeypatch.undo()
+            with pytest.raises(CacheDamaged):
+                read_outputs(cache)
     finally:
         cache.close()

@@ -56,6 +56,22 @@ class OutputState:
     manifest: dict[str, str] = field(default_factory=dict)  # path -> digest of every file of the site
     artifacts: dict[str, ArtifactRecord] = field(default_factory=dict)
 
+    # Pickled with the manifest as two texts, its paths and its digests (neither ever holds
+    # NUL): every build reads and writes tens of thousands of pairs, which pickle makes one
+    # string at a time, and splitting two long strings is done in C.
+    def __getstate__(self) -> tuple[str, str, dict[str, ArtifactRecord]]:
+        return "\0".join(self.manifest), "\0".join(self.manifest.values()), self.artifacts
+
+    def __setstate__(self, state: tuple[str, str, dict[str, ArtifactRecord]]) -> None:
+        paths, digests, artifacts = state
+        if not (type(paths) is str and type(digests) is str and type(artifacts) is dict):
+            raise TypeError("an output state holds a manifest's two texts and the artifacts")
+        paths_list, digests_list = (paths.split("\0"), digests.split("\0")) if paths else ([], [])
+        if len(paths_list) != len(digests_list):
+            raise ValueError("a manifest's paths and digests do not pair")
+        object.__setattr__(self, "manifest", dict(zip(paths_list, digests_list)))
+        object.__setattr__(self, "artifacts", artifacts)
+
 
 STATE_TYPES = (Summary, OutputState, ArtifactRecord, SpareTree)
 
@@ -69,12 +85,9 @@ def read_outputs(cache: BuildCache) -> OutputState:
     """The live site's manifest and artifacts; none (every artifact made again) when the
     value is not what the build writes: the cache may be damaged or planted."""
     outputs = cache.get("outputs")
-    if not (isinstance(outputs, OutputState) and isinstance(outputs.manifest, dict) and isinstance(outputs.artifacts, dict)):
-        return OutputState()
-    # Paths and digests compared as sets of pairs (stages.changed_paths): text only.
-    if not set(map(type, outputs.manifest)) | set(map(type, outputs.manifest.values())) <= {str}:
-        return OutputState()
-    return outputs
+    # (Read back, its manifest is text only, paths and digests: see OutputState.__setstate__.
+    # The build compares manifests as sets of pairs, which could not hold a planted list.)
+    return outputs if isinstance(outputs, OutputState) else OutputState()
 
 
 def read_ranking(cache: BuildCache) -> Any:
