@@ -88,10 +88,13 @@ def make_files(plan: BuildPlan, cache: BuildCache, context: FileContext, keep_lo
         cache.clear()  # every file is processed again and recorded anew
     previous = cache.records() if plan.trusted else {}
     # Every file's record lives to the end of the build: out of the collector's walks before
-    # anything else is made (the next collection would walk them all, 40 ms at 10,000 segments).
+    # anything else is made (the next collection would walk them all, 40 ms at 10,000
+    # segments), and so do the records this stage makes.
     keep_long_lived()
     outcomes = _process(plan, plan.changed, previous, context)
-    return join(plan, outcomes, previous, TranslationReport() if plan.config.translation.enabled else None)
+    files = join(plan, outcomes, previous, TranslationReport() if plan.config.translation.enabled else None)
+    keep_long_lived()
+    return files
 
 
 def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tuple[BuildPlan, FileResults, list[Problem]]:

@@ -125,7 +125,6 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             photos = PhotoStore(media_folder(plan.config), photo_settings(plan.config), cache.photo_records())
             context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, work_dir, will_translate, photos)
             files = make_files(plan, cache, context, keep_long_lived)
-            keep_long_lived()  # every file's record, kept to the end of the build
             plan, files, translation_problems = translate(plan, files, context)
             # Tag names for the English edition's lists, from the memory (asked for when missing).
             config, tag_problems = with_tag_names(plan.config, tag_spellings(listing.tags for record in files.ordered for listing in record.listings), plan.options.translator_factory, plan.online)
