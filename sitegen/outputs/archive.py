@@ -4,7 +4,7 @@ A small zip writer of our own instead of ``zipfile``, because compression is
 most of the cost of a large archive and it can then happen anywhere:
 worker processes compress the pages they render into *pack* files, members
 unchanged since the previous build are copied from the previous zip, and only
-the rest is compressed here (in threads: zlib releases the GIL). Fixed times,
+the rest is compressed here (in threads: libdeflate runs without the GIL). Fixed times,
 permissions and order make two builds of the same site byte-identical.
 """
 
@@ -22,17 +22,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
-from isal import isal_zlib
+import deflate
 
 FOLDER = "site"
-# ISA-L's deflate at level 3: about the size and the speed of zlib's level 3 on 4,000 of the
-# benchmark's pages (31.7 % of their size; 59 against 57 MB/s of one core). Its levels 1 and 2
-# are 2.4 times faster for a zip 3 % larger, but were seen not to be deterministic: under level
-# 2 a CI run of tests/test_site_zip_writer.py compressed one small member to 35 bytes in one
-# call and to 36 in another of the same process (not reproduced in 3,000 tries since; the cause
-# is not known), and an incremental build must give a full build's bytes. Level 3 has given the
-# same bytes in every run of that test. Any inflate reads the zip.
-LEVEL = 3
+# libdeflate's level 1 (through the `deflate` package): on 4,300 of the benchmark's pages
+# (segment pages of both editions and index pages), 92 µs a page against 164 for ISA-L's level
+# 3, which it replaces, and 31.1 % of their size against 31.6 %. libdeflate's output is a
+# function of the input and the level alone (no state outlives a call), which an incremental
+# build needs: a member compressed again must give the bytes a full build gives. ISA-L's
+# faster levels were left for that (sixth and seventh rounds of docs/benchmarks.md). Any
+# inflate reads the zip.
+LEVEL = 1
 _DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, the earliest date zip can store
 _DOS_TIME = 0
 _FLAGS = 0x0800  # names are UTF-8 (Arabic slugs)
@@ -58,7 +58,7 @@ class StoredMember(NamedTuple):
 
 
 def compress(data: bytes) -> bytes:
-    return isal_zlib.compress(data, LEVEL, -15)
+    return bytes(deflate.deflate_compress(data, LEVEL))  # it gives a bytearray
 
 
 class PackWriter:
