@@ -276,3 +276,22 @@ def test_a_relative_link_leads_from_its_page_to_its_target_whatever_was_linked_b
     assert posixpath.normpath(posixpath.join(posixpath.dirname(from_page), unquote(link))) == posixpath.normpath(to_path)
     assert " " not in url and "%" not in unquote(link).replace("x%y", "")
     assert urls.relative_url(from_page, to_path, anchor) == url
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("azAZ09/._~-%+ ?#&=:;,@!'()*[]حمصé\u200f\n")), max_size=16))
+def test_an_absolute_url_quotes_its_path_as_quote_does(path):
+    # The fast path for paths with nothing to quote must give what quote() gives, whatever the path.
+    from urllib.parse import quote
+
+    assert urls.absolute_url("https://example.org/", path) == "https://example.org/" + quote(path, safe="/-._~")
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aZ09-_.Σσςİıß\u0301\u0308e\u0065\u1100\u1161\u11a8가ﬁÅÅحمص\u064b/")), max_size=8), max_size=12))
+def test_collision_keys_made_together_are_those_made_one_by_one(slugs):
+    # Joined before folding, the keys must be what slug_collision_key gives each slug: case,
+    # normal form and composition never reach across the separator.
+    from sitegen.content.metadata import slug_collision_key, slug_collision_keys
+
+    assert slug_collision_keys(slugs) == [slug_collision_key(slug) for slug in slugs]

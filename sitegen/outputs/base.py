@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from ..config import SiteConfig
 from ..core.diagnostics import Problem
-from ..pages.lists import TAXONOMIES, Term, collect_terms, months
+from ..pages.lists import TAXONOMIES, Term, both_editions_months, collect_all_terms
 from ..pages.planner import Article, Listing, Page, SitePlanner
 from ..pages.theme import Theme
 
@@ -104,17 +104,15 @@ class SiteView:
     def terms(self, taxonomy: str, english: bool) -> list[Term]:
         """Every term of a taxonomy in one edition, collected once per build (the term pages and
         the sitemap both list them)."""
-        key = ("terms", taxonomy, english)
-        if key not in self._lists:
-            self._lists[key] = collect_terms(self.articles, taxonomy, english)
-        return self._lists[key]
+        if "terms" not in self._lists:
+            self._lists["terms"] = collect_all_terms(self.articles)
+        return self._lists["terms"][taxonomy, english]
 
     def months(self, english: bool) -> dict[tuple[int, int], tuple[Listing, ...]]:
         """The dated segments of one edition by month, newest first, collected once per build."""
-        key = ("months", english)
-        if key not in self._lists:
-            self._lists[key] = months(self.articles, english)
-        return self._lists[key]
+        if "months" not in self._lists:
+            self._lists["months"] = both_editions_months(self.articles)
+        return self._lists["months"][english]
 
     def browsable(self, english: bool) -> tuple[str, ...]:
         """The lists an edition has, in the order its index links them: the archive (of dated

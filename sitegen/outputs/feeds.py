@@ -148,13 +148,19 @@ def sitemap(config: SiteConfig, entries: Sequence[SitemapUrl]) -> bytes:
         '<?xml version="1.0" encoding="utf-8"?>',
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
     ]
+    # Each page of a pair is named three times (its own entry, then an alternate in both):
+    # its address is made and escaped once.
+    hrefs: dict[str, str] = {}
     for entry in entries:
         lines.append("<url>")
         lines.append(f"<loc>{escape(urls.absolute_url(base, entry.path))}</loc>")
         if entry.day:
             lines.append(f"<lastmod>{entry.day.isoformat()}</lastmod>")
         for hreflang, path in entry.alternates:
-            lines.append(f'<xhtml:link rel="alternate" hreflang={quoteattr(hreflang)} href={quoteattr(urls.absolute_url(base, path))}/>')
+            href = hrefs.get(path)
+            if href is None:
+                href = hrefs[path] = quoteattr(urls.absolute_url(base, path))
+            lines.append(f'<xhtml:link rel="alternate" hreflang={quoteattr(hreflang)} href={href}/>')
         lines.append("</url>")
     lines.append("</urlset>")
     return ("\n".join(lines) + "\n").encode("utf-8")

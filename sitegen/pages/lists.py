@@ -10,10 +10,9 @@ its most used spelling.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from operator import attrgetter
 from typing import Any
 
 from ..content.metadata import localise_digits, month_names
@@ -33,48 +32,52 @@ class Term:
     listings: tuple[Listing, ...]  # newest first
 
 
-def _terms_of(taxonomy: str) -> Callable[[Listing], tuple[str, ...]]:
-    """How a listing names its terms of ``taxonomy`` (a section: its one folder, if any)."""
-    if taxonomy == "tags":
-        return attrgetter("tags")
-    if taxonomy == "authors":
-        return attrgetter("authors")
-    return lambda listing: (listing.section,) if listing.section else ()
-
-
 def collect_terms(articles: Sequence[Article], taxonomy: str, english: bool) -> list[Term]:
     """Every term of ``taxonomy`` with its listings, in the order of their slugs."""
-    terms_of = _terms_of(taxonomy)
-    found: dict[str, list[Listing]] = {}
-    spellings: dict[str, dict[str, int]] = {}
+    return collect_all_terms(articles)[taxonomy, english]
+
+
+def collect_all_terms(articles: Sequence[Article]) -> dict[tuple[str, bool], list[Term]]:
+    """Every term of every taxonomy in both editions ((taxonomy, english) -> its terms in the
+    order of their slugs), in one pass over the listings: a pass per taxonomy and edition cost
+    a one-change build 40-100 ms at 10,000 segments, six times over the same listings."""
     slugs: dict[str, str] = {}  # each spelling slugged once, not once a listing
+    # (taxonomy, english) -> slug -> (its listings, its spellings' counts)
+    found: dict[tuple[str, bool], dict[str, tuple[list[Listing], dict[str, int]]]] = {
+        (taxonomy, english): {} for taxonomy in TAXONOMIES for english in (False, True)
+    }
     for article in articles:
         for listing in article.segments:
-            if english and listing.english_title is None:
+            tags, authors, section = listing.tags, listing.authors, listing.section
+            if not (tags or authors or section):
                 continue
-            terms = terms_of(listing)
-            if not terms:
-                continue
-            # A listing counts once for a term however many of its spellings it gives.
-            seen: set[str] | None = set() if len(terms) > 1 else None
-            for term in terms:
-                slug = slugs.get(term)
-                if slug is None:
-                    slug = slugs[term] = term_slug(term)
-                if not slug:
+            editions = (False, True) if listing.english_title is not None else (False,)
+            for taxonomy, terms in (("tags", tags), ("authors", authors), ("sections", (section,) if section else ())):
+                if not terms:
                     continue
-                if seen is not None:
-                    if slug in seen:
-                        continue
-                    seen.add(slug)
-                listed = found.get(slug)
-                if listed is None:
-                    found[slug], spellings[slug] = [listing], {term: 1}
-                else:
-                    listed.append(listing)
-                    counts = spellings[slug]
-                    counts[term] = counts.get(term, 0) + 1
-    return [Term(taxonomy, slug, most_used(spellings[slug]), tuple(found[slug])) for slug in sorted(found)]
+                # A listing counts once for a term however many of its spellings it gives:
+                # the first spelling of each slug is the one counted.
+                named: dict[str, str] = {}
+                for term in terms:
+                    slug = slugs.get(term)
+                    if slug is None:
+                        slug = slugs[term] = term_slug(term)
+                    if slug and slug not in named:
+                        named[slug] = term
+                for english in editions:
+                    terms_found = found[taxonomy, english]
+                    for slug, term in named.items():
+                        entry = terms_found.get(slug)
+                        if entry is None:
+                            terms_found[slug] = ([listing], {term: 1})
+                        else:
+                            entry[0].append(listing)
+                            counts = entry[1]
+                            counts[term] = counts.get(term, 0) + 1
+    return {
+        (taxonomy, english): [Term(taxonomy, slug, most_used(terms_found[slug][1]), tuple(terms_found[slug][0])) for slug in sorted(terms_found)]
+        for (taxonomy, english), terms_found in found.items()
+    }
 
 
 def chunks(listings: Sequence[Listing], per_page: int) -> list[tuple[int, int, tuple[Listing, ...]]]:
@@ -88,14 +91,23 @@ def chunk_of(listings: Sequence[Listing], per_page: int, number: int) -> tuple[i
     return number, max(1, -(-len(listings) // per_page)), tuple(listings[(number - 1) * per_page : number * per_page])
 
 
-def months(articles: Sequence[Article], english: bool) -> dict[tuple[int, int], tuple[Listing, ...]]:
-    """Dated segments by (year, month), newest month first; undated ones are in no month."""
-    found: dict[tuple[int, int], list[Listing]] = {}
+def both_editions_months(articles: Sequence[Article]) -> tuple[dict[tuple[int, int], tuple[Listing, ...]], ...]:
+    """Dated segments by (year, month), newest month first (undated ones are in no month), of
+    the source edition and of the English one, in one pass over the listings."""
+    found: tuple[dict[tuple[int, int], list[Listing]], dict[tuple[int, int], list[Listing]]] = ({}, {})
+    source, english = found
     for article in articles:
         for listing in article.segments:
-            if listing.date is not None and (not english or listing.english_title is not None):
-                found.setdefault((listing.date.year, listing.date.month), []).append(listing)
-    return {month: tuple(found[month]) for month in sorted(found, reverse=True)}
+            day = listing.date
+            if day is not None:
+                month = (day.year, day.month)
+                listed = source.get(month)
+                if listed is None:
+                    listed = source[month] = []
+                listed.append(listing)
+                if listing.english_title is not None:
+                    english.setdefault(month, []).append(listing)
+    return tuple({month: tuple(edition[month]) for month in sorted(edition, reverse=True)} for edition in found)
 
 
 class ListPlanner:

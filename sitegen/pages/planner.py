@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from functools import cached_property, lru_cache
 from itertools import groupby
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from markupsafe import Markup
@@ -104,7 +105,10 @@ _LISTING_FIELDS = tuple(f.name for f in fields(Listing))
 
 def listings_digest(listings: Iterable[Listing]) -> bytes:
     """What a run of listings is made of, to key a page or feed that shows them: their digests."""
-    return b"".join(listing.digest for listing in listings)
+    return b"".join(map(_DIGEST_OF, listings))  # mapped in C: 160,000 a one-change build
+
+
+_DIGEST_OF = attrgetter("digest")
 
 
 @dataclass(frozen=True)

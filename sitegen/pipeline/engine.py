@@ -71,7 +71,8 @@ class Engine:
             self._record(artifact, made[number])
 
     def _still_there(self, record: ArtifactRecord) -> bool:
-        return all(self.previous_manifest.get(path) == digest and os.path.lexists(self.staging / path) for path, digest in record.files)
+        # Joined as text: a Path per file cost a one-change build 20-40 ms at 10,000 segments.
+        return all(self.previous_manifest.get(path) == digest and os.path.lexists(f"{self.staging}/{path}") for path, digest in record.files)
 
     def _keep(self, artifact_id: str, record: ArtifactRecord) -> None:
         self.records[artifact_id] = record

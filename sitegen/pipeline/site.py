@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import SiteConfig
-from ..content.metadata import slug_collision_key
+from ..content.metadata import slug_collision_key, slug_collision_keys
 from ..core.diagnostics import Problem, error
 from ..core.hashing import hash_bytes
 from ..outputs.base import Artifact, DocumentStore, SiteView
@@ -63,27 +63,33 @@ def site_view(plan: BuildPlan, config: SiteConfig, files: FileResults, staging: 
 
 def find_path_collisions(records: list[FileOutcome]) -> list[Problem]:
     """Two segments claiming one output file (even differing only in case) is an error naming both."""
+    claims = [claim for record in records for claim in record.slugs]
+    keys = slug_collision_keys([claim.slug for claim in claims])
+    if len(set(keys)) == len(keys):
+        return []  # every build but one with a collision: no claim walked in Python
     seen: dict[str, Any] = {}
     problems = []
-    for record in records:
-        for claim in record.slugs:
-            key = slug_collision_key(claim.slug)
-            other = seen.setdefault(key, claim)
-            if other is not claim:
-                problems.append(error(claim.path, claim.line, f"slug '{claim.slug}' is already used by {other.where}: give one of them another 'slug' in its front matter"))
+    for claim, key in zip(claims, keys):
+        other = seen.setdefault(key, claim)
+        if other is not claim:
+            problems.append(error(claim.path, claim.line, f"slug '{claim.slug}' is already used by {other.where}: give one of them another 'slug' in its front matter"))
     return problems
 
 
 def find_page_collisions(records: list[FileOutcome], artifacts: list[Artifact]) -> list[Problem]:
     """A segment's page claiming the file of a page of the whole site (slug 'index' makes
     en/index.html, the English index) is an error naming both: one would overwrite the other."""
-    taken = {slug_collision_key(a.id): a.name for a in artifacts if a.name}
+    named = [a for a in artifacts if a.name]
+    taken = dict(zip(slug_collision_keys([a.id for a in named]), (a.name for a in named)))
+    paths = [(record, path) for record in records for path in record.pages]
+    keys = slug_collision_keys([path for _, path in paths])
+    if taken.keys().isdisjoint(keys):
+        return []  # every build but one with a collision: no page walked in Python
     problems = []
-    for record in records:
-        for path in record.pages:
-            name = taken.get(slug_collision_key(path))
-            if name is not None:
-                claims = {slug_collision_key(claim.slug): claim for claim in record.slugs}
-                claim = claims[slug_collision_key(path.rpartition("/")[2].removesuffix(".html"))]
-                problems.append(error(claim.path, claim.line, f"output file {path} of slug '{claim.slug}' is also {name}: give this segment another 'slug' in its front matter"))
+    for (record, path), key in zip(paths, keys):
+        name = taken.get(key)
+        if name is not None:
+            claims = {slug_collision_key(claim.slug): claim for claim in record.slugs}
+            claim = claims[slug_collision_key(path.rpartition("/")[2].removesuffix(".html"))]
+            problems.append(error(claim.path, claim.line, f"output file {path} of slug '{claim.slug}' is also {name}: give this segment another 'slug' in its front matter"))
     return problems
