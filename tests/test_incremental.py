@@ -34,7 +34,7 @@ def workers(request, monkeypatch) -> int:
         monkeypatch.setattr(sitegen.pipeline.files, "PARALLEL_THRESHOLD", 1)  # files in workers
         monkeypatch.setattr(sitegen.pipeline.engine, "PARALLEL_THRESHOLD", 1)  # index pages and buckets in workers
         monkeypatch.setattr(sitegen.pipeline.engine, "BATCH", 1)  # one artifact per task
-        monkeypatch.setattr(sitegen.outputs.search.output, "MIN_RUN", 1)  # the search index inverted in two runs
+        monkeypatch.setattr(sitegen.outputs.search.output, "MIN_RUN", 1)  # the search index inverted in several runs
     return request.param
 
 
@@ -248,7 +248,8 @@ def test_search_index_is_patched_for_edits_and_new_articles_and_laid_out_again_o
     cold_layouts.clear()
     (site / "content" / "2020-02-01-two.txt").unlink()
     rebuild(site, workers)
-    assert cold_layouts == [workers]  # a document removed: every later id moves, laid out again (one run a core)
+    # A document removed: every later id moves, laid out again (in one run, or in several a core).
+    assert cold_layouts == [1] if workers == 1 else len(cold_layouts) == 1 and cold_layouts[0] > workers
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
 
 
