@@ -259,15 +259,17 @@ def _mixes_confusable_scripts(slug: str) -> bool:
 
 def slug_collision_key(slug: str) -> str:
     """Two slugs that would name the same file on a case-insensitive or normalising file system."""
-    if slug.isascii():
-        return slug.lower()  # the same, for ASCII, without the two calls (every page of every build)
-    return unicodedata.normalize("NFC", slug).casefold()
+    return _folded(slug)
 
 
 def slug_collision_keys(slugs: list[str]) -> list[str]:
     """``slug_collision_key`` of each of ``slugs`` (names of files: no NUL), made on them all
     joined: a call per name cost every build 30-40 ms at 10,000 segments. The same keys:
     casefolding maps each character alone, and NUL neither composes nor case-folds."""
-    joined = "\0".join(slugs)
-    keys = joined.lower() if joined.isascii() else unicodedata.normalize("NFC", joined).casefold()
-    return keys.split("\0") if slugs else []
+    return _folded("\0".join(slugs)).split("\0") if slugs else []
+
+
+def _folded(text: str) -> str:
+    if text.isascii():
+        return text.lower()  # the same, for ASCII, without the two calls
+    return unicodedata.normalize("NFC", text).casefold()

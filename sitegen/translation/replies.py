@@ -35,6 +35,7 @@ _NEEDS_CLEANING = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_CL
 def _clean(text: str) -> str:
     return text.translate(_CLEAN_TABLE) if _NEEDS_CLEANING(text) else text
 
+
 # Text that providers send with HTTP 200 in place of a translation (upper-cased
 # before matching). MyMemory really spells it "EXCEDEED", hence the short prefix.
 _PROVIDER_WARNINGS = (
