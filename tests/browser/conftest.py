@@ -307,7 +307,7 @@ class Server:
 @pytest.fixture(scope="session")
 def server(www) -> Server:
     proc = subprocess.Popen(
-        [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", str(www)],
+        [sys.executable, "-u", str(Path(__file__).with_name("static_server.py")), "--directory", str(www)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -316,7 +316,7 @@ def server(www) -> Server:
         line = proc.stdout.readline()
         match = re.search(r"port (\d+)", line)
         if not match:
-            raise AssertionError(f"python -m http.server did not start: {line!r}")
+            raise AssertionError(f"the static server did not start: {line!r}")
         yield Server(www=www, port=int(match.group(1)))
     finally:
         proc.terminate()
@@ -432,7 +432,7 @@ class Browser:
         blocked_before = len(self.blocked)
         ok = False
         try:
-            page.goto(url, wait_until="load")
+            self._goto(page, url)
             yield page, log
             ok = True
         finally:
@@ -440,6 +440,23 @@ class Browser:
             self.log = None
             if not ok:  # a failed check may leave the tab anywhere: start the next visit afresh
                 self._new_page()
+
+    def _goto(self, page, url: str) -> None:
+        """Open ``url``; once more if our own server dropped the connection (never a file:// page).
+
+        A connection to the local server reset under load shows as a navigation to
+        ``chrome-error://``; that says nothing about the site, so it is tried again once.
+        A missing page is a 404, not a connection error, and is never retried.
+        """
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            page.goto(url, wait_until="load")
+        except PlaywrightError as error:
+            dropped = "chrome-error://" in str(error) or "net::ERR_" in str(error)
+            if not (url.startswith("http://127.0.0.1") and dropped):
+                raise
+            page.goto(url, wait_until="load")
 
     def close(self) -> None:
         self.context.close()
