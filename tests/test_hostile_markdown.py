@@ -100,6 +100,15 @@ HOSTILE = {
     "underscore_emphasis": _repeat("_a_"),
     "strong_openers": _repeat("**a"),
     "hard_breaks": _repeat("a  \n"),
+    # rules and headings inside blockquotes: the quote's lines are split again once stripped
+    "quoted_rules": _repeat("> ---\n"),
+    "quoted_rules_without_space": _repeat(">---\n"),
+    "quoted_star_rules": _repeat("> ***\n"),
+    "quoted_setext_headings": _repeat("> a\n> =\n"),
+    "quoted_hash_headings": _repeat("> # a\n"),
+    "doubly_quoted_rules": _repeat("> > ---\n"),
+    "indented_quoted_rules": _repeat("   > ---\n"),
+    "quoted_list_rules": _repeat("> - ---\n"),
 }
 
 # Run in a child: the body goes through build_segments as a .md file, as the build does.
@@ -185,6 +194,16 @@ def test_a_paragraph_dense_with_well_formed_links_and_emphasis_is_rendered_not_r
     paragraph = " ".join(f"كلمة [رابط {i}](https://example.org/a/{i}) و*مائل* و**عريض** `رمز` &amp; [مرجع]" for i in range(links))
     blocks = markdown_blocks(paragraph, 1)
     assert len(blocks) == 1 and blocks[0].html.count("<a ") == links
+
+
+def test_a_long_quote_with_a_few_rules_and_headings_is_rendered_not_refused():
+    """The rules counted inside quotes must not refuse a long quoted statement with its own sections."""
+    lines = []
+    for part in range(20):
+        lines += [f"> ## القسم {part}", *[f"> سطر من البيان رقم {n} في القسم {part}، منقول كما ورد." for n in range(10)], "> ---"]
+    body = "\n".join(lines) + "\n"
+    result = _render_in_child(body)
+    assert result["problems"] == [] and result["blocks"] > 0
 
 
 def test_a_megabyte_of_ordinary_arabic_prose_renders_fast_and_whole():

@@ -55,8 +55,10 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _WELL_FORMED_LINK = re.compile(r"!?\[[^\[\]\n]{0,500}\](?:\([^()\n]{0,2000}\)|(?!\())")
 # A line that starts a new inline run (a paragraph ends there): list item, heading, quote, table row.
 _RUN_START = re.compile(r"^[ \t]*(?:[-*+][ \t]|\d+[.)][ \t]|#|>|\|)", re.MULTILINE)
-# Lines that make a block processor split its block and hand the rest back.
-_SPLITTING_LINE = re.compile(r"^ {0,3}(?:#|=+[ \t]*$|-+[ \t]*$|(?:[-*_][ \t]*){3,}$)", re.MULTILINE)
+# Lines that make a block processor split its block and hand the rest back; also inside
+# blockquotes, whose lines are parsed again as a block once their '>' markers are stripped
+# (Python-Markdown strips up to three spaces, '>' and one space, per level).
+_SPLITTING_LINE = re.compile(r"^(?: {0,3}> ?)* {0,3}(?:#|=+[ \t]*$|-+[ \t]*$|(?:[-*_][ \t]*){3,}$)", re.MULTILINE)
 _TAG_START = re.compile(r"<[!?/a-zA-Z]")
 _LIST_INDENT = re.compile(r"^([ \t]*)(?:[-*+]|\d+[.)])[ \t]", re.MULTILINE)
 # Markers a line can nest: '> ', '- ', '1. ' repeated at its start.
@@ -145,7 +147,7 @@ def _too_much_block_splitting(body: str) -> MarkdownRefused | None:
             return MarkdownRefused(
                 _line_of(body, offset),
                 f"a block of {block.count(chr(10)) + 1} lines without a blank line holds {splits} headings or rules;"
-                " separate them with blank lines",
+                " separate them with blank lines (in a quote, a line of '>' alone)",
             )
     return None
 
