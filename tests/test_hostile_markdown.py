@@ -109,6 +109,10 @@ HOSTILE = {
     "doubly_quoted_rules": _repeat("> > ---\n"),
     "indented_quoted_rules": _repeat("   > ---\n"),
     "quoted_list_rules": _repeat("> - ---\n"),
+    # unclosed brackets on quoted lines: stripped, the lines are one paragraph
+    "quoted_unclosed_brackets": _repeat("> [a\n"),
+    "doubly_quoted_unclosed_brackets": _repeat("> > [a\n"),
+    "quoted_link_openers": _repeat("> [a](\n"),
 }
 
 # Run in a child: the body goes through build_segments as a .md file, as the build does.
@@ -193,6 +197,14 @@ def test_a_paragraph_dense_with_well_formed_links_and_emphasis_is_rendered_not_r
     """A link roundup is news too: closed links cost linear time, and must never be refused."""
     paragraph = " ".join(f"كلمة [رابط {i}](https://example.org/a/{i}) و*مائل* و**عريض** `رمز` &amp; [مرجع]" for i in range(links))
     blocks = markdown_blocks(paragraph, 1)
+    assert len(blocks) == 1 and blocks[0].html.count("<a ") == links
+
+
+@pytest.mark.parametrize("links", [40, 400])
+def test_a_quoted_paragraph_dense_with_well_formed_links_is_rendered_not_refused(links):
+    """Quoted lines are judged as the one paragraph they make: closed links still cost linear time."""
+    lines = [f"> كلمة [رابط {i}](https://example.org/a/{i}) و*مائل* و**عريض** `رمز` &amp; [مرجع]" for i in range(links)]
+    blocks = markdown_blocks("\n".join(lines), 1)
     assert len(blocks) == 1 and blocks[0].html.count("<a ") == links
 
 

@@ -53,8 +53,11 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 # A link or image as authors write them: bounded lengths keep the search linear.
 # ("[text](" whose parenthesis never closes is not one: it is what scans on.)
 _WELL_FORMED_LINK = re.compile(r"!?\[[^\[\]\n]{0,500}\](?:\([^()\n]{0,2000}\)|(?!\())")
-# A line that starts a new inline run (a paragraph ends there): list item, heading, quote, table row.
-_RUN_START = re.compile(r"^[ \t]*(?:[-*+][ \t]|\d+[.)][ \t]|#|>|\|)", re.MULTILINE)
+# A line that starts a new inline run (a paragraph ends there): list item, heading, table row.
+_RUN_START = re.compile(r"^[ \t]*(?:[-*+][ \t]|\d+[.)][ \t]|#|\|)", re.MULTILINE)
+# Quote markers at the start of a line. The lines of a quote are one paragraph once their
+# markers are stripped, and the inline patterns see it whole: runs are cut after stripping.
+_QUOTE_MARKERS = re.compile(r"^(?:[ \t]*>)+", re.MULTILINE)
 # Lines that make a block processor split its block and hand the rest back; also inside
 # blockquotes, whose lines are parsed again as a block once their '>' markers are stripped
 # (Python-Markdown strips up to three spaces, '>' and one space, per level).
@@ -166,6 +169,8 @@ def _too_much_inline_work(body: str) -> MarkdownRefused | None:
     for offset, block in _blocks(body):
         if not any(marker in block for marker in _INLINE_MARKERS) and "  \n" not in block:
             continue  # plain prose: nothing for the inline patterns to do
+        if ">" in block:
+            block = _QUOTE_MARKERS.sub("", block)  # line breaks stay: lines are counted as before
         for run_offset, run in _runs(block):
             size = len(run)
             markers = sum(run.count(marker) for marker in _INLINE_MARKERS) + run.count("  \n")  # hard breaks
@@ -176,9 +181,9 @@ def _too_much_inline_work(body: str) -> MarkdownRefused | None:
             links = (open_links.count("[") + open_links.count("](")) * size
             if inline > MAX_INLINE_WORK or links > MAX_LINK_SCAN:
                 return MarkdownRefused(
-                    _line_of(body, offset + run_offset),
+                    _line_of(body, offset) + block.count("\n", 0, run_offset),
                     "a paragraph too long and too dense in Markdown markers ('[', '*', '`', '\\', '<', '&')"
-                    " to render in reasonable time; split it with blank lines or escape fewer characters",
+                    " to render in reasonable time; split it with blank lines (in a quote, a line of '>' alone) or escape fewer characters",
                 )
     return None
 
