@@ -243,6 +243,20 @@ def test_bad_front_matter_slug_is_an_error_with_file_and_line(yaml_slug):
     assert errors[0].path.endswith("2012/x.txt") and errors[0].line == 3
 
 
+@pytest.mark.parametrize("name", ["q?.txt", "a#b.txt", "tab\there.txt", "rlo\u202ex.txt"])
+def test_a_file_name_that_makes_a_bad_slug_says_to_rename_the_file(name):
+    segments, problems = segments_of("نص", f"2012/{name}")
+    assert segments == ()
+    (problem,) = [p for p in problems if p.is_error]
+    assert "made from the file name: rename the file, or set 'slug'" in problem.message, problem
+
+
+def test_a_bad_front_matter_slug_does_not_blame_the_file_name():
+    _, problems = segments_of("---\nslug: a?b\n---\nنص", "2012/x.txt")
+    (problem,) = [p for p in problems if p.is_error]
+    assert "made from the file name" not in problem.message
+
+
 def test_bad_slug_fails_the_build_and_writes_nothing_outside(make_site, run_build, tmp_path):
     site = make_site({"content/a.txt": "---\nslug: ../../../escaped\n---\nنص"})
     run = run_build(site)

@@ -95,6 +95,8 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
         slug_line = meta.line_of("slug", raw.line)
         problem = slug_problem(slug)
         if problem:
+            if given_slug is None:
+                problem += " (this slug is made from the file name: rename the file, or set 'slug' in the front matter)"
             problems.append(error(source.path, slug_line, problem))
             continue
         segments.append(
