@@ -109,6 +109,9 @@ HOSTILE = {
     "doubly_quoted_rules": _repeat("> > ---\n"),
     "indented_quoted_rules": _repeat("   > ---\n"),
     "quoted_list_rules": _repeat("> - ---\n"),
+    # quotes twenty deep (as deep as allowed), line after line: the pre-checks' own patterns must stay linear
+    "twenty_deep_quote_lines": _repeat("> " * 20 + "x\n"),
+    "twenty_deep_wide_quote_lines": _repeat(">  " * 20 + "x\n"),
     # unclosed brackets on quoted lines: stripped, the lines are one paragraph
     "quoted_unclosed_brackets": _repeat("> [a\n"),
     "doubly_quoted_unclosed_brackets": _repeat("> > [a\n"),

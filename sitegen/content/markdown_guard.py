@@ -60,8 +60,10 @@ _RUN_START = re.compile(r"^[ \t]*(?:[-*+][ \t]|\d+[.)][ \t]|#|\|)", re.MULTILINE
 _QUOTE_MARKERS = re.compile(r"^(?:[ \t]*>)+", re.MULTILINE)
 # Lines that make a block processor split its block and hand the rest back; also inside
 # blockquotes, whose lines are parsed again as a block once their '>' markers are stripped
-# (Python-Markdown strips up to three spaces, '>' and one space, per level).
-_SPLITTING_LINE = re.compile(r"^(?: {0,3}> ?)* {0,3}(?:#|=+[ \t]*$|-+[ \t]*$|(?:[-*_][ \t]*){3,}$)", re.MULTILINE)
+# (Python-Markdown strips up to three spaces, '>' and one space per level; the line may
+# indent by three more). Each space belongs to one quantifier only: spaces claimed by two
+# (' {0,3}> ?' repeated) made a line of twenty '> ' take half a second to not match.
+_SPLITTING_LINE = re.compile(r"^ {0,3}(?:> {0,4})*(?:#|=+[ \t]*$|-+[ \t]*$|(?:[-*_][ \t]*){3,}$)", re.MULTILINE)
 _TAG_START = re.compile(r"<[!?/a-zA-Z]")
 _LIST_INDENT = re.compile(r"^([ \t]*)(?:[-*+]|\d+[.)])[ \t]", re.MULTILINE)
 # Markers a line can nest: '> ', '- ', '1. ' repeated at its start.
