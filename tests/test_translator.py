@@ -4,6 +4,7 @@ LibreTranslator path against a local stub (127.0.0.1 only, no other network)."""
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
 import time
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from sitegen.config import PROVIDERS
 from sitegen.translation import transport
-from sitegen.translation.chunking import split_for_provider
+from sitegen.translation.chunking import _SPLIT_LEVELS, split_for_provider
 from sitegen.translation.failures import TranslationFailed, redact
 from sitegen.translation.providers import TranslatorSettings
 from sitegen.translation.replies import validate_translation
@@ -132,6 +133,28 @@ def test_hard_cut_as_last_resort_keeps_every_character():
     word = "ب" * 5000
     chunks = split_for_provider(word, "google")
     assert "".join(chunks) == word and all(len(c) <= 1500 for c in chunks)
+
+
+# The sentence ends as the splitter has always meant them, found the plain way (from every
+# position): the splitter's own pattern must cut at the same places, only faster.
+_PLAIN_SENTENCE_END = re.compile(r"[.!?؟…]+[\"'»”’)\]]*(?=\s)")
+
+
+@hyp_settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=".!?؟…\"'»”’)] \n\tbا3،;", max_size=60))
+def test_sentence_ends_are_cut_where_the_plain_pattern_cuts(text):
+    assert [m.end() for m in _SPLIT_LEVELS[0].finditer(text)] == [m.end() for m in _PLAIN_SENTENCE_END.finditer(text)]
+
+
+@pytest.mark.parametrize("provider", ["libre", "mymemory", "google"])
+@pytest.mark.parametrize("unit", [".", "…", "!?", "ب", "📰"])
+def test_a_paragraph_of_forty_thousand_punctuation_marks_or_letters_is_cut_in_bounded_time(unit, provider):
+    """40,000 dots took 34 s: the sentence-end search read the rest of the run from every dot."""
+    text = unit * (40_000 // len(unit))
+    started = time.monotonic()
+    chunks = split_for_provider(text, provider)
+    assert time.monotonic() - started < 2.0
+    assert "".join(chunks) == text and all(fits(provider, c) for c in chunks)
 
 
 def test_hard_cut_does_not_separate_letters_from_diacritics():

@@ -20,8 +20,11 @@ _DEFAULT_LIMIT = (4500, "chars")
 # quotes or brackets, and only when whitespace follows, so "3.5" stays whole),
 # then Arabic semicolon/comma (and the Latin semicolon; not the Latin comma,
 # which appears inside numbers), then any whitespace. A hard cut is the last resort.
+# A sentence end is searched for only where a run of its punctuation begins (the lookbehind):
+# tried from every dot of a run of dots not followed by a space, the search read the rest of
+# the run each time, and 40,000 dots took 34 s to split.
 _SPLIT_LEVELS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"[.!?؟…]+[\"'»”’)\]]*(?=\s)"),
+    re.compile(r"(?<![.!?؟…])[.!?؟…]+[\"'»”’)\]]*(?=\s)"),
     re.compile(r"[؛،;]"),
     re.compile(r"\s+"),
 )
@@ -88,18 +91,25 @@ def _pack(text: str, fits: Callable[[str], bool], levels: tuple[re.Pattern[str],
 def _hard_cut(text: str, fits: Callable[[str], bool]) -> list[str]:
     """Cut a text with no usable boundary into the longest prefixes that fit."""
     chunks: list[str] = []
-    while text:
-        lo, hi = 1, len(text)  # binary search for the longest fitting prefix
+    start, end = 0, len(text)
+    while start < end:
+        # The longest fitting prefix of what is left: bounded by doubling first, then a binary
+        # search within the bound, so each cut reads about its own length, not all the rest.
+        lo = 1
+        while start + lo < end and fits(text[start : start + 2 * lo]):
+            lo *= 2
+        hi = min(end - start, 2 * lo - 1)
+        lo = min(lo, hi)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if fits(text[:mid]):
+            if fits(text[start : start + mid]):
                 lo = mid
             else:
                 hi = mid - 1
-        cut = lo
+        cut = start + lo
         # Do not separate a letter from its diacritics (harakat) when avoidable.
-        while 1 < cut < len(text) and unicodedata.combining(text[cut]):
+        while start + 1 < cut < end and unicodedata.combining(text[cut]):
             cut -= 1
-        chunks.append(text[:cut])
-        text = text[cut:]
+        chunks.append(text[start:cut])
+        start = cut
     return chunks
