@@ -91,7 +91,10 @@ def _decode_postings(s: str) -> list[tuple[int, int]]:
     return result
 
 
-_NUMBER = re.compile(f"[{re.escape(_CONTINUATION)}]*[{re.escape(_TERMINAL)}]")
+# A number starts only where no continuation digit stands before it: tried from every digit of
+# a damaged shard's long run of continuations without a terminal, the search read the rest of
+# the run each time (quadratic). Numbers as written start after a terminal or at the start.
+_NUMBER = re.compile(f"(?<![{re.escape(_CONTINUATION)}])[{re.escape(_CONTINUATION)}]*[{re.escape(_TERMINAL)}]")
 
 
 class _Steps(dict):
