@@ -195,6 +195,32 @@ def test_four_times_the_text_costs_far_less_than_sixteen_times_the_time(shape):
     assert t_large < 8 * t_small + 0.5, f"{shape}: {t_small:.3f} s for 10 KB, {t_large:.3f} s for 40 KB"
 
 
+PHOTO_LINEARITY_CHILD = r"""
+import json, time
+from sitegen.content.markup import markdown_blocks
+times = []
+for count in (1000, 8000):
+    body = "".join(f"![p{i}](p{i}.jpg)\n\n" for i in range(count))
+    best = None
+    for _ in range(2):
+        started = time.perf_counter()
+        blocks = markdown_blocks(body, 1)
+        took = time.perf_counter() - started
+        best = took if best is None else min(best, took)
+    assert len(blocks) == count and blocks[-1].photo.line == 2 * count - 1
+    times.append(best)
+print(json.dumps(times))
+"""
+
+
+def test_eight_times_the_photos_cost_far_less_than_sixty_four_times_the_time():
+    """Each photo's line was found by splitting the whole body again: 8,000 photos took 5 s."""
+    run = subprocess.run([sys.executable, "-c", PHOTO_LINEARITY_CHILD], capture_output=True, text=True, timeout=HARD_TIMEOUT, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    t_small, t_large = json.loads(run.stdout)
+    assert t_large < 16 * t_small + 0.5, f"{t_small:.3f} s for 1,000 photos, {t_large:.3f} s for 8,000"
+
+
 @pytest.mark.parametrize("links", [40, 120, 400])
 def test_a_paragraph_dense_with_well_formed_links_and_emphasis_is_rendered_not_refused(links):
     """A link roundup is news too: closed links cost linear time, and must never be refused."""

@@ -101,8 +101,9 @@ def markdown_blocks(body: str, first_line: int) -> tuple[Block, ...]:
 
 def _photos_found(found: list[tuple[str, str, str]], body: str, first_line: int) -> list[PhotoRef]:
     photos, line = [], first_line
+    lines = body.split("\n") if found else []
     for src, alt, title in found:
-        line = line_of(body, src, first_line, line)
+        line = line_of(lines, src, first_line, line)
         photos.append(PhotoRef(src, _plain_text(alt), _plain_text(title), "", line))
     return photos
 

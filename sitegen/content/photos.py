@@ -91,9 +91,10 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root + os.sep)
 
 
-def line_of(body: str, src: str, first_line: int, after: int = 0) -> int:
-    """The line (of the file) where ``src`` is referenced: the first at or after ``after``."""
-    lines = body.split("\n")
+def line_of(lines: list[str], src: str, first_line: int, after: int = 0) -> int:
+    """The line (of the file) where ``src`` is referenced: the first at or after ``after``.
+    ``lines``: the body's lines, split once by the caller (split for every photo, a body of
+    8,000 photos took 5 s)."""
     start = max(0, after - first_line)
     for index in range(start, len(lines)):
         if src in lines[index]:
