@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from sitegen.content.segment import build_segments
 from sitegen.content.sources import SourceFile, decode_source
-from sitegen.content.splitting import SEPARATOR, split_lines_into_chunks, split_source
+from sitegen.content.splitting import SEPARATOR, fenced_code_lines, split_lines_into_chunks, split_source
 from sitegen.core.diagnostics import Severity
 
 
@@ -303,3 +303,43 @@ def test_split_source_bodies_keep_every_non_separator_line(lines):
     body_lines = [line for s in segments for line in s.body.split("\n")]
     meaningful = [line for line in lines if not SEPARATOR.match(line) and line.strip()]
     assert [line for line in body_lines if line.strip()] == meaningful
+
+
+# ------------------------------------------------------------------ fences counted in one pass
+
+
+def _fenced_lines_counted_from_the_start(lines: list[str]) -> set[int]:
+    """The fenced lines as first written: every fence's lines counted from the top of the text."""
+    from markdown.extensions.attr_list import get_attrs_and_remainder
+    from markdown.extensions.fenced_code import FencedBlockPreprocessor
+
+    text = "\n".join("" if not line.expandtabs(4).strip(" ") else line.expandtabs(4) for line in lines) + "\n\n"
+    inside: set[int] = set()
+    index = 0
+    while (match := FencedBlockPreprocessor.FENCED_BLOCK_RE.search(text, index)) is not None:
+        if match.group("attrs") and get_attrs_and_remainder(match.group("attrs"))[1]:
+            index = match.end("attrs")
+            continue
+        inside.update(range(text.count("\n", 0, match.start()), text.count("\n", 0, match.end()) + 1))
+        index = match.end()
+    return inside
+
+
+_FENCE_LINES = ["```", "~~~", "````", "``` {.x}", "``` {bad", "``` { .a #b }", "a", "", "===", "\t", "  ```", "    ```", "```python", "b c"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FENCE_LINES), max_size=40))
+def test_fenced_lines_are_those_counted_from_the_start(lines):
+    assert fenced_code_lines(lines) == _fenced_lines_counted_from_the_start(lines)
+
+
+def test_forty_thousand_fences_are_found_in_bounded_time():
+    """Every fence's lines were counted from the top of the file: 40,000 fences took 10 s."""
+    import time
+
+    lines = ("```\na\n```\n" * 40_000).split("\n")
+    started = time.monotonic()
+    found = fenced_code_lines(lines)
+    assert time.monotonic() - started < 2.0
+    assert len(found) == 120_000

@@ -93,6 +93,9 @@ def fenced_code_lines(lines: list[str]) -> set[int]:
     text = "\n".join(normalised) + "\n\n"
     inside: set[int] = set()
     index = 0
+    # Lines counted from the last place counted, not from the start: counted from the start for
+    # every fence, 40,000 fences took 10 s.
+    counted_to, lines_before = 0, 0
     while True:
         match = pattern.search(text, index)
         if match is None:
@@ -102,8 +105,9 @@ def fenced_code_lines(lines: list[str]) -> set[int]:
             if remainder:  # the renderer skips a fence whose {attrs} are malformed
                 index = match.end("attrs")
                 continue
-        first = text.count("\n", 0, match.start())
-        last = text.count("\n", 0, match.end())
+        first = lines_before + text.count("\n", counted_to, match.start())
+        last = first + text.count("\n", match.start(), match.end())
+        counted_to, lines_before = match.end(), last
         inside.update(range(first, last + 1))
         index = match.end()
 
