@@ -10,6 +10,7 @@ An editor approves by removing ``fuzzy``, or by changing the text.
 from __future__ import annotations
 
 import re
+from collections import deque
 from pathlib import Path
 
 from translate.storage import pypo
@@ -79,20 +80,21 @@ def read_po(data: bytes, path: Path, config: SiteConfig) -> tuple[list[ExchangeU
         context = node.getcontext() or ""
         key = context.rpartition(":")[2]
         waiting = lines.get(key.lower())
-        line = waiting.pop(0) if waiting else None
+        line = waiting.popleft() if waiting else None
         files = [loc.rpartition(":")[0] or loc for loc in node.getlocations()] or [None]
         for source_file in dict.fromkeys(files):
             units.append(ExchangeUnit(source_file, key, str(node.source or ""), str(node.target or ""), bool(node.target) and not node.isfuzzy(), line))
     return units, problems
 
 
-def _context_lines(data: bytes) -> dict[str, list[int | None]]:
-    """Line of each ``msgctxt "KEY"``, in order: the toolkit's units do not keep their lines."""
-    found: dict[str, list[int | None]] = {}
+def _context_lines(data: bytes) -> dict[str, deque[int | None]]:
+    """Line of each ``msgctxt "KEY"``, in order: the toolkit's units do not keep their lines.
+    (Queues: a catalogue of thousands of units under one key takes them from the front.)"""
+    found: dict[str, deque[int | None]] = {}
     for number, text in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
         match = _CONTEXT_LINE.match(text)
         if match:
-            found.setdefault(match.group(1).lower(), []).append(number)
+            found.setdefault(match.group(1).lower(), deque()).append(number)
     return found
 
 
