@@ -55,15 +55,14 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _WELL_FORMED_LINK = re.compile(r"!?\[[^\[\]\n]{0,500}\](?:\([^()\n]{0,2000}\)|(?!\())")
 # A line that starts a new inline run (a paragraph ends there): list item, heading, table row.
 _RUN_START = re.compile(r"^[ \t]*(?:[-*+][ \t]|\d+[.)][ \t]|#|\|)", re.MULTILINE)
-# Quote markers at the start of a line. The lines of a quote are one paragraph once their
-# markers are stripped, and the inline patterns see it whole: runs are cut after stripping.
-_QUOTE_MARKERS = re.compile(r"^(?:[ \t]*>)+", re.MULTILINE)
-# Lines that make a block processor split its block and hand the rest back; also inside
-# blockquotes, whose lines are parsed again as a block once their '>' markers are stripped
-# (Python-Markdown strips up to three spaces, '>' and one space per level; the line may
-# indent by three more). Each space belongs to one quantifier only: spaces claimed by two
-# (' {0,3}> ?' repeated) made a line of twenty '> ' take half a second to not match.
-_SPLITTING_LINE = re.compile(r"^ {0,3}(?:> {0,4})*(?:#|=+[ \t]*$|-+[ \t]*$|(?:[-*_][ \t]*){3,}$)", re.MULTILINE)
+# Quote markers at the start of a line, and the one space after the last: what Python-Markdown
+# strips before it parses a quote's lines again as one block (so one paragraph, one block to
+# split). Both pre-checks judge a block with them stripped. Each space belongs to one
+# quantifier: spaces claimed by two (' {0,3}> ?' repeated) took a line of twenty '> ' half a
+# second not to match.
+_QUOTE_MARKERS = re.compile(r"^(?:[ \t]*>)+ ?", re.MULTILINE)
+# Lines that make a block processor split its block and hand the rest back.
+_SPLITTING_LINE = re.compile(r"^ {0,3}(?:#|=+[ \t]*$|-+[ \t]*$|(?:[-*_][ \t]*){3,}$)", re.MULTILINE)
 _TAG_START = re.compile(r"<[!?/a-zA-Z]")
 _LIST_INDENT = re.compile(r"^([ \t]*)(?:[-*+]|\d+[.)])[ \t]", re.MULTILINE)
 # Markers a line can nest: '> ', '- ', '1. ' repeated at its start.
@@ -137,12 +136,17 @@ def _too_much_tag_scanning(body: str) -> MarkdownRefused | None:
 
 
 def _blocks(body: str) -> Iterator[tuple[int, str]]:
-    """The body cut at blank lines, as Python-Markdown cuts it, with each block's offset."""
+    """The body cut at blank lines, as Python-Markdown cuts it, with each block's offset; a
+    block's quote markers stripped (its line breaks stay, so lines are counted as in the body)."""
     start = 0
     for match in _BLANK_LINE.finditer(body):
-        yield start, body[start : match.start()]
+        yield start, _unquoted(body[start : match.start()])
         start = match.end()
-    yield start, body[start:]
+    yield start, _unquoted(body[start:])
+
+
+def _unquoted(block: str) -> str:
+    return _QUOTE_MARKERS.sub("", block) if ">" in block else block
 
 
 def _too_much_block_splitting(body: str) -> MarkdownRefused | None:
@@ -171,8 +175,6 @@ def _too_much_inline_work(body: str) -> MarkdownRefused | None:
     for offset, block in _blocks(body):
         if not any(marker in block for marker in _INLINE_MARKERS) and "  \n" not in block:
             continue  # plain prose: nothing for the inline patterns to do
-        if ">" in block:
-            block = _QUOTE_MARKERS.sub("", block)  # line breaks stay: lines are counted as before
         for run_offset, run in _runs(block):
             size = len(run)
             markers = sum(run.count(marker) for marker in _INLINE_MARKERS) + run.count("  \n")  # hard breaks
