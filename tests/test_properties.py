@@ -198,7 +198,8 @@ def _archives(draw):
     undated and untranslated segments, and many on the same days."""
     import datetime
 
-    from sitegen.pages.planner import Listing, order_articles
+    from sitegen.pages.listing import Listing
+    from sitegen.pages.planner import order_articles
 
     listings = []
     for number in range(draw(st.integers(0, 60))):
@@ -206,7 +207,7 @@ def _archives(draw):
         for segment in range(1, draw(st.integers(1, 4)) + 1):
             day = draw(st.one_of(st.none(), st.integers(0, 12).map(lambda d: datetime.date(2012, 2, 1) + datetime.timedelta(days=d))))
             english = f"en {rel} {segment}" if draw(st.booleans()) else None
-            listings.append(Listing(rel, segment, 1, f"{rel}-{segment}", f"t {rel}", day, "", english_title=english))
+            listings.append(Listing(rel, segment, 1, f"{rel}-{segment}", f"t {rel}", day, "", english_title=english, english_excerpt=None))
     return order_articles(listings)
 
 
@@ -238,9 +239,10 @@ def test_terms_are_collected_as_a_plain_count_would(segments, taxonomy, english)
 
     from sitegen.content.terms import most_used, term_slug
     from sitegen.pages.lists import collect_terms
-    from sitegen.pages.planner import Article, Listing
+    from sitegen.pages.listing import Listing
+    from sitegen.pages.planner import Article
 
-    listings = [Listing(f"{n}.txt", 1, 1, f"s{n}", "t", date(2012, 1, 1), "e", "T" if has_english else None, tags=tuple(terms),
+    listings = [Listing(f"{n}.txt", 1, 1, f"s{n}", "t", date(2012, 1, 1), "e", "T" if has_english else None, None, tags=tuple(terms),
                         authors=tuple(reversed(terms)), section=section) for n, (terms, section, has_english) in enumerate(segments)]
     expected: dict[str, tuple[list, dict]] = {}
     for listing in listings:

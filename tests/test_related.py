@@ -16,7 +16,8 @@ import sitegen.content.sources
 import sitegen.pipeline.engine
 import sitegen.pipeline.files
 import sitegen.pipeline.finishing
-from sitegen.pages.planner import Article, Listing
+from sitegen.pages.listing import Listing
+from sitegen.pages.planner import Article
 from sitegen.pages.related import NEIGHBOURS, SHOWN, rank_related
 from sitegen.translation.translator import FakeTranslator
 from tests.sitekit import build, tree_bytes, write_site
@@ -26,7 +27,7 @@ from tests.sitekit import build, tree_bytes, write_site
 
 def _listing(rel: str, number: int, day: int | None, tags=(), section=None, english=True) -> Listing:
     when = date(2012, 1, 1) + timedelta(days=day) if day is not None else None
-    return Listing(rel, number, 1, f"{rel}-{number}", f"title {rel} {number}", when, "", english_title=f"en {rel}" if english else None, tags=tuple(tags), section=section)
+    return Listing(rel, number, 1, f"{rel}-{number}", f"title {rel} {number}", when, "", english_title=f"en {rel}" if english else None, english_excerpt=None, tags=tuple(tags), section=section)
 
 
 def _articles(listings: list[Listing]) -> list[Article]:

@@ -21,7 +21,8 @@ from typing import Any, Protocol
 from ..config import SiteConfig
 from ..core.diagnostics import Problem
 from ..pages.lists import TAXONOMIES, Term, both_editions_months, collect_all_terms
-from ..pages.planner import Article, Listing, Page, SitePlanner
+from ..pages.listing import Listing
+from ..pages.planner import Article, Page, SitePlanner
 from ..pages.theme import Theme
 
 

@@ -18,7 +18,8 @@ from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
 from ..pages.lists import list_paths
-from ..pages.planner import Article, Listing, SitePlanner, listings_digest
+from ..pages.listing import Listing, listings_digest
+from ..pages.planner import Article, SitePlanner
 from .base import Artifact, Made, Output, SiteView
 from .index_pages import index_paths
 
@@ -105,7 +106,7 @@ def feed_entries(articles: Sequence[Article], config: SiteConfig, english: bool)
         if english:
             entries.append(FeedEntry(english_path, listing.english_title, listing.date, listing.english_excerpt or "", (config.language, arabic)))
         else:
-            alternate = (target, english_path) if listing.english_title is not None else None
+            alternate = (target, english_path) if listing.in_english else None
             entries.append(FeedEntry(arabic, listing.title, listing.date, listing.excerpt, alternate))
     return entries
 
@@ -124,7 +125,7 @@ def feed_listings(articles: Sequence[Article], english: bool) -> list[Listing]:
             break  # undated articles come last
         for listing in article.segments:
             order += 1
-            if listing.date is None or (english and listing.english_title is None):
+            if listing.date is None or (english and not listing.in_english):
                 continue
             entry = (listing.date.toordinal(), -order, listing)
             if len(kept) < FEED_SIZE:
@@ -173,7 +174,7 @@ def sitemap_urls(config: SiteConfig, listings: Sequence[Listing], index_paths: S
     out = [SitemapUrl(path, None) for path in index_paths] + [SitemapUrl(path, day) for path, day in list_paths]
     for listing in listings:
         arabic, english = urls.segment_page(listing.slug, config.language), urls.companion_page(listing.slug, target)
-        english_indexed = listing.english_title is not None and (listing.english_reviewed or not config.translation.noindex_unreviewed)
+        english_indexed = listing.in_english and (listing.english_reviewed or not config.translation.noindex_unreviewed)
         pair = ((config.language, arabic), (target, english)) if english_indexed else ()
         out.append(SitemapUrl(arabic, listing.date, pair))
         if english_indexed:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
-from ..pages.planner import SitePlanner, listings_digest
+from ..pages.listing import listings_digest
+from ..pages.planner import SitePlanner
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 
 

@@ -12,7 +12,8 @@ from typing import Any
 from ..core import urls
 from ..core.hashing import hash_bytes, value_bytes
 from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunk_of, chunks
-from ..pages.planner import Article, SitePlanner, listings_digest
+from ..pages.listing import listings_digest
+from ..pages.planner import Article, SitePlanner
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 from .feeds import atom_feed, feed_entries
 

@@ -19,7 +19,8 @@ from ..content.metadata import localise_digits, month_names
 from ..content.terms import most_used, term_slug
 from ..core import urls
 from .labels import labels_for
-from .planner import Article, Listing, Page, SitePlanner, pagination
+from .listing import Listing
+from .planner import Article, Page, SitePlanner, pagination
 
 TAXONOMIES = ("tags", "authors", "sections")
 
@@ -51,7 +52,7 @@ def collect_all_terms(articles: Sequence[Article]) -> dict[tuple[str, bool], lis
             tags, authors, section = listing.tags, listing.authors, listing.section
             if not (tags or authors or section):
                 continue
-            editions = (False, True) if listing.english_title is not None else (False,)
+            editions = (False, True) if listing.in_english else (False,)
             for taxonomy, terms in (("tags", tags), ("authors", authors), ("sections", (section,) if section else ())):
                 if not terms:
                     continue
@@ -105,7 +106,7 @@ def both_editions_months(articles: Sequence[Article]) -> tuple[dict[tuple[int, i
                 if listed is None:
                     listed = source[month] = []
                 listed.append(listing)
-                if listing.english_title is not None:
+                if listing.in_english:
                     english.setdefault(month, []).append(listing)
     return tuple({month: tuple(edition[month]) for month in sorted(edition, reverse=True)} for edition in found)
 

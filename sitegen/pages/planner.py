@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from itertools import groupby
-from operator import attrgetter
 from typing import Any, NamedTuple
 
 from markupsafe import Markup
@@ -33,12 +32,12 @@ from ..content.metadata import (
 from ..content.segment import Segment
 from ..content.terms import named_term, term_slug
 from ..core import urls
-from ..core.hashing import value_digest
 from ..core.languages import base_language, direction, language_folder
 from ..media.records import PhotoRecord
 from ..translation.companions import Companion
 from .figures import FigureWords, figure_html
 from .labels import LABELS, labels_for, part_label, translation_notice
+from .listing import Listing
 from .sharing import SharedPage, page_sharing
 
 _ARABIC_RUN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+(?:[\s\d.,:؛،-]+[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+)*")
@@ -71,44 +70,6 @@ class Page:
     template: str
     context: dict[str, Any]
     source_rel: str | None = None  # the source file the page is made from, for incremental builds
-
-
-@dataclass(frozen=True)
-class Listing:
-    """What lists of pages (indexes, feeds, sitemap) need to know of one segment: small, cacheable."""
-
-    source_rel: str
-    number: int
-    count: int  # segments in its article
-    slug: str
-    title: str
-    date: date | None
-    excerpt: str
-    english_title: str | None = None
-    english_excerpt: str | None = None
-    english_reviewed: bool = False
-    # What term pages and archives are made of: as the front matter writes them.
-    tags: tuple[str, ...] = ()
-    authors: tuple[str, ...] = ()
-    section: str | None = None
-
-    @cached_property
-    def digest(self) -> bytes:
-        """What the listing is made of, hashed: the pages and feeds listing it are keyed by
-        it. Computed where the listing is made (the file stage) and kept with it, so a build
-        keys thousands of pages without hashing ten thousand listings again."""
-        return value_digest(tuple(getattr(self, name) for name in _LISTING_FIELDS))
-
-
-_LISTING_FIELDS = tuple(f.name for f in fields(Listing))
-
-
-def listings_digest(listings: Iterable[Listing]) -> bytes:
-    """What a run of listings is made of, to key a page or feed that shows them: their digests."""
-    return b"".join(map(_DIGEST_OF, listings))  # mapped in C: 160,000 a one-change build
-
-
-_DIGEST_OF = attrgetter("digest")
 
 
 @dataclass(frozen=True)
@@ -426,7 +387,7 @@ class SitePlanner:
     # -- index pages -------------------------------------------------------
     def index_chunks(self, articles: Sequence[Article], english: bool = False) -> list[tuple[int, int, tuple[Listing, ...]]]:
         """(page number, page count, listings) of each index page; listings newest first."""
-        listings = [s for a in articles for s in a.segments if not english or s.english_title is not None]
+        listings = [s for a in articles for s in a.segments if not english or s.in_english]
         per_page = self.config.per_page
         total = max(1, -(-len(listings) // per_page))
         return [(n, total, tuple(listings[(n - 1) * per_page : n * per_page])) for n in range(1, total + 1)]
@@ -483,7 +444,7 @@ class SitePlanner:
             "href": arabic_url,
             "title": listing.title,
             "excerpt": listing.excerpt,
-            "alternate": alternate if listing.english_title is not None else None,
+            "alternate": alternate if listing.in_english else None,
         }
 
     def related_entry(self, path: str, story: tuple[str, str, date | None], english: bool) -> RelatedEntry:

@@ -25,7 +25,8 @@ from functools import cached_property
 from itertools import chain
 
 from ..content.terms import term_slug
-from .planner import RELATED_SLOT, Article, Listing
+from .listing import Listing
+from .planner import RELATED_SLOT, Article
 
 SHOWN = 5
 RANKED = 10
@@ -56,7 +57,7 @@ class Related:
         position = self.positions.get(key)
         found = [self.order[other] for other in self.ranked_at[position]] if position is not None else []
         if english:
-            found = [listing for listing in found if listing.english_title is not None]
+            found = [listing for listing in found if listing.in_english]
         return tuple(found[:SHOWN])
 
     @cached_property

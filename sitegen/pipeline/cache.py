@@ -164,24 +164,18 @@ class BuildCache:
         wrong objects.)"""
         return load_value(data, self.allowed)
 
-    def records(self, rels: Iterable[str] | None = None) -> dict[str, Any]:
-        if rels is None:
-            rows = self.db.execute("SELECT rel, record FROM files")
-            # Plain values make no reference cycles: the collector, woken again and again by
-            # hundreds of thousands of new objects, would walk them all for nothing.
-            enabled = gc.isenabled()
-            gc.disable()
-            try:
-                return {rel: load_value(record, self.allowed) for rel, record in rows}
-            finally:
-                if enabled:
-                    gc.enable()
-        out = {}
-        for rel in rels:
-            row = self.db.execute("SELECT record FROM files WHERE rel=?", (rel,)).fetchone()
-            if row:
-                out[rel] = load_value(row[0], self.allowed)
-        return out
+    def records(self, read: Callable[[Any], Any]) -> dict[str, Any]:
+        """Every file's record, made by ``read`` of the value stored (see records.py)."""
+        rows = self.db.execute("SELECT rel, record FROM files")
+        # Plain values make no reference cycles: the collector, woken again and again by
+        # hundreds of thousands of new objects, would walk them all for nothing.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return {rel: read(load_value(record, self.allowed)) for rel, record in rows}
+        finally:
+            if enabled:
+                gc.enable()
 
     def replace_files(self, records: dict[str, tuple[Any, str, Any]], removed: Iterable[str]) -> None:
         """records: rel -> (signature, key, record)."""

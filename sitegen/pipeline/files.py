@@ -27,7 +27,8 @@ from ..outputs.search.keywords import keywords, keywords_of
 from ..outputs.search.output import packed_document
 from ..outputs.segment_pages import segment_pages
 from ..pages.figures import offline_page
-from ..pages.planner import Listing, listing_of
+from ..pages.listing import Listing
+from ..pages.planner import listing_of
 from ..pages.related import SLOT, related_features
 from ..pages.theme import Theme
 from ..translation.companions import Companion, Unit, file_translations

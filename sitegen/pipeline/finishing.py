@@ -29,7 +29,8 @@ from ..outputs.archive import StoredMember
 from ..outputs.base import SiteView
 from ..pages.figures import offline_page
 from ..pages.labels import labels_for
-from ..pages.planner import Listing, RelatedEntry, SitePlanner
+from ..pages.listing import Listing
+from ..pages.planner import RelatedEntry, SitePlanner
 from ..pages.related import Ranked, Ranking, Related, rank_related
 from ..pages.theme import Theme
 from . import workers

@@ -27,20 +27,17 @@ from ..outputs.site_zip import Finished, SiteZip
 from ..outputs.special_pages import SpecialPages
 from ..outputs.webapp import WebAppFiles
 from ..pages.figures import left_out_of_zip
-from ..pages.planner import Listing
 from ..pages.related import Ranking
 from ..translation.companions import TranslationReport, Unit, translate_missing
 from . import workers
 from .cache import BuildCache, allow_list
 from .documents import CachedDocuments
-from .drafts import Slot
 from .engine import Engine
 from .files import (
     FileContext,
     FileOutcome,
     FileTask,
     SearchEntry,
-    SlugClaim,
     finish_packs,
     process_files,
     process_files_as_ready,
@@ -54,6 +51,7 @@ from .plan import (
     tags_memory_signature,
     with_photos,
 )
+from .records import record_from_stored, stored_record
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
 from .staging import remove_path, remove_strays
@@ -66,7 +64,9 @@ FINAL = SiteZip()
 
 PHOTO_TYPES = (PhotoRecord, Variant)
 # Everything the cache holds is made of these (and of dates, numbers, text and containers).
-RECORD_TYPES = (FileOutcome, Slot, Ranking, SlugClaim, SearchEntry, Listing, Unit, Problem, Severity, StoredMember, IndexedDocument, ZipLayout, PhotoUse, *PHOTO_TYPES, *STATE_TYPES)
+# A file's record is kept as plain values (records.py): its listings, slots and slug claims
+# are never unpickled as objects, so a planted record cannot make one.
+RECORD_TYPES = (Ranking, SearchEntry, Unit, Problem, Severity, StoredMember, IndexedDocument, ZipLayout, PhotoUse, *PHOTO_TYPES, *STATE_TYPES)
 
 
 @contextmanager
@@ -86,7 +86,7 @@ def make_files(plan: BuildPlan, cache: BuildCache, context: FileContext, keep_lo
     """The file stage: each changed file becomes its pages, listings and search documents."""
     if not plan.trusted:
         cache.clear()  # every file is processed again and recorded anew
-    previous = cache.records() if plan.trusted else {}
+    previous = cache.records(record_from_stored) if plan.trusted else {}
     # Every file's record lives to the end of the build: out of the collector's walks before
     # anything else is made (the next collection would walk them all, 40 ms at 10,000
     # segments), and so do the records this stage makes.
@@ -158,11 +158,9 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
 
 def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, result: BuildResult, build_id: str, spare: SpareTree | None = None, ranking: Ranking | None = None) -> None:
     """What the next build needs, committed with the cache once the new site is in place."""
-    # Search documents live in their own table and pack files die with the build: keep records small.
-    slim = {rel: replace(o, zip_members={}, drafts={}) for rel, o in files.outcomes.items()}
-    cache.replace_files({rel: _file_row(plan, rel, record) for rel, record in slim.items()}, plan.removed)
-    cache.update_records({rel: replace(o, zip_members={}) for rel, o in files.touched.items()})
-    record_signatures(cache, plan, made=slim)
+    cache.replace_files({rel: _file_row(plan, rel, record) for rel, record in files.outcomes.items()}, plan.removed)
+    cache.update_records({rel: stored_record(record) for rel, record in files.touched.items()})
+    record_signatures(cache, plan, made=files.outcomes)
     save_photos(plan, cache, files)
     report = files.report
     summary = Summary(
@@ -183,11 +181,11 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
     write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records)), ranking)
 
 
-def _file_row(plan: BuildPlan, rel: str, record: FileOutcome) -> tuple[tuple, str, FileOutcome]:
-    """(signature, key, record): the photos the file was made with join its signature and key."""
+def _file_row(plan: BuildPlan, rel: str, record: FileOutcome) -> tuple[tuple, str, tuple]:
+    """(signature, key, stored record): the photos the file was made with join its signature and key."""
     photos = tuple((use.rel, use.signature) for use in record.photos)
     key = with_photos(record.key, tuple(use.digest for use in record.photos))
-    return recorded_signature(plan.signatures[rel], photos), key, record
+    return recorded_signature(plan.signatures[rel], photos), key, stored_record(record)
 
 
 def save_photos(plan: BuildPlan, cache: BuildCache, files: FileResults) -> None:

@@ -1,0 +1,126 @@
+"""A file's record as the build cache keeps it: plain values, rebuilt into objects here.
+
+Every build that makes something reads the record of every source file (the site view
+lists every segment), so reading them lies on the path of a one-change build. Pickled as
+objects, 10,000 records took 0.3-0.4 s to read, most of it spent rebuilding each object
+from its fields by name. Kept as tuples of text, numbers and dicts, a record is read by
+pickle's C code alone and its objects are made here without running their constructors.
+The rare parts (problems, photos, units the memory lacks) stay objects, read through the
+cache's allow-list as before.
+
+A stored record never carries what lives only within one build (pages waiting in a
+spool, members of this build's packs, search documents): the search documents have their
+own table, and the rest dies with the build.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ..pages.listing import LISTING_FIELDS, TEXT_FIELDS, Listing
+from .cache import CacheDamaged
+from .drafts import Slot
+from .files import FileOutcome, SlugClaim
+
+# Bumped when the layout below changes: a record of another layout is a damaged one (the
+# build then starts again without the cache, as it does for any damage).
+LAYOUT = 1
+
+# Never stored (see the module's docstring): a record read back has them empty.
+BUILD_ONLY = ("drafts", "zip_members", "search_entries")
+
+# A listing is kept as its other fields (its date as a day number, read without a class),
+# then its texts as UTF-8 (decoded only if the build shows the listing: pages/listing.py),
+# then its digest (it keys the lists showing the listing).
+_PLAIN_FIELDS = tuple(name for name in LISTING_FIELDS if name not in TEXT_FIELDS)
+_DATE = _PLAIN_FIELDS.index("date")
+_TEXTS, _DIGEST = len(_PLAIN_FIELDS), len(_PLAIN_FIELDS) + 1
+_NEW = object.__new__
+
+
+def stored_record(record: FileOutcome) -> tuple:
+    """What the cache keeps of ``record``."""
+    return (
+        LAYOUT,
+        record.rel,
+        record.problems,
+        tuple(map(_listing_values, record.listings)),
+        tuple(map(tuple, record.slugs)),
+        record.pages,
+        {path: tuple(slot) for path, slot in record.slots.items()},
+        record.features,
+        record.photos,
+        record.missing,
+        record.cached_units,
+        record.without_companion,
+        record.key,
+    )
+
+
+def record_from_stored(values: Any) -> FileOutcome:
+    """The record ``stored_record`` kept; :class:`CacheDamaged` if it is not one."""
+    try:
+        layout, rel, problems, listings, slugs, pages, slots, features, photos, missing, cached_units, without_companion, key = values
+        if layout != LAYOUT or type(pages) is not dict or type(slots) is not dict:
+            raise ValueError("not a record of this layout")
+        record = _NEW(FileOutcome)
+        record.__dict__.update(
+            rel=rel,
+            problems=problems,
+            listings=tuple(map(_listing, listings)),
+            slugs=tuple(map(_slug_claim, slugs)),
+            pages=pages,
+            drafts={},
+            slots={path: _slot(slot) for path, slot in slots.items()},
+            features=features,
+            photos=photos,
+            search_entries=(),
+            missing=missing,
+            cached_units=cached_units,
+            without_companion=without_companion,
+            zip_members={},
+            key=key,
+        )
+        return record
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise CacheDamaged(f"the build cache holds a file record it cannot read ({exc})") from None
+
+
+def _listing_values(listing: Listing) -> tuple:
+    values = [getattr(listing, name) for name in _PLAIN_FIELDS]
+    day = values[_DATE]
+    values[_DATE] = None if day is None else day.toordinal()
+    texts = listing.__dict__.get("_texts")  # a listing read back and never shown: kept as read
+    if texts is None:
+        texts = tuple(None if text is None else text.encode("utf-8") for text in map(listing.__getattribute__, TEXT_FIELDS))
+    return (*values, texts, listing.digest)
+
+
+def _listing(values: tuple) -> Listing:
+    if type(values) is not tuple or len(values) != _DIGEST + 1:
+        raise ValueError("a listing of another length")
+    texts = values[_TEXTS]
+    if type(texts) is not tuple or len(texts) != len(TEXT_FIELDS) or not all(text is None or type(text) is bytes for text in texts):
+        raise ValueError("a listing's texts are not what the build keeps")
+    listing = _NEW(Listing)
+    state = listing.__dict__
+    state.update(zip(_PLAIN_FIELDS, values))
+    day = values[_DATE]
+    if day is not None:
+        state["date"] = date.fromordinal(day)
+    state["_texts"] = texts
+    state["digest"] = values[_DIGEST]
+    return listing
+
+
+def _slug_claim(values: tuple) -> SlugClaim:
+    if type(values) is not tuple or len(values) != len(SlugClaim._fields):
+        raise ValueError("a slug claim of another length")
+    return tuple.__new__(SlugClaim, values)
+
+
+def _slot(values: tuple) -> Slot:
+    if type(values) is not tuple or len(values) != len(Slot._fields):
+        raise ValueError("a slot of another length")
+    return tuple.__new__(Slot, values)

@@ -1,0 +1,166 @@
+"""A file's record as the build cache keeps it (pipeline/records.py): read back as it was made,
+its listings' texts decoded only when read, and a damaged one refused."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import fields, replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from sitegen.core.diagnostics import error, warning
+from sitegen.media.records import PhotoRecord, Variant
+from sitegen.pages.listing import TEXT_FIELDS, Listing
+from sitegen.pipeline.cache import BuildCache, CacheDamaged, allow_list
+from sitegen.pipeline.drafts import Slot
+from sitegen.pipeline.files import FileOutcome, SlugClaim
+from sitegen.pipeline.making import RECORD_TYPES
+from sitegen.pipeline.photos import PhotoUse
+from sitegen.pipeline.records import BUILD_ONLY, record_from_stored, stored_record
+from sitegen.translation.companions import Unit
+
+
+def _listing(number: int, english: bool, day: date | None) -> Listing:
+    listing = Listing(
+        source_rel="2012/حمص.txt",
+        number=number,
+        count=2,
+        slug=f"homs-{number}",
+        title=f"عنوان الجزء {number} «بين قوسين»",
+        date=day,
+        excerpt="مقتطف عربي طويل\u200f بعلامة اتجاه، وأرقام ١٢٣",
+        english_title=f"Title {number}" if english else None,
+        english_excerpt="An English excerpt — with a dash" if english else None,
+        english_reviewed=english,
+        tags=("حمص", "بابا عمرو") if english else (),
+        authors=("مراسل",),
+        section="أخبار" if english else None,
+    )
+    listing.digest  # noqa: B018 -- as the file stage does
+    return listing
+
+
+def _record() -> FileOutcome:
+    """A record with every stored field set, and none of those a build keeps to itself."""
+    variant = Variant("a-640.webp", 640, 480, "image/webp", "d" * 32)
+    return FileOutcome(
+        rel="2012/حمص.txt",
+        problems=(warning("content/2012/حمص.txt", 3, "a warning said again"), error("content/2012/حمص.txt", None, "an error")),
+        listings=(_listing(1, True, date(2012, 2, 24)), _listing(2, False, None)),
+        slugs=(SlugClaim("homs-1", "content/2012/حمص.txt:1 (segment 1)", "content/2012/حمص.txt", 1), SlugClaim("homs-2", "content/2012/حمص.txt:9 (segment 2)", "content/2012/حمص.txt", 9)),
+        pages={"ar/homs-1.html": "a" * 32, "en/homs-1.html": "b" * 32, "ar/homs-2.html": "c" * 32},
+        slots={"ar/homs-1.html": Slot(120, 44, "e" * 32), "en/homs-1.html": Slot(99, 0, "f" * 32)},
+        features=(("wحمص", "s:أخبار"), ()),
+        photos=(PhotoUse("photos/a.jpg", (10, 20, 30), "g" * 32, "h" * 32, PhotoRecord(640, 480, (variant,), ("note",))),),
+        missing=(Unit("k" * 32, "فقرة لم تترجم", "2.1", "2012/حمص.txt"),),
+        cached_units=5,
+        without_companion=("2012/حمص.txt (segment 2)",),
+        key="k" * 32,
+    )
+
+
+def _read_back(value: object, tmp_path: Path) -> FileOutcome:
+    """``value`` stored and read as a build does: through sqlite and the allow-list."""
+    cache = BuildCache.open(tmp_path / "build.sqlite", allow_list(RECORD_TYPES))
+    try:
+        cache.replace_files({"2012/حمص.txt": ((1, 2, 3), "key", value)}, ())
+        return cache.records(record_from_stored)["2012/حمص.txt"]
+    finally:
+        cache.close()
+
+
+def test_a_record_reads_back_equal_to_the_one_made(tmp_path: Path) -> None:
+    made = _record()
+    read = _read_back(stored_record(made), tmp_path)
+    assert read == made
+    assert [listing.digest for listing in read.listings] == [listing.digest for listing in made.listings]
+    assert type(read.slugs[0]) is SlugClaim and type(read.slots["ar/homs-1.html"]) is Slot
+    assert read.listings[0].date == date(2012, 2, 24) and read.listings[1].date is None
+
+
+def test_every_field_of_a_record_is_read_back_or_kept_by_the_build_alone(tmp_path: Path) -> None:
+    # A field added to FileOutcome but not to the stored layout would be missing from the
+    # records read back (or, with a default, silently take it): this names it.
+    read = _read_back(stored_record(_record()), tmp_path)
+    assert set(vars(read)) == {f.name for f in fields(FileOutcome)}
+    assert all(not getattr(read, name) for name in BUILD_ONLY)
+
+
+def test_a_record_kept_leaves_out_what_lives_only_within_one_build(tmp_path: Path) -> None:
+    made = replace(_record(), zip_members={"ar/homs-1.html": object()}, drafts={"ar/homs-2.html": object()}, search_entries=(object(),))
+    read = _read_back(stored_record(made), tmp_path)  # objects the cache cannot hold: never stored
+    assert read == replace(made, zip_members={}, drafts={}, search_entries=())
+
+
+def test_a_listing_read_back_decodes_its_texts_only_when_one_is_read(tmp_path: Path) -> None:
+    made = _record().listings
+    english, arabic_only = _read_back(stored_record(_record()), tmp_path).listings
+    assert "_texts" in vars(english) and not set(TEXT_FIELDS) & set(vars(english))
+    # What every list of the English edition asks of every listing: answered undecoded.
+    assert english.in_english and not arabic_only.in_english
+    assert "_texts" in vars(english) and "_texts" in vars(arabic_only)
+    assert english.title == made[0].title
+    assert "_texts" not in vars(english)
+    assert [getattr(english, name) for name in TEXT_FIELDS] == [getattr(made[0], name) for name in TEXT_FIELDS]
+    assert arabic_only.english_title is None and arabic_only.english_excerpt is None
+    assert arabic_only == made[1] and hash(arabic_only) == hash(made[1])
+
+
+def test_no_text_of_a_listing_has_a_class_attribute_that_would_answer_before_decoding() -> None:
+    # A default makes the dataclass set a class attribute, found before __getattr__ is asked:
+    # a listing read back would then say None for a text it holds.
+    assert not [name for name in TEXT_FIELDS if name in vars(Listing)]
+
+
+def test_a_record_read_back_and_kept_again_unread_is_kept_as_it_was(tmp_path: Path) -> None:
+    # A file whose pages are finished again (its related stories changed) is saved without
+    # its listings ever being shown: their texts go back as they were read.
+    first = stored_record(_record())
+    read = _read_back(first, tmp_path)
+    assert "_texts" in vars(read.listings[0])
+    assert stored_record(read) == first
+
+
+def test_a_listing_read_back_pickles_and_copies_as_itself(tmp_path: Path) -> None:
+    # Listings reach workers and the related stories' ranking whole: undecoded, they stay so.
+    read = _read_back(stored_record(_record()), tmp_path).listings[0]
+    again = pickle.loads(pickle.dumps(read, protocol=5))
+    assert again == _record().listings[0]
+    assert replace(read, number=7).title == _record().listings[0].title
+
+
+def _damaged(kind: str) -> object:
+    values = list(stored_record(_record()))
+    listing = list(values[3][0])
+    if kind == "another layout":
+        values[0] = 999
+    elif kind == "a field short":
+        values = values[:-1]
+    elif kind == "not a tuple":
+        return "a text"
+    elif kind == "pages not a dict":
+        values[5] = [("ar/x.html", "a")]
+    elif kind == "a listing a field short":
+        values[3] = (tuple(listing[:-1]),)
+    elif kind == "a listing's text not bytes":
+        texts = list(listing[-2])
+        texts[0] = 42
+        listing[-2] = tuple(texts)
+        values[3] = (tuple(listing),)
+    elif kind == "a day past any calendar":
+        listing[4] = 10**12
+        values[3] = (tuple(listing),)
+    elif kind == "a slot of four numbers":
+        values[6] = {"ar/homs-1.html": (1, 2, 3, 4)}
+    elif kind == "a slug claim of one text":
+        values[4] = (("homs-1",),)
+    return tuple(values)
+
+
+@pytest.mark.parametrize("kind", ["another layout", "a field short", "not a tuple", "pages not a dict", "a listing a field short",
+                                  "a listing's text not bytes", "a day past any calendar", "a slot of four numbers", "a slug claim of one text"])
+def test_a_damaged_record_is_refused_as_damage_not_a_crash(kind: str, tmp_path: Path) -> None:
+    with pytest.raises(CacheDamaged, match="file record"):
+        _read_back(_damaged(kind), tmp_path)
