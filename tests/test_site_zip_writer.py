@@ -111,3 +111,34 @@ def test_a_damaged_layout_does_not_fit(tmp_path) -> None:
     assert layout.fits()
     for damaged in _damaged(layout):
         assert not damaged.fits(), damaged
+
+
+def test_batches_of_unchanged_neighbours_are_copied_in_one_piece_and_give_the_zip_written_afresh(tmp_path, monkeypatch) -> None:
+    # Most builds change a few members of tens of thousands: whole batches of unchanged
+    # neighbours are copied without a call a member, and the zip is still the one written afresh.
+    from sitegen.outputs import archive
+
+    names = [f"ar/{n:04d}.html" for n in range(700)]
+    root = tmp_path / "root"
+    versions = {name: 1 for name in names}
+    _write(root, {name: _content(name, 1) for name in names})
+    live = tmp_path / "live.zip"
+    layout = write_site_zip(live, root, sorted(versions), {})
+    changed = {names[5], names[300], names[301], names[699]}
+    removed = {names[64], names[500]}
+    added = {"ar/0150b.html", "en/new.html"}
+    for name in removed:
+        (root / name).unlink()
+        del versions[name]
+    for name in changed | added:
+        versions[name] = 2
+    _write(root, {name: _content(name, 2) for name in changed | added})
+    single: list[int] = []
+    monkeypatch.setattr(archive._ZipWriter, "copy", lambda self, number: single.append(number) or self.copy_run(number, number + 1))
+    new = tmp_path / "new.zip"
+    write_site_zip(new, root, sorted(versions), {}, PreviousZip(layout, set(names) - changed - removed), final_path=live)
+    fresh = tmp_path / "fresh.zip"
+    write_site_zip(fresh, root, sorted(versions), {})
+    assert new.read_bytes() == fresh.read_bytes()
+    # Only the members sharing a batch with a change are copied one by one.
+    assert 0 < len(single) <= 8 * archive._BATCH

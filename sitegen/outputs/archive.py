@@ -237,11 +237,15 @@ class _ZipWriter:
 
     def copy(self, number: int) -> None:
         """The previous zip's member ``number``, next: it extends the run being copied or starts one."""
-        if self.run is not None and self.run[1] == number:
-            self.run[1] += 1
+        self.copy_run(number, number + 1)
+
+    def copy_run(self, first: int, end: int) -> None:
+        """The previous zip's members ``first:end``, next."""
+        if self.run is not None and self.run[1] == first:
+            self.run[1] = end
         else:
             self.end_run()
-            self.run = [number, number + 1]
+            self.run = [first, end]
 
     def end_run(self) -> None:
         if self.run is None:
@@ -309,6 +313,12 @@ def write_site_zip(
             for begin in range(0, len(ordered), _BATCH):
                 batch = ordered[begin : begin + _BATCH]
                 copied = {name: old[name] for name in batch if name in unchanged and name in old}
+                first = copied.get(batch[0], -1)
+                if len(copied) == len(batch) and list(copied.values()) == list(range(first, first + len(batch))):
+                    # Every member unchanged and neighbours in the previous zip, as most are:
+                    # one piece, without a call a member (156,000 at 50,000 segments).
+                    writer.copy_run(first, first + len(batch))
+                    continue
                 fresh = [n for n in batch if n not in copied and n not in packed]
                 contents = {n: (root / n).read_bytes() for n in fresh}
                 if rewrite is not None:

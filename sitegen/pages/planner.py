@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from itertools import groupby
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from markupsafe import Markup
@@ -85,9 +86,19 @@ class Article:
 
 def order_articles(segments: Sequence[Any]) -> list[Article]:
     """Newest first, undated last; an article's segments together and in order."""
-    by_file = sorted(segments, key=lambda s: (s.source_rel, s.number))
-    articles = [Article(rel, tuple(group)) for rel, group in groupby(by_file, key=lambda s: s.source_rel)]
-    return sorted(articles, key=lambda a: (a.date is None, -(a.date.toordinal()) if a.date else 0, a.source_rel))
+    by_file = sorted(segments, key=_IN_FILE_ORDER)
+    articles = [Article(rel, tuple(group)) for rel, group in groupby(by_file, key=_SOURCE)]
+    return sorted(articles, key=_newest_first)
+
+
+# Keys read in C (every build orders every segment of the site: 0.2 s at 50,000 with lambdas).
+_IN_FILE_ORDER = attrgetter("source_rel", "number")
+_SOURCE = attrgetter("source_rel")
+
+
+def _newest_first(article: Article) -> tuple[bool, int, str]:
+    day = article.date  # worked out once (it is the newest of the article's dates)
+    return (True, 0, article.source_rel) if day is None else (False, -day.toordinal(), article.source_rel)
 
 
 def isolate_arabic(escaped: str) -> str:
