@@ -2,11 +2,13 @@
 
 Every build that makes something reads the record of every source file (the site view
 lists every segment), so reading them lies on the path of a one-change build. Pickled as
-objects, 10,000 records took 0.3-0.4 s to read, most of it spent rebuilding each object
-from its fields by name. Kept as tuples of text, numbers and dicts, a record is read by
-pickle's C code alone and its objects are made here without running their constructors.
-The rare parts (problems, photos, units the memory lacks) stay objects, read through the
-cache's allow-list as before.
+objects, 10,000 records took 0.2-0.4 s to read (1.4 s at 50,000): rebuilding each object
+from its fields by name, and decoding every listing's titles and excerpts, most of a
+record's bytes, of which a one-change build shows some 250. Kept as tuples of text,
+numbers and dicts, a record is read by pickle's C code alone, its objects are made here
+without running their constructors, and a listing's texts stay UTF-8 until one is read
+(pages/listing.py). The rare parts (problems, photos, units the memory lacks) stay
+objects, read through the cache's allow-list.
 
 A stored record never carries what lives only within one build (pages waiting in a
 spool, members of this build's packs, search documents): the search documents have their
