@@ -14,6 +14,7 @@ from ..core.hashing import value_digest
 # A listing's texts: most of its bytes (an excerpt is some hundreds of Arabic letters).
 TEXT_FIELDS = ("title", "excerpt", "english_title", "english_excerpt")
 _ENGLISH_TITLE = TEXT_FIELDS.index("english_title")
+_PACKED = "_texts"  # where a listing read back from the cache holds its texts, as UTF-8
 
 
 @dataclass(frozen=True)
@@ -49,24 +50,47 @@ class Listing:
         """Whether the segment has an English page: whether it has an English title. Read
         without decoding the texts of a listing read back from the cache (see below): the
         lists of the English edition ask it of every listing."""
-        texts = self.__dict__.get("_texts")
+        texts = self.__dict__.get(_PACKED)
         return (self.english_title if texts is None else texts[_ENGLISH_TITLE]) is not None
 
     def __getattr__(self, name: str) -> Any:
         """The texts of a listing read back from the build cache (pipeline/records.py), which
-        keeps them as UTF-8 under ``_texts``: decoded when one is first read. A build reads
+        keeps them as UTF-8 (``packed_texts``): decoded when one is first read. A build reads
         every file's record, but it shows only the listings near a change: decoding every
         text took a one-change build 60-80 ms at 10,000 segments. (Called only for an
         attribute the listing does not hold, so never for a listing made by this build.)"""
         state = self.__dict__
-        if name not in TEXT_FIELDS or "_texts" not in state:
+        if name not in TEXT_FIELDS or _PACKED not in state:
             raise AttributeError(f"'Listing' object has no attribute '{name}'")
-        for field, text in zip(TEXT_FIELDS, state.pop("_texts")):
+        for field, text in zip(TEXT_FIELDS, state.pop(_PACKED)):
             state[field] = text if text is None else str(text, "utf-8", "replace")
         return state[name]
 
 
 LISTING_FIELDS = tuple(f.name for f in fields(Listing))
+
+
+def packed_texts(listing: Listing) -> tuple[bytes | None, ...]:
+    """The listing's texts (``TEXT_FIELDS``) as UTF-8, as the build cache keeps them; those of
+    a listing read back and never shown, as they were read."""
+    texts = listing.__dict__.get(_PACKED)
+    if texts is None:
+        texts = tuple(None if text is None else text.encode("utf-8") for text in (getattr(listing, name) for name in TEXT_FIELDS))
+    return texts
+
+
+def with_packed_texts(state: Iterable[tuple[str, Any]], texts: Any, digest: bytes) -> Listing:
+    """A listing of ``state`` (name and value of every field but its texts) and its digest,
+    whose texts, kept as ``packed_texts`` gives them, are decoded when one is first read.
+    ValueError if they are not what ``packed_texts`` gives."""
+    if type(texts) is not tuple or len(texts) != len(TEXT_FIELDS) or not all(text is None or type(text) is bytes for text in texts):
+        raise ValueError("a listing's texts are not what the build keeps")
+    listing = object.__new__(Listing)  # no constructor: its texts are not there to give it
+    fields_of = listing.__dict__
+    fields_of.update(state)
+    fields_of[_PACKED] = texts
+    fields_of["digest"] = digest  # where the cached property keeps it
+    return listing
 
 
 def listings_digest(listings: Iterable[Listing]) -> bytes:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from ..pages.listing import LISTING_FIELDS, TEXT_FIELDS, Listing
+from ..pages.listing import LISTING_FIELDS, TEXT_FIELDS, Listing, packed_texts, with_packed_texts
 from .cache import CacheDamaged
 from .drafts import Slot
 from .files import FileOutcome, SlugClaim
@@ -93,27 +93,16 @@ def _listing_values(listing: Listing) -> tuple:
     values = [getattr(listing, name) for name in _PLAIN_FIELDS]
     day = values[_DATE]
     values[_DATE] = None if day is None else day.toordinal()
-    texts = listing.__dict__.get("_texts")  # a listing read back and never shown: kept as read
-    if texts is None:
-        texts = tuple(None if text is None else text.encode("utf-8") for text in map(listing.__getattribute__, TEXT_FIELDS))
-    return (*values, texts, listing.digest)
+    return (*values, packed_texts(listing), listing.digest)
 
 
 def _listing(values: tuple) -> Listing:
     if type(values) is not tuple or len(values) != _DIGEST + 1:
         raise ValueError("a listing of another length")
-    texts = values[_TEXTS]
-    if type(texts) is not tuple or len(texts) != len(TEXT_FIELDS) or not all(text is None or type(text) is bytes for text in texts):
-        raise ValueError("a listing's texts are not what the build keeps")
-    listing = _NEW(Listing)
-    state = listing.__dict__
-    state.update(zip(_PLAIN_FIELDS, values))
     day = values[_DATE]
     if day is not None:
-        state["date"] = date.fromordinal(day)
-    state["_texts"] = texts
-    state["digest"] = values[_DIGEST]
-    return listing
+        values = (*values[:_DATE], date.fromordinal(day), *values[_DATE + 1 :])
+    return with_packed_texts(zip(_PLAIN_FIELDS, values), values[_TEXTS], values[_DIGEST])  # zip stops at the plain fields
 
 
 def _slug_claim(values: tuple) -> SlugClaim:
