@@ -286,6 +286,38 @@ def test_the_site_before_the_live_one_becomes_the_next_staging_folder(tmp_path: 
     assert "مرة أخرى" in (spare / "ar" / "2020-02-01-two-1.html").read_text(encoding="utf-8")
 
 
+def test_site_zip_is_written_over_the_spare_sites_old_zip_and_equals_a_full_build(tmp_path: Path, workers: int) -> None:
+    # A new file of the zip's size had every block and page allocated again (and the old zip
+    # deleted meanwhile): the spare site's own zip, linked from nowhere else, is written over.
+    site = make(tmp_path)
+    spare = site / "._site.spare"
+    for text in ["مقال ثان معدل بنص أطول من الأول بكثير عن حماة وحمص.\n", "قصير.\n", "مقال ثان للمرة الثالثة.\n"]:
+        old = (spare / "site.zip").stat()
+        _edit(site, text)
+        rebuild(site, workers)
+        live = (site / "_site" / "site.zip").stat()
+        if old.st_nlink == 1:  # not the first build after the full one: its spare is linked to the live site
+            assert live.st_ino == old.st_ino, "written over the spare's old zip"
+        # Longer, then shorter than the zip written over: cut to its own length.
+        assert (site / "_site" / "site.zip").read_bytes() == cold_copy(site, tmp_path, workers)["site.zip"]
+    assert live.st_ino == old.st_ino
+
+
+def test_a_spare_zip_linked_from_elsewhere_is_never_written_over(tmp_path: Path, workers: int) -> None:
+    site = make(tmp_path)
+    _edit(site, "مقال ثان معدل.\n")
+    rebuild(site, workers)
+    spare_zip = site / "._site.spare" / "site.zip"
+    kept = tmp_path / "my-copy.zip"
+    os.link(spare_zip, kept)  # someone's hard link to the old zip
+    before = kept.read_bytes()
+    _edit(site, "مقال ثان معدل مرة أخرى.\n")
+    rebuild(site, workers)
+    assert kept.read_bytes() == before
+    assert (site / "_site" / "site.zip").stat().st_ino != kept.stat().st_ino
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
 def test_a_spare_site_that_is_not_the_recorded_one_is_not_used(tmp_path: Path, workers: int) -> None:
     site = make(tmp_path)
     _edit(site, "مقال ثان معدل.\n")

@@ -296,6 +296,8 @@ def write_site_zip(
     rewrite: Callable[[str, bytes], bytes] | None = None,
 ) -> ZipLayout:
     """Zip ``names`` (paths under ``root``) into ``target``, each under the folder 'site/'.
+    A file already at ``target`` is written over from its start and cut to the new length
+    (the caller puts there an old zip that nothing else links to, or nothing).
 
     A name the ``previous`` zip holds unchanged is copied from it; a name in ``packed`` is
     taken from a worker's pack; the others are read from ``root`` and compressed. The
@@ -307,7 +309,8 @@ def write_site_zip(
     unchanged = previous.unchanged if previous is not None else ()
     sources = _Sources()
     try:
-        with open(target, "wb", buffering=0) as raw, ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        fd = os.open(target, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        with open(fd, "r+b", buffering=0) as raw, ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             writer = _ZipWriter(_Output(raw), sources, previous)
             ordered = sorted(names)
             for begin in range(0, len(ordered), _BATCH):
@@ -332,7 +335,9 @@ def write_site_zip(
                         writer.add(name, _stored_body(sources, member), member.crc, member.size)
                     else:
                         writer.add(name, compressed[name], zlib.crc32(contents[name]), len(contents[name]))
-            return writer.finish(str(final_path or target))
+            layout = writer.finish(str(final_path or target))
+            raw.truncate()  # written over an older zip: what lay past the new end goes
+            return layout
     finally:
         sources.close()
 

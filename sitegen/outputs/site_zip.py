@@ -37,6 +37,9 @@ class Finished:
     previous_manifest: Mapping[str, str]
     packed: Mapping[str, StoredMember]  # pages compressed by this build's workers
     left_out: frozenset[str] = frozenset()  # photo files the zip does not carry (offline_archive_images)
+    # A zip of an older site no one else links to (the spare site's, set aside by the staging
+    # folder's catch-up): written over in place, not a new file made (see _take_old_zip).
+    old_zip: Path | None = None
 
 
 class SiteZip(Output):
@@ -63,7 +66,7 @@ def _make(view: SiteView, finished: Finished, names: list[str], key: str, memo: 
         reuse = PreviousZip(previous, {n for n in previous.names if before.get(n) == now.get(n)})
     packed = {name: member for name, member in finished.packed.items() if name in finished.manifest}
     target = view.staging / urls.ARCHIVE
-    target.unlink(missing_ok=True)  # a hard link to the live zip: never write through it
+    _take_old_zip(finished.old_zip, target)
     try:
         images = config.offline_archive_images
         layout = write_site_zip(
@@ -76,6 +79,24 @@ def _make(view: SiteView, finished: Finished, names: list[str], key: str, memo: 
         return Made(problems=(warning(config.config_path, None, str(exc)),))
     # The zip is made of the names and contents its key lists, and of nothing else.
     return Made(written={urls.ARCHIVE: hash_bytes(key, str(layout.size))}, memo=layout)
+
+
+def _take_old_zip(old: Path | None, target: Path) -> None:
+    """Put the zip ``old`` at ``target`` to be written over, if it is a plain file linked from
+    nowhere else; otherwise clear ``target`` (a hard link to the live zip: never written
+    through) for a new file. Writing over an old zip of about the same size reuses its blocks
+    and its pages in memory: a new file of 150 MB at 10,000 segments had them all allocated
+    again (0.08-0.3 s of a one-change build, where the copy itself takes 0.02 s), and the
+    old one deleted meanwhile."""
+    if old is not None:
+        try:
+            info = old.lstat()
+            if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
+                os.replace(old, target)
+                return
+        except OSError:
+            pass  # gone, or not ours to move: a new file
+    target.unlink(missing_ok=True)
 
 
 def _live_zip(config: SiteConfig, memo: ZipLayout | None) -> ZipLayout | None:

@@ -54,7 +54,7 @@ from .plan import (
 from .records import record_from_stored, stored_record
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
-from .staging import remove_path, remove_strays
+from .staging import StagingCopy, remove_path, remove_strays
 from .state import STATE_TYPES, OutputState, SpareTree, Summary, write_state
 
 # The outputs of the whole site, made in this order; site.zip comes last, of all their files.
@@ -137,8 +137,9 @@ def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> t
     return documents, replace(files, outcomes=outcomes, records=files.records | outcomes)
 
 
-def make_outputs(view: SiteView, files: FileResults, previous: OutputState, result: BuildResult, present: set[str]) -> Engine | None:
-    """Every output's artifacts, made where their keys changed; then site.zip of them all."""
+def make_outputs(view: SiteView, files: FileResults, previous: OutputState, result: BuildResult, staging: StagingCopy) -> Engine | None:
+    """Every output's artifacts, made where their keys changed; then site.zip of them all,
+    written over the spare site's old zip when the staging folder came from it."""
     artifacts = [artifact for output in OUTPUTS for artifact in output.artifacts(view)]
     result.problems += find_page_collisions(files.ordered, artifacts)
     if has_errors(result.problems):
@@ -149,9 +150,10 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     engine = Engine(view.staging, previous.artifacts, previous.manifest, view)
     engine.manifest.update({path: digest for record in files.ordered for path, digest in record.pages.items()})
     engine.run(artifacts)
-    remove_strays(view.staging, present, set(engine.manifest))
+    remove_strays(view.staging, staging.files, set(engine.manifest))
     packed = {path: member for outcome in [*files.outcomes.values(), *files.touched.values()] for path, member in outcome.zip_members.items()}
-    engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), previous.manifest, packed, left_out_of_zip((use.record for r in files.records.values() for use in r.photos), view.config.offline_archive_images))))
+    left_out = left_out_of_zip((use.record for r in files.records.values() for use in r.photos), view.config.offline_archive_images)
+    engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), previous.manifest, packed, left_out, staging.old_zip)))
     result.problems += engine.problems
     return engine
 

@@ -7,6 +7,7 @@ previous build's records and says whether the site may be made.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +82,10 @@ def find_page_collisions(records: list[FileOutcome], artifacts: list[Artifact]) 
     en/index.html, the English index) is an error naming both: one would overwrite the other."""
     named = [a for a in artifacts if a.name]
     taken = dict(zip(slug_collision_keys([a.id for a in named]), (a.name for a in named)))
-    paths = [(record, path) for record in records for path in record.pages]
-    keys = slug_collision_keys([path for _, path in paths])
+    keys = slug_collision_keys(list(chain.from_iterable(record.pages for record in records)))
     if taken.keys().isdisjoint(keys):
-        return []  # every build but one with a collision: no page walked in Python
+        return []  # every build but one with a collision: no page walked in Python (30,000 at 10,000 segments)
+    paths = [(record, path) for record in records for path in record.pages]
     problems = []
     for (record, path), key in zip(paths, keys):
         name = taken.get(key)

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..core import urls
 from ..core.fsutil import libc_function, write_all
 
 MARKER = ".sitegen-output"
@@ -185,6 +186,11 @@ class StagingCopy:
         self.linking = link_previous and output_dir.is_dir()
         self.behind: tuple[str, ...] | None = None  # set when made from the spare site
         self.files: set[str] = set()  # every file the copy holds once ready (relative paths)
+        # The spare site's own site.zip, set aside by the catch-up: the new zip is written over
+        # it in place (see site_zip.py). What the catch-up replaced waits in ``trash`` until
+        # the outputs are made, then goes in the background (``let_go``).
+        self.old_zip: Path | None = None
+        self.trash: Path | None = None
         remove_path(self.path)
         if not self.linking:
             self.path.mkdir(parents=True)
@@ -225,29 +231,36 @@ class StagingCopy:
         site, or removed when the live site has no such file. What is replaced goes to a
         trash folder deleted in the background (the old site.zip alone takes a while)."""
         live = os.path.realpath(self.output_dir)
-        trash = None
         for number, rel in enumerate(self.behind or ()):
             target = self.path / rel
             if os.path.lexists(target):
-                if trash is None:
-                    trash = trash_dir_for(self.output_dir)
-                    trash.mkdir()
-                os.rename(target, trash / str(number))
+                if self.trash is None:
+                    self.trash = trash_dir_for(self.output_dir)
+                    self.trash.mkdir()
+                os.rename(target, self.trash / str(number))
                 self.files.discard(rel)
+                if rel == urls.ARCHIVE:
+                    self.old_zip = self.trash / str(number)
             source = os.path.join(live, rel)
             # Only a regular file that is really inside the live site (no planted link on the way).
             if os.path.realpath(source) == source and os.path.isfile(source):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _link_or_copy(source, os.fspath(target))
                 self.files.add(rel)
-        if trash is not None:
-            remove_in_background(trash)
+
+    def let_go(self) -> None:
+        """What the catch-up replaced (the old zip, if the new one was not written over it) is
+        deleted in the background: the old site.zip alone takes a while."""
+        if self.trash is not None:
+            remove_in_background(self.trash)
+            self.trash = self.old_zip = None
 
     def abandon(self) -> None:
         """The build stopped before using it: stop the copy and remove what it made."""
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self.let_go()
         discard_staging(self.path)
 
 
