@@ -17,7 +17,8 @@ import os
 import struct
 import zlib
 from array import array
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -222,7 +223,7 @@ class PreviousZip(NamedTuple):
     unchanged since (the caller vouches that the zip lies at ``layout.file``, whole)."""
 
     layout: ZipLayout
-    unchanged: Container[str]
+    unchanged: AbstractSet[str]
 
 
 class _ZipWriter:
@@ -305,8 +306,9 @@ def write_site_zip(
     the members lie once the zip is at ``final_path`` (default: ``target``), for the next
     build. ``rewrite(name, bytes)`` gives what the zip holds of a file read from ``root``.
     """
-    old = {name: number for number, name in enumerate(previous.layout.names)} if previous is not None else {}
-    unchanged = previous.unchanged if previous is not None else ()
+    # Made in C: a member each in Python cost a one-change build 0.2-0.3 s at 50,000 segments.
+    old = dict(zip(previous.layout.names, range(len(previous.layout.names)))) if previous is not None else {}
+    unchanged = previous.unchanged if previous is not None else frozenset()
     sources = _Sources()
     try:
         fd = os.open(target, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
@@ -315,13 +317,15 @@ def write_site_zip(
             ordered = sorted(names)
             for begin in range(0, len(ordered), _BATCH):
                 batch = ordered[begin : begin + _BATCH]
+                if unchanged.issuperset(batch):
+                    numbers = list(map(old.get, batch))
+                    first = numbers[0]
+                    if first is not None and numbers == list(range(first, first + len(batch))):
+                        # Every member unchanged and neighbours in the previous zip, as most are:
+                        # one piece, judged and copied without a step a member in Python.
+                        writer.copy_run(first, first + len(batch))
+                        continue
                 copied = {name: old[name] for name in batch if name in unchanged and name in old}
-                first = copied.get(batch[0], -1)
-                if len(copied) == len(batch) and list(copied.values()) == list(range(first, first + len(batch))):
-                    # Every member unchanged and neighbours in the previous zip, as most are:
-                    # one piece, without a call a member (156,000 at 50,000 segments).
-                    writer.copy_run(first, first + len(batch))
-                    continue
                 fresh = [n for n in batch if n not in copied and n not in packed]
                 contents = {n: (root / n).read_bytes() for n in fresh}
                 if rewrite is not None:

@@ -8,10 +8,12 @@ into pack files; only the rest is compressed here.
 
 from __future__ import annotations
 
+import operator
 import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import compress, filterfalse
 from pathlib import Path
 
 from ..config import SiteConfig
@@ -52,8 +54,11 @@ class SiteZip(Output):
     def final_artifacts(self, view: SiteView, finished: Finished) -> list[Artifact]:
         if not view.config.offline_archive:
             return []
-        names = sorted(n for n in finished.manifest if n not in finished.left_out)
-        key = hash_pairs((n, finished.manifest[n]) for n in names)
+        manifest = finished.manifest
+        # Filtered and mapped in C (156,000 names at 50,000 segments), in the manifest's order,
+        # which is nearly sorted already.
+        names = sorted(filterfalse(finished.left_out.__contains__, manifest))
+        key = hash_pairs(zip(names, map(manifest.__getitem__, names)))
         return [Artifact(urls.ARCHIVE, key, lambda memo: _make(view, finished, names, key, memo))]
 
 
@@ -62,8 +67,9 @@ def _make(view: SiteView, finished: Finished, names: list[str], key: str, memo: 
     previous = _live_zip(config, memo)
     reuse = None
     if previous is not None:
-        before, now = finished.previous_manifest, finished.manifest
-        reuse = PreviousZip(previous, {n for n in previous.names if before.get(n) == now.get(n)})
+        before, now, names_before = finished.previous_manifest, finished.manifest, previous.names
+        # The names whose file is the same in both manifests, judged in C.
+        reuse = PreviousZip(previous, frozenset(compress(names_before, map(operator.eq, map(before.get, names_before), map(now.get, names_before)))))
     packed = {name: member for name, member in finished.packed.items() if name in finished.manifest}
     target = view.staging / urls.ARCHIVE
     _take_old_zip(finished.old_zip, target)

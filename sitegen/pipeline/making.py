@@ -54,7 +54,7 @@ from .plan import (
 from .records import record_from_stored, stored_record
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
-from .staging import StagingCopy, remove_path, remove_strays
+from .staging import StagingCopy, remove_path, remove_strays, throw_away
 from .state import STATE_TYPES, OutputState, SpareTree, Summary, write_state
 
 # The outputs of the whole site, made in this order; site.zip comes last, of all their files.
@@ -79,7 +79,33 @@ def work_folder(config: SiteConfig) -> Iterator[Path]:
         yield folder
     finally:
         finish_packs()
-        remove_packs(folder)
+        _remove_work_folder(folder, config.output_dir)
+
+
+def _remove_work_folder(folder: Path, output_dir: Path) -> None:
+    if _holds_more_than(folder, _DELETE_IN_BACKGROUND):
+        # After a full build: hundreds of megabytes of pages, spooled and packed. Deleting
+        # them took 0.1 s that nothing waits for.
+        try:
+            throw_away(folder, output_dir)
+            return
+        except OSError:
+            pass
+    remove_packs(folder)
+
+
+_DELETE_IN_BACKGROUND = 32 << 20  # bytes
+
+
+def _holds_more_than(folder: Path, limit: int) -> bool:
+    total = 0
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                total += entry.stat(follow_symlinks=False).st_size
+    except OSError:
+        return False
+    return total > limit
 
 
 def make_files(plan: BuildPlan, cache: BuildCache, context: FileContext, keep_long_lived: Callable[[], None]) -> FileResults:
