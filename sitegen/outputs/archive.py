@@ -306,7 +306,8 @@ def write_site_zip(
     the members lie once the zip is at ``final_path`` (default: ``target``), for the next
     build. ``rewrite(name, bytes)`` gives what the zip holds of a file read from ``root``.
     """
-    # Made in C: a member each in Python cost a one-change build 0.2-0.3 s at 50,000 segments.
+    # Made in C, as each batch's judgment below: at 50,000 segments (156,000 members) the zip's
+    # bookkeeping beside its copy went from about 0.20 s to 0.14-0.15 s.
     old = dict(zip(previous.layout.names, range(len(previous.layout.names)))) if previous is not None else {}
     unchanged = previous.unchanged if previous is not None else frozenset()
     sources = _Sources()

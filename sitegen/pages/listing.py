@@ -99,3 +99,8 @@ def listings_digest(listings: Iterable[Listing]) -> bytes:
 
 
 _DIGEST_OF = attrgetter("digest")
+
+# A listing's (source file, segment number), and its source file, read in C: every build
+# orders every segment of the site by them, and ranks the related stories of each.
+listing_key = attrgetter("source_rel", "number")
+listing_file = attrgetter("source_rel")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from itertools import groupby
-from operator import attrgetter
 from typing import Any, NamedTuple
 
 from markupsafe import Markup
@@ -38,7 +37,7 @@ from ..media.records import PhotoRecord
 from ..translation.companions import Companion
 from .figures import FigureWords, figure_html
 from .labels import LABELS, labels_for, part_label, translation_notice
-from .listing import Listing
+from .listing import Listing, listing_file, listing_key
 from .sharing import SharedPage, page_sharing
 
 _ARABIC_RUN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+(?:[\s\d.,:؛،-]+[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+)*")
@@ -86,14 +85,9 @@ class Article:
 
 def order_articles(segments: Sequence[Any]) -> list[Article]:
     """Newest first, undated last; an article's segments together and in order."""
-    by_file = sorted(segments, key=_IN_FILE_ORDER)
-    articles = [Article(rel, tuple(group)) for rel, group in groupby(by_file, key=_SOURCE)]
+    by_file = sorted(segments, key=listing_key)  # keys read in C: 0.2 s at 50,000 with lambdas
+    articles = [Article(rel, tuple(group)) for rel, group in groupby(by_file, key=listing_file)]
     return sorted(articles, key=_newest_first)
-
-
-# Keys read in C (every build orders every segment of the site: 0.2 s at 50,000 with lambdas).
-_IN_FILE_ORDER = attrgetter("source_rel", "number")
-_SOURCE = attrgetter("source_rel")
 
 
 def _newest_first(article: Article) -> tuple[bool, int, str]:

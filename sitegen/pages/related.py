@@ -23,10 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import chain
-from operator import attrgetter
 
 from ..content.terms import term_slug
-from .listing import Listing
+from .listing import Listing, listing_file, listing_key
 from .planner import RELATED_SLOT, Article
 
 SHOWN = 5
@@ -64,7 +63,7 @@ class Related:
     @cached_property
     def ranked(self) -> dict[Key, tuple[Key, ...]]:
         """Each segment's related segments by key (those that have any)."""
-        keys = [(listing.source_rel, listing.number) for listing in self.order]
+        keys = list(map(listing_key, self.order))
         return {keys[p]: tuple(keys[o] for o in others) for p, others in enumerate(self.ranked_at) if others}
 
 
@@ -101,8 +100,6 @@ class Ranked:
     reranked: frozenset[int] | None
 
 
-_KEY_OF = attrgetter("source_rel", "number")
-_FILE_OF = attrgetter("source_rel")
 _JOIN = "\x1e"  # between the features of one segment: no feature holds it (term slugs and words never do)
 
 
@@ -115,8 +112,8 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
     lost, and every member of a feature whose weight changed. Same result as ranking all."""
     order = [listing for article in articles for listing in article.segments]
     # Read and joined by maps in C: a one-change build does all this for every segment.
-    keys = tuple(map(_KEY_OF, order))
-    files = list(map(_FILE_OF, order))
+    keys = tuple(map(listing_key, order))
+    files = list(map(listing_file, order))
     slugs: dict[str, str] = {}
     made = features or {}  # made where the listings were (the file stage): related_features
     features = list(map(made.get, keys))
