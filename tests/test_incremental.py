@@ -347,3 +347,20 @@ def test_a_link_planted_in_the_spare_site_is_never_followed(tmp_path: Path, work
     assert any("symbolic link" in p.message for p in result.problems)
     assert not any(p.is_symlink() for p in (site / "_site").rglob("*"))
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_the_command_line_keeps_what_a_build_made_until_the_process_ends(tmp_path: Path) -> None:
+    """build.py ends the process right after a build: the site's records are handed to it to
+    keep, not freed object by object on the build's return (see BuildOptions.keep)."""
+    from sitegen.commands.cli import main
+    from sitegen.pipeline.site import FileResults
+
+    site = write_site(tmp_path / "site", ARTICLES, CONFIG)
+    kept: list[object] = []
+    assert main(["--config", str(site / "site.yml"), "--offline", "--quiet"], keep=kept.append) == 0
+    assert len(kept) == 1
+    files = [value for value in kept[0] if isinstance(value, FileResults)]
+    assert len(files) == 1 and set(files[0].records) == {name.removeprefix("content/") for name in ARTICLES}
+    # Nothing to do: nothing made, nothing handed over.
+    assert main(["--config", str(site / "site.yml"), "--offline", "--quiet"], keep=kept.append) == 0
+    assert len(kept) == 1

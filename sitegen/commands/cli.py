@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from collections.abc import Callable
 from typing import NoReturn
 
 from ..config import ConfigError, SiteConfig, load_config
@@ -46,7 +47,8 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, keep: Callable[[object], None] | None = None) -> int:
+    """``keep``: see :class:`BuildOptions` (given by build.py, which ends the process at once)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = "build"
     if argv and argv[0] in COMMANDS:
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if args is None:
         return code
     try:
-        return run_build(args)
+        return run_build(args, keep)
     except KeyboardInterrupt:
         print("interrupted: the previous site is untouched; translations finished so far are saved", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -106,7 +108,7 @@ def _run_subcommand(command: str, argv: list[str]) -> int:
         return EXIT_PROBLEMS
 
 
-def run_build(args: argparse.Namespace) -> int:
+def run_build(args: argparse.Namespace, keep: Callable[[object], None] | None = None) -> int:
     from ..pipeline.stages import BuildOptions, build_site
 
     started = time.monotonic()
@@ -121,6 +123,7 @@ def run_build(args: argparse.Namespace) -> int:
         drafts=args.drafts,
         translator_factory=_translator_factory(config),
         progress=_progress_printer() if not args.quiet else None,
+        keep=keep,
     )
     try:
         result = build_site(config, options)

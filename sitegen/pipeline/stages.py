@@ -151,6 +151,8 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             save_state(plan, cache, files, engine, result, build_id, kept, ranking)
             if spare_copy is not None:
                 spare_copy.finish()  # before the state is committed; a copy that failed is removed (and so not taken)
+            if plan.options.keep is not None:
+                plan.options.keep((plan, context, photos, files, documents, view, ranking, engine))
         return result
     finally:
         if not result.written:
