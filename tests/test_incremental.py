@@ -364,3 +364,69 @@ def test_the_command_line_keeps_what_a_build_made_until_the_process_ends(tmp_pat
     # Nothing to do: nothing made, nothing handed over.
     assert main(["--config", str(site / "site.yml"), "--offline", "--quiet"], keep=kept.append) == 0
     assert len(kept) == 1
+
+
+LONG_FIRST = "حمص " * 80  # past the excerpt's 200 characters: a later paragraph is in no list
+LISTED = {
+    "content/2020-01-01-one.txt": f"---\ntags: [حمص, حماة]\n---\n{LONG_FIRST.strip()}.\nفقرة ثانية.\n===\nالجزء الثاني.\n",
+    "content/2020-02-01-two.txt": "---\ntags: [حمص]\nauthors: [سلمى]\n---\nمقال ثان عن حماة.\n",
+    "content/2021/2021-03-01-three.md": "# عنوان\n\nفقرة *مائلة*.\n",
+}
+
+
+def count_listed(monkeypatch) -> dict[str, int]:
+    """How many times the index and list pages are listed (and keyed) from the listings."""
+    from sitegen.outputs.index_pages import IndexPages
+    from sitegen.outputs.list_pages import ListPages
+
+    calls = {"index pages": 0, "term and archive pages": 0}
+    for output in (IndexPages, ListPages):
+        listed = output.artifacts
+
+        def counted(self, view, listed=listed):
+            calls[self.name] += 1
+            return listed(self, view)
+
+        monkeypatch.setattr(output, "artifacts", counted)
+    return calls
+
+
+def test_lists_made_of_unchanged_listings_are_carried_over_unlisted(tmp_path: Path, workers: int, monkeypatch) -> None:
+    site = write_site(tmp_path / "site", dict(LISTED), CONFIG)
+    build(site, translator_factory=FakeTranslator)
+    calls = count_listed(monkeypatch)
+    source = site / "content" / "2020-01-01-one.txt"
+    # A paragraph past the excerpt, translated (or the segment would leave the English
+    # edition): the segment's pages change, no listing does.
+    source.write_text(source.read_text(encoding="utf-8").replace("فقرة ثانية.", "فقرة ثانية معدلة."), encoding="utf-8")
+    result = build(site, translator_factory=FakeTranslator, workers=workers)
+    assert calls == {"index pages": 0, "term and archive pages": 0}
+    assert "فقرة ثانية معدلة." in page(site, "ar/2020-01-01-one-1.html")
+    pages = result.pages
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+    # The pages they carried are counted as before.
+    assert pages == build(tmp_path / "twin", offline=True, workers=workers).pages
+    # A new tag is a listing changed: the lists are listed again, and equal a full build's.
+    source.write_text(source.read_text(encoding="utf-8").replace("tags: [حمص, حماة]", "tags: [حمص, حماة, إدلب]"), encoding="utf-8")
+    calls.update(dict.fromkeys(calls, 0))  # the twin's builds listed them too
+    rebuild(site, workers)
+    assert calls == {"index pages": 1, "term and archive pages": 1}
+    assert (site / "_site" / "tags").is_dir() and tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_a_carried_list_page_missing_from_the_site_is_made_again(tmp_path: Path, workers: int, monkeypatch) -> None:
+    site = write_site(tmp_path / "site", dict(LISTED), CONFIG)
+    build(site, translator_factory=FakeTranslator)
+    lists = sorted(p.relative_to(site / "_site").as_posix() for p in (site / "_site" / "tags").rglob("*.html"))
+    assert lists, "the site has tag pages"
+    # Deleted by hand from the live site, and from the site kept beside it for the next
+    # build's staging folder (which would otherwise bring it back unasked).
+    for folder in (site / "_site", site / "._site.spare"):
+        (folder / lists[0]).unlink(missing_ok=True)
+    calls = count_listed(monkeypatch)
+    source = site / "content" / "2020-01-01-one.txt"
+    source.write_text(source.read_text(encoding="utf-8").replace("فقرة ثانية.", "فقرة ثانية معدلة."), encoding="utf-8")
+    build(site, translator_factory=FakeTranslator, workers=workers)
+    assert calls["term and archive pages"] == 1  # not carried: listed and the missing page made
+    assert (site / "_site" / lists[0]).is_file()
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)

@@ -5,6 +5,8 @@ a feed, the offline zip. It declares a ``key``, a hash of everything it is made 
 ``make`` function that produces its files. The build's engine (``pipeline/engine.py``) compares
 keys with the previous build's and calls ``make`` only where they differ: the rule of
 reuse is stated once, there, for every output alike (Lektor's artifacts and their sources).
+An output whose whole input is cheaper to state than its artifacts' keys says so
+(``made_of``): while that stands, the engine carries its artifacts over without listing them.
 
 Outputs see the site through a frozen :class:`SiteView`; they never read sources, the
 cache or the previous site themselves.
@@ -20,8 +22,9 @@ from typing import Any, Protocol
 
 from ..config import SiteConfig
 from ..core.diagnostics import Problem
+from ..core.hashing import hash_bytes
 from ..pages.lists import TAXONOMIES, Term, both_editions_months, collect_all_terms
-from ..pages.listing import Listing
+from ..pages.listing import Listing, listings_digest
 from ..pages.planner import Article, Page, SitePlanner
 from ..pages.theme import Theme
 
@@ -115,6 +118,13 @@ class SiteView:
             self._lists["months"] = both_editions_months(self.articles)
         return self._lists["months"][english]
 
+    @cached_property
+    def lists_made_of(self) -> str:
+        """What every list of the site is made of besides the configuration and the theme
+        (which key the whole build): every listing in the files' order, their order in the
+        lists following from them, and the names from the memory the English lists show."""
+        return hash_bytes(listings_digest(self.listings), self.names)
+
     def browsable(self, english: bool) -> tuple[str, ...]:
         """The lists an edition has, in the order its index links them: the archive (of dated
         segments), then each taxonomy with at least one term."""
@@ -146,6 +156,12 @@ class Output:
 
     def artifacts(self, view: SiteView) -> Sequence[Artifact]:
         raise NotImplementedError
+
+    def made_of(self, view: SiteView) -> str | None:
+        """A digest of everything every artifact of this output is made from, if the output
+        can state it more cheaply than their keys; None: it cannot (its artifacts are listed
+        and keyed at every build)."""
+        return None
 
     def notes(self, view: SiteView) -> list[str]:
         return []

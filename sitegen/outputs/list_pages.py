@@ -21,6 +21,11 @@ from .feeds import atom_feed, feed_entries
 class ListPages(Output):
     name = "term and archive pages"
 
+    def made_of(self, view: SiteView) -> str:
+        # Every term, month and page of them is collected from the site's listings (a pass
+        # over every listing, then a key a page): while they stand, no list page is listed.
+        return view.lists_made_of
+
     def artifacts(self, view: SiteView) -> list[Artifact]:
         planner = SitePlanner(view.config)
         found: list[Artifact] = []

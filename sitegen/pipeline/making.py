@@ -55,7 +55,7 @@ from .records import record_from_stored, stored_record
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
 from .staging import StagingCopy, remove_path, remove_strays, throw_away
-from .state import STATE_TYPES, OutputState, SpareTree, Summary, write_state
+from .state import STATE_TYPES, OutputRecord, OutputState, SpareTree, Summary, write_state
 
 # The outputs of the whole site, made in this order; site.zip comes last, of all their files.
 # Adding an output: a module in outputs/ with an Output subclass, and one line here.
@@ -166,15 +166,29 @@ def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> t
 def make_outputs(view: SiteView, files: FileResults, previous: OutputState, result: BuildResult, staging: StagingCopy) -> Engine | None:
     """Every output's artifacts, made where their keys changed; then site.zip of them all,
     written over the spare site's old zip when the staging folder came from it."""
-    artifacts = [artifact for output in OUTPUTS for artifact in output.artifacts(view)]
+    engine = Engine(view.staging, previous.artifacts, previous.manifest, view)
+    engine.manifest.update({path: digest for record in files.ordered for path, digest in record.pages.items()})
+    artifacts, carried_pages = [], 0
+    for output in OUTPUTS:
+        made_of = output.made_of(view)
+        before = previous.outputs.get(output.name)
+        if made_of is not None and isinstance(before, OutputRecord) and before.made_of == made_of and engine.carry(before.artifacts):
+            # Made of what it was: its artifacts stand, unlisted. Their pages cannot collide
+            # with a segment's: the segments' pages follow from the same listings, and the
+            # build that made them found no collision (or it would have published nothing).
+            engine.outputs[output.name] = before
+            carried_pages += before.pages
+            continue
+        found = output.artifacts(view)
+        artifacts += found
+        if made_of is not None:
+            engine.outputs[output.name] = OutputRecord(made_of, tuple(a.id for a in found), sum(1 for a in found if a.name))
     result.problems += find_page_collisions(files.ordered, artifacts)
     if has_errors(result.problems):
         return None
     result.notes = [note for output in OUTPUTS for note in output.notes(view)]
     photo_files = sum(len(use.record.variants) for r in files.records.values() for use in r.photos)
-    result.pages = sum(len(r.pages) for r in files.records.values()) - photo_files + sum(1 for a in artifacts if a.name)
-    engine = Engine(view.staging, previous.artifacts, previous.manifest, view)
-    engine.manifest.update({path: digest for record in files.ordered for path, digest in record.pages.items()})
+    result.pages = sum(len(r.pages) for r in files.records.values()) - photo_files + sum(1 for a in artifacts if a.name) + carried_pages
     engine.run(artifacts)
     remove_strays(view.staging, staging.files, set(engine.manifest))
     packed = {path: member for outcome in [*files.outcomes.values(), *files.touched.values()] for path, member in outcome.zip_members.items()}
@@ -206,7 +220,7 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
         spare=spare,
         tags_memory=tags_memory_signature(plan.config),  # after this build wrote to it
     )
-    write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records)), ranking)
+    write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records), dict(engine.outputs)), ranking)
 
 
 def _file_row(plan: BuildPlan, rel: str, record: FileOutcome) -> tuple[tuple, str, tuple]:

@@ -52,28 +52,40 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class OutputRecord:
+    """What the previous build recorded of an output that states what it is made of
+    (``Output.made_of``): its artifacts are carried over unlisted while that stands."""
+
+    made_of: str
+    artifacts: tuple[str, ...]  # their ids
+    pages: int  # how many of them are pages of the whole site (named)
+
+
+@dataclass(frozen=True)
 class OutputState:
     manifest: dict[str, str] = field(default_factory=dict)  # path -> digest of every file of the site
     artifacts: dict[str, ArtifactRecord] = field(default_factory=dict)
+    outputs: dict[str, OutputRecord] = field(default_factory=dict)  # by output name
 
     # Pickled with the manifest as two texts, its paths and its digests (neither ever holds
     # NUL): every build reads and writes tens of thousands of pairs, which pickle makes one
     # string at a time, and splitting two long strings is done in C.
-    def __getstate__(self) -> tuple[str, str, dict[str, ArtifactRecord]]:
-        return "\0".join(self.manifest), "\0".join(self.manifest.values()), self.artifacts
+    def __getstate__(self) -> tuple[str, str, dict[str, ArtifactRecord], dict[str, OutputRecord]]:
+        return "\0".join(self.manifest), "\0".join(self.manifest.values()), self.artifacts, self.outputs
 
-    def __setstate__(self, state: tuple[str, str, dict[str, ArtifactRecord]]) -> None:
-        paths, digests, artifacts = state
-        if not (type(paths) is str and type(digests) is str and type(artifacts) is dict):
-            raise TypeError("an output state holds a manifest's two texts and the artifacts")
+    def __setstate__(self, state: tuple[str, str, dict[str, ArtifactRecord], dict[str, OutputRecord]]) -> None:
+        paths, digests, artifacts, outputs = state
+        if not (type(paths) is str and type(digests) is str and type(artifacts) is dict and type(outputs) is dict):
+            raise TypeError("an output state holds a manifest's two texts, the artifacts and the outputs")
         paths_list, digests_list = (paths.split("\0"), digests.split("\0")) if paths else ([], [])
         if len(paths_list) != len(digests_list):
             raise ValueError("a manifest's paths and digests do not pair")
         object.__setattr__(self, "manifest", dict(zip(paths_list, digests_list)))
         object.__setattr__(self, "artifacts", artifacts)
+        object.__setattr__(self, "outputs", outputs)
 
 
-STATE_TYPES = (Summary, OutputState, ArtifactRecord, SpareTree)
+STATE_TYPES = (Summary, OutputState, ArtifactRecord, OutputRecord, SpareTree)
 
 
 def read_summary(cache: BuildCache) -> Summary | None:
