@@ -209,11 +209,24 @@ class StubProcess:
         self.stop()
 
 
+# Not passed to a build: a key (no build may reach a real service), and a setting of the
+# harness's shell that forbids bytecode files (see compile_tool).
+_NOT_INHERITED = ("TRANSLATOR_API_KEY", "PYTHONDONTWRITEBYTECODE")
+
+
 def build_env() -> dict:
     """The environment of every build: no key, no proxy for the stub on 127.0.0.1."""
-    env = {k: v for k, v in os.environ.items() if k != "TRANSLATOR_API_KEY"}
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     return env
+
+
+def compile_tool(python: Path) -> None:
+    """Byte-compile the tool's modules with the interpreter the builds use, as the first run of
+    build.py leaves them for every later one. From a fresh clone, under a shell that sets
+    PYTHONDONTWRITEBYTECODE, every timed build compiled the tool's seventy modules again:
+    50-60 ms of a one-change build at 10,000 segments that no user's second build pays."""
+    subprocess.run([str(python), "-m", "compileall", "-q", str(PROJECT / "sitegen")], env=build_env(), check=True, stdout=subprocess.DEVNULL)
 
 
 def first_translation(pristine: Path, site: Path, out: Path, shape: shapes.Shape, manifest: dict, stub: StubProcess,

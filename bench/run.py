@@ -61,6 +61,7 @@ from phases import (  # noqa: E402,F401
     ShapeResult,
     StubProcess,
     check_edit,
+    compile_tool,
     edit_one_paragraph,
     paragraph_lines,
     run_shape_size,
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     info = machine(args)
+    compile_tool(args.python)
     trash = Trash(args.workdir / ".trash")  # see measure.Trash: nothing is deleted while builds are timed
     if trash.folder.exists():
         _empty_and_rest(trash, "the trash of an interrupted run")

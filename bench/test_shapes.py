@@ -263,3 +263,13 @@ def test_the_harness_moves_what_it_would_delete_and_deletes_it_at_the_end(tmp_pa
     at_once = Trash(None)
     at_once.put(tmp_path / "ssg-outer")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_builds_are_timed_as_a_user_runs_them(monkeypatch) -> None:
+    """No build sees a translation key, nor a harness setting that forbids bytecode files
+    (every timed build would compile the tool's modules again)."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("TRANSLATOR_API_KEY", "secret")
+    env = phases.build_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env and "TRANSLATOR_API_KEY" not in env
+    assert env["NO_PROXY"] == "127.0.0.1,localhost"
