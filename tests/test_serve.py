@@ -188,9 +188,16 @@ def test_base_defaults_to_the_root_and_the_preview_folder_is_kept_for_the_next_s
 # -- the command ---------------------------------------------------------------------
 
 
+# Ctrl-C reaches a terminal's foreground process, whose SIGINT is at its default. A shell
+# starts its background jobs with SIGINT ignored, and a test run from one (CI under `&`)
+# would hand that on, so that Python never turns the signal into KeyboardInterrupt: the
+# command is started with SIGINT at its default, as from a terminal.
+AS_IN_A_TERMINAL = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"]
+
+
 def test_serve_command_prints_the_url_and_stops_cleanly_on_ctrl_c(project: Path):
     process = subprocess.Popen(
-        [sys.executable, str(REPO / "build.py"), "serve", "--config", str(project / "site.yml"), "--port", "0", "--base", "/repo/", "--offline"],
+        [*AS_IN_A_TERMINAL, str(REPO / "build.py"), "serve", "--config", str(project / "site.yml"), "--port", "0", "--base", "/repo/", "--offline"],
         cwd=project,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
