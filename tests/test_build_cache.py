@@ -42,3 +42,14 @@ def test_an_output_state_is_read_back_as_written_and_a_planted_one_is_refused(tm
                 read_outputs(cache)
     finally:
         cache.close()
+
+
+def test_an_output_record_of_the_wrong_kinds_does_not_fit() -> None:
+    """The engine carries an output over only on a record that fits (making.make_outputs): a
+    damaged or planted one (the allow-list lets any plain value into its fields) does not."""
+    from sitegen.pipeline.state import OutputRecord
+
+    assert OutputRecord("digest", ("index.html", "page-2.html"), 2).fits()
+    assert OutputRecord("digest", (), 0).fits()
+    for planted in (OutputRecord(b"digest", (), 0), OutputRecord("digest", ["index.html"], 1), OutputRecord("digest", ("index.html", 3), 1), OutputRecord("digest", (), "2")):
+        assert not planted.fits()

@@ -74,9 +74,7 @@ class Engine:
     def carry(self, ids: tuple[str, ...]) -> bool:
         """Keep the previous build's artifacts ``ids`` as they are, unlisted (their output is
         made of what it was); False, and nothing kept, when one of them is not in the site
-        being assembled (or the ids are not what a build records)."""
-        if type(ids) is not tuple or not all(type(artifact_id) is str for artifact_id in ids):
-            return False
+        being assembled."""
         records = list(map(self.previous.get, ids))
         if not all(record is not None and self._still_there(record) for record in records):
             return False

@@ -172,7 +172,7 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     for output in OUTPUTS:
         made_of = output.made_of(view)
         before = previous.outputs.get(output.name)
-        if made_of is not None and isinstance(before, OutputRecord) and before.made_of == made_of and engine.carry(before.artifacts):
+        if made_of is not None and isinstance(before, OutputRecord) and before.fits() and before.made_of == made_of and engine.carry(before.artifacts):
             # Made of what it was: its artifacts stand, unlisted. Their pages cannot collide
             # with a segment's: the segments' pages follow from the same listings, and the
             # build that made them found no collision (or it would have published nothing).

@@ -60,6 +60,13 @@ class OutputRecord:
     artifacts: tuple[str, ...]  # their ids
     pages: int  # how many of them are pages of the whole site (named)
 
+    def fits(self) -> bool:
+        """Whether the values are of the kinds a build records (a damaged one is not used)."""
+        return (
+            type(self.made_of) is str and type(self.pages) is int
+            and type(self.artifacts) is tuple and all(type(artifact_id) is str for artifact_id in self.artifacts)
+        )
+
 
 @dataclass(frozen=True)
 class OutputState:
