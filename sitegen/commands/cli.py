@@ -12,8 +12,8 @@ import sqlite3
 import sys
 import time
 import traceback
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 from ..config import ConfigError, SiteConfig, load_config

@@ -119,11 +119,17 @@ class SiteView:
         return self._lists["months"][english]
 
     @cached_property
+    def listed(self) -> bytes:
+        """Every listing's digest, in the files' order: what the site's lists are made of (their
+        order in the lists follows from them), joined once a build."""
+        return listings_digest(self.listings)
+
+    @cached_property
     def lists_made_of(self) -> str:
         """What every list of the site is made of besides the configuration and the theme
-        (which key the whole build): every listing in the files' order, their order in the
-        lists following from them, and the names from the memory the English lists show."""
-        return hash_bytes(listings_digest(self.listings), self.names)
+        (which key the whole build): its listings, and the names from the memory the English
+        lists show."""
+        return hash_bytes(self.listed, self.names)
 
     def browsable(self, english: bool) -> tuple[str, ...]:
         """The lists an edition has, in the order its index links them: the archive (of dated

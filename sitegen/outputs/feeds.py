@@ -209,7 +209,7 @@ class FeedFiles(Output):
             found.append(Artifact(path, hash_bytes(listed, str(english)), _made(path, make)))
         # The sitemap is made of every listing and the paths (and dates) of the site's lists,
         # which are made of the listings in their order too: its key is the listings alone.
-        listed = listings_digest(view.listings)
+        listed = view.listed
         make = lambda: sitemap(config, sitemap_urls(config, view.listings, index_paths(view), list_paths(view)))  # noqa: E731
         found.append(Artifact("sitemap.xml", hash_bytes(listed, "sitemap"), _made("sitemap.xml", make)))
         found.append(Artifact("robots.txt", hash_bytes("robots"), _made("robots.txt", lambda: robots_txt(config))))

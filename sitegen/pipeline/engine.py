@@ -15,10 +15,10 @@ from pathlib import Path
 
 from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes
-from ..outputs.base import Artifact, Job, Made, SiteView, Split
+from ..outputs.base import Artifact, Job, Made, Output, SiteView, Split
 from . import workers
 from .staging import replace_file
-from .state import ArtifactRecord, OutputRecord
+from .state import ArtifactRecord, OutputRecord, OutputState
 
 # Below this many artifacts to make, forking workers costs more than it saves.
 PARALLEL_THRESHOLD = 32
@@ -28,10 +28,11 @@ BATCH = 16
 class Engine:
     """Makes artifacts into a staging folder, reusing what the previous build made."""
 
-    def __init__(self, staging: Path, previous: dict[str, ArtifactRecord], previous_manifest: dict[str, str], view: SiteView):
+    def __init__(self, staging: Path, previous: OutputState, view: SiteView):
         self.staging = staging
-        self.previous = previous
-        self.previous_manifest = previous_manifest
+        self.previous = previous.artifacts
+        self.previous_manifest = previous.manifest
+        self.previous_outputs = previous.outputs
         self.view = view
         self.records: dict[str, ArtifactRecord] = {}
         self.outputs: dict[str, OutputRecord] = {}  # of the outputs that state what they are made of
@@ -70,6 +71,24 @@ class Engine:
             start += len(split.parts)
         for number, artifact in enumerate(stale):
             self._record(artifact, made[number])
+
+    def listed(self, outputs: Sequence[Output]) -> tuple[list[Artifact], int]:
+        """The artifacts of ``outputs`` to judge by their keys (``run``), and how many pages of
+        the whole site the others hold: an output made of what it was in the previous build
+        (``Output.made_of``) is carried over as it stands, without listing its artifacts."""
+        artifacts, carried_pages = [], 0
+        for output in outputs:
+            made_of = output.made_of(self.view)
+            before = self.previous_outputs.get(output.name)
+            if made_of is not None and isinstance(before, OutputRecord) and before.fits() and before.made_of == made_of and self.carry(before.artifacts):
+                self.outputs[output.name] = before
+                carried_pages += before.pages
+                continue
+            found = output.artifacts(self.view)
+            artifacts += found
+            if made_of is not None:
+                self.outputs[output.name] = OutputRecord(made_of, tuple(a.id for a in found), sum(1 for a in found if a.name))
+        return artifacts, carried_pages
 
     def carry(self, ids: tuple[str, ...]) -> bool:
         """Keep the previous build's artifacts ``ids`` as they are, unlisted (their output is

@@ -55,7 +55,7 @@ from .records import record_from_stored, stored_record
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
 from .staging import StagingCopy, remove_path, remove_strays, throw_away
-from .state import STATE_TYPES, OutputRecord, OutputState, SpareTree, Summary, write_state
+from .state import STATE_TYPES, OutputState, SpareTree, Summary, write_state
 
 # The outputs of the whole site, made in this order; site.zip comes last, of all their files.
 # Adding an output: a module in outputs/ with an Output subclass, and one line here.
@@ -166,23 +166,12 @@ def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> t
 def make_outputs(view: SiteView, files: FileResults, previous: OutputState, result: BuildResult, staging: StagingCopy) -> Engine | None:
     """Every output's artifacts, made where their keys changed; then site.zip of them all,
     written over the spare site's old zip when the staging folder came from it."""
-    engine = Engine(view.staging, previous.artifacts, previous.manifest, view)
+    engine = Engine(view.staging, previous, view)
     engine.manifest.update({path: digest for record in files.ordered for path, digest in record.pages.items()})
-    artifacts, carried_pages = [], 0
-    for output in OUTPUTS:
-        made_of = output.made_of(view)
-        before = previous.outputs.get(output.name)
-        if made_of is not None and isinstance(before, OutputRecord) and before.fits() and before.made_of == made_of and engine.carry(before.artifacts):
-            # Made of what it was: its artifacts stand, unlisted. Their pages cannot collide
-            # with a segment's: the segments' pages follow from the same listings, and the
-            # build that made them found no collision (or it would have published nothing).
-            engine.outputs[output.name] = before
-            carried_pages += before.pages
-            continue
-        found = output.artifacts(view)
-        artifacts += found
-        if made_of is not None:
-            engine.outputs[output.name] = OutputRecord(made_of, tuple(a.id for a in found), sum(1 for a in found if a.name))
+    artifacts, carried_pages = engine.listed(OUTPUTS)
+    # The pages of an output carried over cannot collide with a segment's: the segments'
+    # pages follow from the same listings, and the build that made them found no collision
+    # (or it would have published nothing).
     result.problems += find_page_collisions(files.ordered, artifacts)
     if has_errors(result.problems):
         return None
