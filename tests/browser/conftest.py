@@ -25,8 +25,10 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -96,6 +98,11 @@ def pytest_collection_modifyitems(config, items):
         if HERE not in Path(str(item.fspath)).resolve().parents:
             continue
         item.add_marker(pytest.mark.browser)
+        if "browser" in getattr(item, "fixturenames", ()):
+            # A browser that stopped answering was killed by the watchdog (see Browser): the
+            # test is run once more on a new one.  Only that: a check that fails, or times
+            # out for any other reason, fails.
+            item.add_marker(pytest.mark.flaky(reruns=1, only_rerun=[BrowserStalled]))
         if skip:
             item.add_marker(pytest.mark.skip(reason="SKIP_BROWSER_TESTS=1: browser, validator and axe checks skipped on purpose"))
 
@@ -385,22 +392,86 @@ class PageLog:
             self.console_errors.append(f"{message.text} ({where}:{location.get('lineNumber', '?')})" if where else message.text)
 
 
+class BrowserStalled(Exception):
+    """Chromium gave no answer for :attr:`Browser.stall_seconds` during a visit and was killed."""
+
+
+def chromium_processes_under(ancestor: int) -> list[int]:
+    """The chromium processes descended from ``ancestor`` (the browser, its zygotes, renderers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])  # the name in (...) may hold spaces
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [ancestor]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            todo.append(child)
+            try:
+                program = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0", 1)[0]
+            except OSError:
+                continue
+            if b"chrom" in os.path.basename(program):
+                found.append(child)
+    return found
+
+
 class Browser:
     """One chromium, one context, one tab reused by every visit (a new tab costs ~0.2 s).
 
     ``visit(url, width, scheme)`` navigates the tab and yields it with a fresh :class:`PageLog`.
     Requests to anything but file:// and 127.0.0.1 are aborted before they reach the network.
+
+    A watchdog guards each visit.  Playwright bounds navigations and waits (10 s) but not
+    ``evaluate`` or a renderer that stops answering: once a CI run hung in a visit until the
+    job's 90 minutes were gone.  If a visit lasts :attr:`stall_seconds` (a visit takes
+    seconds), chromium is killed; Playwright then fails the pending call, the visit raises
+    :class:`BrowserStalled`, the next visit starts a new chromium, and the test is run once
+    more (``flaky(only_rerun=[BrowserStalled])``, set in ``pytest_collection_modifyitems``).
     """
 
+    stall_seconds = 120.0
+
     def __init__(self, playwright) -> None:
-        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        self.playwright = playwright
+        self.blocked: list[str] = []
+        self.log: PageLog | None = None
+        self.stalled = False
+        self._visits = 0
+        self._watchdog: threading.Timer | None = None
+        self._launch()
+
+    def _launch(self) -> None:
+        self.browser = self.playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         self.context = self.browser.new_context(viewport={"width": 1280, "height": 800}, locale="ar")
         self.context.set_default_timeout(10_000)
-        self.blocked: list[str] = []
         self.context.route("**/*", self._route)
-        self.log: PageLog | None = None
         self.page = None
         self._new_page()
+
+    def _relaunch(self) -> None:
+        """A new chromium in place of one the watchdog killed (its objects are dead: dropped)."""
+        self.stalled = False
+        self._launch()
+
+    def _arm(self) -> None:
+        """(Re)start the watchdog: a visit begins, or a nested one ended and the outer goes on."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        self._watchdog = threading.Timer(self.stall_seconds, self._kill_stalled)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def _kill_stalled(self) -> None:
+        self.stalled = True
+        for pid in chromium_processes_under(os.getpid()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def _new_page(self) -> None:
         if self.page is not None and not self.page.is_closed():
@@ -421,24 +492,43 @@ class Browser:
 
     @contextlib.contextmanager
     def visit(self, url: str, width: int = 1280, scheme: str = "light", height: int = 800):
-        page = self.page
-        if (width, height) != self._viewport:
-            page.set_viewport_size({"width": width, "height": height})
-            self._viewport = (width, height)
-        if scheme != self._scheme:
-            page.emulate_media(color_scheme=scheme)
-            self._scheme = scheme
+        if self.stalled:  # the watchdog fired as the last visit ended
+            self._relaunch()
         log = self.log = PageLog(origin=tuple(urlsplit(url)[:2]))
         blocked_before = len(self.blocked)
         ok = False
+        self._visits += 1
+        self._arm()
         try:
+            page = self.page
+            if (width, height) != self._viewport:
+                page.set_viewport_size({"width": width, "height": height})
+                self._viewport = (width, height)
+            if scheme != self._scheme:
+                page.emulate_media(color_scheme=scheme)
+                self._scheme = scheme
             self._goto(page, url)
             yield page, log
             ok = True
+        except Exception as error:
+            if self.stalled and not isinstance(error, BrowserStalled):
+                raise BrowserStalled(
+                    f"chromium gave no answer for {self.stall_seconds:g} s while {url} was open and was "
+                    "killed: a stall of the browser, not a finding about the site"
+                ) from error
+            raise
         finally:
+            self._visits -= 1
+            if self._visits:
+                self._arm()
+            elif self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
             log.aborted.extend(self.blocked[blocked_before:])
             self.log = None
-            if not ok:  # a failed check may leave the tab anywhere: start the next visit afresh
+            if self.stalled:
+                self._relaunch()
+            elif not ok:  # a failed check may leave the tab anywhere: start the next visit afresh
                 self._new_page()
 
     def _goto(self, page, url: str) -> None:
