@@ -518,18 +518,23 @@ class Browser:
                 ) from error
             raise
         finally:
-            self._visits -= 1
-            if self._visits:
-                self._arm()
-            elif self._watchdog is not None:
-                self._watchdog.cancel()
-                self._watchdog = None
             log.aborted.extend(self.blocked[blocked_before:])
             self.log = None
+            try:
+                if not ok and not self.stalled:  # a failed check may leave the tab anywhere
+                    self._new_page()  # (closing a tab has no time limit either: still watched)
+            except Exception:
+                if not self.stalled:
+                    raise
+            finally:
+                self._visits -= 1
+                if self._visits:
+                    self._arm()
+                elif self._watchdog is not None:
+                    self._watchdog.cancel()
+                    self._watchdog = None
             if self.stalled:
                 self._relaunch()
-            elif not ok:  # a failed check may leave the tab anywhere: start the next visit afresh
-                self._new_page()
 
     def _goto(self, page, url: str) -> None:
         """Open ``url``; once more if our own server dropped the connection (never a file:// page).
