@@ -297,3 +297,43 @@ def test_collision_keys_made_together_are_those_made_one_by_one(slugs):
     from sitegen.content.metadata import slug_collision_key, slug_collision_keys
 
     assert slug_collision_keys(slugs) == [slug_collision_key(slug) for slug in slugs]
+
+
+# Spellings of a few terms: case, tatweel, a slash or a space. (A tag with nothing to name a
+# page by is an error of its segment, which is then not built: test_newsroom.py.)
+TAG_SPELLINGS = ("Homs", "HOMS", "homs", "حمص", "حمـص", "siege", "Siege", "a/b", "a b")
+
+
+def _spellings_one_segment_at_a_time(tag_lists) -> dict[str, str]:
+    """The rule written out: each segment counts each term (slug) once, in its first spelling;
+    the spelling shown is the most counted, ties broken by code point order."""
+    from collections import Counter
+
+    from sitegen.content.terms import term_slug
+
+    counts: dict[str, Counter] = {}
+    for tags in tag_lists:
+        seen = set()
+        for tag in tags:
+            slug = term_slug(tag)
+            if slug and slug not in seen:
+                seen.add(slug)
+                counts.setdefault(slug, Counter())[tag] += 1
+    return {slug: min(found.items(), key=lambda item: (-item[1], item[0]))[0] for slug, found in sorted(counts.items())}
+
+
+@FAST
+@given(st.lists(st.lists(st.sampled_from(TAG_SPELLINGS), max_size=6), min_size=1, max_size=10))
+def test_the_spelling_a_tag_is_shown_in_is_counted_once_a_segment_as_written(written):
+    """Tags as front matter writes them (repeats and several spellings of one term in one
+    segment included), read by the segment stage, then counted for the whole site."""
+    from sitegen.translation.term_words import tag_spellings
+
+    text = "\n\n===\n\n".join("---\ntags: [" + ", ".join(json.dumps(t, ensure_ascii=False) for t in tags) + "]\n---\nنص.\n" for tags in written)
+    source, problems = decode_source(text.encode("utf-8"), Path("content/a.md"), "a.md")
+    assert source is not None, problems
+    segments, _ = build_segments(source, None)
+    tag_lists = [segment.tags for segment in segments]
+    assert len(tag_lists) == len(written)
+    assert tag_spellings(tag_lists) == _spellings_one_segment_at_a_time(tag_lists)
+    assert tag_spellings(tag_lists) == _spellings_one_segment_at_a_time(written)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from itertools import chain
 
 from ..config import SiteConfig
 from ..content.terms import most_used, named_term, term_slug
@@ -31,16 +32,19 @@ TAGS_SOURCE = "tags.yml"
 
 def tag_spellings(tag_lists: Iterable[Iterable[str]]) -> dict[str, str]:
     """Each tag's slug -> the spelling the tag pages show it in (``most_used``, counted as
-    ``pages.lists.collect_terms`` counts: once per segment)."""
-    counts: dict[str, Counter] = {}
-    for tags in tag_lists:
-        seen = set()
-        for tag in tags:
-            slug = term_slug(tag)
-            if slug and slug not in seen:
-                seen.add(slug)
-                counts.setdefault(slug, Counter())[tag] += 1
-    return {slug: most_used(found) for slug, found in sorted(counts.items())}
+    ``pages.lists.collect_terms`` counts: once per segment).
+
+    A segment's tags name each term once (content/segment.py keeps the first spelling of a
+    slug), so counting every spelling of every segment counts each term once per segment:
+    counted in C, then each spelling's slug worked out once. Every build asks it of every
+    segment's tags; a tag at a time it cost a one-change build 21-25 ms at 10,000 segments
+    of two tags, 47-51 ms of five."""
+    by_slug: dict[str, dict[str, int]] = {}
+    for tag, segments in Counter(chain.from_iterable(tag_lists)).items():
+        slug = term_slug(tag)
+        if slug:
+            by_slug.setdefault(slug, {})[tag] = segments
+    return {slug: most_used(found) for slug, found in sorted(by_slug.items())}
 
 
 def tag_units(config: SiteConfig, spellings: Mapping[str, str]) -> list[Unit]:
