@@ -16,9 +16,10 @@ from sitegen.pages.listing import TEXT_FIELDS, Listing
 from sitegen.pipeline.cache import BuildCache, CacheDamaged, allow_list
 from sitegen.pipeline.drafts import Slot
 from sitegen.pipeline.files import FileOutcome, SlugClaim
-from sitegen.pipeline.making import RECORD_TYPES
+from sitegen.pipeline.making import RECORD_TYPES, units_to_translate
 from sitegen.pipeline.photos import PhotoUse
-from sitegen.pipeline.records import BUILD_ONLY, record_from_stored, stored_record
+from sitegen.pipeline.records import BUILD_ONLY, COUNTED_ONLY, record_from_stored, stored_record
+from sitegen.pipeline.site import FileResults
 from sitegen.translation.companions import Unit
 
 
@@ -55,6 +56,7 @@ def _record() -> FileOutcome:
         features=(("wحمص", "s:أخبار"), ()),
         photos=(PhotoUse("photos/a.jpg", (10, 20, 30), "g" * 32, "h" * 32, PhotoRecord(640, 480, (variant,), ("note",))),),
         missing=(Unit("k" * 32, "فقرة لم تترجم", "2.1", "2012/حمص.txt"),),
+        lacking=1,
         cached_units=5,
         without_companion=("2012/حمص.txt (segment 2)",),
         key="k" * 32,
@@ -71,10 +73,11 @@ def _read_back(value: object, tmp_path: Path) -> FileOutcome:
         cache.close()
 
 
-def test_a_record_reads_back_equal_to_the_one_made(tmp_path: Path) -> None:
+def test_a_record_reads_back_equal_to_the_one_made_but_for_the_units_kept_apart(tmp_path: Path) -> None:
     made = _record()
     read = _read_back(stored_record(made), tmp_path)
-    assert read == made
+    assert read == replace(made, missing=())
+    assert read.lacking == 1, "how many units its memory lacks is in the record"
     assert [listing.digest for listing in read.listings] == [listing.digest for listing in made.listings]
     assert type(read.slugs[0]) is SlugClaim and type(read.slots["ar/homs-1.html"]) is Slot
     assert read.listings[0].date == date(2012, 2, 24) and read.listings[1].date is None
@@ -85,13 +88,13 @@ def test_every_field_of_a_record_is_read_back_or_kept_by_the_build_alone(tmp_pat
     # records read back (or, with a default, silently take it): this names it.
     read = _read_back(stored_record(_record()), tmp_path)
     assert set(vars(read)) == {f.name for f in fields(FileOutcome)}
-    assert all(not getattr(read, name) for name in BUILD_ONLY)
+    assert all(not getattr(read, name) for name in BUILD_ONLY + COUNTED_ONLY)
 
 
 def test_a_record_kept_leaves_out_what_lives_only_within_one_build(tmp_path: Path) -> None:
     made = replace(_record(), zip_members={"ar/homs-1.html": object()}, drafts={"ar/homs-2.html": object()}, search_entries=(object(),))
     read = _read_back(stored_record(made), tmp_path)  # objects the cache cannot hold: never stored
-    assert read == replace(made, zip_members={}, drafts={}, search_entries=())
+    assert read == replace(made, zip_members={}, drafts={}, search_entries=(), missing=())
 
 
 def test_a_listing_read_back_decodes_its_texts_only_when_one_is_read(tmp_path: Path) -> None:
@@ -131,6 +134,18 @@ def test_a_listing_read_back_pickles_and_copies_as_itself(tmp_path: Path) -> Non
     assert replace(read, number=7).title == _record().listings[0].title
 
 
+def test_a_record_counting_units_it_does_not_hold_is_damage_when_a_build_would_translate() -> None:
+    """A build that may translate makes every file whose memory lacks units (survey lists
+    them), so a record read back that still counts some contradicts the cache's summary."""
+    made = _record()
+    read_back = replace(made, rel="other.txt", missing=())
+    files = FileResults({made.rel: made}, {made.rel: made, "other.txt": read_back}, None)
+    with pytest.raises(CacheDamaged, match="other.txt"):
+        units_to_translate(files)
+    fine = FileResults({made.rel: made}, {made.rel: made, "other.txt": replace(read_back, lacking=0)}, None)
+    assert units_to_translate(fine) == {made.rel: made.missing}
+
+
 def _damaged(kind: str) -> object:
     values = list(stored_record(_record()))
     listing = list(values[3][0])
@@ -156,11 +171,16 @@ def _damaged(kind: str) -> object:
         values[6] = {"ar/homs-1.html": (1, 2, 3, 4)}
     elif kind == "a slug claim of one text":
         values[4] = (("homs-1",),)
+    elif kind == "a count of units not a number":
+        values[9] = (Unit("k" * 32, "فقرة", "1.1", "a.txt"),)
+    elif kind == "a count of units below zero":
+        values[9] = -1
     return tuple(values)
 
 
 @pytest.mark.parametrize("kind", ["another layout", "a field short", "not a tuple", "pages not a dict", "a listing a field short",
-                                  "a listing's text not bytes", "a day past any calendar", "a slot of four numbers", "a slug claim of one text"])
+                                  "a listing's text not bytes", "a day past any calendar", "a slot of four numbers", "a slug claim of one text",
+                                  "a count of units not a number", "a count of units below zero"])
 def test_a_damaged_record_is_refused_as_damage_not_a_crash(kind: str, tmp_path: Path) -> None:
     with pytest.raises(CacheDamaged, match="file record"):
         _read_back(_damaged(kind), tmp_path)

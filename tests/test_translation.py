@@ -127,6 +127,20 @@ def test_offline_build_without_memory_lists_segments_without_companion(site: Pat
     assert not memory_file(site).exists(), "an offline build writes no memory"
 
 
+def test_an_online_build_after_offline_ones_translates_what_the_files_it_did_not_make_lack(tmp_path: Path) -> None:
+    """A file's record read back counts the units its memory lacks without holding them: an
+    online build with no file changed makes those files again and asks for every one."""
+    site = write_site(tmp_path / "s", {"content/news.txt": ARTICLE, "content/other.txt": "فقرة أخرى.\n"}, TRANSLATION_ON)
+    assert build(site, offline=True, translator_factory=FakeTranslator).written
+    assert build(site, offline=True, translator_factory=FakeTranslator).unchanged
+    fake = FakeTranslator()
+    result = build(site, translator_factory=lambda: fake)
+    assert result.written and not result.failed
+    assert sorted(fake.calls) == sorted(["الفقرة الأولى عن حمص.", "الفقرة الثانية عن حماة.", "الجزء الثاني هنا.", "فيه «اقتباس» مهم.", "فقرة أخرى."])
+    assert result.report.without_companion == []
+    assert (site / "_site" / "en" / "other-1.html").is_file() and (site / "_site" / "en" / "news-2.html").is_file()
+
+
 def test_memory_with_invalid_yaml_is_an_error_with_line_and_is_not_overwritten(site: Path) -> None:
     path = memory_file(site)
     path.parent.mkdir(parents=True)

@@ -87,11 +87,14 @@ class FileOutcome:
     features: tuple[tuple[str, ...], ...] = ()
     photos: tuple[PhotoUse, ...] = ()
     search_entries: tuple[SearchEntry, ...] = ()
+    # The units the memory lacks (``lacking`` counts them), of a file made in this build: a
+    # record read back from the cache has only the count (records.py).
     missing: tuple[Unit, ...] = ()
     cached_units: int = 0
     without_companion: tuple[str, ...] = ()
     zip_members: dict[str, StoredMember] = field(default_factory=dict)  # this build's pack files only
     key: str = ""  # what the file's pages were made of (plan.file_key), read just before them
+    lacking: int = 0  # how many units the memory lacks: len(missing) when made
 
     @property
     def failed(self) -> bool:
@@ -195,7 +198,7 @@ def _process_file(task: FileTask, context: FileContext, data: bytes | None, prob
         problems += english.problems
         if missing and context.defer_untranslated:
             # Its pages stay the previous build's until it is made: what the second pass compares with.
-            return FileOutcome(task.rel, tuple(problems), pages=dict(task.previous_pages), missing=missing, cached_units=cached)
+            return FileOutcome(task.rel, tuple(problems), pages=dict(task.previous_pages), missing=missing, cached_units=cached, lacking=len(missing))
 
     written: dict[str, str] = dict(photos.files)
     drafts: dict[str, Draft] = {}
@@ -230,7 +233,7 @@ def _process_file(task: FileTask, context: FileContext, data: bytes | None, prob
     else:
         words = [keywords(s.title, s.text) for s in segments]
     features = tuple(related_features(listing, kept) for listing, kept in zip(listings, words))
-    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, drafts, {}, features, photos.uses, entries, missing, cached, tuple(without), members)
+    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, drafts, {}, features, photos.uses, entries, missing, cached, tuple(without), members, lacking=len(missing))
 
 
 def _photos(segments, context: FileContext) -> FilePhotos:

@@ -30,7 +30,7 @@ from ..pages.figures import left_out_of_zip
 from ..pages.related import Ranking
 from ..translation.companions import TranslationReport, Unit, translate_missing
 from . import workers
-from .cache import BuildCache, allow_list
+from .cache import BuildCache, CacheDamaged, allow_list
 from .documents import CachedDocuments
 from .engine import Engine
 from .files import (
@@ -125,8 +125,10 @@ def make_files(plan: BuildPlan, cache: BuildCache, context: FileContext, keep_lo
 
 def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tuple[BuildPlan, FileResults, list[Problem]]:
     """Ask the service for what the memories lack, then make those files again."""
-    missing = {rel: record.missing for rel, record in files.records.items() if record.missing}
-    if not (plan.online and plan.options.translator_factory is not None and missing):
+    if not (plan.online and plan.options.translator_factory is not None):
+        return plan, files, []
+    missing = units_to_translate(files)
+    if not missing:
         return plan, files, []
     # Made now in full, whatever the service gave (a file deferred by the first pass included),
     # each as soon as its translations are in: the workers make pages while the requests go on.
@@ -141,6 +143,19 @@ def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tupl
         outcomes[rel] = replace(outcome, problems=earlier + outcome.problems)
     plan = refresh(plan, list(missing))
     return plan, join(plan, outcomes, files.records, files.report), problems
+
+
+def units_to_translate(files: FileResults) -> dict[str, tuple[Unit, ...]]:
+    """rel -> the units its memory lacks, of every file that lacks some. A build that may
+    translate makes every such file (survey puts the previous build's ``needs_translation``
+    among the changed), so each record holds its units: the cache keeps only their count
+    (records.py). A record counting units it does not hold is a cache that contradicts
+    itself: damaged."""
+    missing = {rel: record.missing for rel, record in files.records.items() if record.lacking}
+    for rel, units in missing.items():
+        if len(units) != files.records[rel].lacking:
+            raise CacheDamaged(f"the build cache counts untranslated paragraphs of {rel} that no build listed to translate")
+    return missing
 
 
 def _process(plan: BuildPlan, rels, previous: dict[str, FileOutcome], context: FileContext) -> dict[str, FileOutcome]:
@@ -205,7 +220,7 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
         pages=result.pages,
         cached_units=report.cached + report.translated if report else 0,
         without_companion=tuple(report.without_companion) if report else (),
-        needs_translation=frozenset(rel for rel, r in files.records.items() if r.missing),
+        needs_translation=frozenset(rel for rel, r in files.records.items() if r.lacking),
         spare=spare,
         tags_memory=tags_memory_signature(plan.config),  # after this build wrote to it
     )
