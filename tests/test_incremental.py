@@ -14,6 +14,7 @@ import sitegen.outputs.search.output
 import sitegen.pipeline.cache
 import sitegen.pipeline.engine
 import sitegen.pipeline.files
+import sitegen.pipeline.finishing
 import sitegen.pipeline.plan
 import sitegen.pipeline.stages
 from sitegen.pipeline.staging import read_build_id
@@ -33,6 +34,8 @@ def workers(request, monkeypatch) -> int:
     if request.param > 1:
         monkeypatch.setattr(sitegen.pipeline.files, "PARALLEL_THRESHOLD", 1)  # files in workers
         monkeypatch.setattr(sitegen.pipeline.engine, "PARALLEL_THRESHOLD", 1)  # index pages and buckets in workers
+        monkeypatch.setattr(sitegen.pipeline.finishing, "PARALLEL_THRESHOLD", 1)  # related stories: files in workers
+        monkeypatch.setattr(sitegen.pipeline.finishing, "BATCH", 1)  # one file per task
         monkeypatch.setattr(sitegen.pipeline.engine, "BATCH", 1)  # one artifact per task
         monkeypatch.setattr(sitegen.outputs.search.output, "MIN_RUN", 1)  # the search index inverted in several runs
     return request.param
