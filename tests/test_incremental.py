@@ -100,6 +100,31 @@ def test_a_build_with_nothing_to_do_reads_no_stored_signature(tmp_path: Path, wo
     assert rebuild(site, workers).unchanged and len(read) == 1
 
 
+def test_a_build_with_nothing_to_do_compares_one_digest_not_every_signature(tmp_path: Path, workers: int, monkeypatch) -> None:
+    # Every source and memory as the previous build recorded them: one digest of all their
+    # signatures says so, and the recorded signatures are not even read. A touch makes the
+    # next build compare them file by file, and records the new digest for the one after.
+    site = make(tmp_path)
+    rebuild(site, workers)
+    compared: list[int] = []
+    stored_signatures = sitegen.pipeline.cache.BuildCache.stored_signatures
+    monkeypatch.setattr(sitegen.pipeline.cache.BuildCache, "stored_signatures", lambda self: compared.append(1) or stored_signatures(self))
+    assert rebuild(site, workers).unchanged and compared == []
+    memory = next((site / "translations").rglob("*.yml"))
+    os.utime(memory, ns=(memory.stat().st_mtime_ns + 10**9,) * 2)
+    assert rebuild(site, workers).unchanged and compared == [1]
+    assert rebuild(site, workers).unchanged and compared == [1]
+    # A memory edited in place, its size unchanged: compared, and the page shows the edit.
+    text = memory.read_text(encoding="utf-8")
+    entry = yaml.safe_load(text)["entries"][0]
+    edited = text.replace(entry["translation"], entry["translation"][::-1], 1)
+    assert len(edited.encode()) == len(text.encode()) and edited != text
+    memory.write_text(edited, encoding="utf-8")
+    result = rebuild(site, workers)
+    assert result.written and compared == [1, 1]
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
 def test_touched_files_are_read_once_and_the_next_build_has_nothing_to_do(tmp_path: Path, workers: int, monkeypatch) -> None:
     # A touch or a checkout changes every file's mtime and none of its bytes: the build after
     # it reads them, makes nothing and writes nothing but their new signatures, so the one

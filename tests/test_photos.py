@@ -156,6 +156,20 @@ def test_a_replaced_photo_remakes_its_pages_and_equals_a_full_build(tmp_path, ca
     assert len(old) == 4 and not old & {p.name for p in media_files(site)}
 
 
+def test_a_photo_replaced_after_builds_with_nothing_to_do_still_remakes_its_pages(tmp_path, calls):
+    # A build with nothing to do may judge the sources by one digest of their signatures:
+    # never when a file shows photos, whose own signatures are compared file by file.
+    site = photo_site(tmp_path)
+    built(site)
+    source = site / "content/2012/2012-02-24-homs.md"
+    os.utime(source, ns=(source.stat().st_mtime_ns + 10**9,) * 2)
+    assert built(site).unchanged and built(site).unchanged
+    before = page(site)
+    (site / "content/2012/photos/street.jpg").write_bytes(phone_photo(800, 800, (10, 200, 10)))
+    assert built(site).written
+    assert page(site) != before and 'width="800" height="800"' in page(site)
+
+
 def test_a_remote_image_is_never_fetched_and_says_where_it_is(tmp_path):
     article = "نص أول.\n\n![صورة](https://example.com/tracker.jpg)\n\n![بيانات](data:image/png;base64,AAAA)\n"
     site = write_site(tmp_path / "site", {"content/a.md": article})

@@ -48,6 +48,7 @@ from .plan import (
     record_signatures,
     recorded_signature,
     refresh,
+    signatures_digest,
     tags_memory_signature,
     with_photos,
 )
@@ -223,6 +224,9 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
         needs_translation=frozenset(rel for rel, r in files.records.items() if r.lacking),
         spare=spare,
         tags_memory=tags_memory_signature(plan.config),  # after this build wrote to it
+        # Not known when a file shows photos: a record keeps the photos it was made with,
+        # whose signatures the next build compares file by file.
+        signatures_digest=None if any(r.photos for r in files.records.values()) else signatures_digest(plan.signatures),
     )
     write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records), dict(engine.outputs)), ranking)
 

@@ -34,6 +34,7 @@ from .plan import (
     online,
     record_signatures,
     settle,
+    signatures_digest,
     survey,
 )
 from .result import BuildResult
@@ -45,7 +46,7 @@ from .staging import (
     publish_staging,
     remove_leftovers,
 )
-from .state import STATE_TYPES, OutputState, SpareTree, read_outputs, read_ranking
+from .state import STATE_TYPES, OutputState, SpareTree, read_outputs, read_ranking, write_summary
 
 
 def _record_types() -> tuple[type, ...]:
@@ -98,6 +99,8 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
         # signatures are recorded, so that the next build need not read them again.
         with cache.transaction():
             record_signatures(cache, plan)
+            # And their digest, so that the next build need not compare them one by one.
+            write_summary(cache, replace(plan.previous, signatures_digest=signatures_digest(plan.signatures)))
         return said_again(plan)
     # The stages that make things, imported only now: a build with nothing to do never needs them.
     from ..translation.term_words import tag_spellings, with_tag_names

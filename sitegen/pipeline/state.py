@@ -49,6 +49,9 @@ class Summary:
     needs_translation: frozenset[str]  # files with units the memory lacks
     spare: SpareTree | None = None  # the previous site, kept aside for the next build
     tags_memory: tuple | None = None  # stat signature of the tags' memory the English lists were named from
+    # A digest of every source's stat signature as recorded (plan.signatures_digest): a build
+    # whose fresh signatures give it again has nothing to compare file by file. None: not known.
+    signatures_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,3 +121,8 @@ def read_ranking(cache: BuildCache) -> Any:
 
 def write_state(cache: BuildCache, summary: Summary, outputs: OutputState, ranking: Any = None) -> None:
     cache.put_many({"summary": summary, "outputs": outputs, "related": ranking})
+
+
+def write_summary(cache: BuildCache, summary: Summary) -> None:
+    """The summary alone (a build that made nothing, having recorded new signatures)."""
+    cache.put_many({"summary": summary})
