@@ -258,7 +258,7 @@ class _Planted:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("where", ["meta", "record", "search", "signature", "signature cut short", "two signatures in one"])
+@pytest.mark.parametrize("where", ["meta", "record", "search", "signatures", "signatures cut short", "two values in one", "a signature holding a list", "photos that are no pairs"])
 def test_a_planted_build_cache_runs_nothing_and_the_build_starts_afresh(where, make_site, run_build, tmp_path):
     site = make_site({"content/a.txt": TWO, "content/b.txt": "نص آخر.\n"})
     assert run_build(site).returncode == 0
@@ -273,13 +273,21 @@ def test_a_planted_build_cache_runs_nothing_and_the_build_starts_afresh(where, m
         db.execute("UPDATE files SET record=?", (payload,))
     elif where == "search":
         db.execute("UPDATE search SET doc=?", (payload,))
-    elif where == "signature":
-        db.execute("UPDATE files SET signature=? WHERE rel='a.txt'", (payload,))
+    elif where == "signatures":
+        db.execute("UPDATE meta SET value=? WHERE name='signatures'", (payload,))
     else:
-        # A signature cut short, or followed by bytes of another: refused, or read as written.
-        (signature,) = db.execute("SELECT signature FROM files WHERE rel='a.txt'").fetchone()
-        planted = signature[:-1] if where == "signature cut short" else signature + pickle.dumps((1, 2, 3), protocol=5)
-        db.execute("UPDATE files SET signature=? WHERE rel='a.txt'", (planted,))
+        # The recorded signatures cut short, followed by bytes of another value (refused, or
+        # read as written), or holding what no build records (compared, then refused).
+        (value,) = db.execute("SELECT value FROM meta WHERE name='signatures'").fetchone()
+        signatures = pickle.loads(value)
+        source, memory = signatures["a.txt"][:2]
+        planted = {
+            "signatures cut short": value[:-1],
+            "two values in one": value + pickle.dumps((1, 2, 3), protocol=5),
+            "a signature holding a list": pickle.dumps(signatures | {"a.txt": (source, memory, None, [["p.jpg", None]])}, protocol=5),
+            "photos that are no pairs": pickle.dumps(signatures | {"a.txt": (source, memory, None, 5)}, protocol=5),
+        }[where]
+        db.execute("UPDATE meta SET value=? WHERE name='signatures'", (planted,))
     db.commit()
     db.close()
     edit(site, "content/b.txt")
@@ -290,34 +298,39 @@ def test_a_planted_build_cache_runs_nothing_and_the_build_starts_afresh(where, m
     assert (site / "_site" / "ar" / "a-1.html").is_file()
 
 
-def test_every_signature_is_read_as_it_was_written_whatever_the_rows_before_it(tmp_path):
+def test_every_signature_is_read_as_it_was_written(tmp_path):
     # A value that names one object twice (a photo's path) is pickled with a reference to it:
-    # read with a reader shared by the rows, that reference would name another row's object.
-    from sitegen.pipeline.cache import BuildCache
+    # read back, every signature is the one written, photos and git dates included.
+    from datetime import date
 
-    cache = BuildCache.open(tmp_path / "build.sqlite")
+    from sitegen.pipeline.cache import BuildCache
+    from sitegen.pipeline.stages import CACHE_TYPES
+    from sitegen.pipeline.state import SIGNATURES, read_signatures, write_signatures
+
+    cache = BuildCache.open(tmp_path / "build.sqlite", CACHE_TYPES)
     signatures = {}
     for n in range(6):
-        path = f"photos/{n}/حمص.jpg"  # one object named twice in its row: pickled as a reference
+        path = f"photos/{n}/حمص.jpg"  # one object named twice: pickled as a reference
         photos = ((f"photos/{n}/other.jpg", (n, 0, 0)),) * (n % 3) + ((path, (n, 1, 2)), (path, (n, 3, 4)))
-        signatures[f"{n}.txt"] = ((100 + n, 1_700_000_000_000_000_000 + n, 5000 + n), None, None, photos)
-    cache.replace_files({rel: (signature, f"key{rel}", None) for rel, signature in signatures.items()}, ())
-    stored = cache.stored_signatures()
-    assert {rel: (cache.load_signature(data), key) for rel, (data, key) in stored.items()} == {rel: (signature, f"key{rel}") for rel, signature in signatures.items()}
+        signatures[f"{n}.txt"] = ((100 + n, 1_700_000_000_000_000_000 + n, 5000 + n), None, date(2012, 2, n + 1), photos)
+    write_signatures(cache, signatures)
+    assert read_signatures(cache, cache.get_bytes(SIGNATURES)) == signatures
     cache.close()
 
 
 @pytest.mark.parametrize("damage", ["cut short", "a class the build never stores"])
-def test_a_damaged_or_planted_signature_is_refused(damage, tmp_path):
+def test_damaged_or_planted_signatures_are_refused(damage, tmp_path):
     from sitegen.pipeline.cache import BuildCache, CacheDamaged
+    from sitegen.pipeline.stages import CACHE_TYPES
+    from sitegen.pipeline.state import SIGNATURES, read_signatures, write_signatures
 
-    cache = BuildCache.open(tmp_path / "build.sqlite")
+    cache = BuildCache.open(tmp_path / "build.sqlite", CACHE_TYPES)
     signatures = {f"{n}.txt": ((100 + n, 1_700_000_000_000_000_000 + n, 5000 + n), None, None) for n in range(5)}
-    cache.replace_files({rel: (signature, f"key{rel}", None) for rel, signature in signatures.items()}, ())
-    good = pickle.dumps(signatures["2.txt"], protocol=5)
+    write_signatures(cache, signatures)
+    good = pickle.dumps(signatures, protocol=5)
     planted = {"cut short": good[:-1], "a class the build never stores": pickle.dumps(_Planted(tmp_path / "ran"), protocol=5)}[damage]
-    cache.db.execute("UPDATE files SET signature=? WHERE rel='2.txt'", (planted,))
+    cache.db.execute("UPDATE meta SET value=? WHERE name='signatures'", (planted,))
     with pytest.raises(CacheDamaged):
-        cache.load_signature(cache.stored_signatures()["2.txt"][0])
+        read_signatures(cache, cache.get_bytes(SIGNATURES))
     assert not (tmp_path / "ran").exists()
     cache.close()

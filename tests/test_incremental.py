@@ -77,10 +77,23 @@ def test_nothing_changed_means_nothing_done(tmp_path: Path, workers: int) -> Non
     assert (site / "_site" / "ar" / "2020-02-01-two-1.html").stat().st_ino == inode
 
 
+def _watch_comparisons(monkeypatch) -> tuple[list[int], list[list[str]]]:
+    """Calls of survey's file-by-file comparison, and the files whose recorded key was asked for."""
+    compared: list[int] = []
+    asked: list[list[str]] = []
+    compare = sitegen.pipeline.plan._signatures
+    recorded_keys = sitegen.pipeline.cache.BuildCache.recorded_keys
+    monkeypatch.setattr(sitegen.pipeline.plan, "_signatures", lambda *args: compared.append(1) or compare(*args))
+    monkeypatch.setattr(sitegen.pipeline.cache.BuildCache, "recorded_keys", lambda self, rels: asked.append(list(rels)) or recorded_keys(self, rels))
+    return compared, asked
+
+
 @pytest.mark.parametrize("dated_by", ["file name", "git"])
-def test_a_build_with_nothing_to_do_reads_no_stored_signature(tmp_path: Path, workers: int, dated_by: str, monkeypatch) -> None:
-    # A fresh signature that dumps to the stored bytes is unchanged: none is read back (for
-    # ten thousand files that cost 60 ms), with git's dates (date objects) in them too.
+def test_a_build_with_nothing_to_do_compares_the_recorded_signatures_at_once(tmp_path: Path, workers: int, dated_by: str, monkeypatch) -> None:
+    # Every source and memory as the previous build recorded them (git's dates, date objects,
+    # in their signatures too): the recorded signatures, read back, equal the fresh ones as a
+    # whole, and nothing is compared file by file. A touch makes the next build compare them
+    # and ask for the touched file's key alone; it records the new signatures for the one after.
     site = make(tmp_path)
     if dated_by == "git":
         git = ["git", "-C", str(site / "content"), "-c", "user.name=t", "-c", "user.email=t@example.org"]
@@ -88,40 +101,49 @@ def test_a_build_with_nothing_to_do_reads_no_stored_signature(tmp_path: Path, wo
         subprocess.run([*git, "add", "."], check=True)
         subprocess.run([*git, "commit", "-qm", "articles"], check=True)
     rebuild(site, workers)
-    read: list[bytes] = []
-    load_signature = sitegen.pipeline.cache.BuildCache.load_signature
-    monkeypatch.setattr(sitegen.pipeline.cache.BuildCache, "load_signature", lambda self, data: read.append(data) or load_signature(self, data))
-    result = rebuild(site, workers)
-    assert result.unchanged and read == []
-    # A touched file's stored signature differs: read (for its photos), then replaced.
+    compared, asked = _watch_comparisons(monkeypatch)
+    assert rebuild(site, workers).unchanged and compared == [] and asked == []
     source = site / "content" / "2020-01-01-one.txt"
     os.utime(source, ns=(source.stat().st_mtime_ns + 10**9,) * 2)
-    assert rebuild(site, workers).unchanged and len(read) == 1
-    assert rebuild(site, workers).unchanged and len(read) == 1
+    assert rebuild(site, workers).unchanged and compared == [1] and asked == [["2020-01-01-one.txt"]]
+    assert rebuild(site, workers).unchanged and compared == [1]
 
 
-def test_a_build_with_nothing_to_do_compares_one_digest_not_every_signature(tmp_path: Path, workers: int, monkeypatch) -> None:
-    # Every source and memory as the previous build recorded them: one digest of all their
-    # signatures says so, and the recorded signatures are not even read. A touch makes the
-    # next build compare them file by file, and records the new digest for the one after.
+def test_a_memory_touched_or_edited_in_place_is_compared_and_seen(tmp_path: Path, workers: int, monkeypatch) -> None:
+    # A touched memory makes the next build compare file by file (and records the new
+    # signature); a memory edited in place at the same size is seen, and its page shows it.
     site = make(tmp_path)
     rebuild(site, workers)
-    compared: list[int] = []
-    stored_signatures = sitegen.pipeline.cache.BuildCache.stored_signatures
-    monkeypatch.setattr(sitegen.pipeline.cache.BuildCache, "stored_signatures", lambda self: compared.append(1) or stored_signatures(self))
-    assert rebuild(site, workers).unchanged and compared == []
+    compared, asked = _watch_comparisons(monkeypatch)
     memory = next((site / "translations").rglob("*.yml"))
     os.utime(memory, ns=(memory.stat().st_mtime_ns + 10**9,) * 2)
     assert rebuild(site, workers).unchanged and compared == [1]
     assert rebuild(site, workers).unchanged and compared == [1]
-    # A memory edited in place, its size unchanged: compared, and the page shows the edit.
     text = memory.read_text(encoding="utf-8")
     entry = yaml.safe_load(text)["entries"][0]
     edited = text.replace(entry["translation"], entry["translation"][::-1], 1)
     assert len(edited.encode()) == len(text.encode()) and edited != text
     memory.write_text(edited, encoding="utf-8")
     result = rebuild(site, workers)
-    assert result.written and compared == [1, 1]
+    assert result.written and compared == [1, 1] and len(asked) == 2 and len(asked[1]) == 1
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_recorded_signatures_naming_a_file_without_its_record_are_damage(tmp_path: Path, workers: int) -> None:
+    # The signatures say a file unchanged, the files' table has no record of it (written
+    # together, they cannot disagree unless the cache was damaged): the build starts again
+    # without the cache, and the file's pages stay in the site.
+    site = make(tmp_path)
+    rebuild(site, workers)
+    caches = list((site / ".cache").glob("build-*.sqlite"))
+    assert len(caches) == 1
+    cache = sitegen.pipeline.cache.BuildCache.open(caches[0])
+    with cache.transaction():
+        cache.db.execute("DELETE FROM files WHERE rel='2020-01-01-one.txt'")
+    cache.close()
+    (site / "content" / "2020-02-01-two.txt").write_text("نص جديد تماما للمقالة الثانية.\n", encoding="utf-8")
+    result = rebuild(site, workers)
+    assert result.written and (site / "_site" / "ar" / "2020-01-01-one-1.html").is_file()
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
 
 

@@ -157,8 +157,8 @@ def test_a_replaced_photo_remakes_its_pages_and_equals_a_full_build(tmp_path, ca
 
 
 def test_a_photo_replaced_after_builds_with_nothing_to_do_still_remakes_its_pages(tmp_path, calls):
-    # A build with nothing to do may judge the sources by one digest of their signatures:
-    # never when a file shows photos, whose own signatures are compared file by file.
+    # A build with nothing to do compares the recorded signatures with the fresh ones as a
+    # whole: a file showing photos has theirs in its recorded one, compared too.
     site = photo_site(tmp_path)
     built(site)
     source = site / "content/2012/2012-02-24-homs.md"

@@ -67,7 +67,7 @@ def _read_back(value: object, tmp_path: Path) -> FileOutcome:
     """``value`` stored and read as a build does: through sqlite and the allow-list."""
     cache = BuildCache.open(tmp_path / "build.sqlite", allow_list(RECORD_TYPES))
     try:
-        cache.replace_files({"2012/حمص.txt": ((1, 2, 3), "key", value)}, ())
+        cache.replace_files({"2012/حمص.txt": ("key", value)}, ())
         return cache.records(record_from_stored)["2012/حمص.txt"]
     finally:
         cache.close()

@@ -21,9 +21,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 9
+SCHEMA = 10
 PACKAGE = Path(__file__).resolve().parent.parent  # sitegen/
 SEARCH_SEQUENCE = "SELECT url, day, digest FROM search"
+# Past this many files, their keys are picked out of one scan of the table (a checkout that
+# touched every file) rather than asked for one by one (the few files of an edit).
+_ASKED_ONE_BY_ONE = 64
 
 
 def tool_version() -> str:
@@ -116,7 +119,7 @@ class BuildCache:
                 DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS search;
                 DROP TABLE IF EXISTS photos;
                 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB);
-                CREATE TABLE files (rel TEXT PRIMARY KEY, signature BLOB, key TEXT, record BLOB);
+                CREATE TABLE files (rel TEXT PRIMARY KEY, key TEXT, record BLOB);
                 CREATE TABLE search (url TEXT PRIMARY KEY, rel TEXT, day INTEGER, digest TEXT, doc BLOB);
                 CREATE INDEX search_rel ON search(rel);
                 CREATE INDEX search_sequence ON search(url, day, digest);
@@ -145,24 +148,30 @@ class BuildCache:
 
     # -- meta ------------------------------------------------------------
     def get(self, name: str, default: Any = None) -> Any:
+        data = self.get_bytes(name)
+        return self.load(data) if data is not None else default
+
+    def get_bytes(self, name: str) -> bytes | None:
+        """A value as stored, unread (equal bytes are equal values: see dump_value)."""
         row = self.db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
-        return load_value(row[0], self.allowed) if row else default
+        return row[0] if row else None
+
+    def load(self, data: bytes) -> Any:
+        """A value read from the bytes get_bytes gave."""
+        return load_value(data, self.allowed)
 
     def put_many(self, values: dict[str, Any]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, dump_value(v)) for k, v in values.items()])
 
     # -- files ------------------------------------------------------------
-    def stored_signatures(self) -> dict[str, tuple[bytes, str]]:
-        """rel -> (stat signature as stored, key), without loading the records. The signatures
-        are left as bytes: a file whose fresh signature dumps to the same bytes is unchanged
-        (survey), and reading ten thousand of them back cost a build with nothing to do 60 ms."""
-        return {rel: (sig, key) for rel, sig, key in self.db.execute("SELECT rel, signature, key FROM files")}
-
-    def load_signature(self, data: bytes) -> Any:
-        """A stored signature, read. (An unpickler a value: one reading several values' joined
-        bytes would keep its memo from one to the next, and their references would name the
-        wrong objects.)"""
-        return load_value(data, self.allowed)
+    def recorded_keys(self, rels: Iterable[str]) -> dict[str, str]:
+        """The key recorded for each of ``rels`` that has a record (see plan.file_key)."""
+        rels = list(rels)
+        if len(rels) > _ASKED_ONE_BY_ONE:
+            wanted = set(rels)
+            return {rel: key for rel, key in self.db.execute("SELECT rel, key FROM files") if rel in wanted}
+        ask = self.db.execute
+        return {rel: row[0] for rel in rels for row in ask("SELECT key FROM files WHERE rel=?", (rel,))}
 
     def records(self, read: Callable[[Any], Any]) -> dict[str, Any]:
         """Every file's record, made by ``read`` of the value stored (see records.py)."""
@@ -177,17 +186,10 @@ class BuildCache:
             if enabled:
                 gc.enable()
 
-    def replace_files(self, records: dict[str, tuple[Any, str, Any]], removed: Iterable[str]) -> None:
-        """records: rel -> (signature, key, record)."""
+    def replace_files(self, records: dict[str, tuple[str, Any]], removed: Iterable[str]) -> None:
+        """records: rel -> (key, record)."""
         self.db.executemany("DELETE FROM files WHERE rel=?", [(r,) for r in removed])
-        self.db.executemany(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
-            [(rel, dump_value(sig), key, dump_value(record)) for rel, (sig, key, record) in records.items()],
-        )
-
-    def update_signatures(self, signatures: dict[str, Any]) -> None:
-        """New stat signatures of files whose key and record stand (touched, not changed)."""
-        self.db.executemany("UPDATE files SET signature=? WHERE rel=?", [(dump_value(signature), rel) for rel, signature in signatures.items()])
+        self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", [(rel, key, dump_value(record)) for rel, (key, record) in records.items()])
 
     def update_records(self, records: dict[str, Any]) -> None:
         """New records of files whose signature and key stand (their pages were finished again)."""

@@ -45,10 +45,8 @@ from .files import (
 from .photos import PhotoUse, media_folder
 from .plan import (
     BuildPlan,
-    record_signatures,
     recorded_signature,
     refresh,
-    signatures_digest,
     tags_memory_signature,
     with_photos,
 )
@@ -114,6 +112,10 @@ def make_files(plan: BuildPlan, cache: BuildCache, context: FileContext, keep_lo
     if not plan.trusted:
         cache.clear()  # every file is processed again and recorded anew
     previous = cache.records(record_from_stored) if plan.trusted else {}
+    if plan.trusted and not previous.keys() >= set(plan.sources).difference(plan.changed):
+        # The recorded signatures said a file unchanged that has no record: they and the
+        # records were written together, so the cache contradicts itself.
+        raise CacheDamaged("the build cache records a file's signature but not its record")
     # Every file's record lives to the end of the build: out of the collector's walks before
     # anything else is made (the next collection would walk them all, 40 ms at 10,000
     # segments), and so do the records this stage makes.
@@ -205,9 +207,8 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
 
 def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, result: BuildResult, build_id: str, spare: SpareTree | None = None, ranking: Ranking | None = None) -> None:
     """What the next build needs, committed with the cache once the new site is in place."""
-    cache.replace_files({rel: _file_row(plan, rel, record) for rel, record in files.outcomes.items()}, plan.removed)
+    cache.replace_files({rel: _file_row(record) for rel, record in files.outcomes.items()}, plan.removed)
     cache.update_records({rel: stored_record(record) for rel, record in files.touched.items()})
-    record_signatures(cache, plan, made=files.outcomes)
     save_photos(plan, cache, files)
     report = files.report
     summary = Summary(
@@ -224,18 +225,23 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
         needs_translation=frozenset(rel for rel, r in files.records.items() if r.lacking),
         spare=spare,
         tags_memory=tags_memory_signature(plan.config),  # after this build wrote to it
-        # Not known when a file shows photos: a record keeps the photos it was made with,
-        # whose signatures the next build compares file by file.
-        signatures_digest=None if any(r.photos for r in files.records.values()) else signatures_digest(plan.signatures),
     )
-    write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records), dict(engine.outputs)), ranking)
+    write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records), dict(engine.outputs)), ranking, _signatures_to_record(plan, files))
 
 
-def _file_row(plan: BuildPlan, rel: str, record: FileOutcome) -> tuple[tuple, str, tuple]:
-    """(signature, key, stored record): the photos the file was made with join its signature and key."""
-    photos = tuple((use.rel, use.signature) for use in record.photos)
-    key = with_photos(record.key, tuple(use.digest for use in record.photos))
-    return recorded_signature(plan.signatures[rel], photos), key, stored_record(record)
+def _file_row(record: FileOutcome) -> tuple[str, tuple]:
+    """(key, stored record): the photos the file was made with join its key."""
+    return with_photos(record.key, tuple(use.digest for use in record.photos)), stored_record(record)
+
+
+def _signatures_to_record(plan: BuildPlan, files: FileResults) -> dict[str, tuple]:
+    """The signature of every file with a record: a file made by this build with the photos
+    it was made with; the others as this build read them (with the photos their records
+    show, if their signature was compared: plan._signatures)."""
+    signatures = {rel: plan.signatures[rel] for rel in files.records}
+    for rel, record in files.outcomes.items():
+        signatures[rel] = recorded_signature(plan.signatures[rel], tuple((use.rel, use.signature) for use in record.photos))
+    return signatures
 
 
 def save_photos(plan: BuildPlan, cache: BuildCache, files: FileResults) -> None:

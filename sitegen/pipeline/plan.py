@@ -1,8 +1,8 @@
 """The plan of a build: what the sources are, what the previous build left, what changed.
 
-Made in two steps. :func:`survey` reads only directory listings, stat signatures and the
-cache's small summary: enough to see that nothing changed (the common case of a no-op
-build). :func:`settle` then reads the bytes of the files whose signature changed, so
+Made in two steps. :func:`survey` reads only directory listings, stat signatures, the
+cache's small summary and the signatures the previous build recorded: enough to see that
+nothing changed (the common case of a no-op build). :func:`settle` then reads the bytes of the files whose signature changed, so
 that a file touched but identical (a checkout, an editor saving twice) is not redone.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Container
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -29,9 +29,9 @@ from ..translation.memory import (
 )
 from ..translation.site_words import SITE_SOURCE
 from ..translation.term_words import TAGS_SOURCE
-from .cache import BuildCache, dump_value
+from .cache import BuildCache, CacheDamaged, dump_value
 from .staging import read_build_id
-from .state import Summary, read_summary
+from .state import SIGNATURES, Summary, read_signatures, read_summary
 
 
 @dataclass(frozen=True)
@@ -111,17 +111,19 @@ def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint:
     git_dates = summary.git_dates if summary is not None and summary.git_head == git_head else (git_commit_dates(config.content_dir) if sources else {})
     needs_work = summary.needs_translation if summary is not None and online(config, options) else frozenset()
     fresh = _fresh_signatures(config, found, git_dates)
-    if summary is not None and not needs_work and summary.signatures_digest is not None and signatures_digest(fresh) == summary.signatures_digest:
+    recorded = cache.get_bytes(SIGNATURES) if summary is not None else None
+    if recorded is not None and not needs_work and dump_value(fresh) == recorded:
         # Every source and memory is as the previous build recorded it (and no file was added
-        # or removed): nothing to compare file by file. At 10,000 files, reading the recorded
-        # signatures and comparing each was 35-40 ms of a build with nothing to do.
+        # or removed): their bytes compared, nothing read back, nothing file by file. Dumping
+        # the fresh ones makes no objects; reading the recorded ones back made 100,000 at
+        # 10,000 files, and cost a build with nothing to do twice as much.
         return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, fresh, {}, (), (), tags_memory=tags_memory_signature(config))
-    stored = cache.stored_signatures() if summary is not None else {}
-    signatures, unchanged = _signatures(config, fresh, stored, cache.load_signature)
+    stored = read_signatures(cache, recorded)
+    signatures, unchanged = _signatures(config, fresh, stored)
     changed = tuple(rel for rel in sources if rel not in unchanged or rel in needs_work)
     removed = tuple(rel for rel in stored if rel not in sources)
-    recorded = {rel: key for rel, (_, key) in stored.items()}
-    return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, signatures, recorded, changed, removed, tags_memory=tags_memory_signature(config))
+    keys = cache.recorded_keys(changed) if summary is not None else {}
+    return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, signatures, keys, changed, removed, tags_memory=tags_memory_signature(config))
 
 
 def settle(plan: BuildPlan) -> BuildPlan:
@@ -137,13 +139,6 @@ def settle(plan: BuildPlan) -> BuildPlan:
         and plan.recorded_keys.get(rel) == with_photos(file_key(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel)), _photo_digests(plan, rel))
     }
     return replace(plan, changed=tuple(rel for rel in plan.changed if rel not in unchanged), settled=tuple(sorted(unchanged)))
-
-
-def record_signatures(cache: BuildCache, plan: BuildPlan, made: Container[str] = ()) -> None:
-    """Record the new signatures of the files :func:`settle` found touched but not changed
-    (a file made has its signature recorded with its record). Read this run, a signature has
-    the form a record keeps (with its photos' signatures)."""
-    cache.update_signatures({rel: plan.signatures[rel] for rel in plan.settled if rel not in made})
 
 
 def from_scratch(plan: BuildPlan) -> BuildPlan:
@@ -229,33 +224,22 @@ def _fresh_signatures(config: SiteConfig, found: Discovery, git_dates: dict[str,
     return {rel: _signature(config, rel, path, git_dates.get(rel), (), found.listed.get(rel), memories) for rel, path in found.sources.items()}
 
 
-def signatures_digest(signatures: dict[str, tuple]) -> str | None:
-    """One digest of every file's signature, in name order; None when a file shows photos
-    (the signatures of its photos are then compared file by file, from what it showed)."""
-    if any(len(signature) > 3 for signature in signatures.values()):
-        return None
-    return hash_bytes(dump_value(sorted(signatures.items())))
-
-
-def _signatures(config: SiteConfig, fresh: dict[str, tuple], stored: dict[str, tuple[bytes, str]],
-                load: Callable[[bytes], tuple]) -> tuple[dict[str, tuple], set[str]]:
-    """Every source's signature, and the sources whose signature is the one stored. A fresh
-    signature is compared with the stored one as bytes; only one that differs is read
-    (``load``), for the photos the file showed last time, whose own signatures are then part
-    of its new one."""
-    signatures: dict[str, tuple] = {}
-    unchanged: set[str] = set()
-    for rel, signature in fresh.items():
-        if rel in stored:
-            as_stored = stored[rel][0]
-            if dump_value(signature) == as_stored:
-                unchanged.add(rel)
-            else:
-                previous = load(as_stored)
-                signature = _with_photos(config, signature, photos_of(previous))
+def _signatures(config: SiteConfig, fresh: dict[str, tuple], stored: dict[str, tuple]) -> tuple[dict[str, tuple], set[str]]:
+    """Every source's signature, and the sources whose signature is the one recorded. The
+    pairs both dicts hold are found in C; a file whose recorded signature names photos is
+    then given theirs (its fresh one cannot: which photos a file shows is known once made),
+    and is unchanged if the two then agree."""
+    try:
+        unchanged = {rel for rel, _ in fresh.items() & stored.items()}
+        signatures = dict(fresh)
+        for rel in fresh.keys() - unchanged:
+            previous = stored.get(rel)
+            if previous is not None and len(previous) > 3:
+                signature = signatures[rel] = _with_photos(config, fresh[rel], photos_of(previous))
                 if signature == previous:
                     unchanged.add(rel)
-        signatures[rel] = signature
+    except (TypeError, ValueError) as exc:  # a value no build records: unhashable, or photos not pairs
+        raise CacheDamaged(f"the build cache holds a stat signature it cannot read ({type(exc).__name__})") from None
     return signatures, unchanged
 
 

@@ -32,9 +32,7 @@ from .plan import (
     discover,
     from_scratch,
     online,
-    record_signatures,
     settle,
-    signatures_digest,
     survey,
 )
 from .result import BuildResult
@@ -46,7 +44,7 @@ from .staging import (
     publish_staging,
     remove_leftovers,
 )
-from .state import STATE_TYPES, OutputState, SpareTree, read_outputs, read_ranking, write_summary
+from .state import STATE_TYPES, OutputState, SpareTree, read_outputs, read_ranking, write_signatures
 
 
 def _record_types() -> tuple[type, ...]:
@@ -98,9 +96,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
         # Touched, not changed (a checkout): the live site is this build. Only the files' new
         # signatures are recorded, so that the next build need not read them again.
         with cache.transaction():
-            record_signatures(cache, plan)
-            # And their digest, so that the next build need not compare them one by one.
-            write_summary(cache, replace(plan.previous, signatures_digest=signatures_digest(plan.signatures)))
+            write_signatures(cache, plan.signatures)
         return said_again(plan)
     # The stages that make things, imported only now: a build with nothing to do never needs them.
     from ..translation.term_words import tag_spellings, with_tag_names
