@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -144,6 +146,27 @@ def test_recorded_signatures_naming_a_file_without_its_record_are_damage(tmp_pat
     (site / "content" / "2020-02-01-two.txt").write_text("نص جديد تماما للمقالة الثانية.\n", encoding="utf-8")
     result = rebuild(site, workers)
     assert result.written and (site / "_site" / "ar" / "2020-01-01-one-1.html").is_file()
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_damaged_slots_looked_at_by_the_finishing_stage_start_the_build_again(tmp_path: Path, workers: int) -> None:
+    # A record's slots are one text until the finishing stage looks at them (a file whose
+    # related stories changed), in this process or a worker: damaged, the build starts again
+    # without the cache, and the site is the one a full build makes.
+    site = make(tmp_path)
+    rebuild(site, workers)
+    (database,) = (site / ".cache").glob("build-*.sqlite")
+    db = sqlite3.connect(database)
+    for rel, record in db.execute("SELECT rel, record FROM files").fetchall():
+        values = list(pickle.loads(record))
+        assert type(values[6]) is str, "the slots of a record are kept as one text"
+        values[6] = "ar/2020-01-01-one-1.html\0" + "9" * 3
+        db.execute("UPDATE files SET record=? WHERE rel=?", (pickle.dumps(tuple(values), protocol=5), rel))
+    db.commit()
+    db.close()
+    _edit(site, "مقال ثان معدل عن حماة وحمص.\n")  # its title is in one's related stories
+    result = rebuild(site, workers)
+    assert result.written
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
 
 

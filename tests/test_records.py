@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import sitegen.pipeline.drafts
+
 from sitegen.core.diagnostics import error, warning
 from sitegen.media.records import PhotoRecord, Variant
 from sitegen.pages.listing import TEXT_FIELDS, Listing
@@ -184,3 +186,27 @@ def _damaged(kind: str) -> object:
 def test_a_damaged_record_is_refused_as_damage_not_a_crash(kind: str, tmp_path: Path) -> None:
     with pytest.raises(CacheDamaged, match="file record"):
         _read_back(_damaged(kind), tmp_path)
+
+
+def test_a_records_slots_are_made_only_when_a_build_looks_at_them(tmp_path: Path, monkeypatch) -> None:
+    # Every build reads every record and looks at the slots of the few files whose related
+    # stories changed: the others' slots stay one text, and are kept again as that text.
+    unpacked: list[str] = []
+    unpack = sitegen.pipeline.drafts.unpack_slots
+    monkeypatch.setattr(sitegen.pipeline.drafts, "unpack_slots", lambda packed: unpacked.append(packed) or unpack(packed))
+    first = stored_record(_record())
+    read = _read_back(first, tmp_path)
+    assert stored_record(read) == first and unpacked == []
+    assert read.slots["ar/homs-1.html"] == Slot(120, 44, "e" * 32) and len(unpacked) == 1
+    assert read.slots.get("en/homs-1.html") == Slot(99, 0, "f" * 32) and len(unpacked) == 1
+    assert read.slots | {"ar/x.html": Slot(1, 2, "g")} == {**_record().slots, "ar/x.html": Slot(1, 2, "g")}
+    assert stored_record(read) == first
+
+
+@pytest.mark.parametrize("packed", ["ar/homs-1.html\x00120\x0044", "ar/homs-1.html\x00a lot\x0044\x00key", "ar/homs-1.html\x00-5\x0044\x00key", "\x00"])
+def test_damaged_slots_are_damage_when_looked_at(packed: str, tmp_path: Path) -> None:
+    values = list(stored_record(_record()))
+    values[6] = packed
+    read = _read_back(tuple(values), tmp_path)  # read: the slots are one text until looked at
+    with pytest.raises(CacheDamaged, match="slot"):
+        read.slots.get("ar/homs-1.html")

@@ -11,9 +11,12 @@ change, the page is patched in place rather than made again from its source.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+
+from .cache import CacheDamaged
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,69 @@ class Slot(NamedTuple):
     at: int
     size: int
     key: str  # a hash of what the related stories show (pipeline/finishing.py)
+
+
+class StoredSlots(Mapping[str, Slot]):
+    """A record's slots as the build cache keeps them: one text, made into slots at the first
+    look. Every build reads every file's record, and looks at the slots of the few files
+    whose related stories changed: making 20,000 of them cost a one-change build 15-20 ms
+    at 10,000 segments. ``CacheDamaged`` (from the cache) at that look if the text is not
+    what ``pack_slots`` writes."""
+
+    __slots__ = ("_packed", "_slots")
+
+    def __init__(self, packed: str):
+        self._packed = packed
+        self._slots: dict[str, Slot] | None = None
+
+    @property
+    def _read(self) -> dict[str, Slot]:
+        if self._slots is None:
+            self._slots = unpack_slots(self._packed)
+        return self._slots
+
+    def __getitem__(self, path: str) -> Slot:
+        return self._read[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read)
+
+    def __len__(self) -> int:
+        return len(self._read)
+
+    def __or__(self, other: Mapping[str, Slot]) -> dict[str, Slot]:
+        return {**self._read, **other}
+
+    def __repr__(self) -> str:
+        return f"StoredSlots({self._read!r})"
+
+
+def pack_slots(slots: Mapping[str, Slot]) -> str:
+    """The slots as one text, as the build cache keeps them: each path, where, size and key,
+    joined by NUL (no path or key holds one). Slots read back and never looked at are kept
+    as they were read."""
+    if type(slots) is StoredSlots and slots._slots is None:
+        return slots._packed
+    return "\0".join(f"{path}\0{at}\0{size}\0{key}" for path, (at, size, key) in slots.items())
+
+
+def unpack_slots(packed: str) -> dict[str, Slot]:
+    """The slots ``pack_slots`` wrote; ``CacheDamaged`` if ``packed`` is not such a text."""
+    if packed == "":
+        return {}
+    fields = packed.split("\0") if type(packed) is str else ()
+    try:
+        if not fields or len(fields) % 4:
+            raise ValueError("not four fields a slot")
+        slots = {}
+        for number in range(0, len(fields), 4):
+            at, size = int(fields[number + 1]), int(fields[number + 2])
+            if at < 0 or size < 0:
+                raise ValueError("a slot out of its page")
+            slots[fields[number]] = Slot(at, size, fields[number + 3])
+        return slots
+    except ValueError as exc:
+        raise CacheDamaged(f"the build cache holds a page's slot it cannot read ({exc})") from None
 
 
 class DraftSpool:

@@ -10,7 +10,7 @@ small values travel back.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -81,7 +81,7 @@ class FileOutcome:
     pages: dict[str, str] = field(default_factory=dict)  # output path -> content hash (its photos' files too)
     # Pages waiting for their related stories (this build's only), and where finished pages have them.
     drafts: dict[str, Draft] = field(default_factory=dict)
-    slots: dict[str, Slot] = field(default_factory=dict)
+    slots: Mapping[str, Slot] = field(default_factory=dict)  # of a record read back: drafts.StoredSlots
     # Of each listing, in order: what related stories share (its tags, section and keywords:
     # pages/related.related_features), made here rather than by every build that ranks them.
     features: tuple[tuple[str, ...], ...] = ()

@@ -7,7 +7,8 @@ from its fields by name, and decoding every listing's titles and excerpts, most 
 record's bytes, of which a one-change build shows some 250. Kept as tuples of text,
 numbers and dicts, a record is read by pickle's C code alone, its objects are made here
 without running their constructors, and a listing's texts stay UTF-8 until one is read
-(pages/listing.py). The rare parts (problems, photos) stay objects, read through the
+(pages/listing.py); so do the slots of its pages, one text until a build looks at them
+(drafts.StoredSlots). The rare parts (problems, photos) stay objects, read through the
 cache's allow-list. Of the units the memory lacks, a record keeps only their count: they
 are a record's texts all over again where the memory is empty (10,000 records took
 180-215 ms to read with them, 56-60 ms without, on an archive without a memory), and a
@@ -25,12 +26,12 @@ from typing import Any
 
 from ..pages.listing import LISTING_FIELDS, TEXT_FIELDS, Listing, packed_texts, with_packed_texts
 from .cache import CacheDamaged
-from .drafts import Slot
+from .drafts import StoredSlots, pack_slots
 from .files import FileOutcome, SlugClaim
 
 # Bumped when the layout below changes: a record of another layout is a damaged one (the
 # build then starts again without the cache, as it does for any damage).
-LAYOUT = 2
+LAYOUT = 3
 
 # Never stored (see the module's docstring): a record read back has them empty.
 BUILD_ONLY = ("drafts", "zip_members", "search_entries")
@@ -55,7 +56,7 @@ def stored_record(record: FileOutcome) -> tuple:
         tuple(map(_listing_values, record.listings)),
         tuple(map(tuple, record.slugs)),
         record.pages,
-        {path: tuple(slot) for path, slot in record.slots.items()},
+        pack_slots(record.slots),
         record.features,
         record.photos,
         record.lacking,
@@ -69,7 +70,7 @@ def record_from_stored(values: Any) -> FileOutcome:
     """The record ``stored_record`` kept; :class:`CacheDamaged` if it is not one."""
     try:
         layout, rel, problems, listings, slugs, pages, slots, features, photos, lacking, cached_units, without_companion, key = values
-        if layout != LAYOUT or type(pages) is not dict or type(slots) is not dict or type(lacking) is not int or lacking < 0:
+        if layout != LAYOUT or type(pages) is not dict or type(slots) is not str or type(lacking) is not int or lacking < 0:
             raise ValueError("not a record of this layout")
         record = _NEW(FileOutcome)
         record.__dict__.update(
@@ -79,7 +80,7 @@ def record_from_stored(values: Any) -> FileOutcome:
             slugs=tuple(map(_slug_claim, slugs)),
             pages=pages,
             drafts={},
-            slots={path: _slot(slot) for path, slot in slots.items()},
+            slots=StoredSlots(slots),
             features=features,
             photos=photos,
             search_entries=(),
@@ -115,9 +116,3 @@ def _slug_claim(values: tuple) -> SlugClaim:
     if type(values) is not tuple or len(values) != len(SlugClaim._fields):
         raise ValueError("a slug claim of another length")
     return tuple.__new__(SlugClaim, values)
-
-
-def _slot(values: tuple) -> Slot:
-    if type(values) is not tuple or len(values) != len(Slot._fields):
-        raise ValueError("a slot of another length")
-    return tuple.__new__(Slot, values)
