@@ -362,15 +362,20 @@ def test_the_site_before_the_live_one_becomes_the_next_staging_folder(tmp_path: 
 def test_site_zip_is_written_over_the_spare_sites_old_zip_and_equals_a_full_build(tmp_path: Path, workers: int) -> None:
     # A new file of the zip's size had every block and page allocated again (and the old zip
     # deleted meanwhile): the spare site's own zip, linked from nowhere else, is written over.
+    # The first build after a full one too: the full build's spare (a hard-linked copy of the
+    # site) was given a zip of its own meanwhile, the same bytes as the live one.
     site = make(tmp_path)
     spare = site / "._site.spare"
+    first = (spare / "site.zip").stat()
+    assert first.st_nlink == 1 and first.st_ino != (site / "_site" / "site.zip").stat().st_ino
+    assert (spare / "site.zip").read_bytes() == (site / "_site" / "site.zip").read_bytes()
+    assert (spare / "index.html").stat().st_ino == (site / "_site" / "index.html").stat().st_ino
     for text in ["مقال ثان معدل بنص أطول من الأول بكثير عن حماة وحمص.\n", "قصير.\n", "مقال ثان للمرة الثالثة.\n"]:
         old = (spare / "site.zip").stat()
         _edit(site, text)
         rebuild(site, workers)
         live = (site / "_site" / "site.zip").stat()
-        if old.st_nlink == 1:  # not the first build after the full one: its spare is linked to the live site
-            assert live.st_ino == old.st_ino, "written over the spare's old zip"
+        assert live.st_ino == old.st_ino, "written over the spare's old zip"
         # Longer, then shorter than the zip written over: cut to its own length.
         assert (site / "_site" / "site.zip").read_bytes() == cold_copy(site, tmp_path, workers)["site.zip"]
     assert live.st_ino == old.st_ino

@@ -308,6 +308,28 @@ def test_a_spare_copy_that_failed_is_removed_so_no_build_takes_it(tmp_path, monk
             return 1
 
     copy = staging_module.SpareCopy.__new__(staging_module.SpareCopy)
-    copy.output_dir, copy.folder, copy.process = out, spare, Failed()
+    copy.output_dir, copy.folder, copy.process, copy.own_zip = out, spare, Failed(), None
     assert copy.finish() is False
     assert not spare.exists()
+
+
+def test_a_file_copied_for_the_spare_is_a_new_file_never_written_through_a_link(tmp_path):
+    # The full build's spare is a hard-linked copy of the site: its site.zip is given bytes of
+    # its own (for the next zip to be written over), copied to a new name, never through a link.
+    from sitegen.pipeline.staging import copy_file
+
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "site.zip").write_bytes(b"PK" + bytes(range(256)) * 300)
+    assert copy_file(live / "site.zip", tmp_path / "copy")
+    assert (tmp_path / "copy").read_bytes() == (live / "site.zip").read_bytes()
+    assert (tmp_path / "copy").stat().st_ino != (live / "site.zip").stat().st_ino
+    # A name already taken (a planted link): refused, the link's target untouched.
+    (tmp_path / "target").write_bytes(b"mine")
+    os.symlink(tmp_path / "target", tmp_path / "planted")
+    assert not copy_file(live / "site.zip", tmp_path / "planted")
+    assert (tmp_path / "target").read_bytes() == b"mine" and (tmp_path / "planted").is_symlink()
+    # No such file, or not a regular one: False, nothing left behind.
+    assert not copy_file(live / "missing.zip", tmp_path / "other")
+    assert not copy_file(live, tmp_path / "other")
+    assert not os.path.lexists(tmp_path / "other")

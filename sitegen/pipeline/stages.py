@@ -22,6 +22,7 @@ from dataclasses import replace
 from ..config import SiteConfig, config_fingerprint
 from ..core.diagnostics import Problem, Severity, has_errors, warning
 from ..core.hashing import hash_bytes, hash_pairs
+from ..core.urls import ARCHIVE
 from ..pages.theme import load_theme
 from ..translation.companions import TranslationReport
 from ..translation.site_words import with_site_words
@@ -145,7 +146,9 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             kept = SpareTree(plan.previous.build_id, behind) if plan.trusted and len(behind) <= MAX_BEHIND else None
             spare_copy = publish_staging(staging.path, plan.config.output_dir, build_id, keep_previous=kept is not None)
             if spare_copy is not None:
-                kept = SpareTree(build_id, ())  # the new site itself, being linked meanwhile
+                # The new site itself, being linked meanwhile; its zip is made a file of its own
+                # there, to be set aside for the next zip to be written over (SpareCopy).
+                kept = SpareTree(build_id, (ARCHIVE,) if ARCHIVE in engine.manifest else ())
             result.written, result.rebuilt_files = True, len(files.outcomes)
             save_state(plan, cache, files, engine, result, build_id, kept, ranking)
             if spare_copy is not None:
