@@ -7,15 +7,18 @@ import pickle
 import shutil
 import sqlite3
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 
 import sitegen.outputs.search.output
+import sitegen.outputs.site_zip
 import sitegen.pipeline.cache
 import sitegen.pipeline.engine
 import sitegen.pipeline.files
+import sitegen.pipeline.making
 import sitegen.pipeline.finishing
 import sitegen.pipeline.plan
 import sitegen.pipeline.stages
@@ -508,3 +511,50 @@ def test_a_carried_list_page_missing_from_the_site_is_made_again(tmp_path: Path,
     assert calls["term and archive pages"] == 1  # not carried: listed and the missing page made
     assert (site / "_site" / lists[0]).is_file()
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_pages_made_by_jobs_are_compressed_where_they_are_made_and_only_when_they_changed(tmp_path: Path, workers: int, monkeypatch) -> None:
+    # The index pages and lists are written, and compressed for site.zip, by the process that
+    # made them (engine._settled: a worker, with two): the zip copies their bytes from its
+    # pack instead of compressing them itself. Only those whose bytes changed: an unchanged
+    # one is copied from the previous zip.
+    engines: list = []
+    zipped: list[set[str]] = []
+
+    class Watched(sitegen.pipeline.engine.Engine):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            engines.append(self)
+
+    write_site_zip = sitegen.outputs.site_zip.write_site_zip
+
+    def watched_zip(target, root, names, packed, *args, **kwargs):
+        zipped.append(set(packed))
+        return write_site_zip(target, root, names, packed, *args, **kwargs)
+
+    monkeypatch.setattr(sitegen.pipeline.making, "Engine", Watched)
+    monkeypatch.setattr(sitegen.outputs.site_zip, "write_site_zip", watched_zip)
+    site = make(tmp_path)
+    packed = set(engines[-1].packed)
+    assert "index.html" in packed and "page-2.html" in packed
+    assert packed <= zipped[-1], "the zip takes what the jobs packed"
+    before = tree_bytes(site / "_site")
+    _zip_holds_the_site(site)
+
+    _edit(site, "مقال ثان معدل بعنوان جديد عن حماة.\n")
+    rebuild(site, workers)
+    after = tree_bytes(site / "_site")
+    packed = set(engines[-1].packed)
+    assert packed and packed <= zipped[-1]
+    assert all(after[path] != before.get(path) for path in packed), "only pages whose bytes changed"
+    assert after["site.zip"] == cold_copy(site, tmp_path, workers)["site.zip"]
+    _zip_holds_the_site(site)
+
+
+def _zip_holds_the_site(site: Path) -> None:
+    """Every member of site.zip is the site's file (a site without photos: the same bytes);
+    the output folder's marker is the folder's, not the site's."""
+    with zipfile.ZipFile(site / "_site" / "site.zip") as archive:
+        members = {name.removeprefix("site/"): archive.read(name) for name in archive.namelist()}
+    files = {path: data for path, data in tree_bytes(site / "_site").items() if path not in ("site.zip", ".sitegen-output")}
+    assert members == files

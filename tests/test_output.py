@@ -333,3 +333,36 @@ def test_a_file_copied_for_the_spare_is_a_new_file_never_written_through_a_link(
     assert not copy_file(live / "missing.zip", tmp_path / "other")
     assert not copy_file(live, tmp_path / "other")
     assert not os.path.lexists(tmp_path / "other")
+
+
+def test_a_jobs_files_are_written_and_only_the_changed_ones_compressed_for_the_zip(tmp_path):
+    # engine._settled, where a worker runs an output's job: each file written into staging
+    # unless its bytes are the previous build's (its hard link kept); those whose bytes
+    # changed compressed into the process's pack, as the zip would hold them; an unchanged
+    # one is left to be copied from the previous zip.
+    import zlib
+    from types import SimpleNamespace
+
+    from sitegen.core.hashing import hash_bytes
+    from sitegen.outputs.archive import PackWriter
+    from sitegen.outputs.base import Made
+    from sitegen.pipeline.engine import _JobContext, _settled
+
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    same, changed = b"<p>same</p>", b"<p>changed</p>"
+    (staging / "same.html").write_bytes(same)
+    linked = (staging / "same.html").stat().st_ino
+    view = SimpleNamespace(config=SimpleNamespace(offline_archive=True, offline_archive_images="none"))
+    context = _JobContext(view, str(staging), {"same.html": hash_bytes(same), "new.json": "old digest"}, tmp_path)
+    pack = PackWriter(tmp_path / "test.pack")
+    made, members = _settled(context, pack, Made(files={"same.html": same, "new.json": changed}, written={"own.bin": "d"}, memo="m"))
+    pack.flush()
+    assert made.files == {} and made.memo == "m"
+    assert made.written == {"own.bin": "d", "same.html": hash_bytes(same), "new.json": hash_bytes(changed)}
+    assert (staging / "same.html").stat().st_ino == linked, "unchanged: not written again"
+    assert (staging / "new.json").read_bytes() == changed
+    assert set(members) == {"new.json"}
+    member = members["new.json"]
+    body = (tmp_path / "test.pack").read_bytes()[member.offset : member.offset + member.compressed_size]
+    assert zlib.decompress(body, -15) == changed and member.crc == zlib.crc32(changed) and member.size == len(changed)

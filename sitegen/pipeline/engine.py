@@ -5,18 +5,27 @@ build, or when any file it made is missing from the site being assembled; otherw
 files stand as they are in staging (a hard-linked copy of the live site) and their
 digests are carried over. A made file is written only when its bytes changed, so an
 unchanged file keeps its hard link to the live site.
+
+The files of work handed to workers (``Job``: the index pages, the lists) are written by
+the worker that made them, and those that changed are compressed for site.zip there too,
+into its pack (``Engine.packed``): the zip is written by one process, which otherwise
+compressed them itself, one at a time, while both cores waited.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes
+from ..outputs.archive import PackWriter, StoredMember
 from ..outputs.base import Artifact, Job, Made, Output, SiteView, Split
+from ..pages.figures import offline_page
 from . import workers
+from .packs import pack_writer
 from .staging import replace_file
 from .state import ArtifactRecord, OutputRecord, OutputState
 
@@ -28,8 +37,9 @@ BATCH = 16
 class Engine:
     """Makes artifacts into a staging folder, reusing what the previous build made."""
 
-    def __init__(self, staging: Path, previous: OutputState, view: SiteView):
+    def __init__(self, staging: Path, previous: OutputState, view: SiteView, work_dir: Path | None = None):
         self.staging = staging
+        self.work_dir = work_dir  # where workers pack the files they make for site.zip (None: not packed)
         self.previous = previous.artifacts
         self.previous_manifest = previous.manifest
         self.previous_outputs = previous.outputs
@@ -38,6 +48,7 @@ class Engine:
         self.outputs: dict[str, OutputRecord] = {}  # of the outputs that state what they are made of
         self.manifest: dict[str, str] = {}
         self.problems: list[Problem] = []
+        self.packed: dict[str, StoredMember] = {}  # files made by jobs, compressed for site.zip
 
     def run(self, artifacts: Sequence[Artifact]) -> None:
         stale = []
@@ -62,9 +73,13 @@ class Engine:
         # The parts of split work go first, one to a batch, so that they start at once on
         # every core and the small jobs fill in around them.
         parts = [part for split in splits.values() for part in split.parts]
-        results = workers.run_batches(_run_jobs, parts + [job for _, job in jobs], self.view, workers=self.view.workers,
+        work = [(part, False) for part in parts] + [(job, True) for _, job in jobs]
+        context = _JobContext(self.view, str(self.staging), self.previous_manifest, self.work_dir)
+        results = workers.run_batches(_run_jobs, work, context, workers=self.view.workers,
                                       batch=BATCH, threshold=PARALLEL_THRESHOLD, alone=len(parts))
-        made |= {number: result for (number, _), result in zip(jobs, results[len(parts):])}
+        for (number, _), (result, members) in zip(jobs, results[len(parts):]):
+            made[number] = result
+            self.packed.update(members)
         start = 0
         for number, split in splits.items():
             made[number] = split.combine(results[start:start + len(split.parts)])
@@ -118,11 +133,47 @@ class Engine:
         self.records[artifact.id] = ArtifactRecord(artifact.key, tuple(sorted(files.items())), made.memo)
 
     def _write(self, path: str, data: bytes) -> str:
-        digest = hash_bytes(data)
-        if self.previous_manifest.get(path) != digest or not (self.staging / path).exists():
-            replace_file(f"{self.staging}/{path}", data)  # no Path a file
-        return digest
+        return _write_file(str(self.staging), self.previous_manifest, path, data)
 
 
-def _run_jobs(view: SiteView, jobs: list[Job]) -> list:
-    return [job.run(view, job.argument) for job in jobs]
+def _write_file(staging: str, previous_manifest: dict[str, str], path: str, data: bytes) -> str:
+    """The file's digest, once it is in staging: written only when its bytes changed."""
+    digest = hash_bytes(data)
+    if previous_manifest.get(path) != digest or not os.path.exists(f"{staging}/{path}"):
+        replace_file(f"{staging}/{path}", data)  # no Path a file
+    return digest
+
+
+@dataclass(frozen=True)
+class _JobContext:
+    """What the workers running jobs inherit (forked, never pickled)."""
+
+    view: SiteView
+    staging: str
+    previous_manifest: dict[str, str]
+    work_dir: Path | None
+
+
+def _run_jobs(context: _JobContext, work: list[tuple[Job, bool]]) -> list:
+    """Each job's result; a whole artifact's (``True``: not a part of split work) as its Made,
+    its files written, with those it changed compressed into this process's pack."""
+    pack = pack_writer(context.work_dir, context.view.config.offline_archive)
+    results = [_settled(context, pack, job.run(context.view, job.argument)) if whole else job.run(context.view, job.argument) for job, whole in work]
+    if pack is not None:
+        pack.flush()  # the main process reads the packs once this batch's results arrive
+    return results
+
+
+def _settled(context: _JobContext, pack: PackWriter | None, made: Made) -> tuple[Made, dict[str, StoredMember]]:
+    """The job's files written (the Made names their digests), and those whose bytes changed
+    compressed for site.zip: an unchanged one is copied from the previous zip (or, if that
+    cannot be used, compressed by the zip itself)."""
+    written, members = dict(made.written), {}
+    images = context.view.config.offline_archive_images
+    for path, data in made.files.items():
+        written[path] = digest = _write_file(context.staging, context.previous_manifest, path, data)
+        if pack is not None and context.previous_manifest.get(path) != digest:
+            # As the zip holds a page it reads from staging (outputs/site_zip.py): pointing only
+            # at the photo files it carries.
+            members[path] = pack.add(offline_page(data, images) if path.endswith(".html") else data)
+    return replace(made, files={}, written=written), members

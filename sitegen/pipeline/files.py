@@ -9,7 +9,6 @@ small values travel back.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -22,7 +21,7 @@ from ..content.segment import build_segments
 from ..content.sources import decode_source, read_source_bytes
 from ..core.diagnostics import Problem, display_path, has_errors
 from ..core.hashing import hash_bytes
-from ..outputs.archive import PackWriter, StoredMember
+from ..outputs.archive import StoredMember
 from ..outputs.search.keywords import keywords, keywords_of
 from ..outputs.search.output import packed_document
 from ..outputs.segment_pages import segment_pages
@@ -34,7 +33,8 @@ from ..pages.theme import Theme
 from ..translation.companions import Companion, Unit, file_translations
 from ..translation.memory import MemoryRead
 from . import workers
-from .drafts import Draft, DraftSpool, Slot
+from .drafts import Draft, Slot
+from .packs import flush_packs, pack_writer, spool_for
 from .photos import FilePhotos, PhotoStore, PhotoUse, file_photos
 from .plan import file_memory, key_of
 from .staging import replace_file
@@ -208,7 +208,7 @@ def _process_file(task: FileTask, context: FileContext, data: bytes | None, prob
         slot = data.find(_SLOT)
         if slot >= 0 and context.work_dir is not None:
             # Finished once the whole site is known: pipeline/finishing.py.
-            spool = _spool(context.work_dir)
+            spool = spool_for(context.work_dir)
             at, size = spool.add(data[:slot] + data[slot + len(_SLOT) :])
             drafts[page.path] = Draft(str(spool.path), at, size, slot, task.previous_pages.get(page.path))
             continue
@@ -240,29 +240,3 @@ def _photos(segments, context: FileContext) -> FilePhotos:
     if context.photos is None or not any(b.photo is not None for s in segments for b in s.blocks):
         return FilePhotos({}, (), (), {})
     return file_photos(segments, context.config, context.photos, context.staging)
-
-
-def pack_writer(work_dir: Path | None, offline_archive: bool) -> PackWriter | None:
-    """This process's pack file for this build (a worker keeps one for all its batches)."""
-    if work_dir is None or not offline_archive:
-        return None
-    return workers.process_local(("pack", str(work_dir)), lambda: PackWriter(work_dir / f"{os.getpid()}.pack"))
-
-
-def _spool(work_dir: Path) -> DraftSpool:
-    """This process's spool for this build."""
-    return workers.process_local(("spool", str(work_dir)), lambda: DraftSpool(work_dir / f"{os.getpid()}.spool"))
-
-
-def flush_packs() -> None:
-    for kind in (PackWriter, DraftSpool):
-        for writer in workers.process_locals(kind):
-            writer.flush()
-
-
-def finish_packs() -> None:
-    """Close and forget this process's pack and spool files (their data must be on disk before they are read)."""
-    for kind in (PackWriter, DraftSpool):
-        for writer in workers.process_locals(kind):
-            writer.handle.close()
-        workers.forget_process_locals(kind)

@@ -36,7 +36,7 @@ from ..pages.theme import Theme
 from . import workers
 from .cache import CacheDamaged
 from .drafts import Draft, Slot, SpoolReader
-from .files import pack_writer
+from .packs import pack_writer
 from .site import FileResults
 from .staging import replace_file
 

@@ -38,10 +38,10 @@ from .files import (
     FileOutcome,
     FileTask,
     SearchEntry,
-    finish_packs,
     process_files,
     process_files_as_ready,
 )
+from .packs import finish_packs
 from .photos import PhotoUse, media_folder
 from .plan import (
     BuildPlan,
@@ -181,10 +181,12 @@ def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> t
     return documents, replace(files, outcomes=outcomes, records=files.records | outcomes)
 
 
-def make_outputs(view: SiteView, files: FileResults, previous: OutputState, result: BuildResult, staging: StagingCopy) -> Engine | None:
+def make_outputs(view: SiteView, files: FileResults, previous: OutputState, result: BuildResult, staging: StagingCopy, work_dir: Path | None = None) -> Engine | None:
     """Every output's artifacts, made where their keys changed; then site.zip of them all,
-    written over the spare site's old zip when the staging folder came from it."""
-    engine = Engine(view.staging, previous, view)
+    written over the spare site's old zip when the staging folder came from it. The pages
+    compressed by the workers that made them (into packs in ``work_dir``) are copied into
+    the zip, not compressed again."""
+    engine = Engine(view.staging, previous, view, work_dir)
     engine.manifest.update({path: digest for record in files.ordered for path, digest in record.pages.items()})
     artifacts, carried_pages = engine.listed(OUTPUTS)
     # The pages of an output carried over cannot collide with a segment's: the segments'
@@ -199,6 +201,7 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     engine.run(artifacts)
     remove_strays(view.staging, staging.files, set(engine.manifest))
     packed = {path: member for outcome in [*files.outcomes.values(), *files.touched.values()] for path, member in outcome.zip_members.items()}
+    packed.update(engine.packed)
     left_out = left_out_of_zip((use.record for r in files.records.values() for use in r.photos), view.config.offline_archive_images)
     engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), previous.manifest, packed, left_out, staging.old_zip)))
     result.problems += engine.problems

@@ -135,7 +135,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             documents, files = store_documents(plan, files, cache)
             view = site_view(plan, config, files, staging.path, documents)
             files, ranking = finish_pages(view, files, work_dir, read_ranking(cache) if plan.trusted else None)
-            engine = make_outputs(view, files, read_outputs(cache) if plan.trusted else OutputState(), result, staging)
+            engine = make_outputs(view, files, read_outputs(cache) if plan.trusted else OutputState(), result, staging, work_dir)
             staging.let_go()
             if engine is None or blocked(result, plan.options.strict):
                 return result
