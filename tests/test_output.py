@@ -301,16 +301,47 @@ def test_a_spare_copy_that_failed_is_removed_so_no_build_takes_it(tmp_path, monk
     spare = staging_module.spare_dir_for(out)
     staging_module.remove_path(spare)
 
+    partial = staging_module.trash_dir_for(out)
+
     class Failed:
         def wait(self):
-            spare.mkdir()
-            (spare / MARKER).write_bytes((out / MARKER).read_bytes())  # the marker, but not the pages
+            partial.mkdir(exist_ok=True)
+            (partial / MARKER).write_bytes((out / MARKER).read_bytes())  # the marker, but not the pages
             return 1
 
     copy = staging_module.SpareCopy.__new__(staging_module.SpareCopy)
-    copy.output_dir, copy.folder, copy.process, copy.own_zip = out, spare, Failed(), None
+    copy.output_dir, copy.folder, copy.partial, copy.process, copy.own_zip = out, spare, partial, Failed(), None
     assert copy.finish() is False
     assert not spare.exists()
+    # Left only under a trash name, which the next build's remove_leftovers deletes (if the
+    # background removal has not yet).
+    staging_module.remove_leftovers(out)
+    deadline = time.monotonic() + 20
+    while partial.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not partial.exists()
+
+
+def test_a_spare_being_linked_is_not_a_spare_until_it_is_whole(tmp_path):
+    # The build commits its state while cp -al links the spare: a copy cut short there (the
+    # build killed) must not lie where the next build takes a spare. It is linked under a
+    # trash name and renamed into place by finish().
+    import sitegen.pipeline.staging as staging_module
+
+    out = tmp_path / "_site"
+    write_site(out, {"index.html": b"one", "ar/a.html": b"a", "site.zip": b"PK zip"})
+    spare = staging_module.spare_dir_for(out)
+    staging_module.remove_path(spare)  # publish_staging clears the name before it starts a copy
+    copy = staging_module.SpareCopy(out)
+    assert copy.process is not None and copy.process.wait() == 0
+    copy.own_zip.join()
+    assert not spare.exists(), "linked straight into the spare's name"
+    assert copy.finish() is True
+    assert (spare / "ar" / "a.html").stat().st_ino == (out / "ar" / "a.html").stat().st_ino
+    assert (spare / MARKER).read_bytes() == (out / MARKER).read_bytes()
+    # Its zip is a file of its own, the same bytes.
+    assert (spare / "site.zip").read_bytes() == b"PK zip" and (spare / "site.zip").stat().st_nlink == 1
+    assert not list(tmp_path.glob("._site.trash-*"))
 
 
 def test_a_file_copied_for_the_spare_is_a_new_file_never_written_through_a_link(tmp_path):

@@ -116,6 +116,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     from .workers import long_lived_objects
 
     result = BuildResult(problems=list(plan.discovery_problems))
+    spare_copy = None
     spare = plan.previous.spare if plan.trusted else None
     staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted, spare=spare)  # cp -al runs while the cache is read
     try:
@@ -151,10 +152,12 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
                 kept = SpareTree(build_id, (ARCHIVE,) if ARCHIVE in engine.manifest else ())
             result.written, result.rebuilt_files = True, len(files.outcomes)
             save_state(plan, cache, files, engine, result, build_id, kept, ranking)
-            if spare_copy is not None:
-                spare_copy.finish()  # before the state is committed; a copy that failed is removed (and so not taken)
             if plan.options.keep is not None:
                 plan.options.keep((plan, context, photos, files, documents, view, ranking, engine))
+        # Committed (the cache's transaction ends above) while the spare is still being linked:
+        # it becomes the spare only once whole, and one cut short is never taken.
+        if spare_copy is not None:
+            spare_copy.finish()
         return result
     finally:
         if not result.written:

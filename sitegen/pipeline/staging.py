@@ -356,7 +356,11 @@ class SpareCopy:
     def __init__(self, output_dir: Path):
         self.output_dir = output_dir
         self.folder = spare_dir_for(output_dir)
-        self.process = _start_linked_copy(output_dir, self.folder)
+        # Linked under a trash name, renamed into place once whole (finish): a copy cut short
+        # (the build killed, cp failed) is never a spare, only a leftover that the next build
+        # deletes. So the build's state can be committed while the copy goes on.
+        self.partial = trash_dir_for(output_dir)
+        self.process = _start_linked_copy(output_dir, self.partial)
         # Once linked, the spare's site.zip is made a file of its own, meanwhile: the next
         # build writes its zip over that one (site_zip._take_old_zip; the spare names the zip
         # among the paths it lacks, so its catch-up sets it aside). A hard link to the live
@@ -374,21 +378,26 @@ class SpareCopy:
             return
         try:
             if self.process.wait() == 0:
-                os.replace(copy, self.folder / urls.ARCHIVE)
+                os.replace(copy, self.partial / urls.ARCHIVE)
                 return
         except OSError:
             pass
         remove_path(copy)
 
     def finish(self) -> bool:
-        """Whether the copy is whole. A partial one is removed: a spare is trusted to hold every
-        file of the site it names (its marker), and would otherwise lend the next build holes."""
+        """Whether the copy is whole, and now the spare. A partial one is removed: a spare is
+        trusted to hold every file of the site it names (its marker), and would otherwise lend
+        the next build holes."""
         if self.own_zip is not None:
             self.own_zip.join()
         if self.process is not None and self.process.wait() == 0:
-            return True
-        if self.folder.exists() or self.folder.is_symlink():
-            throw_away(self.folder, self.output_dir)
+            try:
+                os.rename(self.partial, self.folder)  # fails if anything took the name meanwhile
+                return True
+            except OSError:
+                pass
+        if self.partial.exists() or self.partial.is_symlink():
+            remove_in_background(self.partial)  # a trash name already
         return False
 
 
