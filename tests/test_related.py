@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sitegen.content.sources
 import sitegen.pipeline.engine
@@ -295,6 +297,25 @@ def test_keywords_are_a_segments_frequent_words_without_particles_or_latin():
     assert len(words) <= KEYWORDS and "في" not in words and "على" not in words and "cnn" not in words and "2012" not in words
     # The search document's terms give the same choice as the text they were analysed from.
     assert keywords_of([("حمص", 5), ("قصف", 2), ("the", 9), ("في", 7)]) == ("حمص", "قصف")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["حمص", "قصف", "حماة", "بابا", "عمرو", "حصار", "مدينة", "في", "على", "من",
+                                           "cnn", "the", "2012", "١٢٣", "حي", "ا", "دمشق", "درعا", "ريف", "جسر"])
+                           | st.text(alphabet="ابتثجحخدرزسشصضطظعغفقكلمنهوي0123456789abc", max_size=6),
+                           st.integers(min_value=0, max_value=6)),
+                unique_by=lambda pair: pair[0], max_size=60))
+def test_keywords_are_the_best_of_all_the_words_however_they_tie(terms):
+    # keywords_of judges the words from the heaviest down and stops below the weight of the
+    # last one it needs: the same choice as ordering every word kept, ties of weight, length
+    # and letters included.
+    from sitegen.outputs.search.keywords import KEYWORDS, SHORTEST, _stop_words, keywords_of
+
+    stop = _stop_words()
+    kept = [(w, n) for w, n in terms if len(w) >= SHORTEST and not w.isascii() and w not in stop and not w.isdigit()]
+    kept.sort(key=lambda item: (-item[1], -len(item[0]), item[0]))
+    assert keywords_of(terms) == tuple(w for w, _ in kept[:KEYWORDS])
+    assert keywords_of(iter(terms)) == keywords_of(dict(terms).items())
 
 
 def test_without_search_related_stories_come_from_the_same_words(tmp_path: Path):
