@@ -85,6 +85,23 @@ def test_a_record_reads_back_equal_to_the_one_made_but_for_the_units_kept_apart(
     assert read.listings[0].date == date(2012, 2, 24) and read.listings[1].date is None
 
 
+def test_an_amended_record_is_what_replace_makes_and_names_only_its_fields(tmp_path: Path) -> None:
+    # FileOutcome.amended stands for dataclasses.replace where a full build amends every
+    # file's record (three times a file): the same copy, the original untouched, a field that
+    # does not exist refused rather than added.
+    made = _record()
+    before = vars(made).copy()
+    for changes in ({"key": "new"}, {"search_entries": (), "problems": ()}, {}):
+        amended = made.amended(**changes)
+        assert amended == replace(made, **changes) and vars(amended) == vars(replace(made, **changes))
+        assert amended is not made and type(amended) is FileOutcome
+    assert vars(made) == before
+    with pytest.raises(TypeError, match="no field"):
+        made.amended(kee="typo")
+    read = _read_back(stored_record(made), tmp_path)
+    assert read.amended(key="other").key == "other" and read.amended(key="other").listings == read.listings
+
+
 def test_every_field_of_a_record_is_read_back_or_kept_by_the_build_alone(tmp_path: Path) -> None:
     # A field added to FileOutcome but not to the stored layout would be missing from the
     # records read back (or, with a default, silently take it): this names it.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import NamedTuple
@@ -100,6 +100,19 @@ class FileOutcome:
     def failed(self) -> bool:
         return has_errors(self.problems)
 
+    def amended(self, **changes) -> FileOutcome:
+        """A copy with ``changes``: what ``dataclasses.replace`` makes, without its pass over
+        every field (10 µs a record; a full build amends each file's three times)."""
+        if not _OUTCOME_FIELDS.issuperset(changes):
+            raise TypeError(f"FileOutcome has no field {sorted(set(changes) - _OUTCOME_FIELDS)}")
+        copy = _NEW(FileOutcome)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
+
+
+_OUTCOME_FIELDS = frozenset(FileOutcome.__dataclass_fields__)
+_NEW = object.__new__
+
 
 @dataclass(frozen=True)
 class FileContext:
@@ -168,7 +181,7 @@ def process_file(task: FileTask, context: FileContext) -> FileOutcome:
     data, problems = read_source_bytes(task.path)
     memory = file_memory(context.config, task.rel)
     outcome = _process_file(task, context, data, problems, memory)
-    return replace(outcome, key=key_of(data, memory, task.git_date))
+    return outcome.amended(key=key_of(data, memory, task.git_date))
 
 
 def _process_file(task: FileTask, context: FileContext, data: bytes | None, problems: list[Problem], memory: MemoryRead | None) -> FileOutcome:

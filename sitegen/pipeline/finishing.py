@@ -228,8 +228,7 @@ def _with_finished(files: FileResults, done: list[FinishedPage]) -> FileResults:
     touched = dict(files.touched)
     for rel, pages in by_file.items():
         record = records[rel]
-        updated = replace(
-            record,
+        updated = record.amended(
             pages=record.pages | {p.path: p.digest for p in pages},
             slots=record.slots | {p.path: p.slot for p in pages},
             zip_members=record.zip_members | {p.path: p.member for p in pages if p.member is not None},

@@ -143,7 +143,7 @@ def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tupl
         # Keep what the first pass said (e.g. a reviewed translation going stale) besides the new findings.
         first = outcomes.get(rel)
         earlier = tuple(p for p in first.problems if p not in outcome.problems) if first else ()
-        outcomes[rel] = replace(outcome, problems=earlier + outcome.problems)
+        outcomes[rel] = outcome.amended(problems=earlier + outcome.problems)
     plan = refresh(plan, list(missing))
     return plan, join(plan, outcomes, files.records, files.report), problems
 
@@ -177,7 +177,7 @@ def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> t
         return None, files
     documents = CachedDocuments(cache, allow_list(RECORD_TYPES))
     documents.replace([*files.outcomes, *plan.removed], {rel: o.search_entries for rel, o in files.outcomes.items()})
-    outcomes = {rel: replace(o, search_entries=()) for rel, o in files.outcomes.items()}
+    outcomes = {rel: o.amended(search_entries=()) for rel, o in files.outcomes.items()}
     return documents, replace(files, outcomes=outcomes, records=files.records | outcomes)
 
 
