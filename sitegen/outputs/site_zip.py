@@ -20,7 +20,7 @@ from ..config import SiteConfig
 from ..core import urls
 from ..core.diagnostics import warning
 from ..core.hashing import hash_bytes, hash_pairs
-from ..pages.figures import offline_page
+from ..pages.figures import archived_file
 from .archive import (
     ArchiveTooLarge,
     PreviousZip,
@@ -78,7 +78,7 @@ def _make(view: SiteView, finished: Finished, names: list[str], key: str, memo: 
         layout = write_site_zip(
             target, view.staging, names, packed, reuse, threads=os.cpu_count() or 1, final_path=config.output_dir / urls.ARCHIVE,
             # Pages point only at the photo files the zip carries (the workers did the same to the pages they packed).
-            rewrite=lambda name, data: offline_page(data, images) if name.endswith(".html") else data,
+            rewrite=lambda name, data: archived_file(name, data, images),
         )
     except ArchiveTooLarge as exc:
         target.unlink(missing_ok=True)

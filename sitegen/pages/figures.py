@@ -97,6 +97,12 @@ def offline_page(data: bytes, images: str) -> bytes:
     return _SRCSET.sub(rb"\1", _SOURCE.sub(b"", data))
 
 
+def archived_file(path: str, data: bytes, images: str) -> bytes:
+    """What site.zip holds of the site's file ``path``: a page rewritten by
+    :func:`offline_page`, any other file as it is."""
+    return offline_page(data, images) if path.endswith(".html") else data
+
+
 def left_out_of_zip(records: Iterable[PhotoRecord], images: str) -> frozenset[str]:
     """The photo files of the site that site.zip does not carry."""
     records = list(records)

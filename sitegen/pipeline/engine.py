@@ -23,7 +23,7 @@ from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes
 from ..outputs.archive import PackWriter, StoredMember
 from ..outputs.base import Artifact, Job, Made, Output, SiteView, Split
-from ..pages.figures import offline_page
+from ..pages.figures import archived_file
 from . import workers
 from .packs import pack_writer
 from .staging import replace_file
@@ -173,7 +173,5 @@ def _settled(context: _JobContext, pack: PackWriter | None, made: Made) -> tuple
     for path, data in made.files.items():
         written[path] = digest = _write_file(context.staging, context.previous_manifest, path, data)
         if pack is not None and context.previous_manifest.get(path) != digest:
-            # As the zip holds a page it reads from staging (outputs/site_zip.py): pointing only
-            # at the photo files it carries.
-            members[path] = pack.add(offline_page(data, images) if path.endswith(".html") else data)
+            members[path] = pack.add(archived_file(path, data, images))
     return replace(made, files={}, written=written), members

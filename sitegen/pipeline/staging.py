@@ -402,26 +402,30 @@ class SpareCopy:
 
 
 def copy_file(source: Path, target: Path) -> bool:
-    """A copy of the regular file ``source`` made at ``target``, a new name (created
-    exclusively, never written through a link); False, and nothing left at ``target``,
-    if there is no such file or the copy fails."""
+    """A copy of the regular file ``source`` made at ``target``,
+    a new name (created exclusively, never written through a link); False, and nothing left
+    at ``target``, if there is no such file or the copy fails."""
+    try:
+        reader = os.open(source, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
     made = False
     try:
-        with open(source, "rb", buffering=0) as reader:
-            info = os.fstat(reader.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                return False
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
-            made = True
-            try:
-                done = 0
-                while done < info.st_size:
-                    sent = os.sendfile(fd, reader.fileno(), done, info.st_size - done)
-                    if sent == 0:
-                        raise OSError(errno.EIO, "the file is shorter than it was")
-                    done += sent
-            finally:
-                os.close(fd)
+        info = os.fstat(reader)
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        size = info.st_size
+        writer = os.open(target, _NEW_FILE, 0o644)
+        made = True
+        try:
+            done = 0
+            while done < size:
+                sent = os.sendfile(writer, reader, done, size - done)
+                if sent == 0:
+                    raise OSError(errno.EIO, "the file is shorter than it was")
+                done += sent
+        finally:
+            os.close(writer)
         return True
     except OSError:
         if made:
@@ -430,6 +434,8 @@ def copy_file(source: Path, target: Path) -> bool:
             except OSError:
                 pass
         return False
+    finally:
+        os.close(reader)
 
 
 def _start_linked_copy(source: Path, target: Path) -> subprocess.Popen | None:

@@ -116,6 +116,9 @@ def read_ranking(cache: BuildCache) -> Any:
     return cache.get("related")
 
 
+SIGNATURES = "signatures"  # the meta value of every file's recorded stat signature
+
+
 def read_signatures(cache: BuildCache, data: bytes | None) -> dict[str, tuple]:
     """The stat signature of every file with a record, as the build that made it recorded it
     (plan.recorded_signature), from the bytes ``cache.get_bytes(SIGNATURES)`` gave; none when
@@ -125,8 +128,6 @@ def read_signatures(cache: BuildCache, data: bytes | None) -> dict[str, tuple]:
     signatures = cache.load(data) if data is not None else None
     return signatures if type(signatures) is dict else {}
 
-
-SIGNATURES = "signatures"
 
 
 def write_state(cache: BuildCache, summary: Summary, outputs: OutputState, ranking: Any, signatures: dict[str, tuple]) -> None:
