@@ -360,6 +360,9 @@ def test_a_file_copied_for_the_spare_is_a_new_file_never_written_through_a_link(
     os.symlink(tmp_path / "target", tmp_path / "planted")
     assert not copy_file(live / "site.zip", tmp_path / "planted")
     assert (tmp_path / "target").read_bytes() == b"mine" and (tmp_path / "planted").is_symlink()
+    # A link at the source's name: not followed, what it points at never copied.
+    os.symlink(tmp_path / "target", live / "linked.zip")
+    assert not copy_file(live / "linked.zip", tmp_path / "other")
     # No such file, or not a regular one: False, nothing left behind.
     assert not copy_file(live / "missing.zip", tmp_path / "other")
     assert not copy_file(live, tmp_path / "other")

@@ -402,11 +402,12 @@ class SpareCopy:
 
 
 def copy_file(source: Path, target: Path) -> bool:
-    """A copy of the regular file ``source`` made at ``target``,
-    a new name (created exclusively, never written through a link); False, and nothing left
-    at ``target``, if there is no such file or the copy fails."""
+    """A copy of the regular file ``source`` made at ``target``, a new name; never read or
+    written through a link (a link planted at the live zip's name would otherwise put what
+    it points at into the spare site); False, and nothing left at ``target``, if there is no
+    such file or the copy fails."""
     try:
-        reader = os.open(source, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        reader = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return False
     made = False
