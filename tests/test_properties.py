@@ -337,3 +337,24 @@ def test_the_spelling_a_tag_is_shown_in_is_counted_once_a_segment_as_written(wri
     assert len(tag_lists) == len(written)
     assert tag_spellings(tag_lists) == _spellings_one_segment_at_a_time(tag_lists)
     assert tag_spellings(tag_lists) == _spellings_one_segment_at_a_time(written)
+
+
+@FAST
+@given(st.lists(st.tuples(st.sampled_from(TAG_SPELLINGS), st.sampled_from(["Homs", "Siege", "A-B"])), max_size=4),
+       st.sampled_from(TAG_SPELLINGS), st.booleans())
+def test_a_term_is_shown_by_the_name_site_yml_gives_any_of_its_spellings(names, term, english):
+    """A tag on a page of the English edition: the name written for a spelling with its slug
+    (any spelling finds it), else the term as written; never renamed on Arabic pages. The
+    names are looked up by slug once a planner (tag_units too), the rule is stated here."""
+    from sitegen.config import SiteConfig, TranslationConfig
+    from sitegen.content.terms import term_slug
+    from sitegen.pages.planner import SitePlanner
+    from sitegen.translation.term_words import tag_units
+
+    table = tuple(sorted(dict(names).items()))
+    config = SiteConfig("t", Path("."), Path("site.yml"), Path("content"), Path("_site"), taxonomies=(("tags", table),) if table else (),
+                        translation=TranslationConfig(enabled=True))
+    written = {term_slug(spelling): name for spelling, name in table}
+    expected = written.get(term_slug(term)) if english else None
+    assert SitePlanner(config).term_label("tags", term, english)["text"] == (expected or term)
+    assert [unit.text for unit in tag_units(config, {term_slug(term): term})] == ([] if term_slug(term) in written else [term])

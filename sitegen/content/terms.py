@@ -45,13 +45,12 @@ def term_slug(term: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _by_slug(names: tuple[tuple[str, str], ...]) -> dict[str, str]:
+def names_by_slug(names: tuple[tuple[str, str], ...]) -> Mapping[str, str]:
+    """A table of names written in site.yml (or kept in the tags' memory), by the slug of the
+    term each names: any spelling of a term finds its name. Made once a process; shared, so
+    only read. Look it up once, then ask it for every term: finding it hashes the whole table
+    (with hundreds of tags, asking it afresh for each link made list pages quadratic)."""
     return {term_slug(term): name for term, name in names}
-
-
-def named_term(names: tuple[tuple[str, str], ...], term: str) -> str | None:
-    """A term's name from a table written in site.yml (any spelling of the term finds it)."""
-    return _by_slug(names).get(term_slug(term)) if names else None
 
 
 def most_used(spellings: Mapping[str, int]) -> str:

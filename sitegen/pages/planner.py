@@ -30,7 +30,7 @@ from ..content.metadata import (
     month_names,
 )
 from ..content.segment import Segment
-from ..content.terms import named_term, term_slug
+from ..content.terms import names_by_slug, term_slug
 from ..core import urls
 from ..core.languages import base_language, direction, language_folder
 from ..media.records import PhotoRecord
@@ -126,6 +126,8 @@ class SitePlanner:
         self.has_search = config.search
         self.has_archive = config.offline_archive
         self.numerals = config.numerals
+        # The English names of tags and authors, by slug: looked up for every term link.
+        self.term_names = {taxonomy: names_by_slug(names) for taxonomy, names in config.taxonomies}
 
     # -- shared pieces -------------------------------------------------
     def companion_of(self, segment: Segment) -> Companion | None:
@@ -252,7 +254,7 @@ class SitePlanner:
         if taxonomy == "sections":
             shown = section_name(self.config, term, self.target if english else self.source_language)
         else:
-            shown = (named_term(dict(self.config.taxonomies).get(taxonomy, ()), term) if english else None) or term
+            shown = (self.term_names[taxonomy].get(term_slug(term)) if english and taxonomy in self.term_names else None) or term
         return {"text": shown} | self._marked(self.source_language if english and _ARABIC_RUN.search(shown) else None)
 
     def _term_links(self, path: str, taxonomy: str, terms: Sequence[str], english: bool) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from dataclasses import replace
 from itertools import chain
 
 from ..config import SiteConfig
-from ..content.terms import most_used, named_term, term_slug
+from ..content.terms import most_used, names_by_slug, term_slug
 from ..core.diagnostics import Problem
 from .companions import Unit
 from .memory import entry_key
@@ -51,9 +51,9 @@ def tag_units(config: SiteConfig, spellings: Mapping[str, str]) -> list[Unit]:
     """The tags the English edition has no name for, in the order of their slugs."""
     if not config.translation.enabled:
         return []
-    named = dict(config.taxonomies).get("tags", ())
+    named = names_by_slug(dict(config.taxonomies).get("tags", ()))
     language, target = config.language, config.translation.target
-    return [Unit(entry_key(name, language, target), name, f"tag {slug}", TAGS_SOURCE) for slug, name in spellings.items() if named_term(named, name) is None]
+    return [Unit(entry_key(name, language, target), name, f"tag {slug}", TAGS_SOURCE) for slug, name in spellings.items() if term_slug(name) not in named]
 
 
 def with_tag_names(config: SiteConfig, spellings: Mapping[str, str], translator_factory: Callable[[], object] | None, online: bool) -> tuple[SiteConfig, list[Problem]]:
