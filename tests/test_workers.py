@@ -1,4 +1,5 @@
-"""workers.streamed: batches start in the workers as their items come, not when they are asked for."""
+"""workers.streamed: batches start in the workers as their items come, not when they are asked
+for; workers.run_batches: the calling process is one of the cores."""
 
 from __future__ import annotations
 
@@ -57,3 +58,48 @@ def test_one_worker_makes_everything_in_this_process_at_the_end(tmp_path: Path) 
         assert not (tmp_path / "a").exists()
         results = stream.results()
     assert results == [("a", os.getpid())]
+
+
+def _slow_mark(folder: Path, items: list[str]) -> list[tuple[str, int]]:
+    time.sleep(0.02)  # long enough that neither side runs every batch before the other starts
+    return _mark(folder, items)
+
+
+def test_the_caller_runs_batches_beside_one_worker_fewer_and_results_keep_their_order(tmp_path: Path) -> None:
+    before = {p.pid for p in multiprocessing.active_children()}
+    seen: set[int] = set()
+    original = workers._fork_pool
+
+    def counting_pool(shared, count):
+        seen.add(count)
+        return original(shared, count)
+
+    workers._fork_pool = counting_pool
+    try:
+        items = [f"i{n:02d}" for n in range(24)]
+        results = workers.run_batches(_slow_mark, items, tmp_path, workers=2, batch=2, threshold=4)
+    finally:
+        workers._fork_pool = original
+    assert [item for item, _ in results] == items
+    assert seen == {1}, "two cores: this process and one worker"
+    pids = {pid for _, pid in results}
+    assert os.getpid() in pids and len(pids) == 2, "batches ran here and in the worker"
+    assert {p.pid for p in multiprocessing.active_children()} <= before, "the worker is gone"
+    for item, pid in results:
+        assert (tmp_path / item).read_text(encoding="utf-8") == str(pid)
+
+
+def _fail_on(folder: Path, items: list[str]) -> list[str]:
+    if "bad" in items:
+        raise ValueError("bad item")
+    return items
+
+
+def test_a_failing_batch_fails_the_run_wherever_it_ran(tmp_path: Path) -> None:
+    import pytest
+
+    for position in (0, 1, 2, 7):  # the worker's first, this process's first, later ones
+        items = ["ok"] * 8
+        items[position] = "bad"
+        with pytest.raises(ValueError, match="bad item"):
+            workers.run_batches(_fail_on, items, tmp_path, workers=2, batch=1, threshold=2)

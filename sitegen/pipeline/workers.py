@@ -33,18 +33,53 @@ def core_count(requested: int | None) -> int:
 
 
 def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], shared: Any, *, workers: int, batch: int, threshold: int, alone: int = 0) -> list[R]:
-    """``task(shared, batch)`` over ``items`` in batches; in forked workers when there are at
+    """``task(shared, batch)`` over ``items`` in batches; on ``workers`` cores when there are at
     least ``threshold`` items (or two to run ``alone``) and more than one core, in this
-    process otherwise. The first ``alone`` items are batches of their own (big work, started
-    first on every core). Results keep the order of ``items``."""
+    process alone otherwise. The first ``alone`` items are batches of their own (big work,
+    started first on every core). Results keep the order of ``items``.
+
+    This process is one of the ``workers``: it forks one fewer and runs batches itself
+    between theirs (it would only wait for them). One process fewer holds the build in
+    memory, and the batches it runs hand their results over without pickling."""
     if not items:
         return []
     if workers < 2 or (len(items) < threshold and alone < 2):
         return task(shared, list(items))
     batches = [[item] for item in items[:alone]]
     batches += [list(items[i : i + batch]) for i in range(alone, len(items), batch)]
-    with _fork_pool(shared, workers) as pool:
-        return [result for results in pool.map(_call, [task] * len(batches), batches) for result in results]
+    with _fork_pool(shared, workers - 1) as pool:
+        return [result for results in _run_alongside(pool, task, shared, batches, workers - 1) for result in results]
+
+
+def _run_alongside(pool: Any, task: Callable[[Any, list[T]], list[R]], shared: Any, batches: list[list[T]], helpers: int) -> list[list[R]]:
+    """Each batch's results, in order: the batches are taken from the front, the first by each
+    of the ``helpers`` (the pool's workers), the next by this process, and so on; each worker
+    is kept two batches ahead, so it never waits while this process runs one of its own."""
+    results: list[list[R] | None] = [None] * len(batches)
+    running: dict[Any, int] = {}
+    taken = 0
+
+    def hand_out(count: int) -> None:
+        nonlocal taken
+        for _ in range(min(count, len(batches) - taken)):
+            running[pool.submit(_call, task, batches[taken])] = taken
+            taken += 1
+
+    try:
+        hand_out(helpers)
+        while taken < len(batches):
+            mine = taken
+            taken += 1
+            hand_out(2 * helpers - len(running))
+            results[mine] = task(shared, batches[mine])
+            for future in [future for future in running if future.done()]:
+                results[running.pop(future)] = future.result()
+        for future, index in running.items():
+            results[index] = future.result()
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C or a failed batch: no batch waits to be started
+        raise
+    return results  # type: ignore[return-value]  (every batch has its results here)
 
 
 @contextmanager
