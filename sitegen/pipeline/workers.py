@@ -79,7 +79,7 @@ def _run_alongside(pool: Any, task: Callable[[Any, list[T]], list[R]], shared: A
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C or a failed batch: no batch waits to be started
         raise
-    return results  # type: ignore[return-value]  (every batch has its results here)
+    return results  # type: ignore[return-value]  # every batch has its results by now
 
 
 @contextmanager
