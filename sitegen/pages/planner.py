@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import groupby
 from typing import Any, NamedTuple
 
@@ -126,10 +126,14 @@ class SitePlanner:
         self.has_search = config.search
         self.has_archive = config.offline_archive
         self.numerals = config.numerals
-        # The English names of tags and authors, by slug: looked up for every term link.
-        self.term_names = {taxonomy: names_by_slug(names) for taxonomy, names in config.taxonomies}
 
     # -- shared pieces -------------------------------------------------
+    @cached_property
+    def term_names(self) -> dict[str, Mapping[str, str]]:
+        """The English names of tags and authors by slug, found at the first term shown in
+        English (finding a table hashes it whole: not for every planner of a file's pages)."""
+        return {taxonomy: names_by_slug(names) for taxonomy, names in self.config.taxonomies}
+
     def companion_of(self, segment: Segment) -> Companion | None:
         return self.companions.get((segment.source_rel, segment.number))
 
