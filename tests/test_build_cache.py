@@ -4,7 +4,45 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sitegen.pipeline.cache import SEARCH_SEQUENCE, BuildCache
+import sqlite3
+
+from sitegen.pipeline.cache import PAGE_SIZE, SCHEMA, SEARCH_SEQUENCE, BuildCache
+
+
+def _page_size(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_a_new_cache_and_one_of_an_older_layout_are_made_with_large_pages(tmp_path: Path) -> None:
+    # sqlite keeps the page size a file was made with once it is in WAL mode: a cache made by
+    # an older build (4 KiB pages, another layout) is made again, not only emptied.
+    old = tmp_path / "old.sqlite"
+    db = sqlite3.connect(old)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE files (rel TEXT PRIMARY KEY, key TEXT, record BLOB)")
+    db.execute("INSERT INTO files VALUES ('a.txt', 'k', x'00')")
+    db.execute(f"PRAGMA user_version={SCHEMA - 1}")
+    db.close()
+    assert _page_size(old) == 4096 != PAGE_SIZE
+    for path in (tmp_path / "new.sqlite", old):
+        cache = BuildCache.open(path)
+        try:
+            cache.replace_files({"b.txt": ("key", ("record",))}, [])
+            assert cache.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert cache.recorded_keys(["a.txt", "b.txt"]) == {"b.txt": "key"}  # the old rows are gone
+        finally:
+            cache.close()
+        assert _page_size(path) == PAGE_SIZE
+    # Opened again at this layout, it is kept: its records stand.
+    cache = BuildCache.open(old)
+    try:
+        assert cache.recorded_keys(["b.txt"]) == {"b.txt": "key"}
+    finally:
+        cache.close()
 
 
 def test_the_document_sequence_is_read_from_an_index_without_the_packed_documents(tmp_path: Path) -> None:

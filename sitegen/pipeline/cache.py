@@ -21,7 +21,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 10
+SCHEMA = 11
+# The cache's page size, set when its file is made (sqlite keeps a database's page size for
+# good once it is in WAL mode). A build writes its state values (megabytes each) and a cold
+# build tens of megabytes of records and search documents in one transaction, and a build
+# reads every record back: in pages of 64 KiB rather than sqlite's 4 KiB, a sixteenth of the
+# system calls. Measured at 10,000 segments: storing the documents, saving the state,
+# committing and closing took 0.40 s of a cold build against 0.71 s; 43 ms of a one-change
+# build against 59 ms.
+PAGE_SIZE = 65536
 PACKAGE = Path(__file__).resolve().parent.parent  # sitegen/
 SEARCH_SEQUENCE = "SELECT url, day, digest FROM search"
 # Past this many files, their keys are picked out of one scan of the table (a checkout that
@@ -109,15 +117,14 @@ class BuildCache:
         self.path = path
         self.allowed = allowed if allowed is not None else allow_list(())
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA:
+        self.db = self._connect(path)
+        if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
+            # Another layout (or a new file): a new file, so that it takes this page size.
+            self.db.close()
+            self.delete(path)
+            self.db = self._connect(path)
             self.db.executescript(
                 """
-                DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS search;
-                DROP TABLE IF EXISTS photos;
                 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB);
                 CREATE TABLE files (rel TEXT PRIMARY KEY, key TEXT, record BLOB);
                 CREATE TABLE search (url TEXT PRIMARY KEY, rel TEXT, day INTEGER, digest TEXT, doc BLOB);
@@ -127,6 +134,14 @@ class BuildCache:
                 """
             )
             self.db.execute(f"PRAGMA user_version={SCHEMA}")
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: only a new file takes it
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
 
     @classmethod
     def open(cls, path: Path, allowed: Mapping[tuple[str, str], type] | AllowList | None = None) -> "BuildCache":
