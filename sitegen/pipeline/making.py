@@ -7,6 +7,7 @@ analyser or the zip writer.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -111,19 +112,31 @@ def make_files(plan: BuildPlan, cache: BuildCache, context: FileContext, keep_lo
     """The file stage: each changed file becomes its pages, listings and search documents."""
     if not plan.trusted:
         cache.clear()  # every file is processed again and recorded anew
-    previous = cache.records(record_from_stored) if plan.trusted else {}
+    previous = _records(cache, keep_long_lived) if plan.trusted else {}
     if plan.trusted and not previous.keys() >= set(plan.sources).difference(plan.changed):
         # The recorded signatures said a file unchanged that has no record: they and the
         # records were written together, so the cache contradicts itself.
         raise CacheDamaged("the build cache records a file's signature but not its record")
-    # Every file's record lives to the end of the build: out of the collector's walks before
-    # anything else is made (the next collection would walk them all, 40 ms at 10,000
-    # segments), and so do the records this stage makes.
-    keep_long_lived()
     outcomes = _process(plan, plan.changed, previous, context)
     files = join(plan, outcomes, previous, TranslationReport() if plan.config.translation.enabled else None)
     keep_long_lived()
     return files
+
+
+def _records(cache: BuildCache, keep_long_lived: Callable[[], None]) -> dict[str, FileOutcome]:
+    """Every file's record. They live to the end of the build, so they are taken out of the
+    collector's walks (``keep_long_lived``) as soon as they are read, before the collector
+    runs again: paused while they are read, it still counts the objects made, and its first
+    walk afterwards went over every one of them (17 ms at 10,000 segments)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        records = cache.records(record_from_stored)
+        keep_long_lived()  # gc.freeze, which also starts the collector's count again
+    finally:
+        if enabled:
+            gc.enable()
+    return records
 
 
 def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tuple[BuildPlan, FileResults, list[Problem]]:
