@@ -430,6 +430,120 @@ def test_a_link_planted_in_the_spare_site_is_never_followed(tmp_path: Path, work
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
 
 
+def _settled_folders(monkeypatch) -> list[set[str]]:
+    """The folders each build's staging copy found as marked (not read), build by build; folder
+    marks taken at once (the coarse-clock margin is for a folder someone changes right after)."""
+    import sitegen.pipeline.planted as planted
+    import sitegen.pipeline.staging as staging
+
+    monkeypatch.setattr(planted, "_SETTLED_NS", 0)
+    seen: list[set[str]] = []
+    ready = staging.StagingCopy.ready
+
+    def spied(self):
+        path = ready(self)
+        seen.append(set(self.settled))
+        return path
+
+    monkeypatch.setattr(staging.StagingCopy, "ready", spied)
+    return seen
+
+
+def test_folders_of_the_spare_as_the_build_left_them_are_not_read(tmp_path: Path, workers: int, monkeypatch) -> None:
+    settled = _settled_folders(monkeypatch)
+    site = make(tmp_path)
+    _edit(site, "مقال ثان معدل.\n")
+    rebuild(site, workers)  # the spare: a linked copy of the first build's site (no marks)
+    _edit(site, "مقال ثان معدل مرة أخرى.\n")
+    # A source removed: its pages lie in settled folders, which were not read, and go all the same.
+    (site / "content" / "2021" / "2021-03-01-three.md").unlink()
+    rebuild(site, workers)  # the spare: the first build's site, as it left it
+    assert settled[-1] >= {"ar", "en", "parallel"}, settled
+    assert not any((site / "_site" / "ar").glob("*three*"))
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+@pytest.mark.parametrize("where", ["spare", "live"])
+def test_a_link_planted_in_a_marked_folder_is_found(tmp_path: Path, workers: int, monkeypatch, where: str) -> None:
+    # Planting an entry changes its folder's ctime: the folder is read, and the link removed.
+    settled = _settled_folders(monkeypatch)
+    site = make(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private key material", encoding="utf-8")
+    if where == "live":
+        # Into the live site, which the next build keeps aside as the spare of the one after.
+        os.symlink(secret, site / "_site" / "en" / "planted.html")
+    _edit(site, "مقال ثان معدل.\n")
+    rebuild(site, workers)
+    if where == "spare":
+        os.symlink(secret, site / "._site.spare" / "en" / "planted.html")
+    _edit(site, "مقال ثان معدل مرة أخرى.\n")
+    result = rebuild(site, workers)
+    assert "en" not in settled[-1]
+    assert any("symbolic link" in p.message for p in result.problems)
+    assert not any(p.is_symlink() for p in (site / "_site").rglob("*"))
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_folder_marks_forged_in_the_cache_are_not_used(tmp_path: Path, workers: int, monkeypatch) -> None:
+    # Someone who can write the cache and the spare plants a link, then writes marks that fit
+    # the folders as they now are: without this user's key their seal does not hold, so every
+    # folder is read and the link found.
+    from dataclasses import replace
+
+    import sitegen.pipeline.planted as planted
+    from sitegen.pipeline.stages import CACHE_TYPES
+    from sitegen.pipeline.state import read_summary
+
+    settled = _settled_folders(monkeypatch)
+    site = make(tmp_path)
+    _edit(site, "مقال ثان معدل.\n")
+    rebuild(site, workers)
+    spare = site / "._site.spare"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private key material", encoding="utf-8")
+    os.symlink(secret, spare / "en" / "planted.html")
+    cache = sitegen.pipeline.cache.BuildCache.open(next((site / ".cache").glob("build-*.sqlite")), CACHE_TYPES)
+    try:
+        summary = read_summary(cache)
+        names = [mark[0] for mark in summary.spare.folders]
+        assert "en" in names
+        forged = tuple((name, (info := os.lstat(spare / name)).st_ino, info.st_ctime_ns, info.st_nlink) for name in names)
+        for seal in ("", "0" * 64, summary.spare.seal):
+            assert not planted.marks_hold(summary.spare.build_id, forged, seal)
+        cache.put_many({"summary": replace(summary, spare=replace(summary.spare, folders=forged))})
+    finally:
+        cache.close()
+    _edit(site, "مقال ثان معدل مرة أخرى.\n")
+    result = rebuild(site, workers)
+    assert settled[-1] == set()
+    assert any("symbolic link" in p.message for p in result.problems)
+    assert not any(p.is_symlink() for p in (site / "_site").rglob("*"))
+
+
+def test_a_marked_folder_holding_an_unmarked_folder_is_read(tmp_path: Path, monkeypatch) -> None:
+    # A folder holding no file of the site (here an empty one) gets no mark; a link planted in
+    # it changes its own ctime, not its parent's. The parent's link count says it holds a
+    # folder its marks do not name: the parent is read, and the link found.
+    import sitegen.pipeline.planted as planted
+
+    monkeypatch.setattr(planted, "_SETTLED_NS", 0)
+    root = tmp_path / "copy"
+    (root / "a" / "empty").mkdir(parents=True)
+    (root / "a" / "page.html").write_text("x", encoding="utf-8")
+    (root / "b").mkdir()
+    (root / "b" / "page.html").write_text("x", encoding="utf-8")
+    marks, sealed = planted.folder_marks(root, {"a", "b"}, "some build")
+    assert [mark[0] for mark in marks] == ["a", "b"]
+    assert planted.marks_hold("some build", marks, sealed) and not planted.marks_hold("another build", marks, sealed)
+    os.symlink(tmp_path, root / "a" / "empty" / "planted")
+    files: set[str] = set()
+    settled: set[str] = set()
+    assert planted.remove_planted_entries(root, files, marks, settled) == 1
+    assert settled == {"b"} and files == {"a/page.html"}
+    assert not (root / "a" / "empty" / "planted").is_symlink()
+
+
 def test_the_command_line_keeps_what_a_build_made_until_the_process_ends(tmp_path: Path) -> None:
     """build.py ends the process right after a build: the site's records are handed to it to
     keep, not freed object by object on the build's return (see BuildOptions.keep)."""

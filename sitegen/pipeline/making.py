@@ -54,6 +54,7 @@ from .plan import (
 from .records import record_from_stored, stored_record
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
+from .planted import folder_marks
 from .staging import StagingCopy, remove_path, remove_strays, throw_away
 from .state import STATE_TYPES, OutputState, SpareTree, Summary, write_state
 
@@ -212,7 +213,8 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     photo_files = sum(len(use.record.variants) for r in files.records.values() for use in r.photos)
     result.pages = sum(len(r.pages) for r in files.records.values()) - photo_files + sum(1 for a in artifacts if a.name) + carried_pages
     engine.run(artifacts)
-    remove_strays(view.staging, staging.files, set(engine.manifest))
+    kept = set(engine.manifest)
+    remove_strays(view.staging, staging.present(previous.manifest, kept), kept)
     packed = {path: member for outcome in [*files.outcomes.values(), *files.touched.values()] for path, member in outcome.zip_members.items()}
     packed.update(engine.packed)
     left_out = left_out_of_zip((use.record for r in files.records.values() for use in r.photos), view.config.offline_archive_images)
@@ -227,12 +229,14 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
     cache.update_records({rel: stored_record(record) for rel, record in files.touched.items()})
     save_photos(plan, cache, files)
     report = files.report
+    folders = {path.rpartition("/")[0] for path in engine.manifest}  # '' for the site itself
+    marks, marks_seal = folder_marks(plan.config.output_dir, folders, build_id)  # now that the site is published
     summary = Summary(
         fingerprint=plan.fingerprint,
         build_id=build_id,
         git_head=plan.git_head,
         git_dates=plan.git_dates,
-        folders=folder_times(plan.config.output_dir, engine.manifest),
+        folders=folder_times(plan.config.output_dir, folders),
         problems=tuple(p for p in result.problems if p not in plan.discovery_problems),
         segments=result.segments,
         pages=result.pages,
@@ -241,6 +245,8 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
         needs_translation=frozenset(rel for rel, r in files.records.items() if r.lacking),
         spare=spare,
         tags_memory=tags_memory_signature(plan.config),  # after this build wrote to it
+        folder_marks=marks,
+        marks_seal=marks_seal,
     )
     write_state(cache, summary, OutputState(dict(engine.manifest), dict(engine.records), dict(engine.outputs)), ranking, _signatures_to_record(plan, files))
 
@@ -278,9 +284,9 @@ def save_photos(plan: BuildPlan, cache: BuildCache, files: FileResults) -> None:
             remove_path(folder / name)
 
 
-def folder_times(output_dir: Path, manifest: dict[str, str]) -> dict[str, int]:
-    """mtime of every folder of the live site: adding or removing a file changes its folder's."""
-    names = {path.rpartition("/")[0] for path in manifest}
+def folder_times(output_dir: Path, names: set[str]) -> dict[str, int]:
+    """mtime of every folder of the live site holding a file (``names``, below it): adding or
+    removing a file changes its folder's."""
     folders = {str(output_dir / name) if name else str(output_dir) for name in names} | {str(output_dir)}
     return {folder: os.stat(folder).st_mtime_ns for folder in folders}
 

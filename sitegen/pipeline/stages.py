@@ -144,7 +144,9 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             # The site being replaced is kept for the next build's staging folder when the
             # next build can tell what it lacks: the paths this build changed.
             behind = changed_paths(engine.previous_manifest, engine.manifest)
-            kept = SpareTree(plan.previous.build_id, behind) if plan.trusted and len(behind) <= MAX_BEHIND else None
+            # Its folders as the previous build left them: the next build reads only those changed since.
+            previous = plan.previous
+            kept = SpareTree(previous.build_id, behind, previous.folder_marks, previous.marks_seal) if plan.trusted and len(behind) <= MAX_BEHIND else None
             spare_copy = publish_staging(staging.path, plan.config.output_dir, build_id, keep_previous=kept is not None)
             if spare_copy is not None:
                 # The new site itself, being linked meanwhile; its zip is made a file of its own

@@ -19,12 +19,13 @@ import stat
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..core import urls
 from ..core.fsutil import libc_function, write_all
+from .planted import FolderMark, marks_hold, plain_relative, remove_planted_entries
 
 MARKER = ".sitegen-output"
 MARKER_TEXT = b"This folder is written by build.py and replaced whole on every build.\n"
@@ -187,7 +188,9 @@ class StagingCopy:
         self.planted = 0  # symbolic links and special files found (and removed) in the copy
         self.linking = link_previous and output_dir.is_dir()
         self.behind: tuple[str, ...] | None = None  # set when made from the spare site
-        self.files: set[str] = set()  # every file the copy holds once ready (relative paths)
+        self.marks: tuple[FolderMark, ...] = ()  # the spare site's folders, as the build that made it left them
+        self.files: set[str] = set()  # every file read in the copy once ready (relative paths)
+        self.settled: set[str] = set()  # its folders found as marked: not read (see present)
         # The spare site's own site.zip, set aside by the catch-up: the new zip is written over
         # it in place (see site_zip.py). What the catch-up replaced waits in ``trash`` until
         # the outputs are made, then goes in the background (``let_go``).
@@ -203,13 +206,14 @@ class StagingCopy:
 
     def _take_spare(self, spare) -> bool:
         folder = spare_dir_for(self.output_dir)
-        if len(spare.behind) > MAX_BEHIND or not all(map(_plain_relative, spare.behind)) or read_build_id(folder) != spare.build_id:
+        if len(spare.behind) > MAX_BEHIND or not all(map(plain_relative, spare.behind)) or read_build_id(folder) != spare.build_id:
             return False
         try:
             os.rename(folder, self.path)
         except OSError:
             return False
         self.behind = spare.behind
+        self.marks = spare.folders if marks_hold(spare.build_id, spare.folders, spare.seal) else ()
         return True
 
     def ready(self) -> Path:
@@ -217,7 +221,7 @@ class StagingCopy:
             self.linking = False
             if self.behind is not None:
                 # Planted links removed first: nothing below is then written through one.
-                self.planted = remove_planted_entries(self.path, self.files)
+                self.planted = remove_planted_entries(self.path, self.files, self.marks, self.settled)
                 if not self.planted:
                     self._catch_up()
                 return self.path
@@ -250,6 +254,17 @@ class StagingCopy:
                 _link_or_copy(source, os.fspath(target))
                 self.files.add(rel)
 
+    def present(self, listed: Iterable[str], keep: set[str]) -> set[str]:
+        """Every file the copy held once ready, as far as :func:`remove_strays` needs: those
+        read, and of the settled folders (not read) the ones the live site's manifest
+        ``listed`` there that ``keep`` lacks. A settled folder holds what the build that made
+        the spare left there, brought up to the live site by the catch-up: the live site's
+        files there."""
+        if not self.settled:
+            return self.files
+        gone = set(listed).difference(keep)
+        return self.files | {path for path in gone if path.rpartition("/")[0] in self.settled and plain_relative(path)}
+
     def let_go(self) -> None:
         """What the catch-up replaced (the old zip, if the new one was not written over it) is
         deleted in the background: the old site.zip alone takes a while."""
@@ -266,42 +281,11 @@ class StagingCopy:
         discard_staging(self.path)
 
 
-def _plain_relative(rel: object) -> bool:
-    """A path the build writes: relative, no '..', no empty or dot parts (the cache may be planted)."""
-    return isinstance(rel, str) and bool(rel) and not rel.startswith("/") and all(part not in ("", ".", "..") for part in rel.split("/"))
-
-
-def remove_planted_entries(folder: Path, files: set[str] | None = None) -> int:
-    """Remove every symbolic link, named pipe, socket or device below ``folder``; returns how many.
-
-    The build never makes any of them, so one in the copy of the live site was planted: a link
-    to a folder elsewhere would have the build write through it (outside the output folder), a
-    link to a private file would be published and zipped. Links are removed, never followed.
-    The walk reads only directory entries (their type comes with the name): no stat per file.
-    ``files`` receives the path of every regular file, relative to ``folder`` (for
-    :func:`remove_strays`, which then needs no walk of its own).
-    """
-    removed = 0
-    root = os.fspath(folder)
-    pending = [(root, "")]
-    while pending:
-        path, prefix = pending.pop()
-        with os.scandir(path) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, prefix + entry.name + "/"))
-                elif not entry.is_file(follow_symlinks=False):
-                    os.unlink(entry.path)
-                    removed += 1
-                elif files is not None:
-                    files.add(prefix + entry.name)
-    return removed
-
-
 def remove_strays(staging: Path, present: set[str], keep: set[str]) -> None:
     """Whatever the new site does not contain goes: pages of removed sources, and files
     someone dropped into the output folder. ``present``: the files the staging folder held
-    before the build wrote anything (every file written since is in ``keep``)."""
+    before the build wrote anything (every file written since is in ``keep``; see
+    :meth:`StagingCopy.present`)."""
     for rel in sorted(present - keep - {MARKER}):
         path = staging / rel
         try:

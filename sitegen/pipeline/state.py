@@ -32,6 +32,10 @@ class SpareTree:
 
     build_id: str  # the build it holds (its marker says so)
     behind: tuple[str, ...]  # paths where the live site differs from it
+    # Its folders as the build that made it left them (Summary.folder_marks): a folder found
+    # as marked holds what that build put there, and is not walked again (staging.py).
+    folders: tuple[tuple[str, int, int, int], ...] = ()
+    seal: str = ""  # of the folders and the build (planted.marks_hold)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class Summary:
     needs_translation: frozenset[str]  # files with units the memory lacks
     spare: SpareTree | None = None  # the previous site, kept aside for the next build
     tags_memory: tuple | None = None  # stat signature of the tags' memory the English lists were named from
+    # (folder below the site, inode, ctime, link count) of the live site's folders, as this
+    # build left them: see planted.folder_marks.
+    folder_marks: tuple[tuple[str, int, int, int], ...] = ()
+    marks_seal: str = ""
 
 
 @dataclass(frozen=True)
