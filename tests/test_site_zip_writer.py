@@ -60,9 +60,9 @@ def test_a_zip_written_from_the_previous_layout_equals_one_written_afresh(tmp_pa
         pack = PackWriter(base / f"{number}.pack")
         packed = {name: pack.add(_content(name, versions[name])) for name in sorted(packed_names)}
         pack.flush()
-        unchanged = {name for name, version in versions.items() if versions_before.get(name) == version}
+        changed = {name for name, version in versions.items() if versions_before.get(name) != version}
         new = base / f"new{number}.zip"
-        layout = write_site_zip(new, root, sorted(versions), packed, layout and PreviousZip(layout, unchanged), final_path=live)
+        layout = write_site_zip(new, root, sorted(versions), packed, layout and PreviousZip(layout, changed), final_path=live)
         fresh = base / f"fresh{number}.zip"
         write_site_zip(fresh, root, sorted(versions), {})
         assert new.read_bytes() == fresh.read_bytes()
@@ -86,7 +86,7 @@ def test_a_run_of_unchanged_members_is_copied_not_compressed_again(tmp_path, mon
     (root / "index.html").write_bytes(b"<p>changed</p>")
     compressed: list[bytes] = []
     monkeypatch.setattr(archive, "compress", lambda data: compressed.append(data) or archive.deflate.deflate_compress(data, archive.LEVEL))
-    write_site_zip(tmp_path / "new.zip", root, sorted(files), {}, PreviousZip(layout, set(files) - {"index.html"}), final_path=live)
+    write_site_zip(tmp_path / "new.zip", root, sorted(files), {}, PreviousZip(layout, {"index.html"}), final_path=live)
     assert compressed == [b"<p>changed</p>"]
 
 
@@ -136,7 +136,7 @@ def test_batches_of_unchanged_neighbours_are_copied_in_one_piece_and_give_the_zi
     single: list[int] = []
     monkeypatch.setattr(archive._ZipWriter, "copy", lambda self, number: single.append(number) or self.copy_run(number, number + 1))
     new = tmp_path / "new.zip"
-    write_site_zip(new, root, sorted(versions), {}, PreviousZip(layout, set(names) - changed - removed), final_path=live)
+    write_site_zip(new, root, sorted(versions), {}, PreviousZip(layout, changed | added | removed), final_path=live)
     fresh = tmp_path / "fresh.zip"
     write_site_zip(fresh, root, sorted(versions), {})
     assert new.read_bytes() == fresh.read_bytes()

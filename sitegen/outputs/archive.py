@@ -219,11 +219,13 @@ class _Directory:
 
 
 class PreviousZip(NamedTuple):
-    """The zip a new one may copy members from: its layout, and the names whose content is
-    unchanged since (the caller vouches that the zip lies at ``layout.file``, whole)."""
+    """The zip a new one may copy members from: its layout, and the names whose content has
+    changed since (or that it lacks): every other member it holds is copied. (The caller
+    vouches that the zip lies at ``layout.file``, whole.) The changed ones, not the others:
+    a build changes a few hundred files of tens of thousands."""
 
     layout: ZipLayout
-    unchanged: AbstractSet[str]
+    changed: AbstractSet[str]
 
 
 class _ZipWriter:
@@ -309,7 +311,7 @@ def write_site_zip(
     # Made in C, as each batch's judgment below: at 50,000 segments (156,000 members) the zip's
     # bookkeeping beside its copy went from about 0.20 s to 0.14-0.15 s.
     old = dict(zip(previous.layout.names, range(len(previous.layout.names)))) if previous is not None else {}
-    unchanged = previous.unchanged if previous is not None else frozenset()
+    changed = previous.changed if previous is not None else frozenset()
     sources = _Sources()
     try:
         fd = os.open(target, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
@@ -318,7 +320,7 @@ def write_site_zip(
             ordered = sorted(names)
             for begin in range(0, len(ordered), _BATCH):
                 batch = ordered[begin : begin + _BATCH]
-                if unchanged.issuperset(batch):
+                if changed.isdisjoint(batch):
                     numbers = list(map(old.get, batch))
                     first = numbers[0]
                     if first is not None and numbers == list(range(first, first + len(batch))):
@@ -326,7 +328,7 @@ def write_site_zip(
                         # one piece, judged and copied without a step a member in Python.
                         writer.copy_run(first, first + len(batch))
                         continue
-                copied = {name: old[name] for name in batch if name in unchanged and name in old}
+                copied = {name: old[name] for name in batch if name in old and name not in changed}
                 fresh = [n for n in batch if n not in copied and n not in packed]
                 contents = {n: (root / n).read_bytes() for n in fresh}
                 if rewrite is not None:

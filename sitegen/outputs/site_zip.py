@@ -8,12 +8,11 @@ into pack files; only the rest is compressed here.
 
 from __future__ import annotations
 
-import operator
 import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import compress, filterfalse
+from itertools import filterfalse
 from pathlib import Path
 
 from ..config import SiteConfig
@@ -67,9 +66,10 @@ def _make(view: SiteView, finished: Finished, names: list[str], key: str, memo: 
     previous = _live_zip(config, memo)
     reuse = None
     if previous is not None:
-        before, now, names_before = finished.previous_manifest, finished.manifest, previous.names
-        # The names whose file is the same in both manifests, judged in C.
-        reuse = PreviousZip(previous, frozenset(compress(names_before, map(operator.eq, map(before.get, names_before), map(now.get, names_before)))))
+        # The names whose file differs between the two manifests (changed, added or removed):
+        # pairs in one and not the other, found by a set operation in C. (The names the zip
+        # holds unchanged, judged one by one, cost 4-13 ms at 10,000 segments.)
+        reuse = PreviousZip(previous, {name for name, _ in finished.previous_manifest.items() ^ finished.manifest.items()})
     packed = {name: member for name, member in finished.packed.items() if name in finished.manifest}
     target = view.staging / urls.ARCHIVE
     _take_old_zip(finished.old_zip, target)
