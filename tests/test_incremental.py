@@ -463,13 +463,34 @@ def test_folders_of_the_spare_as_the_build_left_them_are_not_read(tmp_path: Path
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
 
 
-@pytest.mark.parametrize("where", ["spare", "live"])
+def test_the_first_build_after_a_full_one_reads_only_the_changed_folders_of_its_copy(tmp_path: Path, workers: int, monkeypatch) -> None:
+    # A full build leaves a linked copy of its site as the spare, walked and marked once whole.
+    settled = _settled_folders(monkeypatch)
+    site = make(tmp_path)
+    _edit(site, "مقال ثان معدل.\n")
+    rebuild(site, workers)
+    assert settled[-1] >= {"ar", "en", "parallel"}, settled
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+@pytest.mark.parametrize("where", ["spare", "live", "copy"])
 def test_a_link_planted_in_a_marked_folder_is_found(tmp_path: Path, workers: int, monkeypatch, where: str) -> None:
     # Planting an entry changes its folder's ctime: the folder is read, and the link removed.
     settled = _settled_folders(monkeypatch)
     site = make(tmp_path)
     secret = tmp_path / "secret.txt"
     secret.write_text("private key material", encoding="utf-8")
+    if where == "copy":
+        # Into the linked copy a full build leaves as the spare, marked once whole.
+        os.symlink(secret, site / "._site.spare" / "en" / "planted.html")
+        _edit(site, "مقال ثان معدل.\n")
+        result = rebuild(site, workers)
+        # The copy with the link was read where it changed, then abandoned for a full build.
+        assert "en" not in settled[-2] and "ar" in settled[-2] and settled[-1] == set(), settled
+        assert any("symbolic link" in p.message for p in result.problems)
+        assert not any(p.is_symlink() for p in (site / "_site").rglob("*"))
+        assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+        return
     if where == "live":
         # Into the live site, which the next build keeps aside as the spare of the one after.
         os.symlink(secret, site / "_site" / "en" / "planted.html")
@@ -479,7 +500,7 @@ def test_a_link_planted_in_a_marked_folder_is_found(tmp_path: Path, workers: int
         os.symlink(secret, site / "._site.spare" / "en" / "planted.html")
     _edit(site, "مقال ثان معدل مرة أخرى.\n")
     result = rebuild(site, workers)
-    assert "en" not in settled[-1]
+    assert "en" not in settled[-2] and "ar" in settled[-2] and settled[-1] == set(), settled
     assert any("symbolic link" in p.message for p in result.problems)
     assert not any(p.is_symlink() for p in (site / "_site").rglob("*"))
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
@@ -516,7 +537,7 @@ def test_folder_marks_forged_in_the_cache_are_not_used(tmp_path: Path, workers: 
         cache.close()
     _edit(site, "مقال ثان معدل مرة أخرى.\n")
     result = rebuild(site, workers)
-    assert settled[-1] == set()
+    assert settled[-2:] == [set(), set()], settled  # every folder read, then a full build
     assert any("symbolic link" in p.message for p in result.problems)
     assert not any(p.is_symlink() for p in (site / "_site").rglob("*"))
 

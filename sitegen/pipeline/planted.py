@@ -78,7 +78,7 @@ def _sealed_parts(build_id: str, marks) -> list[str]:
     return [build_id, *(f"{name}/{inode}/{ctime}/{links}" for name, inode, ctime, links in marks)]
 
 
-def remove_planted_entries(folder: Path, files: set[str] | None = None, marks: Iterable[FolderMark] = (), settled: set[str] | None = None) -> int:
+def remove_planted_entries(folder: Path, files: set[str] | None = None, marks: Iterable[FolderMark] = (), settled: set[str] | None = None, read: set[str] | None = None) -> int:
     """Remove every symbolic link, named pipe, socket or device below ``folder``; returns how many.
 
     The build never makes any of them, so one in the copy of the live site was planted: a link
@@ -94,6 +94,7 @@ def remove_planted_entries(folder: Path, files: set[str] | None = None, marks: I
     every one-change build), and ``settled`` receives it. Its link count says its subfolders
     are the marked ones, and each of them is judged in turn. The top folder is always read
     (moving a site aside changes its own ctime), and any folder whose mark changed.
+    ``read`` receives every folder read below ``folder``.
     """
     removed = 0
     root = os.fspath(folder)
@@ -104,6 +105,8 @@ def remove_planted_entries(folder: Path, files: set[str] | None = None, marks: I
     pending = [(root, "")]  # folders to read, with their path below ``folder``
     while pending:
         path, prefix = pending.pop()
+        if read is not None and prefix:
+            read.add(prefix[:-1])
         with os.scandir(path) as entries:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):

@@ -45,7 +45,7 @@ from .staging import (
     publish_staging,
     remove_leftovers,
 )
-from .state import STATE_TYPES, OutputState, SpareTree, read_outputs, read_ranking, write_signatures
+from .state import STATE_TYPES, OutputState, SpareTree, read_outputs, read_ranking, with_copy_marks, write_copy_marks, write_signatures
 
 
 def _record_types() -> tuple[type, ...]:
@@ -117,7 +117,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
 
     result = BuildResult(problems=list(plan.discovery_problems))
     spare_copy = None
-    spare = plan.previous.spare if plan.trusted else None
+    spare = with_copy_marks(cache, plan.previous.spare) if plan.trusted else None
     staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted, spare=spare)  # cp -al runs while the cache is read
     try:
         plan, staging = ready_staging(plan, staging, result)
@@ -160,8 +160,8 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
                 plan.options.keep((plan, context, photos, files, documents, view, ranking, engine))
         # Committed (the cache's transaction ends above) while the spare is still being linked:
         # it becomes the spare only once whole, and one cut short is never taken.
-        if spare_copy is not None:
-            spare_copy.finish()
+        if spare_copy is not None and spare_copy.finish() and spare_copy.marks[0]:
+            write_copy_marks(cache, build_id, *spare_copy.marks)
         return result
     finally:
         if not result.written:

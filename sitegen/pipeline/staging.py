@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..core import urls
 from ..core.fsutil import libc_function, write_all
-from .planted import FolderMark, marks_hold, plain_relative, remove_planted_entries
+from .planted import FolderMark, folder_marks, marks_hold, plain_relative, remove_planted_entries
 
 MARKER = ".sitegen-output"
 MARKER_TEXT = b"This folder is written by build.py and replaced whole on every build.\n"
@@ -328,7 +328,7 @@ def publish_staging(staging: Path, output_dir: Path, build_id: str, keep_previou
         os.rename(staging, spare)  # now holds the previous site
         return None
     remove_in_background(staging)
-    return SpareCopy(output_dir)
+    return SpareCopy(output_dir, build_id)
 
 
 class SpareCopy:
@@ -337,9 +337,13 @@ class SpareCopy:
     build has no previous site worth catching up). Without it, the first build after a full
     one linked every file of the site again before it could start."""
 
-    def __init__(self, output_dir: Path):
+    def __init__(self, output_dir: Path, build_id: str = ""):
         self.output_dir = output_dir
+        self.build_id = build_id  # of the site copied
         self.folder = spare_dir_for(output_dir)
+        # Its folders' marks and their seal, once linked and walked (planted.folder_marks):
+        # the next build reads only the folders changed since (none: every folder is read).
+        self.marks: tuple[tuple[FolderMark, ...], str] = ((), "")
         # Linked under a trash name, renamed into place once whole (finish): a copy cut short
         # (the build killed, cp failed) is never a spare, only a leftover that the next build
         # deletes. So the build's state can be committed while the copy goes on.
@@ -358,15 +362,26 @@ class SpareCopy:
         # Copied beside the site while cp links it (two processors, two copies at once); under
         # a trash name, so that a build killed meanwhile leaves nothing remove_leftovers keeps.
         copy = trash_dir_for(self.output_dir)
-        if not copy_file(self.output_dir / urls.ARCHIVE, copy):
-            return
+        copied = copy_file(self.output_dir / urls.ARCHIVE, copy)
         try:
             if self.process.wait() == 0:
-                os.replace(copy, self.partial / urls.ARCHIVE)
+                if copied:
+                    os.replace(copy, self.partial / urls.ARCHIVE)
+                self.marks = self._mark()
                 return
         except OSError:
             pass
-        remove_path(copy)
+        if copied:
+            remove_path(copy)
+
+    def _mark(self) -> tuple[tuple[FolderMark, ...], str]:
+        """The copy walked once whole (cp copies a link planted in the live site meanwhile as
+        a link: removed), then its folders marked: the first build after a full one then reads
+        only the folders changed since, as every later build does (the spare it keeps aside
+        is marked by the build that made it, Summary.folder_marks)."""
+        read: set[str] = set()
+        remove_planted_entries(self.partial, None, (), None, read)
+        return folder_marks(self.partial, read, self.build_id)
 
     def finish(self) -> bool:
         """Whether the copy is whole, and now the spare. A partial one is removed: a spare is

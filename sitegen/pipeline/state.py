@@ -7,7 +7,7 @@ site's manifest and every artifact's record, read only when something is built.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -136,6 +136,26 @@ def read_signatures(cache: BuildCache, data: bytes | None) -> dict[str, tuple]:
     signatures = cache.load(data) if data is not None else None
     return signatures if type(signatures) is dict else {}
 
+
+
+SPARE_MARKS = "spare marks"  # the meta value holding the marks of a linked copy's folders
+
+
+def with_copy_marks(cache: BuildCache, spare: SpareTree | None) -> SpareTree | None:
+    """``spare`` with the marks of its folders when it is the linked copy of the site a full
+    build published: the copy is marked once whole (staging.SpareCopy), after the build's
+    state was committed, so the marks are kept beside it, naming the build whose site they
+    describe. (Their seal is judged where they are used: planted.marks_hold.)"""
+    if spare is None or spare.folders:
+        return spare
+    value = cache.get(SPARE_MARKS)
+    if type(value) is tuple and len(value) == 3 and value[0] == spare.build_id:
+        return replace(spare, folders=value[1], seal=value[2])
+    return spare
+
+
+def write_copy_marks(cache: BuildCache, build_id: str, marks: tuple, seal: str) -> None:
+    cache.put_many({SPARE_MARKS: (build_id, marks, seal)})
 
 
 def write_state(cache: BuildCache, summary: Summary, outputs: OutputState, ranking: Any, signatures: dict[str, tuple]) -> None:
