@@ -449,11 +449,17 @@ def _settled_folders(monkeypatch) -> list[set[str]]:
     return seen
 
 
-def test_folders_of_the_spare_as_the_build_left_them_are_not_read(tmp_path: Path, workers: int, monkeypatch) -> None:
-    settled = _settled_folders(monkeypatch)
+def _edited_once(tmp_path: Path, workers: int) -> Path:
+    """A site built in full, then once more after an edit (its spare: the full build's copy)."""
     site = make(tmp_path)
     _edit(site, "مقال ثان معدل.\n")
-    rebuild(site, workers)  # the spare: a linked copy of the first build's site (no marks)
+    rebuild(site, workers)
+    return site
+
+
+def test_folders_of_the_spare_as_the_build_left_them_are_not_read(tmp_path: Path, workers: int, monkeypatch) -> None:
+    settled = _settled_folders(monkeypatch)
+    site = _edited_once(tmp_path, workers)
     _edit(site, "مقال ثان معدل مرة أخرى.\n")
     # A source removed: its pages lie in settled folders, which were not read, and go all the same.
     (site / "content" / "2021" / "2021-03-01-three.md").unlink()
@@ -466,9 +472,7 @@ def test_folders_of_the_spare_as_the_build_left_them_are_not_read(tmp_path: Path
 def test_the_first_build_after_a_full_one_reads_only_the_changed_folders_of_its_copy(tmp_path: Path, workers: int, monkeypatch) -> None:
     # A full build leaves a linked copy of its site as the spare, walked and marked once whole.
     settled = _settled_folders(monkeypatch)
-    site = make(tmp_path)
-    _edit(site, "مقال ثان معدل.\n")
-    rebuild(site, workers)
+    site = _edited_once(tmp_path, workers)
     assert settled[-1] >= {"ar", "en", "parallel"}, settled
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
 
@@ -480,26 +484,18 @@ def test_a_link_planted_in_a_marked_folder_is_found(tmp_path: Path, workers: int
     site = make(tmp_path)
     secret = tmp_path / "secret.txt"
     secret.write_text("private key material", encoding="utf-8")
-    if where == "copy":
-        # Into the linked copy a full build leaves as the spare, marked once whole.
-        os.symlink(secret, site / "._site.spare" / "en" / "planted.html")
-        _edit(site, "مقال ثان معدل.\n")
-        result = rebuild(site, workers)
-        # The copy with the link was read where it changed, then abandoned for a full build.
-        assert "en" not in settled[-2] and "ar" in settled[-2] and settled[-1] == set(), settled
-        assert any("symbolic link" in p.message for p in result.problems)
-        assert not any(p.is_symlink() for p in (site / "_site").rglob("*"))
-        assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
-        return
     if where == "live":
         # Into the live site, which the next build keeps aside as the spare of the one after.
         os.symlink(secret, site / "_site" / "en" / "planted.html")
-    _edit(site, "مقال ثان معدل.\n")
-    rebuild(site, workers)
-    if where == "spare":
+    if where != "copy":
+        _edit(site, "مقال ثان معدل.\n")
+        rebuild(site, workers)
+    if where in ("spare", "copy"):
+        # "copy": into the linked copy a full build leaves as the spare, marked once whole.
         os.symlink(secret, site / "._site.spare" / "en" / "planted.html")
     _edit(site, "مقال ثان معدل مرة أخرى.\n")
     result = rebuild(site, workers)
+    # The copy with the link was read where it changed, then abandoned for a full build.
     assert "en" not in settled[-2] and "ar" in settled[-2] and settled[-1] == set(), settled
     assert any("symbolic link" in p.message for p in result.problems)
     assert not any(p.is_symlink() for p in (site / "_site").rglob("*"))
@@ -517,9 +513,7 @@ def test_folder_marks_forged_in_the_cache_are_not_used(tmp_path: Path, workers: 
     from sitegen.pipeline.state import read_summary
 
     settled = _settled_folders(monkeypatch)
-    site = make(tmp_path)
-    _edit(site, "مقال ثان معدل.\n")
-    rebuild(site, workers)
+    site = _edited_once(tmp_path, workers)
     spare = site / "._site.spare"
     secret = tmp_path / "secret.txt"
     secret.write_text("private key material", encoding="utf-8")
