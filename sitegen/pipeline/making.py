@@ -51,10 +51,10 @@ from .plan import (
     tags_memory_signature,
     with_photos,
 )
+from .planted import folder_marks
 from .records import record_from_stored, stored_record
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
-from .planted import folder_marks
 from .staging import StagingCopy, remove_path, remove_strays, throw_away
 from .state import STATE_TYPES, OutputState, SpareTree, Summary, write_state
 

@@ -18,11 +18,6 @@ from pathlib import Path
 from ..core.sealing import holds, seal, user_key
 
 
-def _a_mark(mark: object) -> bool:
-    """A folder mark as folder_marks makes them (the cache may be planted)."""
-    return type(mark) is tuple and len(mark) == 4 and plain_relative(mark[0]) and all(type(n) is int for n in mark[1:])
-
-
 def plain_relative(rel: object) -> bool:
     """A path the build writes: relative, no '..', no empty or dot parts (the cache may be planted)."""
     return isinstance(rel, str) and bool(rel) and not rel.startswith("/") and all(part not in ("", ".", "..") for part in rel.split("/"))
@@ -78,6 +73,11 @@ def _sealed_parts(build_id: str, marks) -> list[str]:
     return [build_id, *(f"{name}/{inode}/{ctime}/{links}" for name, inode, ctime, links in marks)]
 
 
+def _a_mark(mark: object) -> bool:
+    """A folder mark as folder_marks makes them (the cache may be planted)."""
+    return type(mark) is tuple and len(mark) == 4 and plain_relative(mark[0]) and all(type(n) is int for n in mark[1:])
+
+
 def remove_planted_entries(folder: Path, files: set[str] | None = None, marks: Iterable[FolderMark] = (), settled: set[str] | None = None, read: set[str] | None = None) -> int:
     """Remove every symbolic link, named pipe, socket or device below ``folder``; returns how many.
 
@@ -113,12 +113,12 @@ def remove_planted_entries(folder: Path, files: set[str] | None = None, marks: I
                     judge = [prefix + entry.name]  # a folder, then the marked ones of a settled folder
                     while judge:
                         name = judge.pop()
-                        path = f"{root}/{name}"
-                        if settled is not None and _as_marked(path, marked.get(name), len(below.get(name, ()))):
+                        found = f"{root}/{name}"
+                        if settled is not None and _as_marked(found, marked.get(name), len(below.get(name, ()))):
                             settled.add(name)
                             judge += below.get(name, ())
-                        elif _is_folder(path):  # never read through a link
-                            pending.append((path, name + "/"))
+                        elif _is_folder(found):  # never read through a link
+                            pending.append((found, name + "/"))
                 elif not entry.is_file(follow_symlinks=False):
                     os.unlink(entry.path)
                     removed += 1

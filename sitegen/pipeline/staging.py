@@ -380,7 +380,7 @@ class SpareCopy:
         only the folders changed since, as every later build does (the spare it keeps aside
         is marked by the build that made it, Summary.folder_marks)."""
         read: set[str] = set()
-        remove_planted_entries(self.partial, None, (), None, read)
+        remove_planted_entries(self.partial, read=read)
         return folder_marks(self.partial, read, self.build_id)
 
     def finish(self) -> bool:
