@@ -142,3 +142,28 @@ def test_batches_of_unchanged_neighbours_are_copied_in_one_piece_and_give_the_zi
     assert new.read_bytes() == fresh.read_bytes()
     # Only the members sharing a batch with a change are copied one by one.
     assert 0 < len(single) <= 8 * archive._BATCH
+
+
+def test_a_pack_cut_short_or_a_previous_zip_shorter_than_its_layout_is_an_error_not_a_short_member(tmp_path) -> None:
+    # Members are read from their packs and from the previous zip by position: a file that ends
+    # before a member does is refused (the build then fails loudly), never zipped as a member
+    # cut short.
+    import pytest
+
+    root = tmp_path / "root"
+    files = {name: _content(name, 3) for name in NAMES[:12]}
+    _write(root, files)
+    pack = PackWriter(tmp_path / "cut.pack")
+    packed = {name: pack.add(files[name]) for name in NAMES[:3]}
+    pack.flush()
+    with open(pack.path, "r+b") as handle:
+        handle.truncate(packed[NAMES[2]].offset + 1)
+    with pytest.raises(OSError, match="past the end"):
+        write_site_zip(tmp_path / "a.zip", root, sorted(files), packed)
+
+    live = tmp_path / "live.zip"
+    layout = write_site_zip(live, root, sorted(files), {})
+    with open(live, "r+b") as handle:
+        handle.truncate(layout.size // 2)
+    with pytest.raises(OSError):
+        write_site_zip(tmp_path / "b.zip", root, sorted(files), {}, PreviousZip(layout, {NAMES[11]}))
