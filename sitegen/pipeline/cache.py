@@ -106,9 +106,6 @@ def load_value(data: bytes, allowed: Mapping[tuple[str, str], type] | AllowList)
         raise CacheDamaged(f"the build cache holds an unreadable value ({type(exc).__name__})") from None
 
 
-_RECORDS_BETWEEN_ASKING = 256
-
-
 class BuildCache:
     """A thin layer over sqlite: meta values, per-file records, per-document search entries.
 
@@ -191,26 +188,15 @@ class BuildCache:
         ask = self.db.execute
         return {rel: row[0] for rel in rels for row in ask("SELECT key FROM files WHERE rel=?", (rel,))}
 
-    def records(self, read: Callable[[Any], Any], wanted: Callable[[], bool] | None = None, abandoned: Callable[[object], None] | None = None) -> dict[str, Any] | None:
-        """Every file's record, made by ``read`` of the value stored (see records.py); None as
-        soon as ``wanted()`` says they no longer are (asked every few hundred records), those
-        read so far given to ``abandoned`` (to keep: freeing them costs what reading did)."""
+    def records(self, read: Callable[[Any], Any]) -> dict[str, Any]:
+        """Every file's record, made by ``read`` of the value stored (see records.py)."""
         rows = self.db.execute("SELECT rel, record FROM files")
         # Plain values make no reference cycles: the collector, woken again and again by
         # hundreds of thousands of new objects, would walk them all for nothing.
         enabled = gc.isenabled()
         gc.disable()
         try:
-            if wanted is None:
-                return {rel: read(load_value(record, self.allowed)) for rel, record in rows}
-            found: dict[str, Any] = {}
-            while batch := rows.fetchmany(_RECORDS_BETWEEN_ASKING):
-                found.update({rel: read(load_value(record, self.allowed)) for rel, record in batch})
-                if not wanted():
-                    if abandoned is not None:
-                        abandoned(found)
-                    return None
-            return found
+            return {rel: read(load_value(record, self.allowed)) for rel, record in rows}
         finally:
             if enabled:
                 gc.enable()

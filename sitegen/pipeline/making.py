@@ -56,7 +56,7 @@ from .records import record_from_stored, stored_record
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
 from .staging import StagingCopy, remove_path, remove_strays, throw_away
-from .state import STATE_TYPES, Ahead, OutputState, SpareTree, Summary, read_outputs, read_ranking, write_state
+from .state import STATE_TYPES, OutputState, SpareTree, Summary, write_state
 
 # The outputs of the whole site, made in this order; site.zip comes last, of all their files.
 # Adding an output: a module in outputs/ with an Output subclass, and one line here.
@@ -113,7 +113,7 @@ def make_files(plan: BuildPlan, cache: BuildCache, context: FileContext, keep_lo
     """The file stage: each changed file becomes its pages, listings and search documents."""
     if not plan.trusted:
         cache.clear()  # every file is processed again and recorded anew
-    previous = (plan.ahead.records if plan.ahead is not None else _records(cache, keep_long_lived)) if plan.trusted else {}
+    previous = _records(cache, keep_long_lived) if plan.trusted else {}
     if plan.trusted and not previous.keys() >= set(plan.sources).difference(plan.changed):
         # The recorded signatures said a file unchanged that has no record: they and the
         # records were written together, so the cache contradicts itself.
@@ -124,36 +124,20 @@ def make_files(plan: BuildPlan, cache: BuildCache, context: FileContext, keep_lo
     return files
 
 
-def _records(cache: BuildCache, keep_long_lived: Callable[[], None], wanted: Callable[[], bool] | None = None, abandoned: Callable[[object], None] | None = None) -> dict[str, FileOutcome] | None:
-    """Every file's record (None once no longer ``wanted``). They live to the end of the
-    build, so they are taken out of the collector's walks (``keep_long_lived``) as soon as
-    they are read, before the collector runs again: paused while they are read, it still
-    counts the objects made, and its first walk afterwards went over every one of them (17
-    ms at 10,000 segments)."""
+def _records(cache: BuildCache, keep_long_lived: Callable[[], None]) -> dict[str, FileOutcome]:
+    """Every file's record. They live to the end of the build, so they are taken out of the
+    collector's walks (``keep_long_lived``) as soon as they are read, before the collector
+    runs again: paused while they are read, it still counts the objects made, and its first
+    walk afterwards went over every one of them (17 ms at 10,000 segments)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        records = cache.records(record_from_stored, wanted, abandoned)
+        records = cache.records(record_from_stored)
         keep_long_lived()  # gc.freeze, which also starts the collector's count again
     finally:
         if enabled:
             gc.enable()
     return records
-
-
-def read_ahead(cache: BuildCache, keep_long_lived: Callable[[], None], wanted: Callable[[], bool], abandoned: Callable[[object], None] | None = None) -> Ahead | None:
-    """What the previous build left (plan.survey reads it while the sources are scanned);
-    None as soon as ``wanted()`` says it is not (a build with nothing to do), what was read
-    by then given to ``abandoned``."""
-    records = _records(cache, keep_long_lived, wanted, abandoned)
-    if records is None:
-        return None
-    ahead = Ahead(records, read_outputs(cache), read_ranking(cache))
-    if wanted():
-        return ahead
-    if abandoned is not None:
-        abandoned(ahead)
-    return None
 
 
 def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tuple[BuildPlan, FileResults, list[Problem]]:

@@ -2,16 +2,8 @@
 
 Made in two steps. :func:`survey` reads only directory listings, stat signatures, the
 cache's small summary and the signatures the previous build recorded: enough to see that
-nothing changed (the common case of a no-op build). :func:`settle` then reads the bytes of
-the files whose signature changed, so that a file touched but identical (a checkout, an
-editor saving twice) is not redone.
-
-When the cache holds the live site's build, the scan (:func:`scan`: finding, dating and
-stat'ing every source and memory) runs in a forked child while this process reads what the
-previous build left (``read_ahead``: every file's record, the outputs' state, the
-ranking), which any build that makes something needs: the one is system calls, the other
-unpickling, and there are two cores. A build with nothing to do stops reading once the
-child says so.
+nothing changed (the common case of a no-op build). :func:`settle` then reads the bytes of the files whose signature changed, so
+that a file touched but identical (a checkout, an editor saving twice) is not redone.
 """
 
 from __future__ import annotations
@@ -29,7 +21,6 @@ from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes, stat_signature
 from ..pages.theme import Theme
 from ..translation.companions import ProgressCallback, recover_translations
-from ..translation.journal import journal_path
 from ..translation.memory import (
     MemoryRead,
     memory_file_name,
@@ -38,10 +29,9 @@ from ..translation.memory import (
 )
 from ..translation.site_words import SITE_SOURCE
 from ..translation.term_words import TAGS_SOURCE
-from . import workers
 from .cache import BuildCache, CacheDamaged, dump_value
 from .staging import read_build_id
-from .state import SIGNATURES, Ahead, Summary, read_signatures, read_summary
+from .state import SIGNATURES, Summary, read_signatures, read_summary
 
 
 @dataclass(frozen=True)
@@ -80,12 +70,6 @@ class BuildPlan:
     # Files whose stat signature changed but whose bytes did not (a touch, a checkout): not
     # made again, but their new signatures are recorded, or every later build reads them.
     settled: tuple[str, ...] = ()
-    # What the previous build left (its records and state), read while the sources were
-    # scanned; None: read where it is used (:func:`survey`).
-    ahead: Ahead | None = None
-    # The live site, and the names its English lists show, as the previous build left them:
-    # seen once, as the plan was made.
-    as_left: bool = False
 
     @property
     def trusted(self) -> bool:
@@ -97,7 +81,7 @@ class BuildPlan:
 
     @property
     def nothing_to_do(self) -> bool:
-        return self.trusted and not self.changed and not self.removed and self.as_left
+        return self.trusted and not self.changed and not self.removed and folders_unchanged(self.previous.folders) and self.previous.tags_memory == self.tags_memory
 
 
 @dataclass(frozen=True)
@@ -118,104 +102,28 @@ def discover(config: SiteConfig) -> Discovery:
     return Discovery(sources, tuple(problems), {source.rel: source.signature for source in found})
 
 
-def journal_waiting(config: SiteConfig) -> bool:
-    """Whether a killed build left paid-for translations to fold into the memories: then the
-    sources are found (:func:`discover`) before anything reads a memory."""
-    return config.translation.enabled and os.path.lexists(journal_path(config.memory_dir, config.translation.target))
-
-
-@dataclass(frozen=True)
-class Scan:
-    """The sources as they are now: found, dated and stat'ed."""
-
-    found: Discovery
-    git_head: str | None
-    git_dates: dict[str, date] | None  # None only on its way from a child: the previous build's
-    fresh: dict[str, tuple] | None  # every source's signature as stat gives it now (None: see _scan_to_send)
-    as_recorded: bool  # ``fresh`` is, byte for byte, what the previous build recorded
-
-
-def scan(config: SiteConfig, found: Discovery | None, summary: Summary | None, recorded: bytes | None) -> Scan:
-    """Find the sources (unless ``found``), their git dates and their signatures; compare
-    those with the ``recorded`` ones (``summary``: the previous build's, when the cache holds
-    the live site's)."""
-    found = found if found is not None else discover(config)
-    sources = found.sources
-    git_head = _git_head(config.content_dir) if sources else None
-    git_dates = summary.git_dates if summary is not None and summary.git_head == git_head else (git_commit_dates(config.content_dir) if sources else {})
-    fresh = _fresh_signatures(config, found, git_dates)
-    # Their bytes compared, nothing read back: dumping the fresh ones makes no objects;
-    # reading the recorded ones back made 100,000 at 10,000 files.
-    return Scan(found, git_head, git_dates, fresh, recorded is not None and dump_value(fresh) == recorded)
-
-
-def _scan_to_send(config: SiteConfig, summary: Summary, recorded: bytes | None) -> Scan:
-    """:func:`scan`, in a child, without what its parent has or will not need: the stat
-    signatures the sources were found with (in the fresh ones already), the previous
-    build's git dates when they stand (None), and the fresh signatures when they are the
-    recorded ones (None: see :func:`survey`)."""
-    made = scan(config, None, summary, recorded)
-    return replace(
-        made, found=replace(made.found, listed={}),
-        git_dates=None if made.git_dates is summary.git_dates else made.git_dates,
-        fresh=None if made.as_recorded else made.fresh,
-    )
-
-
-def _scanned_beside(config: SiteConfig, summary: Summary, recorded: bytes | None, needs_work: frozenset[str], read_ahead: Callable[[Callable[[], bool]], Ahead | None]) -> tuple[Scan | None, Ahead | None]:
-    """The scan, made in a child while this process reads what the previous build left
-    (``read_ahead``, told whether it is still wanted): a build that makes anything needs
-    both, and the scan is stat calls, the system's time, the reading unpickling, this
-    process's. (Ten thousand sources and memories stat'ed, 80-130 ms; ten thousand records
-    read, 60-90 ms.) A build with nothing to do needs no records: the reading stops once
-    the scan says so. (None, …) when the child could not give its scan."""
-    with workers.in_child(_scan_to_send, config, summary, recorded) as pending:
-        if pending is None:
-            return None, None
-
-        def wanted() -> bool:
-            if not pending.done():
-                return True
-            got = pending.result()
-            return got is None or not got.as_recorded or bool(needs_work)
-
-        ahead = read_ahead(wanted)
-        got = pending.result()
-    if got is None:
-        return None, ahead
-    return replace(got, git_dates=summary.git_dates if got.git_dates is None else got.git_dates), ahead
-
-
-def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint: str, cache: BuildCache, found: Discovery | None = None, *, read_ahead: Callable[[Callable[[], bool]], Ahead | None] | None = None) -> BuildPlan:
-    """The plan: the sources (``found``, or found here), what changed since the previous
-    build, and (``read_ahead``) what that build left, read meanwhile."""
+def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint: str, cache: BuildCache, found: Discovery) -> BuildPlan:
+    problems, sources = list(found.problems), found.sources
     summary = read_summary(cache)
     if summary is not None and (summary.fingerprint != fingerprint or summary.build_id != read_build_id(config.output_dir)):
         summary = None
-    recorded = cache.get_bytes(SIGNATURES) if summary is not None else None
+    git_head = _git_head(config.content_dir) if sources else None
+    git_dates = summary.git_dates if summary is not None and summary.git_head == git_head else (git_commit_dates(config.content_dir) if sources else {})
     needs_work = summary.needs_translation if summary is not None and online(config, options) else frozenset()
-    made, ahead = None, None
-    if found is None and summary is not None and read_ahead is not None:
-        made, ahead = _scanned_beside(config, summary, recorded, needs_work, read_ahead)
-    if made is None:
-        made = scan(config, found, summary, recorded)
-    problems, sources, git_head, git_dates = list(made.found.problems), made.found.sources, made.git_head, made.git_dates
-    tags_memory = tags_memory_signature(config)
-    as_left = summary is not None and folders_unchanged(summary.folders) and summary.tags_memory == tags_memory
-    if made.as_recorded and not needs_work:
+    fresh = _fresh_signatures(config, found, git_dates)
+    recorded = cache.get_bytes(SIGNATURES) if summary is not None else None
+    if recorded is not None and not needs_work and dump_value(fresh) == recorded:
         # Every source and memory is as the previous build recorded it (and no file was added
-        # or removed). Sent from a child, the fresh signatures are left out: they are the
-        # recorded ones, read back only for a build that has something to do all the same
-        # (the live site was touched), not by one with nothing to do.
-        fresh = made.fresh if made.fresh is not None else ({} if as_left else read_signatures(cache, recorded))
-        return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, fresh, {}, (), (), tags_memory=tags_memory, ahead=ahead, as_left=as_left)
+        # or removed): their bytes compared, nothing read back, nothing file by file. Dumping
+        # the fresh ones makes no objects; reading the recorded ones back made 100,000 at
+        # 10,000 files, and cost a build with nothing to do twice as much.
+        return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, fresh, {}, (), (), tags_memory=tags_memory_signature(config))
     stored = read_signatures(cache, recorded)
-    # (Left out by a child, the fresh ones are the recorded ones, as values too.)
-    signatures, unchanged = _signatures(config, made.fresh if made.fresh is not None else stored, stored)
+    signatures, unchanged = _signatures(config, fresh, stored)
     changed = tuple(rel for rel in sources if rel not in unchanged or rel in needs_work)
     removed = tuple(rel for rel in stored if rel not in sources)
     keys = cache.recorded_keys(changed) if summary is not None else {}
-    return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, signatures, keys, changed, removed, tags_memory=tags_memory, ahead=ahead, as_left=as_left)
+    return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, signatures, keys, changed, removed, tags_memory=tags_memory_signature(config))
 
 
 def settle(plan: BuildPlan) -> BuildPlan:
@@ -235,7 +143,7 @@ def settle(plan: BuildPlan) -> BuildPlan:
 
 def from_scratch(plan: BuildPlan) -> BuildPlan:
     """The same sources with nothing reused: every file is processed again."""
-    return replace(plan, previous=None, recorded_keys={}, changed=tuple(plan.sources), removed=(), ahead=None)
+    return replace(plan, previous=None, recorded_keys={}, changed=tuple(plan.sources), removed=())
 
 
 def refresh(plan: BuildPlan, rels: list[str]) -> BuildPlan:

@@ -17,7 +17,6 @@ else is made again (pipeline/engine.py states the rule once).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 from ..config import SiteConfig, config_fingerprint
@@ -33,7 +32,6 @@ from .plan import (
     BuildPlan,
     discover,
     from_scratch,
-    journal_waiting,
     online,
     settle,
     survey,
@@ -47,8 +45,7 @@ from .staging import (
     publish_staging,
     remove_leftovers,
 )
-from .state import STATE_TYPES, Ahead, OutputState, SpareTree, read_outputs, read_ranking, with_copy_marks, write_copy_marks, write_signatures
-from .workers import long_lived_objects
+from .state import STATE_TYPES, OutputState, SpareTree, read_outputs, read_ranking, with_copy_marks, write_copy_marks, write_signatures
 
 
 def _record_types() -> tuple[type, ...]:
@@ -67,53 +64,33 @@ __all__ = ["BuildOptions", "BuildResult", "build_site"]
 def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
     check_output_dir(config.output_dir, config.root, config.content_dir, config.config_path)
     theme = load_theme(config.root, config.theme)
-    with output_lock(config.output_dir), long_lived_objects() as keep_long_lived:
+    with output_lock(config.output_dir):
         remove_leftovers(config.output_dir)
-        # What a killed build paid for is folded into the memories before anything reads one:
-        # the sources are found first then. Otherwise they are found as the plan is made.
-        found = discover(config) if journal_waiting(config) else None
+        found = discover(config)
         # The English name and description from the memory, when site.yml gives none: part of
         # the configuration, so of the fingerprint (an editor's correction remakes the site).
         config, words_problems = with_site_words(config, options.translator_factory, online(config, options))
+        found = replace(found, problems=found.problems + tuple(words_problems))
         fingerprint = hash_bytes(tool_version(), config_fingerprint(config), theme.fingerprint, str(options.drafts))
         # One cache per output folder: a preview (serve) and the real site must not invalidate each other.
         cache_path = config.cache_dir / f"build-{hash_bytes(str(config.output_dir))[:12]}.sqlite"
         cache = BuildCache.open(cache_path, CACHE_TYPES)
-
-        def planned() -> BuildPlan:
-            plan = survey(config, options, theme, fingerprint, cache, found, read_ahead=_reader_ahead(cache, keep_long_lived, options.keep))
-            return replace(plan, discovery_problems=plan.discovery_problems + tuple(words_problems))
-
         try:
             try:
-                return build(planned(), cache, keep_long_lived)
+                return build(survey(config, options, theme, fingerprint, cache, found), cache)
             except CacheDamaged:
                 # Damaged, or planted: nothing of it is used. The build starts again without it.
                 cache.close()
                 BuildCache.delete(cache_path)
                 cache = BuildCache.open(cache_path, CACHE_TYPES)
-                return build(planned(), cache, keep_long_lived)
+                return build(survey(config, options, theme, fingerprint, cache, found), cache)
         finally:
             cache.close()
 
 
-def _reader_ahead(cache: BuildCache, keep_long_lived: Callable[[], None], keep: Callable[[object], None] | None) -> Callable[[Callable[[], bool]], Ahead | None]:
-    """What survey calls to read the previous build's records and state while the sources
-    are scanned; what it abandons (a build with nothing to do) goes to ``keep`` (BuildOptions.keep)."""
-
-    def read(wanted: Callable[[], bool]) -> Ahead | None:
-        from .making import read_ahead  # the records' modules: loaded only by a build that reads them
-
-        return read_ahead(cache, keep_long_lived, wanted, keep)
-
-    return read
-
-
-def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None]) -> BuildResult:
+def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     """The stages, in order; each takes and returns values."""
     if plan.nothing_to_do:
-        if plan.ahead is not None and plan.options.keep is not None:
-            plan.options.keep(plan.ahead)  # read in vain, and freed with the process
         return said_again(plan)
     plan = settle(plan)
     if plan.nothing_to_do:
@@ -136,14 +113,15 @@ def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None
     )
     from .photos import PhotoStore, media_folder, photo_settings
     from .site import file_problems, site_view
+    from .workers import long_lived_objects
 
     result = BuildResult(problems=list(plan.discovery_problems))
     spare_copy = None
     spare = with_copy_marks(cache, plan.previous.spare) if plan.trusted else None
-    staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted, spare=spare)  # a copy made with cp -al (no spare to catch up) is linked meanwhile
+    staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted, spare=spare)  # cp -al runs while the cache is read
     try:
         plan, staging = ready_staging(plan, staging, result)
-        with cache.transaction(), work_folder(plan.config) as work_dir:
+        with cache.transaction(), work_folder(plan.config) as work_dir, long_lived_objects() as keep_long_lived:
             will_translate = plan.online and plan.options.translator_factory is not None
             photos = PhotoStore(media_folder(plan.config), photo_settings(plan.config), cache.photo_records())
             context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, work_dir, will_translate, photos)
@@ -157,9 +135,8 @@ def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None
                 return result
             documents, files = store_documents(plan, files, cache)
             view = site_view(plan, config, files, staging.path, documents)
-            ahead = plan.ahead if plan.trusted else None
-            files, ranking = finish_pages(view, files, work_dir, (ahead.ranking if ahead else read_ranking(cache)) if plan.trusted else None)
-            engine = make_outputs(view, files, (ahead.outputs if ahead else read_outputs(cache)) if plan.trusted else OutputState(), result, staging, work_dir)
+            files, ranking = finish_pages(view, files, work_dir, read_ranking(cache) if plan.trusted else None)
+            engine = make_outputs(view, files, read_outputs(cache) if plan.trusted else OutputState(), result, staging, work_dir)
             staging.let_go()
             if engine is None or blocked(result, plan.options.strict):
                 return result

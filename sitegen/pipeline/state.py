@@ -103,16 +103,6 @@ class OutputState:
 STATE_TYPES = (Summary, OutputState, ArtifactRecord, OutputRecord, SpareTree)
 
 
-@dataclass(frozen=True)
-class Ahead:
-    """What the previous build left, read before the plan was made (plan.survey): every
-    file's record, the live site's outputs, the related stories' ranking."""
-
-    records: dict[str, Any]
-    outputs: OutputState
-    ranking: Any
-
-
 def read_summary(cache: BuildCache) -> Summary | None:
     summary = cache.get("summary")
     return summary if isinstance(summary, Summary) else None

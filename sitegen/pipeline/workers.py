@@ -5,9 +5,7 @@ Work reaches a worker by inheritance, not by pickling: the pool is started with
 with its theme and compiled templates) is put in ``_inherited``; each task then
 names a module-level function and a small picklable argument. Per-process values a
 worker keeps across its tasks (its pack file for site.zip) live in ``_local``.
-``in_child`` runs one call in a forked child (the plan's scan) and leaves the children it
-has done with to be reaped later (``_ended``). All three are filled and emptied here, never
-rebound: no ``global``.
+Both are dictionaries filled and emptied here, never rebound: no ``global``.
 """
 
 from __future__ import annotations
@@ -153,121 +151,6 @@ def streamed(task: Callable[[Any, list[T]], list[R]], shared: Any, *, workers: i
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: no batch waits to be started
             raise
-
-
-class Pending:
-    """A call running in a forked child (``in_child``): ``done()`` once it has finished,
-    ``result()`` its value, or None if it failed (the caller then makes it itself)."""
-
-    def __init__(self, pid: int, reading: int) -> None:
-        self.pid, self.reading = pid, reading
-        self._value: Any = None
-        self._finished = False
-
-    def done(self) -> bool:
-        """Whether the child has finished (its value, or its end, is waiting in the pipe)."""
-        if self._finished:
-            return True
-        import select  # poll, not select: select takes no descriptor above 1023
-
-        waiting = select.poll()
-        waiting.register(self.reading, select.POLLIN)
-        return bool(waiting.poll(0))
-
-    def result(self) -> Any:
-        """The call's value (waiting for it); None if the child failed."""
-        if not self._finished:
-            chunks = []
-            while chunk := os.read(self.reading, 1 << 20):
-                chunks.append(chunk)
-            self._finish()
-            self._value = _unpickled(b"".join(chunks))
-        return self._value
-
-    def _finish(self) -> None:
-        self._finished = True
-        os.close(self.reading)  # a child still writing gets a broken pipe, and ends
-        # Not waited for: a child ends after its whole address space is taken down, 10-45 ms
-        # after it wrote its value (a copy of the build's). Reaped later (_reap).
-        _ended.append(self.pid)
-        _reap()
-
-    def _abandon(self) -> None:
-        if not self._finished:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self._finish()
-
-
-# Children of ``in_child`` that have ended or are ending, not yet reaped: each is reaped at
-# the next call here once gone (a zombie holds nothing but its process slot).
-_ended: list[int] = []
-
-
-def _reap() -> None:
-    for pid in list(_ended):
-        try:
-            gone, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            gone = pid  # reaped by someone else
-        if gone:
-            _ended.remove(pid)
-
-
-def _unpickled(message: bytes) -> Any:
-    """The value a child sent (its length, then its pickle); None for a message cut short."""
-    import pickle
-
-    if len(message) < 8 or int.from_bytes(message[:8], "little") != len(message) - 8:
-        return None
-    # Unpickled with the collector paused: it would otherwise walk every object made so far
-    # (records read meanwhile among them) at each few hundred new ones. The pipe is this
-    # process's own, from a child it forked: nothing else writes to it.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return pickle.loads(memoryview(message)[8:])
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@contextmanager
-def in_child(task: Callable[..., R], *args: Any) -> Iterator[Pending | None]:
-    """``task(*args)`` in a forked child while this process goes on; None where this system
-    cannot fork. The value comes back pickled: ``task`` is for work that is long to do and
-    short to say (stat'ing ten thousand files, against their signatures). A child not asked
-    for its value by the end is stopped. As for the pools: no thread may run when this forks."""
-    if not hasattr(os, "fork"):
-        yield None
-        return
-    _reap()
-    reading, writing = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into the caller's code
-        try:
-            # Nothing of the parent's is finalised here (its database connection among them).
-            gc.disable()
-            os.close(reading)
-            import pickle
-
-            value = pickle.dumps(task(*args), protocol=5)
-            data = memoryview(len(value).to_bytes(8, "little") + value)
-            while data:
-                data = data[os.write(writing, data) :]
-            os.close(writing)  # the parent reads to the end now, not once this process is gone
-        except BaseException:  # noqa: BLE001, S110 (nothing sent: the parent makes the value itself)
-            pass
-        finally:
-            os._exit(0)
-    os.close(writing)
-    pending = Pending(pid, reading)
-    try:
-        yield pending
-    finally:
-        pending._abandon()
 
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
