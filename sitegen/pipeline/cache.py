@@ -11,7 +11,6 @@ full build. Deleting ``.cache`` is always safe.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import io
 import pickle
@@ -189,17 +188,10 @@ class BuildCache:
         return {rel: row[0] for rel in rels for row in ask("SELECT key FROM files WHERE rel=?", (rel,))}
 
     def records(self, read: Callable[[Any], Any]) -> dict[str, Any]:
-        """Every file's record, made by ``read`` of the value stored (see records.py)."""
+        """Every file's record, made by ``read`` of the value stored (see records.py). (The
+        build reads them with the collector paused: making._records.)"""
         rows = self.db.execute("SELECT rel, record FROM files")
-        # Plain values make no reference cycles: the collector, woken again and again by
-        # hundreds of thousands of new objects, would walk them all for nothing.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return {rel: read(load_value(record, self.allowed)) for rel, record in rows}
-        finally:
-            if enabled:
-                gc.enable()
+        return {rel: read(load_value(record, self.allowed)) for rel, record in rows}
 
     def replace_files(self, records: dict[str, tuple[str, Any]], removed: Iterable[str]) -> None:
         """records: rel -> (key, record)."""

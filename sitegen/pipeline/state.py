@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.diagnostics import Problem
 from .cache import BuildCache
+
+if TYPE_CHECKING:
+    from .planted import FolderMark
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class SpareTree:
     behind: tuple[str, ...]  # paths where the live site differs from it
     # Its folders as the build that made it left them (Summary.folder_marks): a folder found
     # as marked holds what that build put there, and is not walked again (staging.py).
-    folders: tuple[tuple[str, int, int, int], ...] = ()
+    folders: tuple[FolderMark, ...] = ()
     seal: str = ""  # of the folders and the build (planted.marks_hold)
 
 
@@ -55,7 +58,7 @@ class Summary:
     tags_memory: tuple | None = None  # stat signature of the tags' memory the English lists were named from
     # (folder below the site, inode, ctime, link count) of the live site's folders, as this
     # build left them: see planted.folder_marks.
-    folder_marks: tuple[tuple[str, int, int, int], ...] = ()
+    folder_marks: tuple[FolderMark, ...] = ()
     marks_seal: str = ""
 
 
