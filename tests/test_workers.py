@@ -89,6 +89,24 @@ def test_the_caller_runs_batches_beside_one_worker_fewer_and_results_keep_their_
         assert (tmp_path / item).read_text(encoding="utf-8") == str(pid)
 
 
+def _long_first(folder: Path, items: list[str]) -> list[tuple[str, int]]:
+    time.sleep(1.0 if "big" in items else 0.02)
+    return _mark(folder, items)
+
+
+def test_this_process_runs_the_first_batch_and_the_worker_is_fed_while_it_does(tmp_path: Path) -> None:
+    """The first batch (the big one: run_batches' ``alone``) runs here, and made here it is not
+    pickled nor copied into a worker. A long one must not starve the worker: it is handed
+    new batches as it finishes them, not only when this process is free to hand them out."""
+    items = ["big"] + [f"i{n:02d}" for n in range(20)]
+    results = workers.run_batches(_long_first, items, tmp_path, workers=2, batch=1, threshold=2, alone=1)
+    assert [item for item, _ in results] == items
+    assert results[0][1] == os.getpid(), "the first batch ran in this process"
+    by_worker = [item for item, pid in results if pid != os.getpid()]
+    # 20 batches of 20 ms fit in the worker while the first batch's second runs here.
+    assert len(by_worker) >= 15, f"the worker ran only {by_worker} while this process ran the first batch"
+
+
 def _fail_on(folder: Path, items: list[str]) -> list[str]:
     if "bad" in items:
         raise ValueError("bad item")
