@@ -86,22 +86,18 @@ def relative_url(from_page: str, to_path: str, anchor: str | None = None) -> str
     link is either a sibling's file name or a climb to the root and down again;
     this runs for every link of every page, so it avoids os.path.relpath.
     """
-    url = _link(from_page.rpartition("/")[0], to_path)
+    encoded = _encode(to_path)
+    if from_page.rpartition("/")[0] == to_path.rpartition("/")[0]:
+        url = encoded.rpartition("/")[2]  # "/" is never encoded: the name's own encoding
+    else:
+        url = root_prefix(from_page) + encoded
     return f"{url}#{anchor}" if anchor else url
 
 
-@lru_cache(maxsize=8192)
-def _link(from_dir: str, to_path: str) -> str:
-    """The link from any page of ``from_dir`` to ``to_path``: remembered, as a site's pages lie
-    in a few folders and link to the same menus, feeds and lists. (A few thousand: a page's
-    links to its neighbours are its own, and a worker would keep tens of megabytes of them.)"""
-    to_dir, _, to_name = to_path.rpartition("/")
-    if from_dir == to_dir:
-        return _encode(to_name)
-    return _encode("../" * (from_dir.count("/") + 1 if from_dir else 0) + to_path)
-
-
-@lru_cache(maxsize=16384)  # behind _link: what its links are made of, most of them met once
+# Only each target's encoding is remembered, whichever page links to it: a cache of whole
+# links kept one for every folder and target, and filled a worker making list pages with
+# 8,192 of them (some 4 MB) at 1,000 segments.
+@lru_cache(maxsize=16384)
 def _encode(path: str) -> str:
     return quote(path, safe="/-._~")
 
