@@ -1,0 +1,62 @@
+"""bench/measure.py: the process tree's PSS, sampled while a build runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import measure  # noqa: E402
+
+
+def _rollup(pss_kb: int, span: str) -> str:
+    return f"{span} ---p 00000000 00:00 0 [rollup]\nRss: {pss_kb + 5} kB\nPss: {pss_kb} kB\n"
+
+
+def test_a_child_sharing_its_parents_address_space_is_not_counted_twice() -> None:
+    """1 is the build (a worker 2 of its own; 3 between vfork and exec, its parent's rollup
+    to the byte; 4, 3's exec'd sibling, its own)."""
+    build = _rollup(60_000, "00400000-7ffd0000")
+    files = {
+        "/proc/1/smaps_rollup": build, "/proc/1/tasks": "1", "/proc/1/task/1/children": "2 3 4",
+        "/proc/2/smaps_rollup": _rollup(20_000, "00400000-7ffd1000"), "/proc/2/tasks": "2", "/proc/2/task/2/children": "",
+        "/proc/3/smaps_rollup": build, "/proc/3/tasks": "3", "/proc/3/task/3/children": "",
+        "/proc/4/smaps_rollup": _rollup(1_000, "55550000-7ffe0000"), "/proc/4/tasks": "4", "/proc/4/task/4/children": "",
+    }
+
+    def read(path: str) -> str:
+        if path not in files:
+            raise FileNotFoundError(path)
+        return files[path]
+
+    assert measure._tree_pss_kb(1, read) == 81_000
+    files["/proc/3/smaps_rollup"] = _rollup(60_000, "00400000-7ffd2000")  # after exec: its own, counted
+    assert measure._tree_pss_kb(1, read) == 141_000
+
+
+def test_the_tree_of_a_real_process_counts_its_forked_children() -> None:
+    code = "import os, time\nif os.fork() == 0:\n    time.sleep(2); os._exit(0)\ntime.sleep(2)"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 5
+        while len(measure._descendants(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        alone = _own_pss(proc.pid)
+        assert measure._tree_pss_kb(proc.pid) > alone > 0, "the forked child's PSS is counted besides its parent's"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _own_pss(pid: int) -> int:
+    with open(f"/proc/{pid}/smaps_rollup") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("Pss:"))
+
+
+def test_the_sampled_peak_is_at_least_the_largest_process(tmp_path: Path) -> None:
+    result = measure.measure([sys.executable, "-c", "x = bytearray(30_000_000); import time; time.sleep(0.3)"], tmp_path, tmp_path / "build.log")
+    assert result.returncode == 0
+    assert result.peak_kb >= 30_000
