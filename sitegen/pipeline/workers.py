@@ -63,28 +63,37 @@ def _run_alongside(pool: Any, task: Callable[[Any, list[T]], list[R]], shared: A
     results are not copied into a worker, whose private pages add to the build's memory
     (a worker that inverted a 1,000-segment site's documents held 26 MB of its own)."""
     results: list[list[R] | None] = [None] * len(batches)
-    given: dict[int, Any] = {}
+    given: dict[int, Any] = {}  # the pool's batches: index -> future
     lock = threading.Lock()
-    state = {"next": 1, "stopped": False}
+    following, stopped = 1, False
+
+    def left() -> bool:  # called under the lock
+        return following < len(batches) and not stopped
 
     def take() -> int | None:
+        nonlocal following
         with lock:
-            index = state["next"]
-            if index >= len(batches) or state["stopped"]:
+            if not left():
                 return None
-            state["next"] = index + 1
-            return index
+            following += 1
+            return following - 1
 
     def give(_finished: Any = None) -> None:
-        # Called from the pool's thread as a batch ends; submitted under the lock, so that
-        # every batch taken is in ``given`` once this process has seen the last one taken.
+        # Called from the pool's thread as a batch ends. Submitted under the lock (once this
+        # process finds no batch left, every batch the pool took is in ``given``), and counted
+        # only once submitted: one a broken pool refuses is left to this process.
+        nonlocal following
         with lock:
-            index = state["next"]
-            if index >= len(batches) or state["stopped"]:
+            if not left():
                 return
-            state["next"] = index + 1
-            given[index] = future = pool.submit(_call, task, batches[index])
+            given[following] = future = pool.submit(_call, task, batches[following])
+            following += 1
         future.add_done_callback(give)
+
+    def stop() -> None:
+        nonlocal stopped
+        with lock:
+            stopped = True
 
     try:
         for _ in range(2 * helpers):
@@ -93,13 +102,11 @@ def _run_alongside(pool: Any, task: Callable[[Any, list[T]], list[R]], shared: A
         while mine is not None:
             results[mine] = task(shared, batches[mine])
             mine = take()
-        with lock:
-            state["stopped"] = True
+        stop()
         for index, future in given.items():
             results[index] = future.result()
     except BaseException:
-        with lock:
-            state["stopped"] = True
+        stop()
         pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C or a failed batch: no batch waits to be started
         raise
     return results  # type: ignore[return-value]  # every batch has its results by now
