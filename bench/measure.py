@@ -23,18 +23,31 @@ from pathlib import Path
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as handle:
-                    todo += [int(c) for c in handle.read().split()]
-        except OSError:
-            pass
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` (any of its threads) started, as /proc lists them."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            found += [int(c) for c in handle.read().split()]
     return found
+
+
+def _tree(pid: int, children: Callable[[int], list[int]] = _children) -> list[tuple[int, int | None]]:
+    """(process, its parent) of ``pid`` and every process below it, parents first."""
+    found: list[tuple[int, int | None]] = []
+    todo: list[tuple[int, int | None]] = [(pid, None)]
+    while todo:
+        current, parent = todo.pop()
+        found.append((current, parent))
+        try:
+            todo += [(child, current) for child in children(current)]
+        except OSError:
+            pass  # gone since it was listed
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    return [p for p, _ in _tree(pid)]
 
 
 def _tree_rss_kb(pid: int) -> int:
@@ -48,7 +61,7 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def _tree_pss_kb(pid: int, read: Callable[[str], str] | None = None) -> int:
+def _tree_pss_kb(pid: int, children: Callable[[int], list[int]] = _children, rollup: Callable[[int], str] | None = None) -> int:
     """The process tree's proportional set size: what it holds in memory, shared pages once.
 
     A child between ``vfork`` and ``exec`` (a ``git`` or ``cp`` the build starts) runs in its
@@ -56,31 +69,22 @@ def _tree_pss_kb(pid: int, read: Callable[[str], str] | None = None) -> int:
     the sample would hold the build twice (107-118 MB read at 1,000 segments, where the
     tree held 60-80). Such a child is not counted: two address spaces of their own never
     read the same to the byte, their ranges included."""
-    read = read or _read_text
+    rollup = rollup or _rollup
+    read: dict[int, str] = {}
     total = 0
-    todo: list[tuple[int, str | None]] = [(pid, None)]
-    while todo:
-        current, parents = todo.pop()
+    for current, parent in _tree(pid, children):
         try:
-            rollup = read(f"/proc/{current}/smaps_rollup")
-            if rollup != parents:
-                total += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
-            children = [int(c) for task in _tasks(current, read) for c in read(f"/proc/{current}/task/{task}/children").split()]
+            read[current] = rollup(current)
+            if read[current] != read.get(parent):
+                total += next(int(line.split()[1]) for line in read[current].splitlines() if line.startswith("Pss:"))
         except (OSError, StopIteration, IndexError, ValueError):
-            continue
-        todo += [(child, rollup) for child in children]
+            pass
     return total
 
 
-def _read_text(path: str) -> str:
-    with open(path) as handle:
+def _rollup(pid: int) -> str:
+    with open(f"/proc/{pid}/smaps_rollup") as handle:
         return handle.read()
-
-
-def _tasks(pid: int, read: Callable[[str], str]) -> list[str]:
-    """The threads of ``pid`` (whose children a thread may have started), as /proc lists them;
-    a fake ``read`` (tests) lists them in a file ``tasks`` of its own."""
-    return os.listdir(f"/proc/{pid}/task") if read is _read_text else read(f"/proc/{pid}/tasks").split()
 
 
 @dataclass

@@ -20,21 +20,12 @@ def test_a_child_sharing_its_parents_address_space_is_not_counted_twice() -> Non
     """1 is the build (a worker 2 of its own; 3 between vfork and exec, its parent's rollup
     to the byte; 4, 3's exec'd sibling, its own)."""
     build = _rollup(60_000, "00400000-7ffd0000")
-    files = {
-        "/proc/1/smaps_rollup": build, "/proc/1/tasks": "1", "/proc/1/task/1/children": "2 3 4",
-        "/proc/2/smaps_rollup": _rollup(20_000, "00400000-7ffd1000"), "/proc/2/tasks": "2", "/proc/2/task/2/children": "",
-        "/proc/3/smaps_rollup": build, "/proc/3/tasks": "3", "/proc/3/task/3/children": "",
-        "/proc/4/smaps_rollup": _rollup(1_000, "55550000-7ffe0000"), "/proc/4/tasks": "4", "/proc/4/task/4/children": "",
-    }
+    tree = {1: [2, 3, 4], 2: [], 3: [], 4: []}
+    rollups = {1: build, 2: _rollup(20_000, "00400000-7ffd1000"), 3: build, 4: _rollup(1_000, "55550000-7ffe0000")}
 
-    def read(path: str) -> str:
-        if path not in files:
-            raise FileNotFoundError(path)
-        return files[path]
-
-    assert measure._tree_pss_kb(1, read) == 81_000
-    files["/proc/3/smaps_rollup"] = _rollup(60_000, "00400000-7ffd2000")  # after exec: its own, counted
-    assert measure._tree_pss_kb(1, read) == 141_000
+    assert measure._tree_pss_kb(1, tree.__getitem__, rollups.__getitem__) == 81_000
+    rollups[3] = _rollup(60_000, "00400000-7ffd2000")  # after exec: its own, counted
+    assert measure._tree_pss_kb(1, tree.__getitem__, rollups.__getitem__) == 141_000
 
 
 def test_the_tree_of_a_real_process_counts_its_forked_children() -> None:
@@ -44,16 +35,11 @@ def test_the_tree_of_a_real_process_counts_its_forked_children() -> None:
         deadline = time.monotonic() + 5
         while len(measure._descendants(proc.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
-        alone = _own_pss(proc.pid)
+        alone = next(int(line.split()[1]) for line in measure._rollup(proc.pid).splitlines() if line.startswith("Pss:"))
         assert measure._tree_pss_kb(proc.pid) > alone > 0, "the forked child's PSS is counted besides its parent's"
     finally:
         proc.kill()
         proc.wait()
-
-
-def _own_pss(pid: int) -> int:
-    with open(f"/proc/{pid}/smaps_rollup") as handle:
-        return next(int(line.split()[1]) for line in handle if line.startswith("Pss:"))
 
 
 def test_the_sampled_peak_is_at_least_the_largest_process(tmp_path: Path) -> None:
