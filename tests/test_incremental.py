@@ -23,7 +23,7 @@ import sitegen.pipeline.finishing
 import sitegen.pipeline.plan
 import sitegen.pipeline.stages
 from sitegen.pipeline.staging import read_build_id
-from sitegen.translation.translator import FakeTranslator
+from sitegen.translation.translator import FakeTranslator, fake_english
 from tests.sitekit import build, tree_bytes, write_site
 
 ARTICLES = {
@@ -622,6 +622,55 @@ def test_lists_made_of_unchanged_listings_are_carried_over_unlisted(tmp_path: Pa
     rebuild(site, workers)
     assert calls == {"index pages": 1, "term and archive pages": 1}
     assert (site / "_site" / "tags").is_dir() and tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def count_made(monkeypatch) -> tuple[list[str], list[str]]:
+    """The ids of the artifacts a build judged by their keys, and of those it made (whose key changed)."""
+    judged: list[str] = []
+    made: list[str] = []
+    run, record = sitegen.pipeline.engine.Engine.run, sitegen.pipeline.engine.Engine._record
+    monkeypatch.setattr(sitegen.pipeline.engine.Engine, "run", lambda self, artifacts: judged.extend(a.id for a in artifacts) or run(self, artifacts))
+    monkeypatch.setattr(sitegen.pipeline.engine.Engine, "_record", lambda self, artifact, result: made.append(artifact.id) or record(self, artifact, result))
+    return judged, made
+
+
+# Two tags, two months, pages of two: an edited story is on some pages of each list, not all.
+SPREAD = dict(LISTED) | {
+    f"content/2020-0{month}-{day:02d}-more.txt": f"---\ntags: [{'حمص' if day % 2 else 'درعا'}]\nauthors: [سلمى]\n---\nخبر {month} {day} عن المدينة.\n"
+    for month in (3, 4) for day in range(1, 8)
+}
+LIST_PAGE = ("page-", "tags", "authors", "sections", "archive", "en/page-", "en/tags", "en/authors", "en/sections", "en/archive", "index.html", "en/index.html")
+
+
+@pytest.mark.parametrize("edited", ["content/2020-03-05-more.txt", "content/2020-04-07-more.txt", "content/2020-01-01-one.txt"])
+def test_an_edited_title_remakes_only_the_list_pages_showing_it(tmp_path: Path, workers: int, edited: str, monkeypatch) -> None:
+    """A story's new title and excerpt leave every listing where it stood: the lists are not
+    listed whole, only the pages and feeds showing the story are made, and the site is a
+    full build's."""
+    site = write_site(tmp_path / "site", SPREAD, CONFIG)
+    build(site, translator_factory=FakeTranslator)
+    calls = count_listed(monkeypatch)
+    judged, made = count_made(monkeypatch)
+    source = site / edited
+    text = source.read_text(encoding="utf-8")
+    first = text.split("---\n")[-1].split("\n")[0]
+    source.write_text(text.replace(first, "عنوان جديد تماما " + first, 1), encoding="utf-8")
+    translated = fake_english("عنوان جديد تماما " + first).split(":")[0]  # "English <digest>", the new paragraph's
+    build(site, translator_factory=FakeTranslator, workers=workers)
+    assert calls == {"index pages": 0, "term and archive pages": 0}
+    lists_made = [path for path in made if path.startswith(LIST_PAGE) and path.endswith(".html")]
+    lists_judged = [path for path in judged if path.startswith(LIST_PAGE) and path.endswith(".html")]
+    remade = set(made)
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+    # Every list page made shows the new title, in Arabic or in its translation ...
+    assert [path for path in lists_made if "عنوان جديد تماما" not in page(site, path) and translated not in page(site, path)] == []
+    # ... and only the pages showing it were judged: the others were carried over unkeyed.
+    assert set(lists_judged) == set(lists_made)
+    every_list_page = [p.relative_to(site / "_site").as_posix() for p in (site / "_site").rglob("*.html")]
+    every_list_page = [path for path in every_list_page if path.startswith(LIST_PAGE)]
+    assert 0 < len(lists_judged) < len(every_list_page) / 3
+    # The sitemap names where pages are, not what they show: not made again.
+    assert "sitemap.xml" not in remade
 
 
 def test_a_carried_list_page_missing_from_the_site_is_made_again(tmp_path: Path, workers: int, monkeypatch) -> None:

@@ -261,6 +261,47 @@ def test_terms_are_collected_as_a_plain_count_would(segments, taxonomy, english)
     assert [(t.slug, t.name, t.listings) for t in got] == [(slug, most_used(expected[slug][1]), tuple(expected[slug][0])) for slug in sorted(expected)]
 
 
+def _term_listings(segments):
+    from datetime import date
+
+    from sitegen.pages.listing import Listing
+    from sitegen.pages.planner import Article
+
+    listings = [Listing(f"{n}.txt", 1, 1, f"s{n}", "t", date(2012, 1, 1) if n % 3 else None, "e", "T" if has_english else None, None, tags=tuple(terms),
+                        authors=tuple(reversed(terms)), section=section) for n, (terms, section, has_english) in enumerate(segments)]
+    return [Article(listing.source_rel, (listing,)) for listing in listings]
+
+
+_TERM_SEGMENTS = st.lists(st.tuples(st.lists(st.sampled_from(TERM_SPELLINGS), max_size=4), st.sampled_from([None, "حمص", "رأي", "homs", "!!"]),
+                                    st.booleans()), max_size=25)
+
+
+@FAST
+@given(_TERM_SEGMENTS, st.sets(st.tuples(st.sampled_from(["tags", "authors", "sections"]), st.sampled_from(["حمص", "homs", "a-b", "رأي", "غائب"]))))
+def test_some_terms_are_collected_as_the_whole_collection_holds_them(segments, wanted):
+    """Collecting only some terms (a one-change build's pages of a changed story) gives each
+    as collecting every term does: its listings, in order, and its most used spelling."""
+    from sitegen.pages.lists import collect_all_terms
+
+    articles = _term_listings(segments)
+    every = collect_all_terms(articles)
+    some = collect_all_terms(articles, wanted)
+    assert some == {key: [term for term in terms if (term.taxonomy, term.slug) in wanted] for key, terms in every.items()}
+
+
+@FAST
+@given(_TERM_SEGMENTS)
+def test_an_index_links_the_lists_its_edition_has(segments):
+    """The first index page's links, found by a pass that stops early, are the lists the
+    whole collections hold: the archive if a segment is dated, each taxonomy with a term."""
+    from sitegen.pages.lists import TAXONOMIES, both_editions_months, browsable_lists, collect_all_terms
+
+    articles = _term_listings(segments)
+    terms, months = collect_all_terms(articles), both_editions_months(articles)
+    expected = {english: (("archive",) if months[english] else ()) + tuple(t for t in TAXONOMIES if terms[t, english]) for english in (False, True)}
+    assert browsable_lists(articles) == expected
+
+
 _PATH_PART = st.sampled_from(["ar", "en", "parallel", "tags", "حمص", "a b", "x%y", "page-2.html", "index.html", "2011-03.html"])
 _OUTPUT_PATH = st.lists(_PATH_PART, min_size=1, max_size=4).map("/".join)
 

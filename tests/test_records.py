@@ -20,7 +20,7 @@ from sitegen.pipeline.drafts import Slot
 from sitegen.pipeline.files import FileOutcome, SlugClaim
 from sitegen.pipeline.making import RECORD_TYPES, units_to_translate
 from sitegen.pipeline.photos import PhotoUse
-from sitegen.pipeline.records import BUILD_ONLY, COUNTED_ONLY, record_from_stored, stored_record
+from sitegen.pipeline.records import _TEXTS, BUILD_ONLY, COUNTED_ONLY, record_from_stored, stored_record
 from sitegen.pipeline.site import FileResults
 from sitegen.translation.companions import Unit
 
@@ -179,9 +179,9 @@ def _damaged(kind: str) -> object:
     elif kind == "a listing a field short":
         values[3] = (tuple(listing[:-1]),)
     elif kind == "a listing's text not bytes":
-        texts = list(listing[-2])
+        texts = list(listing[_TEXTS])
         texts[0] = 42
-        listing[-2] = tuple(texts)
+        listing[_TEXTS] = tuple(texts)
         values[3] = (tuple(listing),)
     elif kind == "a day past any calendar":
         listing[4] = 10**12

@@ -49,9 +49,12 @@ def value_bytes(value: object) -> bytes:
     return buffer.getvalue()
 
 
+DIGEST_SIZE = 16  # bytes of a value_digest
+
+
 def value_digest(value: object) -> bytes:
     """A short digest of :func:`value_bytes`, to key what is made of many values."""
-    return _DIGEST(value_bytes(value)).digest()[:16]
+    return _DIGEST(value_bytes(value)).digest()[:DIGEST_SIZE]
 
 
 def stat_signature(path: Path | str) -> tuple[int, int, int] | None:

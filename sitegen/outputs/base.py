@@ -7,6 +7,9 @@ keys with the previous build's and calls ``make`` only where they differ: the ru
 reuse is stated once, there, for every output alike (Lektor's artifacts and their sources).
 An output whose whole input is cheaper to state than its artifacts' keys says so
 (``made_of``): while that stands, the engine carries its artifacts over without listing them.
+An output made of the site's listings may also say where each listing stands in it
+(``shaped_by``): while that stands, only the artifacts showing a changed listing are listed
+(``touched``), and the others carried over.
 
 Outputs see the site through a frozen :class:`SiteView`; they never read sources, the
 cache or the previous site themselves.
@@ -14,7 +17,7 @@ cache or the previous site themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,8 +26,8 @@ from typing import Any, Protocol
 from ..config import SiteConfig
 from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes
-from ..pages.lists import TAXONOMIES, Term, both_editions_months, collect_all_terms
-from ..pages.listing import Listing, listings_digest
+from ..pages.lists import Term, both_editions_months, browsable_lists, collect_all_terms
+from ..pages.listing import PLACE_OF, Listing, listings_digest
 from ..pages.planner import Article, Page, SitePlanner
 from ..pages.theme import Theme
 
@@ -112,6 +115,32 @@ class SiteView:
             self._lists["terms"] = collect_all_terms(self.articles)
         return self._lists["terms"][taxonomy, english]
 
+    def some_terms(self, wanted: AbstractSet[tuple[str, str]]) -> dict[tuple[str, bool], list[Term]]:
+        """The terms ``wanted`` ((taxonomy, slug)) in both editions ((taxonomy, english) -> those
+        the edition has, in the order of their slugs), each as :meth:`terms` gives it: in one
+        pass over the listings that collects no other, unless every term was collected."""
+        if "terms" in self._lists:
+            return {key: [term for term in terms if (term.taxonomy, term.slug) in wanted] for key, terms in self._lists["terms"].items()}
+        collected = collect_all_terms(self.articles if wanted else (), wanted)  # none wanted: no pass
+        self._lists.setdefault("some terms", []).append(collected)
+        return collected
+
+    def term(self, taxonomy: str, english: bool, slug: str) -> Term:
+        """The term of ``slug`` in an edition, from those collected (by :meth:`terms` or
+        :meth:`some_terms`: a list page made in a worker finds what its parent collected before
+        forking); every term is collected if it is not among them."""
+        key = (taxonomy, english, slug)
+        if key not in self._lists.get("term index", ()):
+            self._index_terms()
+            if key not in self._lists["term index"]:
+                self.terms(taxonomy, english)
+                self._index_terms()
+        return self._lists["term index"][key]
+
+    def _index_terms(self) -> None:
+        collections = [self._lists["terms"]] if "terms" in self._lists else self._lists.get("some terms", [])
+        self._lists["term index"] = {(term.taxonomy, english, term.slug): term for found in collections for (_, english), terms in found.items() for term in terms}
+
     def months(self, english: bool) -> dict[tuple[int, int], tuple[Listing, ...]]:
         """The dated segments of one edition by month, newest first, collected once per build."""
         if "months" not in self._lists:
@@ -131,10 +160,20 @@ class SiteView:
         lists show."""
         return hash_bytes(self.listed, self.names)
 
+    @cached_property
+    def lists_shape(self) -> str:
+        """Where every listing stands in the site's lists (``Listing.place``), in the files'
+        order, and the names from the memory the English lists show: while it stands, the
+        lists have the same pages holding the same listings, and a page changes only where a
+        listing it shows changed (``Output.touched``)."""
+        return hash_bytes(b"".join(map(PLACE_OF, self.listings)), self.names)
+
     def browsable(self, english: bool) -> tuple[str, ...]:
         """The lists an edition has, in the order its index links them: the archive (of dated
         segments), then each taxonomy with at least one term."""
-        return (("archive",) if self.months(english) else ()) + tuple(t for t in TAXONOMIES if self.terms(t, english))
+        if "browsable" not in self._lists:
+            self._lists["browsable"] = browsable_lists(self.articles)
+        return self._lists["browsable"][english]
 
     def index_chunks(self, english: bool) -> list[tuple[int, int, tuple[Listing, ...]]]:
         """(page number, page count, listings) of each page of an edition's index, collected
@@ -167,6 +206,18 @@ class Output:
         """A digest of everything every artifact of this output is made from, if the output
         can state it more cheaply than their keys; None: it cannot (its artifacts are listed
         and keyed at every build)."""
+        return None
+
+    def shaped_by(self, view: SiteView) -> str | None:
+        """For an output made of the site's listings (``made_of``): a digest of where each
+        listing stands in it (``SiteView.lists_shape``), if the output can say which of its
+        artifacts show a listing (``touched``). None: it cannot."""
+        return None
+
+    def touched(self, view: SiteView, changed: Sequence[Listing]) -> list[Artifact] | None:
+        """The artifacts showing any of the listings ``changed``, while the output's shape is
+        what it was (``shaped_by``): the others are as the previous build made them. None:
+        the output cannot tell (all its artifacts are listed)."""
         return None
 
     def notes(self, view: SiteView) -> list[str]:

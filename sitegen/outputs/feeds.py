@@ -207,11 +207,11 @@ class FeedFiles(Output):
             listed = listings_digest(feed_listings(view.articles, english))
             make = lambda p=path, lang=language, t=title, e=english, a=author: atom_feed(config, lang, p, t, feed_entries(view.articles, config, e), a)  # noqa: E731
             found.append(Artifact(path, hash_bytes(listed, str(english)), _made(path, make)))
-        # The sitemap is made of every listing and the paths (and dates) of the site's lists,
-        # which are made of the listings in their order too: its key is the listings alone.
-        listed = view.listed
+        # The sitemap is made of every listing's address, date and edition and of the paths
+        # (and dates) of the site's lists, which follow from where the listings stand: its key
+        # is their shape alone, which no edit of a title or excerpt changes.
         make = lambda: sitemap(config, sitemap_urls(config, view.listings, index_paths(view), list_paths(view)))  # noqa: E731
-        found.append(Artifact("sitemap.xml", hash_bytes(listed, "sitemap"), _made("sitemap.xml", make)))
+        found.append(Artifact("sitemap.xml", hash_bytes(view.lists_shape, "sitemap"), _made("sitemap.xml", make)))
         found.append(Artifact("robots.txt", hash_bytes("robots"), _made("robots.txt", lambda: robots_txt(config))))
         return found
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
-from ..pages.listing import listings_digest
+from ..pages.listing import Listing, listings_digest
 from ..pages.planner import SitePlanner
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 
@@ -20,14 +22,28 @@ class IndexPages(Output):
         # at 10,000 segments, 1,000 at 50,000, each hashing fifty listings' digests.
         return view.lists_made_of
 
+    def shaped_by(self, view: SiteView) -> str:
+        # Which page holds which listings, and what the first page links, follow from where
+        # the listings stand.
+        return view.lists_shape
+
     def artifacts(self, view: SiteView) -> list[Artifact]:
+        return self._pages(view, None)
+
+    def touched(self, view: SiteView, changed: Sequence[Listing]) -> list[Artifact]:
+        shown = set(map(id, changed))
+        return self._pages(view, lambda chunk: any(id(listing) in shown for listing in chunk))
+
+    def _pages(self, view: SiteView, showing: Callable[[tuple[Listing, ...]], bool] | None) -> list[Artifact]:
+        """The index pages (only those whose listings ``showing`` accepts, when given)."""
         found = []
         for english in view.languages:
             folder = language_folder(view.config.translation.target) if english else ""
-            browse = view.browsable(english)
             for number, total, chunk in view.index_chunks(english):
+                if showing is not None and not showing(chunk):
+                    continue
                 path = urls.index_page(number, folder)
-                links = browse if number == 1 else ()
+                links = view.browsable(english) if number == 1 else ()
                 # The page's whole input: its entries, its place among the pages, the lists it links.
                 key = hash_bytes(listings_digest(chunk), f"{number}/{total}/{english}/{','.join(links)}", view.names if english else "")
                 found.append(Artifact(path, key, _maker(path, (number, english, links)), _name(number, english)))

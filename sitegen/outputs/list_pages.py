@@ -7,12 +7,14 @@ counts on the tag index): those are made again, every other page of this output 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from ..content.terms import term_slug
 from ..core import urls
 from ..core.hashing import hash_bytes, value_bytes
-from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunk_of, chunks
-from ..pages.listing import listings_digest
+from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunk_of, chunks, terms_of
+from ..pages.listing import Listing, listings_digest
 from ..pages.planner import Article, SitePlanner
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 from .feeds import atom_feed, feed_entries
@@ -26,37 +28,70 @@ class ListPages(Output):
         # over every listing, then a key a page): while they stand, no list page is listed.
         return view.lists_made_of
 
+    def shaped_by(self, view: SiteView) -> str:
+        # Which terms and months there are, their counts and names, and which page of them
+        # holds which listings follow from where the listings stand.
+        return view.lists_shape
+
     def artifacts(self, view: SiteView) -> list[Artifact]:
+        return self._pages(view, None)
+
+    def touched(self, view: SiteView, changed: Sequence[Listing]) -> list[Artifact]:
+        # The pages and feeds of the changed listings' terms and months that show them; the
+        # indexes of terms and months show only counts and names, which stand with the shape.
+        return self._pages(view, changed)
+
+    def _pages(self, view: SiteView, changed: Sequence[Listing] | None) -> list[Artifact]:
+        """Every page and feed of the lists; with ``changed``, those showing one of them."""
         planner = SitePlanner(view.config)
+        shown = set(map(id, changed)) if changed is not None else None
+        if changed is not None:
+            # Their terms only, collected in one pass (an edition shows a listing's terms if it shows the listing).
+            wanted = {english: _terms_of(changed, english) for english in view.languages}
+            collected = view.some_terms(set().union(*wanted.values()))
         found: list[Artifact] = []
         for english in view.languages:
             lists = ListPlanner(planner, english)
             edition = " English" if english else ""
             named = view.names.encode() if english else b""  # tag names from the memory, shown here
+            ours = None if changed is None else [listing for listing in changed if listing.in_english or not english]
             for taxonomy in TAXONOMIES:
-                terms = view.terms(taxonomy, english)
-                if not terms:
-                    continue
-                counts = tuple((t.slug, t.name, len(t.listings)) for t in terms)
-                found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy, counts), value_bytes(counts) + named, f"the{edition} {taxonomy} index"))
-                for position, term in enumerate(terms):
+                if ours is None:
+                    terms = view.terms(taxonomy, english)
+                    if terms:
+                        counts = tuple((t.slug, t.name, len(t.listings)) for t in terms)
+                        found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy, counts), value_bytes(counts) + named, f"the{edition} {taxonomy} index"))
+                else:
+                    terms = [term for term in collected[taxonomy, english] if (taxonomy, term.slug) in wanted[english]]
+                for term in terms:
                     if view.config.base_url:
                         found.append(_term_feed(view, lists, term, listings_digest(term.listings)))
                     for number, total, chunk in chunks(term.listings, view.config.per_page):
+                        if shown is not None and not any(id(listing) in shown for listing in chunk):
+                            continue
                         path = urls.term_page(taxonomy, term.slug, number, lists.folder)
                         place = (term.taxonomy, term.slug, term.name, number, total)
-                        job = ("term", english, taxonomy, position, number)
+                        job = ("term", english, taxonomy, term.slug, number)
                         found.append(_artifact(view, path, job, value_bytes(place) + listings_digest(chunk) + named, f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
             by_month = view.months(english)
-            if by_month:
+            if by_month and ours is None:
                 counts = tuple((month, len(listings)) for month, listings in by_month.items())
                 found.append(_artifact(view, urls.archive_index(lists.folder), ("archive", english, counts), value_bytes(counts) + named, f"the{edition} archive"))
-            for (year, month), listings in by_month.items():
+            months = by_month if ours is None else {month: by_month[month] for month in sorted({(l.date.year, l.date.month) for l in ours if l.date}, reverse=True)}
+            for (year, month), listings in months.items():
                 for number, total, chunk in chunks(listings, view.config.per_page):
+                    if shown is not None and not any(id(listing) in shown for listing in chunk):
+                        continue
                     place = (year, month, number, total)
                     job = ("month", english, year, month, number)
                     found.append(_artifact(view, urls.archive_month(year, month, number, lists.folder), job, value_bytes(place) + listings_digest(chunk) + named, f"the{edition} archive of {year}-{month:02d}"))
         return found
+
+
+def _terms_of(listings: Sequence[Listing], english: bool) -> set[tuple[str, str]]:
+    """(taxonomy, slug) of every term of ``listings`` that the edition shows."""
+    return {(taxonomy, slug) for listing in listings if listing.in_english or not english
+            for taxonomy in TAXONOMIES for slug in map(term_slug, terms_of(listing, taxonomy)) if slug}
 
 
 def _term_feed(view: SiteView, lists: ListPlanner, term: Term, content: bytes) -> Artifact:
@@ -88,8 +123,8 @@ def _render(view: SiteView, argument: tuple[str, tuple[Any, ...]]) -> Made:
     lists = ListPlanner(SitePlanner(view.config), english)
     per_page = view.config.per_page
     if kind == "term":
-        taxonomy, position, number = rest
-        term = view.terms(taxonomy, english)[position]
+        taxonomy, slug, number = rest
+        term = view.term(taxonomy, english, slug)
         _, total, chunk = chunk_of(term.listings, per_page, number)
         page = lists.term_page(term, number, total, chunk)
     elif kind == "terms":

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from functools import cached_property
 from operator import attrgetter
 from typing import Any
 
-from ..core.hashing import value_digest
+from ..core.hashing import DIGEST_SIZE, value_digest
 
 # A listing's texts: most of its bytes (an excerpt is some hundreds of Arabic letters).
 TEXT_FIELDS = ("title", "excerpt", "english_title", "english_excerpt")
@@ -45,6 +45,17 @@ class Listing:
         keys thousands of pages without hashing ten thousand listings again."""
         return value_digest(tuple(getattr(self, name) for name in LISTING_FIELDS))
 
+    @cached_property
+    def place(self) -> bytes:
+        """Where the listing stands in the site's lists, hashed: everything but its texts
+        (``TEXT_FIELDS``), and whether it is in the English edition. Its date, file and
+        number order it; its tags, authors, section and edition say which lists hold it;
+        whether its translation was reviewed, whether the sitemap names it. While every
+        listing's place stands, the lists hold the same listings on the same pages, and a
+        page changes only where a listing it shows changed (``Output.touched``). Computed
+        and kept with the digest."""
+        return value_digest((*(getattr(self, name) for name in PLACE_FIELDS), self.in_english))
+
     @property
     def in_english(self) -> bool:
         """Whether the segment has an English page: whether it has an English title. Read
@@ -68,6 +79,7 @@ class Listing:
 
 
 LISTING_FIELDS = tuple(f.name for f in fields(Listing))
+PLACE_FIELDS = tuple(name for name in LISTING_FIELDS if name not in TEXT_FIELDS)
 
 
 def packed_texts(listing: Listing) -> tuple[bytes | None, ...]:
@@ -79,8 +91,8 @@ def packed_texts(listing: Listing) -> tuple[bytes | None, ...]:
     return texts
 
 
-def with_packed_texts(state: Iterable[tuple[str, Any]], texts: Any, digest: bytes) -> Listing:
-    """A listing of ``state`` (name and value of every field but its texts) and its digest,
+def with_packed_texts(state: Iterable[tuple[str, Any]], texts: Any, digest: bytes, place: bytes) -> Listing:
+    """A listing of ``state`` (name and value of every field but its texts), its digest and its place,
     whose texts, kept as ``packed_texts`` gives them, are decoded when one is first read.
     ValueError if they are not what ``packed_texts`` gives."""
     if type(texts) is not tuple or len(texts) != len(TEXT_FIELDS) or not all(text is None or type(text) is bytes for text in texts):
@@ -89,7 +101,8 @@ def with_packed_texts(state: Iterable[tuple[str, Any]], texts: Any, digest: byte
     fields_of = listing.__dict__
     fields_of.update(state)
     fields_of[_PACKED] = texts
-    fields_of["digest"] = digest  # where the cached property keeps it
+    fields_of["digest"] = digest  # where the cached properties keep them
+    fields_of["place"] = place
     return listing
 
 
@@ -99,6 +112,21 @@ def listings_digest(listings: Iterable[Listing]) -> bytes:
 
 
 _DIGEST_OF = attrgetter("digest")
+
+
+def changed_since(listings: Sequence[Listing], digests: bytes, before: bytes) -> list[Listing] | None:
+    """The listings whose digest differs from the one at their position in ``before``:
+    ``digests`` is their ``listings_digest``, ``before`` that of the listings which stood in
+    the same places, in the same order. None when ``before`` holds another number of digests."""
+    size = DIGEST_SIZE
+    if len(before) != len(digests) or len(digests) != size * len(listings):
+        return None
+    if digests == before:
+        return []
+    return [listing for listing, at in zip(listings, range(0, len(digests), size)) if digests[at : at + size] != before[at : at + size]]
+
+
+PLACE_OF = attrgetter("place")
 
 # A listing's (source file, segment number), and its source file, read in C: every build
 # orders every segment of the site by them, and ranks the related stories of each.

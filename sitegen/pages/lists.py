@@ -10,8 +10,9 @@ its most used spelling.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set as AbstractSet
 from dataclasses import dataclass
+from operator import attrgetter
 from datetime import date
 from typing import Any
 
@@ -33,52 +34,144 @@ class Term:
     listings: tuple[Listing, ...]  # newest first
 
 
+def terms_of(listing: Listing, taxonomy: str) -> tuple[str, ...]:
+    """A listing's terms of a taxonomy, as its front matter writes them (a section: one, or none)."""
+    if taxonomy == "sections":
+        return (listing.section,) if listing.section else ()
+    return listing.tags if taxonomy == "tags" else listing.authors
+
+
 def collect_terms(articles: Sequence[Article], taxonomy: str, english: bool) -> list[Term]:
     """Every term of ``taxonomy`` with its listings, in the order of their slugs."""
     return collect_all_terms(articles)[taxonomy, english]
 
 
-def collect_all_terms(articles: Sequence[Article]) -> dict[tuple[str, bool], list[Term]]:
+def collect_all_terms(articles: Sequence[Article], wanted: AbstractSet[tuple[str, str]] | None = None) -> dict[tuple[str, bool], list[Term]]:
     """Every term of every taxonomy in both editions ((taxonomy, english) -> its terms in the
     order of their slugs), in one pass over the listings: a pass per taxonomy and edition cost
-    a one-change build 40-100 ms at 10,000 segments, six times over the same listings."""
+    a one-change build 40-100 ms at 10,000 segments, six times over the same listings.
+    ``wanted``: only these terms, as (taxonomy, slug); each is what the whole collection holds
+    of it (the pages showing a changed listing are made without collecting every term)."""
+    if wanted is not None:
+        return _collect_some(articles, wanted)
     slugs: dict[str, str] = {}  # each spelling slugged once, not once a listing
     # (taxonomy, english) -> slug -> (its listings, its spellings' counts)
     found: dict[tuple[str, bool], dict[str, tuple[list[Listing], dict[str, int]]]] = {
         (taxonomy, english): {} for taxonomy in TAXONOMIES for english in (False, True)
     }
-    for article in articles:
-        for listing in article.segments:
-            tags, authors, section = listing.tags, listing.authors, listing.section
-            if not (tags or authors or section):
+    for listing in (listing for article in articles for listing in article.segments):
+        tags, authors, section = listing.tags, listing.authors, listing.section
+        if not (tags or authors or section):
+            continue
+        editions = (False, True) if listing.in_english else (False,)
+        for taxonomy in TAXONOMIES:
+            terms = terms_of(listing, taxonomy)
+            if not terms:
                 continue
-            editions = (False, True) if listing.in_english else (False,)
-            for taxonomy, terms in (("tags", tags), ("authors", authors), ("sections", (section,) if section else ())):
-                if not terms:
-                    continue
-                # A listing counts once for a term however many of its spellings it gives:
-                # the first spelling of each slug is the one counted.
-                named: dict[str, str] = {}
-                for term in terms:
-                    slug = slugs.get(term)
-                    if slug is None:
-                        slug = slugs[term] = term_slug(term)
-                    if slug and slug not in named:
-                        named[slug] = term
-                for english in editions:
-                    terms_found = found[taxonomy, english]
-                    for slug, term in named.items():
-                        entry = terms_found.get(slug)
-                        if entry is None:
-                            terms_found[slug] = ([listing], {term: 1})
-                        else:
-                            entry[0].append(listing)
-                            counts = entry[1]
-                            counts[term] = counts.get(term, 0) + 1
+            # A listing counts once for a term however many of its spellings it gives:
+            # the first spelling of each slug is the one counted.
+            named: dict[str, str] = {}
+            for term in terms:
+                slug = slugs.get(term)
+                if slug is None:
+                    slug = slugs[term] = term_slug(term)
+                if slug and slug not in named:
+                    named[slug] = term
+            for english in editions:
+                terms_found = found[taxonomy, english]
+                for slug, term in named.items():
+                    entry = terms_found.get(slug)
+                    if entry is None:
+                        terms_found[slug] = ([listing], {term: 1})
+                    else:
+                        entry[0].append(listing)
+                        counts = entry[1]
+                        counts[term] = counts.get(term, 0) + 1
     return {
         (taxonomy, english): [Term(taxonomy, slug, most_used(terms_found[slug][1]), tuple(terms_found[slug][0])) for slug in sorted(terms_found)]
         for (taxonomy, english), terms_found in found.items()
     }
+
+
+def _collect_some(articles: Sequence[Article], wanted: AbstractSet[tuple[str, str]]) -> dict[tuple[str, bool], list[Term]]:
+    """:func:`collect_all_terms` of the terms ``wanted`` only. A term's listings are found by
+    set operations in C, against the spellings of its slug: the terms of a changed story can
+    hold most of the site (a section, a prolific author), and a pass over every listing's
+    terms in Python cost a one-change build 25-30 ms at 10,000 segments."""
+    listings = [listing for article in articles for listing in article.segments]
+    collected: dict[tuple[str, bool], list[Term]] = {(taxonomy, english): [] for taxonomy in TAXONOMIES for english in (False, True)}
+    for taxonomy in TAXONOMIES:
+        slugs_wanted = sorted(slug for kind, slug in wanted if kind == taxonomy)
+        if not slugs_wanted:
+            continue
+        spellings = set(map(attrgetter("section"), listings)) if taxonomy == "sections" else set().union(*map(attrgetter(taxonomy), listings))
+        slug_of = {spelling: term_slug(spelling) for spelling in spellings if spelling}
+        for slug in slugs_wanted:
+            named = frozenset(spelling for spelling, its_slug in slug_of.items() if its_slug == slug)
+            if taxonomy == "sections":
+                held = [listing for listing in listings if listing.section in named]
+            else:
+                missing, terms = named.isdisjoint, attrgetter(taxonomy)
+                held = [listing for listing in listings if not missing(terms(listing))]
+            for english in (False, True):
+                shown = [listing for listing in held if listing.in_english] if english else held
+                if shown:
+                    collected[taxonomy, english].append(Term(taxonomy, slug, _most_used_of(named, shown, taxonomy), tuple(shown)))
+    return collected
+
+
+def _most_used_of(named: AbstractSet[str], listings: Sequence[Listing], taxonomy: str) -> str:
+    """The most used of a term's spellings ``named`` in ``listings``, each counted once a
+    listing, by the first of them it gives (as :func:`collect_all_terms` counts)."""
+    if len(named) == 1:
+        return next(iter(named))  # one spelling: nothing to count
+    counts: dict[str, int] = {}
+    for listing in listings:
+        first = next(term for term in terms_of(listing, taxonomy) if term in named)
+        counts[first] = counts.get(first, 0) + 1
+    return most_used(counts)
+
+
+def browsable_lists(articles: Sequence[Article]) -> dict[bool, tuple[str, ...]]:
+    """The lists each edition has (False: the site's own, True: the English one), in the
+    order its index links them: the archive, if a segment is dated, then each taxonomy with at
+    least one term (as :func:`collect_all_terms` finds them). A pass over the listings that
+    ends once every list is found: the first index page links them, and a build that makes
+    it without making every list must not collect every term to know."""
+    found: dict[bool, set[str]] = {False: set(), True: set()}
+    slugs: dict[str, str] = {}  # each spelling slugged once
+    every = 2 * (1 + len(TAXONOMIES))
+    for article in articles:
+        for listing in article.segments:
+            shown = []
+            if listing.date is not None:
+                shown.append("archive")
+            if listing.tags and _any_slug(listing.tags, slugs):
+                shown.append("tags")
+            if listing.authors and _any_slug(listing.authors, slugs):
+                shown.append("authors")
+            if listing.section and _any_slug((listing.section,), slugs):
+                shown.append("sections")
+            if shown:
+                found[False].update(shown)
+                if listing.in_english:
+                    found[True].update(shown)
+                if len(found[False]) + len(found[True]) == every:
+                    break
+        else:
+            continue
+        break  # every list found
+    return {english: tuple(name for name in ("archive", *TAXONOMIES) if name in names) for english, names in found.items()}
+
+
+def _any_slug(terms: Sequence[str], slugs: dict[str, str]) -> bool:
+    for term in terms:
+        slug = slugs.get(term)
+        if slug is None:
+            slug = slugs[term] = term_slug(term)
+        if slug:
+            return True
+    return False
 
 
 def chunks(listings: Sequence[Listing], per_page: int) -> list[tuple[int, int, tuple[Listing, ...]]]:

@@ -534,7 +534,7 @@ def listing_of(segment: Segment, companion: Companion | None, count: int) -> Lis
         authors=segment.authors,
         section=segment.section,
     )
-    listing.digest  # noqa: B018 -- computed here, in the worker, and kept with the listing
+    listing.digest, listing.place  # noqa: B018 -- computed here, in the worker, and kept with the listing
     return listing
 
 

@@ -24,6 +24,7 @@ from ..core.hashing import hash_bytes
 from ..outputs.archive import PackWriter, StoredMember
 from ..outputs.base import Artifact, Job, Made, Output, SiteView, Split
 from ..pages.figures import archived_file
+from ..pages.listing import Listing, changed_since
 from . import workers
 from .packs import pack_writer
 from .staging import replace_file
@@ -49,6 +50,7 @@ class Engine:
         self.manifest: dict[str, str] = {}
         self.problems: list[Problem] = []
         self.packed: dict[str, StoredMember] = {}  # files made by jobs, compressed for site.zip
+        self._changed: dict[bytes, list[Listing] | None] = {}  # the listings changed since each previous digests (Engine._touched)
 
     def run(self, artifacts: Sequence[Artifact]) -> None:
         stale = []
@@ -90,20 +92,50 @@ class Engine:
     def listed(self, outputs: Sequence[Output]) -> tuple[list[Artifact], int]:
         """The artifacts of ``outputs`` to judge by their keys (``run``), and how many pages of
         the whole site the others hold: an output made of what it was in the previous build
-        (``Output.made_of``) is carried over as it stands, without listing its artifacts."""
+        (``Output.made_of``) is carried over as it stands, without listing its artifacts; one
+        whose listings stand where they stood (``Output.shaped_by``) lists only those showing
+        a changed listing (``Output.touched``), and the others are carried over."""
         artifacts, carried_pages = [], 0
+        view = self.view
         for output in outputs:
-            made_of = output.made_of(self.view)
+            made_of = output.made_of(view)
             before = self.previous_outputs.get(output.name)
-            if made_of is not None and isinstance(before, OutputRecord) and before.fits() and before.made_of == made_of and self.carry(before.artifacts):
-                self.outputs[output.name] = before
-                carried_pages += before.pages
-                continue
-            found = output.artifacts(self.view)
+            if made_of is not None and isinstance(before, OutputRecord) and before.fits():
+                if before.made_of == made_of and self.carry(before.artifacts):
+                    self.outputs[output.name] = before
+                    carried_pages += before.pages
+                    continue
+                touched = self._touched(output, before)
+                if touched is not None:
+                    artifacts += touched
+                    carried_pages += before.pages - sum(1 for a in touched if a.name)
+                    self.outputs[output.name] = replace(before, made_of=made_of, listed=view.listed)
+                    continue
+            found = output.artifacts(view)
             artifacts += found
             if made_of is not None:
-                self.outputs[output.name] = OutputRecord(made_of, tuple(a.id for a in found), sum(1 for a in found if a.name))
+                shape = output.shaped_by(view)
+                listed = view.listed if shape is not None else b""
+                self.outputs[output.name] = OutputRecord(made_of, tuple(a.id for a in found), sum(1 for a in found if a.name), shape or "", listed)
         return artifacts, carried_pages
+
+    def _touched(self, output: Output, before: OutputRecord) -> list[Artifact] | None:
+        """The artifacts of ``output`` showing a listing changed since the previous build,
+        the others carried over; None (nothing carried) when the listings do not stand where
+        they stood, or the previous build's artifacts are not all there."""
+        shape = output.shaped_by(self.view)
+        if shape is None or shape != before.shape:
+            return None
+        if before.listed not in self._changed:
+            self._changed[before.listed] = changed_since(self.view.listings, self.view.listed, before.listed)
+        changed = self._changed[before.listed]
+        found = output.touched(self.view, changed) if changed is not None else None
+        if found is None:
+            return None
+        ids = {artifact.id for artifact in found}
+        if not ids.issubset(before.artifacts) or not self.carry(tuple(i for i in before.artifacts if i not in ids)):
+            return None
+        return found
 
     def carry(self, ids: tuple[str, ...]) -> bool:
         """Keep the previous build's artifacts ``ids`` as they are, unlisted (their output is

@@ -31,7 +31,7 @@ from .files import FileOutcome, SlugClaim
 
 # Bumped when the layout below changes: a record of another layout is a damaged one (the
 # build then starts again without the cache, as it does for any damage).
-LAYOUT = 3
+LAYOUT = 4
 
 # Never stored (see the module's docstring): a record read back has them empty.
 BUILD_ONLY = ("drafts", "zip_members", "search_entries")
@@ -40,10 +40,10 @@ COUNTED_ONLY = ("missing",)
 
 # A listing is kept as its other fields (its date as a day number, read without a class),
 # then its texts as UTF-8 (decoded only if the build shows the listing: pages/listing.py),
-# then its digest (it keys the lists showing the listing).
+# then its digest (it keys the lists showing the listing) and its place (Listing.place).
 _PLAIN_FIELDS = tuple(name for name in LISTING_FIELDS if name not in TEXT_FIELDS)
 _DATE = _PLAIN_FIELDS.index("date")
-_TEXTS, _DIGEST = len(_PLAIN_FIELDS), len(_PLAIN_FIELDS) + 1
+_TEXTS, _DIGEST, _PLACE = len(_PLAIN_FIELDS), len(_PLAIN_FIELDS) + 1, len(_PLAIN_FIELDS) + 2
 _NEW = object.__new__
 
 
@@ -100,16 +100,16 @@ def _listing_values(listing: Listing) -> tuple:
     values = [getattr(listing, name) for name in _PLAIN_FIELDS]
     day = values[_DATE]
     values[_DATE] = None if day is None else day.toordinal()
-    return (*values, packed_texts(listing), listing.digest)
+    return (*values, packed_texts(listing), listing.digest, listing.place)
 
 
 def _listing(values: tuple) -> Listing:
-    if type(values) is not tuple or len(values) != _DIGEST + 1:
+    if type(values) is not tuple or len(values) != _PLACE + 1:
         raise ValueError("a listing of another length")
     day = values[_DATE]
     if day is not None:
         values = (*values[:_DATE], date.fromordinal(day), *values[_DATE + 1 :])
-    return with_packed_texts(zip(_PLAIN_FIELDS, values), values[_TEXTS], values[_DIGEST])  # zip stops at the plain fields
+    return with_packed_texts(zip(_PLAIN_FIELDS, values), values[_TEXTS], values[_DIGEST], values[_PLACE])  # zip stops at the plain fields
 
 
 def _slug_claim(values: tuple) -> SlugClaim:

@@ -70,11 +70,15 @@ class OutputRecord:
     made_of: str
     artifacts: tuple[str, ...]  # their ids
     pages: int  # how many of them are pages of the whole site (named)
+    # Of an output that says where each listing stands in it (``Output.shaped_by``): that, and
+    # every listing's digest then (``SiteView.listed``), to tell which listings changed since.
+    shape: str = ""
+    listed: bytes = b""
 
     def fits(self) -> bool:
         """Whether the values are of the kinds a build records (a damaged one is not used)."""
         return (
-            type(self.made_of) is str and type(self.pages) is int
+            type(self.made_of) is str and type(self.pages) is int and type(self.shape) is str and type(self.listed) is bytes
             and type(self.artifacts) is tuple and all(type(artifact_id) is str for artifact_id in self.artifacts)
         )
 
