@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from ..config import SiteConfig
 from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes
-from ..pages.lists import Term, both_editions_months, browsable_lists, collect_all_terms
+from ..pages.lists import TAXONOMIES, Term, both_editions_months, browsable_lists, collect_all_terms
 from ..pages.listing import PLACE_OF, Listing, listings_digest
 from ..pages.planner import Article, Page, SitePlanner
 from ..pages.theme import Theme
@@ -171,6 +171,8 @@ class SiteView:
     def browsable(self, english: bool) -> tuple[str, ...]:
         """The lists an edition has, in the order its index links them: the archive (of dated
         segments), then each taxonomy with at least one term."""
+        if "terms" in self._lists and "months" in self._lists:  # collected already: read there
+            return (("archive",) if self.months(english) else ()) + tuple(t for t in TAXONOMIES if self.terms(t, english))
         if "browsable" not in self._lists:
             self._lists["browsable"] = browsable_lists(self.articles)
         return self._lists["browsable"][english]

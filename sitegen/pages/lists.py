@@ -141,26 +141,16 @@ def browsable_lists(articles: Sequence[Article]) -> dict[bool, tuple[str, ...]]:
     found: dict[bool, set[str]] = {False: set(), True: set()}
     slugs: dict[str, str] = {}  # each spelling slugged once
     every = 2 * (1 + len(TAXONOMIES))
-    for article in articles:
-        for listing in article.segments:
-            shown = []
-            if listing.date is not None:
-                shown.append("archive")
-            if listing.tags and _any_slug(listing.tags, slugs):
-                shown.append("tags")
-            if listing.authors and _any_slug(listing.authors, slugs):
-                shown.append("authors")
-            if listing.section and _any_slug((listing.section,), slugs):
-                shown.append("sections")
-            if shown:
-                found[False].update(shown)
-                if listing.in_english:
-                    found[True].update(shown)
-                if len(found[False]) + len(found[True]) == every:
-                    break
-        else:
-            continue
-        break  # every list found
+    for listing in (listing for article in articles for listing in article.segments):
+        shown = ["archive"] if listing.date is not None else []
+        if listing.tags or listing.authors or listing.section:
+            shown += [taxonomy for taxonomy in TAXONOMIES if _any_slug(terms_of(listing, taxonomy), slugs)]
+        if shown:
+            found[False].update(shown)
+            if listing.in_english:
+                found[True].update(shown)
+            if len(found[False]) + len(found[True]) == every:
+                break  # every list found
     return {english: tuple(name for name in ("archive", *TAXONOMIES) if name in names) for english, names in found.items()}
 
 
