@@ -289,6 +289,22 @@ def test_some_terms_are_collected_as_the_whole_collection_holds_them(segments, w
     assert some == {key: [term for term in terms if (term.taxonomy, term.slug) in wanted] for key, terms in every.items()}
 
 
+def test_many_terms_wanted_are_collected_in_one_pass(monkeypatch):
+    """An edit of every story wants every term: collected in one pass over the listings,
+    not one a term (which grows as terms times listings)."""
+    import sitegen.pages.lists as lists
+
+    articles = _term_listings([([f"وسم{n}", f"tag {n % 7}"], f"قسم{n % 3}", bool(n % 2)) for n in range(40)])
+    every = lists.collect_all_terms(articles)
+    wanted = {(term.taxonomy, term.slug) for terms in every.values() for term in terms}
+    assert len(wanted) > lists.SOME_TERMS_AT_MOST
+    monkeypatch.setattr(lists, "_collect_some", lambda *_: (_ for _ in ()).throw(AssertionError("a pass for each term")))
+    assert lists.collect_all_terms(articles, wanted) == every
+    few = set(sorted(wanted)[:3])
+    monkeypatch.undo()
+    assert lists.collect_all_terms(articles, few) == {key: [t for t in terms if (t.taxonomy, t.slug) in few] for key, terms in every.items()}
+
+
 @FAST
 @given(_TERM_SEGMENTS)
 def test_an_index_links_the_lists_its_edition_has(segments):

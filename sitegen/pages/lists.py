@@ -53,7 +53,10 @@ def collect_all_terms(articles: Sequence[Article], wanted: AbstractSet[tuple[str
     ``wanted``: only these terms, as (taxonomy, slug); each is what the whole collection holds
     of it (the pages showing a changed listing are made without collecting every term)."""
     if wanted is not None:
-        return _collect_some(articles, wanted)
+        if len(wanted) <= SOME_TERMS_AT_MOST:
+            return _collect_some(articles, wanted)
+        every = collect_all_terms(articles)  # one pass, not one a term
+        return {key: [term for term in terms if (term.taxonomy, term.slug) in wanted] for key, terms in every.items()}
     slugs: dict[str, str] = {}  # each spelling slugged once, not once a listing
     # (taxonomy, english) -> slug -> (its listings, its spellings' counts)
     found: dict[tuple[str, bool], dict[str, tuple[list[Listing], dict[str, int]]]] = {
@@ -91,6 +94,12 @@ def collect_all_terms(articles: Sequence[Article], wanted: AbstractSet[tuple[str
         (taxonomy, english): [Term(taxonomy, slug, most_used(terms_found[slug][1]), tuple(terms_found[slug][0])) for slug in sorted(terms_found)]
         for (taxonomy, english), terms_found in found.items()
     }
+
+
+# Past this many terms wanted, collecting every term in one pass is quicker than a pass over
+# the listings for each (and stays linear: an edit of every story's title, a memory
+# translated again, wants every term).
+SOME_TERMS_AT_MOST = 16
 
 
 def _collect_some(articles: Sequence[Article], wanted: AbstractSet[tuple[str, str]]) -> dict[tuple[str, bool], list[Term]]:
