@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from ..config import SiteConfig
 from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes
-from ..pages.lists import TAXONOMIES, Term, both_editions_months, browsable_lists, collect_all_terms
+from ..pages.lists import SOME_TERMS_AT_MOST, TAXONOMIES, Term, both_editions_months, browsable_lists, collect_all_terms
 from ..pages.listing import PLACE_OF, Listing, listings_digest
 from ..pages.planner import Article, Page, SitePlanner
 from ..pages.theme import Theme
@@ -119,6 +119,8 @@ class SiteView:
         """The terms ``wanted`` ((taxonomy, slug)) in both editions ((taxonomy, english) -> those
         the edition has, in the order of their slugs), each as :meth:`terms` gives it: in one
         pass over the listings that collects no other, unless every term was collected."""
+        if "terms" not in self._lists and len(wanted) > SOME_TERMS_AT_MOST:
+            self._lists["terms"] = collect_all_terms(self.articles)  # one pass for all, kept for the rest of the build
         if "terms" in self._lists:
             return {key: [term for term in terms if (term.taxonomy, term.slug) in wanted] for key, terms in self._lists["terms"].items()}
         collected = collect_all_terms(self.articles if wanted else (), wanted)  # none wanted: no pass

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
-from ..pages.listing import Listing, listings_digest
+from ..pages.listing import Listing, listings_digest, shows_any
 from ..pages.planner import SitePlanner
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 
@@ -31,8 +31,7 @@ class IndexPages(Output):
         return self._pages(view, None)
 
     def touched(self, view: SiteView, changed: Sequence[Listing]) -> list[Artifact]:
-        shown = set(map(id, changed))
-        return self._pages(view, lambda chunk: any(id(listing) in shown for listing in chunk))
+        return self._pages(view, shows_any(changed))
 
     def _pages(self, view: SiteView, showing: Callable[[tuple[Listing, ...]], bool] | None) -> list[Artifact]:
         """The index pages (only those whose listings ``showing`` accepts, when given)."""

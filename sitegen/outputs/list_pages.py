@@ -14,7 +14,7 @@ from ..content.terms import term_slug
 from ..core import urls
 from ..core.hashing import hash_bytes, value_bytes
 from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunk_of, chunks, terms_of
-from ..pages.listing import Listing, listings_digest
+from ..pages.listing import Listing, listings_digest, shows_any
 from ..pages.planner import Article, SitePlanner
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 from .feeds import atom_feed, feed_entries
@@ -44,17 +44,18 @@ class ListPages(Output):
     def _pages(self, view: SiteView, changed: Sequence[Listing] | None) -> list[Artifact]:
         """Every page and feed of the lists; with ``changed``, those showing one of them."""
         planner = SitePlanner(view.config)
-        shown = set(map(id, changed)) if changed is not None else None
+        showing = shows_any(changed) if changed is not None else None
         if changed is not None:
-            # Their terms only, collected in one pass (an edition shows a listing's terms if it shows the listing).
-            wanted = {english: _terms_of(changed, english) for english in view.languages}
+            # The changed listings each edition shows, and their terms only, collected in one pass.
+            shown_in = {english: [listing for listing in changed if listing.in_english or not english] for english in view.languages}
+            wanted = {english: _terms_of(listings) for english, listings in shown_in.items()}
             collected = view.some_terms(set().union(*wanted.values()))
         found: list[Artifact] = []
         for english in view.languages:
             lists = ListPlanner(planner, english)
             edition = " English" if english else ""
             named = view.names.encode() if english else b""  # tag names from the memory, shown here
-            ours = None if changed is None else [listing for listing in changed if listing.in_english or not english]
+            ours = None if changed is None else shown_in[english]
             for taxonomy in TAXONOMIES:
                 if ours is None:
                     terms = view.terms(taxonomy, english)
@@ -67,7 +68,7 @@ class ListPages(Output):
                     if view.config.base_url:
                         found.append(_term_feed(view, lists, term, listings_digest(term.listings)))
                     for number, total, chunk in chunks(term.listings, view.config.per_page):
-                        if shown is not None and not any(id(listing) in shown for listing in chunk):
+                        if showing is not None and not showing(chunk):
                             continue
                         path = urls.term_page(taxonomy, term.slug, number, lists.folder)
                         place = (term.taxonomy, term.slug, term.name, number, total)
@@ -80,7 +81,7 @@ class ListPages(Output):
             months = by_month if ours is None else {month: by_month[month] for month in sorted({(l.date.year, l.date.month) for l in ours if l.date}, reverse=True)}
             for (year, month), listings in months.items():
                 for number, total, chunk in chunks(listings, view.config.per_page):
-                    if shown is not None and not any(id(listing) in shown for listing in chunk):
+                    if showing is not None and not showing(chunk):
                         continue
                     place = (year, month, number, total)
                     job = ("month", english, year, month, number)
@@ -88,10 +89,9 @@ class ListPages(Output):
         return found
 
 
-def _terms_of(listings: Sequence[Listing], english: bool) -> set[tuple[str, str]]:
-    """(taxonomy, slug) of every term of ``listings`` that the edition shows."""
-    return {(taxonomy, slug) for listing in listings if listing.in_english or not english
-            for taxonomy in TAXONOMIES for slug in map(term_slug, terms_of(listing, taxonomy)) if slug}
+def _terms_of(listings: Sequence[Listing]) -> set[tuple[str, str]]:
+    """(taxonomy, slug) of every term of ``listings``."""
+    return {(taxonomy, slug) for listing in listings for taxonomy in TAXONOMIES for slug in map(term_slug, terms_of(listing, taxonomy)) if slug}
 
 
 def _term_feed(view: SiteView, lists: ListPlanner, term: Term, content: bytes) -> Artifact:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from functools import cached_property
 from operator import attrgetter
@@ -124,6 +124,12 @@ def changed_since(listings: Sequence[Listing], digests: bytes, before: bytes) ->
     if digests == before:
         return []
     return [listing for listing, at in zip(listings, range(0, len(digests), size)) if digests[at : at + size] != before[at : at + size]]
+
+
+def shows_any(listings: Iterable[Listing]) -> Callable[[Sequence[Listing]], bool]:
+    """Whether a run of listings (a page's) holds one of ``listings``, the very objects."""
+    held = set(map(id, listings))
+    return lambda run: any(id(listing) in held for listing in run)
 
 
 PLACE_OF = attrgetter("place")

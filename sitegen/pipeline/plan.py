@@ -2,8 +2,9 @@
 
 Made in two steps. :func:`survey` reads only directory listings, stat signatures, the
 cache's small summary and the signatures the previous build recorded: enough to see that
-nothing changed (the common case of a no-op build). :func:`settle` then reads the bytes of the files whose signature changed, so
-that a file touched but identical (a checkout, an editor saving twice) is not redone.
+nothing changed (the common case of a no-op build). :func:`settle` then reads the bytes of
+the files whose signature changed, so that a file touched but identical (a checkout, an
+editor saving twice) is not redone.
 """
 
 from __future__ import annotations
