@@ -121,3 +121,21 @@ def test_importing_the_package_installs_it():
     installed = getattr(dataclasses, "exec", None)
     assert isinstance(getattr(installed, "__self__", None), GeneratedCode)
     assert installed.__self__.path.name.startswith("dataclass-methods.")
+
+
+def test_a_build_ending_by_os_exit_still_saves_what_it_compiled(tmp_path):
+    """build.py ends the process at once (commands/cli.leave), which runs no atexit function."""
+    path = tmp_path / "methods.marshal"
+    script = (
+        "import dataclasses, pathlib\n"
+        "from sitegen.core.generated_code import remember_generated_code\n"
+        "from sitegen.commands.cli import leave\n"
+        f"remember_generated_code(pathlib.Path({str(path)!r}))\n"
+        "@dataclasses.dataclass(frozen=True)\n"
+        "class Point:\n"
+        "    x: int\n"
+        "leave(0)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env)
+    assert len(GeneratedCode(path).known) >= 5

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from ..core.generated_code import save_generated_code
 from ..config import ConfigError, SiteConfig, load_config
 from ..pages.theme import ThemeError
 from ..pipeline.staging import OutputError
@@ -76,6 +77,7 @@ def leave(code: int | None) -> NoReturn:
     teardown: freeing a build's hundreds of thousands of objects one at a time, after a last
     full collection, cost a one-change build 60-100 ms. Nothing is left to do by then: every
     file is written and closed (atomically), the cache committed and closed, workers joined."""
+    save_generated_code()  # no atexit function runs after os._exit
     try:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -90,8 +90,16 @@ def _read(path: Path) -> dict[str, CodeType]:
 def remember_generated_code(path: Path = DEFAULT_PATH) -> GeneratedCode:
     """Have ``dataclasses`` compile through a :class:`GeneratedCode` of ``path`` from now on
     (its module calls ``exec`` by name: a name in its namespace comes before the builtin),
-    saved when the process ends."""
+    saved when the process ends (:func:`save_generated_code` for one ending by ``os._exit``)."""
     generated = GeneratedCode(path)
     dataclasses.exec = generated.exec  # type: ignore[attr-defined]
     atexit.register(generated.save)
     return generated
+
+
+def save_generated_code() -> None:
+    """Save what the code installed in ``dataclasses`` compiled: for a process that ends by
+    ``os._exit``, which runs no ``atexit`` function (build.py: commands/cli.leave)."""
+    installed = getattr(getattr(dataclasses, "exec", None), "__self__", None)
+    if isinstance(installed, GeneratedCode):
+        installed.save()
