@@ -579,7 +579,7 @@ def test_the_command_line_keeps_what_a_build_made_until_the_process_ends(tmp_pat
 LONG_FIRST = "حمص " * 80  # past the excerpt's 200 characters: a later paragraph is in no list
 LISTED = {
     "content/2020-01-01-one.txt": f"---\ntags: [حمص, حماة]\n---\n{LONG_FIRST.strip()}.\nفقرة ثانية.\n===\nالجزء الثاني.\n",
-    "content/2020-02-01-two.txt": "---\ntags: [حمص]\nauthors: [سلمى]\n---\nمقال ثان عن حماة.\n",
+    "content/2020-02-01-two.txt": "---\ntags: [حمص]\nauthor: سلمى\n---\nمقال ثان عن حماة.\n",
     "content/2021/2021-03-01-three.md": "# عنوان\n\nفقرة *مائلة*.\n",
 }
 
@@ -636,7 +636,7 @@ def count_made(monkeypatch) -> tuple[list[str], list[str]]:
 
 # Two tags, two months, pages of two: an edited story is on some pages of each list, not all.
 SPREAD = dict(LISTED) | {
-    f"content/2020-0{month}-{day:02d}-more.txt": f"---\ntags: [{'حمص' if day % 2 else 'درعا'}]\nauthors: [سلمى]\n---\nخبر {month} {day} عن المدينة.\n"
+    f"content/2020-0{month}-{day:02d}-more.txt": f"---\ntags: [{'حمص' if day % 2 else 'درعا'}]\nauthor: سلمى\n---\nخبر {month} {day} عن المدينة.\n"
     for month in (3, 4) for day in range(1, 8)
 }
 LIST_PAGE = ("page-", "tags", "authors", "sections", "archive", "en/page-", "en/tags", "en/authors", "en/sections", "en/archive", "index.html", "en/index.html")
@@ -671,6 +671,29 @@ def test_an_edited_title_remakes_only_the_list_pages_showing_it(tmp_path: Path, 
     assert 0 < len(lists_judged) < len(every_list_page) / 3
     # The sitemap names where pages are, not what they show: not made again.
     assert "sitemap.xml" not in remade
+
+
+# One author with more stories than a feed shows (FEED_SIZE, 30): her oldest are on her
+# pages but not in her feed.
+PROLIFIC = {f"content/2019-{1 + day // 28:02d}-{1 + day % 28:02d}-story.txt": f"---\nauthor: ريم\n---\nخبر رقم {day} من المدينة.\n" for day in range(34)}
+
+
+@pytest.mark.parametrize(("edited", "in_feed"), [("content/2019-01-01-story.txt", False), ("content/2019-02-06-story.txt", True)])
+def test_a_term_feed_is_made_again_only_when_a_story_it_shows_changed(tmp_path: Path, workers: int, edited: str, in_feed: bool, monkeypatch) -> None:
+    """A feed is keyed by the stories it shows, the term's newest: a corrected title of an
+    older story of a prolific author remakes her pages that show it, not her feed."""
+    site = write_site(tmp_path / "site", PROLIFIC, CONFIG)
+    build(site, translator_factory=FakeTranslator)
+    feeds = sorted(p.relative_to(site / "_site").as_posix() for p in (site / "_site").rglob("authors/*.xml"))
+    assert len(feeds) == 2, "her feed in each edition"
+    judged, made = count_made(monkeypatch)
+    source = site / edited
+    source.write_text(source.read_text(encoding="utf-8").replace("خبر رقم", "خبر مصحح رقم"), encoding="utf-8")
+    build(site, translator_factory=FakeTranslator, workers=workers)
+    assert set(feeds) <= set(judged)  # keyed, as every feed of a changed story's term is
+    assert (set(feeds) <= set(made)) is in_feed and (set(feeds) & set(made) == set()) is not in_feed
+    assert any(path.startswith("authors/") and path.endswith(".html") for path in made)  # her page showing it
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
 
 
 def test_a_carried_list_page_missing_from_the_site_is_made_again(tmp_path: Path, workers: int, monkeypatch) -> None:

@@ -225,6 +225,25 @@ def test_a_feed_holds_the_newest_dated_segments_of_its_edition(articles, english
     assert feed_listings(articles, english) == expected
 
 
+@FAST
+@given(articles=_archives(), english=st.booleans(), seed=st.randoms(use_true_random=False))
+def test_a_term_feed_chooses_as_a_full_scan_does(articles, english, seed):
+    # A term's listings come in one run, in any order of dates: its feed (newest_listings)
+    # must hold what a scan of them all keeps, and what feed_listings keeps of one article.
+    import heapq
+
+    from sitegen.outputs.feeds import FEED_SIZE, feed_listings, newest_listings
+    from sitegen.pages.planner import Article
+
+    every = [listing for article in articles for listing in article.segments]
+    seed.shuffle(every)
+    candidates = [(-s.date.toordinal(), order, s) for order, s in enumerate(every) if s.date is not None and (not english or s.english_title is not None)]
+    expected = [s for *_, s in heapq.nsmallest(FEED_SIZE, candidates, key=lambda c: c[:2])]
+    assert newest_listings(every, english) == expected
+    if every:
+        assert feed_listings([Article("term", tuple(every))], english) == expected
+
+
 TERM_SPELLINGS = ["حمص", "حمـص", "حِمص", "HOMS", "homs", "Homs ", "a/b", "a b", "!!", "رأي", ""]
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 
 from ..config import SiteConfig
 from ..core import urls
@@ -94,14 +95,13 @@ def atom_feed(config: SiteConfig, language: str, feed_path: str, title: str, ent
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def feed_entries(articles: Sequence[Article], config: SiteConfig, english: bool) -> list[FeedEntry]:
-    """Newest dated segments first; undated ones cannot be placed in a feed and are left out.
-
-    Entries carry a summary and link to the page: a feed stays small however long the articles are.
-    """
+def feed_entries(listings: Sequence[Listing], config: SiteConfig, english: bool) -> list[FeedEntry]:
+    """The entries of a feed showing ``listings`` (chosen by :func:`feed_listings` or
+    :func:`newest_listings`). Entries carry a summary and link to the page: a feed stays
+    small however long the articles are."""
     target = config.translation.target
     entries = []
-    for listing in feed_listings(articles, english):
+    for listing in listings:
         arabic, english_path = urls.segment_page(listing.slug, config.language), urls.companion_page(listing.slug, target)
         if english:
             entries.append(FeedEntry(english_path, listing.english_title, listing.date, listing.english_excerpt or "", (config.language, arabic)))
@@ -133,6 +133,17 @@ def feed_listings(articles: Sequence[Article], english: bool) -> list[Listing]:
             elif entry[:2] > kept[0][:2]:
                 heapq.heapreplace(kept, entry)
     return [listing for *_, listing in sorted(kept, key=lambda entry: entry[:2], reverse=True)]
+
+
+def newest_listings(listings: Iterable[Listing], english: bool) -> list[Listing]:
+    """:func:`feed_listings` of listings in one run (a term's), where no article's date bounds
+    what follows: the FEED_SIZE newest dated ones of the edition, newest first, in their order
+    within a day (``nlargest`` keeps the first of equals first, as a stable sort does). A
+    property test holds the two to the same choice."""
+    return heapq.nlargest(FEED_SIZE, (listing for listing in listings if listing.date is not None and (listing.in_english or not english)), key=_DATE_OF)
+
+
+_DATE_OF = attrgetter("date")
 
 
 @dataclass(frozen=True)
@@ -204,9 +215,9 @@ class FeedFiles(Output):
         for language, title, english in editions:
             path = urls.feed(language)
             author = config.translation.title if english else None
-            listed = listings_digest(feed_listings(view.articles, english))
-            make = lambda p=path, lang=language, t=title, e=english, a=author: atom_feed(config, lang, p, t, feed_entries(view.articles, config, e), a)  # noqa: E731
-            found.append(Artifact(path, hash_bytes(listed, str(english)), _made(path, make)))
+            shown = feed_listings(view.articles, english)
+            make = lambda p=path, lang=language, t=title, e=english, a=author, s=shown: atom_feed(config, lang, p, t, feed_entries(s, config, e), a)  # noqa: E731
+            found.append(Artifact(path, hash_bytes(listings_digest(shown), str(english)), _made(path, make)))
         # The sitemap is made of every listing's address, date and edition and of the paths
         # (and dates) of the site's lists, which follow from where the listings stand: its key
         # is their shape alone, which no edit of a title or excerpt changes.

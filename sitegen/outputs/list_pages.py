@@ -15,9 +15,9 @@ from ..core import urls
 from ..core.hashing import hash_bytes, value_bytes
 from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunk_of, chunks, terms_of
 from ..pages.listing import Listing, listings_digest, shows_any
-from ..pages.planner import Article, SitePlanner
+from ..pages.planner import SitePlanner
 from .base import Artifact, Job, Made, Output, SiteView, render_page
-from .feeds import atom_feed, feed_entries
+from .feeds import atom_feed, feed_entries, newest_listings
 
 
 class ListPages(Output):
@@ -66,7 +66,7 @@ class ListPages(Output):
                     terms = [term for term in collected[taxonomy, english] if (taxonomy, term.slug) in wanted[english]]
                 for term in terms:
                     if view.config.base_url:
-                        found.append(_term_feed(view, lists, term, listings_digest(term.listings)))
+                        found.append(_term_feed(view, lists, term))
                     for number, total, chunk in chunks(term.listings, view.config.per_page):
                         if showing is not None and not showing(chunk):
                             continue
@@ -94,19 +94,20 @@ def _terms_of(listings: Sequence[Listing]) -> set[tuple[str, str]]:
     return {(taxonomy, slug) for listing in listings for taxonomy in TAXONOMIES for slug in map(term_slug, terms_of(listing, taxonomy)) if slug}
 
 
-def _term_feed(view: SiteView, lists: ListPlanner, term: Term, content: bytes) -> Artifact:
+def _term_feed(view: SiteView, lists: ListPlanner, term: Term) -> Artifact:
     """A term's Atom feed (with base_url only: a feed's links are absolute). Keyed by the
-    term's listings, the feed's whole input: its entries are made only when it is."""
+    listings it shows, the term's newest: an edit of an older story of a prolific author or
+    section leaves the feed as it stands."""
     config = view.config
     path = urls.term_feed(term.taxonomy, term.slug, lists.folder)
     title = lists.feed_title(term)
     english, language = lists.english, lists.language
+    shown = newest_listings(term.listings, english)
 
     def make(_memo) -> Made:
-        entries = feed_entries([Article(term.slug, term.listings)], config, english)
-        return Made({path: atom_feed(config, language, path, title, entries)})
+        return Made({path: atom_feed(config, language, path, title, feed_entries(shown, config, english))})
 
-    return Artifact(path, hash_bytes(content, title, path), make)
+    return Artifact(path, hash_bytes(listings_digest(shown), title, path), make)
 
 
 def _artifact(view: SiteView, path: str, what: tuple, content: bytes, name: str) -> Artifact:
