@@ -140,6 +140,59 @@ def test_ranking_again_from_the_previous_ranking_equals_ranking_everything(seed)
         listings, previous = edited, again
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_new_stories_newer_than_all_rank_again_only_what_they_reach(seed):
+    # A newsroom's day: new articles, newer than every story, sometimes with edits of older
+    # ones in the same build. Every position shifts; the reuse must still give a full
+    # ranking's answer, and rank again far fewer than all.
+    rng = random.Random(seed)
+    tags = [f"وسم{n}" for n in range(rng.choice([3, 12, 60]))]
+    words = [f"كلمة{n}" for n in range(rng.choice([5, 40]))]
+    listings, keywords = [], {}
+
+    def add_file(name: str, day: int) -> None:
+        for number in range(1, rng.randint(1, 4) + 1):
+            listings.append(_listing(name, number, day, tags=rng.sample(tags, rng.randint(0, min(4, len(tags)))), section=rng.choice([None, "homs", "idlib"])))
+            keywords[(name, number)] = tuple(rng.sample(words, rng.randint(0, 4)))
+
+    for file in range(rng.randint(60, 200)):
+        add_file(f"f{file:03d}", rng.randint(0, 400))
+    previous = rank_related(_articles(listings), keywords)
+    newest = 400
+    for round_ in range(4):
+        for new in range(rng.choice([1, 1, 2, 5])):
+            newest += rng.choice([0, 1, 1, 3]) if new else 1  # a new day's first story is newer than all
+            add_file(f"new{round_}-{new}", newest)
+        if rng.random() < 0.5:  # an older story edited in the same build
+            index = rng.randrange(len(listings))
+            listings[index] = replace(listings[index], tags=tuple(rng.sample(tags, rng.randint(0, min(4, len(tags))))))
+        articles = _articles(listings)
+        again = rank_related(articles, keywords, previous.ranking)
+        full = rank_related(articles, keywords)
+        assert again.reranked is not None  # reused: the new stories come before all the others
+        assert again.related.ranked == full.related.ranked
+        assert again.ranking == full.ranking
+        previous = again
+
+
+def test_a_new_story_ranks_again_only_the_stories_near_it_in_its_features():
+    listings = [_listing(f"f{n:02d}", 1, n, tags=[f"وسم{n % 40}", f"وسم{n * 7 % 40}"]) for n in range(100)]
+    first = rank_related(_articles(listings), {})
+    new = _listing("new", 1, 200, tags=["وسم5"])
+    again = rank_related(_articles([*listings, new]), {}, first.ranking)
+    assert again.related.ranked == rank_related(_articles([*listings, new]), {}).related.ranked
+    # The new story and the few members of its tag's list nearest to it (the newest first).
+    assert again.reranked is not None and 1 < len(again.reranked) <= 1 + 2 * (NEIGHBOURS + 1)
+
+
+def test_a_new_story_among_older_ones_ranks_everything_again():
+    listings = [_listing(f"f{n:02d}", 1, n * 2, tags=["حمص"]) for n in range(10)]
+    first = rank_related(_articles(listings), {})
+    backdated = rank_related(_articles([*listings, _listing("old", 1, 5, tags=["حمص"])]), {}, first.ranking)
+    assert backdated.reranked is None  # the positions after it moved apart from those before
+    assert backdated.related.ranked == rank_related(_articles([*listings, _listing("old", 1, 5, tags=["حمص"])]), {}).related.ranked
+
+
 def test_a_ranking_of_other_segments_or_another_order_is_not_reused():
     listings = [_listing(f"f{n:02d}", 1, n, tags=["حمص"]) for n in range(10)]
     first = rank_related(_articles(listings), {})
@@ -245,6 +298,21 @@ def test_adding_and_removing_an_article_equals_a_full_build(newsroom: Path, tmp_
     added.unlink()
     assert build(newsroom, offline=True).written
     assert "homs-2012-02-05-inshaat-1.html" not in _related(newsroom, "ar/homs-2012-02-04-baba-amr-1.html")
+    assert tree_bytes(newsroom / "_site") == _cold(newsroom, tmp_path)
+
+
+def test_a_new_story_newer_than_all_finishes_only_the_pages_it_reaches(newsroom: Path, tmp_path: Path, monkeypatch):
+    """A newsroom's day: a story newer than every other is ranked with the previous ranking
+    reused (every position shifted by one), so only the pages whose related stories it can
+    change are finished again; the site is a full build's."""
+    _touch(newsroom / "content" / "homs" / "2014-06-01-today.txt", _article(["حمص", "قصف"], "قصف جديد على حي بابا عمرو في حمص."))
+    finished: list[list[str]] = []
+    real = sitegen.pipeline.finishing._files_to_finish
+    monkeypatch.setattr(sitegen.pipeline.finishing, "_files_to_finish", lambda files, wanted: finished.append(real(files, wanted)) or finished[-1])
+    assert build(newsroom, offline=True).written
+    every = [p for p in (newsroom / "content").rglob("*.txt")]
+    assert finished and "homs/2014-06-01-today.txt" in finished[0] and len(finished[0]) < len(every)
+    assert any("homs-2014-06-01-today-1.html" in _related(newsroom, f"ar/{p.name}") for p in (newsroom / "_site" / "ar").glob("*.html"))
     assert tree_bytes(newsroom / "_site") == _cold(newsroom, tmp_path)
 
 

@@ -81,14 +81,24 @@ class Ranking:
     def fits(self, order: tuple[Key, ...]) -> bool:
         """Whether this is a whole ranking of these segments in this order. It comes from the
         cache, which may be damaged or planted: one that does not fit is not used."""
-        total = len(order)
-        if not (self.order == order and len(self.features) == total == len(self.ranked)):
-            return False
+        return self.added_before(order) == 0
+
+    def added_before(self, order: tuple[Key, ...]) -> int | None:
+        """How many segments ``order`` has before the ones this ranking ranked, when it ranked
+        all the others in the same order (new stories newer than every story it knew: a
+        newsroom's day); None when it does not fit so (another order, a story gone or moved,
+        a damaged or planted value)."""
+        total = len(self.order)
+        added = len(order) - total
+        if added < 0 or order[added:] != self.order or not (len(self.features) == total == len(self.ranked)):
+            return None
         # Checked a type at a time over all of them, in C: a build reads fifty thousand positions.
         if not (set(map(type, self.features)) <= {str} and set(map(type, self.ranked)) <= {tuple}):
-            return False
+            return None
         positions = list(chain.from_iterable(self.ranked))
-        return set(map(type, positions)) <= {int} and (not positions or (min(positions) >= 0 and max(positions) < total))
+        if not (set(map(type, positions)) <= {int} and (not positions or (min(positions) >= 0 and max(positions) < total))):
+            return None
+        return added
 
 
 @dataclass(frozen=True)
@@ -106,10 +116,11 @@ _JOIN = "\x1e"  # between the features of one segment: no feature holds it (term
 def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, ...]], previous: Ranking | None = None, *, features: Mapping[Key, tuple[str, ...]] | None = None) -> Ranked:
     """Each segment's related segments, best first, from the articles (newest first).
 
-    With the ``previous`` build's ranking of the same segments in the same order, only the
-    segments whose ranking a change of features can reach are ranked again: the changed
-    segments, those within a few members of them in the lists of the features they gained or
-    lost, and every member of a feature whose weight changed. Same result as ranking all."""
+    With the ``previous`` build's ranking of the same segments in the same order (after any
+    new ones newer than all of them), only the segments whose ranking a change of features
+    can reach are ranked again: the changed and new segments, those within a few members of
+    them in the lists of the features they gained or lost, and every member of a feature
+    whose weight changed. Same result as ranking all."""
     order = [listing for article in articles for listing in article.segments]
     # Read and joined by maps in C: a one-change build does all this for every segment.
     keys = tuple(map(listing_key, order))
@@ -125,10 +136,15 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
         for feature in found:
             postings.setdefault(feature, []).append(position)
     total = len(order)
-    if isinstance(previous, Ranking) and previous.fits(keys):
-        changed = [position for position in range(total) if previous.features[position] != joined[position]]
-        reranked = frozenset(_reached(changed, previous, features, postings, files, total))
-        ranked = list(previous.ranked)
+    added = previous.added_before(keys) if isinstance(previous, Ranking) else None
+    if added is not None:
+        # New stories before all the others shift every position by as many: the distances
+        # between the others, which break ties, stand, and so do their rankings unless a
+        # change of features (the new stories have all theirs new) or of weight reaches them.
+        before = ("",) * added + previous.features
+        changed = [position for position in range(total) if before[position] != joined[position]]
+        reranked = frozenset(_reached(changed, before, features, postings, files, (total - added, total)))
+        ranked = [()] * added + [tuple(other + added for other in others) for others in previous.ranked] if added else list(previous.ranked)
         for position in reranked:
             ranked[position] = _rank_one(position, features[position], postings, files, total)
     else:
@@ -170,24 +186,33 @@ def _best(position: int, found: dict[int, int]) -> tuple[int, ...]:
     return tuple(other for _, _, other in best)
 
 
-def _reached(changed: list[int], previous: Ranking, features: list[tuple[str, ...]], postings: dict[str, list[int]], files: list[str], total: int) -> set[int]:
-    """The positions whose ranking the changed segments' features can change."""
+def _reached(changed: list[int], before: Sequence[str], features: list[tuple[str, ...]], postings: dict[str, list[int]], files: list[str], totals: tuple[int, int]) -> set[int]:
+    """The positions whose ranking the changed segments' features can change. ``before``:
+    each position's features as the previous ranking joined them; ``totals``: the number of
+    segments then and now (a weight depends on it)."""
+    total_before, total = totals
     reached = set(changed)
     moves: dict[str, list[int]] = {}  # feature -> the changed positions that gained or lost it
     lost: dict[str, int] = {}
     for position in changed:
-        before = set(previous.features[position].split(_JOIN)) - {""}
-        after = set(features[position])
-        for feature in before ^ after:
+        had = set(before[position].split(_JOIN)) - {""}
+        has = set(features[position])
+        for feature in had ^ has:
             moves.setdefault(feature, []).append(position)
-            if feature in before:
+            if feature in had:
                 lost[feature] = lost.get(feature, 0) + 1
+    if total != total_before:
+        # Every member of a feature whose rarity moved with the number of segments scores it anew.
+        moved_rarity = {count for count in set(map(len, postings.values())) if _rarity(count, total) != _rarity(count, total_before)}
+        for feature, members in postings.items():
+            if len(members) in moved_rarity and feature not in moves:
+                reached.update(members)
     for feature, moved in moves.items():
         members = postings.get(feature, [])
         gone = lost.get(feature, 0)
         # Every list the feature had or has: its members now, and those that left it.
         union = sorted(set(members) | set(moved))
-        if _weight(feature, len(members), total) != _weight(feature, len(members) - (len(moved) - gone) + gone, total):
+        if _weight(feature, len(members), total) != _weight(feature, len(members) - (len(moved) - gone) + gone, total_before):
             reached.update(union)  # every member's score of the feature changed
             continue
         # A member's others are the NEIGHBOURS members on each side of its article's run: a
@@ -226,10 +251,13 @@ def related_features(listing: Listing, words: tuple[str, ...], slugs: dict[str, 
 def _weight(feature: str, members: int, total: int) -> int:
     """A shared feature's weight: its kind's, times how rare it is (1 for one every segment
     has); none for a feature only one segment has."""
-    if members < 2:
-        return 0
     base = TAG if feature[0] == "t" else KEYWORD if feature[0] == "w" else SECTION
-    return base * (1 + int(math.log2(total / members)))
+    return base * _rarity(members, total)
+
+
+def _rarity(members: int, total: int) -> int:
+    """How rare a feature of ``members`` segments is among ``total`` (a weight's factor; 0 for one segment's own)."""
+    return 1 + int(math.log2(total / members)) if members >= 2 else 0
 
 
 def _score_neighbours(scores: list[dict[int, int]], members: list[int], files: list[str], weight: int) -> None:
