@@ -46,3 +46,20 @@ def test_the_sampled_peak_is_at_least_the_largest_process(tmp_path: Path) -> Non
     result = measure.measure([sys.executable, "-c", "x = bytearray(30_000_000); import time; time.sleep(0.3)"], tmp_path, tmp_path / "build.log")
     assert result.returncode == 0
     assert result.peak_kb >= 30_000
+
+
+def test_a_run_rests_only_while_the_previous_one_emptied_its_trash_a_moment_ago(tmp_path, monkeypatch):
+    import os
+
+    import run
+
+    slept: list[float] = []
+    monkeypatch.setattr(run.time, "sleep", slept.append)
+    run._rest_after_last_emptying(tmp_path)  # no earlier run here
+    stamp = tmp_path / run.EMPTIED
+    stamp.touch()
+    run._rest_after_last_emptying(tmp_path)  # just emptied: rests about a minute
+    old = time.time() - 2 * run.REST
+    os.utime(stamp, (old, old))
+    run._rest_after_last_emptying(tmp_path)  # long enough ago
+    assert len(slept) == 1 and run.REST - 5 < slept[0] <= run.REST
