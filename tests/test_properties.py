@@ -228,20 +228,42 @@ def test_a_feed_holds_the_newest_dated_segments_of_its_edition(articles, english
 @FAST
 @given(articles=_archives(), english=st.booleans(), seed=st.randoms(use_true_random=False))
 def test_a_term_feed_chooses_as_a_full_scan_does(articles, english, seed):
-    # A term's listings come in one run, in any order of dates: its feed (newest_listings)
+    # A term's listings come in one run, nearly newest first (its first thirty are then
+    # taken without sorting the rest) or in any order of dates: its feed (newest_listings)
     # must hold what a scan of them all keeps, and what feed_listings keeps of one article.
     import heapq
 
     from sitegen.outputs.feeds import FEED_SIZE, feed_listings, newest_listings
     from sitegen.pages.planner import Article
 
-    every = [listing for article in articles for listing in article.segments]
-    seed.shuffle(every)
-    candidates = [(-s.date.toordinal(), order, s) for order, s in enumerate(every) if s.date is not None and (not english or s.english_title is not None)]
-    expected = [s for *_, s in heapq.nsmallest(FEED_SIZE, candidates, key=lambda c: c[:2])]
-    assert newest_listings(every, english) == expected
-    if every:
-        assert feed_listings([Article("term", tuple(every))], english) == expected
+    in_order = [listing for article in articles for listing in article.segments]  # the site's order
+    shuffled = seed.sample(in_order, len(in_order))
+    for every in (in_order, shuffled):
+        candidates = [(-s.date.toordinal(), order, s) for order, s in enumerate(every) if s.date is not None and (not english or s.english_title is not None)]
+        expected = [s for *_, s in heapq.nsmallest(FEED_SIZE, candidates, key=lambda c: c[:2])]
+        edition = [s for s in every if not english or s.in_english]  # a term's listings in that edition
+        assert newest_listings(edition) == expected
+        if every:
+            assert feed_listings([Article("term", tuple(every))], english) == expected
+
+
+def test_a_term_feed_takes_its_first_thirty_only_when_none_after_them_is_newer():
+    import datetime
+
+    from sitegen.outputs.feeds import FEED_SIZE, newest_listings
+    from sitegen.pages.listing import Listing
+
+    def story(n: int, day: int | None) -> Listing:
+        return Listing(f"f{n:03d}.txt", 1, 1, f"s{n}", "t", None if day is None else datetime.date(2012, 1, 1) + datetime.timedelta(days=day), "", english_title=None, english_excerpt=None)
+
+    # Newest first, with ties on every day and undated ones among them: the first thirty dated.
+    term = [story(n, None if n % 7 == 0 else 200 - n // 3) for n in range(100)]
+    assert newest_listings(term) == [s for s in term if s.date is not None][:FEED_SIZE]
+    # A story after the thirtieth is newer than some of them: it is in the feed, in its place.
+    late = story(999, 195)
+    chosen = newest_listings([*term, late])
+    assert late in chosen and len(chosen) == FEED_SIZE
+    assert chosen == sorted([s for s in [*term, late] if s.date is not None], key=lambda s: s.date, reverse=True)[:FEED_SIZE]
 
 
 TERM_SPELLINGS = ["حمص", "حمـص", "حِمص", "HOMS", "homs", "Homs ", "a/b", "a b", "!!", "رأي", ""]

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 from operator import attrgetter
 
 from ..config import SiteConfig
@@ -135,12 +136,23 @@ def feed_listings(articles: Sequence[Article], english: bool) -> list[Listing]:
     return [listing for *_, listing in sorted(kept, key=lambda entry: entry[:2], reverse=True)]
 
 
-def newest_listings(listings: Iterable[Listing], english: bool) -> list[Listing]:
-    """:func:`feed_listings` of listings in one run (a term's), where no article's date bounds
-    what follows: the FEED_SIZE newest dated ones of the edition, newest first, in their order
-    within a day (``nlargest`` keeps the first of equals first, as a stable sort does). A
-    property test holds the two to the same choice."""
-    return heapq.nlargest(FEED_SIZE, (listing for listing in listings if listing.date is not None and (listing.in_english or not english)), key=_DATE_OF)
+def newest_listings(listings: Sequence[Listing]) -> list[Listing]:
+    """The FEED_SIZE newest dated ``listings``, newest first, in their order within a day: what
+    a feed of them shows, as :func:`feed_listings` chooses, for listings in one run where no
+    article's date bounds what follows (a term's). The caller gives its edition's listings: an
+    English term holds only stories with an English page (lists.collect_all_terms).
+
+    A term's listings come in the site's order, nearly newest first: when none after the
+    first thirty dated ones is newer than the oldest of them (ties go to the earlier, as a
+    stable sort gives them), those thirty are the feed, found by passes in C. A full listing
+    of the lists does this for every term (60,000 listings at 10,000 segments). A property
+    test holds it to feed_listings, in the site's order and shuffled."""
+    dated = filter(_DATE_OF, listings)
+    chosen = list(islice(dated, FEED_SIZE))
+    newest_after = max(map(_DATE_OF, dated), default=None)  # the rest, in the same pass
+    if newest_after is not None and newest_after > min(map(_DATE_OF, chosen)):
+        chosen = list(filter(_DATE_OF, listings))  # a later story is newer than one of the first thirty: sort them all
+    return sorted(chosen, key=_DATE_OF, reverse=True)[:FEED_SIZE]
 
 
 _DATE_OF = attrgetter("date")

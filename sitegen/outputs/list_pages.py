@@ -102,7 +102,7 @@ def _term_feed(view: SiteView, lists: ListPlanner, term: Term) -> Artifact:
     path = urls.term_feed(term.taxonomy, term.slug, lists.folder)
     title = lists.feed_title(term)
     english, language = lists.english, lists.language
-    shown = newest_listings(term.listings, english)
+    shown = newest_listings(term.listings)  # the edition's: see newest_listings
 
     def make(_memo) -> Made:
         return Made({path: atom_feed(config, language, path, title, feed_entries(shown, config, english))})
