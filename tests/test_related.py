@@ -104,20 +104,29 @@ def test_a_tag_on_thousands_of_segments_costs_each_only_its_neighbours():
     assert all(set(related.ranked[("big", n)]) == {("before", 1), ("after", 1)} for n in range(1, 400))
 
 
+def _vocabulary(rng: random.Random) -> tuple[list[str], list[str]]:
+    """Tags and keywords for a random archive: few or many."""
+    return [f"وسم{n}" for n in range(rng.choice([3, 12, 60]))], [f"كلمة{n}" for n in range(rng.choice([5, 40]))]
+
+
+def _add_article(rng: random.Random, archive: tuple[list, dict], name: str, day: int, vocabulary: tuple[list[str], list[str]], most: tuple[int, int]) -> None:
+    """A random article of up to ``most`` (segments, tags a segment) into ``archive`` (listings, keywords)."""
+    (listings, keywords), (tags, words), (segments, tags_each) = archive, vocabulary, most
+    for number in range(1, rng.randint(1, segments) + 1):
+        listings.append(_listing(name, number, day, tags=rng.sample(tags, rng.randint(0, min(tags_each, len(tags)))), section=rng.choice([None, "homs", "idlib"])))
+        keywords[(name, number)] = tuple(rng.sample(words, rng.randint(0, 4)))
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_ranking_again_from_the_previous_ranking_equals_ranking_everything(seed):
     # Random archives (articles of 1-6 segments, few or many tags, keywords shared or not)
     # changed at random: tags added, removed, renamed; keywords changed; a feature's last or
     # second member leaving; many segments at once. The reuse must never change the answer.
     rng = random.Random(seed)
-    tags = [f"وسم{n}" for n in range(rng.choice([3, 12, 60]))]
-    words = [f"كلمة{n}" for n in range(rng.choice([5, 40]))]
+    tags, words = _vocabulary(rng)
     listings, keywords = [], {}
     for file in range(rng.randint(20, 160)):
-        day = rng.randint(0, 400)
-        for number in range(1, rng.randint(1, 6) + 1):
-            listings.append(_listing(f"f{file:03d}", number, day, tags=rng.sample(tags, rng.randint(0, min(5, len(tags)))), section=rng.choice([None, "homs", "idlib"])))
-            keywords[(f"f{file:03d}", number)] = tuple(rng.sample(words, rng.randint(0, 4)))
+        _add_article(rng, (listings, keywords), f"f{file:03d}", rng.randint(0, 400), (tags, words), (6, 5))
     articles = _articles(listings)
     previous = rank_related(articles, keywords)
     assert previous.reranked is None  # nothing to start from: everything ranked
@@ -146,14 +155,11 @@ def test_new_stories_newer_than_all_rank_again_only_what_they_reach(seed):
     # ones in the same build. Every position shifts; the reuse must still give a full
     # ranking's answer, and rank again far fewer than all.
     rng = random.Random(seed)
-    tags = [f"وسم{n}" for n in range(rng.choice([3, 12, 60]))]
-    words = [f"كلمة{n}" for n in range(rng.choice([5, 40]))]
+    tags, words = _vocabulary(rng)
     listings, keywords = [], {}
 
     def add_file(name: str, day: int) -> None:
-        for number in range(1, rng.randint(1, 4) + 1):
-            listings.append(_listing(name, number, day, tags=rng.sample(tags, rng.randint(0, min(4, len(tags)))), section=rng.choice([None, "homs", "idlib"])))
-            keywords[(name, number)] = tuple(rng.sample(words, rng.randint(0, 4)))
+        _add_article(rng, (listings, keywords), name, day, (tags, words), (4, 4))
 
     for file in range(rng.randint(60, 200)):
         add_file(f"f{file:03d}", rng.randint(0, 400))

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from ..config import SiteConfig
 from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes
-from ..pages.lists import SOME_TERMS_AT_MOST, TAXONOMIES, Term, both_editions_months, browsable_lists, collect_all_terms
+from ..pages.lists import SOME_TERMS_AT_MOST, TAXONOMIES, Term, both_editions_months, browsable_lists, collect_all_terms, terms_wanted
 from ..pages.listing import PLACE_OF, Listing, listings_digest
 from ..pages.planner import Article, Page, SitePlanner
 from ..pages.theme import Theme
@@ -122,7 +122,7 @@ class SiteView:
         if "terms" not in self._lists and len(wanted) > SOME_TERMS_AT_MOST:
             self._lists["terms"] = collect_all_terms(self.articles)  # one pass for all, kept for the rest of the build
         if "terms" in self._lists:
-            return {key: [term for term in terms if (term.taxonomy, term.slug) in wanted] for key, terms in self._lists["terms"].items()}
+            return terms_wanted(self._lists["terms"], wanted)
         collected = collect_all_terms(self.articles if wanted else (), wanted)  # none wanted: no pass
         self._lists.setdefault("some terms", []).append(collected)
         return collected

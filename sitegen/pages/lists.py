@@ -55,8 +55,7 @@ def collect_all_terms(articles: Sequence[Article], wanted: AbstractSet[tuple[str
     if wanted is not None:
         if len(wanted) <= SOME_TERMS_AT_MOST:
             return _collect_some(articles, wanted)
-        every = collect_all_terms(articles)  # one pass, not one a term
-        return {key: [term for term in terms if (term.taxonomy, term.slug) in wanted] for key, terms in every.items()}
+        return terms_wanted(collect_all_terms(articles), wanted)  # one pass, not one a term
     slugs: dict[str, str] = {}  # each spelling slugged once, not once a listing
     # (taxonomy, english) -> slug -> (its listings, its spellings' counts)
     found: dict[tuple[str, bool], dict[str, tuple[list[Listing], dict[str, int]]]] = {
@@ -94,6 +93,11 @@ def collect_all_terms(articles: Sequence[Article], wanted: AbstractSet[tuple[str
         (taxonomy, english): [Term(taxonomy, slug, most_used(terms_found[slug][1]), tuple(terms_found[slug][0])) for slug in sorted(terms_found)]
         for (taxonomy, english), terms_found in found.items()
     }
+
+
+def terms_wanted(collected: dict[tuple[str, bool], list[Term]], wanted: AbstractSet[tuple[str, str]]) -> dict[tuple[str, bool], list[Term]]:
+    """Of a collection of every term, only the terms ``wanted`` ((taxonomy, slug)), in each edition."""
+    return {key: [term for term in terms if (term.taxonomy, term.slug) in wanted] for key, terms in collected.items()}
 
 
 # Past this many terms wanted, collecting every term in one pass is quicker than a pass over
