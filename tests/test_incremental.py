@@ -759,3 +759,66 @@ def _zip_holds_the_site(site: Path) -> None:
         members = {name.removeprefix("site/"): archive.read(name) for name in archive.namelist()}
     files = {path: data for path, data in tree_bytes(site / "_site").items() if path not in ("site.zip", ".sitegen-output")}
     assert members == files
+
+
+def test_site_zip_copied_in_the_background_is_whole_before_the_site_is_published(tmp_path: Path, workers: int, monkeypatch) -> None:
+    # The unchanged runs of site.zip are copied by a thread while the build saves its state;
+    # the site is published only once they are done. Each copy is held back here until the
+    # build has saved its state: a build that published before waiting would publish a zip
+    # with holes (and a thread still writing into it).
+    import threading
+
+    import sitegen.outputs.archive
+
+    site = make(tmp_path)
+    saved = threading.Event()
+    real_copy, real_save = sitegen.outputs.archive._copy_range, sitegen.pipeline.making.save_work
+    published_with_copies_done: list[bool] = []
+    copies_done = threading.Event()
+
+    def late_copy(*work):
+        saved.wait(10)
+        real_copy(*work)
+        copies_done.set()
+
+    def watched_save(*args, **kwargs):
+        real_save(*args, **kwargs)
+        saved.set()
+
+    real_publish = sitegen.pipeline.stages.publish_staging
+
+    def watched_publish(*args, **kwargs):
+        published_with_copies_done.append(copies_done.is_set())
+        return real_publish(*args, **kwargs)
+
+    monkeypatch.setattr(sitegen.outputs.archive, "_copy_range", late_copy)
+    monkeypatch.setattr(sitegen.pipeline.making, "save_work", watched_save)
+    monkeypatch.setattr(sitegen.pipeline.stages, "publish_staging", watched_publish)
+    _edit(site, "مقال ثان معدل.\n")
+    rebuild(site, workers)
+    assert published_with_copies_done == [True]
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+    _zip_holds_the_site(site)
+
+
+def test_a_background_copy_that_fails_publishes_nothing_and_keeps_the_cache(tmp_path: Path, workers: int, monkeypatch) -> None:
+    import errno
+
+    import sitegen.outputs.archive
+
+    site = make(tmp_path)
+    before = tree_bytes(site / "_site")
+
+    def disk_full(*_work):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(sitegen.outputs.archive, "_copy_range", disk_full)
+    _edit(site, "مقال ثان معدل.\n")
+    with pytest.raises(OSError) as raised:
+        build(site, offline=True, workers=workers)
+    assert raised.value.errno == errno.ENOSPC
+    assert tree_bytes(site / "_site") == before  # the live site is the previous build's
+    monkeypatch.undo()
+    result = rebuild(site, workers)  # the cache was left as it was: the edit is made now
+    assert result.written and result.rebuilt_files == 1
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)

@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitegen.outputs.archive import PackWriter, PreviousZip, ZipLayout, write_site_zip
+from sitegen.outputs.archive import BackgroundCopies, PackWriter, PreviousZip, ZipLayout, write_site_zip
 
 NAMES = [f"ar/{n:03d}-مقال.html" for n in range(40)] + [f"en/{n:03d}.html" for n in range(20)] + ["index.html", "search/t0.js"]
 
@@ -48,8 +48,8 @@ def histories(draw):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(history=histories())
-def test_a_zip_written_from_the_previous_layout_equals_one_written_afresh(tmp_path_factory, history) -> None:
+@given(history=histories(), in_background=st.booleans())
+def test_a_zip_written_from_the_previous_layout_equals_one_written_afresh(tmp_path_factory, history, in_background) -> None:
     base = tmp_path_factory.mktemp("zip")
     live = base / "live.zip"
     layout = None
@@ -62,7 +62,10 @@ def test_a_zip_written_from_the_previous_layout_equals_one_written_afresh(tmp_pa
         pack.flush()
         changed = {name for name, version in versions.items() if versions_before.get(name) != version}
         new = base / f"new{number}.zip"
-        layout = write_site_zip(new, root, sorted(versions), packed, layout and PreviousZip(layout, changed), final_path=live)
+        copies = BackgroundCopies() if in_background else None
+        layout = write_site_zip(new, root, sorted(versions), packed, layout and PreviousZip(layout, changed), final_path=live, copies=copies)
+        if copies is not None:
+            copies.wait()  # the unchanged runs, copied by a thread of their own
         fresh = base / f"fresh{number}.zip"
         write_site_zip(fresh, root, sorted(versions), {})
         assert new.read_bytes() == fresh.read_bytes()
@@ -167,3 +170,63 @@ def test_a_pack_cut_short_or_a_previous_zip_shorter_than_its_layout_is_an_error_
         handle.truncate(layout.size // 2)
     with pytest.raises(OSError):
         write_site_zip(tmp_path / "b.zip", root, sorted(files), {}, PreviousZip(layout, {NAMES[11]}))
+
+
+def test_a_copy_that_fails_in_the_background_is_raised_by_wait_and_nothing_is_left_open(tmp_path, monkeypatch) -> None:
+    import errno
+    import os
+
+    import pytest
+
+    from sitegen.outputs import archive
+
+    root = tmp_path / "root"
+    files = {name: _content(name, 3) for name in NAMES[:12]}
+    _write(root, files)
+    live = tmp_path / "live.zip"
+    layout = write_site_zip(live, root, sorted(files), {})
+
+    def disk_full(*_work):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(archive, "_copy_range", disk_full)
+    before = set(os.listdir("/proc/self/fd"))
+    copies = BackgroundCopies()
+    write_site_zip(tmp_path / "b.zip", root, sorted(files), {}, PreviousZip(layout, {NAMES[11]}), final_path=live, copies=copies)
+    with pytest.raises(OSError) as raised:
+        copies.wait()
+    assert raised.value.errno == errno.ENOSPC
+    copies.wait()  # said once; a second wait has nothing left to say
+    assert set(os.listdir("/proc/self/fd")) == before  # the duplicated descriptors are closed
+
+
+def test_the_runs_are_copied_while_the_writer_returns_and_wait_finishes_them(tmp_path, monkeypatch) -> None:
+    import threading
+
+    from sitegen.outputs import archive
+
+    root = tmp_path / "root"
+    files = {name: _content(name, 1) for name in NAMES}
+    _write(root, files)
+    live = tmp_path / "live.zip"
+    layout = write_site_zip(live, root, sorted(files), {})
+    (root / "index.html").write_bytes(b"<p>changed</p>")
+    release, copying = threading.Event(), []
+    real_copy = archive._copy_range
+
+    def held_copy(*work):
+        copying.append(threading.current_thread() is not threading.main_thread())
+        release.wait(10)
+        real_copy(*work)
+
+    monkeypatch.setattr(archive, "_copy_range", held_copy)
+    copies = BackgroundCopies()
+    new = tmp_path / "new.zip"
+    write_site_zip(new, root, sorted(files), {}, PreviousZip(layout, {"index.html"}), final_path=live, copies=copies)
+    # Returned with the runs still held: they are another thread's work.
+    assert copying and all(copying)
+    release.set()
+    copies.wait()
+    fresh = tmp_path / "fresh.zip"
+    write_site_zip(fresh, root, sorted(files), {})
+    assert new.read_bytes() == fresh.read_bytes()

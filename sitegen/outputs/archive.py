@@ -13,9 +13,13 @@ from __future__ import annotations
 import errno
 import operator
 import os
+import queue
 import struct
+import sys
+import threading
 import zlib
 from array import array
+from itertools import chain
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
@@ -83,16 +87,21 @@ class PackWriter:
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
 _OFFSET = struct.Struct("<I")  # a directory entry's local header offset
+_OFFSET_FIELD = 42  # where it lies in the entry
 _FLUSH_AT = 1 << 20
 
 
 class _Output:
-    """The zip being written: small writes gathered, big unchanged runs copied file to file in the kernel."""
+    """The zip being written: small writes gathered, big unchanged runs copied file to file in
+    the kernel. Everything goes at its own offset (``pwrite``, ``copy_file_range`` with
+    offsets), so the runs may be copied by :class:`BackgroundCopies` while the rest is written."""
 
-    def __init__(self, handle) -> None:
-        self.handle = handle  # unbuffered: copies and writes must not overtake each other
+    def __init__(self, fd: int, copies: BackgroundCopies | None = None) -> None:
+        self.fd = fd
+        self.copies = copies
         self.pending: list[bytes] = []
         self.pending_size = 0
+        self.end = 0  # where the pending bytes go: everything before is written or being copied
 
     def write(self, data: bytes) -> None:
         self.pending.append(data)
@@ -102,30 +111,97 @@ class _Output:
 
     def flush(self) -> None:
         if self.pending:
-            data = memoryview(b"".join(self.pending))
-            while data:  # an unbuffered write may take only part of it
-                data = data[self.handle.write(data):]
+            _write_at(self.fd, b"".join(self.pending), self.end)
+            self.end += self.pending_size
             self.pending.clear()
             self.pending_size = 0
 
     def copy(self, source: int, start: int, end: int) -> None:
         """Bytes ``start:end`` of the file open as ``source``, next."""
         self.flush()
-        copy_range = getattr(os, "copy_file_range", None)
-        while start < end:
-            done = 0
-            if copy_range is not None:
+        if self.copies is not None:
+            self.copies.add(source, start, end, self.fd, self.end)
+        else:
+            _copy_range(source, start, end, self.fd, self.end)
+        self.end += end - start
+
+
+def _write_at(fd: int, data: bytes, at: int) -> None:
+    view = memoryview(data)
+    while view:  # a write may take only part of it
+        done = os.pwrite(fd, view, at)
+        view, at = view[done:], at + done
+
+
+def _copy_range(source: int, start: int, end: int, target: int, at: int) -> None:
+    """Bytes ``start:end`` of ``source`` written at ``at`` in ``target``: in the kernel where it
+    can (no copy through this process, and no GIL held), by hand otherwise."""
+    copy_range = getattr(os, "copy_file_range", None)
+    while start < end:
+        done = 0
+        if copy_range is not None:
+            try:
+                done = copy_range(source, target, end - start, start, at)
+            except OSError:
+                copy_range = None  # e.g. across file systems on an old kernel: copy by hand
+        if not done:
+            chunk = os.pread(source, min(end - start, _FLUSH_AT), start)
+            if not chunk:
+                # The previous zip is shorter than its recorded layout says: never loop on it.
+                raise OSError(errno.EIO, "the previous site.zip is shorter than recorded")
+            done = os.pwrite(target, chunk, at)
+        start += done
+        at += done
+
+
+class BackgroundCopies:
+    """The runs of unchanged members, copied by a thread of their own while the build goes on.
+
+    The zip's layout, and so its digest, is known before a byte of it is copied; only the
+    publishing of the site needs the bytes. A one-change build copies all but a few members of
+    the previous zip (150 MB at 10,000 segments, 780 MB at 50,000), in the kernel, where the
+    thread holds no GIL: meanwhile the build saves its state. :meth:`wait` must be called
+    before the zip is read or published; it raises what a copy met. Descriptors handed to
+    :meth:`add` are duplicated, so the writer may close its own."""
+
+    def __init__(self) -> None:
+        self._ranges: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._owned: dict[int, int] = {}  # the writer's descriptor -> this object's duplicate
+        self._error: BaseException | None = None
+
+    def add(self, source: int, start: int, end: int, target: int, at: int) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._copy, name="site.zip copies", daemon=True)
+            self._thread.start()
+        self._ranges.put((self._own(source), start, end, self._own(target), at))
+
+    def _own(self, fd: int) -> int:
+        owned = self._owned.get(fd)
+        if owned is None:
+            owned = self._owned[fd] = os.dup(fd)
+        return owned
+
+    def _copy(self) -> None:
+        while (work := self._ranges.get()) is not None:
+            if self._error is None:  # after a failure the rest is only drained
                 try:
-                    done = copy_range(source, self.handle.fileno(), end - start, start)
-                except OSError:
-                    copy_range = None  # e.g. across file systems on an old kernel: copy by hand
-            if not done:
-                chunk = os.pread(source, min(end - start, _FLUSH_AT), start)
-                if not chunk:
-                    # The previous zip is shorter than its recorded layout says: never loop on it.
-                    raise OSError(errno.EIO, "the previous site.zip is shorter than recorded")
-                done = self.handle.write(chunk)
-            start += done
+                    _copy_range(*work)
+                except BaseException as exc:  # handed to the waiting thread
+                    self._error = exc
+
+    def wait(self) -> None:
+        """Every run copied (or the first error met, raised); the duplicates closed."""
+        if self._thread is not None:
+            self._ranges.put(None)
+            self._thread.join()
+            self._thread = None
+        for fd in self._owned.values():
+            os.close(fd)
+        self._owned.clear()
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
 
 
 class _Sources:
@@ -205,29 +281,46 @@ class _Directory:
         self.size += len(entry)
 
     def add_run(self, previous: ZipLayout, directory: bytes, first: int, end: int, start: int) -> None:
-        """Members ``first:end`` of the previous zip, their bytes now beginning at ``start``."""
+        """Members ``first:end`` of the previous zip, their bytes now beginning at ``start``.
+        Their numbers are moved in C, not a member at a time in Python: after a changed member
+        every later one moves (130,000 at 50,000 segments)."""
         starts, entries = memoryview(previous.starts).cast("Q"), memoryview(previous.entries).cast("Q")
         shift, entry_shift = start - starts[first], self.size - entries[first]
         chunk = directory[entries[first] : entries[end]]
         if shift:
-            chunk = bytearray(chunk)
-            for number in range(first, end):  # each entry's local header offset (field at byte 42)
-                _OFFSET.pack_into(chunk, entries[number] - entries[first] + 42, starts[number] + shift)
-            self.starts.extend(starts[number] + shift for number in range(first, end))
+            moved = array("Q", map(shift.__add__, starts[first:end]))
+            chunk = _with_offsets(chunk, entries[first:end], entries[first], moved)
+            self.starts.extend(moved)
         else:
             self.starts.frombytes(starts[first:end].tobytes())
         if entry_shift:
-            self.entries.extend(entries[number] + entry_shift for number in range(first, end))
+            self.entries.extend(array("Q", map(entry_shift.__add__, entries[first:end])))
         else:
             self.entries.frombytes(entries[first:end].tobytes())
         self.names.extend(previous.names[first:end])
-        self.parts.append(bytes(chunk))
+        self.parts.append(chunk)
         self.size += len(chunk)
 
     def layout(self, file: str, directory_at: int, size: int) -> ZipLayout:
         self.starts.append(directory_at)
         self.entries.append(self.size)
         return ZipLayout(file, size, tuple(self.names), self.starts.tobytes(), self.entries.tobytes())
+
+
+def _with_offsets(chunk: bytes, entries: Sequence[int], base: int, offsets: array) -> bytes:
+    """Directory entries ``chunk`` (the entry of each member at ``entries[i] - base``) with the
+    local header offsets ``offsets`` written in: the bytes between the offset fields and the
+    new fields, cut and joined in C."""
+    fields = array("I", offsets)  # a zip over 4 GiB was refused before (_check_size)
+    if sys.byteorder == "big":
+        fields.byteswap()  # zip numbers are little-endian
+    packed = fields.tobytes()
+    count = len(fields)
+    at = array("Q", map((_OFFSET_FIELD - base).__add__, entries))  # each field's place in chunk
+    pieces: list[bytes] = [b""] * (2 * count + 1)
+    pieces[0::2] = map(chunk.__getitem__, map(slice, chain((0,), map((_OFFSET.size).__add__, at)), chain(at, (len(chunk),))))
+    pieces[1::2] = map(packed.__getitem__, map(slice, range(0, 4 * count, 4), range(4, 4 * count + 4, 4)))
+    return b"".join(pieces)
 
 
 class PreviousZip(NamedTuple):
@@ -305,9 +398,9 @@ def write_site_zip(
     names: Sequence[str],
     packed: Mapping[str, StoredMember],
     previous: PreviousZip | None = None,
-    threads: int = 2,
     final_path: Path | None = None,
     rewrite: Callable[[str, bytes], bytes] | None = None,
+    copies: BackgroundCopies | None = None,
 ) -> ZipLayout:
     """Zip ``names`` (paths under ``root``) into ``target``, each under the folder 'site/'.
     A file already at ``target`` is written over from its start and cut to the new length
@@ -318,16 +411,20 @@ def write_site_zip(
     result depends only on the names and contents, never on what was copied. Returns where
     the members lie once the zip is at ``final_path`` (default: ``target``), for the next
     build. ``rewrite(name, bytes)`` gives what the zip holds of a file read from ``root``.
+    With ``copies``, the runs of the previous zip may still be being copied on return: the
+    caller waits for them (:meth:`BackgroundCopies.wait`) before the zip is read.
     """
     # Made in C, as each batch's judgment below: at 50,000 segments (156,000 members) the zip's
     # bookkeeping beside its copy went from about 0.20 s to 0.14-0.15 s.
     old = dict(zip(previous.layout.names, range(len(previous.layout.names)))) if previous is not None else {}
     changed = previous.changed if previous is not None else frozenset()
     sources = _Sources()
+    fd = None
     try:
         fd = os.open(target, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
-        with open(fd, "r+b", buffering=0) as raw, ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            writer = _ZipWriter(_Output(raw), sources, previous)
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # libdeflate runs without the GIL
+            out = _Output(fd, copies)
+            writer = _ZipWriter(out, sources, previous)
             ordered = sorted(names)
             for begin in range(0, len(ordered), _BATCH):
                 batch = ordered[begin : begin + _BATCH]
@@ -354,10 +451,23 @@ def write_site_zip(
                     else:
                         writer.add(name, compressed[name], zlib.crc32(contents[name]), len(contents[name]))
             layout = writer.finish(str(final_path or target))
-            raw.truncate()  # written over an older zip: what lay past the new end goes
+            os.ftruncate(fd, out.end)  # written over an older zip: what lay past the new end goes
             return layout
+    except BaseException:
+        if copies is not None:
+            _stop(copies)  # nothing may go on writing into a zip that is given up
+        raise
     finally:
         sources.close()
+        if fd is not None:
+            os.close(fd)
+
+
+def _stop(copies: BackgroundCopies) -> None:
+    try:
+        copies.wait()
+    except Exception:
+        pass  # the error being raised already says why the zip is given up
 
 
 def _check_size(end: int) -> None:

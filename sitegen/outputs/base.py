@@ -41,6 +41,9 @@ class Made:
     written: dict[str, str] = field(default_factory=dict)
     memo: Any = None  # kept with the artifact's record for its next build (allow-listed plain values)
     problems: tuple[Problem, ...] = ()
+    # Writing that goes on after ``make`` returned (site.zip's copied runs): called, and so
+    # waited for, before the site is published; it raises what the writing met.
+    pending: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from ..core.hashing import hash_bytes, hash_pairs
 from ..pages.figures import archived_file
 from .archive import (
     ArchiveTooLarge,
+    BackgroundCopies,
     PreviousZip,
     StoredMember,
     ZipLayout,
@@ -73,18 +74,20 @@ def _make(view: SiteView, finished: Finished, names: list[str], key: str, memo: 
     packed = {name: member for name, member in finished.packed.items() if name in finished.manifest}
     target = view.staging / urls.ARCHIVE
     _take_old_zip(finished.old_zip, target)
+    copies = BackgroundCopies()  # the unchanged runs, copied while the build saves its state
     try:
         images = config.offline_archive_images
         layout = write_site_zip(
-            target, view.staging, names, packed, reuse, threads=os.cpu_count() or 1, final_path=config.output_dir / urls.ARCHIVE,
+            target, view.staging, names, packed, reuse, final_path=config.output_dir / urls.ARCHIVE,
             # Pages point only at the photo files the zip carries (the workers did the same to the pages they packed).
             rewrite=lambda name, data: archived_file(name, data, images),
+            copies=copies,
         )
     except ArchiveTooLarge as exc:
         target.unlink(missing_ok=True)
         return Made(problems=(warning(config.config_path, None, str(exc)),))
     # The zip is made of the names and contents its key lists, and of nothing else.
-    return Made(written={urls.ARCHIVE: hash_bytes(key, str(layout.size))}, memo=layout)
+    return Made(written={urls.ARCHIVE: hash_bytes(key, str(layout.size))}, memo=layout, pending=copies.wait)
 
 
 def _take_old_zip(old: Path | None, target: Path) -> None:

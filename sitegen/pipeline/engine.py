@@ -15,7 +15,7 @@ compressed them itself, one at a time, while both cores waited.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -51,6 +51,7 @@ class Engine:
         self.problems: list[Problem] = []
         self.packed: dict[str, StoredMember] = {}  # files made by jobs, compressed for site.zip
         self._changed: dict[bytes, list[Listing] | None] = {}  # the listings changed since each previous digests (Engine._touched)
+        self._pending: list[Callable[[], None]] = []  # writing still going on (Made.pending)
 
     def run(self, artifacts: Sequence[Artifact]) -> None:
         stale = []
@@ -163,6 +164,22 @@ class Engine:
         self.manifest.update(files)
         self.problems += made.problems
         self.records[artifact.id] = ArtifactRecord(artifact.key, tuple(sorted(files.items())), made.memo)
+        if made.pending is not None:
+            self._pending.append(made.pending)
+
+    def finish_writing(self, quietly: bool = False) -> None:
+        """Wait for the writing still going on (site.zip's copied runs): the site is published
+        only once it is done. Raises the first error met, unless ``quietly`` (the site is
+        being given up, and the writing only must not outlive it)."""
+        pending, self._pending = self._pending, []
+        error = None
+        for wait in pending:
+            try:
+                wait()
+            except Exception as exc:  # every wait is made: no writing outlives the build
+                error = error or exc
+        if error is not None and not quietly:
+            raise error
 
     def _write(self, path: str, data: bytes) -> str:
         return _write_file(str(self.staging), self.previous_manifest, path, data)

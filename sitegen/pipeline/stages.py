@@ -18,6 +18,7 @@ else is made again (pipeline/engine.py states the rule once).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..config import SiteConfig, config_fingerprint
 from ..core.diagnostics import Problem, Severity, has_errors, warning
@@ -46,6 +47,9 @@ from .staging import (
     remove_leftovers,
 )
 from .state import STATE_TYPES, OutputState, SpareTree, read_outputs, read_ranking, with_copy_marks, write_copy_marks, write_signatures
+
+if TYPE_CHECKING:  # imported by build() once it knows there is work
+    from .engine import Engine
 
 
 def _record_types() -> tuple[type, ...]:
@@ -107,6 +111,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
         make_files,
         make_outputs,
         save_state,
+        save_work,
         store_documents,
         translate,
         work_folder,
@@ -116,7 +121,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     from .workers import long_lived_objects
 
     result = BuildResult(problems=list(plan.discovery_problems))
-    spare_copy = None
+    spare_copy = engine = None
     spare = with_copy_marks(cache, plan.previous.spare) if plan.trusted else None
     staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted, spare=spare)  # cp -al runs while the cache is read
     try:
@@ -140,22 +145,16 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             staging.let_go()
             if engine is None or blocked(result, plan.options.strict):
                 return result
-            manifest = engine.manifest
-            paths = sorted(manifest)  # strings sort faster than (path, digest) pairs: 4 ms at 30,000 files
-            build_id = hash_pairs(zip(paths, map(manifest.__getitem__, paths)))
-            # The site being replaced is kept for the next build's staging folder when the
-            # next build can tell what it lacks: the paths this build changed.
-            behind = changed_paths(engine.previous_manifest, engine.manifest)
-            # Its folders as the previous build left them: the next build reads only those changed since.
-            previous = plan.previous
-            kept = SpareTree(previous.build_id, behind, previous.folder_marks, previous.marks_seal) if plan.trusted and len(behind) <= MAX_BEHIND else None
+            build_id, kept = site_id(engine.manifest), replaced_site(plan, engine)
+            save_work(plan, cache, files, engine, ranking)
+            engine.finish_writing()  # site.zip's unchanged runs, copied meanwhile
             spare_copy = publish_staging(staging.path, plan.config.output_dir, build_id, keep_previous=kept is not None)
             if spare_copy is not None:
                 # The new site itself, being linked meanwhile; its zip is made a file of its own
                 # there, to be set aside for the next zip to be written over (SpareCopy).
                 kept = SpareTree(build_id, (ARCHIVE,) if ARCHIVE in engine.manifest else ())
             result.written, result.rebuilt_files = True, len(files.outcomes)
-            save_state(plan, cache, files, engine, result, build_id, kept, ranking)
+            save_state(plan, cache, files, engine, result, build_id, kept)
             if plan.options.keep is not None:
                 plan.options.keep((plan, context, photos, files, documents, view, ranking, engine))
         # Committed (the cache's transaction ends above) while the spare is still being linked:
@@ -164,8 +163,27 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
             write_copy_marks(cache, build_id, *spare_copy.marks)
         return result
     finally:
+        if engine is not None:
+            engine.finish_writing(quietly=True)  # nothing goes on writing into a site given up
         if not result.written:
             staging.abandon()
+
+
+def site_id(manifest: dict[str, str]) -> str:
+    """The build id: a hash of every path of the site with its digest."""
+    paths = sorted(manifest)  # strings sort faster than (path, digest) pairs: 4 ms at 30,000 files
+    return hash_pairs(zip(paths, map(manifest.__getitem__, paths)))
+
+
+def replaced_site(plan: BuildPlan, engine: Engine) -> SpareTree | None:
+    """The site being replaced, kept for the next build's staging folder when the next build
+    can tell what it lacks (the paths this build changed), with its folders as the previous
+    build left them (the next build reads only those changed since); None: not kept."""
+    if not plan.trusted:
+        return None
+    behind = changed_paths(engine.previous_manifest, engine.manifest)
+    previous = plan.previous
+    return SpareTree(previous.build_id, behind, previous.folder_marks, previous.marks_seal) if len(behind) <= MAX_BEHIND else None
 
 
 def changed_paths(before: dict[str, str], after: dict[str, str]) -> tuple[str, ...]:

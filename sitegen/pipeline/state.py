@@ -165,8 +165,14 @@ def write_copy_marks(cache: BuildCache, build_id: str, marks: tuple, seal: str) 
     cache.put_many({SPARE_MARKS: (build_id, marks, seal)})
 
 
-def write_state(cache: BuildCache, summary: Summary, outputs: OutputState, ranking: Any, signatures: dict[str, tuple]) -> None:
-    cache.put_many({"summary": summary, "outputs": outputs, "related": ranking, SIGNATURES: signatures})
+def write_work(cache: BuildCache, outputs: OutputState, ranking: Any, signatures: dict[str, tuple]) -> None:
+    cache.put_many({"outputs": outputs, "related": ranking, SIGNATURES: signatures})
+
+
+def write_summary(cache: BuildCache, summary: Summary) -> None:
+    """Written last, in the same transaction as :func:`write_work`: the summary names the
+    published site the rest describes."""
+    cache.put_many({"summary": summary})
 
 
 def write_signatures(cache: BuildCache, signatures: dict[str, tuple]) -> None:
