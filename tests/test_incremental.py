@@ -822,3 +822,39 @@ def test_a_background_copy_that_fails_publishes_nothing_and_keeps_the_cache(tmp_
     result = rebuild(site, workers)  # the cache was left as it was: the edit is made now
     assert result.written and result.rebuilt_files == 1
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def _engine_after(previous: dict[str, str], manifest: dict[str, str], zip_digest: str | None):
+    """An engine's manifests as make_outputs leaves them: stock taken before site.zip is made."""
+    from types import SimpleNamespace
+
+    from sitegen.core.urls import ARCHIVE
+    from sitegen.outputs.site_zip import site_files
+
+    engine = SimpleNamespace(previous_manifest=previous, manifest=dict(manifest), stock=site_files(manifest, previous))
+    if zip_digest is not None:
+        engine.manifest[ARCHIVE] = zip_digest
+    return engine
+
+
+def test_the_build_id_depends_on_every_file_and_the_changed_paths_name_site_zip_only_when_it_changed() -> None:
+    # The build id is made of the key taken before site.zip and of the zip's digest: a file the
+    # zip does not carry (a photo left out of it) must change the id all the same.
+    from sitegen.core.urls import ARCHIVE
+    from sitegen.pipeline.stages import changed_paths, site_id
+
+    files = {"index.html": "a1", "media/p-480.jpg": "b1", "ar/x.html": "c1"}
+    previous = {**files, ARCHIVE: "z1"}
+    same = site_id(_engine_after(previous, files, "z1"))
+    assert same == site_id(_engine_after(previous, dict(reversed(list(files.items()))), "z1"))
+    for path in files:
+        assert site_id(_engine_after(previous, {**files, path: "changed"}, "z1")) != same, path
+    assert site_id(_engine_after(previous, files, "z2")) != same
+    assert site_id(_engine_after(previous, files, None)) != same
+
+    assert changed_paths(_engine_after(previous, files, "z1")) == ()
+    assert changed_paths(_engine_after(previous, {**files, "media/p-480.jpg": "b2"}, "z1")) == ("media/p-480.jpg",)
+    edited = {**files, "ar/x.html": "c2", "ar/new.html": "d1"}
+    del edited["index.html"]
+    assert changed_paths(_engine_after(previous, edited, "z2")) == ("ar/new.html", "ar/x.html", "index.html", ARCHIVE)
+    assert changed_paths(_engine_after(previous, files, None)) == (ARCHIVE,)  # offline_archive turned off

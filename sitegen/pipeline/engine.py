@@ -23,6 +23,7 @@ from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes
 from ..outputs.archive import PackWriter, StoredMember
 from ..outputs.base import Artifact, Job, Made, Output, SiteView, Split
+from ..outputs.site_zip import SiteFiles
 from ..pages.figures import archived_file
 from ..pages.listing import Listing, changed_since
 from . import workers
@@ -52,6 +53,9 @@ class Engine:
         self.packed: dict[str, StoredMember] = {}  # files made by jobs, compressed for site.zip
         self._changed: dict[bytes, list[Listing] | None] = {}  # the listings changed since each previous digests (Engine._touched)
         self._pending: list[Callable[[], None]] = []  # writing still going on (Made.pending)
+        # The site's files once every output but site.zip is made (make_outputs takes stock):
+        # the zip's key, the build id and the paths changed are all made of it.
+        self.stock: SiteFiles | None = None
 
     def run(self, artifacts: Sequence[Artifact]) -> None:
         stale = []

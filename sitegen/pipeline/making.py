@@ -24,7 +24,7 @@ from ..outputs.index_pages import IndexPages
 from ..outputs.list_pages import ListPages
 from ..outputs.search.analyser import IndexedDocument
 from ..outputs.search.output import SearchIndex
-from ..outputs.site_zip import Finished, SiteZip
+from ..outputs.site_zip import Finished, SiteZip, site_files
 from ..outputs.special_pages import SpecialPages
 from ..outputs.webapp import WebAppFiles
 from ..pages.figures import left_out_of_zip
@@ -220,7 +220,8 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     packed = {path: member for outcome in [*files.outcomes.values(), *files.touched.values()] for path, member in outcome.zip_members.items()}
     packed.update(engine.packed)
     left_out = left_out_of_zip((use.record for r in files.records.values() for use in r.photos), view.config.offline_archive_images)
-    engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), previous.manifest, packed, left_out, staging.old_zip)))
+    engine.stock = site_files(engine.manifest, previous.manifest)
+    engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), engine.stock, packed, left_out, staging.old_zip)))
     result.problems += engine.problems
     return engine
 
