@@ -23,6 +23,14 @@ def _write(folder: Path, files: dict[str, bytes]) -> None:
         path.write_bytes(data)
 
 
+def _live_site(tmp_path: Path, files: dict[str, bytes]) -> tuple[Path, Path, ZipLayout]:
+    """The files written under ``root``, zipped into ``live.zip``: (root, live zip, its layout)."""
+    root = tmp_path / "root"
+    _write(root, files)
+    live = tmp_path / "live.zip"
+    return root, live, write_site_zip(live, root, sorted(files), {})
+
+
 def _content(name: str, version: int) -> bytes:
     # Sizes differ between versions, so a changed member moves every member after it.
     return (f"<p>{name} نسخة {version}</p>" * (1 + version % 7)).encode("utf-8")
@@ -81,11 +89,8 @@ def test_a_zip_written_from_the_previous_layout_equals_one_written_afresh(tmp_pa
 def test_a_run_of_unchanged_members_is_copied_not_compressed_again(tmp_path, monkeypatch) -> None:
     from sitegen.outputs import archive
 
-    root = tmp_path / "root"
     files = {name: _content(name, 1) for name in NAMES}
-    _write(root, files)
-    live = tmp_path / "live.zip"
-    layout = write_site_zip(live, root, sorted(files), {})
+    root, live, layout = _live_site(tmp_path, files)
     (root / "index.html").write_bytes(b"<p>changed</p>")
     compressed: list[bytes] = []
     monkeypatch.setattr(archive, "compress", lambda data: compressed.append(data) or archive.deflate.deflate_compress(data, archive.LEVEL))
@@ -180,11 +185,8 @@ def test_a_copy_that_fails_in_the_background_is_raised_by_wait_and_nothing_is_le
 
     from sitegen.outputs import archive
 
-    root = tmp_path / "root"
     files = {name: _content(name, 3) for name in NAMES[:12]}
-    _write(root, files)
-    live = tmp_path / "live.zip"
-    layout = write_site_zip(live, root, sorted(files), {})
+    root, live, layout = _live_site(tmp_path, files)
 
     def disk_full(*_work):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -205,11 +207,8 @@ def test_the_runs_are_copied_while_the_writer_returns_and_wait_finishes_them(tmp
 
     from sitegen.outputs import archive
 
-    root = tmp_path / "root"
     files = {name: _content(name, 1) for name in NAMES}
-    _write(root, files)
-    live = tmp_path / "live.zip"
-    layout = write_site_zip(live, root, sorted(files), {})
+    root, live, layout = _live_site(tmp_path, files)
     (root / "index.html").write_bytes(b"<p>changed</p>")
     release, copying = threading.Event(), []
     real_copy = archive._copy_range
