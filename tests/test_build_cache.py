@@ -6,7 +6,9 @@ from pathlib import Path
 
 import sqlite3
 
-from sitegen.pipeline.cache import PAGE_SIZE, SCHEMA, SEARCH_SEQUENCE, BuildCache
+import pytest
+
+from sitegen.pipeline.cache import PAGE_SIZE, SCHEMA, SEARCH_SEQUENCE, BuildCache, CacheDamaged
 
 
 def _page_size(path: Path) -> int:
@@ -106,3 +108,63 @@ def test_a_value_dumps_to_the_same_bytes_whichever_of_its_parts_are_one_object()
     assert once == rebuilt and once["a"] is once["b"] and rebuilt["a"] is not rebuilt["b"]
     assert dump_value(once) == dump_value(rebuilt)
     assert load_value(dump_value(once), {}) == once
+
+
+def _cache_of(path: Path, n: int) -> BuildCache:
+    cache = BuildCache.open(path)
+    cache.replace_files({f"f{i:03}.txt": (f"key{i}", ("record", i)) for i in range(n)}, [])
+    return cache
+
+
+def test_records_read_ahead_are_not_read_again_and_the_rest_are(tmp_path: Path) -> None:
+    cache = _cache_of(tmp_path / "c.sqlite", 25)
+    try:
+        reads = []
+
+        def read(value):
+            reads.append(value[1])
+            return value[1]
+
+        steps = cache.read_ahead(read, step=10)
+        next(steps)
+        assert sorted(reads) == list(range(10))
+        assert cache.records(read) == {f"f{i:03}.txt": i for i in range(25)}
+        assert sorted(reads) == list(range(25)), "each record read once"
+        # Read ahead whole, then asked for: nothing is read again; asked for again: all are.
+        reads.clear()
+        assert list(cache.read_ahead(read, step=10)) == [None, None, None]
+        assert cache.records(read) == {f"f{i:03}.txt": i for i in range(25)} and len(reads) == 25
+        assert cache.records(read) == {f"f{i:03}.txt": i for i in range(25)} and len(reads) == 50
+    finally:
+        cache.close()
+
+
+def test_a_change_to_the_records_forgets_those_read_ahead(tmp_path: Path) -> None:
+    changes = {
+        "replace_files": lambda cache: cache.replace_files({"f003.txt": ("new key", ("record", 103))}, ["f004.txt"]),
+        "update_records": lambda cache: cache.update_records({"f003.txt": ("record", 103)}),
+        "clear": lambda cache: cache.clear(),
+    }
+    for name, change in changes.items():
+        cache = _cache_of(tmp_path / f"{name}.sqlite", 8)
+        try:
+            steps = cache.read_ahead(lambda value: value[1], step=5)
+            next(steps)
+            change(cache)
+            assert next(steps, "ended") == "ended", "the steps end with the change"
+            expected = {rel: cache.load(record)[1] for rel, record in cache.db.execute("SELECT rel, record FROM files")}
+            assert cache.records(lambda value: value[1]) == expected, name
+        finally:
+            cache.close()
+
+
+def test_a_record_that_cannot_be_read_ends_the_reading_ahead_and_is_met_again(tmp_path: Path) -> None:
+    cache = _cache_of(tmp_path / "c.sqlite", 8)
+    try:
+        cache.db.execute("UPDATE files SET record=? WHERE rel='f006.txt'", (b"not a pickle",))
+        steps = cache.read_ahead(lambda value: value[1], step=5)
+        assert list(steps) == [None], "one step, then the damaged record ends them"
+        with pytest.raises(CacheDamaged):
+            cache.records(lambda value: value[1])
+    finally:
+        cache.close()

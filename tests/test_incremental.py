@@ -563,17 +563,21 @@ def test_the_command_line_keeps_what_a_build_made_until_the_process_ends(tmp_pat
     """build.py ends the process right after a build: the site's records are handed to it to
     keep, not freed object by object on the build's return (see BuildOptions.keep)."""
     from sitegen.commands.cli import main
+    from sitegen.pipeline.cache import BuildCache
     from sitegen.pipeline.site import FileResults
 
     site = write_site(tmp_path / "site", ARTICLES, CONFIG)
     kept: list[object] = []
     assert main(["--config", str(site / "site.yml"), "--offline", "--quiet"], keep=kept.append) == 0
-    assert len(kept) == 1
-    files = [value for value in kept[0] if isinstance(value, FileResults)]
+    made = [value for value in kept if isinstance(value, tuple)]
+    assert len(made) == 1
+    files = [value for value in made[0] if isinstance(value, FileResults)]
     assert len(files) == 1 and set(files[0].records) == {name.removeprefix("content/") for name in ARTICLES}
-    # Nothing to do: nothing made, nothing handed over.
+    # Nothing to do: nothing made. The cache is handed over, with whatever records were read
+    # ahead while the sources were listed (stages.build_site), as after any build.
+    kept.clear()
     assert main(["--config", str(site / "site.yml"), "--offline", "--quiet"], keep=kept.append) == 0
-    assert len(kept) == 1
+    assert [type(value) for value in kept] == [BuildCache]
 
 
 LONG_FIRST = "حمص " * 80  # past the excerpt's 200 characters: a later paragraph is in no list
@@ -858,3 +862,46 @@ def test_the_build_id_depends_on_every_file_and_the_changed_paths_name_site_zip_
     del edited["index.html"]
     assert changed_paths(_engine_after(previous, edited, "z2")) == ("ar/new.html", "ar/x.html", "index.html", ARCHIVE)
     assert changed_paths(_engine_after(previous, files, None)) == (ARCHIVE,)  # offline_archive turned off
+
+
+def test_the_sources_are_listed_by_a_child_and_each_record_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The sources and their memories are stat'ed by a forked child while this process reads
+    # the files' records ahead; make_files then reads only those not yet read.
+    site = make(tmp_path)
+    listed, read = [], []
+    real_list, real_read = sitegen.pipeline.plan.list_sources, sitegen.pipeline.making.record_from_stored
+    monkeypatch.setattr(sitegen.pipeline.stages, "list_sources", lambda config: listed.append(os.getpid()) or real_list(config))
+    monkeypatch.setattr(sitegen.pipeline.making, "record_from_stored", lambda values: read.append(values[1]) or real_read(values))
+    edit = site / "content" / "2020-02-01-two.txt"
+    edit.write_text("مقال ثان عن حماة، مصحح.\n", encoding="utf-8")
+    result = build(site, offline=True)
+    assert result.written and result.rebuilt_files == 1
+    assert listed == [], "listed by a child: nothing of it ran in this process"
+    assert sorted(read) == sorted(rel for rel in (p.relative_to(site / "content").as_posix() for p in (site / "content").rglob("*.*"))), "each record once"
+    by_child = tree_bytes(site / "_site")
+    # Without fork, the same site from the same sources, listed here.
+    monkeypatch.delattr(os, "fork")
+    edit.write_text("مقال ثان عن حماة، مصحح مرتين.\n", encoding="utf-8")
+    build(site, offline=True)
+    edit.write_text("مقال ثان عن حماة، مصحح.\n", encoding="utf-8")
+    assert build(site, offline=True).written and len(listed) == 2
+    assert tree_bytes(site / "_site") == by_child
+
+
+def test_sources_listed_by_a_child_are_found_as_they_are_here(tmp_path: Path) -> None:
+    # Problems met while listing (a named pipe, a broken link, a link out of the folder) come
+    # back from the child as objects (pickled, not marshalled) and in the same order.
+    from sitegen.config import load_config
+    from sitegen.core.forked import ForkedWork
+
+    site = write_site(tmp_path / "site", {**ARTICLES, "translations/2020-02-01-two.txt.en.yml": "entries: []\n"}, CONFIG)
+    os.mkfifo(site / "content" / "pipe.txt")
+    os.symlink(site / "content" / "gone.txt", site / "content" / "broken.txt")
+    (tmp_path / "outside.txt").write_text("خارج.\n", encoding="utf-8")
+    os.symlink(tmp_path / "outside.txt", site / "content" / "out.txt")
+    config = load_config(site / "site.yml")
+    here = sitegen.pipeline.plan.discover(config)
+    by_child = sitegen.pipeline.plan.discover(config, ForkedWork(lambda: sitegen.pipeline.plan.list_sources(config)).result())
+    assert by_child == here
+    assert len(here.problems) == 3 and len(here.sources) == 3
+    assert here.memories["2020-02-01-two.txt"] is not None and here.memories["2020-01-01-one.txt"] is None

@@ -181,3 +181,15 @@ def test_a_files_memory_is_written_once_its_translations_are_in_while_the_others
     assert seen == {"a's memory written": True, "journal kept": True}
     assert [e["at"] for e in memory(site, "a.txt")] == list(PLACES)
     assert not journal_path(site / "translations", "en").exists(), "removed once every memory is durable"
+
+
+def test_a_journal_left_since_the_last_build_remakes_the_companions_it_completes(site: Path) -> None:
+    # The memories' signatures are taken (by a child process) before the journal is folded
+    # into them: those must be taken again after, or the file would look unchanged.
+    first = build(site, offline=True)
+    assert first.written
+    assert not (site / "_site" / "en" / "news-2.html").exists(), "no memory yet: no companion"
+    left_by_killed_build(site, [JournalLine("news.txt", entry(p, at)) for p, at in zip(PARAGRAPHS, PLACES)])
+    second = build(site, offline=True)
+    assert second.written and not second.problems, second.problems
+    assert "English of 2.2" in (site / "_site" / "en" / "news-2.html").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ import hashlib
 import io
 import pickle
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,7 @@ class BuildCache:
     def __init__(self, path: Path, allowed: Mapping[tuple[str, str], type] | AllowList | None = None):
         self.path = path
         self.allowed = allowed if allowed is not None else allow_list(())
+        self._ahead: _ReadAhead | None = None  # records read ahead (read_ahead)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = self._connect(path)
         if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
@@ -196,18 +197,41 @@ class BuildCache:
         return {rel: row[0] for rel in rels for row in ask("SELECT key FROM files WHERE rel=?", (rel,))}
 
     def records(self, read: Callable[[Any], Any]) -> dict[str, Any]:
-        """Every file's record, made by ``read`` of the value stored (see records.py). (The
-        build reads them with the collector paused: making._records.)"""
-        rows = self.db.execute("SELECT rel, record FROM files")
-        return {rel: read(load_value(record, self.allowed)) for rel, record in rows}
+        """Every file's record, made by ``read`` of the value stored (see records.py); those
+        read ahead by ``read`` (:meth:`read_ahead`) are not read again. (The build reads them
+        with the collector paused: making._records.)"""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead.read is not read:
+            ahead = _ReadAhead(read)
+        rows = self.db.execute("SELECT rowid, rel, record FROM files WHERE rowid > ? ORDER BY rowid", (ahead.last,))
+        return ahead.add(rows, self.allowed)
+
+    def read_ahead(self, read: Callable[[Any], Any], step: int = 200) -> Iterator[None]:
+        """Steps that each read ``step`` more records (as :meth:`records` makes them), kept
+        for it: a build reads them while it would otherwise wait (stages.build_site). Any
+        change to the files' records forgets them; a record that cannot be read ends the
+        steps, and :meth:`records` meets it again."""
+        self._ahead = ahead = _ReadAhead(read)
+        while self._ahead is ahead:
+            rows = self.db.execute("SELECT rowid, rel, record FROM files WHERE rowid > ? ORDER BY rowid LIMIT ?", (ahead.last, step)).fetchall()
+            if not rows:
+                return
+            try:
+                ahead.add(rows, self.allowed)
+            except CacheDamaged:
+                self._ahead = None
+                return
+            yield
 
     def replace_files(self, records: dict[str, tuple[str, Any]], removed: Iterable[str]) -> None:
         """records: rel -> (key, record)."""
+        self._ahead = None
         self.db.executemany("DELETE FROM files WHERE rel=?", [(r,) for r in removed])
         self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", [(rel, key, dump_value(record)) for rel, (key, record) in records.items()])
 
     def update_records(self, records: dict[str, Any]) -> None:
         """New records of files whose signature and key stand (their pages were finished again)."""
+        self._ahead = None
         self.db.executemany("UPDATE files SET record=? WHERE rel=?", [(dump_value(record), rel) for rel, record in records.items()])
 
     # -- search documents ---------------------------------------------------
@@ -250,11 +274,31 @@ class BuildCache:
 
     def clear(self) -> None:
         """Forget every file and document (the live site is not what the cache describes)."""
+        self._ahead = None
         self.db.execute("DELETE FROM files")
         self.db.execute("DELETE FROM search")
 
     def transaction(self):
         return _Transaction(self.db)
+
+
+class _ReadAhead:
+    """Records read so far, in the table's order, by ``read``; ``last``: the last one's rowid."""
+
+    def __init__(self, read: Callable[[Any], Any]):
+        self.read = read
+        self.records: dict[str, Any] = {}
+        self.last = 0
+
+    def add(self, rows: Iterable[tuple[int, str, bytes]], allowed: Mapping[tuple[str, str], type] | AllowList) -> dict[str, Any]:
+        records, read, last = self.records, self.read, self.last
+        try:
+            for rowid, rel, record in rows:
+                records[rel] = read(load_value(record, allowed))
+                last = rowid
+        finally:
+            self.last = last
+        return records
 
 
 class _Transaction:

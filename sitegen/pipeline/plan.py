@@ -22,6 +22,7 @@ from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes, stat_signature
 from ..pages.theme import Theme
 from ..translation.companions import ProgressCallback, recover_translations
+from ..translation.journal import journal_path
 from ..translation.memory import (
     MemoryRead,
     memory_file_name,
@@ -92,22 +93,51 @@ class Discovery:
     sources: dict[str, str]  # relative path under content/ -> path (text: ten thousand Paths cost a build with nothing to do a tenth)
     problems: tuple[Problem, ...]
     listed: dict[str, tuple] = field(default_factory=dict)  # each source's stat signature, taken when it was found
+    # Each source's memory's stat signature (None: no such file), taken with it; None: not
+    # taken (no English edition, or a journal was folded into the memories since).
+    memories: dict[str, tuple | None] | None = None
 
 
-def discover(config: SiteConfig) -> Discovery:
-    """The sources; then, before any memory is read, what a killed build paid for folded into them."""
+# What list_sources gives: the sources' paths under content/, their paths, their stat
+# signatures, their memories' (None: not taken), and the problems met. Plain values: a
+# child process lists them (stages.build_site) and sends them back pickled.
+Listed = tuple[list[str], list[str], list[tuple], list[tuple | None] | None, list[Problem]]
+
+
+def list_sources(config: SiteConfig) -> Listed:
+    """Every source with its stat signature and its memory's: one stat a file, the part of a
+    build with nothing to do that grows with the site. Reads and changes nothing else."""
     found, problems = find_sources(config.content_dir)
-    sources = {source.rel: source.path for source in found}
+    memories = _memory_folder(config)
+    target = config.translation.target
+    memory = [stat_signature(memories + memory_file_name(source.rel, target)) for source in found] if memories is not None else None
+    return [s.rel for s in found], [s.path for s in found], [s.signature for s in found], memory, problems
+
+
+def discover(config: SiteConfig, listed: Listed | None = None) -> Discovery:
+    """The sources (``listed``: as :func:`list_sources` gave them; None: listed here); then,
+    before any memory is read, what a killed build paid for folded into them."""
+    rels, paths, signatures, memory, problems = listed if listed is not None else list_sources(config)
+    sources = dict(zip(rels, paths))
     if config.translation.enabled:
-        problems += recover_translations(config, [*sources, SITE_SOURCE, TAGS_SOURCE])
-    return Discovery(sources, tuple(problems), {source.rel: source.signature for source in found})
+        if os.path.lexists(journal_path(config.memory_dir, config.translation.target)):
+            memory = None  # memories folded into below: their signatures are taken again
+        problems = [*problems, *recover_translations(config, [*sources, SITE_SOURCE, TAGS_SOURCE])]
+    return Discovery(sources, tuple(problems), dict(zip(rels, signatures)), dict(zip(rels, memory)) if memory is not None else None)
 
 
-def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint: str, cache: BuildCache, found: Discovery) -> BuildPlan:
-    problems, sources = list(found.problems), found.sources
+def previous_build(config: SiteConfig, cache: BuildCache, fingerprint: str) -> Summary | None:
+    """The previous build's summary, if the live site is what it describes and this build
+    would make it the same way (None: everything is made again)."""
     summary = read_summary(cache)
     if summary is not None and (summary.fingerprint != fingerprint or summary.build_id != read_build_id(config.output_dir)):
-        summary = None
+        return None
+    return summary
+
+
+def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint: str, cache: BuildCache, found: Discovery, summary: Summary | None) -> BuildPlan:
+    """What changed since ``summary`` (:func:`previous_build`) was written."""
+    problems, sources = list(found.problems), found.sources
     git_head = _git_head(config.content_dir) if sources else None
     git_dates = summary.git_dates if summary is not None and summary.git_head == git_head else (git_commit_dates(config.content_dir) if sources else {})
     needs_work = summary.needs_translation if summary is not None and online(config, options) else frozenset()
@@ -219,8 +249,11 @@ def folders_unchanged(recorded: dict[str, int]) -> bool:
 
 def _fresh_signatures(config: SiteConfig, found: Discovery, git_dates: dict[str, date]) -> dict[str, tuple]:
     """Every source's signature as stat gives it now (its photos' not yet: see _signatures),
-    in the sources' order: for ten thousand files in a loop that joins no paths (a build
-    with nothing to do spends most of its time here)."""
+    in the sources' order: for ten thousand files in a loop that joins no paths and, where
+    discovery took the memories' signatures, stats nothing."""
+    if found.memories is not None:
+        listed, memories = found.listed, found.memories
+        return {rel: (listed[rel], memories[rel], git_dates.get(rel)) for rel in found.sources}
     memories = _memory_folder(config)
     return {rel: _signature(config, rel, path, git_dates.get(rel), (), found.listed.get(rel), memories) for rel, path in found.sources.items()}
 

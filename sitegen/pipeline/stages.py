@@ -17,11 +17,18 @@ else is made again (pipeline/engine.py states the rule once).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
+from importlib import import_module
+from itertools import chain
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import SiteConfig, config_fingerprint
 from ..core.diagnostics import Problem, Severity, has_errors, warning
+from ..core.collector import long_lived_objects
+from ..core.forked import ForkedWork
 from ..core.hashing import hash_bytes
 from ..core.urls import ARCHIVE
 from ..pages.theme import load_theme
@@ -33,7 +40,9 @@ from .plan import (
     BuildPlan,
     discover,
     from_scratch,
+    list_sources,
     online,
+    previous_build,
     settle,
     survey,
 )
@@ -46,7 +55,7 @@ from .staging import (
     publish_staging,
     remove_leftovers,
 )
-from .state import STATE_TYPES, OutputState, SpareTree, read_outputs, read_ranking, with_copy_marks, write_copy_marks, write_signatures
+from .state import STATE_TYPES, OutputState, SpareTree, Summary, read_outputs, read_ranking, with_copy_marks, write_copy_marks, write_signatures
 
 if TYPE_CHECKING:  # imported by build() once it knows there is work
     from .engine import Engine
@@ -68,31 +77,70 @@ __all__ = ["BuildOptions", "BuildResult", "build_site"]
 def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
     check_output_dir(config.output_dir, config.root, config.content_dir, config.config_path)
     theme = load_theme(config.root, config.theme)
-    with output_lock(config.output_dir):
+    with output_lock(config.output_dir), long_lived_objects() as keep_long_lived:
         remove_leftovers(config.output_dir)
-        found = discover(config)
-        # The English name and description from the memory, when site.yml gives none: part of
-        # the configuration, so of the fingerprint (an editor's correction remakes the site).
-        config, words_problems = with_site_words(config, options.translator_factory, online(config, options))
-        found = replace(found, problems=found.problems + tuple(words_problems))
-        fingerprint = hash_bytes(tool_version(), config_fingerprint(config), theme.fingerprint, str(options.drafts))
-        # One cache per output folder: a preview (serve) and the real site must not invalidate each other.
-        cache_path = config.cache_dir / f"build-{hash_bytes(str(config.output_dir))[:12]}.sqlite"
-        cache = BuildCache.open(cache_path, CACHE_TYPES)
-        try:
+        # The sources and their memories are listed and stat'ed by a child process (a loop of
+        # system calls that would hold this one's GIL), while this one opens the cache and,
+        # until the child is done, imports the stages that make things and reads the files'
+        # records (make_files reads those left).
+        with ForkedWork(partial(list_sources, config)) as listing:
+            # The English name and description from the memory, when site.yml gives none: part of
+            # the configuration, so of the fingerprint (an editor's correction remakes the site).
+            config, words_problems = with_site_words(config, options.translator_factory, online(config, options))
+            fingerprint = hash_bytes(tool_version(), config_fingerprint(config), theme.fingerprint, str(options.drafts))
+            # One cache per output folder: a preview (serve) and the real site must not invalidate each other.
+            cache_path = config.cache_dir / f"build-{hash_bytes(str(config.output_dir))[:12]}.sqlite"
+            cache, summary = _open_cache(cache_path, config, fingerprint)
             try:
-                return build(survey(config, options, theme, fingerprint, cache, found), cache)
-            except CacheDamaged:
-                # Damaged, or planted: nothing of it is used. The build starts again without it.
+                meanwhile = chain(_import_making_stages(), _read_records_ahead(cache, keep_long_lived) if summary is not None else ())
+                found = discover(config, listing.result(meanwhile))
+                found = replace(found, problems=found.problems + tuple(words_problems))
+                try:
+                    return build(survey(config, options, theme, fingerprint, cache, found, summary), cache, keep_long_lived)
+                except CacheDamaged:
+                    cache = _cache_anew(cache, cache_path)
+                    return build(survey(config, options, theme, fingerprint, cache, found, None), cache, keep_long_lived)
+            finally:
                 cache.close()
-                BuildCache.delete(cache_path)
-                cache = BuildCache.open(cache_path, CACHE_TYPES)
-                return build(survey(config, options, theme, fingerprint, cache, found), cache)
-        finally:
-            cache.close()
+                if options.keep is not None:
+                    options.keep(cache)  # with the records read ahead for nothing (no work to do): freed with the process
 
 
-def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
+def _open_cache(path: Path, config: SiteConfig, fingerprint: str) -> tuple[BuildCache, Summary | None]:
+    """The build cache, and the previous build's summary if this build can trust it."""
+    cache = BuildCache.open(path, CACHE_TYPES)
+    try:
+        return cache, previous_build(config, cache, fingerprint)
+    except CacheDamaged:
+        return _cache_anew(cache, path), None
+
+
+def _cache_anew(cache: BuildCache, path: Path) -> BuildCache:
+    """Damaged, or planted: nothing of it is used. The build starts again without it."""
+    cache.close()
+    BuildCache.delete(path)
+    return BuildCache.open(path, CACHE_TYPES)
+
+
+# What build() imports once it knows there is work, in the order it needs them (jinja2 at the
+# first page it renders).
+_MAKING_STAGES = ("..translation.term_words", ".files", ".finishing", ".making", ".photos", ".site", ".workers", "jinja2")
+
+
+def _import_making_stages() -> Iterator[object]:
+    """The stages that make things, imported one module a step (build_site takes these steps
+    only while a child lists the sources, so a build with nothing to do never waits for them)."""
+    for name in _MAKING_STAGES:
+        yield import_module(name, __package__)
+
+
+def _read_records_ahead(cache: BuildCache, keep_long_lived: Callable[[], None]) -> Iterator[None]:
+    from .making import read_records_ahead
+
+    yield from read_records_ahead(cache, keep_long_lived)
+
+
+def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None]) -> BuildResult:
     """The stages, in order; each takes and returns values."""
     if plan.nothing_to_do:
         return said_again(plan)
@@ -118,7 +166,6 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     )
     from .photos import PhotoStore, media_folder, photo_settings
     from .site import file_problems, site_view
-    from .workers import long_lived_objects
 
     result = BuildResult(problems=list(plan.discovery_problems))
     spare_copy = engine = None
@@ -126,7 +173,7 @@ def build(plan: BuildPlan, cache: BuildCache) -> BuildResult:
     staging = StagingCopy(plan.config.output_dir, link_previous=plan.trusted, spare=spare)  # cp -al runs while the cache is read
     try:
         plan, staging = ready_staging(plan, staging, result)
-        with cache.transaction(), work_folder(plan.config) as work_dir, long_lived_objects() as keep_long_lived:
+        with cache.transaction(), work_folder(plan.config) as work_dir:
             will_translate = plan.online and plan.options.translator_factory is not None
             photos = PhotoStore(media_folder(plan.config), photo_settings(plan.config), cache.photo_records())
             context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, work_dir, will_translate, photos)

@@ -201,22 +201,6 @@ def _nothing() -> None:
     return None
 
 
-@contextmanager
-def long_lived_objects() -> Iterator[Callable[[], None]]:
-    """Within: ``keep()`` takes every object made so far out of the collector's walks (the
-    whole site's records, read from the cache: every full collection walked hundreds of
-    thousands of them, a tenth of a one-change build). Given back to it on leaving, so that
-    a process building again and again (serve) frees what each build made."""
-    thresholds = gc.get_threshold()
-    # A build makes objects by the hundred thousand and few cycles: collect less often.
-    gc.set_threshold(max(thresholds[0], 20_000), *thresholds[1:])
-    try:
-        yield gc.freeze
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
 def _return_free_memory() -> None:
     """Give the memory this process freed back to the system before forking: each worker
     would otherwise start with it in its resident set (glibc keeps freed blocks mapped)."""
