@@ -7,6 +7,7 @@ import pickle
 import shutil
 import sqlite3
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -905,3 +906,39 @@ def test_sources_listed_by_a_child_are_found_as_they_are_here(tmp_path: Path) ->
     assert by_child == here
     assert len(here.problems) == 3 and len(here.sources) == 3
     assert here.memories["2020-02-01-two.txt"] is not None and here.memories["2020-01-01-one.txt"] is None
+
+
+def test_a_full_build_links_its_spare_while_it_saves_its_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The hard-linked copy a full build leaves for the next one's spare is begun from the
+    # staging folder once it is whole, before the work is saved, not after publishing.
+    import sitegen.pipeline.staging as staging_module
+
+    site = write_site(tmp_path / "site", dict(ARTICLES), CONFIG)
+    events = []
+    real_link, real_save = staging_module._start_linked_copy, sitegen.pipeline.making.save_work
+    monkeypatch.setattr(staging_module, "_start_linked_copy", lambda source, target: events.append(("link", Path(source).name)) or real_link(source, target))
+    monkeypatch.setattr(sitegen.pipeline.making, "save_work", lambda *args: events.append(("save",)) or real_save(*args))
+    result = build(site, offline=True)
+    assert result.written
+    assert events[0][0] == "link" and events[0][1].startswith("._site.staging-") and events[1] == ("save",)
+    spare = site / "._site.spare"
+    assert read_build_id(spare) == read_build_id(site / "_site")
+    assert tree_bytes(spare) == tree_bytes(site / "_site")
+    assert (spare / "index.html").stat().st_ino == (site / "_site" / "index.html").stat().st_ino
+    assert (spare / "site.zip").stat().st_nlink == 1, "its zip a file of its own"
+
+
+def test_a_full_build_that_fails_after_its_spare_was_begun_leaves_no_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = write_site(tmp_path / "site", dict(ARTICLES), CONFIG)
+
+    def no_room(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sitegen.pipeline.making, "save_work", no_room)
+    with pytest.raises(OSError):
+        build(site, offline=True)
+    assert not (site / "_site").exists() and not (site / "._site.spare").exists()
+    deadline = time.monotonic() + 20
+    while list(site.glob("._site.trash-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not list(site.glob("._site.trash-*")), "the copy begun for a spare is removed"

@@ -11,8 +11,10 @@ import pytest
 from sitegen.pipeline.staging import (
     MARKER,
     OutputError,
+    SpareCopy,
     check_output_dir,
     discard_staging,
+    mark_staging,
     prepare_staging,
     publish_staging,
     read_build_id,
@@ -205,15 +207,25 @@ def test_site_parked_by_a_build_killed_mid_swap_is_restored_then_replaced(tmp_pa
     assert not parked.exists()
 
 
+def _publish_with_a_spare(staging, out, build_id):
+    """Publish as a full build does: a hard-linked copy of the staging folder begun first."""
+    mark_staging(staging, build_id)
+    spare = SpareCopy(staging, out, build_id)
+    try:
+        publish_staging(staging, out, build_id, spare)
+    except BaseException:
+        spare.abandon()  # as the build does when it gives up
+        raise
+    assert spare.finish()
+
+
 def write_site(out, files, link_previous=False):
     """Stage ``files`` and publish them, as the pipeline does."""
     staging = prepare_staging(out, link_previous)
     try:
         for rel, data in files.items():
             replace_file(staging / rel, data)
-        spare = publish_staging(staging, out, "test-build")
-        if spare is not None:
-            spare.finish()
+        _publish_with_a_spare(staging, out, "test-build")
     except BaseException:
         discard_staging(staging)
         raise
@@ -244,7 +256,7 @@ def test_linked_staging_never_writes_through_to_the_live_site(tmp_path):
     assert (staging / "ar" / "a.html").stat().st_ino == (out / "ar" / "a.html").stat().st_ino, "hard-linked, not copied"
     replace_file(staging / "index.html", b"new")
     assert (out / "index.html").read_bytes() == b"old", "the live site is untouched until the swap"
-    publish_staging(staging, out, "b2").finish()
+    _publish_with_a_spare(staging, out, "b2")
     assert (out / "index.html").read_bytes() == b"new" and (out / "ar" / "a.html").read_bytes() == b"a"
 
 
@@ -277,7 +289,11 @@ def test_write_site_failure_leaves_previous_tree(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_site(out, {"index.html": b"new", "ar/x.html": b"x"}, link_previous=True)
     assert snapshot(out) == before
-    # No staging folder is left behind; the spare of the site still live stays.
+    # No staging folder is left behind, nor the copy begun for a spare (removed by a detached
+    # `rm`: give it a moment); the spare of the site still live stays.
+    deadline = time.monotonic() + 20
+    while len(list(tmp_path.iterdir())) > 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["._site.spare", "_site"]
 
 
@@ -309,6 +325,9 @@ def test_a_spare_copy_that_failed_is_removed_so_no_build_takes_it(tmp_path, monk
             (partial / MARKER).write_bytes((out / MARKER).read_bytes())  # the marker, but not the pages
             return 1
 
+        def poll(self):
+            return self.wait()
+
     copy = staging_module.SpareCopy.__new__(staging_module.SpareCopy)
     copy.output_dir, copy.folder, copy.partial, copy.process, copy.own_zip = out, spare, partial, Failed(), None
     assert copy.finish() is False
@@ -331,9 +350,10 @@ def test_a_spare_being_linked_is_not_a_spare_until_it_is_whole(tmp_path):
     out = tmp_path / "_site"
     write_site(out, {"index.html": b"one", "ar/a.html": b"a", "site.zip": b"PK zip"})
     spare = staging_module.spare_dir_for(out)
-    staging_module.remove_path(spare)  # publish_staging clears the name before it starts a copy
-    copy = staging_module.SpareCopy(out)
-    assert copy.process is not None and copy.process.wait() == 0
+    staging_module.remove_path(spare)  # publish_staging clears the name before the copy is finished
+    copy = staging_module.SpareCopy(out, out, "test-build")
+    assert copy.linked()
+    copy.published()  # its zip made a file of its own
     copy.own_zip.join()
     assert not spare.exists(), "linked straight into the spare's name"
     assert copy.finish() is True

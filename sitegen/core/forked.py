@@ -22,7 +22,7 @@ import pickle
 import select
 import signal
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import BinaryIO, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -35,7 +35,7 @@ class ForkedWork(Generic[T]):
 
     def __init__(self, work: Callable[[], T]):
         self._work = work
-        self._child: tuple[int, int] | None = None  # the child's pid and the pipe's read end
+        self._child: tuple[int, BinaryIO] | None = None  # the child's pid and the pipe's read end
         if not hasattr(os, "fork"):
             return
         read, write = os.pipe()
@@ -49,7 +49,7 @@ class ForkedWork(Generic[T]):
         if pid == 0:
             _child(work, read, write)  # never returns
         os.close(write)
-        self._child = (pid, read)
+        self._child = (pid, open(read, "rb"))
 
     def __enter__(self) -> ForkedWork[T]:
         return self
@@ -59,7 +59,11 @@ class ForkedWork(Generic[T]):
 
     def ready(self) -> bool:
         """Whether asking for the result would not wait for the child."""
-        return self._child is None or bool(select.select([self._child[1]], [], [], 0)[0])
+        if self._child is None:
+            return True
+        poll = select.poll()  # not select(): a descriptor past 1023 is out of its reach
+        poll.register(self._child[1].fileno(), select.POLLIN)
+        return bool(poll.poll(0))
 
     def result(self, meanwhile: Iterator[object] | None = None) -> T:
         """What ``work()`` returned. Until the child is done, the steps of ``meanwhile`` are
@@ -69,10 +73,10 @@ class ForkedWork(Generic[T]):
                 pass
         if self._child is None:
             return self._work()
-        pid, read = self._child
+        pid, pipe = self._child
+        data = pipe.read()  # interrupted: abandon() stops and reaps the child
+        pipe.close()
         self._child = None
-        with open(read, "rb") as pipe:
-            data = pipe.read()
         _, status = os.waitpid(pid, 0)
         if status != 0 or not data:
             return self._work()  # the child failed: done here, as if there were none
@@ -83,9 +87,9 @@ class ForkedWork(Generic[T]):
         """Stop the child (if its result was never asked for) and reap it."""
         if self._child is None:
             return
-        pid, read = self._child
+        pid, pipe = self._child
         self._child = None
-        os.close(read)
+        pipe.close()
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

@@ -99,8 +99,8 @@ class Discovery:
 
 
 # What list_sources gives: the sources' paths under content/, their paths, their stat
-# signatures, their memories' (None: not taken), and the problems met. Plain values: a
-# child process lists them (stages.build_site) and sends them back pickled.
+# signatures, their memories' (None: not taken), and the problems met. Lists of plain
+# values: a child process lists them (stages.build_site) and sends them back marshalled.
 Listed = tuple[list[str], list[str], list[tuple], list[tuple | None] | None, list[Problem]]
 
 
@@ -108,10 +108,9 @@ def list_sources(config: SiteConfig) -> Listed:
     """Every source with its stat signature and its memory's: one stat a file, the part of a
     build with nothing to do that grows with the site. Reads and changes nothing else."""
     found, problems = find_sources(config.content_dir)
-    memories = _memory_folder(config)
-    target = config.translation.target
-    memory = [stat_signature(memories + memory_file_name(source.rel, target)) for source in found] if memories is not None else None
-    return [s.rel for s in found], [s.path for s in found], [s.signature for s in found], memory, problems
+    folder, target = _memory_folder(config), config.translation.target
+    memories = [stat_signature(folder + memory_file_name(source.rel, target)) for source in found] if folder is not None else None
+    return [s.rel for s in found], [s.path for s in found], [s.signature for s in found], memories, problems
 
 
 def discover(config: SiteConfig, listed: Listed | None = None) -> Discovery:

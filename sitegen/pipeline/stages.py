@@ -49,8 +49,10 @@ from .plan import (
 from .result import BuildResult
 from .staging import (
     MAX_BEHIND,
+    SpareCopy,
     StagingCopy,
     check_output_dir,
+    mark_staging,
     output_lock,
     publish_staging,
     remove_leftovers,
@@ -193,19 +195,23 @@ def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None
             if engine is None or blocked(result, plan.options.strict):
                 return result
             build_id, kept = site_id(engine), replaced_site(plan, engine)
+            if kept is None:
+                # No previous site to keep for the next build's spare: the new site itself, linked
+                # from now on, while the work is saved (its zip, once whole, copied in on
+                # publishing: the next zip is written over that one; SpareCopy).
+                mark_staging(staging.path, build_id)
+                spare_copy = SpareCopy(staging.path, plan.config.output_dir, build_id)
+                kept = SpareTree(build_id, (ARCHIVE,) if ARCHIVE in engine.manifest else ())
             save_work(plan, cache, files, engine, ranking)
             engine.finish_writing()  # site.zip's unchanged runs, copied meanwhile
-            spare_copy = publish_staging(staging.path, plan.config.output_dir, build_id, keep_previous=kept is not None)
-            if spare_copy is not None:
-                # The new site itself, being linked meanwhile; its zip is made a file of its own
-                # there, to be set aside for the next zip to be written over (SpareCopy).
-                kept = SpareTree(build_id, (ARCHIVE,) if ARCHIVE in engine.manifest else ())
+            publish_staging(staging.path, plan.config.output_dir, build_id, spare_copy)
             result.written, result.rebuilt_files = True, len(files.outcomes)
             save_state(plan, cache, files, engine, result, build_id, kept)
             if plan.options.keep is not None:
                 plan.options.keep((plan, context, photos, files, documents, view, ranking, engine))
-        # Committed (the cache's transaction ends above) while the spare is still being linked:
-        # it becomes the spare only once whole, and one cut short is never taken.
+        # Committed (the cache's transaction ends above) while the spare's zip is still being
+        # copied and its folders walked: it becomes the spare only once whole, and one cut
+        # short is never taken.
         if spare_copy is not None and spare_copy.finish() and spare_copy.marks[0]:
             write_copy_marks(cache, build_id, *spare_copy.marks)
         return result
@@ -213,6 +219,8 @@ def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None
         if engine is not None:
             engine.finish_writing(quietly=True)  # nothing goes on writing into a site given up
         if not result.written:
+            if spare_copy is not None:
+                spare_copy.abandon()  # first: it links from the staging folder
             staging.abandon()
 
 

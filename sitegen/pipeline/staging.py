@@ -313,31 +313,42 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def publish_staging(staging: Path, output_dir: Path, build_id: str, keep_previous: bool = False) -> SpareCopy | None:
-    """Mark the staging folder as ours and swap it in. The previous site is kept aside as the
-    next build's spare (``keep_previous``), or removed in the background while a hard-linked
-    copy of the new site is made for a spare (returned: :meth:`SpareCopy.finish` it)."""
+def mark_staging(staging: Path, build_id: str) -> None:
+    """Name the build in the staging folder's marker (a new file: the old one may be a hard
+    link to the spare's or the live site's)."""
     marker = staging / MARKER
     marker.unlink(missing_ok=True)
     marker.write_bytes(MARKER_TEXT + f"build {build_id}\n".encode())
+
+
+def publish_staging(staging: Path, output_dir: Path, build_id: str, spare: SpareCopy | None = None) -> None:
+    """Mark the staging folder as ours and swap it in. The previous site is kept aside as the
+    next build's spare, or, when a hard-linked copy of the new site is being made for that
+    (``spare``), removed in the background once the copy is linked (:meth:`SpareCopy.finish`
+    it)."""
+    mark_staging(staging, build_id)
+    if spare is not None:
+        spare.linked()  # cp -al reads the staging folder by its name, which the swap gives the previous site
     swap_into_place(staging, output_dir)
-    spare = spare_dir_for(output_dir)
-    if spare.exists() or spare.is_symlink():
-        throw_away(spare, output_dir)
-    if keep_previous:
-        os.rename(staging, spare)  # now holds the previous site
-        return None
+    folder = spare_dir_for(output_dir)
+    if folder.exists() or folder.is_symlink():
+        throw_away(folder, output_dir)
+    if spare is None:
+        os.rename(staging, folder)  # now holds the previous site
+        return
     remove_in_background(staging)
-    return SpareCopy(output_dir, build_id)
+    spare.published()
 
 
 class SpareCopy:
-    """A hard-linked copy of the site just published (``cp -al``, while the build saves its
-    state): the next build's spare, when the previous site could not be kept as one (a full
-    build has no previous site worth catching up). Without it, the first build after a full
-    one linked every file of the site again before it could start."""
+    """A hard-linked copy of the site being published (``cp -al`` of its staging folder,
+    begun while the build saves its work): the next build's spare, when the previous site
+    could not be kept as one (a full build has no previous site worth catching up). Without
+    it, the first build after a full one linked every file of the site again before it could
+    start. Begun only once the staging folder is whole and marked (its files are then the
+    site's: nothing is written into them after, but site.zip, copied in on publishing)."""
 
-    def __init__(self, output_dir: Path, build_id: str = ""):
+    def __init__(self, staging: Path, output_dir: Path, build_id: str):
         self.output_dir = output_dir
         self.build_id = build_id  # of the site copied
         self.folder = spare_dir_for(output_dir)
@@ -348,34 +359,38 @@ class SpareCopy:
         # (the build killed, cp failed) is never a spare, only a leftover that the next build
         # deletes. So the build's state can be committed while the copy goes on.
         self.partial = trash_dir_for(output_dir)
-        self.process = _start_linked_copy(output_dir, self.partial)
-        # Once linked, the spare's site.zip is made a file of its own, meanwhile: the next
-        # build writes its zip over that one (site_zip._take_old_zip; the spare names the zip
-        # among the paths it lacks, so its catch-up sets it aside). A hard link to the live
-        # zip is never written through, and a new file of 150 MB, its blocks and pages all
-        # allocated, cost the first build after a full one 25-35 ms more than the next ones.
-        self.own_zip = threading.Thread(target=self._own_zip, daemon=True) if self.process is not None else None
-        if self.own_zip is not None:
+        self.process = _start_linked_copy(staging, self.partial)
+        self.own_zip: threading.Thread | None = None
+
+    def linked(self) -> bool:
+        """Wait for ``cp``; whether it linked every file."""
+        return self.process is not None and self.process.wait() == 0
+
+    def published(self) -> None:
+        """The site is live, its zip whole: the spare's site.zip is made a file of its own,
+        meanwhile. The next build writes its zip over that one (site_zip._take_old_zip; the
+        spare names the zip among the paths it lacks, so its catch-up sets it aside). A hard
+        link to the live zip is never written through, and a new file of 150 MB, its blocks
+        and pages all allocated, cost the first build after a full one 25-35 ms more than the
+        next ones."""
+        if self.linked():
+            self.own_zip = threading.Thread(target=self._own_zip, daemon=True)
             self.own_zip.start()
 
     def _own_zip(self) -> None:
-        # Copied beside the site while cp links it (two processors, two copies at once); under
-        # a trash name, so that a build killed meanwhile leaves nothing remove_leftovers keeps.
+        # Under a trash name, so that a build killed meanwhile leaves nothing remove_leftovers keeps.
         copy = trash_dir_for(self.output_dir)
         copied = copy_file(self.output_dir / urls.ARCHIVE, copy)
         try:
-            if self.process.wait() == 0:
-                if copied:
-                    os.replace(copy, self.partial / urls.ARCHIVE)
-                self.marks = self._mark()
-                return
+            if copied:
+                os.replace(copy, self.partial / urls.ARCHIVE)
+            self.marks = self._mark()
         except OSError:
-            pass
-        if copied:
-            remove_path(copy)
+            if copied:
+                remove_path(copy)
 
     def _mark(self) -> tuple[tuple[FolderMark, ...], str]:
-        """The copy walked once whole (cp copies a link planted in the live site meanwhile as
+        """The copy walked once whole (a link planted in the site as cp copied it is copied as
         a link: removed), then its folders marked: the first build after a full one then reads
         only the folders changed since, as every later build does (the spare it keeps aside
         is marked by the build that made it, Summary.folder_marks)."""
@@ -389,15 +404,22 @@ class SpareCopy:
         the next build holes."""
         if self.own_zip is not None:
             self.own_zip.join()
-        if self.process is not None and self.process.wait() == 0:
+        if self.linked():
             try:
                 os.rename(self.partial, self.folder)  # fails if anything took the name meanwhile
                 return True
             except OSError:
                 pass
+        self.abandon()
+        return False
+
+    def abandon(self) -> None:
+        """The build gave up before publishing: the copy is stopped, and what it linked removed."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
         if self.partial.exists() or self.partial.is_symlink():
             remove_in_background(self.partial)  # a trash name already
-        return False
 
 
 def copy_file(source: Path, target: Path) -> bool:
