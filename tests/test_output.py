@@ -14,7 +14,6 @@ from sitegen.pipeline.staging import (
     SpareCopy,
     check_output_dir,
     discard_staging,
-    mark_staging,
     prepare_staging,
     publish_staging,
     read_build_id,
@@ -209,7 +208,6 @@ def test_site_parked_by_a_build_killed_mid_swap_is_restored_then_replaced(tmp_pa
 
 def _publish_with_a_spare(staging, out, build_id):
     """Publish as a full build does: a hard-linked copy of the staging folder begun first."""
-    mark_staging(staging, build_id)
     spare = SpareCopy(staging, out, build_id)
     try:
         publish_staging(staging, out, build_id, spare)

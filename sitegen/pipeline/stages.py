@@ -52,7 +52,6 @@ from .staging import (
     SpareCopy,
     StagingCopy,
     check_output_dir,
-    mark_staging,
     output_lock,
     publish_staging,
     remove_leftovers,
@@ -199,7 +198,6 @@ def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None
                 # No previous site to keep for the next build's spare: the new site itself, linked
                 # from now on, while the work is saved (its zip, once whole, copied in on
                 # publishing: the next zip is written over that one; SpareCopy).
-                mark_staging(staging.path, build_id)
                 spare_copy = SpareCopy(staging.path, plan.config.output_dir, build_id)
                 kept = SpareTree(build_id, (ARCHIVE,) if ARCHIVE in engine.manifest else ())
             save_work(plan, cache, files, engine, ranking)

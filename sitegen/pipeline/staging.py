@@ -313,7 +313,7 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def mark_staging(staging: Path, build_id: str) -> None:
+def _mark_staging(staging: Path, build_id: str) -> None:
     """Name the build in the staging folder's marker (a new file: the old one may be a hard
     link to the spare's or the live site's)."""
     marker = staging / MARKER
@@ -326,7 +326,8 @@ def publish_staging(staging: Path, output_dir: Path, build_id: str, spare: Spare
     next build's spare, or, when a hard-linked copy of the new site is being made for that
     (``spare``), removed in the background once the copy is linked (:meth:`SpareCopy.finish`
     it)."""
-    mark_staging(staging, build_id)
+    if read_build_id(staging) != build_id:  # marked already where a spare copy was begun
+        _mark_staging(staging, build_id)
     if spare is not None:
         spare.linked()  # cp -al reads the staging folder by its name, which the swap gives the previous site
     swap_into_place(staging, output_dir)
@@ -345,8 +346,9 @@ class SpareCopy:
     begun while the build saves its work): the next build's spare, when the previous site
     could not be kept as one (a full build has no previous site worth catching up). Without
     it, the first build after a full one linked every file of the site again before it could
-    start. Begun only once the staging folder is whole and marked (its files are then the
-    site's: nothing is written into them after, but site.zip, copied in on publishing)."""
+    start. Begun only once the staging folder is whole (its files are then the site's:
+    nothing is written into them after, but site.zip, copied in on publishing); it marks the
+    folder with the build first, so that the copy is that build's spare."""
 
     def __init__(self, staging: Path, output_dir: Path, build_id: str):
         self.output_dir = output_dir
@@ -359,6 +361,7 @@ class SpareCopy:
         # (the build killed, cp failed) is never a spare, only a leftover that the next build
         # deletes. So the build's state can be committed while the copy goes on.
         self.partial = trash_dir_for(output_dir)
+        _mark_staging(staging, build_id)  # the copy is the spare of this build
         self.process = _start_linked_copy(staging, self.partial)
         self.own_zip: threading.Thread | None = None
 
