@@ -50,7 +50,7 @@ EDIT_SUFFIX = " وأضاف المصدر أن الوضع ما زال متوترا
 
 
 def paragraph_lines(text: str) -> list[tuple[int, int, int]]:
-    """(line index, segment number, paragraph number) of every paragraph line of a .txt file.
+    """(line index, segment number, paragraph number) of every paragraph line of a source file (one paragraph a line; blank lines, as Markdown has between paragraphs, are not paragraphs).
 
     A front-matter block (``---`` … ``---``) at the top of the file or of a segment is not
     paragraphs."""
@@ -67,6 +67,11 @@ def paragraph_lines(text: str) -> list[tuple[int, int, int]]:
             paragraph += 1
             out.append((index, segment, paragraph))
     return out
+
+
+def sources(content: Path) -> list[Path]:
+    """The corpus's source files (``.txt`` or ``.md``), outside git's folder."""
+    return [p for suffix in ("*.txt", "*.md") for p in content.rglob(suffix) if ".git" not in p.relative_to(content).parts]
 
 
 def segment_paragraphs(text: str) -> list[list[str]]:
@@ -127,13 +132,13 @@ def edit_one_paragraph(site: Path, rel: str, n: int, memory: bool = True) -> dic
     index, segment, paragraph = places[1] if len(places) > 1 and places[1][1] == places[0][1] else places[0]
     new_text = lines[index].rstrip() + EDIT_SUFFIX.format(n=n)
     lines[index] = new_text
-    entry = corpus.memory_entry(new_text, f"{segment}.{paragraph}")
+    entry = corpus.memory_entry(shapes.unit_text(new_text), f"{segment}.{paragraph}")
     english = False
     if memory:
         doc = _append_entry(corpus.memory_path(site, rel), rel, entry)
         keys = {e.get("key") for e in doc.get("entries") or []}
         wanted = segment_paragraphs("\n".join(lines))[segment - 1]
-        english = all(corpus.entry_key(p, corpus.SOURCE_LANGUAGE, corpus.TARGET_LANGUAGE) in keys for p in wanted)
+        english = all(corpus.entry_key(shapes.unit_text(p), corpus.SOURCE_LANGUAGE, corpus.TARGET_LANGUAGE) in keys for p in wanted)
     _write_replace(source, "\n".join(lines))
     slug = corpus.default_slug(rel, segment)
     return {"file": rel, "segment": segment, "paragraph": paragraph, "slug": slug, "source": new_text,
@@ -160,14 +165,14 @@ def memory_gaps(site: Path) -> tuple[int, list[str]]:
     """(paragraphs, those missing from their file's memory as ``file at``) for the whole site."""
     content = site / "content"
     total, missing = 0, []
-    for path in sorted(p for p in content.rglob("*.txt") if ".git" not in p.relative_to(content).parts):
+    for path in sorted(p for p in sources(content)):
         rel = path.relative_to(content).as_posix()
         doc = _load_memory(corpus.memory_path(site, rel)) or {}
         keys = {e.get("key") for e in doc.get("entries") or []}
         for s, paragraphs in enumerate(segment_paragraphs(path.read_text(encoding="utf-8")), start=1):
             for p, text in enumerate(paragraphs, start=1):
                 total += 1
-                if corpus.entry_key(text, corpus.SOURCE_LANGUAGE, corpus.TARGET_LANGUAGE) not in keys:
+                if corpus.entry_key(shapes.unit_text(text), corpus.SOURCE_LANGUAGE, corpus.TARGET_LANGUAGE) not in keys:
                     missing.append(f"{rel} {s}.{p}")
     return total, missing
 
@@ -332,7 +337,7 @@ class ShapeRun:
         self.logs = self.dir / "logs"
         clean(self.logs)
         content = self.pristine / "ssg" / "content"
-        self.articles = sorted(p.relative_to(content).as_posix() for p in content.rglob("*.txt") if ".git" not in p.relative_to(content).parts)
+        self.articles = sorted(p.relative_to(content).as_posix() for p in sources(content))
 
     def settle(self) -> None:
         os.sync()  # the previous build's dirty pages must not be written back during the next one

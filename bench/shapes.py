@@ -16,7 +16,11 @@ Every shape is a frozen :class:`Shape` of independent axes:
   counted over the whole corpus, has all its paragraphs; the others none: so
   about half the paragraphs, and an ``--offline`` build has English pages for
   about half the segments) or ``absent`` (no ``translations/`` folder);
-- ``segments_per_file`` (lo, hi).
+- ``segments_per_file`` (lo, hi);
+- ``markup``: ``txt`` (one paragraph a line) or ``md`` (Markdown: a ``.md`` file, a blank line
+  between paragraphs, and from the third paragraph of a segment on, one in three with a word
+  in ``**bold**``; the memory is keyed by the paragraph's text without the markup, which is
+  what the SSG sends for translation).
 
 The ``standard`` shape is exactly what ``bench/corpus.py`` makes (same files,
 byte for byte, so its figures compare with earlier ones); its ranges describe
@@ -66,8 +70,9 @@ import corpus  # noqa: E402  (bench/corpus.py)
 from sitegen.content.terms import term_slug  # noqa: E402  (importable once corpus is: it puts the repository on the path)
 from sitegen.translation.term_words import TAGS_SOURCE  # noqa: E402
 
-SHAPES_VERSION = "2"  # bump when a shape's output changes, so cached corpora are rebuilt
+SHAPES_VERSION = "3"  # bump when a shape's output changes, so cached corpora are rebuilt
 DATINGS = ("filename", "front_matter", "git", "none")
+MARKUPS = ("txt", "md")
 LAYOUTS = ("flat", "nested", "year")
 MEMORIES = ("complete", "half", "absent")
 MIN_PARAGRAPH = 120  # bytes: about a dozen Arabic words
@@ -92,10 +97,11 @@ class Shape:
     # (tags a segment, tags in all): each segment's front matter names that many tags of the
     # vocabulary and one of TERM_AUTHORS; (0, 0): none. The Hugo twin gets them as taxonomies.
     tags: tuple[int, int] = (0, 0)
+    markup: str = "txt"
 
     def __post_init__(self) -> None:
-        if self.dating not in DATINGS or self.layout not in LAYOUTS or self.memory not in MEMORIES:
-            raise ValueError(f"shape {self.name}: unknown dating, layout or memory")
+        if self.dating not in DATINGS or self.layout not in LAYOUTS or self.memory not in MEMORIES or self.markup not in MARKUPS:
+            raise ValueError(f"shape {self.name}: unknown dating, layout, memory or markup")
         for lo, hi in (self.segment_bytes, self.paragraphs, self.segments_per_file):
             if not 0 < lo <= hi:
                 raise ValueError(f"shape {self.name}: bad range ({lo}, {hi})")
@@ -111,6 +117,7 @@ class Shape:
             f"{self.segments_per_file[0]}–{self.segments_per_file[1]} per file; dated by {self.dating.replace('_', ' ')}; "
             f"{self.layout} layout; memory {self.memory}"
             + (f"; {self.tags[0]} of {self.tags[1]} tags and one of {len(TERM_AUTHORS)} authors a segment" if self.tags[0] else "")
+            + ("; Markdown, some words in bold" if self.markup == "md" else "")
         )
 
 
@@ -129,6 +136,8 @@ SHAPES: dict[str, Shape] = {
               (1000, 4000), (2, 8), "filename", "flat", "complete", (1, 1)),
         Shape("tagged", "a newsroom's lists: five of 500 tags and an author on every segment, year folders, complete memory",
               (1000, 3000), (2, 6), "filename", "year", "complete", (1, 4), tags=(5, 500)),
+        Shape("markdown-nested", "Markdown files: blank lines between paragraphs, some words in bold, dated in front matter, year/month folders, complete memory",
+              (1000, 4000), (2, 8), "front_matter", "nested", "complete", (1, 3), markup="md"),
     )
 }
 
@@ -218,9 +227,11 @@ class ShapedArticle:
     file_date: date  # the file's nominal date: folder, file name, front matter or commit
     headers: list[str]  # front matter block (with its --- lines) before each segment, or ""
     terms: list[tuple[tuple[str, ...], str]] | None = None  # each segment's (tags, author), for a tagged shape
+    markup: str = "txt"
 
     def text(self) -> str:
-        return "\n===\n".join(h + "\n".join(p) for h, p in zip(self.headers, self.segments)) + "\n"
+        between = "\n\n" if self.markup == "md" else "\n"
+        return "\n===\n".join(h + between.join(p) for h, p in zip(self.headers, self.segments)) + "\n"
 
     def slugs(self) -> list[str]:
         return [corpus.default_slug(self.rel, n) for n in range(1, len(self.segments) + 1)]
@@ -232,7 +243,7 @@ def _standard_articles(segments: int, seed: int) -> Iterator[ShapedArticle]:
 
 
 def _rel(shape: Shape, day: date, place: str, index: int) -> str:
-    name = f"{place}-{index + 1:05d}.txt"
+    name = f"{place}-{index + 1:05d}.{shape.markup}"
     if shape.dating == "filename":
         name = f"{day.isoformat()}-{name}"
     folder = {"flat": "", "nested": f"{day.year}/{day.month:02d}/", "year": f"{day.year}/"}[shape.layout]
@@ -275,6 +286,7 @@ def _ranged_articles(shape: Shape, segments: int, seed: int) -> Iterator[ShapedA
     text = RangedText(corpus.load_sentences(), seed)
     layout_rng = random.Random(seed * 7919 + 1)
     terms_rng = random.Random(seed * 104729 + 3)  # its own: other shapes' corpora stay as they were
+    markup_rng = random.Random(seed * 15485863 + 5)  # its own too
     vocabulary = tag_vocabulary(shape.tags[1])
     counts: list[int] = []
     while sum(counts) < segments:
@@ -287,7 +299,28 @@ def _ranged_articles(shape: Shape, segments: int, seed: int) -> Iterator[ShapedA
         if shape.tags[0]:
             terms = [(tuple(terms_rng.sample(vocabulary, shape.tags[0])), terms_rng.choice(TERM_AUTHORS)) for _ in range(count)]
             headers = [_with_terms(header, tags, author) for header, (tags, author) in zip(headers, terms)]
-        yield ShapedArticle(_rel(shape, day, place, index), [text.segment(shape) for _ in range(count)], dates, day, headers, terms)
+        segments_of = [text.segment(shape) for _ in range(count)]
+        if shape.markup == "md":
+            segments_of = [_with_bold(paras, markup_rng) for paras in segments_of]
+        yield ShapedArticle(_rel(shape, day, place, index), segments_of, dates, day, headers, terms, shape.markup)
+
+
+def _with_bold(paragraphs: list[str], rng: random.Random) -> list[str]:
+    """From the third paragraph on (the first makes the title, the second is the one the
+    benchmark edits), one in three gets one of its words in bold."""
+    marked = list(paragraphs)
+    for i in range(2, len(marked)):
+        words = marked[i].split(" ")
+        if rng.random() < 1 / 3 and len(words) > 2:
+            w = rng.randrange(1, len(words) - 1)
+            words[w] = f"**{words[w]}**"
+            marked[i] = " ".join(words)
+    return marked
+
+
+def unit_text(paragraph: str) -> str:
+    """What the SSG sends for translation of a paragraph of the corpus: its text without the markup."""
+    return paragraph.replace("**", "")
 
 
 def shaped_articles(shape: Shape, segments: int, seed: int = 20120224) -> Iterator[ShapedArticle]:
@@ -352,8 +385,8 @@ def _write_article(article: ShapedArticle, shape: Shape, first_segment: int, ssg
     stats["source_bytes"] += len(text.encode("utf-8"))
     entries: list[dict] = []
     for s, paras in enumerate(article.segments, start=1):
-        all_entries = [corpus.memory_entry(p, f"{s}.{n}") for n, p in enumerate(paras, start=1)]
-        size = len("\n".join(paras).encode("utf-8"))
+        all_entries = [corpus.memory_entry(unit_text(p), f"{s}.{n}") for n, p in enumerate(paras, start=1)]
+        size = len("\n".join(map(unit_text, paras)).encode("utf-8"))
         stats["segment_bytes"] = [min(stats["segment_bytes"][0], size), max(stats["segment_bytes"][1], size)]
         stats["segment_paragraphs"] = [min(stats["segment_paragraphs"][0], len(paras)), max(stats["segment_paragraphs"][1], len(paras))]
         stats["paragraphs"] += len(paras)

@@ -98,7 +98,7 @@ def test_sizes_and_paragraphs_within_range(name: str, corpora) -> None:
         for paras in segments:
             paragraphs += len(paras)
             assert shape.paragraphs[0] <= len(paras) <= shape.paragraphs[1], (rel, len(paras))
-            size = len("\n".join(paras).encode("utf-8"))
+            size = len("\n".join(map(shapes.unit_text, paras)).encode("utf-8"))
             assert shape.segment_bytes[0] <= size <= shape.segment_bytes[1], (rel, size)
             assert all(p.strip() == p and corpus.ARABIC.search(p) for p in paras)
     assert sum(per_file) == SEGMENTS == manifest["segments"]
@@ -273,3 +273,19 @@ def test_builds_are_timed_as_a_user_runs_them(monkeypatch) -> None:
     env = phases.build_env()
     assert "PYTHONDONTWRITEBYTECODE" not in env and "TRANSLATOR_API_KEY" not in env
     assert env["NO_PROXY"] == "127.0.0.1,localhost"
+
+
+def test_the_markdown_shape_is_markdown_and_built_as_such(corpora, tmp_path: Path) -> None:
+    root, _ = corpora["markdown-nested"]
+    files = content_files(root)
+    assert files and all(rel.endswith(".md") for rel, _ in files)
+    paragraphs = [p for _, text in files for paras in phases.segment_paragraphs(text) for p in paras]
+    assert all("\n\n" in text for _, text in files if sum(map(len, phases.segment_paragraphs(text))) > 1)
+    assert any("**" in p for p in paragraphs) and not any("**" in paras[0] for _, t in files for paras in phases.segment_paragraphs(t))
+    site, out = tmp_path / "ssg", tmp_path / "out"
+    shutil.copytree(root / "ssg", site, symlinks=True)
+    done = subprocess.run([PYTHON, str(phases.BUILD_PY), "--config", str(site / "site.yml"), "--out", str(out), "--offline"],
+                          capture_output=True, text=True, env=phases.build_env(), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    pages = "".join(p.read_text(encoding="utf-8") for p in (out / "ar").glob("*.html"))
+    assert "<strong>" in pages and "**" not in pages

@@ -138,3 +138,91 @@ def test_split_top_level_with_line_breaks_only_python_counts(separator):
     # (found by hypothesis: "<script\u2028" in Markdown) once cut a paragraph inside its <p>.
     fragment = f"<p>&lt;script{separator}</p>\n<p>ب</p>\n<ul><li>ج</li></ul>"
     assert split_top_level(fragment) == [("p", f"<p>&lt;script{separator}</p>"), ("p", "<p>ب</p>"), ("ul", "<ul><li>ج</li></ul>")]
+
+
+# -- Markdown made of plain paragraphs, without the parser -------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from sitegen.content.markup import parsed_blocks, plain_paragraphs  # noqa: E402
+
+_PROSE = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي ءآأؤإئةى ًٌٍَُِّْ ،؛؟«»…—–-'\"().,:;?%/$@^{}0123456789٠١٢٣٤٥٦٧٨٩ abcXYZ \u200c\u200d\u200e\u200f\u2066\u2069\u061c😀中"
+
+
+def _plain_bodies():
+    """Bodies of lines of words, blank lines between some, now and then a character of any kind
+    (two thirds of them plain paragraphs)."""
+    word = st.text(alphabet=_PROSE.replace(" ", ""), min_size=1, max_size=8)
+    line = st.lists(word, min_size=1, max_size=6).map(" ".join)
+    anything = st.text(st.characters(exclude_categories=("Cs",)), max_size=3)
+    return st.lists(st.one_of(line, line, line, line, st.just(""), anything), max_size=10).map("\n".join)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_plain_bodies())
+def test_plain_paragraphs_are_what_the_parser_makes_of_them(body):
+    plain = plain_paragraphs(body)
+    if plain is not None:
+        assert markdown_blocks(body, 7) == parsed_blocks(body, 7)
+
+
+def test_prose_takes_the_way_without_the_parser():
+    body = "قال المرصد السوري إن 15 قتيلا سقطوا (في حمص)، و«الجيش» انسحب.\nسطر ثان من الفقرة نفسها\n\n\nفقرة ثانية: 2012-02-24 - انتهى؟"
+    plain = plain_paragraphs(body)
+    assert plain is not None and len(plain) == 2
+    assert markdown_blocks(body, 1) == parsed_blocks(body, 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "- بند", "* بند", "+ بند", "1. بند", "١. بند", "# عنوان", "عنوان\n===", "عنوان\n---", "---",
+        "> اقتباس", "    شيفرة", "\tشيفرة", "سطر  \nسطر", "*مائل*", "_مائل_", "**غامق**", "`شيفرة`",
+        "[رابط](https://example.org)", "![صورة](a.jpg)", "<script>alert(1)</script>", "<https://example.org>", "أ &copy; ب",
+        "أ & ب", "أ < ب", "أ | ب\n--|--\n1 | 2", "~~~\nشيفرة\n~~~", "```\nشيفرة\n```", "أ\u00a0ب", "أ\\*ب",
+        "أ\r\nب", "أ\x00ب",
+    ],
+)
+def test_markup_takes_the_parser(body):
+    assert plain_paragraphs(body) is None
+    # What the parser makes of it is not the naive paragraphs: the check is needed for each.
+    made = parsed_blocks(body, 1)
+    paragraphs = [block.strip("\n") for block in body.split("\n\n") if block.strip()]
+    assert [(b.tag, b.html) for b in made] != [("p", f"<p>{p}</p>") for p in paragraphs]
+
+
+# -- one Markdown parser for every body of a process ---------------------------------------------
+
+
+def test_a_body_does_not_see_what_the_body_before_defined():
+    defined = parsed_blocks("[المصدر][1]\n\n[1]: https://example.org/a", 1)
+    assert 'href="https://example.org/a"' in defined[0].html
+    later = parsed_blocks("[المصدر][1] *مرة أخرى*", 1)
+    assert "href" not in later[0].html and "[المصدر][1]" in later[0].html
+
+
+def test_the_parser_is_kept_between_bodies_and_dropped_when_one_fails(monkeypatch):
+    from sitegen.content import markdown_parser
+
+    parsed_blocks("*أول*", 1)
+    kept = markdown_parser._parser()
+    parsed_blocks("**ثان**", 1)
+    assert markdown_parser._parser() is kept
+
+    def fails(self, source):
+        raise RuntimeError("stopped half way")
+
+    monkeypatch.setattr(type(kept[0]), "convert", fails)
+    with pytest.raises(RuntimeError):
+        parsed_blocks("*ثالث*", 1)
+    monkeypatch.undo()
+    assert markdown_parser._parser() is not kept
+    assert parsed_blocks("*رابع*", 1)[0].html == "<p><em>رابع</em></p>"
+
+
+def test_photos_of_one_body_are_not_counted_in_the_next():
+    first = parsed_blocks("![أ](a.jpg)\n\n![ب](b.jpg)", 1)
+    second = parsed_blocks("![ج](c.jpg)", 1)
+    assert [b.photo.src for b in first] == ["a.jpg", "b.jpg"]
+    assert [b.photo.src for b in second] == ["c.jpg"]
