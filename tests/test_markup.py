@@ -167,6 +167,26 @@ def test_plain_paragraphs_are_what_the_parser_makes_of_them(body):
         assert markdown_blocks(body, 7) == parsed_blocks(body, 7)
 
 
+_INLINE = _PROSE + "*_`[]()\\#=+~" + "*" * 6 + "_" * 3
+
+
+def _marked_bodies():
+    """Bodies of lines of words with inline markup (emphasis, code, links, escapes), blank lines
+    between some, now and then a character of any kind (a quarter of them parsed paragraph by
+    paragraph, the rest whole or without the parser)."""
+    word = st.text(alphabet=_INLINE.replace(" ", ""), min_size=1, max_size=8)
+    lead = st.text(alphabet=_PROSE.replace(" ", "").replace("-", "").translate(str.maketrans("", "", "0123456789٠١٢٣٤٥٦٧٨٩")), min_size=1, max_size=4)
+    line = st.tuples(lead, st.lists(word, max_size=6)).map(lambda t: " ".join([t[0], *t[1]]))
+    anything = st.text(st.characters(exclude_categories=("Cs",)), max_size=3)
+    return st.lists(st.one_of(line, line, line, line, st.just(""), anything), max_size=10).map("\n".join)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_marked_bodies())
+def test_paragraphs_parsed_one_at_a_time_are_what_the_parser_makes_of_the_body(body):
+    assert markdown_blocks(body, 7) == parsed_blocks(body, 7)
+
+
 def test_prose_takes_the_way_without_the_parser():
     body = "قال المرصد السوري إن 15 قتيلا سقطوا (في حمص)، و«الجيش» انسحب.\nسطر ثان من الفقرة نفسها\n\n\nفقرة ثانية: 2012-02-24 - انتهى؟"
     plain = plain_paragraphs(body)
@@ -226,3 +246,21 @@ def test_photos_of_one_body_are_not_counted_in_the_next():
     second = parsed_blocks("![ج](c.jpg)", 1)
     assert [b.photo.src for b in first] == ["a.jpg", "b.jpg"]
     assert [b.photo.src for b in second] == ["c.jpg"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[المصدر][1] *هنا*\n\n[1]: https://example.org/a",  # a link defined in another paragraph
+        "<b>غامق *هنا*\n\nالفقرة التالية",  # a tag left open goes on in the next paragraph
+        "نص مع *تأكيد* ![أ](a.jpg)\n\n![ب](b.jpg)",  # photos are numbered across the body
+        "- بند *أول*\n\n    تتمة البند",  # a list item goes on past a blank line
+        "```\nشيفرة *هنا*\n\nبقية الشيفرة\n```",  # a fence holds blank lines
+    ],
+)
+def test_what_reaches_past_a_paragraph_is_parsed_with_the_whole_body(body):
+    from sitegen.content.markup import _paragraph_by_paragraph
+
+    assert markdown_blocks(body, 1) == parsed_blocks(body, 1)
+    # Parsed a paragraph at a time, each of these would come out otherwise.
+    assert _paragraph_by_paragraph(body, 1) != parsed_blocks(body, 1)

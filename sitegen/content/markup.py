@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -95,6 +96,23 @@ _NOT_PLAIN = re.compile(
 )
 
 
+# What keeps a Markdown body from being parsed one paragraph at a time: what opens or goes on
+# with a block at a line's start (white space, a list's marker, a heading, a quote, a rule, a
+# fence, a table, a link's definition, HTML), white space at a line's end, or what reaches
+# past its paragraph: raw HTML and entities (the sanitiser reads the body as a whole: a tag
+# left open goes on in the next paragraph), images (numbered across the body), tables.
+_NOT_PARAGRAPHS = re.compile(
+    "[<>&!|~\x00-\x09\x0b-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\ufdd0-\ufdef\ufffe\uffff]"
+    r"|^[^\S\n]|[^\S\n]$|^[-+*#=_`\[\\]|^\d+[.)]",
+    re.M,
+)
+
+
+def _paragraphs(body: str) -> Iterator[str]:
+    """A body's paragraphs, as Python-Markdown's parser cuts it (at blank lines)."""
+    return (block.strip("\n") for block in body.split("\n\n") if block.strip())
+
+
 def plain_paragraphs(body: str) -> list[tuple[str, str]] | None:
     """The top-level elements Python-Markdown and the sanitiser make of a body of plain
     paragraphs (blank lines between them, no markup), made directly; None for any other body.
@@ -104,7 +122,7 @@ def plain_paragraphs(body: str) -> list[tuple[str, str]] | None:
     the same blocks, on random bodies of every kind of character."""
     if _NOT_PLAIN.search(body):
         return None
-    return [("p", f"<p>{block.strip(chr(10))}</p>") for block in body.split("\n\n") if block.strip()]
+    return [("p", f"<p>{text}</p>") for text in _paragraphs(body)]
 
 
 def markdown_blocks(body: str, first_line: int) -> tuple[Block, ...]:
@@ -112,7 +130,26 @@ def markdown_blocks(body: str, first_line: int) -> tuple[Block, ...]:
     plain = plain_paragraphs(body)  # linear time whatever the body: no guard needed
     if plain is not None:
         return _blocks_of(plain, first_line)
+    if _NOT_PARAGRAPHS.search(body) is None:
+        return _paragraph_by_paragraph(body, first_line)
     return parsed_blocks(body, first_line)
+
+
+def _paragraph_by_paragraph(body: str, first_line: int) -> tuple[Block, ...]:
+    """The blocks of a body of paragraphs with inline markup only (emphasis, links, code): each
+    paragraph is all Python-Markdown would make of it within the body, so only those with
+    markup are parsed, each alone (tests/test_markup.py compares with the whole body parsed)."""
+    from .markdown_parser import convert  # Python-Markdown, imported only when needed
+
+    check(body)
+    pieces: list[tuple[str, str]] = []
+    with time_budget(budget_seconds(body)):  # one budget for the whole body, as parsed whole
+        for text in _paragraphs(body):
+            if _NOT_PLAIN.search(text) is None:
+                pieces.append(("p", f"<p>{text}</p>"))
+            else:
+                pieces += split_top_level(sanitise(convert(text, "", [])))
+    return _blocks_of(pieces, first_line)
 
 
 def parsed_blocks(body: str, first_line: int) -> tuple[Block, ...]:
