@@ -278,7 +278,7 @@ class SitePlanner:
     @cached_property
     def _term_links_made(self) -> dict[tuple[str, str, str, bool], dict[str, Any]]:
         """Term links made by this planner: a list page's fifty entries show a few terms over
-        and over (two fifths of the time spent making a tag's or a month's page)."""
+        and over (a quarter of the time spent making a tag's or a month's page)."""
         return {}
 
     def _block_html(self, block: Block, path: str) -> str:
