@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import html
+import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sitegen.content.markup import (
     markdown_blocks,
+    parsed_blocks,
+    plain_paragraphs,
     render_body,
     split_top_level,
     text_blocks,
@@ -142,11 +147,6 @@ def test_split_top_level_with_line_breaks_only_python_counts(separator):
 
 # -- Markdown made of plain paragraphs, without the parser -------------------------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from sitegen.content.markup import parsed_blocks, plain_paragraphs  # noqa: E402
-
 _PROSE = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي ءآأؤإئةى ًٌٍَُِّْ ،؛؟«»…—–-'\"().,:;?%/$@^{}0123456789٠١٢٣٤٥٦٧٨٩ abcXYZ \u200c\u200d\u200e\u200f\u2066\u2069\u061c😀中"
 
 
@@ -225,10 +225,11 @@ def test_a_body_does_not_see_what_the_body_before_defined():
 def test_the_parser_is_kept_between_bodies_and_dropped_when_one_fails(monkeypatch):
     from sitegen.content import markdown_parser
 
+    thread = threading.get_ident()
     parsed_blocks("*أول*", 1)
-    kept = markdown_parser._parser()
+    kept = markdown_parser._parser(thread)
     parsed_blocks("**ثان**", 1)
-    assert markdown_parser._parser() is kept
+    assert markdown_parser._parser(thread) is kept
 
     def fails(self, source):
         raise RuntimeError("stopped half way")
@@ -237,7 +238,7 @@ def test_the_parser_is_kept_between_bodies_and_dropped_when_one_fails(monkeypatc
     with pytest.raises(RuntimeError):
         parsed_blocks("*ثالث*", 1)
     monkeypatch.undo()
-    assert markdown_parser._parser() is not kept
+    assert markdown_parser._parser(thread) is not kept
     assert parsed_blocks("*رابع*", 1)[0].html == "<p><em>رابع</em></p>"
 
 
@@ -264,3 +265,27 @@ def test_what_reaches_past_a_paragraph_is_parsed_with_the_whole_body(body):
     assert markdown_blocks(body, 1) == parsed_blocks(body, 1)
     # Parsed a paragraph at a time, each of these would come out otherwise.
     assert _paragraph_by_paragraph(body, 1) != parsed_blocks(body, 1)
+
+
+def test_each_thread_converts_with_its_own_parser():
+    from sitegen.content import markdown_parser
+
+    results: dict[str, list] = {}
+    parsers: dict[str, object] = {}
+    alive = threading.Barrier(3)  # none ends (and gives its id to another) before all have looked
+
+    def convert(name: str, body: str) -> None:
+        results[name] = [parsed_blocks(body, 1) for _ in range(30)]
+        parsers[name] = markdown_parser._parser(threading.get_ident())[0]
+        alive.wait(timeout=30)
+
+    threads = [threading.Thread(target=convert, args=(name, f"*{name}* [رابط](https://example.org/{name})")) for name in ("أ", "ب", "ج")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name, made in results.items():
+        assert all(m == made[0] for m in made) and f"<em>{name}</em>" in made[0][0].html
+    parsed_blocks("*هنا*", 1)
+    mine = markdown_parser._parser(threading.get_ident())[0]
+    assert len({id(p) for p in parsers.values()} | {id(mine)}) == 4

@@ -7,6 +7,7 @@ Kept apart from markup.py so that only a build that renders Markdown imports the
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
 from xml.etree import ElementTree
 
@@ -83,8 +84,9 @@ def convert(body: str, marker: str, found: list[tuple[str, str, str]]) -> str:
     One parser serves every body of a process, reset before each (Python-Markdown's own way
     of converting many documents): made anew for each, it cost 0.4 ms a body, a third of the
     conversion. A conversion that does not end (a time budget spent, a parser's failure) drops
-    the parser, whatever state it was left in."""
-    parser, current = _parser()
+    the parser, whatever state it was left in. Each thread has its own: a parser holds the
+    state of the body it converts."""
+    parser, current = _parser(threading.get_ident())
     parser.reset()
     current.marker, current.found = marker, found
     try:
@@ -97,7 +99,7 @@ def convert(body: str, marker: str, found: list[tuple[str, str, str]]) -> str:
 
 
 @functools.cache
-def _parser() -> tuple[markdown.Markdown, _Body]:
+def _parser(thread: int) -> tuple[markdown.Markdown, _Body]:  # noqa: ARG001 -- the key
     body = _Body()
     # A safe, small set: no attr_list (it lets authors write attributes), no raw-HTML extensions.
     parser = markdown.Markdown(

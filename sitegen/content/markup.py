@@ -84,28 +84,25 @@ def sanitise(fragment: str) -> str:
     )
 
 
-# What keeps a Markdown body from being plain paragraphs: a character that Markdown's inline
-# syntax, its HTML escaping, the sanitiser or the HTML parser gives a meaning to (or that some
-# of them treat as white space or as a line's end), white space at either end of a line (code,
-# a hard break, a paragraph's stripped start), or what opens a block at a line's start (a list,
-# a rule, a setext heading's underline). Any of them sends the body through Python-Markdown.
-_NOT_PLAIN = re.compile(
-    "[\\\\`*_\\[\\]!<>&#|~=+\x00-\x09\x0b-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\ufdd0-\ufdef\ufffe\uffff]"
-    r"|^[^\S\n]|[^\S\n]$|^-|^\d+[.)]",
-    re.M,
-)
+# Characters that some of Markdown, the sanitiser and the HTML parser treat otherwise than as
+# text (controls, non-breaking and other odd spaces, line and paragraph separators, the byte
+# order mark, noncharacters), and the line starts and ends that open or change a block (white
+# space: code, a hard break, a stripped start; a numbered list's number).
+_ODD = "\x00-\x09\x0b-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\ufdd0-\ufdef\ufffe\uffff"
+_LINE_EDGES = r"|^[^\S\n]|[^\S\n]$|^\d+[.)]"
 
+# What keeps a Markdown body from being plain paragraphs: an odd character, one Markdown's
+# inline syntax or its escaping gives a meaning to, the line edges above, or a line starting
+# with "-" (a list, a rule, a setext heading's underline). Any of them sends the body through
+# Python-Markdown.
+_NOT_PLAIN = re.compile(f"[\\\\`*_\\[\\]!<>&#|~=+{_ODD}]" + _LINE_EDGES + "|^-", re.M)
 
-# What keeps a Markdown body from being parsed one paragraph at a time: what opens or goes on
-# with a block at a line's start (white space, a list's marker, a heading, a quote, a rule, a
-# fence, a table, a link's definition, HTML), white space at a line's end, or what reaches
-# past its paragraph: raw HTML and entities (the sanitiser reads the body as a whole: a tag
-# left open goes on in the next paragraph), images (numbered across the body), tables.
-_NOT_PARAGRAPHS = re.compile(
-    "[<>&!|~\x00-\x09\x0b-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\ufdd0-\ufdef\ufffe\uffff]"
-    r"|^[^\S\n]|[^\S\n]$|^[-+*#=_`\[\\]|^\d+[.)]",
-    re.M,
-)
+# What keeps a Markdown body from being parsed one paragraph at a time: the line edges above,
+# what opens or goes on with a block at a line's start (a list's marker, a heading, a quote, a
+# rule, a fence, a table, a link's definition, HTML), or what reaches past its paragraph: raw
+# HTML and entities (the sanitiser reads the body as a whole: a tag left open goes on in the
+# next paragraph), images (numbered across the body), tables.
+_NOT_PARAGRAPHS = re.compile(f"[<>&!|~{_ODD}]" + _LINE_EDGES + r"|^[-+*#=_`\[\\]", re.M)
 
 
 def _paragraphs(body: str) -> Iterator[str]:
