@@ -150,16 +150,23 @@ def test_split_top_level_with_line_breaks_only_python_counts(separator):
 _PROSE = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي ءآأؤإئةى ًٌٍَُِّْ ،؛؟«»…—–-'\"().,:;?%/$@^{}0123456789٠١٢٣٤٥٦٧٨٩ abcXYZ \u200c\u200d\u200e\u200f\u2066\u2069\u061c😀中"
 
 
-def _plain_bodies():
-    """Bodies of lines of words, blank lines between some, now and then a character of any kind
-    (two thirds of them plain paragraphs)."""
-    word = st.text(alphabet=_PROSE.replace(" ", ""), min_size=1, max_size=8)
-    line = st.lists(word, min_size=1, max_size=6).map(" ".join)
+_MANY = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _bodies(line):
+    """Bodies of lines drawn from ``line``, blank lines between some, now and then a few
+    characters of any kind."""
     anything = st.text(st.characters(exclude_categories=("Cs",)), max_size=3)
     return st.lists(st.one_of(line, line, line, line, st.just(""), anything), max_size=10).map("\n".join)
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def _plain_bodies():
+    """Bodies of lines of words (two thirds of them plain paragraphs)."""
+    word = st.text(alphabet=_PROSE.replace(" ", ""), min_size=1, max_size=8)
+    return _bodies(st.lists(word, min_size=1, max_size=6).map(" ".join))
+
+
+@_MANY
 @given(_plain_bodies())
 def test_plain_paragraphs_are_what_the_parser_makes_of_them(body):
     plain = plain_paragraphs(body)
@@ -171,17 +178,15 @@ _INLINE = _PROSE + "*_`[]()\\#=+~" + "*" * 6 + "_" * 3
 
 
 def _marked_bodies():
-    """Bodies of lines of words with inline markup (emphasis, code, links, escapes), blank lines
-    between some, now and then a character of any kind (a quarter of them parsed paragraph by
-    paragraph, the rest whole or without the parser)."""
+    """Bodies of lines of words with inline markup (emphasis, code, links, escapes), each line
+    led by a word that opens no block (a quarter of them parsed paragraph by paragraph, the
+    rest whole or without the parser)."""
     word = st.text(alphabet=_INLINE.replace(" ", ""), min_size=1, max_size=8)
     lead = st.text(alphabet=_PROSE.replace(" ", "").replace("-", "").translate(str.maketrans("", "", "0123456789٠١٢٣٤٥٦٧٨٩")), min_size=1, max_size=4)
-    line = st.tuples(lead, st.lists(word, max_size=6)).map(lambda t: " ".join([t[0], *t[1]]))
-    anything = st.text(st.characters(exclude_categories=("Cs",)), max_size=3)
-    return st.lists(st.one_of(line, line, line, line, st.just(""), anything), max_size=10).map("\n".join)
+    return _bodies(st.tuples(lead, st.lists(word, max_size=6)).map(lambda t: " ".join([t[0], *t[1]])))
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@_MANY
 @given(_marked_bodies())
 def test_paragraphs_parsed_one_at_a_time_are_what_the_parser_makes_of_the_body(body):
     assert markdown_blocks(body, 7) == parsed_blocks(body, 7)

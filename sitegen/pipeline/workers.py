@@ -1,4 +1,5 @@
-"""The one place that forks: process pools, and what their workers inherit.
+"""The one place that forks workers: process pools, and what their workers inherit. (A
+build's other fork, core/forked.py, is the one child that lists the sources.)
 
 Work reaches a worker by inheritance, not by pickling: the pool is started with
 ``fork`` right after the shared value (the file stage's context, or the site view
