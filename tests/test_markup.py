@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sitegen.content.markup import (
+    emphasised_paragraph,
     markdown_blocks,
     parsed_blocks,
     plain_paragraphs,
@@ -183,6 +184,7 @@ def _marked_bodies():
     rest whole or without the parser)."""
     word = st.text(alphabet=_INLINE.replace(" ", ""), min_size=1, max_size=8)
     lead = st.text(alphabet=_PROSE.replace(" ", "").replace("-", "").translate(str.maketrans("", "", "0123456789٠١٢٣٤٥٦٧٨٩")), min_size=1, max_size=4)
+    lead = st.tuples(st.sampled_from(["", "", "*", "**"]), lead).map("".join)  # "*" and "**" before a word open no block
     return _bodies(st.tuples(lead, st.lists(word, max_size=6)).map(lambda t: " ".join([t[0], *t[1]])))
 
 
@@ -190,6 +192,58 @@ def _marked_bodies():
 @given(_marked_bodies())
 def test_paragraphs_parsed_one_at_a_time_are_what_the_parser_makes_of_the_body(body):
     assert markdown_blocks(body, 7) == parsed_blocks(body, 7)
+
+
+def _emphasis_bodies():
+    """Bodies of lines of words, some of them wrapped in asterisks: whole words, parts of
+    words, phrases, marks touching white space, unbalanced, one to three of them; each line
+    led by a word that opens no block."""
+    word = st.text(alphabet=_PROSE.replace(" ", ""), min_size=1, max_size=6)
+    mark = st.sampled_from(["", "*", "**", "***", " *", "* ", "** "])
+    balanced = st.tuples(st.sampled_from(["*", "**"]), word).map(lambda t: t[0] + t[1] + t[0])
+    marked = st.one_of(balanced, balanced, balanced, balanced, st.tuples(mark, word, mark).map("".join))
+    # Mostly apart, now and then touching: "*أ**ب*" is one emphasis to the parser, not two.
+    joined = st.tuples(st.sampled_from([" ", " ", ""]), st.one_of(word, word, marked)).map("".join)
+    phrase = st.tuples(st.one_of(word, marked), st.lists(joined, max_size=3)).map(lambda t: t[0] + "".join(t[1]))
+    wrapped = st.one_of(balanced, st.tuples(st.sampled_from(["*", "**"]), phrase, st.sampled_from(["*", "**", ""])).map("".join))
+    plain_lead = st.text(alphabet="ابتثجحخدسعقلمنهوي", min_size=1, max_size=4)
+    # Half the lines start with asterisks: emphasis, a list's marker, a rule.
+    lead = st.one_of(plain_lead, st.tuples(st.sampled_from(["*", "**", "* ", "** ", "***", "* * *"]), plain_lead, mark).map("".join))
+    return _bodies(st.tuples(lead, st.lists(st.one_of(phrase, wrapped), max_size=4)).map(lambda t: " ".join([t[0], *t[1]])))
+
+
+@_MANY
+@given(_emphasis_bodies())
+def test_emphasis_made_without_the_parser_is_what_the_parser_makes_of_it(body):
+    assert markdown_blocks(body, 7) == parsed_blocks(body, 7)
+    for paragraph in (p.strip("\n") for p in body.split("\n\n") if p.strip()):
+        made = emphasised_paragraph(paragraph)
+        if made is not None:
+            assert [(b.tag, b.html) for b in parsed_blocks(paragraph, 1)] == [("p", made)]
+
+
+@pytest.mark.parametrize(
+    "paragraph, html_made",
+    [
+        ("قال **الجيش** إن", "<p>قال <strong>الجيش</strong> إن</p>"),
+        ("و**الجيش الحر** انسحب *اليوم*، من حمص.", "<p>و<strong>الجيش الحر</strong> انسحب <em>اليوم</em>، من حمص.</p>"),
+        ("سطر *أول*\nو**ثان**", "<p>سطر <em>أول</em>\nو<strong>ثان</strong></p>"),
+        ("(*مائل*) «**غامق**»", "<p>(<em>مائل</em>) «<strong>غامق</strong>»</p>"),
+        ("**دمشق** - قال المرصد", "<p><strong>دمشق</strong> - قال المرصد</p>"),  # a bold dateline
+    ],
+)
+def test_emphasised_prose_takes_the_way_without_the_parser(paragraph, html_made):
+    assert emphasised_paragraph(paragraph) == html_made
+    assert [b.html for b in markdown_blocks(paragraph, 1)] == [html_made] == [b.html for b in parsed_blocks(paragraph, 1)]
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    ["** غامق**", "*مائل *", "*أ**ب*", "***كلاهما***", "**أ* ب*", "أ *ب\nج* د", "*أ*ب*", "**1.** أ", "*أ* [رابط](https://example.org)", "*أ* _ب_", "نجمة * وحدها"],
+)
+def test_other_asterisks_are_left_to_the_parser(paragraph):
+    assert emphasised_paragraph(paragraph) is None
+    assert markdown_blocks(paragraph, 1) == parsed_blocks(paragraph, 1)
 
 
 def test_prose_takes_the_way_without_the_parser():
@@ -261,6 +315,7 @@ def test_photos_of_one_body_are_not_counted_in_the_next():
         "<b>غامق *هنا*\n\nالفقرة التالية",  # a tag left open goes on in the next paragraph
         "نص مع *تأكيد* ![أ](a.jpg)\n\n![ب](b.jpg)",  # photos are numbered across the body
         "- بند *أول*\n\n    تتمة البند",  # a list item goes on past a blank line
+        "* بند *أول*\n\n    تتمة البند",  # so does one marked with "*"
         "```\nشيفرة *هنا*\n\nبقية الشيفرة\n```",  # a fence holds blank lines
     ],
 )
