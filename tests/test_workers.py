@@ -121,3 +121,25 @@ def test_a_failing_batch_fails_the_run_wherever_it_ran(tmp_path: Path) -> None:
         items[position] = "bad"
         with pytest.raises(ValueError, match="bad item"):
             workers.run_batches(_fail_on, items, tmp_path, workers=2, batch=1, threshold=2)
+
+
+def test_batches_shrink_towards_the_end_so_that_the_cores_end_together() -> None:
+    """A worker is kept two batches ahead: whole batches at the end leave one core waiting for
+    the other. The batches keep every item in order, none larger than asked, and those a core
+    may still hold when the other runs out are a fraction of a batch."""
+    for count, batch, cores in [(334, 64, 2), (1000, 24, 2), (3334, 24, 4), (7, 64, 2), (150, 1, 2)]:
+        items = list(range(count))
+        batches = workers._cut(items, batch, cores)
+        assert [item for b in batches for item in b] == items
+        assert all(0 < len(b) <= batch for b in batches)
+        assert all(len(b) >= max(1, batch // 8) for b in batches[:-1])
+        if count >= 4 * cores * batch:
+            assert batches[0] == items[:batch], "full batches while there is much left"
+            tail = batches[-2 * cores :]
+            assert all(len(b) <= max(1, batch // 2) for b in tail), [len(b) for b in tail]
+
+
+def test_run_batches_gives_every_item_its_result_in_order_with_shrinking_batches(tmp_path: Path) -> None:
+    items = [f"item-{i}" for i in range(101)]
+    results = workers.run_batches(_mark, items, tmp_path, workers=2, batch=16, threshold=4)
+    assert [item for item, _ in results] == items

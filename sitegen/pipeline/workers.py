@@ -47,10 +47,22 @@ def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], sha
         return []
     if workers < 2 or (len(items) < threshold and alone < 2):
         return task(shared, list(items))
-    batches = [[item] for item in items[:alone]]
-    batches += [list(items[i : i + batch]) for i in range(alone, len(items), batch)]
+    batches = [[item] for item in items[:alone]] + _cut(items[alone:], batch, workers)
     with _fork_pool(shared, workers - 1) as pool:
         return [result for results in _run_alongside(pool, task, shared, batches, workers - 1) for result in results]
+
+
+def _cut(items: Sequence[T], batch: int, workers: int) -> list[list[T]]:
+    """``items`` in batches of ``batch``, smaller towards the end: a worker is kept two batches
+    ahead, so the cores end apart by up to two batches' work, and whole batches left one core
+    waiting for the other a tenth of a 1,000-segment build's finishing. Each batch is at most
+    a share of what is left (a core's half), and no smaller than an eighth of ``batch``."""
+    batches, start, smallest = [], 0, max(1, batch // 8)
+    while start < len(items):
+        size = min(batch, max(smallest, -(-(len(items) - start) // (2 * workers))))
+        batches.append(list(items[start : start + size]))
+        start += size
+    return batches
 
 
 def _run_alongside(pool: Any, task: Callable[[Any, list[T]], list[R]], shared: Any, batches: list[list[T]], helpers: int) -> list[list[R]]:
