@@ -160,17 +160,14 @@ def _paragraph_by_paragraph(body: str, first_line: int) -> tuple[Block, ...]:
     paragraph is all Python-Markdown would make of it within the body, so only those with
     markup are parsed, each alone (tests/test_markup.py compares with the whole body parsed),
     and of those, a paragraph of plain text and emphasis is made without the parser."""
-    pieces: list[tuple[str, str]] = []
-    parsed: list[str] = []
+    pieces: list[tuple[str, str]] = []  # ("", text): a paragraph left to the parser
     for text in _paragraphs(body):
         if _NOT_PLAIN.search(text) is None:
             pieces.append(("p", f"<p>{text}</p>"))
-        elif (made := emphasised_paragraph(text)) is not None:
-            pieces.append(("p", made))
         else:
-            pieces.append(("", text))
-            parsed.append(text)
-    if not parsed:
+            made = emphasised_paragraph(text)
+            pieces.append(("p", made) if made is not None else ("", text))
+    if all(tag for tag, _ in pieces):
         return _blocks_of(pieces, first_line)
     from .markdown_parser import convert  # Python-Markdown, imported only when needed
 
@@ -178,7 +175,7 @@ def _paragraph_by_paragraph(body: str, first_line: int) -> tuple[Block, ...]:
     made_pieces: list[tuple[str, str]] = []
     with time_budget(budget_seconds(body)):  # one budget for the whole body, as parsed whole
         for tag, piece in pieces:
-            made_pieces += split_top_level(sanitise(convert(piece, "", []))) if tag == "" else [(tag, piece)]
+            made_pieces += [(tag, piece)] if tag else split_top_level(sanitise(convert(piece, "", [])))
     return _blocks_of(made_pieces, first_line)
 
 

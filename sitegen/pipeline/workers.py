@@ -55,8 +55,9 @@ def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], sha
 def _cut(items: Sequence[T], batch: int, workers: int) -> list[list[T]]:
     """``items`` in batches of ``batch``, smaller towards the end: a worker is kept two batches
     ahead, so the cores end apart by up to two batches' work, and whole batches left one core
-    waiting for the other a tenth of a 1,000-segment build's finishing. Each batch is at most
-    a share of what is left (a core's half), and no smaller than an eighth of ``batch``."""
+    waiting for the other a quarter to a third of a 1,000-segment build's finishing. Each
+    batch is at most a share of what is left (a core's half), and no smaller than an eighth
+    of ``batch``."""
     batches, start, smallest = [], 0, max(1, batch // 8)
     while start < len(items):
         size = min(batch, max(smallest, -(-(len(items) - start) // (2 * workers))))
