@@ -143,3 +143,63 @@ def test_run_batches_gives_every_item_its_result_in_order_with_shrinking_batches
     items = [f"item-{i}" for i in range(101)]
     results = workers.run_batches(_mark, items, tmp_path, workers=2, batch=16, threshold=4)
     assert [item for item, _ in results] == items
+
+
+def _timed_mark(folder: Path, items: list[str]) -> list[tuple[str, int, float]]:
+    started = time.monotonic()  # one clock for every process on the machine
+    time.sleep(0.05)
+    _mark(folder, items)
+    return [(item, os.getpid(), started) for item in items]
+
+
+def test_a_few_heavy_items_go_to_every_core_heaviest_first_and_come_back_in_order(tmp_path: Path) -> None:
+    """Four items, far fewer than the threshold, weighing enough: on both cores. The heavy ones
+    are batches of their own, run first, the heaviest in this process; results keep the items' order."""
+    items = ["light-a", "heavy-1", "light-b", "heavy-2", "light-c"]
+    weights = workers.Weights([1, 50, 1, 80, 1], enough=100, heavy=10)
+    results = workers.run_batches(_timed_mark, items, tmp_path, workers=2, batch=8, threshold=1000, weights=weights)
+    assert [item for item, _, _ in results] == items
+    ran = {item: (pid, started) for item, pid, started in results}
+    assert ran["heavy-2"][0] == os.getpid(), "the heaviest is the first batch, run in this process"
+    assert ran["heavy-1"][0] != os.getpid(), "the next heaviest went to the worker at once"
+    assert max(ran["heavy-1"][1], ran["heavy-2"][1]) < min(ran[item][1] for item in ("light-a", "light-b", "light-c"))
+
+
+def test_items_too_light_in_all_are_made_in_this_process(tmp_path: Path) -> None:
+    items = ["a", "b", "c"]
+    results = workers.run_batches(_mark, items, tmp_path, workers=2, batch=8, threshold=1000, weights=workers.Weights([5, 5, 5], enough=100, heavy=10))
+    assert results == [(item, os.getpid()) for item in items]
+
+
+def test_a_site_of_a_few_big_files_is_made_on_every_core_as_one_core_makes_it(tmp_path: Path, monkeypatch) -> None:
+    """An archive kept as a file a year: four files, far fewer than the file stage's and the
+    finishing's thresholds, each of many segments. Both stages fork their workers, and the site
+    (site.zip included) is byte for byte the one a single process makes."""
+    import sitegen.pipeline.files
+    import sitegen.pipeline.finishing
+    from tests.sitekit import build, tree_bytes, write_site
+
+    articles = {
+        f"content/{2016 + year}/{2016 + year}-01-01-year.txt": "\n===\n".join(f"خبر رقم {n} عن حمص في السنة {year}.\nفقرة ثانية عن الحصار." for n in range(40)) + "\n"
+        for year in range(4)
+    }
+    monkeypatch.setattr(sitegen.pipeline.files, "PARALLEL_BYTES", 4096)  # the stages' weights, scaled to these files
+    monkeypatch.setattr(sitegen.pipeline.files, "HEAVY_BYTES", 1024)
+    monkeypatch.setattr(sitegen.pipeline.finishing, "PARALLEL_SEGMENTS", 100)
+    monkeypatch.setattr(sitegen.pipeline.finishing, "HEAVY_SEGMENTS", 20)
+    assert all(len(text.encode()) > 4096 / 4 for text in articles.values())
+    forked: list[str] = []
+    original = workers._fork_pool
+
+    def counting_pool(shared, count):
+        forked.append(type(shared).__name__)
+        return original(shared, count)
+
+    monkeypatch.setattr(workers, "_fork_pool", counting_pool)
+    one = write_site(tmp_path / "one", articles, {"per_page": 5})
+    assert build(one, offline=True, workers=1).written
+    assert forked == []
+    two = write_site(tmp_path / "two", articles, {"per_page": 5})
+    assert build(two, offline=True, workers=2).written
+    assert {"FileContext", "FinishContext"} <= set(forked), forked
+    assert tree_bytes(one / "_site") == tree_bytes(two / "_site")

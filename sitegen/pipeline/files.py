@@ -44,6 +44,11 @@ _SLOT = SLOT.encode()
 # Below this many changed files, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 48
 BATCH = 24
+# The same in bytes, for files of many segments (an archive kept as a file a year): a
+# quarter of a megabyte is worth the workers however few the files, and a file the size of
+# a batch of the benchmark's files is a batch of its own.
+PARALLEL_BYTES = 256 * 1024
+HEAVY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class FileTask:
     git_date: date | None
     # Content hashes of this file's pages in the previous output: an unchanged page is not rewritten.
     previous_pages: dict[str, str] = field(default_factory=dict)
+    size: int = 0  # its bytes when listed: what its work weighs against the others'
 
 
 class SlugClaim(NamedTuple):
@@ -132,7 +138,8 @@ class FileContext:
 
 def process_files(tasks: list[FileTask], context: FileContext, workers_wanted: int) -> dict[str, FileOutcome]:
     """Each file on its own: in worker processes when there are many."""
-    outcomes = workers.run_batches(process_batch, tasks, context, workers=workers_wanted, batch=BATCH, threshold=PARALLEL_THRESHOLD)
+    weights = workers.Weights([task.size for task in tasks], enough=PARALLEL_BYTES, heavy=HEAVY_BYTES)
+    outcomes = workers.run_batches(process_batch, tasks, context, workers=workers_wanted, batch=BATCH, threshold=PARALLEL_THRESHOLD, weights=weights)
     flush_packs()  # pages spooled and compressed in this process (a small build without workers)
     return {outcome.rel: outcome for outcome in outcomes}
 

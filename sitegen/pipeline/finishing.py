@@ -42,6 +42,10 @@ from .staging import replace_file
 
 BATCH = 64  # files (two to a dozen pages each)
 PARALLEL_THRESHOLD = 150  # files: fewer are finished faster in this process
+# The same in segments, for files of many: as many as 150 files usually hold, and a file
+# holding as many as a batch of files is a batch of its own.
+PARALLEL_SEGMENTS = 400
+HEAVY_SEGMENTS = 160
 
 Story = tuple[str, str, date | None]  # (slug, title, date) of a related story, as a page shows it
 
@@ -92,8 +96,9 @@ def finish_pages(view: SiteView, files: FileResults, work_dir: Path | None, prev
     if not rels:
         return files, ranked.ranking
     context = FinishContext(view.config, view.theme, view.staging, work_dir, files, ranked.related)
-    done = workers.run_batches(_finish_batch, rels, context, workers=view.workers, batch=BATCH, threshold=PARALLEL_THRESHOLD)
-    return _with_finished(files, done), ranked.ranking
+    weights = workers.Weights([len(files.records[rel].listings) for rel in rels], enough=PARALLEL_SEGMENTS, heavy=HEAVY_SEGMENTS)
+    done = workers.run_batches(_finish_batch, rels, context, workers=view.workers, batch=BATCH, threshold=PARALLEL_THRESHOLD, weights=weights)
+    return _with_finished(files, [page for pages in done for page in pages]), ranked.ranking
 
 
 def _files_to_finish(files: FileResults, wanted: set[str] | None) -> list[str]:
@@ -160,17 +165,20 @@ def _page_of(config: SiteConfig, listing: Listing, english: bool) -> str:
     return urls.segment_page(listing.slug, config.language)
 
 
-def _finish_batch(context: FinishContext, rels: list[str]) -> list[FinishedPage]:
+def _finish_batch(context: FinishContext, rels: list[str]) -> list[list[FinishedPage]]:
+    """Each file's finished pages (one list a file, as run_batches wants)."""
     tasks = list(_tasks(context.config, context.files, context.related, rels))
+    done: dict[str, list[FinishedPage]] = {rel: [] for rel in rels}
     if not tasks:
-        return []
+        return list(done.values())
     entries = _Entries(SitePlanner(context.config))
     pack = pack_writer(context.work_dir, context.config.offline_archive)
     with closing(SpoolReader()) as spools:
-        done = [_finish(context, entries, pack, spools, task) for task in tasks]
+        for task in tasks:
+            done[task.rel].append(_finish(context, entries, pack, spools, task))
     if pack is not None:
         pack.flush()  # the main process reads the packs once this batch's results arrive
-    return done
+    return list(done.values())
 
 
 def _finish(context: FinishContext, entries: _Entries, pack, spools: SpoolReader, task: FinishTask) -> FinishedPage:

@@ -46,6 +46,7 @@ from .packs import finish_packs
 from .photos import PhotoUse, media_folder
 from .plan import (
     BuildPlan,
+    listed_size,
     recorded_signature,
     refresh,
     tags_memory_signature,
@@ -191,7 +192,7 @@ def _process(plan: BuildPlan, rels, previous: dict[str, FileOutcome], context: F
 
 
 def _tasks(plan: BuildPlan, rels, previous: dict[str, FileOutcome]) -> list[FileTask]:
-    return [FileTask(rel, Path(plan.sources[rel]), plan.git_dates.get(rel), previous[rel].pages if rel in previous else {}) for rel in rels]
+    return [FileTask(rel, Path(plan.sources[rel]), plan.git_dates.get(rel), previous[rel].pages if rel in previous else {}, listed_size(plan.signatures.get(rel))) for rel in rels]
 
 
 def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> tuple[CachedDocuments | None, FileResults]:

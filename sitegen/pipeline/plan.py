@@ -227,6 +227,12 @@ def photos_of(signature: tuple | None) -> tuple[str, ...]:
     return tuple(rel for rel, _ in signature[3]) if signature is not None and len(signature) > 3 else ()
 
 
+def listed_size(signature: tuple | None) -> int:
+    """A source's bytes as its signature gives them (0 when it has none: not found)."""
+    source = signature[0] if signature is not None else None
+    return source[0] if source is not None else 0
+
+
 def recorded_signature(signature: tuple, photos: tuple[tuple[str, tuple | None], ...]) -> tuple:
     """A file's signature as a build records it: with the photos it was just made with."""
     return (*signature[:3], photos) if photos else signature[:3]

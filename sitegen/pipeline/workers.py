@@ -17,6 +17,7 @@ import signal
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..core.fsutil import libc_function
@@ -34,22 +35,50 @@ def core_count(requested: int | None) -> int:
     return requested or os.cpu_count() or 1
 
 
-def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], shared: Any, *, workers: int, batch: int, threshold: int, alone: int = 0) -> list[R]:
+@dataclass(frozen=True)
+class Weights:
+    """What each item of :func:`run_batches` weighs (a file's bytes, its pages), for work whose
+    items differ by orders of magnitude: an archive kept as a few big files is as much work as
+    one of thousands of small ones, and must not be left to one core because it has few."""
+
+    of: Sequence[int]  # each item's weight, in the order of the items
+    enough: int  # in all, enough to be worth the workers, however few the items
+    heavy: int  # an item weighing this much is a batch of its own, started first, heaviest first
+
+
+def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], shared: Any, *, workers: int, batch: int, threshold: int, alone: int = 0, weights: Weights | None = None) -> list[R]:
     """``task(shared, batch)`` over ``items`` in batches; on ``workers`` cores when there are at
-    least ``threshold`` items (or two to run ``alone``) and more than one core, in this
-    process alone otherwise. The first ``alone`` items are batches of their own (big work,
-    started first on every core). Results keep the order of ``items``.
+    least ``threshold`` items (or two to run ``alone``, or they weigh ``weights.enough``) and
+    more than one core, in this process alone otherwise. The first ``alone`` items are batches
+    of their own (big work, started first on every core), and so is any item weighing
+    ``weights.heavy``. Results keep the order of ``items``.
 
     This process is one of the ``workers``: it forks one fewer and runs batches itself
     between theirs (it would only wait for them). One process fewer holds the build in
     memory, and the batches it runs hand their results over without pickling."""
     if not items:
         return []
-    if workers < 2 or (len(items) < threshold and alone < 2):
+    enough = len(items) >= threshold or alone >= 2 or (weights is not None and len(items) >= 2 and sum(weights.of) >= weights.enough)
+    if workers < 2 or not enough:
         return task(shared, list(items))
-    batches = [[item] for item in items[:alone]] + _cut(items[alone:], batch, workers)
+    order, single = _run_order(len(items), alone, weights)
+    ranked = [items[i] for i in order]
+    batches = [[item] for item in ranked[:single]] + _cut(ranked[single:], batch, workers)
     with _fork_pool(shared, workers - 1) as pool:
-        return [result for results in _run_alongside(pool, task, shared, batches, workers - 1) for result in results]
+        results = [result for results in _run_alongside(pool, task, shared, batches, workers - 1) for result in results]
+    in_order: list[Any] = [None] * len(items)
+    for position, result in zip(order, results):
+        in_order[position] = result
+    return in_order
+
+
+def _run_order(count: int, alone: int, weights: Weights | None) -> tuple[list[int], int]:
+    """The items' positions in the order they are run, and how many of the first are batches
+    of their own: the first ``alone``, then the heavy ones, heaviest first; the rest follow
+    in their order."""
+    heavy = [] if weights is None else sorted((i for i in range(alone, count) if weights.of[i] >= weights.heavy), key=lambda i: -weights.of[i])
+    taken = set(heavy)
+    return [*range(alone), *heavy, *(i for i in range(alone, count) if i not in taken)], alone + len(heavy)
 
 
 def _cut(items: Sequence[T], batch: int, workers: int) -> list[list[T]]:
