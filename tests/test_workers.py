@@ -9,6 +9,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from sitegen.pipeline import workers
 
 
@@ -50,6 +52,18 @@ def test_the_workers_are_forked_on_entering_before_the_caller_starts_threads(tmp
         results = stream.results()
         thread.join()
     assert results[0][1] in forked
+
+
+def test_a_heavy_item_is_sent_at_once_without_waiting_for_a_whole_batch(tmp_path: Path) -> None:
+    with workers.streamed(_mark, tmp_path, workers=2, batch=10, heavy=lambda item: item.startswith("big")) as stream:
+        stream.put("a")
+        assert not _appeared(tmp_path / "a", 0.3), "a light item waits for its batch"
+        stream.put("big")
+        assert _appeared(tmp_path / "big"), "a heavy item goes at once, with what waited"
+        assert (tmp_path / "a").exists()
+        stream.put("c")
+        results = stream.results()
+    assert [item for item, _ in results] == ["a", "big", "c"]
 
 
 def test_one_worker_makes_everything_in_this_process_at_the_end(tmp_path: Path) -> None:
@@ -171,12 +185,15 @@ def test_items_too_light_in_all_are_made_in_this_process(tmp_path: Path) -> None
     assert results == [(item, os.getpid()) for item in items]
 
 
-def test_a_site_of_a_few_big_files_is_made_on_every_core_as_one_core_makes_it(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("translating", [False, True], ids=["offline", "translating"])
+def test_a_site_of_a_few_big_files_is_made_on_every_core_as_one_core_makes_it(tmp_path: Path, monkeypatch, translating: bool) -> None:
     """An archive kept as a file a year: four files, far fewer than the file stage's and the
-    finishing's thresholds, each of many segments. Both stages fork their workers, and the site
-    (site.zip included) is byte for byte the one a single process makes."""
+    finishing's thresholds, each of many segments. Both stages fork their workers (and so does
+    the making of the files as their translations come in), and the site (site.zip included)
+    is byte for byte the one a single process makes."""
     import sitegen.pipeline.files
     import sitegen.pipeline.finishing
+    from sitegen.translation.translator import FakeTranslator
     from tests.sitekit import build, tree_bytes, write_site
 
     articles = {
@@ -196,10 +213,15 @@ def test_a_site_of_a_few_big_files_is_made_on_every_core_as_one_core_makes_it(tm
         return original(shared, count)
 
     monkeypatch.setattr(workers, "_fork_pool", counting_pool)
-    one = write_site(tmp_path / "one", articles, {"per_page": 5})
-    assert build(one, offline=True, workers=1).written
+    config = {"per_page": 5, "translation": {"enabled": translating}}
+    options = {"translator_factory": FakeTranslator} if translating else {"offline": True}
+    one = write_site(tmp_path / "one", articles, config)
+    assert build(one, workers=1, **options).written
     assert forked == []
-    two = write_site(tmp_path / "two", articles, {"per_page": 5})
-    assert build(two, offline=True, workers=2).written
+    two = write_site(tmp_path / "two", articles, config)
+    assert build(two, workers=2, **options).written
     assert {"FileContext", "FinishContext"} <= set(forked), forked
+    if translating:
+        assert forked.count("FileContext") == 2, f"made again as translated, in workers too: {forked}"
+        assert (two / "_site" / "en").is_dir()
     assert tree_bytes(one / "_site") == tree_bytes(two / "_site")

@@ -171,9 +171,13 @@ class ReadyFiles:
 def process_files_as_ready(tasks: list[FileTask], context: FileContext, workers_wanted: int) -> Iterator[ReadyFiles]:
     """``process_files``, each file started in a worker as soon as the caller says it is
     ready, while the caller goes on (asking for the translations of the others)."""
-    cores = workers_wanted if len(tasks) >= PARALLEL_THRESHOLD else 1
-    with workers.streamed(process_batch, context, workers=cores, batch=BATCH) as stream:
+    enough = len(tasks) >= PARALLEL_THRESHOLD or (len(tasks) >= 2 and sum(task.size for task in tasks) >= PARALLEL_BYTES)
+    with workers.streamed(process_batch, context, workers=workers_wanted if enough else 1, batch=BATCH, heavy=_heavy) as stream:
         yield ReadyFiles(tasks, stream)
+
+
+def _heavy(task: FileTask) -> bool:
+    return task.size >= HEAVY_BYTES
 
 
 def process_batch(context: FileContext, tasks: list[FileTask]) -> list[FileOutcome]:

@@ -51,7 +51,8 @@ def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], sha
     least ``threshold`` items (or two to run ``alone``, or they weigh ``weights.enough``) and
     more than one core, in this process alone otherwise. The first ``alone`` items are batches
     of their own (big work, started first on every core), and so is any item weighing
-    ``weights.heavy``. Results keep the order of ``items``.
+    ``weights.heavy``. ``task`` gives one result an item, in its batch's order; the results
+    come back in the order of ``items``.
 
     This process is one of the ``workers``: it forks one fewer and runs batches itself
     between theirs (it would only wait for them). One process fewer holds the build in
@@ -182,14 +183,14 @@ def _fork_pool(shared: Any, workers: int) -> Iterator[Any]:
 class Stream:
     """Items given one at a time (``put``), run in batches as they come; see ``streamed``."""
 
-    def __init__(self, task: Callable[[Any, list], list], shared: Any, pool: Any, batch: int) -> None:
-        self._task, self._shared, self._pool, self._batch = task, shared, pool, batch
+    def __init__(self, task: Callable[[Any, list], list], shared: Any, pool: Any, batch: int, heavy: Callable[[Any], bool] | None = None) -> None:
+        self._task, self._shared, self._pool, self._batch, self._heavy = task, shared, pool, batch, heavy
         self._items: list = []
         self._futures: list = []
 
     def put(self, item: Any) -> None:
         self._items.append(item)
-        if self._pool is not None and len(self._items) >= self._batch:
+        if self._pool is not None and (len(self._items) >= self._batch or (self._heavy is not None and self._heavy(item))):
             self._send()
 
     def results(self) -> list:
@@ -207,10 +208,11 @@ class Stream:
 
 
 @contextmanager
-def streamed(task: Callable[[Any, list[T]], list[R]], shared: Any, *, workers: int, batch: int) -> Iterator[Stream]:
+def streamed(task: Callable[[Any, list[T]], list[R]], shared: Any, *, workers: int, batch: int, heavy: Callable[[Any], bool] | None = None) -> Iterator[Stream]:
     """``task(shared, batch)`` over items that become ready while this process does other work
     (``Stream.put``), in forked workers; ``Stream.results()`` waits for them all. With fewer
-    than two workers, ``results()`` runs them in this process.
+    than two workers, ``results()`` runs them in this process. A batch goes as soon as it
+    holds ``batch`` items or a ``heavy`` one (a big file is work enough for a worker).
 
     Every worker is forked on entering, before the caller starts its threads: a process with
     threads must not fork (a child can inherit a lock some thread held)."""
@@ -220,7 +222,7 @@ def streamed(task: Callable[[Any, list[T]], list[R]], shared: Any, *, workers: i
     with _fork_pool(shared, workers) as pool:
         try:
             pool.submit(_nothing).result()  # a fork pool forks all its workers at the first task
-            yield Stream(task, shared, pool, batch)
+            yield Stream(task, shared, pool, batch, heavy)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: no batch waits to be started
             raise
