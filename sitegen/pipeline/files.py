@@ -138,8 +138,7 @@ class FileContext:
 
 def process_files(tasks: list[FileTask], context: FileContext, workers_wanted: int) -> dict[str, FileOutcome]:
     """Each file on its own: in worker processes when there are many."""
-    weights = workers.Weights([task.size for task in tasks], enough=PARALLEL_BYTES, heavy=HEAVY_BYTES)
-    outcomes = workers.run_batches(process_batch, tasks, context, workers=workers_wanted, batch=BATCH, threshold=PARALLEL_THRESHOLD, weights=weights)
+    outcomes = workers.run_batches(process_batch, tasks, context, workers=workers_wanted, batch=BATCH, threshold=PARALLEL_THRESHOLD, weights=_weights(tasks))
     flush_packs()  # pages spooled and compressed in this process (a small build without workers)
     return {outcome.rel: outcome for outcome in outcomes}
 
@@ -171,13 +170,14 @@ class ReadyFiles:
 def process_files_as_ready(tasks: list[FileTask], context: FileContext, workers_wanted: int) -> Iterator[ReadyFiles]:
     """``process_files``, each file started in a worker as soon as the caller says it is
     ready, while the caller goes on (asking for the translations of the others)."""
-    enough = len(tasks) >= PARALLEL_THRESHOLD or (len(tasks) >= 2 and sum(task.size for task in tasks) >= PARALLEL_BYTES)
-    with workers.streamed(process_batch, context, workers=workers_wanted if enough else 1, batch=BATCH, heavy=_heavy) as stream:
+    weights = _weights(tasks)
+    cores = workers_wanted if workers.worth_workers(len(tasks), PARALLEL_THRESHOLD, weights=weights) else 1
+    with workers.streamed(process_batch, context, workers=cores, batch=BATCH, heavy=lambda task: weights.is_heavy(task.size)) as stream:
         yield ReadyFiles(tasks, stream)
 
 
-def _heavy(task: FileTask) -> bool:
-    return task.size >= HEAVY_BYTES
+def _weights(tasks: list[FileTask]) -> workers.Weights:
+    return workers.Weights([task.size for task in tasks], enough=PARALLEL_BYTES, heavy=HEAVY_BYTES)
 
 
 def process_batch(context: FileContext, tasks: list[FileTask]) -> list[FileOutcome]:

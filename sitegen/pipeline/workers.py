@@ -45,6 +45,15 @@ class Weights:
     enough: int  # in all, enough to be worth the workers, however few the items
     heavy: int  # an item weighing this much is a batch of its own, started first, heaviest first
 
+    def is_heavy(self, weight: int) -> bool:
+        return weight >= self.heavy
+
+
+def worth_workers(count: int, threshold: int, alone: int = 0, weights: Weights | None = None) -> bool:
+    """Whether ``count`` items are worth forking workers for: at least ``threshold`` of them,
+    two to run ``alone``, or at least two weighing ``weights.enough`` in all."""
+    return count >= threshold or alone >= 2 or (weights is not None and count >= 2 and sum(weights.of) >= weights.enough)
+
 
 def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], shared: Any, *, workers: int, batch: int, threshold: int, alone: int = 0, weights: Weights | None = None) -> list[R]:
     """``task(shared, batch)`` over ``items`` in batches; on ``workers`` cores when there are at
@@ -59,8 +68,7 @@ def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], sha
     memory, and the batches it runs hand their results over without pickling."""
     if not items:
         return []
-    enough = len(items) >= threshold or alone >= 2 or (weights is not None and len(items) >= 2 and sum(weights.of) >= weights.enough)
-    if workers < 2 or not enough:
+    if workers < 2 or not worth_workers(len(items), threshold, alone, weights):
         return task(shared, list(items))
     order, single = _run_order(len(items), alone, weights)
     ranked = [items[i] for i in order]
@@ -77,7 +85,7 @@ def _run_order(count: int, alone: int, weights: Weights | None) -> tuple[list[in
     """The items' positions in the order they are run, and how many of the first are batches
     of their own: the first ``alone``, then the heavy ones, heaviest first; the rest follow
     in their order."""
-    heavy = [] if weights is None else sorted((i for i in range(alone, count) if weights.of[i] >= weights.heavy), key=lambda i: -weights.of[i])
+    heavy = [] if weights is None else sorted((i for i in range(alone, count) if weights.is_heavy(weights.of[i])), key=lambda i: -weights.of[i])
     taken = set(heavy)
     return [*range(alone), *heavy, *(i for i in range(alone, count) if i not in taken)], alone + len(heavy)
 
