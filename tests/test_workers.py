@@ -202,8 +202,8 @@ def test_a_site_of_a_few_big_files_is_made_on_every_core_as_one_core_makes_it(tm
     }
     monkeypatch.setattr(sitegen.pipeline.files, "PARALLEL_BYTES", 4096)  # the stages' weights, scaled to these files
     monkeypatch.setattr(sitegen.pipeline.files, "HEAVY_BYTES", 1024)
-    monkeypatch.setattr(sitegen.pipeline.finishing, "PARALLEL_SEGMENTS", 100)
-    monkeypatch.setattr(sitegen.pipeline.finishing, "HEAVY_SEGMENTS", 20)
+    monkeypatch.setattr(sitegen.pipeline.finishing, "PARALLEL_PAGES", 100)
+    monkeypatch.setattr(sitegen.pipeline.finishing, "HEAVY_PAGES", 20)
     assert all(len(text.encode()) > 4096 / 4 for text in articles.values())
     forked: list[str] = []
     original = workers._fork_pool

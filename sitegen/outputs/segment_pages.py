@@ -2,13 +2,19 @@
 
 Made in the file stage, in the worker that read the file (a page depends only on its own
 source file, its translation memory, the configuration and the theme; neighbour links stay
-inside one article), so they are keyed by the file's key: see pipeline/files.py.
+inside one article), so they are keyed by the file's key: see pipeline/files.py. Within a
+file that changed, each segment's pages are keyed again by what they show
+(``segment_keys``): a paragraph edited in a file of three hundred segments makes the pages
+of one segment, not of three hundred.
 """
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 from ..config import SiteConfig
 from ..content.segment import Segment
+from ..core.hashing import hash_bytes
 from ..media.records import PhotoRecord
 from ..pages.planner import Article, Page, SitePlanner
 from ..pages.theme import Theme
@@ -17,8 +23,35 @@ from .base import render_page
 
 
 def segment_pages(
-    rel: str, segments: tuple[Segment, ...], companions: dict[int, Companion], config: SiteConfig, theme: Theme, photos: dict[str, PhotoRecord] | None = None
-) -> list[tuple[Page, bytes]]:
-    """Every page of one source file, rendered; ``photos``: its processed photos, by the path its text gives."""
+    rel: str,
+    segments: tuple[Segment, ...],
+    companions: dict[int, Companion],
+    config: SiteConfig,
+    theme: Theme,
+    photos: dict[str, PhotoRecord] | None = None,
+    only: Container[int] | None = None,
+) -> list[tuple[int, Page, bytes]]:
+    """The pages of one source file, rendered, each with its segment's number (of the segments
+    numbered in ``only``, if given); ``photos``: its processed photos, by the path its text gives."""
     planner = SitePlanner(config, {(rel, n): c for n, c in companions.items()}, photos)
-    return [(page, render_page(theme, config, page)) for page in planner.segment_pages(Article(rel, segments))]
+    return [(number, page, render_page(theme, config, page)) for number, page in planner.segment_pages(Article(rel, segments), only)]
+
+
+def segment_keys(segments: tuple[Segment, ...], companions: dict[int, Companion], photos: dict[str, PhotoRecord] | None = None) -> list[str]:
+    """Of each segment, a key of everything of its file its pages show: the segment itself
+    (text, front matter, number, lines), its companion, how many segments the file holds,
+    what its pages show of its neighbours (their slugs and titles, in each edition) and its
+    photos' processed files. The configuration, the theme and this program are the same for
+    every page a build reuses (a change to them is a full build: plan.fingerprint).
+
+    Made of the values' ``repr``: every one of them is a frozen dataclass, a tuple, a text,
+    a number or a date, whose repr shows all it holds."""
+    photos = photos or {}
+    count = len(segments)
+    shown = [(s.slug, s.title, companions[s.number].title if s.number in companions else None) for s in segments]
+    keys = []
+    for index, segment in enumerate(segments):
+        neighbours = (shown[index - 1] if index else None, shown[index + 1] if index + 1 < count else None)
+        pictures = [photos.get(b.photo.src) for b in segment.blocks if b.photo is not None]
+        keys.append(hash_bytes(repr((segment, companions.get(segment.number), count, neighbours, pictures))))
+    return keys

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
@@ -238,17 +238,21 @@ class SitePlanner:
         ]
 
     # -- segment pages ---------------------------------------------------
-    def segment_pages(self, article: Article) -> list[Page]:
+    def segment_pages(self, article: Article, only: Container[int] | None = None) -> list[tuple[int, Page]]:
+        """The pages of the article's segments, each with its segment's number (of the segments
+        numbered in ``only``, if given: the others' pages are the previous build's)."""
         pages = []
         count = len(article.segments)
         for index, segment in enumerate(article.segments):
+            if only is not None and segment.number not in only:
+                continue
             previous = article.segments[index - 1] if index > 0 else None
             following = article.segments[index + 1] if index + 1 < count else None
-            pages.append(self._arabic_page(segment, previous, following, count))
+            pages.append((segment.number, self._arabic_page(segment, previous, following, count)))
             companion = self.companion_of(segment)
             if companion is not None:
-                pages.append(self._companion_page(segment, companion, previous, following, count))
-                pages.append(self._parallel_page(segment, companion, previous, following))
+                pages.append((segment.number, self._companion_page(segment, companion, previous, following, count)))
+                pages.append((segment.number, self._parallel_page(segment, companion, previous, following)))
         return pages
 
     def term_label(self, taxonomy: str, term: str, english: bool) -> dict[str, Any]:

@@ -28,10 +28,14 @@ class CachedDocuments:
         self.allowed = allowed
         self._changes: DocumentChanges | None = None
 
-    def replace(self, rels: Iterable[str], entries: dict[str, tuple[SearchEntry, ...]]) -> None:
-        """Drop the documents of ``rels``; store ``entries`` (rel -> its documents)."""
+    def replace(self, rels: Iterable[str], entries: dict[str, tuple[SearchEntry, ...]], kept: dict[str, tuple[str, ...]] | None = None) -> None:
+        """Drop the documents of ``rels``; store ``entries`` (rel -> its documents) and keep
+        those ``kept`` names (rel -> URLs: segments of a file made again that were not).
+        :class:`CacheDamaged` if a document to keep is not stored."""
         rels = list(rels)
         rows = [(e.url, rel, e.day, e.digest, e.packed) for rel, found in entries.items() for e in found]
+        if kept:
+            rows += self.cache.search_rows_to_keep(kept)
         if len(rels) <= MAX_FILES_TO_PATCH:
             self._changes = DocumentChanges(self.cache.search_rows_of(rels), {row[0]: row[3] for row in rows})
         self.cache.replace_search(rels, rows)

@@ -9,7 +9,7 @@ small values travel back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,8 +23,8 @@ from ..core.diagnostics import Problem, display_path, has_errors
 from ..core.hashing import hash_bytes
 from ..outputs.archive import StoredMember
 from ..outputs.search.keywords import keywords, keywords_of
-from ..outputs.search.output import packed_document
-from ..outputs.segment_pages import segment_pages
+from ..outputs.search.output import document_url, packed_document
+from ..outputs.segment_pages import segment_keys, segment_pages
 from ..pages.figures import offline_page
 from ..pages.listing import Listing
 from ..pages.planner import listing_of
@@ -59,6 +59,12 @@ class FileTask:
     # Content hashes of this file's pages in the previous output: an unchanged page is not rewritten.
     previous_pages: dict[str, str] = field(default_factory=dict)
     size: int = 0  # its bytes when listed: what its work weighs against the others'
+    # Of the previous output's segment pages, the key of what each was made of
+    # (segment_pages.segment_keys), and where their related stories are: a segment whose
+    # key is unchanged keeps its pages.
+    previous_made_of: dict[str, str] = field(default_factory=dict)
+    previous_slots: dict[str, Slot] = field(default_factory=dict)
+    previous_features: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by slug: see FileOutcome.features
 
 
 class SlugClaim(NamedTuple):
@@ -101,6 +107,10 @@ class FileOutcome:
     zip_members: dict[str, StoredMember] = field(default_factory=dict)  # this build's pack files only
     key: str = ""  # what the file's pages were made of (plan.file_key), read just before them
     lacking: int = 0  # how many units the memory lacks: len(missing) when made
+    made_of: Mapping[str, str] = field(default_factory=dict)  # segment page -> its segment's key (segment_keys)
+    # The Arabic pages of the segments whose search documents are those stored by the
+    # previous build (their pages were kept): this build's only.
+    kept_documents: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -222,42 +232,109 @@ def _process_file(task: FileTask, context: FileContext, data: bytes | None, prob
         problems += english.problems
         if missing and context.defer_untranslated:
             # Its pages stay the previous build's until it is made: what the second pass compares with.
-            return FileOutcome(task.rel, tuple(problems), pages=dict(task.previous_pages), missing=missing, cached_units=cached, lacking=len(missing))
+            previous = {"pages": dict(task.previous_pages), "made_of": task.previous_made_of, "slots": task.previous_slots}
+            return FileOutcome(task.rel, tuple(problems), missing=missing, cached_units=cached, lacking=len(missing), **previous)
 
-    written: dict[str, str] = dict(photos.files)
-    drafts: dict[str, Draft] = {}
-    members: dict[str, StoredMember] = {}
+    made = _segment_pages(task, context, segments, companions, photos)
+    count = len(segments)
+    listings = tuple(listing_of(s, companions.get(s.number), count) for s in segments)
+    shown = display_path(segments[0].source_path)  # one file: every segment has its path
+    slugs = tuple(SlugClaim(s.slug, f"{shown}:{s.slug_line} (segment {s.number})", shown, s.slug_line) for s in segments)
+    found = _analysed(task, config, segments, companions, listings, made.kept)
+    return FileOutcome(
+        task.rel, tuple(problems), listings, slugs, made.written, made.drafts, made.slots, found.features, photos.uses, found.entries, missing, cached, tuple(without), made.members,
+        lacking=len(missing), made_of=made.made_of, kept_documents=found.kept_documents,
+    )
+
+
+class _Analysed(NamedTuple):
+    entries: tuple[SearchEntry, ...]
+    kept_documents: tuple[str, ...]
+    features: tuple[tuple[str, ...], ...]
+
+
+def _analysed(task: FileTask, config: SiteConfig, segments, companions: dict[int, Companion], listings: tuple[Listing, ...], kept: Container[int]) -> _Analysed:
+    """The file's search documents, and each listing's features for related stories. A
+    segment whose pages were kept keeps its features and its stored document (the store
+    checks it holds it: documents.py): analysing it again was a third of the time of a file
+    made again."""
+    entries, kept_documents, features = [], [], []
+    for segment, listing in zip(segments, listings):
+        before = task.previous_features.get(listing.slug) if segment.number in kept else None
+        if before is not None:
+            features.append(before)
+            if config.search:
+                kept_documents.append(document_url(segment, config))
+            continue
+        if config.search:
+            url, day, packed, document = packed_document(segment, companions.get(segment.number), config)
+            entries.append(SearchEntry(url, day, hash_bytes(packed), packed))
+            words = keywords_of(document.terms)  # related stories' words: the search's analysis, already made
+        else:
+            words = keywords(segment.title, segment.text)
+        features.append(related_features(listing, words))
+    return _Analysed(tuple(entries), tuple(kept_documents), tuple(features))
+
+
+@dataclass
+class _MadePages:
+    written: dict[str, str]  # path -> content hash, of the pages finished here (its photos' files too)
+    kept: set[int] = field(default_factory=set)  # the segments whose pages are the previous build's
+    drafts: dict[str, Draft] = field(default_factory=dict)
+    slots: dict[str, Slot] = field(default_factory=dict)  # of the pages kept from the previous build
+    members: dict[str, StoredMember] = field(default_factory=dict)
+    made_of: dict[str, str] = field(default_factory=dict)
+
+
+def _segment_pages(task: FileTask, context: FileContext, segments, companions: dict[int, Companion], photos: FilePhotos) -> _MadePages:
+    """The file's segment pages: those of a segment made of what it was made of before are
+    the previous build's (their related stories patched by the finishing stage if those
+    changed); the others rendered, written or spooled, and packed for site.zip."""
+    config = context.config
+    made = _MadePages(dict(photos.files))
+    keys = dict(zip((s.number for s in segments), segment_keys(segments, companions, photos.records)))
+    kept = _kept_pages(task, keys)
+    made.kept.update(kept)
+    for number, paths in kept.items():
+        made.written.update((path, task.previous_pages[path]) for path in paths)
+        made.slots.update((path, task.previous_slots[path]) for path in paths if path in task.previous_slots)
+        made.made_of.update((path, keys[number]) for path in paths)
     pack = pack_writer(context.work_dir, config.offline_archive)
-    for page, data in segment_pages(task.rel, segments, companions, config, context.theme, photos.records):
+    remade = {s.number for s in segments if s.number not in kept}
+    for number, page, data in segment_pages(task.rel, segments, companions, config, context.theme, photos.records, remade) if remade else ():
+        made.made_of[page.path] = keys[number]
         slot = data.find(_SLOT)
         if slot >= 0 and context.work_dir is not None:
             # Finished once the whole site is known: pipeline/finishing.py.
             spool = spool_for(context.work_dir)
             at, size = spool.add(data[:slot] + data[slot + len(_SLOT) :])
-            drafts[page.path] = Draft(str(spool.path), at, size, slot, task.previous_pages.get(page.path))
+            made.drafts[page.path] = Draft(str(spool.path), at, size, slot, task.previous_pages.get(page.path))
             continue
         digest = hash_bytes(data)
         if task.previous_pages.get(page.path) != digest:
             replace_file(f"{context.staging}/{page.path}", data)  # no Path a page
-        written[page.path] = digest
+        made.written[page.path] = digest
         if pack is not None:
             # site.zip carries fewer photo files: its copy of the page points only at those.
-            members[page.path] = pack.add(offline_page(data, config.offline_archive_images))
+            made.members[page.path] = pack.add(offline_page(data, config.offline_archive_images))
+    return made
 
-    count = len(segments)
-    listings = tuple(listing_of(s, companions.get(s.number), count) for s in segments)
-    shown = display_path(segments[0].source_path)  # one file: every segment has its path
-    slugs = tuple(SlugClaim(s.slug, f"{shown}:{s.slug_line} (segment {s.number})", shown, s.slug_line) for s in segments)
-    entries = ()
-    if config.search:
-        found = [packed_document(s, companions.get(s.number), config) for s in segments]
-        entries = tuple(SearchEntry(url, day, hash_bytes(packed), packed) for url, day, packed, _ in found)
-        # Related stories' words: the search's analysis of the segment, already made.
-        words = [keywords_of(document.terms) for *_, document in found]
-    else:
-        words = [keywords(s.title, s.text) for s in segments]
-    features = tuple(related_features(listing, kept) for listing, kept in zip(listings, words))
-    return FileOutcome(task.rel, tuple(problems), listings, slugs, written, drafts, {}, features, photos.uses, entries, missing, cached, tuple(without), members, lacking=len(missing))
+
+def _kept_pages(task: FileTask, keys: dict[int, str]) -> dict[int, list[str]]:
+    """Segment number -> the paths of its pages in the previous output, of each segment whose
+    key is the one those pages were made of, and whose pages are all there as they were
+    finished (a page still waiting for its related stories has no digest: it is made again)."""
+    if not task.previous_made_of:
+        return {}
+    paths_of: dict[str, list[str]] = {}
+    for path, key in task.previous_made_of.items():
+        paths_of.setdefault(key, []).append(path)
+    kept = {}
+    for number, key in keys.items():
+        paths = paths_of.get(key)
+        if paths and all(path in task.previous_pages for path in paths):
+            kept[number] = paths
+    return kept
 
 
 def _photos(segments, context: FileContext) -> FilePhotos:

@@ -42,10 +42,10 @@ from .staging import replace_file
 
 BATCH = 64  # files (two to a dozen pages each)
 PARALLEL_THRESHOLD = 150  # files: fewer are finished faster in this process
-# The same in segments, for files of many: as many as 150 files usually hold, and a file
-# holding as many as a batch of files is a batch of its own.
-PARALLEL_SEGMENTS = 400
-HEAVY_SEGMENTS = 160
+# The same in pages spooled by this build, for files of many segments: as many as 150 files
+# usually hold, and a file holding as many as a batch of files is a batch of its own.
+PARALLEL_PAGES = 800
+HEAVY_PAGES = 320
 
 Story = tuple[str, str, date | None]  # (slug, title, date) of a related story, as a page shows it
 
@@ -92,11 +92,11 @@ def finish_pages(view: SiteView, files: FileResults, work_dir: Path | None, prev
     the ranking for the next build (``previous``: the last build's, for the same live site)."""
     features = {(rel, listing.number): made for rel, record in files.records.items() for listing, made in zip(record.listings, record.features)}
     ranked = rank_related(view.articles, {}, previous, features=features)
-    rels = _files_to_finish(files, _pages_to_key(files, ranked))
+    rels = _files_to_finish(files, _pages_to_key(view.config, files, ranked))
     if not rels:
         return files, ranked.ranking
     context = FinishContext(view.config, view.theme, view.staging, work_dir, files, ranked.related)
-    weights = workers.Weights([len(files.records[rel].listings) for rel in rels], enough=PARALLEL_SEGMENTS, heavy=HEAVY_SEGMENTS)
+    weights = workers.Weights([len(files.records[rel].drafts) for rel in rels], enough=PARALLEL_PAGES, heavy=HEAVY_PAGES)
     done = workers.run_batches(_finish_batch, rels, context, workers=view.workers, batch=BATCH, threshold=PARALLEL_THRESHOLD, weights=weights)
     return _with_finished(files, [page for pages in done for page in pages]), ranked.ranking
 
@@ -109,21 +109,29 @@ def _files_to_finish(files: FileResults, wanted: set[str] | None) -> list[str]:
     return [rel for rel in named if records[rel].drafts or records[rel].slots]
 
 
-def _pages_to_key(files: FileResults, ranked: Ranked) -> set[str] | None:
+def _pages_to_key(config: SiteConfig, files: FileResults, ranked: Ranked) -> set[str] | None:
     """The files whose pages' related stories may have changed (None: every file's).
 
     With the previous ranking reused, a page lists other stories only where its segment was
     ranked again, and shows them otherwise only where a story it lists was made again (a new
-    title, date, or English page): the pages of other files keep their key."""
+    title, date, or English page): the pages of other files keep their key. A story of a
+    file made again whose pages were kept (files._kept_pages) shows what it showed."""
     if ranked.reranked is None:
         return None
     order = ranked.ranking.order
-    remade = set(files.outcomes)
+    remade = {rel: _stories_made_again(config, files.records[rel]) for rel in files.outcomes}
     wanted = {rel for rel in remade if files.records[rel].drafts}
     wanted.update(order[position][0] for position in ranked.reranked)
-    shown_again = {position for position, (rel, _) in enumerate(order) if rel in remade}
+    shown_again = {position for position, (rel, number) in enumerate(order) if number in remade.get(rel, ())}
     wanted.update(order[position][0] for position, others in enumerate(ranked.ranking.ranked) if not shown_again.isdisjoint(others))
     return wanted
+
+
+def _stories_made_again(config: SiteConfig, record) -> set[int]:
+    """The numbers of the record's segments whose pages this build made (its Arabic page
+    waits in the spool for its related stories: a segment page of a theme without them is
+    finished in the file stage, and then no page shows any story)."""
+    return {listing.number for listing in record.listings if _page_of(config, listing, False) in record.drafts}
 
 
 def _tasks(config: SiteConfig, files: FileResults, related: Related, rels: list[str]) -> Iterator[FinishTask]:

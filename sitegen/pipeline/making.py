@@ -161,7 +161,7 @@ def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tupl
         return plan, files, []
     # Made now in full, whatever the service gave (a file deferred by the first pass included),
     # each as soon as its translations are in: the workers make pages while the requests go on.
-    with process_files_as_ready(_tasks(plan, list(missing), files.records), replace(context, defer_untranslated=False), workers.core_count(plan.options.workers)) as made:
+    with process_files_as_ready(_tasks(plan, list(missing), _as_before(files)), replace(context, defer_untranslated=False), workers.core_count(plan.options.workers)) as made:
         problems = translate_missing(missing, plan.config, plan.options.translator_factory, files.report, plan.options.progress, made.ready)
         remade = made.outcomes()
     outcomes = dict(files.outcomes)
@@ -172,6 +172,13 @@ def translate(plan: BuildPlan, files: FileResults, context: FileContext) -> tupl
         outcomes[rel] = outcome.amended(problems=earlier + outcome.problems)
     plan = refresh(plan, list(missing))
     return plan, join(plan, outcomes, files.records, files.report), problems
+
+
+def _as_before(files: FileResults) -> dict[str, FileOutcome]:
+    """The records of the files whose pages, page keys, slots and stored search documents are
+    still the previous build's: all but those the file stage made (a file it deferred has no
+    listings; one it made has, and this build's pages, whose documents are not stored yet)."""
+    return {rel: record for rel, record in files.records.items() if not (rel in files.outcomes and record.listings)}
 
 
 def units_to_translate(files: FileResults) -> dict[str, tuple[Unit, ...]]:
@@ -192,7 +199,19 @@ def _process(plan: BuildPlan, rels, previous: dict[str, FileOutcome], context: F
 
 
 def _tasks(plan: BuildPlan, rels, previous: dict[str, FileOutcome]) -> list[FileTask]:
-    return [FileTask(rel, Path(plan.sources[rel]), plan.git_dates.get(rel), previous[rel].pages if rel in previous else {}, listed_size(plan.signatures.get(rel))) for rel in rels]
+    return [_task(plan, rel, previous.get(rel)) for rel in rels]
+
+
+def _task(plan: BuildPlan, rel: str, previous: FileOutcome | None) -> FileTask:
+    """What a worker needs to make ``rel``: with its previous record's pages, which of them
+    each segment made, and their related stories' slots (what it keeps of them: files.py)."""
+    task = FileTask(rel, Path(plan.sources[rel]), plan.git_dates.get(rel), size=listed_size(plan.signatures.get(rel)))
+    if previous is None:
+        return task
+    made_of = dict(previous.made_of)
+    slots = {path: previous.slots[path] for path in made_of if path in previous.slots}
+    features = {listing.slug: made for listing, made in zip(previous.listings, previous.features)}
+    return replace(task, previous_pages=previous.pages, previous_made_of=made_of, previous_slots=slots, previous_features=features)
 
 
 def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> tuple[CachedDocuments | None, FileResults]:
@@ -202,8 +221,9 @@ def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> t
     if not plan.config.search:
         return None, files
     documents = CachedDocuments(cache, allow_list(RECORD_TYPES))
-    documents.replace([*files.outcomes, *plan.removed], {rel: o.search_entries for rel, o in files.outcomes.items()})
-    outcomes = {rel: o.amended(search_entries=()) for rel, o in files.outcomes.items()}
+    kept = {rel: o.kept_documents for rel, o in files.outcomes.items() if o.kept_documents}
+    documents.replace([*files.outcomes, *plan.removed], {rel: o.search_entries for rel, o in files.outcomes.items()}, kept)
+    outcomes = {rel: o.amended(search_entries=(), kept_documents=()) for rel, o in files.outcomes.items()}
     return documents, replace(files, outcomes=outcomes, records=files.records | outcomes)
 
 

@@ -21,7 +21,9 @@ own table, and the rest dies with the build.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import date
+from itertools import chain
 from typing import Any
 
 from ..pages.listing import LISTING_FIELDS, TEXT_FIELDS, Listing, packed_texts, with_packed_texts
@@ -31,10 +33,10 @@ from .files import FileOutcome, SlugClaim
 
 # Bumped when the layout below changes: a record of another layout is a damaged one (the
 # build then starts again without the cache, as it does for any damage).
-LAYOUT = 4
+LAYOUT = 5
 
 # Never stored (see the module's docstring): a record read back has them empty.
-BUILD_ONLY = ("drafts", "zip_members", "search_entries")
+BUILD_ONLY = ("drafts", "zip_members", "search_entries", "kept_documents")
 # Counted, not kept (``lacking``): a record read back has none.
 COUNTED_ONLY = ("missing",)
 
@@ -63,14 +65,15 @@ def stored_record(record: FileOutcome) -> tuple:
         record.cached_units,
         record.without_companion,
         record.key,
+        pack_keys(record.made_of),
     )
 
 
 def record_from_stored(values: Any) -> FileOutcome:
     """The record ``stored_record`` kept; :class:`CacheDamaged` if it is not one."""
     try:
-        layout, rel, problems, listings, slugs, pages, slots, features, photos, lacking, cached_units, without_companion, key = values
-        if layout != LAYOUT or type(pages) is not dict or type(slots) is not str or type(lacking) is not int or lacking < 0:
+        layout, rel, problems, listings, slugs, pages, slots, features, photos, lacking, cached_units, without_companion, key, made_of = values
+        if layout != LAYOUT or type(pages) is not dict or type(slots) is not str or type(made_of) is not str or type(lacking) is not int or lacking < 0:
             raise ValueError("not a record of this layout")
         record = _NEW(FileOutcome)
         record.__dict__.update(
@@ -90,6 +93,8 @@ def record_from_stored(values: Any) -> FileOutcome:
             zip_members={},
             key=key,
             lacking=lacking,
+            made_of=StoredKeys(made_of),
+            kept_documents=(),
         )
         return record
     except (TypeError, ValueError, OverflowError) as exc:
@@ -116,3 +121,40 @@ def _slug_claim(values: tuple) -> SlugClaim:
     if type(values) is not tuple or len(values) != len(SlugClaim._fields):
         raise ValueError("a slug claim of another length")
     return tuple.__new__(SlugClaim, values)
+
+
+class StoredKeys(Mapping[str, str]):
+    """A record's ``made_of`` (segment page -> its segment's key) as the cache keeps it: one
+    text, made into a dict at the first look. Only the files a build makes again are looked
+    at; every record is read (31,000 pages at 10,000 segments)."""
+
+    __slots__ = ("_packed", "_keys")
+
+    def __init__(self, packed: str):
+        self._packed = packed
+        self._keys: dict[str, str] | None = None
+
+    @property
+    def _read(self) -> dict[str, str]:
+        if self._keys is None:
+            fields = self._packed.split("\0") if self._packed else []
+            if len(fields) % 2:
+                raise CacheDamaged("the build cache holds a file record whose page keys are not in pairs")
+            self._keys = dict(zip(fields[::2], fields[1::2]))
+        return self._keys
+
+    def __getitem__(self, path: str) -> str:
+        return self._read[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read)
+
+    def __len__(self) -> int:
+        return len(self._read)
+
+
+def pack_keys(made_of: Mapping[str, str]) -> str:
+    """``made_of`` as one text: each path and key, joined by NUL (neither holds one)."""
+    if type(made_of) is StoredKeys and made_of._keys is None:
+        return made_of._packed
+    return "\0".join(chain.from_iterable(made_of.items()))

@@ -141,10 +141,15 @@ def _changed_documents(sequence: list[tuple[str, str]], changes: DocumentChanges
     return found + [(doc_id, url, None) for doc_id, (url, _) in enumerate(sequence[old_count:], old_count)]
 
 
+def document_url(segment: Segment, config: SiteConfig) -> str:
+    """What the search's documents are known by: the segment's Arabic page."""
+    return urls.segment_page(segment.slug, config.language)
+
+
 def packed_document(segment: Segment, companion: Companion | None, config: SiteConfig) -> tuple[str, int, bytes, IndexedDocument]:
     """(Arabic URL, day number, analysed document packed, the document): the search's part of the file stage."""
     target = config.translation.target
-    url = urls.segment_page(segment.slug, config.language)
+    url = document_url(segment, config)
     date = segment.date.isoformat() if segment.date else None
     document = SearchDocument(
         url_ar=url,
