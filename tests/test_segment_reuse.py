@@ -185,3 +185,21 @@ def test_a_segment_is_kept_only_with_every_page_it_made_finished_before() -> Non
     task = FileTask("a.txt", Path("a.txt"), None, previous_pages=finished, previous_made_of=made_of)
     assert _kept_pages(task, {1: "k1", 2: "k2"}) == {1: ["ar/a-1.html", "en/a-1.html"]}
     assert _kept_pages(task, {1: "changed", 2: "k2"}) == {}
+
+
+def test_a_replaced_photo_makes_again_only_the_segment_showing_it(tmp_path: Path, monkeypatch) -> None:
+    """The processed files of a segment's photos are part of its key: replacing the photo
+    makes that segment's pages again (they name the new files), and only those."""
+    from tests.test_photos import phone_photo
+
+    segments = [f"خبر رقم {n} عن حمص.\n\nفقرة ثانية عن الحي {n}.\n" for n in range(1, 7)]
+    segments[3] += "\n![شارع في الحي](street.jpg)\n"
+    files = {"content/2020/2020-05-01-month.md": "===\n".join(segments), "content/2020/street.jpg": phone_photo(600, 400)}
+    site = write_site(tmp_path / "site", files, {"translation": {"enabled": False}})
+    rebuild(site, 1)
+    (site / "content/2020/street.jpg").write_bytes(phone_photo(500, 500, (10, 200, 10)))
+    pages, _ = _rendered(monkeypatch)
+    assert rebuild(site, 1).rebuilt_files == 1
+    assert _numbers(pages) == {4}, sorted(pages)
+    assert 'width="500" height="500"' in (site / "_site" / "ar" / "2020-2020-05-01-month-4.html").read_text(encoding="utf-8")
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, 1)
