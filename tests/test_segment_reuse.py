@@ -203,3 +203,16 @@ def test_a_replaced_photo_makes_again_only_the_segment_showing_it(tmp_path: Path
     assert _numbers(pages) == {4}, sorted(pages)
     assert 'width="500" height="500"' in (site / "_site" / "ar" / "2020-2020-05-01-month-4.html").read_text(encoding="utf-8")
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, 1)
+
+
+def test_page_keys_are_stored_as_one_text_and_a_damaged_one_is_damage() -> None:
+    from sitegen.pipeline.cache import CacheDamaged
+    from sitegen.pipeline.records import StoredKeys, pack_keys
+
+    made_of = {"ar/a-1.html": "k1", "en/a-1.html": "k1"}
+    stored = StoredKeys(pack_keys(made_of))
+    assert pack_keys(stored) == pack_keys(made_of), "stored again as read, without a look"
+    assert dict(stored) == made_of
+    assert dict(StoredKeys("")) == {}
+    with pytest.raises(CacheDamaged):
+        dict(StoredKeys("ar/a-1.html\0k1\0en/a-1.html"))

@@ -21,11 +21,12 @@ own table, and the rest dies with the build.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date
 from itertools import chain
 from typing import Any
 
+from ..core.packed import PackedMapping
 from ..pages.listing import LISTING_FIELDS, TEXT_FIELDS, Listing, packed_texts, with_packed_texts
 from .cache import CacheDamaged
 from .drafts import StoredSlots, pack_slots
@@ -123,38 +124,22 @@ def _slug_claim(values: tuple) -> SlugClaim:
     return tuple.__new__(SlugClaim, values)
 
 
-class StoredKeys(Mapping[str, str]):
+class StoredKeys(PackedMapping[str]):
     """A record's ``made_of`` (segment page -> its segment's key) as the cache keeps it: one
     text, made into a dict at the first look. Only the files a build makes again are looked
     at; every record is read (31,000 pages at 10,000 segments)."""
 
-    __slots__ = ("_packed", "_keys")
+    __slots__ = ()
 
-    def __init__(self, packed: str):
-        self._packed = packed
-        self._keys: dict[str, str] | None = None
-
-    @property
-    def _read(self) -> dict[str, str]:
-        if self._keys is None:
-            fields = self._packed.split("\0") if self._packed else []
-            if len(fields) % 2:
-                raise CacheDamaged("the build cache holds a file record whose page keys are not in pairs")
-            self._keys = dict(zip(fields[::2], fields[1::2]))
-        return self._keys
-
-    def __getitem__(self, path: str) -> str:
-        return self._read[path]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._read)
-
-    def __len__(self) -> int:
-        return len(self._read)
+    def _unpack(self, packed: str) -> dict[str, str]:
+        fields = packed.split("\0") if packed else []
+        if len(fields) % 2:
+            raise CacheDamaged("the build cache holds a file record whose page keys are not in pairs")
+        return dict(zip(fields[::2], fields[1::2]))
 
 
 def pack_keys(made_of: Mapping[str, str]) -> str:
     """``made_of`` as one text: each path and key, joined by NUL (neither holds one)."""
-    if type(made_of) is StoredKeys and made_of._keys is None:
-        return made_of._packed
+    if type(made_of) is StoredKeys and made_of.as_read() is not None:
+        return made_of.as_read()
     return "\0".join(chain.from_iterable(made_of.items()))
