@@ -192,7 +192,7 @@ def test_a_replaced_photo_makes_again_only_the_segment_showing_it(tmp_path: Path
     makes that segment's pages again (they name the new files), and only those."""
     from tests.test_photos import phone_photo
 
-    segments = [f"خبر رقم {n} عن حمص.\n\nفقرة ثانية عن الحي {n}.\n" for n in range(1, 7)]
+    segments = [f"خبر رقم {n} عن حمص.\n\nفقرة ثانية عن الحي {n}.\n" for n in range(1, 9)]
     segments[3] += "\n![شارع في الحي](street.jpg)\n"
     files = {"content/2020/2020-05-01-month.md": "===\n".join(segments), "content/2020/street.jpg": phone_photo(600, 400)}
     site = write_site(tmp_path / "site", files, {"translation": {"enabled": False}})
@@ -216,3 +216,16 @@ def test_page_keys_are_stored_as_one_text_and_a_damaged_one_is_damage() -> None:
     assert dict(StoredKeys("")) == {}
     with pytest.raises(CacheDamaged):
         dict(StoredKeys("ar/a-1.html\0k1\0en/a-1.html"))
+
+
+def test_a_file_of_a_few_segments_is_made_whole(tmp_path: Path, monkeypatch) -> None:
+    """Below files.KEYED_FROM segments a file's segments are not keyed (a cost to every cold
+    build, to spare an edit a few pages): an edit makes all of them again, as before."""
+    few = sitegen.pipeline.files.KEYED_FROM - 1
+    site = write_site(tmp_path / "site", {f"content/{REL}": _month(few)}, {"translation": {"enabled": False}})
+    rebuild(site, 1)
+    _edit_source(site, "فقرة ثانية عن الحصار في الحي 2.", "فقرة ثانية معدلة عن الحي 2.")
+    pages, _ = _rendered(monkeypatch)
+    assert rebuild(site, 1).rebuilt_files == 1
+    assert _numbers(pages) == set(range(1, few + 1))
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, 1)

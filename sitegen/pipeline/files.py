@@ -49,6 +49,9 @@ BATCH = 24
 # a batch of the benchmark's files is a batch of its own.
 PARALLEL_BYTES = 256 * 1024
 HEAVY_BYTES = 64 * 1024
+# A file of fewer segments is made whole when it changes: keying its segments (segment_keys)
+# would cost every cold build 20-40 µs a segment, to spare an edit a few pages at most.
+KEYED_FROM = 8
 
 
 @dataclass(frozen=True)
@@ -292,7 +295,7 @@ def _segment_pages(task: FileTask, context: FileContext, segments, companions: d
     changed); the others rendered, written or spooled, and packed for site.zip."""
     config = context.config
     made = _MadePages(dict(photos.files))
-    keys = dict(zip((s.number for s in segments), segment_keys(segments, companions, photos.records)))
+    keys = dict(zip((s.number for s in segments), segment_keys(segments, companions, photos.records))) if len(segments) >= KEYED_FROM else {}
     kept = _kept_pages(task, keys)
     made.kept.update(kept)
     for number, paths in kept.items():
@@ -302,7 +305,8 @@ def _segment_pages(task: FileTask, context: FileContext, segments, companions: d
     pack = pack_writer(context.work_dir, config.offline_archive)
     remade = {s.number for s in segments if s.number not in kept}
     for number, page, data in segment_pages(task.rel, segments, companions, config, context.theme, photos.records, remade) if remade else ():
-        made.made_of[page.path] = keys[number]
+        if keys:
+            made.made_of[page.path] = keys[number]
         slot = data.find(_SLOT)
         if slot >= 0 and context.work_dir is not None:
             # Finished once the whole site is known: pipeline/finishing.py.
