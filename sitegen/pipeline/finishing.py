@@ -37,6 +37,7 @@ from . import workers
 from .cache import CacheDamaged
 from .drafts import Draft, Slot, SpoolReader
 from .packs import pack_writer
+from .files import FileOutcome
 from .site import FileResults
 from .staging import replace_file
 
@@ -127,7 +128,7 @@ def _pages_to_key(config: SiteConfig, files: FileResults, ranked: Ranked) -> set
     return wanted
 
 
-def _stories_made_again(config: SiteConfig, record) -> set[int]:
+def _stories_made_again(config: SiteConfig, record: FileOutcome) -> set[int]:
     """The numbers of the record's segments whose pages this build made (its Arabic page
     waits in the spool for its related stories: a segment page of a theme without them is
     finished in the file stage, and then no page shows any story)."""
