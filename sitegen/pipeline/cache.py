@@ -252,25 +252,12 @@ class BuildCache:
                 found[url] = row[0]
         return found
 
-    def search_rows_of(self, rels: Iterable[str]) -> dict[str, tuple[str, bytes]]:
-        """url -> (digest, packed document) of the documents of ``rels``."""
+    def search_rows_of(self, rels: Iterable[str]) -> dict[str, tuple[str, str, int, str, bytes]]:
+        """url -> (url, rel, day, digest, packed doc) of the stored documents of ``rels``."""
         found = {}
         for rel in rels:
-            found.update((url, (digest, doc)) for url, digest, doc in self.db.execute("SELECT url, digest, doc FROM search WHERE rel=?", (rel,)))
+            found.update((row[0], row) for row in self.db.execute("SELECT url, rel, day, digest, doc FROM search WHERE rel=?", (rel,)))
         return found
-
-    def search_rows_to_keep(self, kept: dict[str, tuple[str, ...]]) -> list[tuple[str, str, int, str, bytes]]:
-        """The stored rows (url, rel, day, digest, packed doc) of the documents ``kept`` names
-        (rel -> urls); :class:`CacheDamaged` if one is missing: its file's record said the
-        previous build stored it."""
-        rows = []
-        for rel, urls in kept.items():
-            found = {row[0]: row for row in self.db.execute("SELECT url, rel, day, digest, doc FROM search WHERE rel=?", (rel,))}
-            try:
-                rows += [found[url] for url in urls]
-            except KeyError as missing:
-                raise CacheDamaged(f"the build cache lacks the search document of {missing.args[0]}") from None
-        return rows
 
     def replace_search(self, rels: Iterable[str], docs: list[tuple[str, str, int, str, bytes]]) -> None:
         """Drop the documents of ``rels`` and store ``docs`` (url, rel, day, digest, packed doc)."""

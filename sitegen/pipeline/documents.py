@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from ..outputs.base import DocumentChanges
 from ..outputs.search.writer import sort_in_id_order
-from .cache import BuildCache, load_value
+from .cache import BuildCache, CacheDamaged, load_value
 from .files import SearchEntry
 
 # Past this many remade files, the previous documents are not kept aside: a change this
@@ -34,10 +34,12 @@ class CachedDocuments:
         :class:`CacheDamaged` if a document to keep is not stored."""
         rels = list(rels)
         rows = [(e.url, rel, e.day, e.digest, e.packed) for rel, found in entries.items() for e in found]
-        if kept:
-            rows += self.cache.search_rows_to_keep(kept)
-        if len(rels) <= MAX_FILES_TO_PATCH:
-            self._changes = DocumentChanges(self.cache.search_rows_of(rels), {row[0]: row[3] for row in rows})
+        patched = len(rels) <= MAX_FILES_TO_PATCH
+        # The documents replaced, read once: kept aside for the patch, and those kept stored again.
+        stored = self.cache.search_rows_of(rels if patched else list(kept or ()))
+        rows += _kept_rows(stored, kept or {})
+        if patched:
+            self._changes = DocumentChanges({url: (row[3], row[4]) for url, row in stored.items()}, {row[0]: row[3] for row in rows})
         self.cache.replace_search(rels, rows)
 
     def sequence(self) -> list[tuple[str, str]]:
@@ -55,3 +57,16 @@ class CachedDocuments:
     def unpack(self, packed: bytes):
         """One document, read back through the cache's allow-list (in a worker: no database access)."""
         return load_value(packed, self.allowed)
+
+
+def _kept_rows(stored: dict[str, tuple], kept: dict[str, tuple[str, ...]]) -> list[tuple]:
+    """The stored rows of the documents ``kept`` names (rel -> urls); :class:`CacheDamaged` if
+    one is missing: its file's record said the previous build stored it."""
+    rows = []
+    for rel, urls in kept.items():
+        for url in urls:
+            row = stored.get(url)
+            if row is None or row[1] != rel:
+                raise CacheDamaged(f"the build cache lacks the search document of {url}")
+            rows.append(row)
+    return rows
