@@ -15,16 +15,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-# _escape_inner: markupsafe's C escaping of text (its Python one where the C is missing).
-from markupsafe import Markup, escape
-from markupsafe import _escape_inner as _escape_text
+from markupsafe import Markup
 
 if TYPE_CHECKING:
     import jinja2
 
 TOOL_ROOT = Path(__file__).resolve().parents[2]  # the folder holding sitegen/ and themes/
 BUNDLED_THEMES = TOOL_ROOT / "themes"
-_DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
 class ThemeError(Exception):
@@ -55,50 +52,10 @@ class Theme:
         """Made at the first page rendered: a build with nothing to do, which only needs the
         fingerprint, never imports Jinja."""
         import jinja2
-        from jinja2.compiler import CodeGenerator
 
-        class TextEscapingCodeGenerator(CodeGenerator):
-            def _output_child_pre(self, node, frame, finalize) -> None:
-                # A value a template prints (``{{ x }}``, autoescaped) goes through
-                # escape_output below rather than markupsafe's escape, which makes a Markup
-                # of every value by a Python constructor: a cold build prints four million.
-                if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
-                    self.write("environment.escape_output(")
-                    if finalize.src is not None:
-                        self.write(finalize.src)
-                else:
-                    super()._output_child_pre(node, frame, finalize)
+        from .template_code import FasterEnvironment
 
-        class Environment(jinja2.Environment):
-            code_generator_class = TextEscapingCodeGenerator
-
-            @staticmethod
-            def escape_output(value, _escape_text=_escape_text, _str=str, _markup=Markup):
-                """What escape() prints of a value, without a Markup: printed, it is only joined
-                into the page. Text escaped by markupsafe's own code; a Markup as it is (escape()
-                copies it into a new one, the theme's CSS into every page); anything else (a
-                number, None, an object with __html__) by escape() itself."""
-                kind = type(value)
-                if kind is _str:
-                    return _escape_text(value)
-                return value if kind is _markup else escape(value)
-
-            def getattr(self, obj, attribute):
-                # ``labels.skip`` on a dict: Jinja tries the attribute first, and a dict's failed
-                # attribute lookup raises an exception every time (a twentieth of a cold build).
-                # The same answer without it: the key, unless dict itself has that attribute.
-                if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
-                    return obj[attribute]
-                return super().getattr(obj, attribute)
-
-            def make_globals(self, d):
-                # A plain dict where Jinja makes a ChainMap over the environment's globals: every
-                # render copies a template's globals into its context, and a ChainMap is copied
-                # key by key in Python (1.5 % of a cold build). Nothing changes the globals once
-                # templates are loaded, so a copy made at loading is the same map.
-                return {**self.globals, **(d or {})}
-
-        return Environment(
+        return FasterEnvironment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
             undefined=jinja2.StrictUndefined,
             # A theme is loaded anew for every build: no need to stat each template at every render.
@@ -118,8 +75,10 @@ def _bytecode_cache():
     never read); compiling them anew cost every build and every worker about 30 ms."""
     import jinja2
 
-    # The code generator's own way of printing values is part of the compiled code too.
-    options = hashlib.sha256(repr((sorted(_COMPILE_OPTIONS.items()), "escape_output")).encode()).hexdigest()[:12]
+    from .template_code import generator_version
+
+    # The code generator's own ways are part of the compiled code too.
+    options = hashlib.sha256(repr((sorted(_COMPILE_OPTIONS.items()), generator_version())).encode()).hexdigest()[:12]
     try:
         return jinja2.FileSystemBytecodeCache(pattern=f"sitegen-{options}-%s.cache")
     except (OSError, RuntimeError):  # no safe folder: compile every time
