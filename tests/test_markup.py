@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import threading
 
 import pytest
@@ -10,8 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sitegen.content.markup import (
+    _ODD,
     emphasised_paragraph,
     markdown_blocks,
+    not_paragraphs,
+    not_plain,
     parsed_blocks,
     plain_paragraphs,
     render_body,
@@ -192,6 +196,22 @@ def _marked_bodies():
 @given(_marked_bodies())
 def test_paragraphs_parsed_one_at_a_time_are_what_the_parser_makes_of_the_body(body):
     assert markdown_blocks(body, 7) == parsed_blocks(body, 7)
+
+
+# The rules not_plain and not_paragraphs check line by line, as one pattern each (how they
+# were first written: anchored at every line, it tried every position of a body, five times
+# the time).
+_LINE_EDGES = r"|^[^\S\n]|[^\S\n]$|^\d+[.)]"
+_NOT_PLAIN = re.compile(f"[\\\\`*_\\[\\]!<>&#|~=+{_ODD}]" + _LINE_EDGES + "|^-", re.M)
+_NOT_PARAGRAPHS = re.compile(f"[<>&!|~{_ODD}]" + _LINE_EDGES + r"|^[-+#=_`\[\\]|^\*(?!\*?[^\s*])", re.M)
+_SIGNIFICANT = " \n\t\r\xa0\u2028\u3000*-+#=_`[]\\!<>&|~0123456789٠١.)ab\u0627"
+
+
+@_MANY
+@given(st.text(alphabet=_SIGNIFICANT, max_size=14) | st.text(max_size=8))
+def test_the_checks_line_by_line_say_what_the_line_anchored_patterns_say(text):
+    assert not_plain(text) == (_NOT_PLAIN.search(text) is not None)
+    assert not_paragraphs(text) == (_NOT_PARAGRAPHS.search(text) is not None)
 
 
 def _emphasis_bodies():
