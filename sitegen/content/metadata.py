@@ -207,8 +207,16 @@ def hijri_names(language: str) -> dict[str, Any]:
 
 def localise_digits(text: str, language: str, numerals: str = "auto") -> str:
     """``text`` with its Latin digits written in the locale's (or ``numerals``') digits."""
+    table = _digit_table(language, numerals)
+    return text if table is None else text.translate(table)
+
+
+@functools.lru_cache(maxsize=64)
+def _digit_table(language: str, numerals: str) -> dict[int, str] | None:
+    """The table writing Latin digits in a page's digits (None: they stay Latin); made once a
+    process, where every date and part label of every list made it again."""
     table = digits(language, numerals)
-    return text if table == DIGITS["latn"] else text.translate(str.maketrans(DIGITS["latn"], table))
+    return None if table == DIGITS["latn"] else str.maketrans(DIGITS["latn"], table)
 
 
 def default_slug(source_rel: str, number: int) -> str:

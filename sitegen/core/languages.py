@@ -23,6 +23,7 @@ def is_language_code(tag: str) -> bool:
     return LANGUAGE_CODE.fullmatch(tag) is not None
 
 
+@functools.cache  # asked for every entry of every list, of the site's two or three tags
 def direction(tag: str) -> str:
     """'rtl' or 'ltr' for a language tag."""
     parts = tag.lower().split("-")

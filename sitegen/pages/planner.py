@@ -459,8 +459,7 @@ class SitePlanner:
             "continues": listing.number > 1,
             # Its section and first tags, so a reader can follow a story from any list (a few:
             # fifty entries with every tag would outgrow the page).
-            "terms": [link | {"kind": "section"} for link in self._term_links(path, "sections", (listing.section,) if listing.section else (), english)]
-            + [link | {"kind": "tag"} for link in self._term_links(path, "tags", listing.tags[:ENTRY_TAGS], english)],
+            "terms": self._entry_terms(path, listing.section, listing.tags[:ENTRY_TAGS], english),
         }
         if english:
             return entry | {
@@ -476,6 +475,20 @@ class SitePlanner:
             "excerpt": listing.excerpt,
             "alternate": alternate if listing.in_english else None,
         }
+
+    def _entry_terms(self, path: str, section: str | None, tags: tuple[str, ...], english: bool) -> list[dict[str, Any]]:
+        """A list entry's links to its section and tags, made once for the pages of a folder
+        (entries only read them): a list's fifty entries show a few sections and tags over and over."""
+        key = (path.rpartition("/")[0], section, tags, english)
+        made = self._entry_terms_made.get(key)
+        if made is None:
+            sections = [link | {"kind": "section"} for link in self._term_links(path, "sections", (section,) if section else (), english)]
+            made = self._entry_terms_made[key] = sections + [link | {"kind": "tag"} for link in self._term_links(path, "tags", tags, english)]
+        return made
+
+    @cached_property
+    def _entry_terms_made(self) -> dict[tuple[str, str | None, tuple[str, ...], bool], list[dict[str, Any]]]:
+        return {}
 
     def related_entry(self, path: str, story: tuple[str, str, date | None], english: bool) -> RelatedEntry:
         """A related story, (slug, title, date), as a segment page of one edition lists it."""
