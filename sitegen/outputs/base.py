@@ -194,6 +194,13 @@ class SiteView:
     def _lists(self) -> dict[tuple, Any]:
         return {}
 
+    @cached_property
+    def list_planner(self) -> SitePlanner:
+        """The planner of the site's lists and indexes, one a process (a worker inherits it and
+        fills its own copy): what it makes once a folder, a page's shared context and its
+        entries' links, serves every list page the process makes, not one."""
+        return SitePlanner(self.config)
+
     @property
     def languages(self) -> tuple[bool, ...]:
         """False for the site's own language, True for the English edition when there is one."""

@@ -8,7 +8,6 @@ from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
 from ..pages.listing import Listing, listings_digest, shows_any
-from ..pages.planner import SitePlanner
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 
 
@@ -64,7 +63,7 @@ def _maker(path: str, place: tuple[int, bool, tuple[str, ...]]):
 def _render(view: SiteView, argument: tuple[str, tuple[int, bool, tuple[str, ...]]]) -> Made:
     path, (number, english, links) = argument
     _, total, chunk = view.index_chunks(english)[number - 1]
-    page = SitePlanner(view.config).index_page(number, total, chunk, english, links)
+    page = view.list_planner.index_page(number, total, chunk, english, links)
     return Made({path: render_page(view.theme, view.config, page)})
 
 

@@ -121,7 +121,7 @@ def _artifact(view: SiteView, path: str, what: tuple, content: bytes, name: str)
 
 def _render(view: SiteView, argument: tuple[str, tuple[Any, ...]]) -> Made:
     path, (kind, english, *rest) = argument
-    lists = ListPlanner(SitePlanner(view.config), english)
+    lists = ListPlanner(view.list_planner, english)
     per_page = view.config.per_page
     if kind == "term":
         taxonomy, slug, number = rest

@@ -176,13 +176,27 @@ class SitePlanner:
         return nav
 
     def base_context(self, path: str, language: str, page_title: str) -> dict[str, Any]:
+        """What every page's template is given: its title and address, and what the pages of
+        its folder and language share (made once a planner: its values are only read)."""
+        key = (path.rpartition("/")[0], language)
+        shared = self._folder_contexts.get(key)
+        if shared is None:
+            shared = self._folder_contexts[key] = self._folder_context(path, language)
+        return shared | {"page_title": page_title, "canonical": urls.absolute_url(self.config.base_url, path) if self.config.base_url else None}
+
+    @cached_property
+    def _folder_contexts(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return {}
+
+    def _folder_context(self, path: str, language: str) -> dict[str, Any]:
+        """The part of a page's context that follows from its folder and language alone (its
+        links are relative to the folder)."""
         english = self.is_english(language)
         own = self.target_folder if english else ""
         name = self.site_name(english)
         return {
             "lang": language,
             "dir": direction(language),
-            "page_title": page_title,
             "site_title": name["text"],
             "site_title_lang": name["lang"],
             "site_title_dir": name["dir"],
@@ -193,7 +207,6 @@ class SitePlanner:
             "root": urls.root_prefix(path),
             "icon_url": urls.relative_url(path, urls.ICON),
             "noindex": False,
-            "canonical": urls.absolute_url(self.config.base_url, path) if self.config.base_url else None,
             "alternates": [],
             "feeds": self._feeds(path, english) if self.config.base_url else [],
             "body_class": "",
@@ -514,8 +527,7 @@ class SitePlanner:
         if self.config.base_url:
             # GitHub Pages serves 404.html at any depth: relative links would point nowhere.
             context["home_url"] = self.config.base_url + urls.INDEX
-            for item in context["nav"] + context["feeds"]:
-                item["href"] = self.config.base_url + item["href"]
+            context["nav"], context["feeds"] = ([item | {"href": self.config.base_url + item["href"]} for item in context[key]] for key in ("nav", "feeds"))
         context["noindex"] = True
         context["canonical"] = None
         # Without base_url, a script finds the site's root from the address (GitHub Pages serves

@@ -1,0 +1,41 @@
+"""What a planner makes once for the pages of a folder (their shared context) stays each page's
+own: a page's title and address are its own, and what one page changes in its context never
+reaches another's."""
+
+from __future__ import annotations
+
+from sitegen.config import load_config
+from sitegen.pages.planner import SitePlanner
+from tests.sitekit import write_site
+
+BASE = "https://example.org/news/"
+
+
+def _planner(tmp_path) -> SitePlanner:
+    site = write_site(tmp_path / "site", {"content/a.txt": "نص.\n"}, {"base_url": BASE, "translation": {"enabled": True, "title": "News"}})
+    return SitePlanner(load_config(site / "site.yml"))
+
+
+def test_pages_of_one_folder_share_its_links_and_keep_their_own_title_and_address(tmp_path):
+    planner = _planner(tmp_path)
+    first = planner.base_context("tags/a.html", "ar", "أ")
+    second = planner.base_context("tags/b.html", "ar", "ب")
+    assert (first["page_title"], second["page_title"]) == ("أ", "ب")
+    assert (first["canonical"], second["canonical"]) == (BASE + "tags/a.html", BASE + "tags/b.html")
+    assert first["nav"] == second["nav"] and first["home_url"] == "../index.html"
+    first["body_class"] = "changed"
+    assert second["body_class"] == ""
+    elsewhere = planner.base_context("index.html", "ar", "ج")
+    assert elsewhere["home_url"] == "index.html" and elsewhere["root"] == ""
+    english = planner.base_context("en/tags/a.html", "en", "A")
+    assert english["lang"] == "en" and english["root"] == "../../" and english["nav"] != first["nav"]
+
+
+def test_the_404_page_s_absolute_links_do_not_reach_the_pages_made_after_it(tmp_path):
+    planner = _planner(tmp_path)
+    before = planner.index_page(1, 1, [], False).context
+    missing = planner.not_found_page().context
+    after = planner.index_page(1, 1, [], False).context
+    assert all(item["href"].startswith(BASE) for item in missing["nav"] + missing["feeds"])
+    assert after["nav"] == before["nav"] and after["feeds"] == before["feeds"]
+    assert not any(item["href"].startswith(BASE) for item in after["nav"] + after["feeds"])
