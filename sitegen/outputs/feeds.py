@@ -22,7 +22,7 @@ from ..core.languages import language_folder
 from ..pages.lists import list_paths
 from ..pages.listing import Listing, listings_digest
 from ..pages.planner import Article, SitePlanner
-from .base import Artifact, Made, Output, SiteView
+from .base import Artifact, Job, Made, Output, SiteView
 from .index_pages import index_paths
 
 FEED_SIZE = 30
@@ -232,9 +232,9 @@ class FeedFiles(Output):
             found.append(Artifact(path, hash_bytes(listings_digest(shown), str(english)), _made(path, make)))
         # The sitemap is made of every listing's address, date and edition and of the paths
         # (and dates) of the site's lists, which follow from where the listings stand: its key
-        # is their shape alone, which no edit of a title or excerpt changes.
-        make = lambda: sitemap(config, sitemap_urls(config, view.listings, index_paths(view), list_paths(view)))  # noqa: E731
-        found.append(Artifact("sitemap.xml", hash_bytes(view.lists_shape, "sitemap"), _made("sitemap.xml", make)))
+        # is their shape alone, which no edit of a title or excerpt changes. A worker makes it
+        # beside the list pages (0.1 s at 10,000 segments, which this process spent alone).
+        found.append(Artifact("sitemap.xml", hash_bytes(view.lists_shape, "sitemap"), lambda _memo: Job(_sitemap, None)))
         found.append(Artifact("robots.txt", hash_bytes("robots"), _made("robots.txt", lambda: robots_txt(config))))
         return found
 
@@ -242,6 +242,11 @@ class FeedFiles(Output):
         if view.config.base_url:
             return []
         return ["no base_url in site.yml: feeds, sitemap.xml, robots.txt and canonical links are skipped (set base_url to make them)"]
+
+
+def _sitemap(view: SiteView, _argument: None) -> Made:
+    config = view.config
+    return Made({"sitemap.xml": sitemap(config, sitemap_urls(config, view.listings, index_paths(view), list_paths(view)))})
 
 
 def _made(path: str, produce):
