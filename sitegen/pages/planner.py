@@ -178,15 +178,11 @@ class SitePlanner:
     def base_context(self, path: str, language: str, page_title: str) -> dict[str, Any]:
         """What every page's template is given: its title and address, and what the pages of
         its folder and language share (made once a planner: its values are only read)."""
-        key = (path.rpartition("/")[0], language)
-        shared = self._folder_contexts.get(key)
+        key = ("context", path.rpartition("/")[0], language)
+        shared = self._made_once.get(key)
         if shared is None:
-            shared = self._folder_contexts[key] = self._folder_context(path, language)
+            shared = self._made_once[key] = self._folder_context(path, language)
         return shared | {"page_title": page_title, "canonical": urls.absolute_url(self.config.base_url, path) if self.config.base_url else None}
-
-    @cached_property
-    def _folder_contexts(self) -> dict[tuple[str, str], dict[str, Any]]:
-        return {}
 
     def _folder_context(self, path: str, language: str) -> dict[str, Any]:
         """The part of a page's context that follows from its folder and language alone (its
@@ -280,22 +276,23 @@ class SitePlanner:
 
     def _term_links(self, path: str, taxonomy: str, terms: Sequence[str], english: bool) -> list[dict[str, Any]]:
         """Links to the pages of a segment's tags, authors or section, in the page's edition."""
-        made = self._term_links_made
+        made = self._made_once
         where = path.rpartition("/")[0]  # pages of one folder link a term alike
         links = []
         for term in terms:
-            link = made.get((where, taxonomy, term, english))
+            link = made.get(("link", where, taxonomy, term, english))
             if link is None:
                 folder = self.target_folder if english else ""
                 href = urls.relative_url(path, urls.term_page(taxonomy, term_slug(term), 1, folder))
-                link = made[(where, taxonomy, term, english)] = self.term_label(taxonomy, term, english) | {"href": href}
+                link = made[("link", where, taxonomy, term, english)] = self.term_label(taxonomy, term, english) | {"href": href}
             links.append(link)
         return links
 
     @cached_property
-    def _term_links_made(self) -> dict[tuple[str, str, str, bool], dict[str, Any]]:
-        """Term links made by this planner: a list page's fifty entries show a few terms over
-        and over (a quarter of the time spent making a tag's or a month's page)."""
+    def _made_once(self) -> dict[tuple, Any]:
+        """What this planner made for the pages of a folder, which they only read: their shared
+        context, term links and entries' term links. A list page's fifty entries show a few
+        terms over and over (their links were a quarter of a tag's or a month's page)."""
         return {}
 
     def _block_html(self, block: Block, path: str) -> str:
@@ -492,16 +489,12 @@ class SitePlanner:
     def _entry_terms(self, path: str, section: str | None, tags: tuple[str, ...], english: bool) -> list[dict[str, Any]]:
         """A list entry's links to its section and tags, made once for the pages of a folder
         (entries only read them): a list's fifty entries show a few sections and tags over and over."""
-        key = (path.rpartition("/")[0], section, tags, english)
-        made = self._entry_terms_made.get(key)
+        key = ("terms", path.rpartition("/")[0], section, tags, english)
+        made = self._made_once.get(key)
         if made is None:
             sections = [link | {"kind": "section"} for link in self._term_links(path, "sections", (section,) if section else (), english)]
-            made = self._entry_terms_made[key] = sections + [link | {"kind": "tag"} for link in self._term_links(path, "tags", tags, english)]
+            made = self._made_once[key] = sections + [link | {"kind": "tag"} for link in self._term_links(path, "tags", tags, english)]
         return made
-
-    @cached_property
-    def _entry_terms_made(self) -> dict[tuple[str, str | None, tuple[str, ...], bool], list[dict[str, Any]]]:
-        return {}
 
     def related_entry(self, path: str, story: tuple[str, str, date | None], english: bool) -> RelatedEntry:
         """A related story, (slug, title, date), as a segment page of one edition lists it."""
