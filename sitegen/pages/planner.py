@@ -487,14 +487,17 @@ class SitePlanner:
         }
 
     def _entry_terms(self, path: str, section: str | None, tags: tuple[str, ...], english: bool) -> list[dict[str, Any]]:
-        """A list entry's links to its section and tags, made once for the pages of a folder
-        (entries only read them): a list's fifty entries show a few sections and tags over and over."""
-        key = ("terms", path.rpartition("/")[0], section, tags, english)
-        made = self._made_once.get(key)
-        if made is None:
-            sections = [link | {"kind": "section"} for link in self._term_links(path, "sections", (section,) if section else (), english)]
-            made = self._made_once[key] = sections + [link | {"kind": "tag"} for link in self._term_links(path, "tags", tags, english)]
-        return made
+        """A list entry's links to its section and tags, each made once for the pages of a
+        folder (entries only read them). Kept term by term, not as each entry's run of terms:
+        with five of 500 tags a story, the runs were as many as the stories, in every folder."""
+        where, made, terms = path.rpartition("/")[0], self._made_once, []
+        for taxonomy, names in (("sections", (section,) if section else ()), ("tags", tags)):
+            for name in names:
+                link = made.get(("entry link", where, taxonomy, name, english))
+                if link is None:
+                    link = made[("entry link", where, taxonomy, name, english)] = self._term_links(path, taxonomy, (name,), english)[0] | {"kind": taxonomy[:-1]}
+                terms.append(link)
+        return terms
 
     def related_entry(self, path: str, story: tuple[str, str, date | None], english: bool) -> RelatedEntry:
         """A related story, (slug, title, date), as a segment page of one edition lists it."""

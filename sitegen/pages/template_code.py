@@ -29,14 +29,16 @@ from markupsafe import _escape_inner as _escape_text  # markupsafe's C escaping 
 # The names a dict answers as attributes (``x.items``): those stay Jinja's to resolve.
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
+
 def generator_version() -> str:
     """This module's own digest: part of the name of the compiled templates' cache, so that
     code compiled by another version of this generator is never read."""
     return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 
-
 class FasterCodeGenerator(CodeGenerator):
+    """Jinja's code generator, with the changes this module's docstring lists."""
+
     def _output_child_pre(self, node, frame, finalize) -> None:
         if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
             self.write("environment.escape_output(")
@@ -104,6 +106,8 @@ class FasterCodeGenerator(CodeGenerator):
 
 
 class FasterEnvironment(jinja2.Environment):
+    """Jinja's environment, compiling with FasterCodeGenerator and giving its code what it calls."""
+
     code_generator_class = FasterCodeGenerator
 
     @staticmethod
