@@ -107,15 +107,13 @@ _PARAGRAPH_BREAKERS = re.compile(f"[<>&!|~{_ODD}]")
 _NUMBERED = re.compile(r"\d+[.)]")
 _STAR_OPENS = re.compile(r"\*(?!\*?[^\s*])")
 
-# The line checks read the lines one by one in Python: a pattern anchored at every line's
-# start and end (re.M) tried every position of the body, 40 us a segment of 1.3 KB where the
-# characters' search takes 7.
-
 
 def _opens_block(text: str, openers: str) -> bool:
     """Whether a line of ``text`` (which holds no odd character: its only white space is " "
     and the newline) starts or ends with a space, starts with a numbered list's number or with
-    one of ``openers`` ("*" as _STAR_OPENS says)."""
+    one of ``openers`` ("*" as _STAR_OPENS says). Read line by line: a pattern anchored at
+    every line's start and end (re.M) tried every position of the body, 40 µs a segment of
+    1.3 KB where the search of its characters takes 7."""
     for line in text.split("\n"):
         first = line[:1]
         if first == " " or line[-1:] == " " or _NUMBERED.match(line):
