@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from sitegen.core.yamlfile import YamlError, parse_yaml, read_simple_block
+from sitegen.core.yamlfile import YamlError, key_lines, parse_yaml, read_flat_mapping, read_simple_block
 
 # Words the resolver reads as something other than text when plain (bools, nulls, numbers,
 # dates, merge keys), beside ordinary text and Arabic.
@@ -178,3 +178,97 @@ def test_memories_the_build_writes_are_read_line_by_line(pairs):
     found = read_simple_block(text)
     assert found is not None, text
     assert found == reference(text)
+
+
+# -- read_flat_mapping: front matter's "key: value" lines, read line by line -------------------
+
+FRONT_KEYS = ["title", "date", "author", "tags", "draft", "slug", "image_alt", "yes", "Null", "on", "x_2"]
+FRONT_TEXT = [*SIMPLE_TEXT, "2012-02-24", "2012-2-4", "2012-02-30", "2012-02-24 10:30", "2012-02-24T10:30:00Z", "2012-02-24t10:30:00.5+03:00",
+              "2012-02-24 10:30:00 -5", "20120224", "مراسل حمص", "true", "False", "12", "-1", "1_2", "0o7", "3.5", "2e3", "-", "-x", "?x"]
+ITEMS = ["حمص", "مجلس الأمن", "سوريا  2012", " a", "b ", "", "12", "yes", "~", "-x", "- x", "?x", "x:", "a:b", "a: b", "x #y", "x#y",
+         "'q'", '"q"', "[x]", "{x}", "*a", "&a", "!t", "@x", "`x`", "%x", "|", ">", "2012-02-24", "ن,ص", "a\\b"]
+flow_lists = st.builds(lambda items, spaced: "[" + (", " if spaced else ",").join(items) + "]", st.lists(st.sampled_from(ITEMS), max_size=4), st.booleans())
+front_values = st.one_of(value_lines, st.builds(_quoted, st.sampled_from(FRONT_TEXT), st.sampled_from(["plain", "single", "double"])), flow_lists,
+                         st.sampled_from(["[a, b,]", "[ ]", "[]", "[a]x", "[a", "[a, [b]]", "[a, {b: c}]", "[ a , b ]"]))
+front_lines = st.one_of(
+    st.builds(lambda lead, key, value: f"{lead}{key}: {value}", st.sampled_from(["", "", "", " ", "  ", "- "]), st.sampled_from(FRONT_KEYS), front_values),
+    st.builds(lambda key: f"{key}:", st.sampled_from(FRONT_KEYS)),
+    st.sampled_from(["", "   ", "# note", "  # note", "...", "---", "key: v # note", "tags:", "  - a", "title: >", "  folded", "%TAG ! x", "\tdate: 2012-02-24"]),
+)
+
+
+def typed(value):
+    """A value with the type of everything in it: True is not 1, nor a date a datetime."""
+    if isinstance(value, dict):
+        return {typed(k): typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [typed(v) for v in value]
+    return (type(value).__name__, value)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(front_lines, max_size=5))
+@example(["tags: [a, {b: c}]"]).via("a mapping in a list")
+@example(["tags: [a, [b]]"]).via("a list in a list")
+@example(["tags: ['q', b]"]).via("a quoted item")
+@example(["tags: [a: b]"]).via("a pair in a list")
+@example(["tags: [&x a, *x]"]).via("an alias in a list")
+@example(["tags: [a #b]"]).via("a comment in a list")
+@example(["tags: [ a ,  b  c ]"]).via("spaces around and inside items")
+def test_front_matter_lines_are_read_as_pyyaml_reads_them_or_not_at_all(lines):
+    """Where read_flat_mapping gives a value, it is PyYAML's, of the same types, with each key
+    on the line PyYAML says; where PyYAML refuses the text, read_flat_mapping gives nothing."""
+    text = "\n".join(lines)
+    found = read_flat_mapping(text)
+    try:
+        expected = reference(text)
+    except (yaml.YAMLError, ValueError):  # a date PyYAML cannot build (2012-02-30) raises ValueError
+        assert found is None
+        return
+    if found is not None:
+        value, lines_of = found
+        assert typed(value) == typed(expected)
+        assert lines_of == key_lines(parse_yaml(text).node)
+
+
+WORDS = st.text(alphabet="abcdxzحمصدرعا ", min_size=1, max_size=12).map(str.strip).filter(bool)  # no yes/no/null/on in it
+good_values = st.one_of(
+    WORDS,
+    st.builds(lambda word: "'" + word.replace("'", "''") + "'", st.text(alphabet="ab c'#:حم", min_size=1, max_size=8)),
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)).map(date.isoformat),
+    st.sampled_from(["true", "false", "True", "no", "On"]),
+    st.builds(lambda items, gaps: "[" + ",".join(f"{gap}{item}{gap}" for item, gap in zip(items, gaps)) + "]",
+              st.lists(WORDS, max_size=4), st.lists(st.sampled_from(["", " ", "  "]), min_size=4, max_size=4)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["title", "date", "author", "tags", "slug", "draft", "image_alt"]), good_values, min_size=1, max_size=6),
+       st.lists(st.sampled_from(["", "# note", "  # note"]), max_size=2))
+def test_front_matter_of_the_common_shape_takes_the_fast_path_and_reads_as_pyyaml(fields, between):
+    """Front matter as newsrooms write it (text, dates, booleans, lists of words; comments and
+    blank lines between) is read line by line, to PyYAML's very values and lines."""
+    lines = [f"{key}: {value}" for key, value in fields.items()]
+    text = "\n".join(lines[:1] + between + lines[1:])
+    found = read_flat_mapping(text)
+    assert found is not None, text
+    assert typed(found[0]) == typed(reference(text))
+    assert found[1] == key_lines(parse_yaml(text).node)
+
+
+def test_front_matter_as_newsrooms_write_it_is_read_line_by_line():
+    """The common shapes take the fast path (the test above holds on whatever it takes)."""
+    text = "title: «حمص» تحت القصف\ndate: 2012-02-24\nauthor: مراسل حمص\ntags: [حمص, بابا عمرو]\ndraft: false\n# a note\nslug: homs-2012"
+    value, lines_of = read_flat_mapping(text)
+    assert value == {"title": "«حمص» تحت القصف", "date": date(2012, 2, 24), "author": "مراسل حمص", "tags": ["حمص", "بابا عمرو"], "draft": False, "slug": "homs-2012"}
+    assert lines_of == {"title": 1, "date": 2, "author": 3, "tags": 4, "draft": 5, "slug": 7}
+    for unsure in ("date: 2012-02-30", "tags: [12, حمص]", "title: x\ntitle: y", "title: 'it''s' # no", "count: 12", "empty:"):
+        assert read_flat_mapping(unsure) is None, unsure
+
+
+def test_what_python_prints_pyyaml_reads():
+    """read_simple_block and read_flat_mapping skip PyYAML's check for characters it refuses
+    when Python would print every character of every line: that must never let one through."""
+    non_printable = yaml.reader.Reader.NON_PRINTABLE
+    refused_yet_printable = [hex(code) for code in range(0x110000) if chr(code).isprintable() and non_printable.match(chr(code))]
+    assert refused_yet_printable == []

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..core.diagnostics import Problem, error, warning
-from ..core.yamlfile import YamlError, key_lines, parse_yaml
+from ..core.yamlfile import YamlError, key_lines, parse_yaml, read_flat_mapping
 from .sources import SourceFile
 
 SEPARATOR = re.compile(r"^[ \t]*={3,}[ \t]*$")
@@ -135,23 +135,27 @@ def read_front_matter(lines: list[str], first_line: int, source: SourceFile) -> 
         ]
     yaml_text = "\n".join(lines[opening + 1 : closing])
     offset = open_line  # line of the first YAML line is open_line + 1
-    try:
-        doc = parse_yaml(yaml_text)
-    except YamlError as exc:
-        line = offset + exc.line if exc.line else open_line
-        return FrontMatter(), closing + 1, [error(source.path, line, f"front matter: {exc.message}: fix the YAML between the '---' lines")]
-    if doc.value is None:
+    flat = read_flat_mapping(yaml_text)  # the common shape, without PyYAML's parser
+    if flat is None:
+        try:
+            doc = parse_yaml(yaml_text)
+        except YamlError as exc:
+            line = offset + exc.line if exc.line else open_line
+            return FrontMatter(), closing + 1, [error(source.path, line, f"front matter: {exc.message}: fix the YAML between the '---' lines")]
+        flat = doc.value, key_lines(doc.node)
+    read, read_lines = flat
+    if read is None:
         return FrontMatter(), closing + 1, []
-    if not isinstance(doc.value, dict):
+    if not isinstance(read, dict):
         return FrontMatter(), closing + 1, [
             error(source.path, open_line + 1, "front matter must be 'key: value' lines (a mapping), e.g. 'title: ...'")
         ]
     problems: list[Problem] = []
     values: dict[str, Any] = {}
     lines_of: dict[str, int] = {}
-    for key, line in key_lines(doc.node).items():
+    for key, line in read_lines.items():
         absolute = offset + line
-        value = doc.value.get(key)
+        value = read.get(key)
         if key not in FRONT_MATTER_KEYS:
             problems.append(
                 warning(source.path, absolute, f"unknown front matter key '{key}' ignored: known keys are {', '.join(FRONT_MATTER_KEYS)}")

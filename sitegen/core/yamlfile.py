@@ -125,13 +125,14 @@ def read_simple_block(text: str) -> dict[str, Any] | None:
     a plain value is typed by the loader's own resolver. PyYAML's reading of a memory (parse,
     resolve, construct) was the largest part of a cold build's reading of memories.
     """
-    if any(character in text for character in _NOT_SIMPLE) or _NON_PRINTABLE.search(text):
+    lines = _plain_lines(text)
+    if lines is None:
         return None
     top: dict[str, Any] = {}
     items: list[dict[str, Any]] | None = None  # the list the last key opened
     item: dict[str, Any] | None = None
     match = _SIMPLE_LINE.match
-    for line in text.split("\n"):
+    for line in lines:
         found = match(line)
         if found is None:
             bare = line.lstrip(" ")
@@ -159,13 +160,105 @@ def read_simple_block(text: str) -> dict[str, Any] | None:
             elif item is None or key in item:
                 return None
             target = item
-        value = _simple_scalar(raw)
+        value = _short_scalar(raw) if len(raw) < _SHORT else _simple_scalar(raw)
         if value is _NOT_READ:
             return None
         target[key] = value
     if not top or (items is not None and not items):
         return None
     return top
+
+
+def _plain_lines(text: str) -> list[str] | None:
+    """The lines of ``text``; None if it holds a character PyYAML reads otherwise than as one
+    more character of a line (a tab, another line break, a byte-order mark) or refuses."""
+    if any(character in text for character in _NOT_SIMPLE):
+        return None
+    lines = text.split("\n")
+    # What Python prints is printable to PyYAML too (its refusals are controls, surrogates and
+    # two noncharacters, none of which Python prints); PyYAML's own search, three quarters of
+    # the time of this check, runs only for a line holding something else (a bidi mark).
+    if not all(map(str.isprintable, lines)) and _NON_PRINTABLE.search(text):
+        return None
+    return lines
+
+
+def read_flat_mapping(text: str) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """A document of ``key: value`` lines at the margin (blank and comment lines between),
+    as PyYAML's safe loader reads it, with each key's line (1-based); None for anything else,
+    which then goes through :func:`parse_yaml`. A value is text, a boolean or a date, plain or
+    quoted without escapes, or a list of plain text on its line (``tags: [حمص, سوريا]``).
+    The shape of a segment's front matter: PyYAML's parser, made for each of a few lines, was
+    most of the time of reading it.
+    """
+    lines = _plain_lines(text)
+    if lines is None:
+        return None
+    values: dict[str, Any] = {}
+    lines_of: dict[str, int] = {}
+    match = _SIMPLE_LINE.match
+    for number, line in enumerate(lines, 1):
+        found = match(line)
+        if found is None:
+            bare = line.lstrip(" ")
+            if not bare or bare[0] == "#":
+                continue  # blank, or a comment
+            return None
+        lead, key, raw = found.groups()
+        if lead is not None or raw is None or key in values or not _key_is_text(key):
+            return None  # indented; a null; a repeated key; yes, no, null...
+        if raw[0] == "[":
+            value = _flow_list(raw)
+        else:  # a date or an author comes back segment after segment: judged once
+            value = _short_front_scalar(raw) if len(raw) <= _SHORT_FRONT else _front_scalar(raw)
+        if value is _NOT_READ:
+            return None
+        values[key] = value
+        lines_of[key] = number
+    return (values, lines_of) if values else None
+
+
+_SHORT_FRONT = 32
+
+
+@functools.lru_cache(maxsize=1024)
+def _short_front_scalar(raw: str) -> Any:
+    return _front_scalar(raw)  # text, a boolean or a date: values no one can change
+
+
+def _front_scalar(raw: str) -> Any:
+    value = _simple_scalar(raw)
+    if value is _NOT_READ and raw[0] not in "'\"" and not _plain_reads_otherwise(raw) and _plain_tag(raw) == _TIMESTAMP:
+        try:  # PyYAML's own constructor (the C loader's too): a date, or a date and time
+            return _TIMESTAMPS.construct_yaml_timestamp(yaml.ScalarNode(_TIMESTAMP, raw))
+        except (ValueError, TypeError, OverflowError):
+            return _NOT_READ  # 2012-02-30: parse_yaml names the line
+    return value
+
+
+def _flow_list(raw: str) -> list[str] | object:
+    """``[a, b]`` as PyYAML reads it, when each item is plain text of ordinary characters."""
+    if raw[-1] != "]":
+        return _NOT_READ
+    inner = raw[1:-1]
+    if not inner.strip(" "):
+        return []
+    if _FLOW_UNSURE.search(inner):
+        return _NOT_READ
+    items = [item.strip(" ") for item in inner.split(",")]
+    if not all(items) or any(item[0] in "-?" or _plain_tag(item) != _STR for item in items):
+        return _NOT_READ  # an empty item (a trailing comma), an indicator first, a number, a null...
+    return items
+
+
+# A memory's short values come back entry after entry, file after file (a provider, a date,
+# false, '1.2'): each is judged once. Its keys (16 characters) and texts are not remembered.
+_SHORT = 16
+
+
+@functools.lru_cache(maxsize=1024)
+def _short_scalar(raw: str) -> Any:
+    return _simple_scalar(raw)
 
 
 def _simple_scalar(raw: str) -> Any:
@@ -295,6 +388,10 @@ _RESOLVED_FIRST = frozenset(_RESOLVER.yaml_implicit_resolvers)
 # A rule for any first character, or for a place in the document (PyYAML's own has none).
 _ANY_FIRST_RESOLVED = None in _RESOLVED_FIRST or bool(_RESOLVER.yaml_path_resolvers)
 _BOOL = "tag:yaml.org,2002:bool"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_TIMESTAMPS = yaml.constructor.SafeConstructor()
+# In a flow list's items: what ends, opens or quotes a node, a comment, a key, an alias, a tag...
+_FLOW_UNSURE = re.compile(r"[\[\]{}'\"#&*!|>%@`:]")
 # A key of the shape, at the margin or under a list's item; its value after one space.
 _SIMPLE_LINE = re.compile(r"(- |  )?([A-Za-z_][A-Za-z0-9_]*):(?: (.+))?\Z")
 # What a plain scalar cannot start with (an indicator, a space), and characters PyYAML reads

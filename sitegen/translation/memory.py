@@ -306,7 +306,7 @@ def _read_fast(value: Any, path: Path, source_file: str, source_language: str, t
     entries = []
     keys: set[str] = set()
     for raw in raw_entries:
-        if not isinstance(raw, dict) or not _FAST_FIELDS.issuperset(raw) or not all(f in raw for f in REQUIRED_FIELDS):
+        if not isinstance(raw, dict) or not _FAST_FIELDS.issuperset(raw) or not raw.keys() >= _REQUIRED:
             return None
         source, translation, provider, day, reviewed = raw["source"], raw["translation"], raw["provider"], raw["date"], raw["reviewed"]
         if not (isinstance(source, str) and source.strip() and isinstance(translation, str) and translation.strip()):
@@ -326,6 +326,7 @@ def _read_fast(value: Any, path: Path, source_file: str, source_language: str, t
 
 
 _FAST_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS)
+_REQUIRED = frozenset(REQUIRED_FIELDS)
 
 
 def resolve_duplicates(memory: Memory) -> tuple[Memory | None, list[Problem]]:
