@@ -174,6 +174,26 @@ def test_damaged_slots_looked_at_by_the_finishing_stage_start_the_build_again(tm
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
 
 
+@pytest.mark.parametrize("where", ["first page", "middle", "last page"])
+def test_a_cache_file_damaged_on_disk_starts_the_build_again(tmp_path: Path, workers: int, where: str) -> None:
+    # A cache file holding pages of garbage (a disk's fault, a copy cut short): sqlite says so
+    # where it reads them, in the middle of a build; the build then starts again without it,
+    # and the site is a full build's (it stopped with sqlite's traceback).
+    site = make(tmp_path)
+    rebuild(site, workers)
+    (database,) = (site / ".cache").glob("build-*.sqlite")
+    pages = database.stat().st_size // sitegen.pipeline.cache.PAGE_SIZE
+    assert pages >= 3, "the tables span pages"
+    page = {"first page": 0, "middle": pages // 2, "last page": pages - 1}[where]
+    with open(database, "r+b") as handle:
+        handle.seek(page * sitegen.pipeline.cache.PAGE_SIZE + (100 if page == 0 else 0))  # past the header's magic: sqlite must read to see it
+        handle.write(bytes(range(256)) * 64)
+    _edit(site, "مقال ثان معدل عن حماة وحمص.\n")
+    result = rebuild(site, workers)
+    assert result.written
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
 def test_touched_files_are_read_once_and_the_next_build_has_nothing_to_do(tmp_path: Path, workers: int, monkeypatch) -> None:
     # A touch or a checkout changes every file's mtime and none of its bytes: the build after
     # it reads them, makes nothing and writes nothing but their new signatures, so the one

@@ -51,6 +51,16 @@ class CacheDamaged(Exception):
     """The cache holds a value this tool never stores (damaged, or planted): build without it."""
 
 
+def cache_damaged(exc: BaseException) -> bool:
+    """Whether ``exc`` says the cache cannot be used: a value this tool never stores, or a page
+    sqlite finds damaged (a disk's fault, a copy cut short, a hand). The build then goes on
+    without it. A full disk or a failed read is not that: it stops the build as it would
+    anywhere else."""
+    if isinstance(exc, sqlite3.DatabaseError):
+        return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    return isinstance(exc, CacheDamaged)
+
+
 class _PlainValues(pickle.Unpickler):
     """Unpickles only the value types the build stores. A cache file is not trusted input (a
     planted one must not run code, even with --offline): pickle would call whatever a file

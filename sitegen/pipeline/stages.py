@@ -17,6 +17,7 @@ else is made again (pipeline/engine.py states the rule once).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
@@ -34,7 +35,7 @@ from ..core.urls import ARCHIVE
 from ..pages.theme import load_theme
 from ..translation.companions import TranslationReport
 from ..translation.site_words import with_site_words
-from .cache import AllowList, BuildCache, CacheDamaged, tool_version
+from .cache import AllowList, BuildCache, CacheDamaged, cache_damaged, tool_version
 from .plan import (
     BuildOptions,
     BuildPlan,
@@ -98,7 +99,9 @@ def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
                 found = replace(found, problems=found.problems + tuple(words_problems))
                 try:
                     return build(survey(config, options, theme, fingerprint, cache, found, summary), cache, keep_long_lived)
-                except CacheDamaged:
+                except (CacheDamaged, sqlite3.DatabaseError) as exc:
+                    if not cache_damaged(exc):
+                        raise
                     cache = _cache_anew(cache, cache_path)
                     return build(survey(config, options, theme, fingerprint, cache, found, None), cache, keep_long_lived)
             finally:
@@ -112,7 +115,9 @@ def _open_cache(path: Path, config: SiteConfig, fingerprint: str) -> tuple[Build
     cache = BuildCache.open(path, CACHE_TYPES)
     try:
         return cache, previous_build(config, cache, fingerprint)
-    except CacheDamaged:
+    except (CacheDamaged, sqlite3.DatabaseError) as exc:
+        if not cache_damaged(exc):
+            raise
         return _cache_anew(cache, path), None
 
 
