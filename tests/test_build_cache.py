@@ -47,6 +47,27 @@ def test_a_new_cache_and_one_of_an_older_layout_are_made_with_large_pages(tmp_pa
         cache.close()
 
 
+def test_only_a_new_cache_file_is_written_without_syncing(tmp_path: Path) -> None:
+    # A new file holds no earlier build's records for a power cut to mix with this build's
+    # (what it leaves is damage or an empty cache: test_incremental's damaged files); a file
+    # that holds some is synced at its checkpoints, which makes the first build's durable too.
+    path = tmp_path / "build.sqlite"
+    cache = BuildCache.open(path)
+    try:
+        assert cache.db.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
+        cache.replace_files({"a.txt": ("key", ("record",))}, [])
+    finally:
+        cache.close()
+    cache = BuildCache.open(path)
+    try:
+        assert cache.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert cache.recorded_keys(["a.txt"]) == {"a.txt": "key"}
+        cache.clear()  # a full build into a file with an earlier build's pages in it: still synced
+        assert cache.db.execute("PRAGMA synchronous").fetchone()[0] == 1
+    finally:
+        cache.close()
+
+
 def test_the_document_sequence_is_read_from_an_index_without_the_packed_documents(tmp_path: Path) -> None:
     cache = BuildCache.open(tmp_path / "build.sqlite")
     try:

@@ -152,6 +152,12 @@ class BuildCache:
                 """
             )
             self.db.execute(f"PRAGMA user_version={SCHEMA}")
+            # A new file holds no build's work to protect: what a power cut leaves of this
+            # build's, unsynced, is met as damage or as an empty cache, never mixed with an
+            # older build's records (there are none in it). Syncing the first build's 70 MB at
+            # its commit took 0.45 s of a cold build at 10,000 segments. The next build, which
+            # has one to protect, syncs (NORMAL) and so makes this one's durable too.
+            self.db.execute("PRAGMA synchronous=OFF")
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
