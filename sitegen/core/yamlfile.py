@@ -125,23 +125,13 @@ def read_simple_block(text: str) -> dict[str, Any] | None:
     a plain value is typed by the loader's own resolver. PyYAML's reading of a memory (parse,
     resolve, construct) was the largest part of a cold build's reading of memories.
     """
-    lines = _plain_lines(text)
+    lines = _key_value_lines(text)
     if lines is None:
         return None
     top: dict[str, Any] = {}
     items: list[dict[str, Any]] | None = None  # the list the last key opened
     item: dict[str, Any] | None = None
-    match = _SIMPLE_LINE.match
-    for line in lines:
-        found = match(line)
-        if found is None:
-            bare = line.lstrip(" ")
-            if not bare or bare[0] == "#":
-                continue  # blank, or a comment
-            return None
-        lead, key, raw = found.groups()
-        if not _key_is_text(key):
-            return None  # yes, no, null...: a key PyYAML would not read as text
+    for _number, lead, key, raw in lines:
         if lead is None:
             if key in top or (items is not None and not items):
                 return None  # a repeated key; a key with nothing under it (null)
@@ -169,9 +159,12 @@ def read_simple_block(text: str) -> dict[str, Any] | None:
     return top
 
 
-def _plain_lines(text: str) -> list[str] | None:
-    """The lines of ``text``; None if it holds a character PyYAML reads otherwise than as one
-    more character of a line (a tab, another line break, a byte-order mark) or refuses."""
+def _key_value_lines(text: str) -> list[tuple[int, str | None, str, str | None]] | None:
+    """Each ``key: value`` line of ``text`` as (its number from 1, its lead: None, '- ' or
+    '  ', its key, its value or None), blank and comment lines left out; None if another line
+    is there, a key PyYAML would not read as text (yes, no, null...), or a character PyYAML
+    reads otherwise than as one more character of a line (a tab, another line break, a
+    byte-order mark) or refuses."""
     if any(character in text for character in _NOT_SIMPLE):
         return None
     lines = text.split("\n")
@@ -180,7 +173,20 @@ def _plain_lines(text: str) -> list[str] | None:
     # the time of this check, runs only for a line holding something else (a bidi mark).
     if not all(map(str.isprintable, lines)) and _NON_PRINTABLE.search(text):
         return None
-    return lines
+    found_lines = []
+    match = _SIMPLE_LINE.match
+    for number, line in enumerate(lines, 1):
+        found = match(line)
+        if found is None:
+            bare = line.lstrip(" ")
+            if not bare or bare[0] == "#":
+                continue  # blank, or a comment
+            return None
+        lead, key, raw = found.groups()
+        if not _key_is_text(key):
+            return None
+        found_lines.append((number, lead, key, raw))
+    return found_lines
 
 
 def read_flat_mapping(text: str) -> tuple[dict[str, Any], dict[str, int]] | None:
@@ -191,22 +197,14 @@ def read_flat_mapping(text: str) -> tuple[dict[str, Any], dict[str, int]] | None
     The shape of a segment's front matter: PyYAML's parser, made for each of a few lines, was
     most of the time of reading it.
     """
-    lines = _plain_lines(text)
+    lines = _key_value_lines(text)
     if lines is None:
         return None
     values: dict[str, Any] = {}
     lines_of: dict[str, int] = {}
-    match = _SIMPLE_LINE.match
-    for number, line in enumerate(lines, 1):
-        found = match(line)
-        if found is None:
-            bare = line.lstrip(" ")
-            if not bare or bare[0] == "#":
-                continue  # blank, or a comment
-            return None
-        lead, key, raw = found.groups()
-        if lead is not None or raw is None or key in values or not _key_is_text(key):
-            return None  # indented; a null; a repeated key; yes, no, null...
+    for number, lead, key, raw in lines:
+        if lead is not None or raw is None or key in values:
+            return None  # indented; a null; a repeated key
         if raw[0] == "[":
             value = _flow_list(raw)
         else:  # a date or an author comes back segment after segment: judged once
