@@ -354,10 +354,23 @@ def _check_manifest(site: Site, report: CheckReport) -> None:
 
 
 def _check_sitemap(site: Site, report: CheckReport) -> None:
-    rel = "sitemap.xml"
-    if rel not in site.files or not site.base_url:
+    """Every <loc> of sitemap.xml names a file of the site under base_url; when sitemap.xml is
+    an index of sitemaps (past the protocol's 50,000 URLs), so does every <loc> of each."""
+    if "sitemap.xml" not in site.files or not site.base_url:
         return
+    for sitemap in _checked_locs(site, report, "sitemap.xml"):
+        _checked_locs(site, report, sitemap, nested=True)
+
+
+def _checked_locs(site: Site, report: CheckReport, rel: str, nested: bool = False) -> list[str]:
+    """The sitemaps ``rel`` names if it is an index (each checked to be a file of the site),
+    after reporting every <loc> that is not."""
     text = (site.root / rel).read_text(encoding="utf-8", errors="replace")
+    index = "<sitemapindex" in text
+    if index and nested:
+        report.add(rel, "is an index of sitemaps named by another: the sitemap protocol allows one level; list its sitemaps in sitemap.xml")
+        return []
+    named = []
     for url in SITEMAP_LOC.findall(text):
         if not url.startswith(site.base_url):
             report.add(rel, f"<loc> {url} is not under base_url {site.base_url}")
@@ -365,6 +378,9 @@ def _check_sitemap(site: Site, report: CheckReport) -> None:
         found = site._own_absolute(url)
         if found.problem:
             report.add(rel, f"<loc> {url} {found.problem}")
+        elif index:
+            named.append(found.target)
+    return named
 
 
 # -- command line ----------------------------------------------------------------

@@ -165,19 +165,54 @@ class SitemapUrl:
     alternates: tuple[tuple[str, str], ...] = ()  # (hreflang, path), including itself
 
 
-def sitemap(config: SiteConfig, entries: Sequence[SitemapUrl]) -> bytes:
+# The sitemap protocol's bounds on one file (sitemaps.org; search engines refuse a file past
+# either): 50,000 URLs and 50 MiB before compression. A site past them (25,000 segments
+# with their English pages indexed) gets sitemap.xml as an index of numbered sitemaps,
+# each within both; robots.txt names sitemap.xml either way.
+SITEMAP_URLS_AT_MOST = 50_000
+SITEMAP_BYTES_AT_MOST = 50 * 1024 * 1024
+
+_SITEMAP_XMLNS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+_URLSET_OPEN = f'<?xml version="1.0" encoding="utf-8"?>\n<urlset {_SITEMAP_XMLNS} xmlns:xhtml="http://www.w3.org/1999/xhtml">\n'
+_URLSET_CLOSE = "</urlset>\n"
+
+
+def sitemap_files(config: SiteConfig, entries: Sequence[SitemapUrl]) -> dict[str, bytes]:
+    """sitemap.xml (path -> bytes): one sitemap of every entry while it keeps within the
+    protocol's bounds; past them, an index of ``sitemap-1.xml``, ``sitemap-2.xml``… holding
+    the entries in the same order, each file within the bounds, each named in the index with
+    the newest date of its entries."""
     base = config.base_url
     assert base, "a sitemap needs base_url"
-    lines = [
-        '<?xml version="1.0" encoding="utf-8"?>',
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
-    ]
+    blocks = _url_blocks(base, entries)
+    whole = _urlset(blocks)
+    if len(blocks) <= SITEMAP_URLS_AT_MOST and len(whole) <= SITEMAP_BYTES_AT_MOST:
+        return {"sitemap.xml": whole}
+    files: dict[str, bytes] = {}
+    parts = []
+    for number, (start, stop) in enumerate(_sitemap_runs(blocks), start=1):
+        name = f"sitemap-{number}.xml"
+        files[name] = _urlset(blocks[start:stop])
+        parts.append((name, max((entry.day for entry in entries[start:stop] if entry.day), default=None)))
+    lines = ['<?xml version="1.0" encoding="utf-8"?>', f"<sitemapindex {_SITEMAP_XMLNS}>"]
+    for name, newest in parts:
+        lines.append(f"<sitemap>\n<loc>{escape(urls.absolute_url(base, name))}</loc>")
+        if newest:
+            lines.append(f"<lastmod>{newest.isoformat()}</lastmod>")
+        lines.append("</sitemap>")
+    lines.append("</sitemapindex>")
+    files["sitemap.xml"] = ("\n".join(lines) + "\n").encode("utf-8")
+    return files
+
+
+def _url_blocks(base: str, entries: Sequence[SitemapUrl]) -> list[str]:
+    """Each entry's <url> element, as text."""
+    blocks = []
     # Each page of a pair is named three times (its own entry, then an alternate in both):
     # its address is made and escaped once.
     hrefs: dict[str, str] = {}
     for entry in entries:
-        lines.append("<url>")
-        lines.append(f"<loc>{escape(urls.absolute_url(base, entry.path))}</loc>")
+        lines = ["<url>", f"<loc>{escape(urls.absolute_url(base, entry.path))}</loc>"]
         if entry.day:
             lines.append(f"<lastmod>{entry.day.isoformat()}</lastmod>")
         for hreflang, path in entry.alternates:
@@ -185,9 +220,28 @@ def sitemap(config: SiteConfig, entries: Sequence[SitemapUrl]) -> bytes:
             if href is None:
                 href = hrefs[path] = quoteattr(urls.absolute_url(base, path))
             lines.append(f'<xhtml:link rel="alternate" hreflang={quoteattr(hreflang)} href={href}/>')
-        lines.append("</url>")
-    lines.append("</urlset>")
-    return ("\n".join(lines) + "\n").encode("utf-8")
+        lines.append("</url>\n")
+        blocks.append("\n".join(lines))
+    return blocks
+
+
+def _urlset(blocks: Sequence[str]) -> bytes:
+    return (_URLSET_OPEN + "".join(blocks) + _URLSET_CLOSE).encode("utf-8")
+
+
+def _sitemap_runs(blocks: Sequence[str]) -> list[tuple[int, int]]:
+    """(start, stop) of each numbered sitemap: as many entries as the bounds let in, in order."""
+    room = SITEMAP_BYTES_AT_MOST - len((_URLSET_OPEN + _URLSET_CLOSE).encode("utf-8"))
+    runs = []
+    start, size = 0, 0
+    for at, block in enumerate(blocks):
+        length = len(block.encode("utf-8"))
+        if at > start and (at - start == SITEMAP_URLS_AT_MOST or size + length > room):
+            runs.append((start, at))
+            start, size = at, 0
+        size += length
+    runs.append((start, len(blocks)))
+    return runs
 
 
 def sitemap_urls(config: SiteConfig, listings: Sequence[Listing], index_paths: Sequence[str], list_paths: Sequence[tuple[str, date | None]] = ()) -> list[SitemapUrl]:
@@ -246,7 +300,7 @@ class FeedFiles(Output):
 
 def _sitemap(view: SiteView, _argument: None) -> Made:
     config = view.config
-    return Made({"sitemap.xml": sitemap(config, sitemap_urls(config, view.listings, index_paths(view), list_paths(view)))})
+    return Made(sitemap_files(config, sitemap_urls(config, view.listings, index_paths(view), list_paths(view))))
 
 
 def _made(path: str, produce):
