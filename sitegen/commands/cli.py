@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from ..core.generated_code import save_generated_code
+from ..core.pattern_code import save_pattern_programs
 from ..config import ConfigError, SiteConfig, load_config
 from ..pages.theme import ThemeError
 from ..pipeline.staging import OutputError
@@ -78,6 +79,7 @@ def leave(code: int | None) -> NoReturn:
     full collection, cost a one-change build 60-100 ms. Nothing is left to do by then: every
     file is written and closed (atomically), the cache committed and closed, workers joined."""
     save_generated_code()  # no atexit function runs after os._exit
+    save_pattern_programs()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
