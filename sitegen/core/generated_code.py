@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
-import marshal
 import os
 import sys
 from importlib.util import MAGIC_NUMBER
 from pathlib import Path
 from types import CodeType
+
+from .pycache import read_marshalled, write_marshalled
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "__pycache__" / f"dataclass-methods.{sys.implementation.cache_tag}.marshal"
 # Texts kept at most: past this, a save keeps only the texts this process used, so that the
@@ -55,36 +56,13 @@ class GeneratedCode:
         """Write the file again when this process compiled anything (atomically: another build
         may read it meanwhile). A folder that cannot be written is left alone: every run then
         compiles, as without this module."""
-        if not self.compiled or sys.dont_write_bytecode or os.getpid() != self._owner:
-            return
-        codes = self.known if len(self.known) <= MOST_KEPT else self.used
-        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        try:
-            self.path.parent.mkdir(exist_ok=True)
-            temporary.write_bytes(MAGIC_NUMBER + marshal.dumps(codes))
-            os.replace(temporary, self.path)
-        except OSError:
-            try:
-                temporary.unlink(missing_ok=True)
-            except OSError:
-                pass  # not even a folder to have left it in
+        if self.compiled:
+            write_marshalled(self.path, MAGIC_NUMBER, self.known if len(self.known) <= MOST_KEPT else self.used, self._owner)
 
 
 def _read(path: Path) -> dict[str, CodeType]:
     """The file's codes; none if it is missing, of another Python, or not as ``save`` writes it."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return {}
-    if not data.startswith(MAGIC_NUMBER):
-        return {}
-    try:
-        codes = marshal.loads(data[len(MAGIC_NUMBER):])
-    except (EOFError, ValueError, TypeError):
-        return {}
-    if not isinstance(codes, dict):
-        return {}
-    return {text: code for text, code in codes.items() if type(text) is str and type(code) is CodeType}
+    return {text: code for text, code in read_marshalled(path, MAGIC_NUMBER).items() if type(text) is str and type(code) is CodeType}
 
 
 def remember_generated_code(path: Path = DEFAULT_PATH) -> GeneratedCode:

@@ -17,7 +17,6 @@ this module reads it, nothing is kept and every run compiles as before.
 from __future__ import annotations
 
 import atexit
-import marshal
 import os
 import re
 import sys
@@ -26,6 +25,8 @@ from importlib.util import MAGIC_NUMBER
 from pathlib import Path
 
 import _sre
+
+from .pycache import read_marshalled, write_marshalled
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "__pycache__" / f"regex-programs.{sys.implementation.cache_tag}.marshal"
 # Written first in the file: a program is only as good as the interpreter that compiled it.
@@ -73,22 +74,12 @@ class PatternPrograms:
         return engine
 
     def save(self) -> None:
-        """Write the file again when this process compiled anything new (atomically: another
-        build may read it meanwhile). A folder that cannot be written is left alone."""
-        if not self.compiled or sys.dont_write_bytecode or os.getpid() != self._owner:
+        """Write the file again when this process compiled anything new (pycache.write_marshalled)."""
+        if not self.compiled:
             return
         with self._lock:
             programs = dict(self.known if len(self.known) <= MOST_KEPT else self.used)
-        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        try:
-            self.path.parent.mkdir(exist_ok=True)
-            temporary.write_bytes(STAMP + marshal.dumps(programs))
-            os.replace(temporary, self.path)
-        except (OSError, ValueError):
-            try:
-                temporary.unlink(missing_ok=True)
-            except OSError:
-                pass  # not even a folder to have left it in
+        write_marshalled(self.path, STAMP, programs, self._owner)
 
 
 def _program(pattern: str | bytes, flags: int) -> Program | None:
@@ -118,19 +109,7 @@ def _same_engine(engine: re.Pattern, pattern: str | bytes, program: Program) -> 
 
 def _read(path: Path) -> dict[tuple[str | bytes, int], Program]:
     """The file's programs; none if it is missing, of another Python, or not as ``save`` writes it."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return {}
-    if not data.startswith(STAMP):
-        return {}
-    try:
-        programs = marshal.loads(data[len(STAMP):])
-    except (EOFError, ValueError, TypeError):
-        return {}
-    if type(programs) is not dict:
-        return {}
-    return {key: program for key, program in programs.items() if _well_formed(key, program)}
+    return {key: program for key, program in read_marshalled(path, STAMP).items() if _well_formed(key, program)}
 
 
 def _well_formed(key, program) -> bool:
