@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import sqlite3
@@ -187,5 +190,99 @@ def test_a_record_that_cannot_be_read_ends_the_reading_ahead_and_is_met_again(tm
         assert list(steps) == [None], "one step, then the damaged record ends them"
         with pytest.raises(CacheDamaged):
             cache.records(lambda value: value[1])
+    finally:
+        cache.close()
+
+
+def _main_file_alone(path: Path, copy: Path) -> dict[str, str] | None:
+    """The files' keys the database file holds by itself, as if its write-ahead log were lost:
+    what a checkpoint has copied into it. None while the copy is torn (being written)."""
+    copy.write_bytes(path.read_bytes())
+    db = sqlite3.connect(f"file:{copy}?immutable=1", uri=True)
+    try:
+        return dict(db.execute("SELECT rel, key FROM files"))
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        db.close()
+
+
+def _existing_cache(path: Path) -> BuildCache:
+    """A cache with an earlier build's work in it, synced as such (not a new file)."""
+    BuildCache.open(path).close()
+    cache = BuildCache.open(path)
+    assert cache.synchronous == "NORMAL"
+    return cache
+
+
+def test_a_handed_over_cache_is_copied_into_its_file_by_a_detached_process(tmp_path: Path) -> None:
+    # The command line ends with os._exit and never closes the cache: what the build committed
+    # is in the write-ahead log until a detached process checkpoints it into the file.
+    path = tmp_path / "build.sqlite"
+    cache = _existing_cache(path)
+    cache.replace_files({"a.txt": ("key", ("record",))}, [])
+    assert _main_file_alone(path, tmp_path / "copy.sqlite") == {}  # only in the log so far
+    cache.hand_over()
+    found = None
+    deadline = time.monotonic() + 30
+    while found != {"a.txt": "key"} and time.monotonic() < deadline:
+        time.sleep(0.05)
+        found = _main_file_alone(path, tmp_path / "copy.sqlite")
+    assert found == {"a.txt": "key"}
+    assert cache.recorded_keys(["a.txt"]) == {"a.txt": "key"}  # and the connection still reads it
+    cache.close()
+
+
+def test_a_cache_that_wrote_nothing_is_handed_to_no_process_and_a_new_one_without_syncing(tmp_path: Path, monkeypatch) -> None:
+    started: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "Popen", lambda args, **kwargs: started.append(args))
+    new = BuildCache.open(tmp_path / "new.sqlite")
+    new.hand_over()
+    assert started == []  # nothing written, nothing to copy
+    new.replace_files({"a.txt": ("key", ("record",))}, [])
+    new.hand_over()
+    existing = _existing_cache(tmp_path / "existing.sqlite")
+    existing.put_many({"summary": "value"})
+    existing.hand_over()
+    # The new file's first build is copied unsynced, as its own commits were; a file with an
+    # earlier build's work is synced (see test_only_a_new_cache_file_is_written_without_syncing).
+    assert [(args[-2], args[-1]) for args in started] == [(str(tmp_path / "new.sqlite"), "OFF"), (str(tmp_path / "existing.sqlite"), "NORMAL")]
+    new.close()
+    existing.close()
+
+
+def test_a_cache_whose_process_cannot_be_started_is_closed_in_place(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "build.sqlite"
+    cache = _existing_cache(path)
+    cache.replace_files({"a.txt": ("key", ("record",))}, [])
+
+    def no_process(args, **kwargs):
+        raise OSError("no python")
+
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    cache.hand_over()
+    assert _main_file_alone(path, tmp_path / "copy.sqlite") == {"a.txt": "key"}  # checkpointed by the close
+    with pytest.raises(sqlite3.ProgrammingError):
+        cache.db.execute("SELECT 1")
+
+
+def test_what_a_process_ending_without_closing_committed_is_read_by_the_next(tmp_path: Path) -> None:
+    # The detached process may never run (killed with the build's group, a full process
+    # table): the log it would have copied stays, and the next build reads it.
+    path = tmp_path / "build.sqlite"
+    _existing_cache(path).close()
+    code = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from sitegen.pipeline.cache import BuildCache\n"
+        "cache = BuildCache.open(Path(sys.argv[1]))\n"
+        "cache.replace_files({'a.txt': ('key', ('record',))}, [])\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, cwd=Path(__file__).resolve().parent.parent)
+    assert _main_file_alone(path, tmp_path / "copy.sqlite") == {}  # never checkpointed
+    cache = BuildCache.open(path)
+    try:
+        assert cache.recorded_keys(["a.txt"]) == {"a.txt": "key"}
     finally:
         cache.close()

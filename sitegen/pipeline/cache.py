@@ -15,6 +15,8 @@ import hashlib
 import io
 import pickle
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
@@ -158,6 +160,9 @@ class BuildCache:
             # its commit took 0.45 s of a cold build at 10,000 segments. The next build, which
             # has one to protect, syncs (NORMAL) and so makes this one's durable too.
             self.db.execute("PRAGMA synchronous=OFF")
+            self.synchronous = "OFF"
+
+    synchronous = "NORMAL"  # as _connect sets it (OFF for a new file: see above)
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -184,6 +189,24 @@ class BuildCache:
 
     def close(self) -> None:
         self.db.close()
+
+    def hand_over(self) -> None:
+        """Leave the cache to a detached process, for a caller that ends right after without
+        closing it (the command line, which ends with os._exit). SQLite copies what a build
+        committed to the write-ahead log into the database file, and syncs both, when the last
+        connection closes: 30 ms of a one-change build at 10,000 segments and 190 ms at
+        50,000, waiting for the disk after the site is published. The detached process does
+        that copy (a passive checkpoint, then its close) while nobody waits, with this
+        connection's syncing. If it cannot run or is cut short, the log stays whole and the
+        next build reads it (SQLite recovers the log when it opens the file); nothing
+        committed is lost. Nothing written: nothing to copy."""
+        if not self.db.total_changes:
+            return
+        try:
+            subprocess.Popen([sys.executable, "-I", "-S", "-c", _CHECKPOINT, str(self.path), self.synchronous],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError:
+            self.db.close()  # no process to hand it to: copied here, as before
 
     # -- meta ------------------------------------------------------------
     def get(self, name: str, default: Any = None) -> Any:
@@ -296,6 +319,17 @@ class BuildCache:
 
     def transaction(self):
         return _Transaction(self.db)
+
+
+# Run by the detached process of BuildCache.hand_over: only the standard library (-I -S), the
+# cache's path and the syncing to use as arguments.
+_CHECKPOINT = (
+    "import sqlite3, sys\n"
+    "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "db.execute('PRAGMA synchronous=' + ('OFF' if sys.argv[2] == 'OFF' else 'NORMAL'))\n"
+    "db.execute('PRAGMA wal_checkpoint(PASSIVE)')\n"
+    "db.close()\n"
+)
 
 
 class _ReadAhead:

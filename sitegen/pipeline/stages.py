@@ -105,8 +105,10 @@ def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
                     cache = _cache_anew(cache, cache_path)
                     return build(survey(config, options, theme, fingerprint, cache, found, None), cache, keep_long_lived)
             finally:
-                cache.close()
-                if options.keep is not None:
+                if options.keep is None:
+                    cache.close()
+                else:  # the process ends right after
+                    cache.hand_over()
                     options.keep(cache)  # with the records read ahead for nothing (no work to do): freed with the process
 
 
