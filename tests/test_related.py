@@ -440,3 +440,46 @@ def test_a_ranking_from_a_damaged_or_planted_cache_is_not_used():
         again = rank_related(articles, {}, previous)
         assert again.reranked is None  # ranked afresh
         assert again.related.ranked == first.related.ranked
+
+
+def test_a_folder_named_with_the_features_separator_is_one_section_of_its_own():
+    # Features are joined with "\x1e", and an edit's ranking finds each feature's segments by
+    # searching the joined text: a section (a folder's name) holding it must neither split
+    # into other features nor match a segment that has those features.
+    hostile = "idlib\x1ewحمص"
+    listings = [
+        _listing("a", 1, 9, section=hostile), _listing("b", 1, 8, section="idlib"), _listing("c", 1, 7, section=hostile),
+        _listing("d", 1, 6, section="idlib"), _listing("e", 1, 5, section="homs"),
+    ]
+    keywords = {("b", 1): ("حمص",), ("d", 1): ("حمص",), ("e", 1): ("حمص",)}
+    full = rank_related(_articles(listings), keywords)
+    assert full.related.ranked[("a", 1)] == (("c", 1),)
+    assert set(full.related.ranked[("b", 1)]) == {("d", 1), ("e", 1)}
+    edited = [replace(listings[0], section="homs"), *listings[1:]]
+    again = rank_related(_articles(edited), keywords, full.ranking)
+    assert again.reranked is not None
+    assert again.related.ranked == rank_related(_articles(edited), keywords).related.ranked
+    assert again.ranking == rank_related(_articles(edited), keywords).ranking
+
+
+def test_an_edit_that_changes_no_segments_features_lists_no_features_members(monkeypatch):
+    # Most edits of a paragraph leave every segment's tags, section and keywords as they were:
+    # nothing is ranked again, and the members of every feature (70,000 at 10,000 segments)
+    # are not listed for nothing. An edit that changes a keyword lists them.
+    import sitegen.pages.related as related
+
+    listings = [_listing(f"f{n:02d}", 1, n, tags=[f"وسم{n % 3}"], section=("homs", "idlib")[n % 2]) for n in range(30)]
+    keywords = {(listing.source_rel, 1): ("حمص",) for listing in listings}
+    previous = rank_related(_articles(listings), keywords)
+    listed: list[int] = []
+    all_members = related._all_members
+    monkeypatch.setattr(related, "_all_members", lambda features: listed.append(len(features)) or all_members(features))
+    retitled = [replace(listing, title=f"{listing.title} (corrected)") for listing in listings]
+    again = rank_related(_articles(retitled), keywords, previous.ranking)
+    assert listed == [] and again.reranked == frozenset()
+    assert again.related.ranked == previous.related.ranked
+    rekeyed = dict(keywords) | {("f07", 1): ("إدلب",)}
+    again = rank_related(_articles(retitled), rekeyed, previous.ranking)
+    assert listed == [30] and again.reranked
+    monkeypatch.undo()
+    assert again.related.ranked == rank_related(_articles(retitled), rekeyed).related.ranked

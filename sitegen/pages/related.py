@@ -131,10 +131,6 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
     if None in features:
         features = [found if found is not None else related_features(listing, keywords.get(key, ()), slugs) for found, listing, key in zip(features, order, keys)]
     joined = tuple(map(_JOIN.join, features))
-    postings: dict[str, list[int]] = {}
-    for position, found in enumerate(features):
-        for feature in found:
-            postings.setdefault(feature, []).append(position)
     total = len(order)
     added = previous.added_before(keys) if isinstance(previous, Ranking) else None
     if added is not None:
@@ -143,14 +139,26 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
         # change of features (the new stories have all theirs new) or of weight reaches them.
         before = ("",) * added + previous.features
         changed = [position for position in range(total) if before[position] != joined[position]]
+        # No segment's features changed, none added (most edits of a paragraph): nothing is
+        # ranked again, and no feature's members are listed (13 ms at 10,000 segments).
+        postings = _all_members(features) if changed or added else {}
         reranked = frozenset(_reached(changed, before, features, postings, files, (total - added, total)))
         ranked = [()] * added + [tuple(other + added for other in others) for others in previous.ranked] if added else list(previous.ranked)
         for position in reranked:
             ranked[position] = _rank_one(position, features[position], postings, files, total)
     else:
-        ranked, reranked = _rank_all(postings, files, total), None
+        ranked, reranked = _rank_all(_all_members(features), files, total), None
     ranked = tuple(ranked)
     return Ranked(Related(order, dict(zip(keys, range(total))), ranked), Ranking(keys, joined, ranked), reranked)
+
+
+def _all_members(features: list[tuple[str, ...]]) -> dict[str, list[int]]:
+    """Each feature's segments, as positions in the site's order."""
+    postings: dict[str, list[int]] = {}
+    for position, found in enumerate(features):
+        for feature in found:
+            postings.setdefault(feature, []).append(position)
+    return postings
 
 
 def _rank_all(postings: dict[str, list[int]], files: list[str], total: int) -> list[tuple[int, ...]]:
@@ -243,7 +251,8 @@ def related_features(listing: Listing, words: tuple[str, ...], slugs: dict[str, 
         if slug:
             found.add("t" + slug)
     if listing.section:
-        found.add("s" + listing.section)
+        # A section is a folder's name, which may hold the features' separator but never "/".
+        found.add("s" + listing.section.replace(_JOIN, "/"))
     found.update("w" + word for word in words)
     return tuple(sorted(found))
 
