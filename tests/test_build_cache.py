@@ -286,3 +286,18 @@ def test_what_a_process_ending_without_closing_committed_is_read_by_the_next(tmp
         assert cache.recorded_keys(["a.txt"]) == {"a.txt": "key"}
     finally:
         cache.close()
+
+
+def test_the_detached_process_makes_no_cache_where_the_file_is_gone(tmp_path: Path) -> None:
+    # A build that found the cache damaged deletes it: a process handed the old one must not
+    # leave an empty file in its place. And a path with characters a URI escapes still works.
+    from sitegen.pipeline.cache import _CHECKPOINT
+
+    gone = tmp_path / "build #1?.sqlite"
+    finished = subprocess.run([sys.executable, "-I", "-S", "-c", _CHECKPOINT, str(gone), "NORMAL"], capture_output=True)
+    assert finished.returncode != 0 and not gone.exists()
+    cache = _existing_cache(gone)
+    cache.replace_files({"a.txt": ("key", ("record",))}, [])
+    subprocess.run([sys.executable, "-I", "-S", "-c", _CHECKPOINT, str(gone), "NORMAL"], check=True)
+    assert _main_file_alone(gone, tmp_path / "copy.sqlite") == {"a.txt": "key"}
+    cache.close()

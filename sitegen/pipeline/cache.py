@@ -322,10 +322,11 @@ class BuildCache:
 
 
 # Run by the detached process of BuildCache.hand_over: only the standard library (-I -S), the
-# cache's path and the syncing to use as arguments.
+# cache's path and the syncing to use as arguments. The file is opened only if it is there
+# (mode=rw): a build that deleted it meanwhile (a damaged cache) gets no empty one made.
 _CHECKPOINT = (
-    "import sqlite3, sys\n"
-    "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "import pathlib, sqlite3, sys\n"
+    "db = sqlite3.connect(pathlib.Path(sys.argv[1]).absolute().as_uri() + '?mode=rw', uri=True, isolation_level=None)\n"
     "db.execute('PRAGMA synchronous=' + ('OFF' if sys.argv[2] == 'OFF' else 'NORMAL'))\n"
     "db.execute('PRAGMA wal_checkpoint(PASSIVE)')\n"
     "db.close()\n"
