@@ -15,13 +15,13 @@ import hashlib
 import io
 import pickle
 import sqlite3
-import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ..core.detached import start_detached
 from ..core.hashing import value_bytes
 
 SCHEMA = 11
@@ -202,10 +202,7 @@ class BuildCache:
         committed is lost. Nothing written: nothing to copy."""
         if not self.db.total_changes:
             return
-        try:
-            subprocess.Popen([sys.executable, "-I", "-S", "-c", _CHECKPOINT, str(self.path), self.synchronous],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        except OSError:
+        if not start_detached([sys.executable, "-I", "-S", "-c", _CHECKPOINT, str(self.path), self.synchronous]):
             self.db.close()  # no process to hand it to: copied here, as before
 
     # -- meta ------------------------------------------------------------

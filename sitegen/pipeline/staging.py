@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..core import urls
+from ..core.detached import start_detached
 from ..core.fsutil import libc_function, write_all
 from .planted import FolderMark, folder_marks, marks_hold, plain_relative, remove_planted_entries
 
@@ -487,9 +488,7 @@ def throw_away(folder: Path, output_dir: Path) -> None:
 def remove_in_background(folder: Path) -> None:
     """Deleting tens of thousands of files takes a while and nobody waits for it: hand it to
     a detached ``rm``. If it is interrupted, the next build's remove_leftovers() finishes it."""
-    try:
-        subprocess.Popen(["rm", "-rf", "--", str(folder)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    except OSError:
+    if not start_detached(["rm", "-rf", "--", str(folder)]):
         shutil.rmtree(folder, ignore_errors=True)
 
 
