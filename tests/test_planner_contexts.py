@@ -39,3 +39,33 @@ def test_the_404_page_s_absolute_links_do_not_reach_the_pages_made_after_it(tmp_
     assert all(item["href"].startswith(BASE) for item in missing["nav"] + missing["feeds"])
     assert after["nav"] == before["nav"] and after["feeds"] == before["feeds"]
     assert not any(item["href"].startswith(BASE) for item in after["nav"] + after["feeds"])
+
+
+def test_pages_made_with_one_memo_for_every_file_equal_pages_made_each_with_its_own(tmp_path, monkeypatch):
+    """The file stage shares one planner memo among the files a process makes (FileContext.
+    planner_memo): every page must be what a planner of its own file alone makes of it."""
+    from sitegen.translation.translator import FakeTranslator
+    from tests.sitekit import build, tree_bytes
+
+    story = "---\ntags: [حمص, {tag}]\nauthor: {author}\n---\nفقرة أولى عن {tag}.\n\nفقرة ثانية.\n"
+    files = {
+        "content/2014/03/a.md": story.format(tag="بابا عمرو", author="مراسل"),
+        "content/2014/03/b.md": story.format(tag="الخالدية", author="مراسلة"),
+        "content/2014/c.txt": "نص أول.\n=====\nنص ثان.\n=====\nنص ثالث.\n",
+        "content/d.txt": "قصة في أعلى المجلد.\n",
+    }
+    site = write_site(tmp_path / "site", files, {"base_url": BASE, "translation": {"enabled": True}})
+    made_contexts = []
+    folder_context = SitePlanner._folder_context
+    monkeypatch.setattr(SitePlanner, "_folder_context", lambda self, *args: made_contexts.append(args) or folder_context(self, *args))
+    assert build(site, workers=1, translator_factory=FakeTranslator).written
+    shared, contexts_shared = tree_bytes(site / "_site"), len(made_contexts)
+
+    planner_init = SitePlanner.__init__
+    monkeypatch.setattr(SitePlanner, "__init__", lambda self, config, companions=None, photos=None, made_once=None: planner_init(self, config, companions, photos))
+    for made in (site / "_site", site / ".cache"):
+        __import__("shutil").rmtree(made)
+    made_contexts.clear()
+    assert build(site, workers=1, translator_factory=FakeTranslator).written
+    assert tree_bytes(site / "_site") == shared
+    assert contexts_shared < len(made_contexts)  # the memo was shared: fewer contexts were made

@@ -51,10 +51,16 @@ def display_path(path: str | Path) -> str:
     """A path as the user typed it: relative to the working directory when inside it."""
     if isinstance(path, str) and not os.path.isabs(path):
         return path
+    text = os.fspath(path)
+    # What relpath gives a normal path below the working directory, without its work (14 µs,
+    # for every source file of a build: each names its file where its slugs are claimed).
+    below = os.path.join(os.getcwd(), "")
+    if text.startswith(below) and len(text) > len(below) and os.path.normpath(text) == text:
+        return text[len(below) :]
     try:
-        return os.path.relpath(path)
+        return os.path.relpath(text)
     except ValueError:  # another drive on Windows
-        return str(path)
+        return text
 
 
 class BuildFailed(Exception):

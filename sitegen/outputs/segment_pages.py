@@ -30,10 +30,14 @@ def segment_pages(
     theme: Theme,
     photos: dict[str, PhotoRecord] | None = None,
     only: Container[int] | None = None,
+    *,
+    made_once: dict | None = None,
 ) -> list[tuple[int, Page, bytes]]:
     """The pages of one source file, rendered, each with its segment's number (of the segments
-    numbered in ``only``, if given); ``photos``: its processed photos, by the path its text gives."""
-    planner = SitePlanner(config, {(rel, n): c for n, c in companions.items()}, photos)
+    numbered in ``only``, if given); ``photos``: its processed photos, by the path its text gives;
+    ``made_once``: what the planners of the build's other files made for every page of a folder
+    (SitePlanner)."""
+    planner = SitePlanner(config, {(rel, n): c for n, c in companions.items()}, photos, made_once)
     return [(number, page, render_page(theme, config, page)) for number, page in planner.segment_pages(Article(rel, segments), only)]
 
 

@@ -113,8 +113,15 @@ def _shown_date(day: date, language: str, numerals: str, calendar: str) -> dict[
 class SitePlanner:
     """Builds the Page values of one site. Holds only read-only inputs."""
 
-    def __init__(self, config: SiteConfig, companions: dict[tuple[str, int], Companion] | None = None, photos: dict[str, PhotoRecord] | None = None):
+    def __init__(self, config: SiteConfig, companions: dict[tuple[str, int], Companion] | None = None, photos: dict[str, PhotoRecord] | None = None, made_once: dict[tuple, Any] | None = None):
         self.config = config
+        # What the pages of a folder share, which they only read: their context, term links and
+        # entries' term links. A list page's fifty entries show a few terms over and over
+        # (their links were a quarter of a tag's or a month's page). Given, it is shared by the
+        # planners of one build's files in a process (FileContext.planner_memo): made again for
+        # each file, the contexts of its three pages were 5-8 % of the file stage's time on an
+        # archive of one story a file. Every value in it follows from the configuration alone.
+        self._made_once: dict[tuple, Any] = {} if made_once is None else made_once
         # Only the companions of the article being planned: a page depends on its own file alone.
         self.companions = companions or {}
         # The processed photos of that article, by the path its text gives them.
@@ -287,13 +294,6 @@ class SitePlanner:
                 link = made[("link", where, taxonomy, term, english)] = self.term_label(taxonomy, term, english) | {"href": href}
             links.append(link)
         return links
-
-    @cached_property
-    def _made_once(self) -> dict[tuple, Any]:
-        """What this planner made for the pages of a folder, which they only read: their shared
-        context, term links and entries' term links. A list page's fifty entries show a few
-        terms over and over (their links were a quarter of a tag's or a month's page)."""
-        return {}
 
     def _block_html(self, block: Block, path: str) -> str:
         """A block as the original shows it: its HTML, or its photo's figure."""

@@ -147,6 +147,9 @@ class FileContext:
     # (the translate stage makes it again in any case): rendering it now was wasted work.
     defer_untranslated: bool = False
     photos: PhotoStore | None = None  # None: the build has no photo store (it is not needed)
+    # What the segment pages of every file share, by folder (SitePlanner's made_once): filled
+    # by each process for the files it makes (a forked worker fills its own copy).
+    planner_memo: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def process_files(tasks: list[FileTask], context: FileContext, workers_wanted: int) -> dict[str, FileOutcome]:
@@ -304,7 +307,7 @@ def _segment_pages(task: FileTask, context: FileContext, segments, companions: d
         made.made_of.update((path, keys[number]) for path in paths)
     pack = pack_writer(context.work_dir, config.offline_archive)
     remade = {s.number for s in segments if s.number not in kept}
-    for number, page, data in segment_pages(task.rel, segments, companions, config, context.theme, photos.records, remade) if remade else ():
+    for number, page, data in segment_pages(task.rel, segments, companions, config, context.theme, photos.records, remade, made_once=context.planner_memo) if remade else ():
         if keys:
             made.made_of[page.path] = keys[number]
         slot = data.find(_SLOT)
