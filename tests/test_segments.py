@@ -343,3 +343,25 @@ def test_forty_thousand_fences_are_found_in_bounded_time():
     found = fenced_code_lines(lines)
     assert time.monotonic() - started < 2.0
     assert len(found) == 120_000
+
+
+def test_a_markdown_file_without_a_fence_is_split_without_loading_python_markdown():
+    """Python-Markdown's fence pattern is what decides where a fence is; a file holding no
+    ``` or ~~~ has none, and loading the parser for it cost each process of a build 40-50 ms
+    (a Markdown archive whose stories need no parser never loaded it otherwise)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import sys; from sitegen.content.splitting import fenced_code_lines; "
+        "print(sorted(fenced_code_lines(sys.argv[1].split('|'))), any(m.startswith('markdown') for m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parent.parent
+
+    def run(lines: str) -> str:
+        return subprocess.run([sys.executable, "-c", script, lines], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+    assert run("**حمص** - نص.||===|نص ثان ~~ و `رمز`.") == "[] False"
+    assert run("نص.|```|===|```|بعد") == "[1, 2, 3] True"
+    assert run("نص.|~~~|===|~~~") == "[1, 2, 3] True"

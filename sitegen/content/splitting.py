@@ -85,6 +85,9 @@ def fenced_code_lines(lines: list[str]) -> set[int]:
     normalisation its NormalizeWhitespace preprocessor applies (tabs to 4 spaces,
     space-only lines emptied; neither changes the line count).
     """
+    joined = "\n".join(lines)
+    if "```" not in joined and "~~~" not in joined:
+        return set()  # no fence can open (most stories): nothing normalised, searched or imported
     from markdown.extensions.attr_list import get_attrs_and_remainder
     from markdown.extensions.fenced_code import FencedBlockPreprocessor
 
