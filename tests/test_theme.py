@@ -61,3 +61,20 @@ def test_captured_blocks_macros_and_filter_blocks_stay_markup_and_are_not_escape
 
 def test_an_autoescape_block_turned_off_prints_raw(environment):
     assert environment.from_string("{% autoescape false %}{{ v }}{% endautoescape %}|{{ v }}").render(v="<x>") == "<x>|&lt;x&gt;"
+
+
+def test_loading_every_template_ahead_renders_as_loading_each_at_its_first_page_and_skips_a_broken_one(tmp_path):
+    # Loaded before a build forks its workers (Theme.load_templates): a site's own template that
+    # does not compile is left to fail where a page renders it, as it did when loaded on demand.
+    templates = tmp_path / "site" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "broken.html").write_text("{% if %}", encoding="utf-8")
+    (templates / "notes.txt").write_text("not a template", encoding="utf-8")
+    ahead, on_demand = load_theme(tmp_path / "site", "default"), load_theme(tmp_path / "site", "default")
+    ahead.load_templates()
+    assert {"segment.html", "parallel.html", "index.html", "related.html", "base.html"} <= set(ahead._templates)
+    assert "broken.html" not in ahead._templates and "notes.txt" not in ahead._templates
+    context = {"labels": {"related": "ذات صلة"}, "related": []}
+    assert ahead.render("related.html", context) == on_demand.render("related.html", context)
+    with pytest.raises(Exception, match="Expected an expression"):
+        ahead.render("broken.html", {})

@@ -225,3 +225,27 @@ def test_a_site_of_a_few_big_files_is_made_on_every_core_as_one_core_makes_it(tm
         assert forked.count("FileContext") == 2, f"made again as translated, in workers too: {forked}"
         assert (two / "_site" / "en").is_dir()
     assert tree_bytes(one / "_site") == tree_bytes(two / "_site")
+
+
+class _Readied:
+    """Shared by the workers: what it readies for them, made once in the forking process."""
+
+    def __init__(self) -> None:
+        self.readied_in: list[int] = []
+
+    def ready_for_workers(self) -> None:
+        self.readied_in.append(os.getpid())
+
+
+def _readied(shared: _Readied, items: list[str]) -> list[tuple[int, tuple[int, ...]]]:
+    time.sleep(0.02)
+    return [(os.getpid(), tuple(shared.readied_in)) for _ in items]
+
+
+def test_what_the_shared_value_readies_for_the_workers_is_made_once_before_forking_and_inherited() -> None:
+    shared = _Readied()
+    results = workers.run_batches(_readied, [f"i{n:02d}" for n in range(24)], shared, workers=2, batch=2, threshold=4)
+    assert {pid for pid, _ in results} - {os.getpid()}, "some batches ran in a worker"
+    assert {seen for _, seen in results} == {(os.getpid(),)}, "readied once, here, and every worker saw it"
+    assert shared.readied_in == [os.getpid()]
+    assert workers.run_batches(_readied, ["a"], _Readied(), workers=2, batch=2, threshold=4) == [(os.getpid(), ())], "no fork: nothing readied"

@@ -151,6 +151,11 @@ class FileContext:
     # by each process for the files it makes (a forked worker fills its own copy).
     planner_memo: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def ready_for_workers(self) -> None:
+        """Called before the file stage forks its workers (workers.run_batches): the theme's
+        templates, which every worker renders, loaded once in this process."""
+        self.theme.load_templates()
+
 
 def process_files(tasks: list[FileTask], context: FileContext, workers_wanted: int) -> dict[str, FileOutcome]:
     """Each file on its own: in worker processes when there are many."""

@@ -168,6 +168,10 @@ def _run_alongside(pool: Any, task: Callable[[Any, list[T]], list[R]], shared: A
 def _fork_pool(shared: Any, workers: int) -> Iterator[Any]:
     """A pool of ``workers`` forked processes that inherit ``shared``; each dies with this one."""
     _inherited["shared"] = shared
+    # What every worker would load for itself (a theme's templates), loaded once here: inherited.
+    ready = getattr(shared, "ready_for_workers", None)
+    if ready is not None:
+        ready()
     # The workers inherit this process's objects. Frozen, the collector in a worker never walks
     # them: walking writes to every object, and each page written is copied (seconds of system
     # time when a late stage forks from a process holding the whole site).
