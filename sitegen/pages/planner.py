@@ -119,8 +119,8 @@ class SitePlanner:
         # entries' term links. A list page's fifty entries show a few terms over and over
         # (their links were a quarter of a tag's or a month's page). Given, it is shared by the
         # planners of one build's files in a process (FileContext.planner_memo): made again for
-        # each file, the contexts of its three pages were 5-8 % of the file stage's time on an
-        # archive of one story a file. Every value in it follows from the configuration alone.
+        # each file, the contexts of its three pages were 3-4 % of a build's CPU on an archive
+        # of one story a file. Every value in it follows from the configuration alone.
         self._made_once: dict[tuple, Any] = {} if made_once is None else made_once
         # Only the companions of the article being planned: a page depends on its own file alone.
         self.companions = companions or {}
