@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import sqlite3
@@ -34,20 +35,14 @@ def test_a_new_cache_and_one_of_an_older_layout_are_made_with_large_pages(tmp_pa
     db.close()
     assert _page_size(old) == 4096 != PAGE_SIZE
     for path in (tmp_path / "new.sqlite", old):
-        cache = BuildCache.open(path)
-        try:
+        with closing(BuildCache.open(path)) as cache:
             cache.replace_files({"b.txt": ("key", ("record",))}, [])
             assert cache.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             assert cache.recorded_keys(["a.txt", "b.txt"]) == {"b.txt": "key"}  # the old rows are gone
-        finally:
-            cache.close()
         assert _page_size(path) == PAGE_SIZE
     # Opened again at this layout, it is kept: its records stand.
-    cache = BuildCache.open(old)
-    try:
+    with closing(BuildCache.open(old)) as cache:
         assert cache.recorded_keys(["b.txt"]) == {"b.txt": "key"}
-    finally:
-        cache.close()
 
 
 def test_only_a_new_cache_file_is_written_without_syncing(tmp_path: Path) -> None:
@@ -55,33 +50,24 @@ def test_only_a_new_cache_file_is_written_without_syncing(tmp_path: Path) -> Non
     # (what it leaves is damage or an empty cache: test_incremental's damaged files); a file
     # that holds some is synced at its checkpoints, which makes the first build's durable too.
     path = tmp_path / "build.sqlite"
-    cache = BuildCache.open(path)
-    try:
+    with closing(BuildCache.open(path)) as cache:
         assert cache.db.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
         cache.replace_files({"a.txt": ("key", ("record",))}, [])
-    finally:
-        cache.close()
-    cache = BuildCache.open(path)
-    try:
+    with closing(BuildCache.open(path)) as cache:
         assert cache.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         assert cache.recorded_keys(["a.txt"]) == {"a.txt": "key"}
         cache.clear()  # a full build into a file with an earlier build's pages in it: still synced
         assert cache.db.execute("PRAGMA synchronous").fetchone()[0] == 1
-    finally:
-        cache.close()
 
 
 def test_the_document_sequence_is_read_from_an_index_without_the_packed_documents(tmp_path: Path) -> None:
-    cache = BuildCache.open(tmp_path / "build.sqlite")
-    try:
+    with closing(BuildCache.open(tmp_path / "build.sqlite")) as cache:
         docs = [(f"ar/{n}.html", f"{n}.txt", 15000 + n, f"digest{n}", bytes(4000)) for n in range(50)]
         cache.replace_search([], docs)
         plan = " ".join(row[-1] for row in cache.db.execute("EXPLAIN QUERY PLAN " + SEARCH_SEQUENCE))
         # A scan of the table would page through every packed document to reach three short columns.
         assert "COVERING INDEX" in plan, plan
         assert sorted(cache.search_sequence()) == sorted((url, day, digest) for url, _rel, day, digest, _doc in docs)
-    finally:
-        cache.close()
 
 
 def test_an_output_state_is_read_back_as_written_and_a_planted_one_is_refused(tmp_path: Path, monkeypatch) -> None:
@@ -93,8 +79,7 @@ def test_an_output_state_is_read_back_as_written_and_a_planted_one_is_refused(tm
     from sitegen.pipeline.cache import CacheDamaged, allow_list
     from sitegen.pipeline.state import STATE_TYPES, ArtifactRecord, OutputState, read_outputs
 
-    cache = BuildCache.open(tmp_path / "build.sqlite", allow_list(STATE_TYPES))
-    try:
+    with closing(BuildCache.open(tmp_path / "build.sqlite", allow_list(STATE_TYPES))) as cache:
         for state in (OutputState(), OutputState({"index.html": "d1", "ar/حمص.html": "d2"}, {"index": ArtifactRecord("k", (("index.html", "d1"),))})):
             cache.put_many({"outputs": state})
             assert read_outputs(cache) == state
@@ -104,8 +89,6 @@ def test_an_output_state_is_read_back_as_written_and_a_planted_one_is_refused(tm
             monkeypatch.undo()
             with pytest.raises(CacheDamaged):
                 read_outputs(cache)
-    finally:
-        cache.close()
 
 
 def test_an_output_record_of_the_wrong_kinds_does_not_fit() -> None:
@@ -281,11 +264,8 @@ def test_what_a_process_ending_without_closing_committed_is_read_by_the_next(tmp
     )
     subprocess.run([sys.executable, "-c", code, str(path)], check=True, cwd=Path(__file__).resolve().parent.parent)
     assert _main_file_alone(path, tmp_path / "copy.sqlite") == {}  # never checkpointed
-    cache = BuildCache.open(path)
-    try:
+    with closing(BuildCache.open(path)) as cache:
         assert cache.recorded_keys(["a.txt"]) == {"a.txt": "key"}
-    finally:
-        cache.close()
 
 
 def test_the_detached_process_makes_no_cache_where_the_file_is_gone(tmp_path: Path) -> None:
