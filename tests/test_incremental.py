@@ -10,6 +10,7 @@ import subprocess
 import time
 import zipfile
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -23,6 +24,7 @@ import sitegen.pipeline.making
 import sitegen.pipeline.finishing
 import sitegen.pipeline.plan
 import sitegen.pipeline.stages
+import sitegen.pipeline.workers
 from sitegen.pipeline.staging import read_build_id
 from sitegen.translation.translator import FakeTranslator, fake_english
 from tests.sitekit import build, tree_bytes, write_site
@@ -696,6 +698,91 @@ def test_an_edited_title_remakes_only_the_list_pages_showing_it(tmp_path: Path, 
     assert 0 < len(lists_judged) < len(every_list_page) / 3
     # The sitemap names where pages are, not what they show: not made again.
     assert "sitemap.xml" not in remade
+
+
+def test_a_story_come_into_the_english_edition_or_gone_remakes_only_its_english_lists(tmp_path: Path, workers: int, monkeypatch) -> None:
+    """A story whose translation is no longer whole leaves the English edition, and comes
+    back once it is: the English pages of its terms and month after it move, and their
+    counts. Only those lists are keyed (with the pages showing the story in Arabic), not
+    every list page, and the site is a full build's either way."""
+    site = write_site(tmp_path / "site", SPREAD, CONFIG)
+    build(site, translator_factory=FakeTranslator)
+    english_page = site / "_site" / "en" / "2020-03-05-more-1.html"
+    assert english_page.exists()
+    every_list_page = [p.relative_to(site / "_site").as_posix() for p in (site / "_site").rglob("*.html")]
+    every_list_page = [path for path in every_list_page if path.startswith(LIST_PAGE)]
+    calls = count_listed(monkeypatch)
+    judged, made = count_made(monkeypatch)
+    source = site / "content" / "2020-03-05-more.txt"
+    source.write_text(source.read_text(encoding="utf-8") + "فقرة جديدة لم تترجم بعد.\n", encoding="utf-8")
+    for translator, in_english in ((None, False), (FakeTranslator, True)):
+        calls.update(dict.fromkeys(calls, 0))
+        judged.clear()
+        made.clear()
+        if translator is None:
+            build(site, offline=True, workers=workers)
+        else:
+            build(site, translator_factory=translator, workers=workers)
+        assert english_page.exists() is in_english
+        # The index pages are listed whole (a few hundred at most); the term and archive pages are not.
+        assert calls == {"index pages": 1, "term and archive pages": 0}
+        lists_judged = [path for path in judged if path.startswith(LIST_PAGE) and path.endswith(".html") and not path.startswith(("index.html", "page-", "en/index.html", "en/page-"))]
+        # Her English author's pages, the tag's, the month's and their indexes; no list of the other tag.
+        assert {"en/authors.html", "en/tags.html", "en/archive.html"} <= set(lists_judged)
+        assert [path for path in lists_judged if "درعا" in path] == []
+        assert len(lists_judged) < len(every_list_page) / 2
+        assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_a_story_gone_from_the_english_edition_takes_the_english_pages_of_its_only_tag_along(tmp_path: Path, workers: int, monkeypatch) -> None:
+    """The English pages of a tag only one story has go with it, and come back with it: no
+    page of the lists is carried over where it should have gone, none is missing, and the
+    lists are not listed whole."""
+    site = write_site(tmp_path / "site", SPREAD | {"content/2020-03-09-alone.txt": "---\ntags: [تدمر]\n---\nخبر وحيد عن تدمر.\n"}, CONFIG)
+    build(site, translator_factory=FakeTranslator)
+    english_tag = site / "_site" / "en" / "tags" / "تدمر.html"
+    assert english_tag.exists()
+    calls = count_listed(monkeypatch)
+    source = site / "content" / "2020-03-09-alone.txt"
+    source.write_text(source.read_text(encoding="utf-8") + "فقرة جديدة لم تترجم بعد.\n", encoding="utf-8")
+    for translator, in_english in ((None, False), (FakeTranslator, True)):
+        calls.update(dict.fromkeys(calls, 0))
+        if translator is None:
+            result = build(site, offline=True, workers=workers)
+        else:
+            result = build(site, translator_factory=translator, workers=workers)
+        assert calls == {"index pages": 1, "term and archive pages": 0}
+        assert english_tag.exists() is in_english and (site / "_site" / "tags" / "تدمر.html").exists()
+        assert (quote("تدمر") in page(site, "en/tags.html")) is in_english  # the English index links it, or not
+        assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+        assert result.pages == build(tmp_path / "twin", offline=True, workers=workers).pages
+
+
+def test_the_sitemap_is_started_first_in_a_batch_of_its_own(tmp_path: Path, monkeypatch) -> None:
+    """The sitemap (of every page: as long as a batch of pages or more) is not left to the
+    end of the run, where one core would make it while the others wait: it comes first among
+    the jobs, and is counted among the work run alone; the other jobs keep their order."""
+    site = write_site(tmp_path / "site", SPREAD, CONFIG)
+    monkeypatch.setattr(sitegen.pipeline.engine, "PARALLEL_THRESHOLD", 1)
+    runs = []
+    run_batches = sitegen.pipeline.workers.run_batches
+
+    def watched(task, items, shared, **kwargs):
+        if task is sitegen.pipeline.engine._run_jobs:
+            runs.append(([job for job, _ in items], kwargs["alone"]))
+        return run_batches(task, items, shared, **kwargs)
+
+    monkeypatch.setattr(sitegen.pipeline.workers, "run_batches", watched)
+    build(site, translator_factory=FakeTranslator, workers=2)
+    pages_run = next((jobs, alone) for jobs, alone in runs if any(job.long for job in jobs))
+    jobs, alone = pages_run
+    long = [number for number, job in enumerate(jobs) if job.long]
+    assert [jobs[number].run.__name__ for number in long] == ["_sitemap"]
+    first_long = long[0]
+    assert all(not job.long and job.run.__name__ != "_sitemap" for job in jobs[:first_long])  # only split work before it
+    assert alone == first_long + 1
+    rendered = [job.argument[0] for job in jobs[first_long + 1 :] if isinstance(job.argument, tuple) and isinstance(job.argument[0], str)]
+    assert rendered[:2] == ["index.html", "page-2.html"]  # the pages keep their order behind it
 
 
 # One author with more stories than a feed shows (FEED_SIZE, 30): her oldest are on her

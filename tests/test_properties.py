@@ -8,6 +8,7 @@ file names really produce them, on whole built pages, and on the memory file.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import tempfile
@@ -456,3 +457,33 @@ def test_a_term_is_shown_by_the_name_site_yml_gives_any_of_its_spellings(names, 
     expected = written.get(term_slug(term)) if english else None
     assert SitePlanner(config).term_label("tags", term, english)["text"] == (expected or term)
     assert [unit.text for unit in tag_units(config, {term_slug(term): term})] == ([] if term_slug(term) in written else [term])
+
+
+# A listing's place, and what may change in it: its edition, its review, or where it stands.
+PLACE_CHANGES = {
+    "english_title": lambda listing: None if listing.english_title else "Title",
+    "english_reviewed": lambda listing: not listing.english_reviewed,
+    "tags": lambda listing: (*listing.tags, "جديد"),
+    "date": lambda listing: None if listing.date else datetime.date(2013, 5, 1),
+    "number": lambda listing: listing.number + 1,
+    "section": lambda listing: "أخرى",
+}
+
+
+@FAST
+@given(st.sets(st.sampled_from(sorted(PLACE_CHANGES))), st.booleans(), st.booleans(), st.booleans())
+def test_a_listing_says_whether_it_came_into_the_english_edition_or_only_moved_there(changes, english, reviewed, dated):
+    """edition_change, from a listing's place before: True when whether it is in English
+    changed (its review with it or not), False when only its review did, None when anything
+    else of its place changed (the lists it stands in). Its texts never count."""
+    from dataclasses import replace
+
+    from sitegen.pages.listing import Listing, edition_change
+
+    before = Listing("a.txt", 1, 2, "a-1", "t", datetime.date(2012, 1, 1) if dated else None, "e", "T" if english else None, None,
+                     english_reviewed=reviewed, tags=("حمص",))
+    after = replace(before, title="عنوان آخر", excerpt="نص آخر", **{name: PLACE_CHANGES[name](before) for name in changes})
+    moved = changes - {"english_title", "english_reviewed"}
+    expected = None if moved else "english_title" in changes
+    assert edition_change(after, before.place) is expected
+    assert edition_change(before, before.place) is False  # a place that stands: nothing moved

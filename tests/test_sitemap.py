@@ -12,6 +12,8 @@ from urllib.parse import unquote
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sitegen.commands.check import check_site
 from sitegen.config import load_config
@@ -144,3 +146,31 @@ def test_a_built_site_past_the_bound_has_an_index_that_check_follows_and_a_small
     assert build(fresh, translator_factory=FakeTranslator).written
     assert tree_bytes(out) == tree_bytes(fresh / "_site")
     assert re.search(rb"<urlset ", (out / "sitemap.xml").read_bytes())
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.text(st.sampled_from("ab&<>\"'/:?=ح\x01 "), max_size=12),
+       st.lists(st.tuples(st.text(st.sampled_from("az-._~حمص /%&<>\"'"), min_size=1, max_size=10), st.booleans(), st.booleans()), max_size=6))
+def test_each_url_element_is_what_an_xml_writer_makes_of_its_address_date_and_alternates(base, pages):
+    """Each <url> of the sitemap, as the standard library's XML escaping would write it (its
+    base escaped once, its path quoted; its date, its pair's links), whatever the base and
+    the paths hold."""
+    from urllib.parse import quote
+    from xml.sax.saxutils import escape, quoteattr
+
+    def xml(text):  # what XML cannot hold is left out first, as feeds.escape does
+        return re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text)
+
+    given_entries = []
+    for number, (path, dated, paired) in enumerate(pages):
+        path = f"ar/{path}-{number}.html"
+        pair = (("ar", path), ("en", f"en/{number}.html")) if paired else ()
+        given_entries.append(SitemapUrl(path, date(2012, 1 + number, 2) if dated else None, pair))
+    expected = []
+    for path, day, pair in given_entries:
+        lines = ["<url>", f"<loc>{escape(xml(base + quote(path, safe='/-._~')))}</loc>"]
+        if day:
+            lines.append(f"<lastmod>{day.isoformat()}</lastmod>")
+        lines += [f'<xhtml:link rel="alternate" hreflang={quoteattr(lang)} href={quoteattr(xml(base + quote(target, safe="/-._~")))}/>' for lang, target in pair]
+        expected.append("\n".join(lines + ["</url>\n"]))
+    assert feeds._url_blocks(base, given_entries) == expected

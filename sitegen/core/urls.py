@@ -46,6 +46,11 @@ def term_feed(taxonomy: str, slug: str, folder: str = "") -> str:
     return f"{folder}/{taxonomy}/{slug}.xml" if folder else f"{taxonomy}/{slug}.xml"
 
 
+def term_files(taxonomy: str, slug: str, folder: str = "") -> str:
+    """What the path of each of a term's files (its pages, its feed) starts with: tags/<slug>."""
+    return f"{folder}/{taxonomy}/{slug}." if folder else f"{taxonomy}/{slug}."
+
+
 def term_index(taxonomy: str, folder: str = "") -> str:
     """Every term of a taxonomy with its count: tags.html, en/tags.html."""
     return f"{folder}/{taxonomy}.html" if folder else f"{taxonomy}.html"
@@ -54,6 +59,11 @@ def term_index(taxonomy: str, folder: str = "") -> str:
 def archive_month(year: int, month: int, number: int = 1, folder: str = "") -> str:
     name = f"{year:04d}-{month:02d}" + (f".p{number}" if number > 1 else "")
     return f"{folder}/archive/{name}.html" if folder else f"archive/{name}.html"
+
+
+def archive_month_files(year: int, month: int, folder: str = "") -> str:
+    """What the path of each page of a month's archive starts with: archive/<yyyy-mm>."""
+    return archive_month(year, month, 1, folder)[: -len("html")]
 
 
 def archive_index(folder: str = "") -> str:

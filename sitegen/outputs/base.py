@@ -54,6 +54,9 @@ class Job:
 
     run: Callable[[Any, Any], Made]
     argument: Any
+    # A job as long as a batch of pages or more (the sitemap, of every page): started first,
+    # in a batch of its own, so that it never ends the run alone while the other cores wait.
+    long: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,12 +169,17 @@ class SiteView:
         return hash_bytes(self.listed, self.names)
 
     @cached_property
-    def lists_shape(self) -> str:
+    def placed(self) -> bytes:
         """Where every listing stands in the site's lists (``Listing.place``), in the files'
-        order, and the names from the memory the English lists show: while it stands, the
-        lists have the same pages holding the same listings, and a page changes only where a
-        listing it shows changed (``Output.touched``)."""
-        return hash_bytes(b"".join(map(PLACE_OF, self.listings)), self.names)
+        order: kept with the lists' records, to tell which listings moved since."""
+        return b"".join(map(PLACE_OF, self.listings))
+
+    @cached_property
+    def lists_shape(self) -> str:
+        """Where every listing stands (``placed``) and the names from the memory the English
+        lists show: while it stands, the lists have the same pages holding the same listings,
+        and a page changes only where a listing it shows changed (``Output.touched``)."""
+        return hash_bytes(self.placed, self.names)
 
     def browsable(self, english: bool) -> tuple[str, ...]:
         """The lists an edition has, in the order its index links them: the archive (of dated
@@ -228,11 +236,24 @@ class Output:
         artifacts show a listing (``touched``). None: it cannot."""
         return None
 
-    def touched(self, view: SiteView, changed: Sequence[Listing]) -> list[Artifact] | None:
+    def touched(self, view: SiteView, changed: Sequence[Listing], entered: Sequence[Listing] = ()) -> list[Artifact] | None:
         """The artifacts showing any of the listings ``changed``, while the output's shape is
-        what it was (``shaped_by``): the others are as the previous build made them. None:
-        the output cannot tell (all its artifacts are listed)."""
+        what it was (``shaped_by``) but for the listings ``entered`` (among ``changed``), which
+        came into the English edition or left it: the others are as the previous build made
+        them. None: the output cannot tell (all its artifacts are listed)."""
         return None
+
+    def replaced(self, view: SiteView, entered: Sequence[Listing]) -> tuple[str, ...]:
+        """Where the listings ``entered`` may add or remove artifacts: prefixes of their ids.
+        ``touched`` lists every artifact there that stands now; one of the previous build's
+        that it does not list is gone."""
+        return ()
+
+    def pages_among(self, ids: Sequence[str]) -> int:
+        """How many of these ids of the output's artifacts name pages of the whole site (an
+        artifact's ``name`` is set): what an artifact gone was. An output that defines
+        ``replaced`` defines this too."""
+        raise NotImplementedError
 
     def notes(self, view: SiteView) -> list[str]:
         return []

@@ -29,8 +29,10 @@ class IndexPages(Output):
     def artifacts(self, view: SiteView) -> list[Artifact]:
         return self._pages(view, None)
 
-    def touched(self, view: SiteView, changed: Sequence[Listing]) -> list[Artifact]:
-        return self._pages(view, shows_any(changed))
+    def touched(self, view: SiteView, changed: Sequence[Listing], entered: Sequence[Listing] = ()) -> list[Artifact] | None:
+        # A story come into an edition or gone moves every page after it: listed whole (a
+        # few hundred keys, where the lists have thousands).
+        return None if entered else self._pages(view, shows_any(changed))
 
     def _pages(self, view: SiteView, showing: Callable[[tuple[Listing, ...]], bool] | None) -> list[Artifact]:
         """The index pages (only those whose listings ``showing`` accepts, when given)."""

@@ -8,6 +8,7 @@ counts on the tag index): those are made again, every other page of this output 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..content.terms import term_slug
@@ -36,19 +37,37 @@ class ListPages(Output):
     def artifacts(self, view: SiteView) -> list[Artifact]:
         return self._pages(view, None)
 
-    def touched(self, view: SiteView, changed: Sequence[Listing]) -> list[Artifact]:
+    def touched(self, view: SiteView, changed: Sequence[Listing], entered: Sequence[Listing] = ()) -> list[Artifact]:
         # The pages and feeds of the changed listings' terms and months that show them; the
         # indexes of terms and months show only counts and names, which stand with the shape.
-        return self._pages(view, changed)
+        # A story come into the English edition or gone from it moves the English pages of its
+        # terms and month after it, and their counts: those are made whole, indexes included.
+        return self._pages(view, changed, _Whole.of(view, entered))
 
-    def _pages(self, view: SiteView, changed: Sequence[Listing] | None) -> list[Artifact]:
-        """Every page and feed of the lists; with ``changed``, those showing one of them."""
+    def replaced(self, view: SiteView, entered: Sequence[Listing]) -> tuple[str, ...]:
+        whole, folder = _Whole.of(view, entered), view.list_planner.target_folder
+        terms = tuple(urls.term_files(taxonomy, slug, folder) for taxonomy, slug in sorted(whole.terms))
+        months = tuple(urls.archive_month_files(year, month, folder) for year, month in sorted(whole.months))
+        indexes = tuple(urls.term_index(taxonomy, folder) for taxonomy in whole.taxonomies) + ((urls.archive_index(folder),) if whole.months else ())
+        return terms + months + indexes
+
+    def pages_among(self, ids: Sequence[str]) -> int:
+        return sum(1 for artifact_id in ids if artifact_id.endswith(".html"))  # the others are feeds
+
+    def _pages(self, view: SiteView, changed: Sequence[Listing] | None, whole: _Whole | None = None) -> list[Artifact]:
+        """Every page and feed of the lists; with ``changed``, those showing one of them, and
+        every English page and feed of the terms and months ``whole`` names, with their indexes."""
         planner = SitePlanner(view.config)
         showing = shows_any(changed) if changed is not None else None
+        whole = whole or _Whole()
         if changed is not None:
             # The changed listings each edition shows, and their terms only, collected in one pass.
             shown_in = {english: [listing for listing in changed if listing.in_english or not english] for english in view.languages}
-            wanted = {english: _terms_of(listings) for english, listings in shown_in.items()}
+            wanted = {english: _terms_of(listings) | (whole.terms if english else set()) for english, listings in shown_in.items()}
+            if whole.taxonomies:
+                # The English indexes of these taxonomies count every term: all are collected,
+                # here, in one pass (a worker rendering an index inherits them).
+                view.terms(whole.taxonomies[0], True)
             collected = view.some_terms(set().union(*wanted.values()))
         found: list[Artifact] = []
         for english in view.languages:
@@ -56,37 +75,63 @@ class ListPages(Output):
             edition = " English" if english else ""
             named = view.names.encode() if english else b""  # tag names from the memory, shown here
             ours = None if changed is None else shown_in[english]
+            entire = whole if english else _Whole()
             for taxonomy in TAXONOMIES:
                 if ours is None:
                     terms = view.terms(taxonomy, english)
-                    if terms:
-                        counts = tuple((t.slug, t.name, len(t.listings)) for t in terms)
-                        found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy, counts), value_bytes(counts) + named, f"the{edition} {taxonomy} index"))
+                    indexed = bool(terms)
                 else:
                     terms = [term for term in collected[taxonomy, english] if (taxonomy, term.slug) in wanted[english]]
+                    indexed = taxonomy in entire.taxonomies and bool(view.terms(taxonomy, english))  # all collected: see above
+                if indexed:
+                    # Every term's name and count, which follow from where the listings stand.
+                    found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy), view.lists_shape.encode() + named, f"the{edition} {taxonomy} index"))
                 for term in terms:
                     if view.config.base_url:
                         found.append(_term_feed(view, lists, term))
+                    every = (taxonomy, term.slug) in entire.terms
                     for number, total, chunk in chunks(term.listings, view.config.per_page):
-                        if showing is not None and not showing(chunk):
+                        if showing is not None and not every and not showing(chunk):
                             continue
                         path = urls.term_page(taxonomy, term.slug, number, lists.folder)
                         place = (term.taxonomy, term.slug, term.name, number, total)
                         job = ("term", english, taxonomy, term.slug, number)
                         found.append(_artifact(view, path, job, value_bytes(place) + listings_digest(chunk) + named, f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
             by_month = view.months(english)
-            if by_month and ours is None:
+            if by_month and (ours is None or entire.months):
                 counts = tuple((month, len(listings)) for month, listings in by_month.items())
                 found.append(_artifact(view, urls.archive_index(lists.folder), ("archive", english, counts), value_bytes(counts) + named, f"the{edition} archive"))
-            months = by_month if ours is None else {month: by_month[month] for month in sorted({(l.date.year, l.date.month) for l in ours if l.date}, reverse=True)}
+            if ours is None:
+                months = by_month
+            else:
+                shown = {(listing.date.year, listing.date.month) for listing in ours if listing.date} | entire.months
+                months = {month: by_month[month] for month in sorted(shown, reverse=True) if month in by_month}
             for (year, month), listings in months.items():
+                every = (year, month) in entire.months
                 for number, total, chunk in chunks(listings, view.config.per_page):
-                    if showing is not None and not showing(chunk):
+                    if showing is not None and not every and not showing(chunk):
                         continue
                     place = (year, month, number, total)
                     job = ("month", english, year, month, number)
                     found.append(_artifact(view, urls.archive_month(year, month, number, lists.folder), job, value_bytes(place) + listings_digest(chunk) + named, f"the{edition} archive of {year}-{month:02d}"))
         return found
+
+
+@dataclass(frozen=True)
+class _Whole:
+    """The English lists that stories come into the English edition or gone from it move
+    whole: their terms ((taxonomy, slug)), the taxonomies of these, their months."""
+
+    terms: frozenset[tuple[str, str]] = frozenset()
+    taxonomies: tuple[str, ...] = ()
+    months: frozenset[tuple[int, int]] = frozenset()
+
+    @classmethod
+    def of(cls, view: SiteView, entered: Sequence[Listing]) -> _Whole:
+        if not entered or True not in view.languages:
+            return cls()
+        terms = frozenset(_terms_of(entered))
+        return cls(terms, tuple(t for t in TAXONOMIES if any(taxonomy == t for taxonomy, _ in terms)), frozenset((l.date.year, l.date.month) for l in entered if l.date))
 
 
 def _terms_of(listings: Sequence[Listing]) -> set[tuple[str, str]]:
@@ -129,8 +174,8 @@ def _render(view: SiteView, argument: tuple[str, tuple[Any, ...]]) -> Made:
         _, total, chunk = chunk_of(term.listings, per_page, number)
         page = lists.term_page(term, number, total, chunk)
     elif kind == "terms":
-        taxonomy, counts = rest
-        page = lists.term_index(taxonomy, counts)
+        (taxonomy,) = rest
+        page = lists.term_index(taxonomy, tuple((t.slug, t.name, len(t.listings)) for t in view.terms(taxonomy, english)))
     elif kind == "month":
         year, month, number = rest
         _, total, chunk = chunk_of(view.months(english)[(year, month)], per_page, number)

@@ -20,12 +20,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..core.diagnostics import Problem
-from ..core.hashing import hash_bytes
+from ..core.hashing import DIGEST_SIZE, hash_bytes
 from ..outputs.archive import PackWriter, StoredMember
 from ..outputs.base import Artifact, Job, Made, Output, SiteView, Split
 from ..outputs.site_zip import SiteFiles
 from ..pages.figures import archived_file
-from ..pages.listing import Listing, changed_since
+from ..pages.listing import Listing, changed_since, edition_change
 from . import workers
 from .packs import pack_writer
 from .staging import replace_file
@@ -52,6 +52,7 @@ class Engine:
         self.problems: list[Problem] = []
         self.packed: dict[str, StoredMember] = {}  # files made by jobs, compressed for site.zip
         self._changed: dict[bytes, list[Listing] | None] = {}  # the listings changed since each previous digests (Engine._touched)
+        self._entered: dict[tuple[bytes, str], list[Listing] | None] = {}  # and those come into the English edition or gone since
         self._pending: list[Callable[[], None]] = []  # writing still going on (Made.pending)
         # The site's files once every output but site.zip is made (make_outputs takes stock):
         # the zip's key, the build id and the paths changed are all made of it.
@@ -78,12 +79,16 @@ class Engine:
             else:
                 made[number] = result
         # The parts of split work go first, one to a batch, so that they start at once on
-        # every core and the small jobs fill in around them.
+        # every core and the small jobs fill in around them; long jobs likewise.
         parts = [part for split in splits.values() for part in split.parts]
+        jobs.sort(key=lambda numbered: not numbered[1].long)  # stable: the others keep their order
         work = [(part, False) for part in parts] + [(job, True) for _, job in jobs]
+        alone = len(parts)
+        if workers.worth_workers(len(work), PARALLEL_THRESHOLD, alone):  # and not only for them
+            alone += sum(1 for _, job in jobs if job.long)
         context = _JobContext(self.view, str(self.staging), self.previous_manifest, self.work_dir)
         results = workers.run_batches(_run_jobs, work, context, workers=self.view.workers,
-                                      batch=BATCH, threshold=PARALLEL_THRESHOLD, alone=len(parts))
+                                      batch=BATCH, threshold=PARALLEL_THRESHOLD, alone=alone)
         for (number, _), (result, members) in zip(jobs, results[len(parts):]):
             made[number] = result
             self.packed.update(members)
@@ -112,35 +117,81 @@ class Engine:
                     continue
                 touched = self._touched(output, before)
                 if touched is not None:
-                    artifacts += touched
-                    carried_pages += before.pages - sum(1 for a in touched if a.name)
-                    self.outputs[output.name] = replace(before, made_of=made_of, listed=view.listed)
+                    found, record = touched
+                    artifacts += found
+                    carried_pages += record.pages - sum(1 for a in found if a.name)
+                    self.outputs[output.name] = replace(record, made_of=made_of)
                     continue
             found = output.artifacts(view)
             artifacts += found
             if made_of is not None:
                 shape = output.shaped_by(view)
-                listed = view.listed if shape is not None else b""
-                self.outputs[output.name] = OutputRecord(made_of, tuple(a.id for a in found), sum(1 for a in found if a.name), shape or "", listed)
+                listed, placed = (view.listed, view.placed) if shape is not None else (b"", b"")
+                self.outputs[output.name] = OutputRecord(made_of, tuple(a.id for a in found), sum(1 for a in found if a.name), shape or "", listed, placed)
         return artifacts, carried_pages
 
-    def _touched(self, output: Output, before: OutputRecord) -> list[Artifact] | None:
-        """The artifacts of ``output`` showing a listing changed since the previous build,
-        the others carried over; None (nothing carried) when the listings do not stand where
-        they stood, or the previous build's artifacts are not all there."""
-        shape = output.shaped_by(self.view)
-        if shape is None or shape != before.shape:
+    def _touched(self, output: Output, before: OutputRecord) -> tuple[list[Artifact], OutputRecord] | None:
+        """The artifacts of ``output`` showing a listing changed since the previous build, the
+        others carried over, and the output's record but for what it is made of; None
+        (nothing carried) when the listings do not stand where they stood (but for stories
+        that came into the English edition or left it, where the output can say what that
+        moved), or the previous build's artifacts are not all there."""
+        view = self.view
+        shape = output.shaped_by(view)
+        if shape is None:
             return None
         if before.listed not in self._changed:
-            self._changed[before.listed] = changed_since(self.view.listings, self.view.listed, before.listed)
+            self._changed[before.listed] = changed_since(view.listings, view.listed, before.listed)
         changed = self._changed[before.listed]
-        found = output.touched(self.view, changed) if changed is not None else None
+        if changed is None:
+            return None
+        if shape == before.shape:
+            entered: list[Listing] | None = []
+        else:
+            moved_since = (before.placed, before.shape)
+            if moved_since not in self._entered:
+                self._entered[moved_since] = self._came_or_left(before)
+            entered = self._entered[moved_since]
+        found = output.touched(view, changed, entered) if entered is not None else None
         if found is None:
             return None
-        ids = {artifact.id for artifact in found}
-        if not ids.issubset(before.artifacts) or not self.carry(tuple(i for i in before.artifacts if i not in ids)):
+        ids, had = {artifact.id for artifact in found}, set(before.artifacts)
+        rest = [i for i in before.artifacts if i not in ids]
+        new = [artifact.id for artifact in found if artifact.id not in had]
+        gone = []
+        if entered:
+            # Where a story came in or left, a list may have a page more or fewer: only there
+            # (``Output.replaced``), which the output lists whole.
+            replaced = output.replaced(view, entered)
+            gone = [i for i in rest if i.startswith(replaced)]
+            if not all(i.startswith(replaced) for i in new):
+                return None
+            rest = [i for i in rest if not i.startswith(replaced)]
+        elif new:
             return None
-        return found
+        if not self.carry(tuple(rest)):
+            return None
+        pages = before.pages + output.pages_among(new) - output.pages_among(gone) if new or gone else before.pages
+        return found, replace(before, artifacts=(*rest, *(artifact.id for artifact in found)), pages=pages, shape=shape, listed=view.listed, placed=view.placed)
+
+    def _came_or_left(self, before: OutputRecord) -> list[Listing] | None:
+        """The listings that came into the English edition or left it since ``before`` was
+        recorded, when every other listing stands where it stood (the names the English lists
+        show as well); None otherwise. Only a listing whose digest changed can have moved."""
+        view, size = self.view, DIGEST_SIZE
+        placed, placed_before = view.placed, before.placed
+        if len(placed) != len(placed_before) or hash_bytes(placed_before, view.names) != before.shape:
+            return None
+        entered = []
+        for listing, at in zip(view.listings, range(0, len(placed), size)):
+            was = placed_before[at : at + size]
+            if was != placed[at : at + size]:
+                change = edition_change(listing, was)
+                if change is None:
+                    return None
+                if change:
+                    entered.append(listing)
+        return entered
 
     def carry(self, ids: tuple[str, ...]) -> bool:
         """Keep the previous build's artifacts ``ids`` as they are, unlisted (their output is

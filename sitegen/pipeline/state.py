@@ -74,11 +74,12 @@ class OutputRecord:
     # every listing's digest then (``SiteView.listed``), to tell which listings changed since.
     shape: str = ""
     listed: bytes = b""
+    placed: bytes = b""  # every listing's place then (``SiteView.placed``): which moved since
 
     def fits(self) -> bool:
         """Whether the values are of the kinds a build records (a damaged one is not used)."""
         return (
-            type(self.made_of) is str and type(self.pages) is int and type(self.shape) is str and type(self.listed) is bytes
+            type(self.made_of) is str and type(self.pages) is int and type(self.shape) is str and type(self.listed) is bytes and type(self.placed) is bytes
             and type(self.artifacts) is tuple and all(type(artifact_id) is str for artifact_id in self.artifacts)
         )
 
