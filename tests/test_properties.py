@@ -365,6 +365,15 @@ _OUTPUT_PATH = st.lists(_PATH_PART, min_size=1, max_size=4).map("/".join)
 
 
 @settings(max_examples=500, deadline=None)
+@given(st.text(st.sampled_from("aZ09/-._~ %?#&حé\u00a0"), max_size=12))
+def test_a_link_target_is_encoded_as_quote_encodes_it(path):
+    """The links' encoding (an ASCII path taken as it is) is urllib's quote, whatever the path."""
+    from urllib.parse import quote
+
+    assert urls._encode(path) == quote(path, safe="/-._~")
+
+
+@settings(max_examples=500, deadline=None)
 @given(_OUTPUT_PATH, _OUTPUT_PATH, st.one_of(st.none(), st.sampled_from(["p-2", "top"])))
 def test_a_relative_link_leads_from_its_page_to_its_target_whatever_was_linked_before(from_page, to_path, anchor):
     # Links are remembered by the page's folder: the same answer however often, and in any order.

@@ -109,7 +109,9 @@ def relative_url(from_page: str, to_path: str, anchor: str | None = None) -> str
 # 8,192 of them (some 4 MB) at 1,000 segments.
 @lru_cache(maxsize=16384)
 def _encode(path: str) -> str:
-    return quote(path, safe="/-._~")
+    # A path of ASCII letters and digits is its own encoding: most links of a site with Latin
+    # slugs, each quoted once a process otherwise (a page's entries link pages no other links).
+    return path if _NOTHING_TO_QUOTE(path) else quote(path, safe="/-._~")
 
 
 def root_prefix(from_page: str) -> str:

@@ -48,51 +48,69 @@ def collect_terms(articles: Sequence[Article], taxonomy: str, english: bool) -> 
 
 def collect_all_terms(articles: Sequence[Article], wanted: AbstractSet[tuple[str, str]] | None = None) -> dict[tuple[str, bool], list[Term]]:
     """Every term of every taxonomy in both editions ((taxonomy, english) -> its terms in the
-    order of their slugs), in one pass over the listings: a pass per taxonomy and edition cost
-    a one-change build 40-100 ms at 10,000 segments, six times over the same listings.
+    order of their slugs), in a pass over the listings a taxonomy (``_members``), the English
+    edition's terms filtered from the site's.
     ``wanted``: only these terms, as (taxonomy, slug); each is what the whole collection holds
     of it (the pages showing a changed listing are made without collecting every term)."""
     if wanted is not None:
         if len(wanted) <= SOME_TERMS_AT_MOST:
             return _collect_some(articles, wanted)
         return terms_wanted(collect_all_terms(articles), wanted)  # one pass, not one a term
-    slugs: dict[str, str] = {}  # each spelling slugged once, not once a listing
-    # (taxonomy, english) -> slug -> (its listings, its spellings' counts)
-    found: dict[tuple[str, bool], dict[str, tuple[list[Listing], dict[str, int]]]] = {
-        (taxonomy, english): {} for taxonomy in TAXONOMIES for english in (False, True)
-    }
-    for listing in (listing for article in articles for listing in article.segments):
-        tags, authors, section = listing.tags, listing.authors, listing.section
-        if not (tags or authors or section):
+    listings = [listing for article in articles for listing in article.segments]
+    english = set(map(id, filter(_IN_ENGLISH, listings)))
+    collected: dict[tuple[str, bool], list[Term]] = {}
+    for taxonomy in TAXONOMIES:
+        members = _members(listings, taxonomy)
+        for in_english in (False, True):
+            terms = []
+            for slug in sorted(members):
+                held, spellings = members[slug]
+                shown = [listing for listing in held if id(listing) in english] if in_english else held
+                if shown:
+                    name = next(iter(spellings)) if len(spellings) == 1 else _most_used_of(spellings, shown, taxonomy)
+                    terms.append(Term(taxonomy, slug, name, tuple(shown)))
+            collected[taxonomy, in_english] = terms
+    return collected
+
+
+_IN_ENGLISH = attrgetter("in_english")
+
+
+def _members(listings: Sequence[Listing], taxonomy: str) -> dict[str, tuple[list[Listing], set[str]]]:
+    """slug -> (the listings naming the term, each once, in order; the spellings naming it) of
+    one taxonomy. A pass a taxonomy, each spelling slugged once: a term's name is counted
+    only where it has several spellings (``_most_used_of``), and the English edition's
+    terms are the listings of these in English; counting every spelling in both editions
+    as the pass went cost a build 50-60 ms at 10,000 segments."""
+    slug_of: dict[str, str] = {}
+    members: dict[str, tuple[list[Listing], set[str]]] = {}
+    sections = taxonomy == "sections"
+    terms_of_listing = attrgetter(taxonomy[:-1] if sections else taxonomy)
+    for listing in listings:
+        terms = terms_of_listing(listing)
+        if not terms:
             continue
-        editions = (False, True) if listing.in_english else (False,)
-        for taxonomy in TAXONOMIES:
-            terms = terms_of(listing, taxonomy)
-            if not terms:
-                continue
-            # A listing counts once for a term however many of its spellings it gives:
-            # the first spelling of each slug is the one counted.
-            named: dict[str, str] = {}
-            for term in terms:
-                slug = slugs.get(term)
-                if slug is None:
-                    slug = slugs[term] = term_slug(term)
-                if slug and slug not in named:
-                    named[slug] = term
-            for english in editions:
-                terms_found = found[taxonomy, english]
-                for slug, term in named.items():
-                    entry = terms_found.get(slug)
-                    if entry is None:
-                        terms_found[slug] = ([listing], {term: 1})
-                    else:
-                        entry[0].append(listing)
-                        counts = entry[1]
-                        counts[term] = counts.get(term, 0) + 1
-    return {
-        (taxonomy, english): [Term(taxonomy, slug, most_used(terms_found[slug][1]), tuple(terms_found[slug][0])) for slug in sorted(terms_found)]
-        for (taxonomy, english), terms_found in found.items()
-    }
+        if sections or len(terms) == 1:
+            term = terms if sections else terms[0]
+            slug = slug_of.get(term)
+            if slug is None:
+                slug = slug_of[term] = term_slug(term)
+                if slug:
+                    members.setdefault(slug, ([], set()))[1].add(term)
+            if slug:
+                members[slug][0].append(listing)
+            continue
+        seen = set()  # a listing counts once for a term however many of its spellings it gives
+        for term in terms:
+            slug = slug_of.get(term)
+            if slug is None:
+                slug = slug_of[term] = term_slug(term)
+                if slug:
+                    members.setdefault(slug, ([], set()))[1].add(term)
+            if slug and slug not in seen:
+                seen.add(slug)
+                members[slug][0].append(listing)
+    return members
 
 
 def terms_wanted(collected: dict[tuple[str, bool], list[Term]], wanted: AbstractSet[tuple[str, str]]) -> dict[tuple[str, bool], list[Term]]:
