@@ -103,8 +103,9 @@ class Engine:
         """The artifacts of ``outputs`` to judge by their keys (``run``), and how many pages of
         the whole site the others hold: an output made of what it was in the previous build
         (``Output.made_of``) is carried over as it stands, without listing its artifacts; one
-        whose listings stand where they stood (``Output.shaped_by``) lists only those showing
-        a changed listing (``Output.touched``), and the others are carried over."""
+        whose listings stand where they stood (``Output.shaped_by``), or moved only into the
+        English edition or out of it, lists only those showing a changed listing and those
+        the move touched (``Output.touched``), and the others are carried over."""
         artifacts, carried_pages = [], 0
         view = self.view
         for output in outputs:
