@@ -79,13 +79,12 @@ class ListPages(Output):
             for taxonomy in TAXONOMIES:
                 if ours is None:
                     terms = view.terms(taxonomy, english)
-                    indexed = bool(terms)
                 else:
                     terms = [term for term in collected[taxonomy, english] if (taxonomy, term.slug) in wanted[english]]
-                    indexed = taxonomy in entire.taxonomies and bool(view.terms(taxonomy, english))  # all collected: see above
-                if indexed:
-                    # Every term's name and count, which follow from where the listings stand.
-                    found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy), view.lists_shape.encode() + named, f"the{edition} {taxonomy} index"))
+                every_term = view.terms(taxonomy, english) if ours is None or taxonomy in entire.taxonomies else ()  # all collected: see above
+                if every_term:
+                    counts = tuple((t.slug, t.name, len(t.listings)) for t in every_term)
+                    found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy, counts), value_bytes(counts) + named, f"the{edition} {taxonomy} index"))
                 for term in terms:
                     if view.config.base_url:
                         found.append(_term_feed(view, lists, term))
@@ -174,8 +173,8 @@ def _render(view: SiteView, argument: tuple[str, tuple[Any, ...]]) -> Made:
         _, total, chunk = chunk_of(term.listings, per_page, number)
         page = lists.term_page(term, number, total, chunk)
     elif kind == "terms":
-        (taxonomy,) = rest
-        page = lists.term_index(taxonomy, tuple((t.slug, t.name, len(t.listings)) for t in view.terms(taxonomy, english)))
+        taxonomy, counts = rest
+        page = lists.term_index(taxonomy, counts)
     elif kind == "month":
         year, month, number = rest
         _, total, chunk = chunk_of(view.months(english)[(year, month)], per_page, number)
