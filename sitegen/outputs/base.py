@@ -179,7 +179,11 @@ class SiteView:
         """Where every listing stands (``placed``) and the names from the memory the English
         lists show: while it stands, the lists have the same pages holding the same listings,
         and a page changes only where a listing it shows changed (``Output.touched``)."""
-        return hash_bytes(self.placed, self.names)
+        return self.shape_of(self.placed)
+
+    def shape_of(self, placed: bytes) -> str:
+        """The lists' shape (``lists_shape``) were the listings placed as ``placed`` says."""
+        return hash_bytes(placed, self.names)
 
     def browsable(self, english: bool) -> tuple[str, ...]:
         """The lists an edition has, in the order its index links them: the archive (of dated

@@ -77,11 +77,8 @@ class ListPages(Output):
             ours = None if changed is None else shown_in[english]
             entire = whole if english else _Whole()
             for taxonomy in TAXONOMIES:
-                if ours is None:
-                    terms = view.terms(taxonomy, english)
-                else:
-                    terms = [term for term in collected[taxonomy, english] if (taxonomy, term.slug) in wanted[english]]
                 every_term = view.terms(taxonomy, english) if ours is None or taxonomy in entire.taxonomies else ()  # all collected: see above
+                terms = every_term if ours is None else [term for term in collected[taxonomy, english] if (taxonomy, term.slug) in wanted[english]]
                 if every_term:
                     counts = tuple((t.slug, t.name, len(t.listings)) for t in every_term)
                     found.append(_artifact(view, urls.term_index(taxonomy, lists.folder), ("terms", english, taxonomy, counts), value_bytes(counts) + named, f"the{edition} {taxonomy} index"))

@@ -54,7 +54,7 @@ class Listing:
         listing's place stands, the lists hold the same listings on the same pages, and a
         page changes only where a listing it shows changed (``Output.touched``). Computed
         and kept with the digest."""
-        return value_digest((*(getattr(self, name) for name in PLACE_FIELDS), self.in_english))
+        return _place_digest([getattr(self, name) for name in PLACE_FIELDS], self.in_english)
 
     @property
     def in_english(self) -> bool:
@@ -136,9 +136,14 @@ def edition_change(listing: Listing, place_before: bytes) -> bool | None:
     values = [getattr(listing, name) for name in PLACE_FIELDS]
     for reviewed in (values[_REVIEWED], not values[_REVIEWED]):
         for in_english in (listing.in_english, not listing.in_english):
-            if value_digest((*values[:_REVIEWED], reviewed, *values[_REVIEWED + 1 :], in_english)) == place_before:
+            if _place_digest([*values[:_REVIEWED], reviewed, *values[_REVIEWED + 1 :]], in_english) == place_before:
                 return in_english != listing.in_english
     return None
+
+
+def _place_digest(values: list[Any], in_english: bool) -> bytes:
+    """``Listing.place`` of a listing whose ``PLACE_FIELDS`` hold ``values``."""
+    return value_digest((*values, in_english))
 
 
 def shows_any(listings: Iterable[Listing]) -> Callable[[Sequence[Listing]], bool]:

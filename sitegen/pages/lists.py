@@ -91,25 +91,19 @@ def _members(listings: Sequence[Listing], taxonomy: str) -> dict[str, tuple[list
         terms = terms_of_listing(listing)
         if not terms:
             continue
-        if sections or len(terms) == 1:
-            term = terms if sections else terms[0]
+        spellings = (terms,) if sections else terms
+        # A listing counts once for a term however many of its spellings it gives (a set only
+        # where it gives several: most give one, and a set each cost a fifth of the pass).
+        seen = set() if len(spellings) > 1 else None
+        for term in spellings:
             slug = slug_of.get(term)
             if slug is None:
                 slug = slug_of[term] = term_slug(term)
                 if slug:
                     members.setdefault(slug, ([], set()))[1].add(term)
-            if slug:
-                members[slug][0].append(listing)
-            continue
-        seen = set()  # a listing counts once for a term however many of its spellings it gives
-        for term in terms:
-            slug = slug_of.get(term)
-            if slug is None:
-                slug = slug_of[term] = term_slug(term)
-                if slug:
-                    members.setdefault(slug, ([], set()))[1].add(term)
-            if slug and slug not in seen:
-                seen.add(slug)
+            if slug and (seen is None or slug not in seen):
+                if seen is not None:
+                    seen.add(slug)
                 members[slug][0].append(listing)
     return members
 

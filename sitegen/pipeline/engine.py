@@ -181,7 +181,7 @@ class Engine:
         show as well); None otherwise. Only a listing whose digest changed can have moved."""
         view, size = self.view, DIGEST_SIZE
         placed, placed_before = view.placed, before.placed
-        if len(placed) != len(placed_before) or hash_bytes(placed_before, view.names) != before.shape:
+        if len(placed) != len(placed_before) or view.shape_of(placed_before) != before.shape:
             return None
         entered = []
         for listing, at in zip(view.listings, range(0, len(placed), size)):
