@@ -55,7 +55,7 @@ def _record() -> FileOutcome:
         slugs=(SlugClaim("homs-1", "content/2012/حمص.txt:1 (segment 1)", "content/2012/حمص.txt", 1), SlugClaim("homs-2", "content/2012/حمص.txt:9 (segment 2)", "content/2012/حمص.txt", 9)),
         pages={"ar/homs-1.html": "a" * 32, "en/homs-1.html": "b" * 32, "ar/homs-2.html": "c" * 32},
         slots={"ar/homs-1.html": Slot(120, 44, "e" * 32), "en/homs-1.html": Slot(99, 0, "f" * 32)},
-        features=(("wحمص", "s:أخبار"), ()),
+        features=("wحمص\x1es:أخبار", ""),
         photos=(PhotoUse("photos/a.jpg", (10, 20, 30), "g" * 32, "h" * 32, PhotoRecord(640, 480, (variant,), ("note",))),),
         missing=(Unit("k" * 32, "فقرة لم تترجم", "2.1", "2012/حمص.txt"),),
         lacking=1,
@@ -194,12 +194,17 @@ def _damaged(kind: str) -> object:
         values[9] = (Unit("k" * 32, "فقرة", "1.1", "a.txt"),)
     elif kind == "a count of units below zero":
         values[9] = -1
+    elif kind == "features of the previous layout":
+        values[7] = (("wحمص", "s:أخبار"), ())
+    elif kind == "features not a tuple":
+        values[7] = "wحمص"
     return tuple(values)
 
 
 @pytest.mark.parametrize("kind", ["another layout", "a field short", "not a tuple", "pages not a dict", "a listing a field short",
                                   "a listing's text not bytes", "a day past any calendar", "a slot of four numbers", "a slug claim of one text",
-                                  "a count of units not a number", "a count of units below zero"])
+                                  "a count of units not a number", "a count of units below zero", "features of the previous layout",
+                                  "features not a tuple"])
 def test_a_damaged_record_is_refused_as_damage_not_a_crash(kind: str, tmp_path: Path) -> None:
     with pytest.raises(CacheDamaged, match="file record"):
         _read_back(_damaged(kind), tmp_path)

@@ -113,7 +113,7 @@ class Ranked:
 _JOIN = "\x1e"  # between the features of one segment: no feature holds it (term slugs and words never do)
 
 
-def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, ...]], previous: Ranking | None = None, *, features: Mapping[Key, tuple[str, ...]] | None = None) -> Ranked:
+def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, ...]], previous: Ranking | None = None, *, features: Mapping[Key, str] | None = None) -> Ranked:
     """Each segment's related segments, best first, from the articles (newest first).
 
     With the ``previous`` build's ranking of the same segments in the same order (after any
@@ -127,10 +127,9 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
     files = list(map(listing_file, order))
     slugs: dict[str, str] = {}
     made = features or {}  # made where the listings were (the file stage): related_features
-    features = list(map(made.get, keys))
-    if None in features:
-        features = [found if found is not None else related_features(listing, keywords.get(key, ()), slugs) for found, listing, key in zip(features, order, keys)]
-    joined = tuple(map(_JOIN.join, features))
+    joined = tuple(map(made.get, keys))
+    if None in joined:
+        joined = tuple(found if found is not None else related_features(listing, keywords.get(key, ()), slugs) for found, listing, key in zip(joined, order, keys))
     total = len(order)
     added = previous.added_before(keys) if isinstance(previous, Ranking) else None
     if added is not None:
@@ -141,23 +140,30 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
         changed = [position for position in range(total) if before[position] != joined[position]]
         # No segment's features changed, none added (most edits of a paragraph): nothing is
         # ranked again, and no feature's members are listed (13 ms at 10,000 segments).
-        postings = _all_members(features) if changed or added else {}
-        reranked = frozenset(_reached(changed, before, features, postings, files, (total - added, total)))
+        postings = _all_members(joined) if changed or added else {}
+        reranked = frozenset(_reached(changed, before, joined, postings, files, (total - added, total)))
         ranked = [()] * added + [tuple(other + added for other in others) for others in previous.ranked] if added else list(previous.ranked)
         for position in reranked:
-            ranked[position] = _rank_one(position, features[position], postings, files, total)
+            ranked[position] = _rank_one(position, _split(joined[position]), postings, files, total)
     else:
-        ranked, reranked = _rank_all(_all_members(features), files, total), None
+        ranked, reranked = _rank_all(_all_members(joined), files, total), None
     ranked = tuple(ranked)
     return Ranked(Related(order, dict(zip(keys, range(total))), ranked), Ranking(keys, joined, ranked), reranked)
 
 
-def _all_members(features: list[tuple[str, ...]]) -> dict[str, list[int]]:
-    """Each feature's segments, as positions in the site's order."""
+def _split(joined: str) -> list[str]:
+    """A segment's features, as ``related_features`` joined them."""
+    return joined.split(_JOIN) if joined else []
+
+
+def _all_members(joined: Sequence[str]) -> dict[str, list[int]]:
+    """Each feature's segments, as positions in the site's order (``joined``: each position's
+    features, as ``related_features`` gives them)."""
     postings: dict[str, list[int]] = {}
-    for position, found in enumerate(features):
-        for feature in found:
-            postings.setdefault(feature, []).append(position)
+    for position, found in enumerate(joined):
+        if found:
+            for feature in found.split(_JOIN):
+                postings.setdefault(feature, []).append(position)
     return postings
 
 
@@ -194,17 +200,17 @@ def _best(position: int, found: dict[int, int]) -> tuple[int, ...]:
     return tuple(other for _, _, other in best)
 
 
-def _reached(changed: list[int], before: Sequence[str], features: list[tuple[str, ...]], postings: dict[str, list[int]], files: list[str], totals: tuple[int, int]) -> set[int]:
-    """The positions whose ranking the changed segments' features can change. ``before``:
-    each position's features as the previous ranking joined them; ``totals``: the number of
-    segments then and now (a weight depends on it)."""
+def _reached(changed: list[int], before: Sequence[str], joined: Sequence[str], postings: dict[str, list[int]], files: list[str], totals: tuple[int, int]) -> set[int]:
+    """The positions whose ranking the changed segments' features can change. ``before`` and
+    ``joined``: each position's features joined, in the previous ranking and now;
+    ``totals``: the number of segments then and now (a weight depends on it)."""
     total_before, total = totals
     reached = set(changed)
     moves: dict[str, list[int]] = {}  # feature -> the changed positions that gained or lost it
     lost: dict[str, int] = {}
     for position in changed:
-        had = set(before[position].split(_JOIN)) - {""}
-        has = set(features[position])
+        had = set(_split(before[position]))
+        has = set(_split(joined[position]))
         for feature in had ^ has:
             moves.setdefault(feature, []).append(position)
             if feature in had:
@@ -238,9 +244,13 @@ def _reached(changed: list[int], before: Sequence[str], features: list[tuple[str
     return reached
 
 
-def related_features(listing: Listing, words: tuple[str, ...], slugs: dict[str, str] | None = None) -> tuple[str, ...]:
-    """A segment's features as sorted strings: a kind's letter, then the tag's slug, the
-    section or the word. ``slugs``: each tag spelling's slug, worked out once per ranking."""
+def related_features(listing: Listing, words: tuple[str, ...], slugs: dict[str, str] | None = None) -> str:
+    """A segment's features, sorted and joined in one text: each a kind's letter, then the
+    tag's slug, the section or the word. One text, not a tuple of them: a build reads every
+    segment's from the cache (pipeline/records.py), and unpickling 80,000 short texts at
+    10,000 segments took 15 ms against 4 for one text a segment; the ranking compares and
+    keeps them joined, and splits only those it ranks again. ``slugs``: each tag spelling's
+    slug, worked out once per ranking."""
     found = set()
     for tag in listing.tags:
         slug = slugs.get(tag) if slugs is not None else None
@@ -254,7 +264,7 @@ def related_features(listing: Listing, words: tuple[str, ...], slugs: dict[str, 
         # A section is a folder's name, which may hold the features' separator but never "/".
         found.add("s" + listing.section.replace(_JOIN, "/"))
     found.update("w" + word for word in words)
-    return tuple(sorted(found))
+    return _JOIN.join(sorted(found))
 
 
 def _weight(feature: str, members: int, total: int) -> int:

@@ -67,7 +67,7 @@ class FileTask:
     # key is unchanged keeps its pages.
     previous_made_of: dict[str, str] = field(default_factory=dict)
     previous_slots: dict[str, Slot] = field(default_factory=dict)
-    previous_features: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by slug: see FileOutcome.features
+    previous_features: dict[str, str] = field(default_factory=dict)  # by slug: see FileOutcome.features
 
 
 class SlugClaim(NamedTuple):
@@ -97,9 +97,10 @@ class FileOutcome:
     # Pages waiting for their related stories (this build's only), and where finished pages have them.
     drafts: dict[str, Draft] = field(default_factory=dict)
     slots: Mapping[str, Slot] = field(default_factory=dict)  # of a record read back: drafts.StoredSlots
-    # Of each listing, in order: what related stories share (its tags, section and keywords:
-    # pages/related.related_features), made here rather than by every build that ranks them.
-    features: tuple[tuple[str, ...], ...] = ()
+    # Of each listing, in order: what related stories share (its tags, section and keywords,
+    # joined in one text: pages/related.related_features), made here rather than by every
+    # build that ranks them.
+    features: tuple[str, ...] = ()
     photos: tuple[PhotoUse, ...] = ()
     search_entries: tuple[SearchEntry, ...] = ()
     # The units the memory lacks (``lacking`` counts them), of a file made in this build: a
@@ -261,7 +262,7 @@ def _process_file(task: FileTask, context: FileContext, data: bytes | None, prob
 class _Analysed(NamedTuple):
     entries: tuple[SearchEntry, ...]
     kept_documents: tuple[str, ...]
-    features: tuple[tuple[str, ...], ...]
+    features: tuple[str, ...]
 
 
 def _analysed(task: FileTask, config: SiteConfig, segments, companions: dict[int, Companion], listings: tuple[Listing, ...], kept: Container[int]) -> _Analysed:

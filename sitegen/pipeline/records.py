@@ -33,8 +33,9 @@ from .drafts import StoredSlots, pack_slots
 from .files import FileOutcome, SlugClaim
 
 # Bumped when the layout below changes: a record of another layout is a damaged one (the
-# build then starts again without the cache, as it does for any damage).
-LAYOUT = 5
+# build then starts again without the cache, as it does for any damage). 6: each listing's
+# features one text (pages/related.related_features).
+LAYOUT = 6
 
 # Never stored (see the module's docstring): a record read back has them empty.
 BUILD_ONLY = ("drafts", "zip_members", "search_entries", "kept_documents")
@@ -76,6 +77,9 @@ def record_from_stored(values: Any) -> FileOutcome:
         layout, rel, problems, listings, slugs, pages, slots, features, photos, lacking, cached_units, without_companion, key, made_of = values
         if layout != LAYOUT or type(pages) is not dict or type(slots) is not str or type(made_of) is not str or type(lacking) is not int or lacking < 0:
             raise ValueError("not a record of this layout")
+        if type(features) is not tuple:
+            raise ValueError("features not a tuple")
+        "".join(features)  # TypeError unless each listing's features are one text (the quickest check)
         record = _NEW(FileOutcome)
         record.__dict__.update(
             rel=rel,
