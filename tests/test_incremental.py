@@ -826,6 +826,45 @@ def test_a_carried_list_page_missing_from_the_site_is_made_again(tmp_path: Path,
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
 
 
+def test_a_list_page_the_staging_folder_could_not_take_from_the_live_site_is_made_again(tmp_path: Path, workers: int, monkeypatch) -> None:
+    # The staging folder is the spare site (a build older) caught up with what the last build
+    # changed, taken from the live site. A changed tag page deleted by hand from the live site
+    # is not there to take: its folder, settled (not read), must not vouch for it, or the page
+    # would be carried over and the site published without it.
+    settled = _settled_folders(monkeypatch)
+    site = write_site(tmp_path / "site", dict(LISTED), CONFIG)
+    build(site, translator_factory=FakeTranslator)
+    source = site / "content" / "2020-02-01-two.txt"
+    source.write_text(source.read_text(encoding="utf-8").replace("مقال ثان عن حماة.", "مقال ثان معدل عن حماة."), encoding="utf-8")
+    build(site, translator_factory=FakeTranslator, workers=workers)  # its tag's page shows the new excerpt
+    changed = sorted(p.relative_to(site / "_site").as_posix() for p in (site / "_site" / "tags").rglob("*.html") if "معدل" in p.read_text(encoding="utf-8"))
+    assert changed, "a tag page shows the edited story"
+    (site / "_site" / changed[0]).unlink()  # from the live site only: the spare keeps its older page
+    other = site / "content" / "2020-01-01-one.txt"
+    other.write_text(other.read_text(encoding="utf-8").replace("فقرة ثانية.", "فقرة ثانية معدلة."), encoding="utf-8")
+    build(site, translator_factory=FakeTranslator, workers=workers)  # no listing changes
+    assert "tags" in settled[-1], settled  # the page's folder was not read
+    assert (site / "_site" / changed[0]).is_file()
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
+def test_an_edit_that_changes_no_file_of_the_site_keeps_its_zip(tmp_path: Path, workers: int) -> None:
+    # The staging folder's stray files are removed once the outputs are made, site.zip's
+    # link to the live zip among them; the zip, whose key stands, must be judged by what the
+    # folder then holds, not by what it held when it was made ready.
+    site = make(tmp_path)
+    rebuild(site, workers)  # the spare: a copy of this site
+    source = site / "content" / "2020-02-01-two.txt"
+    source.write_text(source.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # a blank line: the same pages
+    stamp = source.stat().st_mtime_ns + 10_000_000
+    os.utime(source, ns=(stamp, stamp))
+    before = tree_bytes(site / "_site")
+    result = rebuild(site, workers)
+    assert result.rebuilt_files == 1, "the file was made again"
+    assert (site / "_site" / "site.zip").is_file()
+    assert tree_bytes(site / "_site") == before == cold_copy(site, tmp_path, workers)
+
+
 def test_pages_made_by_jobs_are_compressed_where_they_are_made_and_only_when_they_changed(tmp_path: Path, workers: int, monkeypatch) -> None:
     # The index pages and lists are written, and compressed for site.zip, by the process that
     # made them (engine._settled: a worker, with two): the zip copies their bytes from its

@@ -232,7 +232,7 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     written over the spare site's old zip when the staging folder came from it. The pages
     compressed by the workers that made them (into packs in ``work_dir``) are copied into
     the zip, not compressed again."""
-    engine = Engine(view.staging, previous, view, work_dir)
+    engine = Engine(view.staging, previous, view, work_dir, staging.holds)
     engine.manifest.update({path: digest for record in files.ordered for path, digest in record.pages.items()})
     artifacts, carried_pages = engine.listed(OUTPUTS)
     # The pages of an output carried over cannot collide with a segment's: the segments'

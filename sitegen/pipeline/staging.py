@@ -192,6 +192,7 @@ class StagingCopy:
         self.marks: tuple[FolderMark, ...] = ()  # the spare site's folders, as the build that made it left them
         self.files: set[str] = set()  # every file read in the copy once ready (relative paths)
         self.settled: set[str] = set()  # its folders found as marked: not read (see present)
+        self.unlinked: set[str] = set()  # paths the catch-up took out and could not link again
         # The spare site's own site.zip, set aside by the catch-up: the new zip is written over
         # it in place (see site_zip.py). What the catch-up replaced waits in ``trash`` until
         # the outputs are made, then goes in the background (``let_go``).
@@ -254,6 +255,8 @@ class StagingCopy:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _link_or_copy(source, os.fspath(target))
                 self.files.add(rel)
+            else:
+                self.unlinked.add(rel)
 
     def present(self, listed: Iterable[str], keep: set[str]) -> set[str]:
         """Every file the copy held once ready, as far as :func:`remove_strays` needs: those
@@ -265,6 +268,15 @@ class StagingCopy:
             return self.files
         gone = set(listed).difference(keep)
         return self.files | {path for path in gone if path.rpartition("/")[0] in self.settled and plain_relative(path)}
+
+    def holds(self, rel: str) -> bool:
+        """Whether the copy held ``rel`` once ready, for a path the live site's manifest lists
+        (the engine asks it of every file of the artifacts it would carry over, before it
+        writes any): read there, or in a settled folder, which holds the live site's files
+        (see :meth:`present`) but for those the catch-up could not link. Asking the file
+        system instead cost a one-change build 12-18 ms at 10,000 segments (2,000 artifacts
+        carried over)."""
+        return rel in self.files or (rel.rpartition("/")[0] in self.settled and rel not in self.unlinked)
 
     def let_go(self) -> None:
         """What the catch-up replaced (the old zip, if the new one was not written over it) is
