@@ -70,6 +70,28 @@ def test_the_document_sequence_is_read_from_an_index_without_the_packed_document
         assert sorted(cache.search_sequence()) == sorted((url, day, digest) for url, _rel, day, digest, _doc in docs)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_the_document_sequence_is_in_id_order_whether_sqlite_or_python_sorts_it(tmp_path: Path, seed: int) -> None:
+    # sqlite orders the URLs as code points (UTF-8 bytes); the ids follow JavaScript's UTF-16
+    # order, which differs only for an astral character against U+E000-U+FFFF: with one, the
+    # sequence is sorted here instead. Either way: rank_key's order reversed, ties and all.
+    import random
+
+    from sitegen.outputs.search.writer import rank_key
+    from sitegen.pipeline.documents import CachedDocuments
+
+    rnd = random.Random(seed)
+    letters = ["a", "b", "ب", "ت", "\ue000", "\uffee", "\u00e9"] + (["\U0001f600", "\U00010400"] if seed % 2 else [])
+    docs = {}
+    for n in range(300):
+        url = "ar/" + "".join(rnd.choice(letters) for _ in range(rnd.randint(0, 4))) + f"{n % 7}.html"
+        docs[url] = (url, f"{n}.txt", rnd.choice([0, 1, 19000, 19001, 2**40]), f"d{n}", b"")
+    with closing(BuildCache.open(tmp_path / "build.sqlite")) as cache:
+        cache.replace_search([], list(docs.values()))
+        expected = [(url, digest) for url, _rel, day, digest, _doc in sorted(docs.values(), key=lambda row: rank_key(row[0], row[2]), reverse=True)]
+        assert CachedDocuments(cache, {}).sequence() == expected
+
+
 def test_an_output_state_is_read_back_as_written_and_a_planted_one_is_refused(tmp_path: Path, monkeypatch) -> None:
     # The manifest is pickled as two texts (paths, digests) and read back as a dictionary of
     # text: the build compares manifests as sets of pairs, which a planted list (the cache's

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..outputs.base import DocumentChanges
-from ..outputs.search.writer import sort_in_id_order
+from ..outputs.search.writer import in_code_point_order, sort_in_id_order
 from .cache import BuildCache, CacheDamaged, load_value
 from .files import SearchEntry
 
@@ -43,7 +43,13 @@ class CachedDocuments:
         self.cache.replace_search(rels, rows)
 
     def sequence(self) -> list[tuple[str, str]]:
-        """(url, digest) of every document, in id order (the ranking's tie-break reversed)."""
+        """(url, digest) of every document, in id order (the ranking's tie-break reversed):
+        sqlite's order by day and URL, unless a URL holds a character JavaScript orders
+        otherwise. Sorted here, reading the days, it cost a one-change build 17-33 ms at
+        10,000 segments, against 11-19."""
+        pairs = self.cache.search_by_day()
+        if in_code_point_order(url for url, _digest in pairs):
+            return pairs
         rows = self.cache.search_sequence()
         sort_in_id_order(rows)
         return [(url, digest) for url, _day, digest in rows]

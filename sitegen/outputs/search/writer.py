@@ -91,11 +91,18 @@ def rank_key(url: str, day: int) -> tuple:
     return (-day, utf16_key(url))
 
 
+def in_code_point_order(urls: Iterable[str]) -> bool:
+    """Whether JavaScript orders these URLs as their code points order them (as Python and
+    sqlite compare text): unless one holds an astral character, which UTF-16 orders before
+    U+E000-U+FFFF."""
+    return not _ASTRAL_RE.search("".join(urls))
+
+
 def sort_in_id_order(rows: list) -> None:
     """Rows of (url, day, ...) in document-id order: :func:`rank_key`'s order reversed.
     When no URL holds an astral character (Python's string order is then JavaScript's), two
     stable sorts on keys read in C give that order, a tenth of the cost of a key each."""
-    if _ASTRAL_RE.search("".join(row[0] for row in rows)):
+    if not in_code_point_order(row[0] for row in rows):
         rows.sort(key=lambda row: rank_key(row[0], row[1]), reverse=True)
         return
     rows.sort(key=itemgetter(0), reverse=True)  # within a day: URLs descending
