@@ -496,3 +496,21 @@ def test_a_listing_says_whether_it_came_into_the_english_edition_or_only_moved_t
     expected = None if moved else "english_title" in changes
     assert edition_change(after, before.place) is expected
     assert edition_change(before, before.place) is False  # a place that stands: nothing moved
+
+
+_PAIR_TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=6)
+
+
+@FAST
+@given(st.lists(st.tuples(_PAIR_TEXT, _PAIR_TEXT), max_size=6), st.lists(st.tuples(_PAIR_TEXT, _PAIR_TEXT), max_size=6))
+def test_the_hash_of_pairs_given_as_two_columns_tells_any_two_lists_of_pairs_apart(first, second):
+    """hash_columns keys site.zip and the search index by every (path, digest): the same
+    pairs give the same key, and any other list of pairs (a name or value changed, a pair
+    added or moved, text shifted between a name and its value) another."""
+    from sitegen.core.hashing import hash_columns
+
+    def key(pairs):
+        return hash_columns([name for name, _ in pairs], (value for _, value in pairs))
+
+    assert key(first) == key(list(first))
+    assert (key(first) == key(second)) is (first == second)

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..config import SiteConfig
 from ..core import urls
 from ..core.diagnostics import warning
-from ..core.hashing import hash_bytes, hash_pairs
+from ..core.hashing import hash_bytes, hash_columns
 from ..pages.figures import archived_file
 from .archive import (
     ArchiveTooLarge,
@@ -39,14 +39,14 @@ class SiteFiles:
     and the paths the next build's staging folder lacks each made their own."""
 
     paths: list[str]  # sorted
-    key: str  # every path with its digest (core.hashing.hash_pairs)
+    key: str  # every path with its digest (core.hashing.hash_columns)
     changed: frozenset[str]  # paths whose file differs from the previous build's: changed, added or removed
 
 
 def site_files(manifest: Mapping[str, str], previous: Mapping[str, str]) -> SiteFiles:
     paths = sorted(manifest)  # strings sort faster than (path, digest) pairs
     # The pairs in one manifest and not the other, found by a set operation in C.
-    return SiteFiles(paths, hash_pairs(zip(paths, map(manifest.__getitem__, paths))), frozenset(path for path, _ in previous.items() ^ manifest.items()))
+    return SiteFiles(paths, hash_columns(paths, map(manifest.__getitem__, paths)), frozenset(path for path, _ in previous.items() ^ manifest.items()))
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class SiteZip(Output):
         if finished.left_out:  # photos the zip does not carry: a key of what it does
             manifest = finished.manifest
             names = list(filterfalse(finished.left_out.__contains__, names))
-            key = hash_pairs(zip(names, map(manifest.__getitem__, names)))
+            key = hash_columns(names, map(manifest.__getitem__, names))
         return [Artifact(urls.ARCHIVE, key, lambda memo: _make(view, finished, names, key, memo))]
 
 

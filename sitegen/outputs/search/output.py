@@ -17,7 +17,7 @@ import re
 from ...config import SiteConfig
 from ...content.segment import Segment
 from ...core import urls
-from ...core.hashing import hash_bytes, hash_pairs
+from ...core.hashing import hash_bytes, hash_columns
 from ...translation.companions import Companion
 from ..base import Artifact, DocumentChanges, Job, Made, Output, SiteView, Split
 from .analyser import IndexedDocument, SearchDocument, analyse_document
@@ -48,7 +48,7 @@ class SearchIndex(Output):
 
 def _state(sequence: list[tuple[str, str]]) -> str:
     """The key of an index of these documents, in this order."""
-    return hash_pairs([("search index", str(INDEX_VERSION)), *sequence])
+    return hash_bytes("search index", str(INDEX_VERSION), hash_columns([url for url, _ in sequence], [digest for _, digest in sequence]))
 
 
 def _make(view: SiteView, sequence: list[tuple[str, str]], state: str, memo) -> Made | Split:
