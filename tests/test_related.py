@@ -6,6 +6,7 @@ import os
 import random
 import re
 import shutil
+import struct
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -426,14 +427,22 @@ def test_a_ranking_from_a_damaged_or_planted_cache_is_not_used():
     articles = _articles(listings)
     first = rank_related(articles, {})
     ranking = first.ranking
+    stride = len(ranking.ranked) // len(listings)
+
+    def first_slot(value: int) -> bytes:  # the first segment's best other
+        return struct.pack("=I", value) + ranking.ranked[4:]
+
     damaged = [
-        replace(ranking, ranked=ranking.ranked[:-1]),  # one segment short
-        replace(ranking, ranked=((99,),) + ranking.ranked[1:]),  # a position past the end
-        replace(ranking, ranked=(("x",),) + ranking.ranked[1:]),  # not a position
-        replace(ranking, features=(None,) + ranking.features[1:]),  # not features
-        replace(ranking, ranked=((-1,),) + ranking.ranked[1:]),  # a position before the start
-        replace(ranking, ranked=([1],) + ranking.ranked[1:]),  # not a tuple of positions
-        replace(ranking, ranked=(7,) + ranking.ranked[1:]),  # not a sequence at all
+        replace(ranking, ranked=ranking.ranked[:-stride]),  # one segment short
+        replace(ranking, ranked=ranking.ranked[:-1]),  # a position cut short
+        replace(ranking, ranked=first_slot(99)),  # a position past the end
+        replace(ranking, ranked=first_slot(10)),  # the first past the end
+        replace(ranking, ranked=first_slot(2**32 - 1)),  # a position before the start, as packed
+        replace(ranking, ranked=tuple(ranking.ranked)),  # not packed
+        replace(ranking, features=None),  # not features
+        replace(ranking, features=ranking.features + "\x1dwحمص"),  # features of one segment too many
+        replace(ranking, numbers=ranking.numbers[:-1]),  # numbers cut short
+        replace(ranking, files=ranking.files.encode()),  # files not text
         "not a ranking",
     ]
     for previous in damaged:
@@ -483,3 +492,20 @@ def test_an_edit_that_changes_no_segments_features_lists_no_features_members(mon
     assert listed == [30] and again.reranked
     monkeypatch.undo()
     assert again.related.ranked == rank_related(_articles(retitled), rekeyed).related.ranked
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1, max_value=400).flatmap(lambda total: st.tuples(
+    st.lists(st.lists(st.integers(min_value=0, max_value=total - 1), max_size=10, unique=True), min_size=total, max_size=total),
+    st.sets(st.integers(min_value=0, max_value=total - 1), max_size=5))))
+def test_the_places_listing_a_story_are_found_in_the_packed_ranking_as_by_a_look_at_each(case):
+    # Packed four bytes a position, a search may meet a position's bytes across two of them
+    # (256 and 1 are 00 01 00 00 01 00 00 00): only whole positions count, and a segment's
+    # own position fills its free slots without listing it.
+    from sitegen.pages.related import Related, _pack
+
+    lists, shown = case
+    ranked = [tuple(other for other in others if other != position) for position, others in enumerate(lists)]
+    related = Related((), {}, bytes(_pack(ranked)))
+    assert [related.others(position) for position in range(len(ranked))] == ranked
+    assert related.listing_any(set(shown)) == {position for position, others in enumerate(ranked) if set(others) & shown}

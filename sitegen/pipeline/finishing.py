@@ -119,12 +119,13 @@ def _pages_to_key(config: SiteConfig, files: FileResults, ranked: Ranked) -> set
     file made again whose pages were kept (files._kept_pages) shows what it showed."""
     if ranked.reranked is None:
         return None
-    order = ranked.ranking.order
+    related = ranked.related
+    order, positions = related.order, related.positions
     remade = {rel: _stories_made_again(config, files.records[rel]) for rel in files.outcomes}
     wanted = {rel for rel in remade if files.records[rel].drafts}
-    wanted.update(order[position][0] for position in ranked.reranked)
-    shown_again = {position for position, (rel, number) in enumerate(order) if number in remade.get(rel, ())}
-    wanted.update(order[position][0] for position, others in enumerate(ranked.ranking.ranked) if not shown_again.isdisjoint(others))
+    wanted.update(order[position].source_rel for position in ranked.reranked)
+    shown_again = {positions[rel, number] for rel, numbers in remade.items() for number in numbers if (rel, number) in positions}
+    wanted.update(order[position].source_rel for position in related.listing_any(shown_again))
     return wanted
 
 
