@@ -865,6 +865,31 @@ def test_an_edit_that_changes_no_file_of_the_site_keeps_its_zip(tmp_path: Path, 
     assert tree_bytes(site / "_site") == before == cold_copy(site, tmp_path, workers)
 
 
+def test_a_ranking_that_stands_as_read_is_not_stored_again(tmp_path: Path, workers: int, monkeypatch) -> None:
+    # An edit that changes no segment's features reuses the related stories' ranking as it
+    # was read: the cache keeps it, and the build after, which reads it, is still a full build's.
+    from sitegen.pipeline.cache import BuildCache
+
+    site = write_site(tmp_path / "site", dict(LISTED), CONFIG)
+    build(site, translator_factory=FakeTranslator)
+    stored: list[set[str]] = []
+    put_many = BuildCache.put_many
+    monkeypatch.setattr(BuildCache, "put_many", lambda self, values: stored.append(set(values)) or put_many(self, values))
+    source = site / "content" / "2020-02-01-two.txt"
+    source.write_text(source.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # the same segments
+    rebuild(site, workers)
+    assert stored and not any("related" in keys for keys in stored), stored
+    assert any("outputs" in keys for keys in stored)
+    stored.clear()
+    source.write_text(source.read_text(encoding="utf-8").replace("tags: [حمص]", "tags: [حمص, إدلب]"), encoding="utf-8")
+    rebuild(site, workers)  # a new tag: a feature changed
+    assert any("related" in keys for keys in stored), stored
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+    source.write_text(source.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    rebuild(site, workers)
+    assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
+
+
 def test_pages_made_by_jobs_are_compressed_where_they_are_made_and_only_when_they_changed(tmp_path: Path, workers: int, monkeypatch) -> None:
     # The index pages and lists are written, and compressed for site.zip, by the process that
     # made them (engine._settled: a worker, with two): the zip copies their bytes from its

@@ -203,9 +203,9 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
     if added == 0 and features_text == previous.features:
         # No segment's features changed, none added (most edits of a paragraph): nothing is
         # ranked again, no feature's members are listed (13 ms at 10,000 segments), and the
-        # ranking stands as it was read.
-        ranked, reranked = previous.ranked, frozenset()
-    elif before is not None:
+        # ranking stands as it was read (the build need not store it again).
+        return Ranked(Related(order, dict(zip(keys, range(total))), previous.ranked), previous, frozenset())  # the very one read
+    if before is not None:
         # New stories before all the others shift every position by as many: the distances
         # between the others, which break ties, stand, and so do their rankings unless a
         # change of features (the new stories have all theirs new) or of weight reaches them.

@@ -195,7 +195,8 @@ def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None
                 return result
             documents, files = store_documents(plan, files, cache)
             view = site_view(plan, config, files, staging.path, documents)
-            files, ranking = finish_pages(view, files, work_dir, read_ranking(cache) if plan.trusted else None)
+            stored_ranking = read_ranking(cache) if plan.trusted else None
+            files, ranking = finish_pages(view, files, work_dir, stored_ranking)
             engine = make_outputs(view, files, read_outputs(cache) if plan.trusted else OutputState(), result, staging, work_dir)
             staging.let_go()
             if engine is None or blocked(result, plan.options.strict):
@@ -207,7 +208,7 @@ def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None
                 # publishing: the next zip is written over that one; SpareCopy).
                 spare_copy = SpareCopy(staging.path, plan.config.output_dir, build_id)
                 kept = SpareTree(build_id, (ARCHIVE,) if ARCHIVE in engine.manifest else ())
-            save_work(plan, cache, files, engine, ranking)
+            save_work(plan, cache, files, engine, ranking, ranking is not None and ranking is stored_ranking)
             engine.finish_writing()  # site.zip's unchanged runs, copied meanwhile
             publish_staging(staging.path, plan.config.output_dir, build_id, spare_copy)
             result.written, result.rebuilt_files = True, len(files.outcomes)
