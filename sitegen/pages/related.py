@@ -136,7 +136,7 @@ class Ranking:
     ranked again (:func:`rank_related`)."""
 
     files: str  # each segment's file, joined by NUL
-    numbers: bytes  # each segment's number, packed as _NUMBERS
+    numbers: bytes  # each segment's number, packed as positions are
     features: str  # each segment's features (related_features), joined by _FEATURES
     ranked: bytes  # each segment's ranked others (_pack)
 
@@ -199,12 +199,12 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
     numbers = _numbers(order)
     features_text = _FEATURES.join(joined)
     added = previous.added_before(files, numbers) if isinstance(previous, Ranking) else None
-    before = None if added is None or (added == 0 and features_text == previous.features) else previous.features_before(added)
     if added == 0 and features_text == previous.features:
         # No segment's features changed, none added (most edits of a paragraph): nothing is
         # ranked again, no feature's members are listed (13 ms at 10,000 segments), and the
-        # ranking stands as it was read (the build need not store it again).
-        return Ranked(Related(order, dict(zip(keys, range(total))), previous.ranked), previous, frozenset())  # the very one read
+        # ranking stands as it was read: the very one read, which the build need not store again.
+        return Ranked(Related(order, dict(zip(keys, range(total))), previous.ranked), previous, frozenset())
+    before = previous.features_before(added) if added is not None else None
     if before is not None:
         # New stories before all the others shift every position by as many: the distances
         # between the others, which break ties, stand, and so do their rankings unless a
