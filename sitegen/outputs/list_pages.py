@@ -127,7 +127,8 @@ class _Whole:
         if not entered or True not in view.languages:
             return cls()
         terms = frozenset(_terms_of(entered))
-        return cls(terms, tuple(t for t in TAXONOMIES if any(taxonomy == t for taxonomy, _ in terms)), frozenset((l.date.year, l.date.month) for l in entered if l.date))
+        named = {taxonomy for taxonomy, _ in terms}
+        return cls(terms, tuple(t for t in TAXONOMIES if t in named), frozenset((l.date.year, l.date.month) for l in entered if l.date))
 
 
 def _terms_of(listings: Sequence[Listing]) -> set[tuple[str, str]]:

@@ -35,11 +35,15 @@ class Term:
     listings: tuple[Listing, ...]  # newest first
 
 
+# The listing's field holding each taxonomy's terms: a tuple of them, or a section's one (or None).
+_FIELD = {"tags": "tags", "authors": "authors", "sections": "section"}
+
+
 def terms_of(listing: Listing, taxonomy: str) -> tuple[str, ...]:
     """A listing's terms of a taxonomy, as its front matter writes them (a section: one, or none)."""
     if taxonomy == "sections":
         return (listing.section,) if listing.section else ()
-    return listing.tags if taxonomy == "tags" else listing.authors
+    return getattr(listing, _FIELD[taxonomy])
 
 
 def collect_terms(articles: Sequence[Article], taxonomy: str, english: bool) -> list[Term]:
@@ -86,7 +90,7 @@ def _members(listings: Sequence[Listing], taxonomy: str) -> dict[str, tuple[list
     slug_of: dict[str, str] = {}
     members: dict[str, tuple[list[Listing], set[str]]] = {}
     sections = taxonomy == "sections"
-    terms_of_listing = attrgetter(taxonomy[:-1] if sections else taxonomy)
+    terms_of_listing = attrgetter(_FIELD[taxonomy])
     for listing in listings:
         terms = terms_of_listing(listing)
         if not terms:
@@ -133,7 +137,7 @@ def _collect_some(articles: Sequence[Article], wanted: AbstractSet[tuple[str, st
         if not slugs_wanted:
             continue
         sections = taxonomy == "sections"
-        values = list(map(attrgetter("section" if sections else taxonomy), listings))
+        values = list(map(attrgetter(_FIELD[taxonomy]), listings))
         spellings = set(values) if sections else set().union(*values)
         slug_of = {spelling: term_slug(spelling) for spelling in spellings if spelling}
         for slug in slugs_wanted:

@@ -256,14 +256,14 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     return engine
 
 
-def save_work(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, ranking: Ranking | None = None, ranking_stored: bool = False) -> None:
+def save_work(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, ranking: Ranking | None = None) -> None:
     """What the next build reads of this one's work: the files' records, the outputs' state,
-    the ranking and the signatures. Written, not yet committed, before the site is published,
+    the ranking (None: the one the cache holds stands) and the signatures. Written, not yet committed, before the site is published,
     while site.zip's unchanged runs are still being copied (their copy runs without the GIL:
     at 10,000 segments the two take 40-60 ms each)."""
     cache.replace_files({rel: _file_row(record) for rel, record in files.outcomes.items()}, plan.removed)
     cache.update_records({rel: stored_record(record) for rel, record in files.touched.items()})
-    write_work(cache, OutputState(dict(engine.manifest), dict(engine.records), dict(engine.outputs)), ranking, _signatures_to_record(plan, files), ranking_stored)
+    write_work(cache, OutputState(dict(engine.manifest), dict(engine.records), dict(engine.outputs)), ranking, _signatures_to_record(plan, files))
 
 
 def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: Engine, result: BuildResult, build_id: str, spare: SpareTree | None = None) -> None:

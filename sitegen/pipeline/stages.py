@@ -208,7 +208,7 @@ def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None
                 # publishing: the next zip is written over that one; SpareCopy).
                 spare_copy = SpareCopy(staging.path, plan.config.output_dir, build_id)
                 kept = SpareTree(build_id, (ARCHIVE,) if ARCHIVE in engine.manifest else ())
-            save_work(plan, cache, files, engine, ranking, ranking is not None and ranking is stored_ranking)
+            save_work(plan, cache, files, engine, None if ranking is stored_ranking else ranking)
             engine.finish_writing()  # site.zip's unchanged runs, copied meanwhile
             publish_staging(staging.path, plan.config.output_dir, build_id, spare_copy)
             result.written, result.rebuilt_files = True, len(files.outcomes)

@@ -166,10 +166,10 @@ def write_copy_marks(cache: BuildCache, build_id: str, marks: tuple, seal: str) 
     cache.put_many({SPARE_MARKS: (build_id, marks, seal)})
 
 
-def write_work(cache: BuildCache, outputs: OutputState, ranking: Any, signatures: dict[str, tuple], ranking_stored: bool = False) -> None:
-    """``ranking_stored``: the ranking is the one the cache holds (read_ranking), not written again."""
+def write_work(cache: BuildCache, outputs: OutputState, ranking: Any, signatures: dict[str, tuple]) -> None:
+    """``ranking``: None where the one the cache holds (read_ranking) stands, not written again."""
     values = {"outputs": outputs, SIGNATURES: signatures}
-    if not ranking_stored:
+    if ranking is not None:
         values["related"] = ranking
     cache.put_many(values)
 
