@@ -8,6 +8,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -121,11 +122,9 @@ def test_a_damaged_layout_does_not_fit(tmp_path) -> None:
         assert not damaged.fits(), damaged
 
 
-def test_batches_of_unchanged_neighbours_are_copied_in_one_piece_and_give_the_zip_written_afresh(tmp_path, monkeypatch) -> None:
-    # Most builds change a few members of tens of thousands: whole batches of unchanged
-    # neighbours are copied without a call a member, and the zip is still the one written afresh.
-    from sitegen.outputs import archive
-
+def _edited_site(tmp_path: Path) -> tuple[Path, Path, ZipLayout, dict[str, int], set[str]]:
+    """700 members zipped, then four changed, two removed and two added: (root, live zip, its
+    layout, the names now with their versions, the names changed, added or removed)."""
     names = [f"ar/{n:04d}.html" for n in range(700)]
     root = tmp_path / "root"
     versions = {name: 1 for name in names}
@@ -141,15 +140,77 @@ def test_batches_of_unchanged_neighbours_are_copied_in_one_piece_and_give_the_zi
     for name in changed | added:
         versions[name] = 2
     _write(root, {name: _content(name, 2) for name in changed | added})
-    single: list[int] = []
-    monkeypatch.setattr(archive._ZipWriter, "copy", lambda self, number: single.append(number) or self.copy_run(number, number + 1))
+    return root, live, layout, versions, changed | added | removed
+
+
+def _runs_copied(monkeypatch) -> list[tuple[int, int]]:
+    from sitegen.outputs import archive
+
+    runs: list[tuple[int, int]] = []
+    copy_run = archive._ZipWriter.copy_run
+    monkeypatch.setattr(archive._ZipWriter, "copy_run", lambda self, first, end: runs.append((first, end)) or copy_run(self, first, end))
+    return runs
+
+
+def test_the_runs_between_a_few_changed_members_are_copied_in_one_piece_each_and_give_the_zip_written_afresh(tmp_path, monkeypatch) -> None:
+    # Most builds change a few members of tens of thousands: the runs between them are found
+    # from the changed names alone, without a step a member, and the zip is still the one
+    # written afresh.
+    from sitegen.outputs import archive
+
+    root, live, layout, versions, changes = _edited_site(tmp_path)
+    monkeypatch.setattr(archive, "_write_batches", lambda *args: pytest.fail("members judged a batch at a time"))
+    runs = _runs_copied(monkeypatch)
     new = tmp_path / "new.zip"
-    write_site_zip(new, root, sorted(versions), {}, PreviousZip(layout, changed | added | removed), final_path=live)
+    write_site_zip(new, root, sorted(versions), {}, PreviousZip(layout, changes), final_path=live)
+    fresh = tmp_path / "fresh.zip"
+    monkeypatch.undo()
+    write_site_zip(fresh, root, sorted(versions), {})
+    assert new.read_bytes() == fresh.read_bytes()
+    # Between and around the eight names: at most nine runs, 692 members in all.
+    assert len(runs) <= len(changes) + 1
+    assert sum(end - first for first, end in runs) == 700 - 4 - 2
+
+
+def test_with_many_members_changed_batches_of_unchanged_neighbours_are_copied_in_one_piece(tmp_path, monkeypatch) -> None:
+    from sitegen.outputs import archive
+
+    root, live, layout, versions, changes = _edited_site(tmp_path)
+    monkeypatch.setattr(archive, "_FEW", 1000)  # eight changes of 700 count as many
+    runs = _runs_copied(monkeypatch)
+    new = tmp_path / "new.zip"
+    write_site_zip(new, root, sorted(versions), {}, PreviousZip(layout, changes), final_path=live)
     fresh = tmp_path / "fresh.zip"
     write_site_zip(fresh, root, sorted(versions), {})
     assert new.read_bytes() == fresh.read_bytes()
     # Only the members sharing a batch with a change are copied one by one.
+    single = [run for run in runs if run[1] - run[0] == 1]
     assert 0 < len(single) <= 8 * archive._BATCH
+
+
+def test_members_left_out_or_taken_in_without_a_change_are_judged_by_name(tmp_path, monkeypatch) -> None:
+    # The runs are found by the changed names' places in both zips. A member the zip leaves
+    # out since the previous build, or takes in, with no change to its file (photos the zip
+    # stops or starts carrying) is no changed name: the runs then differ between the zips,
+    # and the members are judged a batch at a time, by name. The zip is still the one written
+    # afresh.
+    from sitegen.outputs import archive
+
+    root, live, layout, versions, changes = _edited_site(tmp_path)
+    batches: list[int] = []
+    write_batches = archive._write_batches
+    # (A zip written afresh is written a batch at a time too: only those with a previous zip count.)
+    monkeypatch.setattr(archive, "_write_batches", lambda *args: batches.append(args[5] is not None) or write_batches(*args))
+    # (The third keeps the run as long as it was: its names differ, not its length.)
+    for left_out, taken_in in (({"ar/0200.html"}, set()), (set(), {"media/photo.webp"}), ({"ar/0200.html"}, {"ar/0200b.html"})):
+        _write(root, {name: b"RIFF photo" for name in taken_in})
+        names = sorted(set(versions) - left_out | taken_in)
+        new = tmp_path / "new.zip"
+        write_site_zip(new, root, names, {}, PreviousZip(layout, changes), final_path=live)
+        fresh = tmp_path / "fresh.zip"
+        write_site_zip(fresh, root, names, {})
+        assert new.read_bytes() == fresh.read_bytes()
+    assert batches == [True, False] * 3
 
 
 def test_a_pack_cut_short_or_a_previous_zip_shorter_than_its_layout_is_an_error_not_a_short_member(tmp_path) -> None:
