@@ -93,24 +93,30 @@ def test_the_document_sequence_is_in_id_order_whether_sqlite_or_python_sorts_it(
 
 
 def test_an_output_state_is_read_back_as_written_and_a_planted_one_is_refused(tmp_path: Path, monkeypatch) -> None:
-    # The manifest is pickled as two texts (paths, digests) and read back as a dictionary of
-    # text: the build compares manifests as sets of pairs, which a planted list (the cache's
-    # allow-list lets lists through) would stop. Anything else in its place is refused.
+    # The state holds the artifacts and the outputs (the manifest is made of the artifacts'
+    # files and the records' pages): anything else in its place is refused, and an artifact
+    # whose files are not pairs of texts is damage when its files are asked for (the engine
+    # compares them with the live site's).
     import pytest
 
     from sitegen.pipeline.cache import CacheDamaged, allow_list
     from sitegen.pipeline.state import STATE_TYPES, ArtifactRecord, OutputState, read_outputs
 
     with closing(BuildCache.open(tmp_path / "build.sqlite", allow_list(STATE_TYPES))) as cache:
-        for state in (OutputState(), OutputState({"index.html": "d1", "ar/حمص.html": "d2"}, {"index": ArtifactRecord("k", (("index.html", "d1"),))})):
+        for state in (OutputState(), OutputState({"index": ArtifactRecord("k", (("index.html", "d1"), ("ar/حمص.html", "d2")))})):
             cache.put_many({"outputs": state})
             assert read_outputs(cache) == state
-        for planted in ((["a list"], "d", {}), ("a\0b", "only one digest", {}), ("index.html", "d", ["not", "a", "dict"]), "not a tuple"):
+            assert read_outputs(cache).files() == {path: digest for record in state.artifacts.values() for path, digest in record.files}
+        for planted in ({"artifacts": ["not", "a", "dict"], "outputs": {}}, {"artifacts": {}}, {"artifacts": {}, "outputs": {}, "manifest": {}}, "not a dict"):
             monkeypatch.setattr(OutputState, "__getstate__", lambda self, planted=planted: planted)
             cache.put_many({"outputs": OutputState()})
             monkeypatch.undo()
             with pytest.raises(CacheDamaged):
                 read_outputs(cache)
+        for files in ((("index.html", ["a list"]),), (("index.html",),), "ab", ((b"index.html", "d"),), None):
+            cache.put_many({"outputs": OutputState({"index": ArtifactRecord("k", files)})})
+            with pytest.raises(CacheDamaged):
+                read_outputs(cache).files()
 
 
 def test_an_output_record_of_the_wrong_kinds_does_not_fit() -> None:

@@ -43,10 +43,10 @@ class SiteFiles:
     changed: frozenset[str]  # paths whose file differs from the previous build's: changed, added or removed
 
 
-def site_files(manifest: Mapping[str, str], previous: Mapping[str, str]) -> SiteFiles:
+def site_files(manifest: Mapping[str, str], changed: frozenset[str]) -> SiteFiles:
+    """``changed``: the paths whose file differs from the previous build's (or may)."""
     paths = sorted(manifest)  # strings sort faster than (path, digest) pairs
-    # The pairs in one manifest and not the other, found by a set operation in C.
-    return SiteFiles(paths, hash_columns(paths, map(manifest.__getitem__, paths)), frozenset(path for path, _ in previous.items() ^ manifest.items()))
+    return SiteFiles(paths, hash_columns(paths, map(manifest.__getitem__, paths)), changed)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ class Engine:
         self.holds = holds if holds is not None else self._exists
         self.work_dir = work_dir  # where workers pack the files they make for site.zip (None: not packed)
         self.previous = previous.artifacts
-        self.previous_manifest = previous.manifest
+        self.previous_manifest = previous.files()  # the artifacts' (segment pages are the file stage's)
         self.previous_outputs = previous.outputs
         self.view = view
         self.records: dict[str, ArtifactRecord] = {}
@@ -213,6 +213,10 @@ class Engine:
     def _still_there(self, record: ArtifactRecord) -> bool:
         manifest, holds = self.previous_manifest, self.holds
         return all(manifest.get(path) == digest and holds(path) for path, digest in record.files)
+
+    def artifact_files(self) -> dict[str, str]:
+        """Path -> digest of the files of every artifact this build made or kept."""
+        return {path: digest for record in self.records.values() for path, digest in record.files}
 
     def _exists(self, path: str) -> bool:
         # Joined as text: a Path per file cost a one-change build 20-40 ms at 10,000 segments.

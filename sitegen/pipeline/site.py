@@ -6,6 +6,7 @@ previous build's records and says whether the site may be made.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -31,20 +32,25 @@ class FileResults:
     # Records of files this build did not make whose pages it finished again (their related
     # stories changed): saved with the outcomes.
     touched: dict[str, FileOutcome] = field(default_factory=dict)
+    # The previous build's record of every file it recorded (those of removed files too): the
+    # live site's segment pages are theirs. Empty when the cache is not trusted.
+    before: Mapping[str, FileOutcome] = field(default_factory=dict)
 
     @property
     def ordered(self) -> list[FileOutcome]:
         return [self.records[rel] for rel in sorted(self.records)]
 
 
-def join(plan: BuildPlan, outcomes: dict[str, FileOutcome], previous: dict[str, FileOutcome], report: TranslationReport | None) -> FileResults:
+def join(plan: BuildPlan, outcomes: dict[str, FileOutcome], previous: dict[str, FileOutcome], report: TranslationReport | None, before: Mapping[str, FileOutcome] | None = None) -> FileResults:
+    """The records of every source: this build's ``outcomes``, else ``previous``; ``before``:
+    the previous build's records (default: ``previous``)."""
     records = {rel: outcomes[rel] if rel in outcomes else previous[rel] for rel in plan.sources if rel in outcomes or rel in previous}
     if report is not None:
         ordered = records.values()
         # Pages made after translating count this run's new translations as found in the memory.
         report.cached = max(0, sum(r.cached_units for r in ordered) - report.translated)
         report.without_companion = [w for rel in sorted(records) for w in records[rel].without_companion]
-    return FileResults(outcomes, records, report)
+    return FileResults(outcomes, records, report, before=previous if before is None else before)
 
 
 def file_problems(files: FileResults) -> list[Problem]:

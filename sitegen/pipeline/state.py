@@ -1,18 +1,19 @@
 """What one build leaves for the next, as typed values in the build cache.
 
 Two values besides the per-file records: a small :class:`Summary`, read on every run
-(a build that finds nothing to do reads nothing else), and :class:`OutputState`, the
-site's manifest and every artifact's record, read only when something is built.
+(a build that finds nothing to do reads nothing else), and :class:`OutputState`, every
+artifact's record, read only when something is built.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from ..core.diagnostics import Problem
-from .cache import BuildCache
+from .cache import BuildCache, CacheDamaged
 
 if TYPE_CHECKING:
     from .planted import FolderMark
@@ -86,26 +87,35 @@ class OutputRecord:
 
 @dataclass(frozen=True)
 class OutputState:
-    manifest: dict[str, str] = field(default_factory=dict)  # path -> digest of every file of the site
+    """Every artifact's record, and the outputs' (the previous build's). The site's manifest is
+    not kept beside them: its segment pages are the files' records' (``FileOutcome.pages``)
+    and the rest are the artifacts' files (:meth:`files`). Kept whole, it was read and written
+    again by every build: 163,000 paths at 50,000 segments, 0.1 s of a one-change build to
+    read back."""
+
     artifacts: dict[str, ArtifactRecord] = field(default_factory=dict)
     outputs: dict[str, OutputRecord] = field(default_factory=dict)  # by output name
 
-    # Pickled with the manifest as two texts, its paths and its digests (neither ever holds
-    # NUL): every build reads and writes tens of thousands of pairs, which pickle makes one
-    # string at a time, and splitting two long strings is done in C.
-    def __getstate__(self) -> tuple[str, str, dict[str, ArtifactRecord], dict[str, OutputRecord]]:
-        return "\0".join(self.manifest), "\0".join(self.manifest.values()), self.artifacts, self.outputs
+    def __post_init__(self) -> None:
+        # Read back, a planted value could hold anything the allow-list lets through.
+        if type(self.artifacts) is not dict or type(self.outputs) is not dict:
+            raise TypeError("an output state holds the artifacts and the outputs")
 
-    def __setstate__(self, state: tuple[str, str, dict[str, ArtifactRecord], dict[str, OutputRecord]]) -> None:
-        paths, digests, artifacts, outputs = state
-        if not (type(paths) is str and type(digests) is str and type(artifacts) is dict and type(outputs) is dict):
-            raise TypeError("an output state holds a manifest's two texts, the artifacts and the outputs")
-        paths_list, digests_list = (paths.split("\0"), digests.split("\0")) if paths else ([], [])
-        if len(paths_list) != len(digests_list):
-            raise ValueError("a manifest's paths and digests do not pair")
-        object.__setattr__(self, "manifest", dict(zip(paths_list, digests_list)))
-        object.__setattr__(self, "artifacts", artifacts)
-        object.__setattr__(self, "outputs", outputs)
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if type(state) is not dict or state.keys() != {"artifacts", "outputs"}:
+            raise TypeError("an output state holds the artifacts and the outputs")
+        object.__setattr__(self, "__dict__", state)
+        self.__post_init__()
+
+    def files(self) -> dict[str, str]:
+        """Path -> digest of every artifact's files; :class:`CacheDamaged` where a record's files
+        are not pairs of texts (made in C: 13,000 files at 50,000 segments)."""
+        try:
+            found = dict(chain.from_iterable(record.files for record in self.artifacts.values()))
+            "".join(found), "".join(found.values())  # TypeError unless every path and digest is a text
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise CacheDamaged(f"the build cache holds an artifact whose files are not paths and digests ({exc})") from None
+        return found
 
 
 STATE_TYPES = (Summary, OutputState, ArtifactRecord, OutputRecord, SpareTree)
@@ -117,11 +127,9 @@ def read_summary(cache: BuildCache) -> Summary | None:
 
 
 def read_outputs(cache: BuildCache) -> OutputState:
-    """The live site's manifest and artifacts; none (every artifact made again) when the
+    """The live site's artifacts and outputs; none (every artifact made again) when the
     value is not what the build writes: the cache may be damaged or planted."""
     outputs = cache.get("outputs")
-    # (Read back, its manifest is text only, paths and digests: see OutputState.__setstate__.
-    # The build compares manifests as sets of pairs, which could not hold a planted list.)
     return outputs if isinstance(outputs, OutputState) else OutputState()
 
 
