@@ -172,6 +172,28 @@ def test_the_runs_between_a_few_changed_members_are_copied_in_one_piece_each_and
     assert sum(end - first for first, end in runs) == 700 - 4 - 2
 
 
+def test_the_members_changed_are_read_and_compressed_a_batch_at_a_time(tmp_path, monkeypatch) -> None:
+    # Up to one member in eight may be changed on the runs' way: thousands of files at 50,000
+    # segments, never all read into memory at once.
+    from sitegen.outputs import archive
+
+    root, live, layout, versions, changes = _edited_site(tmp_path)
+    more = {f"ar/{n:04d}.html" for n in range(400, 420)}
+    _write(root, {name: _content(name, 3) for name in more})
+    read: list[int] = []
+    add_pieces = archive._add_pieces
+    monkeypatch.setattr(archive, "_BATCH", 4)
+    monkeypatch.setattr(archive, "_add_pieces", lambda writer, pool, root, pieces, *rest: read.append(sum(type(p) is str for p in pieces)) or add_pieces(writer, pool, root, pieces, *rest))
+    new = tmp_path / "new.zip"
+    write_site_zip(new, root, sorted(versions), {}, PreviousZip(layout, changes | more), final_path=live)
+    monkeypatch.undo()
+    fresh = tmp_path / "fresh.zip"
+    write_site_zip(fresh, root, sorted(versions), {})
+    assert new.read_bytes() == fresh.read_bytes()
+    assert sum(read) == len(changes | more) - 2  # the removed ones are no members
+    assert max(read) <= 4 and len(read) >= 6
+
+
 def test_with_many_members_changed_batches_of_unchanged_neighbours_are_copied_in_one_piece(tmp_path, monkeypatch) -> None:
     from sitegen.outputs import archive
 
