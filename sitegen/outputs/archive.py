@@ -481,12 +481,18 @@ def _batches_of(pieces: list[tuple[int, int] | str], packed: Mapping[str, Stored
     fresh = 0
     for piece in pieces:
         batch.append(piece)
-        fresh += type(piece) is str and piece not in packed
+        fresh += _to_compress(piece, packed)
         if fresh == _BATCH:
             yield batch
             batch, fresh = [], 0
     if batch:
         yield batch
+
+
+def _to_compress(piece: tuple[int, int] | str, packed: Mapping[str, StoredMember]) -> bool:
+    """Whether a piece is a member read from the site and compressed here (not a run of the
+    previous zip's, nor a member a worker packed)."""
+    return type(piece) is str and piece not in packed
 
 
 def _write_batches(writer: _ZipWriter, pool: ThreadPoolExecutor, root: Path, names: list[str], packed: Mapping[str, StoredMember], previous: PreviousZip | None, rewrite: Callable[[str, bytes], bytes] | None) -> None:
@@ -510,7 +516,7 @@ def _write_batches(writer: _ZipWriter, pool: ThreadPoolExecutor, root: Path, nam
 def _add_pieces(writer: _ZipWriter, pool: ThreadPoolExecutor, root: Path, pieces: list[tuple[int, int] | str], packed: Mapping[str, StoredMember], rewrite: Callable[[str, bytes], bytes] | None) -> None:
     """``pieces`` next in the zip: runs of the previous zip's members copied; members taken from
     their pack; the others read from ``root`` and compressed together (in threads)."""
-    fresh = [piece for piece in pieces if type(piece) is str and piece not in packed]
+    fresh = [piece for piece in pieces if _to_compress(piece, packed)]
     contents = {name: (root / name).read_bytes() for name in fresh}
     if rewrite is not None:
         contents = {name: rewrite(name, data) for name, data in contents.items()}
