@@ -297,6 +297,34 @@ def test_a_removed_source_takes_its_pages_along(tmp_path: Path, workers: int) ->
     assert tree_bytes(site / "_site") == cold_copy(site, tmp_path, workers)
 
 
+def test_the_site_view_orders_the_files_as_their_segments_would_be(tmp_path: Path, workers: int) -> None:
+    # The site view orders the files' records (pages.listing.order_files), each holding its
+    # listings together and in order, instead of sorting and grouping every listing again: the
+    # articles are those order_articles makes of the listings, in a cold build and in one
+    # that reads most records back, with files undated, of several segments, empty, and in
+    # folders sorting apart from their names.
+    from sitegen.pages.listing import order_articles
+
+    site = make(tmp_path)
+    content = site / "content"
+    (content / "b-undated.txt").write_text("جزء أول بلا تاريخ.\n===\nجزء ثان.\n===\nجزء ثالث.\n", encoding="utf-8")
+    (content / "a-undated.txt").write_text("مقال آخر بلا تاريخ.\n", encoding="utf-8")
+    (content / "empty.txt").write_text("", encoding="utf-8")
+    (content / "2019").mkdir(exist_ok=True)
+    (content / "2019" / "2020-02-01-two-b.txt").write_text("مقال في اليوم نفسه.\n===\nوجزؤه الثاني.\n", encoding="utf-8")
+
+    def view_of_a_build():
+        kept: list[object] = []
+        assert build(site, offline=True, workers=workers, keep=kept.append).written
+        return next(value for value in kept if isinstance(value, tuple))[5]
+
+    for edit in (lambda: shutil.rmtree(site / ".cache"), lambda: (content / "a-undated.txt").write_text("مقال آخر معدل.\n===\nوجزء.\n", encoding="utf-8")):
+        edit()
+        view = view_of_a_build()
+        assert len(view.articles) >= 5 and any(len(article.segments) == 3 for article in view.articles)
+        assert view.articles == tuple(order_articles(view.listings))
+
+
 def test_the_paths_found_changed_are_where_the_two_whole_manifests_differ(tmp_path: Path, workers: int) -> None:
     # The paths a build changed (what site.zip compresses again, what the next build's spare
     # catches up) are found from the artifacts' files and the pages of the files whose record

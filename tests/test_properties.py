@@ -199,8 +199,7 @@ def _archives(draw):
     undated and untranslated segments, and many on the same days."""
     import datetime
 
-    from sitegen.pages.listing import Listing
-    from sitegen.pages.planner import order_articles
+    from sitegen.pages.listing import Listing, order_articles
 
     listings = []
     for number in range(draw(st.integers(0, 60))):
@@ -210,6 +209,21 @@ def _archives(draw):
             english = f"en {rel} {segment}" if draw(st.booleans()) else None
             listings.append(Listing(rel, segment, 1, f"{rel}-{segment}", f"t {rel}", day, "", english_title=english, english_excerpt=None))
     return order_articles(listings)
+
+
+@FAST
+@given(articles=_archives(), seed=st.randoms(use_true_random=False), empty=st.lists(st.text("abz.", min_size=1, max_size=4), max_size=3))
+def test_files_ordered_as_their_segments_are(articles, seed, empty):
+    # The site view orders the files' records (their listings already together and in
+    # order), not every listing sorted and grouped again: the same articles in the same
+    # order, whatever order the files come in, files without segments left out.
+    from sitegen.pages.listing import order_articles, order_files
+
+    files = [(article.source_rel, article.segments) for article in articles] + [(f"empty-{name}", ()) for name in empty]
+    seed.shuffle(files)
+    every = [listing for article in articles for listing in article.segments]
+    seed.shuffle(every)
+    assert order_files(files) == order_articles(every) == articles
 
 
 @FAST
@@ -235,7 +249,7 @@ def test_a_term_feed_chooses_as_a_full_scan_does(articles, english, seed):
     import heapq
 
     from sitegen.outputs.feeds import FEED_SIZE, feed_listings, newest_listings
-    from sitegen.pages.planner import Article
+    from sitegen.pages.listing import Article
 
     in_order = [listing for article in articles for listing in article.segments]  # the site's order
     shuffled = seed.sample(in_order, len(in_order))
@@ -282,7 +296,7 @@ def test_terms_are_collected_as_a_plain_count_would(segments, taxonomy, english)
     from sitegen.content.terms import most_used, term_slug
     from sitegen.pages.lists import collect_terms
     from sitegen.pages.listing import Listing
-    from sitegen.pages.planner import Article
+    from sitegen.pages.listing import Article
 
     listings = [Listing(f"{n}.txt", 1, 1, f"s{n}", "t", date(2012, 1, 1), "e", "T" if has_english else None, None, tags=tuple(terms),
                         authors=tuple(reversed(terms)), section=section) for n, (terms, section, has_english) in enumerate(segments)]
@@ -307,7 +321,7 @@ def _term_listings(segments):
     from datetime import date
 
     from sitegen.pages.listing import Listing
-    from sitegen.pages.planner import Article
+    from sitegen.pages.listing import Article
 
     listings = [Listing(f"{n}.txt", 1, 1, f"s{n}", "t", date(2012, 1, 1) if n % 3 else None, "e", "T" if has_english else None, None, tags=tuple(terms),
                         authors=tuple(reversed(terms)), section=section) for n, (terms, section, has_english) in enumerate(segments)]

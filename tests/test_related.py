@@ -20,7 +20,7 @@ import sitegen.pipeline.engine
 import sitegen.pipeline.files
 import sitegen.pipeline.finishing
 from sitegen.pages.listing import Listing
-from sitegen.pages.planner import Article
+from sitegen.pages.listing import Article
 from sitegen.pages.related import NEIGHBOURS, SHOWN, rank_related
 from sitegen.translation.translator import FakeTranslator
 from tests.sitekit import build, tree_bytes, write_site

@@ -28,7 +28,8 @@ from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes
 from ..pages.lists import SOME_TERMS_AT_MOST, TAXONOMIES, Term, both_editions_months, browsable_lists, collect_all_terms, terms_wanted
 from ..pages.listing import PLACE_OF, Listing, listings_digest
-from ..pages.planner import Article, Page, SitePlanner
+from ..pages.listing import Article
+from ..pages.planner import Page, SitePlanner
 from ..pages.theme import Theme
 
 

@@ -16,7 +16,8 @@ from ..config import SiteConfig
 from ..content.segment import Segment
 from ..core.hashing import hash_bytes
 from ..media.records import PhotoRecord
-from ..pages.planner import Article, Page, SitePlanner
+from ..pages.listing import Article
+from ..pages.planner import Page, SitePlanner
 from ..pages.theme import Theme
 from ..translation.companions import Companion
 from .base import render_page

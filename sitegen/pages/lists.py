@@ -22,7 +22,8 @@ from ..content.terms import most_used, term_slug
 from ..core import urls
 from .labels import labels_for
 from .listing import Listing
-from .planner import Article, Page, SitePlanner, pagination
+from .listing import Article
+from .planner import Page, SitePlanner, pagination
 
 TAXONOMIES = ("tags", "authors", "sections")
 

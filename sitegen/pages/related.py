@@ -27,7 +27,8 @@ from operator import attrgetter
 
 from ..content.terms import term_slug
 from .listing import Listing, listing_file, listing_key
-from .planner import RELATED_SLOT, Article
+from .listing import Article
+from .planner import RELATED_SLOT
 
 SHOWN = 5
 RANKED = 10

@@ -17,7 +17,7 @@ from ..content.metadata import slug_collision_key, slug_collision_keys
 from ..core.diagnostics import Problem, error
 from ..core.hashing import hash_bytes
 from ..outputs.base import Artifact, DocumentStore, SiteView
-from ..pages.planner import order_articles
+from ..pages.listing import order_files
 from ..translation.companions import TranslationReport
 from . import workers
 from .files import FileOutcome
@@ -62,8 +62,9 @@ def file_problems(files: FileResults) -> list[Problem]:
 def site_view(plan: BuildPlan, config: SiteConfig, files: FileResults, staging: Path, documents: DocumentStore | None) -> SiteView:
     """The site as outputs see it. ``config``: the plan's, with the tag names the memory gives
     (not part of the fingerprint: ``SiteView.names`` keys the pages that show them)."""
-    listings = tuple(listing for record in files.ordered for listing in record.listings)
-    articles = tuple(order_articles(listings))
+    ordered = files.ordered
+    listings = tuple(listing for record in ordered for listing in record.listings)
+    articles = tuple(order_files((record.rel, record.listings) for record in ordered))
     names = hash_bytes(repr(config.taxonomies)) if config.taxonomies != plan.config.taxonomies else ""
     return SiteView(config, plan.theme, articles, listings, staging, documents, workers.core_count(plan.options.workers), names)
 
