@@ -27,8 +27,7 @@ from ..config import SiteConfig
 from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes
 from ..pages.lists import SOME_TERMS_AT_MOST, TAXONOMIES, Term, both_editions_months, browsable_lists, collect_all_terms, terms_wanted
-from ..pages.listing import PLACE_OF, Listing, listings_digest
-from ..pages.listing import Article
+from ..pages.listing import PLACE_OF, Article, Listing, listings_digest
 from ..pages.planner import Page, SitePlanner
 from ..pages.theme import Theme
 

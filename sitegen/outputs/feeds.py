@@ -21,8 +21,7 @@ from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
 from ..pages.lists import list_paths
-from ..pages.listing import Listing, listings_digest
-from ..pages.listing import Article
+from ..pages.listing import Article, Listing, listings_digest
 from ..pages.planner import SitePlanner
 from .base import Artifact, Job, Made, Output, SiteView
 from .index_pages import index_paths

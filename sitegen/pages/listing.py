@@ -1,4 +1,5 @@
-"""What lists of pages (indexes, feeds, the sitemap, related stories) know of one segment."""
+"""What lists of pages (indexes, feeds, the sitemap, related stories) know of one segment, and
+the order of the articles they list (newest first)."""
 
 from __future__ import annotations
 

@@ -21,8 +21,7 @@ from ..content.metadata import localise_digits, month_names
 from ..content.terms import most_used, term_slug
 from ..core import urls
 from .labels import labels_for
-from .listing import Listing
-from .listing import Article
+from .listing import Article, Listing
 from .planner import Page, SitePlanner, pagination
 
 TAXONOMIES = ("tags", "authors", "sections")

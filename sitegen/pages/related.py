@@ -26,8 +26,7 @@ from functools import cached_property
 from operator import attrgetter
 
 from ..content.terms import term_slug
-from .listing import Listing, listing_file, listing_key
-from .listing import Article
+from .listing import Article, Listing, listing_file, listing_key
 from .planner import RELATED_SLOT
 
 SHOWN = 5
