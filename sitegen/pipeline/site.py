@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,10 @@ class FileResults:
     # live site's segment pages are theirs. Empty when the cache is not trusted.
     before: Mapping[str, FileOutcome] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def ordered(self) -> list[FileOutcome]:
+        """The records by path, sorted once (five stages read them; the records never change
+        once joined: a stage that amends them makes new FileResults)."""
         return [self.records[rel] for rel in sorted(self.records)]
 
 
