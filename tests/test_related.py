@@ -21,7 +21,7 @@ import sitegen.pipeline.files
 import sitegen.pipeline.finishing
 from sitegen.pages.listing import Listing
 from sitegen.pages.listing import Article
-from sitegen.pages.related import NEIGHBOURS, SHOWN, rank_related
+from sitegen.pages.related import NEIGHBOURS, SHOWN, rank_related, ranking_as_it_stands
 from sitegen.translation.translator import FakeTranslator
 from tests.sitekit import build, tree_bytes, write_site
 
@@ -323,6 +323,26 @@ def test_a_new_story_newer_than_all_finishes_only_the_pages_it_reaches(newsroom:
     assert tree_bytes(newsroom / "_site") == _cold(newsroom, tmp_path)
 
 
+def test_an_edit_that_keeps_every_segments_place_and_features_keeps_the_ranking_without_ranking(newsroom: Path, tmp_path: Path, monkeypatch):
+    # A paragraph's punctuation changed: the file is made again, its segments keep their
+    # numbers, dates and features, so the previous ranking stands without rank_related (told
+    # from that file alone). A date moved (the article's place in the site's order) and a new
+    # tag are ranked again. Each build equals a full one.
+    ranked: list[int] = []
+    real = sitegen.pipeline.finishing.rank_related
+    monkeypatch.setattr(sitegen.pipeline.finishing, "rank_related", lambda *args, **kwargs: ranked.append(1) or real(*args, **kwargs))
+    source = newsroom / "content" / "idlib" / "2012-04-01-market.txt"
+    _touch(source, _article(["إدلب"], "سوق سراقب يعود إلى العمل!"))
+    result = build(newsroom, offline=True)
+    assert result.written and result.rebuilt_files == 1 and ranked == []
+    assert tree_bytes(newsroom / "_site") == _cold(newsroom, tmp_path)  # (a full build ranks)
+    for front_matter in ("date: 2011-06-01\ntags: [إدلب]", "date: 2011-06-01\ntags: [إدلب, حمص]"):  # now the oldest; then a tag more
+        _touch(source, f"---\n{front_matter}\nauthor: سلمى\n---\nسوق سراقب يعود إلى العمل!\n")
+        ranked.clear()
+        assert build(newsroom, offline=True).written and ranked == [1]
+        assert tree_bytes(newsroom / "_site") == _cold(newsroom, tmp_path)
+
+
 def test_a_live_page_changed_by_hand_is_not_patched_blindly(newsroom: Path, tmp_path: Path):
     # Its record no longer describes it: the cache is not trusted and the site is made again.
     page = newsroom / "_site" / "ar" / "idlib-2012-04-01-market-1.html"
@@ -449,6 +469,23 @@ def test_a_ranking_from_a_damaged_or_planted_cache_is_not_used():
         again = rank_related(articles, {}, previous)
         assert again.reranked is None  # ranked afresh
         assert again.related.ranked == first.related.ranked
+
+
+def test_a_ranking_stands_for_the_same_segments_only_when_it_fits_them():
+    # The pipeline vouches that the previous ranking ranked these very segments (finishing._ranked);
+    # what it still checks: as many segments, each ranking positions among them.
+    listings = [_listing(f"f{n:02d}", 1, n, tags=[f"وسم{n % 3}"]) for n in range(12)]
+    articles = _articles(listings)
+    first = rank_related(articles, {})
+    standing = ranking_as_it_stands(articles, first.ranking)
+    assert standing is not None and standing.ranking is first.ranking and standing.reranked == frozenset()
+    assert standing.related.ranked == first.related.ranked
+    assert standing.related.shown(("f03", 1), False) == first.related.shown(("f03", 1), False)
+    assert ranking_as_it_stands(_articles(listings[1:]), first.ranking) is None  # a segment fewer
+    stride = len(first.ranking.ranked) // len(listings)
+    for damaged in (replace(first.ranking, ranked=first.ranking.ranked[:-stride]), replace(first.ranking, ranked=struct.pack("=I", 12) + first.ranking.ranked[4:]),
+                    replace(first.ranking, numbers=first.ranking.numbers[:-1]), replace(first.ranking, features=None), "not a ranking"):
+        assert ranking_as_it_stands(articles, damaged) is None
 
 
 def test_a_folder_named_with_the_features_separator_is_one_section_of_its_own():

@@ -31,7 +31,7 @@ from ..pages.figures import offline_page
 from ..pages.labels import labels_for
 from ..pages.listing import Listing
 from ..pages.planner import RelatedEntry, SitePlanner
-from ..pages.related import Ranked, Ranking, Related, rank_related
+from ..pages.related import Ranked, Ranking, Related, rank_related, ranking_as_it_stands
 from ..pages.theme import Theme
 from . import workers
 from .cache import CacheDamaged
@@ -91,8 +91,7 @@ class FinishedPage:
 def finish_pages(view: SiteView, files: FileResults, work_dir: Path | None, previous: Ranking | None = None) -> tuple[FileResults, Ranking]:
     """Every segment page with its related stories; the records of the files it touched, and
     the ranking for the next build (``previous``: the last build's, for the same live site)."""
-    features = {(rel, listing.number): made for rel, record in files.records.items() for listing, made in zip(record.listings, record.features)}
-    ranked = rank_related(view.articles, {}, previous, features=features)
+    ranked = _ranked(view, files, previous)
     rels = _files_to_finish(files, _pages_to_key(view.config, files, ranked))
     if not rels:
         return files, ranked.ranking
@@ -100,6 +99,39 @@ def finish_pages(view: SiteView, files: FileResults, work_dir: Path | None, prev
     weights = workers.Weights([len(files.records[rel].drafts) for rel in rels], enough=PARALLEL_PAGES, heavy=HEAVY_PAGES)
     done = workers.run_batches(_finish_batch, rels, context, workers=view.workers, batch=BATCH, threshold=PARALLEL_THRESHOLD, weights=weights)
     return _with_finished(files, [page for pages in done for page in pages]), ranked.ranking
+
+
+def _ranked(view: SiteView, files: FileResults, previous: Ranking | None) -> Ranked:
+    """Every segment's related stories. A ranking is made of the site's order and each
+    segment's features alone: when no file was added or removed and each file made again
+    kept its segments' numbers, dates and features (most edits of a paragraph), the previous
+    build ranked these very segments in this very order, and its ranking stands, told from
+    the files made again rather than by joining the features of every segment and comparing
+    them with the ranking's (0.13 s at 50,000 segments)."""
+    if previous is not None and _ranked_alike(files):
+        standing = ranking_as_it_stands(view.articles, previous)
+        if standing is not None:
+            return standing
+    features = {(rel, listing.number): made for rel, record in files.records.items() for listing, made in zip(record.listings, record.features)}
+    return rank_related(view.articles, {}, previous, features=features)
+
+
+def _ranked_alike(files: FileResults) -> bool:
+    """Whether the previous build's records (which its ranking ranked) place and feature every
+    segment as this build's do: the same files, and each file made again with its segments'
+    numbers, dates (an article's place is its newest date) and features as before."""
+    before = files.before
+    if files.records.keys() != before.keys():
+        return False
+    for rel, record in files.outcomes.items():
+        old = before[rel]
+        if record.features != old.features or _places(record) != _places(old):
+            return False
+    return True
+
+
+def _places(record: FileOutcome) -> list[tuple[int, date | None]]:
+    return [(listing.number, listing.date) for listing in record.listings]
 
 
 def _files_to_finish(files: FileResults, wanted: set[str] | None) -> list[str]:
