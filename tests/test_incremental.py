@@ -23,6 +23,7 @@ import sitegen.pipeline.files
 import sitegen.pipeline.making
 import sitegen.pipeline.finishing
 import sitegen.pipeline.plan
+import sitegen.pipeline.site
 import sitegen.pipeline.stages
 import sitegen.pipeline.workers
 from sitegen.pipeline.staging import read_build_id
@@ -323,6 +324,52 @@ def test_the_site_view_orders_the_files_as_their_segments_would_be(tmp_path: Pat
         view = view_of_a_build()
         assert len(view.articles) >= 5 and any(len(article.segments) == 3 for article in view.articles)
         assert view.articles == tuple(order_articles(view.listings))
+
+
+def _touched(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    stamp = path.stat().st_mtime_ns + 10_000_000
+    os.utime(path, ns=(stamp, stamp))
+
+
+def test_an_edit_claiming_another_segments_path_is_stopped_as_a_full_build_would_be(tmp_path: Path, workers: int, monkeypatch) -> None:
+    # An edit of a paragraph claims the paths its file claimed before: the previous build,
+    # which was made, found no two claims alike, so no claim is keyed again (50,000 slugs at
+    # 50,000 segments). A new slug taking another segment's path, or the English archive's,
+    # is found as a full build finds it, and nothing is published.
+    keyed: list[int] = []
+    keys = sitegen.pipeline.site.slug_collision_keys
+    monkeypatch.setattr(sitegen.pipeline.site, "slug_collision_keys", lambda slugs: keyed.append(len(slugs)) or keys(slugs))
+    site = make(tmp_path)
+    source = site / "content" / "2020-02-01-two.txt"
+    _touched(source, "مقال ثان عن حماة، معدل.\n")
+    assert build(site, translator_factory=FakeTranslator, workers=workers).written  # its English page too
+    _touched(source, "مقال ثان عن حماة، معدل.\n\n")  # the same paragraph: the same English page
+    keyed.clear()
+    assert rebuild(site, workers).rebuilt_files == 1 and keyed == []
+    live = tree_bytes(site / "_site")
+    for slug, error in (("2020-01-01-one-1", "already used"), ("archive", "is also the English archive")):
+        _touched(source, f"---\nslug: {slug}\n---\nمقال ثان عن حماة، معدل.\n")
+        result = build(site, offline=True, workers=workers)
+        assert not result.written and any(error in p.message and "2020-02-01-two.txt" in str(p.path) for p in result.problems), [str(p) for p in result.problems]
+        assert tree_bytes(site / "_site") == live
+        twin = tmp_path / "twin"
+        shutil.rmtree(twin, ignore_errors=True)
+        shutil.copytree(site, twin, ignore=shutil.ignore_patterns("_site", ".cache", "._site*"))
+        full = build(twin, offline=True, workers=workers)
+        assert [p.message.replace("/twin/", "/site/") for p in full.problems if p.severity.name == "ERROR"] == [p.message for p in result.problems if p.severity.name == "ERROR"]
+
+
+def test_a_page_of_the_site_new_to_this_build_is_checked_against_every_segments_page(tmp_path: Path, workers: int) -> None:
+    # The first tag makes the English tags index, en/tags.html: a page no earlier build made,
+    # so a segment whose page it is, although its file did not change, is found.
+    site = make(tmp_path)
+    _touched(site / "content" / "2021-05-01-tags.txt", "---\nslug: tags\n---\nمقال عن الوسوم.\n")
+    assert build(site, translator_factory=FakeTranslator, workers=workers).written
+    assert (site / "_site" / "en" / "tags.html").is_file() and not (site / "_site" / "en" / "tags").exists()  # the segment's page
+    _touched(site / "content" / "2020-02-01-two.txt", "---\ntags: [حمص]\n---\nمقال ثان عن حماة.\n")
+    result = build(site, offline=True, workers=workers)
+    assert not result.written and any("en/tags.html" in p.message and "2021-05-01-tags.txt" in str(p.path) for p in result.problems), [str(p) for p in result.problems]
 
 
 def test_the_paths_found_changed_are_where_the_two_whole_manifests_differ(tmp_path: Path, workers: int) -> None:

@@ -239,7 +239,7 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     # The pages of an output carried over cannot collide with a segment's: the segments'
     # pages follow from the same listings, and the build that made them found no collision
     # (or it would have published nothing).
-    result.problems += find_page_collisions(files.ordered, artifacts)
+    result.problems += find_page_collisions(files, artifacts, engine.previous)
     if has_errors(result.problems):
         return None
     result.notes = [note for output in OUTPUTS for note in output.notes(view)]

@@ -6,7 +6,7 @@ previous build's records and says whether the site may be made.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
@@ -59,7 +59,26 @@ def join(plan: BuildPlan, outcomes: dict[str, FileOutcome], previous: dict[str, 
 def file_problems(files: FileResults) -> list[Problem]:
     """Every file's problems, then two files claiming one page."""
     ordered = files.ordered
-    return [p for record in ordered for p in record.problems] + find_path_collisions(ordered)
+    problems = [p for record in ordered for p in record.problems]
+    if _claims_as_before(files, "slugs"):
+        return problems  # the previous build's claims, which collided nowhere (it was made)
+    return problems + find_path_collisions(ordered)
+
+
+def _claims_as_before(files: FileResults, claims: str) -> bool:
+    """Whether the segments claim no path the previous build's did not (``claims``: the
+    records' ``slugs``, or their ``pages``): no file added, and each file made again claiming
+    what it claimed. That build was made, so its claims collided with none of the site's (a
+    collision stops a build): told so from the files made again, not by keying the claims of
+    every segment (50,000 slugs and 156,000 pages at 50,000 segments: 30 and 50 ms)."""
+    before = files.before
+    if not before or not files.records.keys() <= before.keys():
+        return False
+    return all(rel in before and _claimed(record, claims) == _claimed(before[rel], claims) for rel, record in files.outcomes.items())
+
+
+def _claimed(record: FileOutcome, claims: str) -> list[str]:
+    return [claim.slug for claim in record.slugs] if claims == "slugs" else sorted(record.pages)
 
 
 def site_view(plan: BuildPlan, config: SiteConfig, files: FileResults, staging: Path, documents: DocumentStore | None) -> SiteView:
@@ -87,10 +106,15 @@ def find_path_collisions(records: list[FileOutcome]) -> list[Problem]:
     return problems
 
 
-def find_page_collisions(records: list[FileOutcome], artifacts: list[Artifact]) -> list[Problem]:
+def find_page_collisions(files: FileResults, artifacts: list[Artifact], made_before: Container[str] = ()) -> list[Problem]:
     """A segment's page claiming the file of a page of the whole site (slug 'index' makes
-    en/index.html, the English index) is an error naming both: one would overwrite the other."""
+    en/index.html, the English index) is an error naming both: one would overwrite the other.
+    ``made_before``: the ids of the previous build's artifacts (none of them a segment's page:
+    it was made), whose pages stand where their segments' pages stood."""
     named = [a for a in artifacts if a.name]
+    if all(a.id in made_before for a in named) and _claims_as_before(files, "pages"):
+        return []
+    records = files.ordered
     taken = dict(zip(slug_collision_keys([a.id for a in named]), (a.name for a in named)))
     keys = slug_collision_keys(list(chain.from_iterable(record.pages for record in records)))
     if taken.keys().isdisjoint(keys):
