@@ -234,6 +234,37 @@ def test_patching_reads_the_postings_in_chunks_and_stops_past_the_last_change(ch
         assert patch_postings(encoded, changes) == _encode_postings(doc * MAX_WEIGHT + w - 1 for doc, w in sorted(after.items()))
 
 
+@pytest.mark.parametrize("gap", [2, 37, 399])
+def test_a_common_words_postings_before_the_first_change_are_passed_over_not_read(gap, monkeypatch):
+    # A word of every other document (numbers of one character), of one in 37 and one in 399
+    # (two characters): the chunks of postings before the first changed id are passed over
+    # with their ids summed in C, and only the chunks around the changes are read a number
+    # at a time; the patch is still the postings encoded afresh.
+    from sitegen.outputs.search import postings
+
+    read: list[str] = []
+
+    class Counted(postings._Steps):
+        def __getitem__(self, code: str) -> int:
+            read.append(code)
+            return super().__getitem__(code)
+
+    table = Counted(postings._steps_table())
+    monkeypatch.setattr(postings, "_steps_table", lambda: table)
+    ids = list(range(0, 30_000 * gap, gap))
+    encoded = _encode_postings(doc * MAX_WEIGHT for doc in ids)
+    top = ids[-1]
+    for changes in ({top * 3 // 4 + 1: 3}, {top: 0}, {10: 2, top * 5 // 6: 0}, {top + 3: 1}):
+        read.clear()
+        after = {doc: w for doc, w in (dict.fromkeys(ids, 1) | changes).items() if w}
+        assert patch_postings(encoded, changes) == _encode_postings(doc * MAX_WEIGHT + w - 1 for doc, w in sorted(after.items()))
+        # Read at most: the postings of the two chunks before the first change through the
+        # last change, and a chunk past it (a number of one character moves the id by ``gap``).
+        width = len(postings._encode_number(gap * MAX_WEIGHT))
+        window = [doc for doc in ids if min(changes) - 2 * gap * postings._CHUNK // width < doc <= max(changes)]
+        assert len(read) <= len(window) + postings._CHUNK, (changes, len(read))
+
+
 def test_postings_the_codec_never_writes_are_read_whole_before_they_are_patched():
     # A damaged shard (a stray quote, a number cut short at the end): the patch gives what
     # encoding its readable numbers afresh gives, as it did before postings were read in part.

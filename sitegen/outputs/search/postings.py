@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import zlib
 from bisect import bisect_left
 from itertools import accumulate
 from typing import Iterable
@@ -124,12 +125,16 @@ def patch_postings(encoded: str, changes: dict[int, int]) -> str:
         # Not as this codec writes it (a damaged shard): read it all, as a fresh encoding would.
         encoded = "".join(_NUMBER.findall(encoded))
     steps = _steps_table()
-    # codes[k]: the k-th number read; ends[k]: the id of the k-th posting, plus one (each
-    # number says how far its id is past the previous one's). Read a chunk at a time, and
-    # no further than one posting past the last changed id: the rest stands as it is.
+    # The postings before the first changed id stand as they are: whole chunks of them are
+    # passed over in C (_passed), the id they reach summed, not read a posting at a time.
+    start, base = _passed(encoded, min(changes, default=0))
+    read = start  # characters of ``encoded`` passed over or read into ``codes``
+    # codes[k]: the k-th number read from ``read`` on; ends[k]: the id of that posting, plus
+    # one (each number says how far its id is past the previous one's; ``base``: the id of the
+    # last posting passed over, plus one). Read a chunk at a time, and no further than one
+    # posting past the last changed id: the rest stands as it is.
     codes: list[str] = []
     ends: list[int] = []
-    read = 0  # characters of ``encoded`` read into ``codes``
     past = max(changes, default=-1) + 1  # read until a posting's id is beyond this minus one
 
     def read_chunk() -> None:
@@ -140,7 +145,7 @@ def patch_postings(encoded: str, changes: dict[int, int]) -> str:
         # A run of one-character numbers (gaps of up to 16 ids: most of a common word's) is
         # its characters; the regex, a string a match, costs five times more.
         found = _NUMBER.findall(encoded, read, end) if _CONTINUATION_RE.search(encoded, read, end) else encoded[read:end]
-        running = accumulate(map(steps.__getitem__, found), initial=ends[-1] if ends else 0)
+        running = accumulate(map(steps.__getitem__, found), initial=ends[-1] if ends else base)
         next(running)
         ends.extend(running)
         codes.extend(found)
@@ -148,15 +153,15 @@ def patch_postings(encoded: str, changes: dict[int, int]) -> str:
 
     while read < len(encoded) and (not ends or ends[-1] <= past):
         read_chunk()
-    out: list[str] = []
-    last = -1  # the id of the last posting written to ``out``
+    out: list[str] = [encoded[:start]]  # the postings passed over
+    last = base - 1  # the id of the last posting written to ``out``
     copied = 0  # the postings before this one are written (copied or encoded again)
 
     def copy_until(stop: int) -> None:
         nonlocal last, copied
         if copied >= stop:
             return
-        if (ends[copied - 1] - 1 if copied else -1) != last:
+        if (ends[copied - 1] - 1 if copied else base - 1) != last:
             # The first posting copied follows another one than before: its gap is new.
             value = (ends[copied] - 1 - last - 1) * MAX_WEIGHT + _decode_numbers(codes[copied])[0] % MAX_WEIGHT
             out.append(_encode_number(value))
@@ -181,16 +186,65 @@ def patch_postings(encoded: str, changes: dict[int, int]) -> str:
     return "".join(out)
 
 
-_CHUNK = 2048  # characters of postings read at a time
+def _passed(encoded: str, first_changed: int) -> tuple[int, int]:
+    """How far the postings of ``encoded`` (well formed) can be passed over: runs of numbers
+    of one or two characters (gaps of up to 400 ids: nearly every number of a word in more
+    than one document in a hundred) whose postings all come before ``first_changed``, in
+    steps of _PASS characters, then of _CHUNK. The characters passed, and the id of the
+    last posting passed plus one (0 when none is)."""
+    data = encoded.encode("ascii")  # well formed: its digits only
+    at = base = 0
+    for step in (_PASS, min(_CHUNK, _PASS)):
+        while at + step < len(data):
+            end = at + step
+            while data[end - 1] not in _TERMINAL_BYTES:  # a run ends where a number does
+                end += 1
+            run = data[at:end]
+            if _TWO_HEADS in run.translate(_HEADS):
+                return at, base  # a number of three characters or more: read a number at a time
+            reached = base + _moved(run)
+            if reached > first_changed:
+                break
+            at, base = end, reached
+    return at, base
+
+
+def _moved(numbers: bytes) -> int:
+    """How far numbers of one or two characters move the document id: the sum of their steps
+    (value // MAX_WEIGHT + 1). Each terminal digit adds its own part; each continuation digit,
+    the first of a two-character number, adds its digit times 64 // MAX_WEIGHT. Both sums are
+    made in C: a byte's part through a table, then the bytes summed by Adler-32, whose first
+    half is one plus their sum modulo 65,521 (no run passed is long enough to reach it: _PASS)."""
+    terminals = zlib.adler32(numbers.translate(_TERMINAL_STEPS)) & 0xFFFF
+    heads = zlib.adler32(numbers.translate(_HEAD_DIGITS)) & 0xFFFF
+    return terminals - 1 + _HEAD_STEP * (heads - 1)
+
+
+_CHUNK = 256  # characters of postings read at a time (and passed over near a change: _passed)
+# Characters passed over at a time, first: a run ends where a number does (one character
+# more at most, numbers being of two at most there), and each of its bytes adds at most 24
+# to a sum (a continuation digit), which must stay below Adler-32's modulus (_moved).
+_PASS = 2048
+assert 24 * (_PASS + 1) < 65521
 _TERMINAL_SET = frozenset(_TERMINAL)
+# What each byte of a number adds to the id it moves to (_passed): a terminal digit its value
+# // MAX_WEIGHT, plus the one every posting moves; a continuation digit ahead of it, its digit
+# (times _HEAD_STEP: 64 // MAX_WEIGHT, as 64 is the terminal digit's base).
+_TERMINAL_STEPS = bytes(_TERMINAL.index(chr(b)) // MAX_WEIGHT + 1 if chr(b) in _TERMINAL else 0 for b in range(256))
+_HEAD_DIGITS = bytes(_CONTINUATION.index(chr(b)) if chr(b) in _CONTINUATION else 0 for b in range(256))
+_HEAD_STEP = 64 // MAX_WEIGHT
+_TERMINAL_BYTES = frozenset(_TERMINAL.encode("ascii"))
+_HEADS = bytes(1 if chr(b) in _CONTINUATION else 0 for b in range(256))  # continuation digits as 1
+_TWO_HEADS = b"\x01\x01"  # two continuation digits in a row: a number of three characters or more
 _CONTINUATION_RE = re.compile(f"[{re.escape(_CONTINUATION)}]")
-_ALPHABET_RUN = re.compile(f"[{re.escape(_CONTINUATION + _TERMINAL)}]*")
+_DIGITS = (_CONTINUATION + _TERMINAL).encode("ascii")
 
 
 def _well_formed(encoded: str) -> bool:
     """Numbers as this codec writes them: its digits only, the last one a terminal. (Any such
-    string reads as numbers one way only: a terminal digit ends each.)"""
-    return not encoded or (encoded[-1] in _TERMINAL_SET and _ALPHABET_RUN.fullmatch(encoded) is not None)
+    string reads as numbers one way only: a terminal digit ends each.) Checked in C: an ASCII
+    text with nothing left once its digits are deleted."""
+    return not encoded or (encoded[-1] in _TERMINAL_SET and encoded.isascii() and not encoded.encode("ascii").translate(None, _DIGITS))
 
 
 _JS_ESCAPES = {
