@@ -12,7 +12,7 @@ import sqlite3
 
 import pytest
 
-from sitegen.pipeline.cache import PAGE_SIZE, SCHEMA, SEARCH_SEQUENCE, BuildCache, CacheDamaged
+from sitegen.pipeline.cache import PAGE_SIZE, SCHEMA, SEARCH_BY_DAY, SEARCH_SEQUENCE, BuildCache, CacheDamaged
 
 
 def _page_size(path: Path) -> int:
@@ -68,6 +68,12 @@ def test_the_document_sequence_is_read_from_an_index_without_the_packed_document
         # A scan of the table would page through every packed document to reach three short columns.
         assert "COVERING INDEX" in plan, plan
         assert sorted(cache.search_sequence()) == sorted((url, day, digest) for url, _rel, day, digest, _doc in docs)
+        # In the search's order too, read in that order from the index, not sorted anew each build.
+        plan = " ".join(row[-1] for row in cache.db.execute("EXPLAIN QUERY PLAN " + SEARCH_BY_DAY))
+        assert "COVERING INDEX" in plan and "TEMP B-TREE" not in plan, plan
+        cache.replace_search([], [(url, rel, 15000 + n % 7, digest, doc) for n, (url, rel, _day, digest, doc) in enumerate(docs)])  # days shared
+        by_url_descending = sorted(cache.search_sequence(), key=lambda row: row[0], reverse=True)
+        assert cache.search_by_day() == [(url, digest) for url, _day, digest in sorted(by_url_descending, key=lambda row: row[1])]
 
 
 @pytest.mark.parametrize("seed", range(6))
