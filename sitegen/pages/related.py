@@ -211,7 +211,7 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
         # No segment's features changed, none added (most edits of a paragraph): nothing is
         # ranked again, no feature's members are listed (13 ms at 10,000 segments), and the
         # ranking stands as it was read: the very one read, which the build need not store again.
-        return Ranked(Related(order, dict(zip(keys, range(total))), previous.ranked), previous, frozenset())
+        return _standing(order, keys, previous)
     before = previous.features_before(added) if added is not None else None
     if before is not None:
         # New stories before all the others shift every position by as many: the distances
@@ -227,7 +227,7 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
         ranked, reranked = _pack(_rank_all(_all_members(joined), files, total)), None
     ranked = bytes(ranked)
     ranking = Ranking("\0".join(files), numbers, features_text, ranked)
-    return Ranked(Related(order, dict(zip(keys, range(total))), ranked), ranking, reranked)
+    return Ranked(_related(order, keys, ranked), ranking, reranked)
 
 
 def ranking_as_it_stands(articles: Sequence[Article], previous: Ranking) -> Ranked | None:
@@ -237,10 +237,18 @@ def ranking_as_it_stands(articles: Sequence[Article], previous: Ranking) -> Rank
     joining every segment's features and comparing them (0.1 s at 50,000 segments). Checked
     only to hold as many segments, each ranking positions among them; None otherwise."""
     order = [listing for article in articles for listing in article.segments]
-    total = len(order)
-    if not isinstance(previous, Ranking) or previous.total() != total:
+    if not isinstance(previous, Ranking) or previous.total() != len(order):
         return None
-    return Ranked(Related(order, dict(zip(map(listing_key, order), range(total))), previous.ranked), previous, frozenset())
+    return _standing(order, tuple(map(listing_key, order)), previous)
+
+
+def _standing(order: Sequence[Listing], keys: Sequence[Key], previous: Ranking) -> Ranked:
+    """``previous``, the very one read, as the ranking of ``order`` (keyed ``keys``): nothing ranked again."""
+    return Ranked(_related(order, keys, previous.ranked), previous, frozenset())
+
+
+def _related(order: Sequence[Listing], keys: Sequence[Key], packed: bytes | bytearray) -> Related:
+    return Related(order, dict(zip(keys, range(len(order)))), packed)
 
 
 def _shifted(packed: bytes, added: int) -> bytearray:

@@ -43,6 +43,16 @@ class FileResults:
         once joined: a stage that amends them makes new FileResults)."""
         return [self.records[rel] for rel in sorted(self.records)]
 
+    def made_again_as_before(self, what: Callable[[FileOutcome], object], *, none_removed: bool = False) -> bool:
+        """Whether the site holds what the previous build's records held, as far as ``what``
+        of a record tells: no file added (nor removed, with ``none_removed``), and each file
+        made again with ``what`` of it as before. Told from the files made again alone: a
+        build then need not go over every record for what the previous one found of them."""
+        before = self.before
+        if not before or not (self.records.keys() == before.keys() if none_removed else self.records.keys() <= before.keys()):
+            return False
+        return all(what(record) == what(before[rel]) for rel, record in self.outcomes.items())
+
 
 def join(plan: BuildPlan, outcomes: dict[str, FileOutcome], previous: dict[str, FileOutcome], report: TranslationReport | None, before: Mapping[str, FileOutcome] | None = None) -> FileResults:
     """The records of every source: this build's ``outcomes``, else ``previous``; ``before``:
@@ -60,21 +70,11 @@ def file_problems(files: FileResults) -> list[Problem]:
     """Every file's problems, then two files claiming one page."""
     ordered = files.ordered
     problems = [p for record in ordered for p in record.problems]
-    if _claims_as_before(files, _slugs):
-        return problems  # the previous build's claims, which collided nowhere (it was made)
+    # The previous build was made, so its claims collided nowhere (a collision stops a build):
+    # with no other claim since, none is keyed again (50,000 slugs at 50,000 segments: 30 ms).
+    if files.made_again_as_before(_slugs):
+        return problems
     return problems + find_path_collisions(ordered)
-
-
-def _claims_as_before(files: FileResults, claims: Callable[[FileOutcome], list[str]]) -> bool:
-    """Whether the segments claim no path the previous build's did not (``claims``: a record's
-    slugs, or its pages): no file added, and each file made again claiming what it claimed.
-    That build was made, so its claims collided with none of the site's (a collision stops a
-    build): told so from the files made again, not by keying the claims of every segment
-    (50,000 slugs and 156,000 pages at 50,000 segments: 30 and 50 ms)."""
-    before = files.before
-    if not before or not files.records.keys() <= before.keys():
-        return False
-    return all(claims(record) == claims(before[rel]) for rel, record in files.outcomes.items())
 
 
 def _slugs(record: FileOutcome) -> list[str]:
@@ -110,13 +110,14 @@ def find_path_collisions(records: list[FileOutcome]) -> list[Problem]:
     return problems
 
 
-def find_page_collisions(files: FileResults, artifacts: list[Artifact], made_before: Container[str] = ()) -> list[Problem]:
+def find_page_collisions(files: FileResults, artifacts: list[Artifact], made_before: Container[str]) -> list[Problem]:
     """A segment's page claiming the file of a page of the whole site (slug 'index' makes
     en/index.html, the English index) is an error naming both: one would overwrite the other.
     ``made_before``: the ids of the previous build's artifacts (none of them a segment's page:
-    it was made), whose pages stand where their segments' pages stood."""
+    it was made): with every page of the whole site one of them, and every segment's page
+    where it was, none is keyed again (156,000 pages at 50,000 segments: 50 ms)."""
     named = [a for a in artifacts if a.name]
-    if all(a.id in made_before for a in named) and _claims_as_before(files, _pages):
+    if all(a.id in made_before for a in named) and files.made_again_as_before(_pages):
         return []
     records = files.ordered
     taken = dict(zip(slug_collision_keys([a.id for a in named]), (a.name for a in named)))
