@@ -1151,6 +1151,26 @@ def test_the_build_id_depends_on_every_file_and_the_changed_paths_name_site_zip_
     assert changed_paths(_engine_after(previous, files, None)) == (ARCHIVE,)  # offline_archive turned off
 
 
+def test_the_replaced_site_is_kept_only_where_the_changed_paths_and_the_zip_fit_the_spare(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Told before site.zip is made (a copy of the new site is begun otherwise, while the zip is
+    # written), so the zip counts as changed: at most MAX_BEHIND paths in all, as the next
+    # build's catch-up takes them (staging.StagingCopy).
+    from types import SimpleNamespace
+
+    from sitegen.core.urls import ARCHIVE
+    from sitegen.pipeline import stages
+
+    monkeypatch.setattr(stages, "MAX_BEHIND", 4)
+    files = {f"ar/{n}.html": "a" for n in range(8)}
+    previous = {**files, ARCHIVE: "z1"}
+    trusted, untrusted = SimpleNamespace(trusted=True), SimpleNamespace(trusted=False)
+    for changed, kept in ((0, True), (3, True), (4, False), (8, False)):
+        edited = {**files, **{f"ar/{n}.html": "b" for n in range(changed)}}
+        engine = _engine_after(previous, edited, None)  # before the zip: its old entry differs
+        assert stages.keeps_previous_site(trusted, engine) is kept, changed
+        assert stages.keeps_previous_site(untrusted, engine) is False
+
+
 def test_the_sources_are_listed_by_a_child_and_each_record_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The sources and their memories are stat'ed by a forked child while this process reads
     # the files' records ahead; make_files then reads only those not yet read.

@@ -208,7 +208,7 @@ def test_site_parked_by_a_build_killed_mid_swap_is_restored_then_replaced(tmp_pa
 
 def _publish_with_a_spare(staging, out, build_id):
     """Publish as a full build does: a hard-linked copy of the staging folder begun first."""
-    spare = SpareCopy(staging, out, build_id)
+    spare = SpareCopy(staging, out)
     try:
         publish_staging(staging, out, build_id, spare)
     except BaseException:
@@ -327,7 +327,7 @@ def test_a_spare_copy_that_failed_is_removed_so_no_build_takes_it(tmp_path, monk
             return self.wait()
 
     copy = staging_module.SpareCopy.__new__(staging_module.SpareCopy)
-    copy.output_dir, copy.folder, copy.partial, copy.process, copy.own_zip = out, spare, partial, Failed(), None
+    copy.output_dir, copy.folder, copy.partial, copy.process, copy.own_zip, copy.build_id = out, spare, partial, Failed(), None, "test-build"
     assert copy.finish() is False
     assert not spare.exists()
     # Left only under a trash name, which the next build's remove_leftovers deletes (if the
@@ -349,9 +349,9 @@ def test_a_spare_being_linked_is_not_a_spare_until_it_is_whole(tmp_path):
     write_site(out, {"index.html": b"one", "ar/a.html": b"a", "site.zip": b"PK zip"})
     spare = staging_module.spare_dir_for(out)
     staging_module.remove_path(spare)  # publish_staging clears the name before the copy is finished
-    copy = staging_module.SpareCopy(out, out, "test-build")
+    copy = staging_module.SpareCopy(out, out)
     assert copy.linked()
-    copy.published()  # its zip made a file of its own
+    copy.published("test-build")  # its zip made a file of its own
     copy.own_zip.join()
     assert not spare.exists(), "linked straight into the spare's name"
     assert copy.finish() is True
@@ -360,6 +360,77 @@ def test_a_spare_being_linked_is_not_a_spare_until_it_is_whole(tmp_path):
     # Its zip is a file of its own, the same bytes.
     assert (spare / "site.zip").read_bytes() == b"PK zip" and (spare / "site.zip").stat().st_nlink == 1
     assert not list(tmp_path.glob("._site.trash-*"))
+
+
+def _staged(out, files, marker=b"x"):
+    """A staging folder holding ``files`` and an earlier build's marker (as cp -al finds it)."""
+    staging = prepare_staging(out, False)
+    for rel, data in files.items():
+        replace_file(staging / rel, data)
+    (staging / MARKER).write_bytes(marker)
+    return staging
+
+
+def test_a_spare_begun_before_the_zip_is_written_gets_the_published_zip_and_names_the_build(tmp_path):
+    # A full build begins the spare's copy while it writes site.zip into the staging folder
+    # (stages.build): cp may find no zip yet, or link the zip being written (the same file, so
+    # it changes under the copy). Either way, once published, the spare holds the published
+    # zip's bytes in a file of its own, and its marker names the build published.
+    for linked_early in (False, True):
+        out = tmp_path / f"_site{linked_early}"
+        staging = _staged(out, {"index.html": b"one", "ar/a.html": b"a", **({"site.zip": b"PK half"} if linked_early else {})}, b"stale marker")
+        spare = SpareCopy(staging, out)
+        assert spare.linked()
+        zipped = staging / "site.zip"
+        if linked_early:
+            with open(zipped, "r+b") as f:  # written over in place, as write_site_zip does
+                f.write(b"PK whole zip")
+            assert (spare.partial / "site.zip").stat().st_ino == zipped.stat().st_ino
+        else:
+            zipped.write_bytes(b"PK whole zip")
+            assert not (spare.partial / "site.zip").exists()
+        publish_staging(staging, out, "build-2", spare)
+        assert spare.finish()
+        kept = tmp_path / f"._site{linked_early}.spare"
+        assert snapshot(kept) == snapshot(out), linked_early
+        assert read_build_id(kept) == read_build_id(out) == "build-2"
+        assert (kept / "site.zip").stat().st_nlink == 1 and (out / "site.zip").stat().st_nlink == 1
+
+
+def test_a_spare_linked_with_a_zip_that_was_not_published_does_not_keep_it(tmp_path):
+    # The zip begun, then given up (too large: site_zip._make removes it): a spare holding the
+    # half-written zip would hand the next build a file the live site does not have.
+    out = tmp_path / "_site"
+    staging = _staged(out, {"index.html": b"one", "site.zip": b"PK half"})
+    spare = SpareCopy(staging, out)
+    assert spare.linked() and (spare.partial / "site.zip").exists()
+    (staging / "site.zip").unlink()
+    publish_staging(staging, out, "build-3", spare)
+    assert spare.finish()
+    kept = tmp_path / "._site.spare"
+    assert not (out / "site.zip").exists() and not (kept / "site.zip").exists()
+    assert snapshot(kept) == snapshot(out)
+
+
+def test_a_spare_whose_marker_could_not_be_written_is_never_a_spare(tmp_path, monkeypatch):
+    import sitegen.pipeline.staging as staging_module
+
+    out = tmp_path / "_site"
+    staging = _staged(out, {"index.html": b"one"})
+    spare = SpareCopy(staging, out)
+    assert spare.linked()
+    real = staging_module._mark_staging
+
+    def failing(folder, build_id):
+        if folder == spare.partial:
+            raise OSError(28, "No space left on device")
+        real(folder, build_id)
+
+    monkeypatch.setattr(staging_module, "_mark_staging", failing)
+    publish_staging(staging, out, "build-4", spare)
+    assert spare.finish() is False
+    assert not (tmp_path / "._site.spare").exists()
+    assert read_build_id(out) == "build-4"
 
 
 def test_a_file_copied_for_the_spare_is_a_new_file_never_written_through_a_link(tmp_path):

@@ -228,10 +228,8 @@ def store_documents(plan: BuildPlan, files: FileResults, cache: BuildCache) -> t
 
 
 def make_outputs(view: SiteView, files: FileResults, previous: OutputState, result: BuildResult, staging: StagingCopy, work_dir: Path | None = None) -> Engine | None:
-    """Every output's artifacts, made where their keys changed; then site.zip of them all,
-    written over the spare site's old zip when the staging folder came from it. The pages
-    compressed by the workers that made them (into packs in ``work_dir``) are copied into
-    the zip, not compressed again."""
+    """Every output's artifacts but site.zip, made where their keys changed; strays removed;
+    then the stock of the site's files taken (what site.zip is made of: make_archive)."""
     engine = Engine(view.staging, previous, view, work_dir, staging.holds)
     for record in files.ordered:  # a dict's update a file, not a Python step a page (156,000 at 50,000 segments)
         engine.manifest.update(record.pages)
@@ -249,13 +247,23 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     earlier, now = _entries_that_may_differ(engine, files)
     kept = set(engine.manifest)
     remove_strays(view.staging, staging.present(earlier, kept), kept)
+    engine.stock = site_files(engine.manifest, frozenset(path for path, _ in earlier.items() ^ now.items()))
+    result.problems += engine.problems
+    return engine
+
+
+def make_archive(view: SiteView, files: FileResults, engine: Engine, result: BuildResult, staging: StagingCopy) -> None:
+    """site.zip of every other file of the site (the engine's stock), written over the spare
+    site's old zip when the staging folder came from it. The pages compressed by the workers
+    that made them (into packs in the work folder) are copied into the zip, not compressed
+    again. Nothing else is written into the staging folder from here on (a full build links
+    the next build's spare meanwhile: stages.build)."""
     packed = {path: member for outcome in [*files.outcomes.values(), *files.touched.values()] for path, member in outcome.zip_members.items()}
     packed.update(engine.packed)
     left_out = left_out_of_zip((use.record for r in files.records.values() for use in r.photos), view.config.offline_archive_images)
-    engine.stock = site_files(engine.manifest, frozenset(path for path, _ in earlier.items() ^ now.items()))
+    said = len(engine.problems)  # make_outputs said those
     engine.run(FINAL.final_artifacts(view, Finished(dict(engine.manifest), engine.stock, packed, left_out, staging.old_zip)))
-    result.problems += engine.problems
-    return engine
+    result.problems += engine.problems[said:]
 
 
 def _entries_that_may_differ(engine: Engine, files: FileResults) -> tuple[dict[str, str], dict[str, str]]:

@@ -60,7 +60,9 @@ from .staging import (
 from .state import STATE_TYPES, OutputState, SpareTree, Summary, read_outputs, read_ranking, with_copy_marks, write_copy_marks, write_signatures
 
 if TYPE_CHECKING:  # imported by build() once it knows there is work
+    from ..outputs.base import SiteView
     from .engine import Engine
+    from .site import FileResults
 
 
 def _record_types() -> tuple[type, ...]:
@@ -198,16 +200,14 @@ def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None
             stored_ranking = read_ranking(cache) if plan.trusted else None
             files, ranking = finish_pages(view, files, work_dir, stored_ranking)
             engine = make_outputs(view, files, read_outputs(cache) if plan.trusted else OutputState(), result, staging, work_dir)
+            if engine is not None and not blocked(result, plan.options.strict):
+                spare_copy = _archive_with_spare(plan, view, files, engine, result, staging)
             staging.let_go()
             if engine is None or blocked(result, plan.options.strict):
                 return result
-            build_id, kept = site_id(engine), replaced_site(plan, engine)
-            if kept is None:
-                # No previous site to keep for the next build's spare: the new site itself, linked
-                # from now on, while the work is saved (its zip, once whole, copied in on
-                # publishing: the next zip is written over that one; SpareCopy).
-                spare_copy = SpareCopy(staging.path, plan.config.output_dir, build_id)
-                kept = SpareTree(build_id, (ARCHIVE,) if ARCHIVE in engine.manifest else ())
+            build_id = site_id(engine)
+            # A spare copy lacks only its own zip (copied in on publishing: the next zip is written over that one).
+            kept = replaced_site(plan, engine) if spare_copy is None else SpareTree(build_id, (ARCHIVE,) if ARCHIVE in engine.manifest else ())
             save_work(plan, cache, files, engine, None if ranking is stored_ranking else ranking)
             engine.finish_writing()  # site.zip's unchanged runs, copied meanwhile
             publish_staging(staging.path, plan.config.output_dir, build_id, spare_copy)
@@ -236,15 +236,36 @@ def site_id(engine: Engine) -> str:
     return hash_bytes(engine.stock.key, engine.manifest.get(ARCHIVE))
 
 
-def replaced_site(plan: BuildPlan, engine: Engine) -> SpareTree | None:
-    """The site being replaced, kept for the next build's staging folder when the next build
-    can tell what it lacks (the paths this build changed), with its folders as the previous
-    build left them (the next build reads only those changed since); None: not kept."""
-    if not plan.trusted:
-        return None
-    behind = changed_paths(engine)
+def _archive_with_spare(plan: BuildPlan, view: SiteView, files: FileResults, engine: Engine, result: BuildResult, staging: StagingCopy) -> SpareCopy | None:
+    """site.zip made, on one core. When there is no previous site to keep for the next build's
+    spare, the new site itself is linked meanwhile (every file of it is written but the zip,
+    copied in once published: SpareCopy); returned, for the build to publish or abandon."""
+    from .making import make_archive
+
+    spare_copy = None if keeps_previous_site(plan, engine) else SpareCopy(staging.path, plan.config.output_dir)
+    try:
+        make_archive(view, files, engine, result, staging)
+    except BaseException:
+        if spare_copy is not None:
+            spare_copy.abandon()
+        raise
+    return spare_copy
+
+
+def keeps_previous_site(plan: BuildPlan, engine: Engine) -> bool:
+    """Whether the site being replaced is kept for the next build's staging folder: when the
+    next build can tell what it lacks (the paths this build changed, few enough to catch up
+    on). Told before site.zip is made, the zip counted as changed (a copy of the new site is
+    begun otherwise, while the zip is written)."""
+    return plan.trusted and len(engine.stock.changed.difference((ARCHIVE,))) + 1 <= MAX_BEHIND
+
+
+def replaced_site(plan: BuildPlan, engine: Engine) -> SpareTree:
+    """The site being replaced, kept (:func:`keeps_previous_site`) with the paths this build
+    changed and its folders as the previous build left them (the next build reads only those
+    changed since)."""
     previous = plan.previous
-    return SpareTree(previous.build_id, behind, previous.folder_marks, previous.marks_seal) if len(behind) <= MAX_BEHIND else None
+    return SpareTree(previous.build_id, changed_paths(engine), previous.folder_marks, previous.marks_seal)
 
 
 def changed_paths(engine: Engine) -> tuple[str, ...]:

@@ -351,21 +351,22 @@ def publish_staging(staging: Path, output_dir: Path, build_id: str, spare: Spare
         os.rename(staging, folder)  # now holds the previous site
         return
     remove_in_background(staging)
-    spare.published()
+    spare.published(build_id)
 
 
 class SpareCopy:
     """A hard-linked copy of the site being published (``cp -al`` of its staging folder,
-    begun while the build saves its work): the next build's spare, when the previous site
-    could not be kept as one (a full build has no previous site worth catching up). Without
-    it, the first build after a full one linked every file of the site again before it could
-    start. Begun only once the staging folder is whole (its files are then the site's:
-    nothing is written into them after, but site.zip, copied in on publishing); it marks the
-    folder with the build first, so that the copy is that build's spare."""
+    begun while the build writes site.zip on one core): the next build's spare, when the
+    previous site could not be kept as one (a full build has no previous site worth catching
+    up). Without it, the first build after a full one linked every file of the site again
+    before it could start. Begun only once every other file of the staging folder is the
+    site's (nothing is written into them after); the zip, which the copy may hold as a link
+    or not at all, is given bytes of its own on publishing, and the copy's marker names the
+    build then, so that the copy is that build's spare."""
 
-    def __init__(self, staging: Path, output_dir: Path, build_id: str):
+    def __init__(self, staging: Path, output_dir: Path):
         self.output_dir = output_dir
-        self.build_id = build_id  # of the site copied
+        self.build_id = ""  # of the site copied, once published
         self.folder = spare_dir_for(output_dir)
         # Its folders' marks and their seal, once linked and walked (planted.folder_marks):
         # the next build reads only the folders changed since (none: every folder is read).
@@ -374,7 +375,6 @@ class SpareCopy:
         # (the build killed, cp failed) is never a spare, only a leftover that the next build
         # deletes. So the build's state can be committed while the copy goes on.
         self.partial = trash_dir_for(output_dir)
-        _mark_staging(staging, build_id)  # the copy is the spare of this build
         self.process = _start_linked_copy(staging, self.partial)
         self.own_zip: threading.Thread | None = None
 
@@ -382,14 +382,20 @@ class SpareCopy:
         """Wait for ``cp``; whether it linked every file."""
         return self.process is not None and self.process.wait() == 0
 
-    def published(self) -> None:
-        """The site is live, its zip whole: the spare's site.zip is made a file of its own,
-        meanwhile. The next build writes its zip over that one (site_zip._take_old_zip; the
-        spare names the zip among the paths it lacks, so its catch-up sets it aside). A hard
-        link to the live zip is never written through, and a new file of 150 MB, its blocks
-        and pages all allocated, cost the first build after a full one 25-35 ms more than the
-        next ones."""
+    def published(self, build_id: str) -> None:
+        """The site of ``build_id`` is live, its zip whole: the copy's marker names that build
+        (a new file: the one cp linked may be the staging folder's before it was marked), and
+        the spare's site.zip is made a file of its own, meanwhile. The next build writes its
+        zip over that one (site_zip._take_old_zip; the spare names the zip among the paths it
+        lacks, so its catch-up sets it aside). A hard link to the live zip is never written
+        through, and a new file of 150 MB, its blocks and pages all allocated, cost the first
+        build after a full one 25-35 ms more than the next ones."""
         if self.linked():
+            try:
+                _mark_staging(self.partial, build_id)
+            except OSError:
+                return  # not marked: never a spare (finish)
+            self.build_id = build_id
             self.own_zip = threading.Thread(target=self._own_zip, daemon=True)
             self.own_zip.start()
 
@@ -400,6 +406,8 @@ class SpareCopy:
         try:
             if copied:
                 os.replace(copy, self.partial / urls.ARCHIVE)
+            else:  # no zip published (none made, or too large): none linked while it was written
+                remove_path(self.partial / urls.ARCHIVE)
             self.marks = self._mark()
         except OSError:
             if copied:
@@ -420,7 +428,7 @@ class SpareCopy:
         the next build holes."""
         if self.own_zip is not None:
             self.own_zip.join()
-        if self.linked():
+        if self.build_id and self.linked():  # marked as the spare of the build published
             try:
                 os.rename(self.partial, self.folder)  # fails if anything took the name meanwhile
                 return True
