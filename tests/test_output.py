@@ -210,6 +210,7 @@ def _publish_with_a_spare(staging, out, build_id):
     """Publish as a full build does: a hard-linked copy of the staging folder begun first."""
     spare = SpareCopy(staging, out)
     try:
+        spare.zip_whole(staging / "site.zip")
         publish_staging(staging, out, build_id, spare)
     except BaseException:
         spare.abandon()  # as the build does when it gives up
@@ -328,6 +329,7 @@ def test_a_spare_copy_that_failed_is_removed_so_no_build_takes_it(tmp_path, monk
 
     copy = staging_module.SpareCopy.__new__(staging_module.SpareCopy)
     copy.output_dir, copy.folder, copy.partial, copy.process, copy.own_zip, copy.build_id = out, spare, partial, Failed(), None, "test-build"
+    copy.copying = copy.zip_copy = None
     assert copy.finish() is False
     assert not spare.exists()
     # Left only under a trash name, which the next build's remove_leftovers deletes (if the
@@ -351,6 +353,9 @@ def test_a_spare_being_linked_is_not_a_spare_until_it_is_whole(tmp_path):
     staging_module.remove_path(spare)  # publish_staging clears the name before the copy is finished
     copy = staging_module.SpareCopy(out, out)
     assert copy.linked()
+    copy.zip_whole(out / "site.zip")
+    copy.ready()
+    assert copy.zip_copy is not None and copy.zip_copy.name.startswith("._site.trash-")  # never a name a build keeps
     copy.published("test-build")  # its zip made a file of its own
     copy.own_zip.join()
     assert not spare.exists(), "linked straight into the spare's name"
@@ -389,6 +394,7 @@ def test_a_spare_begun_before_the_zip_is_written_gets_the_published_zip_and_name
         else:
             zipped.write_bytes(b"PK whole zip")
             assert not (spare.partial / "site.zip").exists()
+        spare.zip_whole(zipped)
         publish_staging(staging, out, "build-2", spare)
         assert spare.finish()
         kept = tmp_path / f"._site{linked_early}.spare"
@@ -405,11 +411,26 @@ def test_a_spare_linked_with_a_zip_that_was_not_published_does_not_keep_it(tmp_p
     spare = SpareCopy(staging, out)
     assert spare.linked() and (spare.partial / "site.zip").exists()
     (staging / "site.zip").unlink()
+    spare.zip_whole(staging / "site.zip")
     publish_staging(staging, out, "build-3", spare)
     assert spare.finish()
     kept = tmp_path / "._site.spare"
     assert not (out / "site.zip").exists() and not (kept / "site.zip").exists()
     assert snapshot(kept) == snapshot(out)
+
+
+def test_a_spare_given_up_leaves_no_copy_of_its_zip(tmp_path):
+    # The zip's bytes are copied for the spare while the build saves its work; a build that
+    # gives up after that (an error saving, a failed swap) removes the copy with the spare.
+    out = tmp_path / "_site"
+    staging = _staged(out, {"index.html": b"one", "site.zip": b"PK zip"})
+    spare = SpareCopy(staging, out)
+    spare.zip_whole(staging / "site.zip")
+    spare.ready()
+    copied = spare.zip_copy
+    assert copied is not None and copied.read_bytes() == b"PK zip"
+    spare.abandon()
+    assert not copied.exists() and spare.zip_copy is None
 
 
 def test_a_spare_whose_marker_could_not_be_written_is_never_a_spare(tmp_path, monkeypatch):

@@ -238,13 +238,17 @@ def site_id(engine: Engine) -> str:
 
 def _archive_with_spare(plan: BuildPlan, view: SiteView, files: FileResults, engine: Engine, result: BuildResult, staging: StagingCopy) -> SpareCopy | None:
     """site.zip made, on one core. When there is no previous site to keep for the next build's
-    spare, the new site itself is linked meanwhile (every file of it is written but the zip,
-    copied in once published: SpareCopy); returned, for the build to publish or abandon."""
+    spare, the new site itself is linked meanwhile (every file of it is written but the zip),
+    and once the zip is whole its bytes are copied for the spare while the build saves its
+    work (SpareCopy); returned, for the build to publish or abandon."""
     from .making import make_archive
 
     spare_copy = None if keeps_previous_site(plan, engine) else SpareCopy(staging.path, plan.config.output_dir)
     try:
         make_archive(view, files, engine, result, staging)
+        if spare_copy is not None:
+            engine.finish_writing()  # the zip whole (its runs copied in)
+            spare_copy.zip_whole(staging.path / ARCHIVE)
     except BaseException:
         if spare_copy is not None:
             spare_copy.abandon()

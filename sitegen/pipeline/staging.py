@@ -342,7 +342,7 @@ def publish_staging(staging: Path, output_dir: Path, build_id: str, spare: Spare
     if read_build_id(staging) != build_id:  # marked already where a spare copy was begun
         _mark_staging(staging, build_id)
     if spare is not None:
-        spare.linked()  # cp -al reads the staging folder by its name, which the swap gives the previous site
+        spare.ready()  # cp -al and the zip's copy read the staging folder by its name, which the swap gives the previous site
     swap_into_place(staging, output_dir)
     folder = spare_dir_for(output_dir)
     if folder.exists() or folder.is_symlink():
@@ -361,8 +361,9 @@ class SpareCopy:
     up). Without it, the first build after a full one linked every file of the site again
     before it could start. Begun only once every other file of the staging folder is the
     site's (nothing is written into them after); the zip, which the copy may hold as a link
-    or not at all, is given bytes of its own on publishing, and the copy's marker names the
-    build then, so that the copy is that build's spare."""
+    or not at all, is given bytes of its own (copied once it is whole, while the build saves
+    its work: :meth:`zip_whole`), put in on publishing, when the copy's marker is made to
+    name the build, so that the copy is that build's spare."""
 
     def __init__(self, staging: Path, output_dir: Path):
         self.output_dir = output_dir
@@ -377,19 +378,38 @@ class SpareCopy:
         self.partial = trash_dir_for(output_dir)
         self.process = _start_linked_copy(staging, self.partial)
         self.own_zip: threading.Thread | None = None
+        self.copying: threading.Thread | None = None  # the zip's bytes, copied for the spare (zip_whole)
+        self.zip_copy: Path | None = None  # where they are, once copied
 
     def linked(self) -> bool:
         """Wait for ``cp``; whether it linked every file."""
         return self.process is not None and self.process.wait() == 0
 
+    def zip_whole(self, zipped: Path) -> None:
+        """The new site.zip (in the staging folder) is whole: its bytes are copied for the
+        spare meanwhile, under a trash name (put in on publishing). Copied after publishing,
+        the build waited for the copy at its end (150 MB at 10,000 segments)."""
+        def copy() -> None:
+            target = trash_dir_for(self.output_dir)
+            self.zip_copy = target if copy_file(zipped, target) else None
+
+        self.copying = threading.Thread(target=copy, daemon=True)
+        self.copying.start()
+
+    def ready(self) -> None:
+        """Wait for what reads the staging folder by its name: ``cp``, and the zip's copy."""
+        self.linked()
+        if self.copying is not None:
+            self.copying.join()
+
     def published(self, build_id: str) -> None:
-        """The site of ``build_id`` is live, its zip whole: the copy's marker names that build
-        (a new file: the one cp linked may be the staging folder's before it was marked), and
-        the spare's site.zip is made a file of its own, meanwhile. The next build writes its
-        zip over that one (site_zip._take_old_zip; the spare names the zip among the paths it
-        lacks, so its catch-up sets it aside). A hard link to the live zip is never written
-        through, and a new file of 150 MB, its blocks and pages all allocated, cost the first
-        build after a full one 25-35 ms more than the next ones."""
+        """The site of ``build_id`` is live: the copy's marker names that build (a new file:
+        the one cp linked may be the staging folder's before it was marked), and the zip's
+        copy (:meth:`zip_whole`; none: no zip is kept) is put in the spare, meanwhile. The
+        next build writes its zip over that one (site_zip._take_old_zip; the spare names the
+        zip among the paths it lacks, so its catch-up sets it aside). A hard link to the live
+        zip is never written through, and a new file of 150 MB, its blocks and pages all
+        allocated, cost the first build after a full one 25-35 ms more than the next ones."""
         if self.linked():
             try:
                 _mark_staging(self.partial, build_id)
@@ -400,17 +420,16 @@ class SpareCopy:
             self.own_zip.start()
 
     def _own_zip(self) -> None:
-        # Under a trash name, so that a build killed meanwhile leaves nothing remove_leftovers keeps.
-        copy = trash_dir_for(self.output_dir)
-        copied = copy_file(self.output_dir / urls.ARCHIVE, copy)
+        # Copied under a trash name (zip_whole), so that a build killed meanwhile leaves nothing remove_leftovers keeps.
+        copy, self.zip_copy = self.zip_copy, None
         try:
-            if copied:
+            if copy is not None:
                 os.replace(copy, self.partial / urls.ARCHIVE)
-            else:  # no zip published (none made, or too large): none linked while it was written
+            else:  # no zip published (none made, or too large): none kept of one linked while it was written
                 remove_path(self.partial / urls.ARCHIVE)
             self.marks = self._mark()
         except OSError:
-            if copied:
+            if copy is not None:
                 remove_path(copy)
 
     def _mark(self) -> tuple[tuple[FolderMark, ...], str]:
@@ -444,6 +463,11 @@ class SpareCopy:
             self.process.wait()
         if self.partial.exists() or self.partial.is_symlink():
             remove_in_background(self.partial)  # a trash name already
+        if self.copying is not None:
+            self.copying.join()
+            if self.zip_copy is not None:
+                remove_path(self.zip_copy)
+                self.zip_copy = None
 
 
 def copy_file(source: Path, target: Path) -> bool:
