@@ -339,7 +339,7 @@ def publish_staging(staging: Path, output_dir: Path, build_id: str, spare: Spare
     next build's spare, or, when a hard-linked copy of the new site is being made for that
     (``spare``), removed in the background once the copy is linked (:meth:`SpareCopy.finish`
     it)."""
-    if read_build_id(staging) != build_id:  # marked already where a spare copy was begun
+    if read_build_id(staging) != build_id:  # marked already when the site was made again the same (linked from the live one)
         _mark_staging(staging, build_id)
     if spare is not None:
         spare.ready()  # cp -al and the zip's copy read the staging folder by its name, which the swap gives the previous site
