@@ -327,6 +327,28 @@ def test_collapse_spaces_makes_each_run_of_white_space_one_space_as_the_regex_ru
 
 
 @settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([" ", " ", " ", "\u200f", "\u200c", "\x85", "\u00a0", "\u3000"]), _WORDS), max_size=40))
+def test_collapse_spaces_gives_a_text_collapsed_already_back_as_it_is_and_collapses_any_other(parts):
+    # Mostly single spaces between words, so that many texts are collapsed already (the
+    # quick path), with marks that are not white space (RLM, ZWNJ) and some that are.
+    import re
+
+    text = "".join(parts)
+    expected = re.sub(r"\s+", " ", text).strip()
+    collapsed = collapse_spaces(text)
+    assert collapsed == expected and type(collapsed) is str
+    if expected == text and text.isprintable():
+        assert collapsed is text  # not split and joined again (a mark such as RLM is not printable: it is)
+
+
+def test_collapse_spaces_makes_markup_a_text_as_splitting_and_joining_did():
+    from markupsafe import Markup
+
+    collapsed = collapse_spaces(Markup("حمص بابا"))
+    assert collapsed == "حمص بابا" and type(collapsed) is str
+
+
+@settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(_SPACES, _WORDS), max_size=400), st.sampled_from([5, 12, 90, 200]))
 def test_a_search_snippet_reads_only_a_start_but_cuts_as_if_it_collapsed_the_whole_text(parts, limit):
     # The search's snippets take the same collapsed start as titles (textrules.collapsed_start).

@@ -28,7 +28,17 @@ def collapse_spaces(text: str) -> str:
     does not count (titles, excerpts, search snippets and Markdown's plain text shown in one
     line; a memory's keys; a term's key; replies compared; messages). White space is what
     ``str.isspace`` says, as for ``re``'s ``\\s``; splitting and joining is three times faster
-    than ``re.sub(r"\\s+")``, and it runs for every title, excerpt and headline of every page."""
+    than ``re.sub(r"\\s+")``, and it runs for every title, excerpt and headline of every page.
+
+    Most texts are collapsed already (a paragraph is one line; a memory's source is a
+    paragraph): such a text is given back as it is, found so without making a word of it.
+    ``str.isprintable`` is false for every white space character but the space (all are
+    separators or controls), so a printable text with no two spaces together and none at
+    either end is its own collapse (a subclass, such as markup, is made a text as before).
+    255 characters of Arabic: 1.7 µs against 5.2 to split and join; each memory entry read
+    is keyed through this (memory.entry_key)."""
+    if type(text) is str and text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(text.split())
 
 
