@@ -97,6 +97,11 @@ class SiteConfig:
     def cache_dir(self) -> Path:
         return self.root / ".cache"
 
+    @cached_property  # asked for every page and list entry showing a section (section_name)
+    def section_names(self) -> dict[str, dict[str, str]]:
+        """``sections`` by folder: each folder's names by language ('*': any)."""
+        return {folder: dict(names) for folder, names in self.sections}
+
 
 # key -> (accepted Python types, human name of the type)
 _SITE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -278,9 +283,14 @@ def _sections(sections: dict[str, Any]) -> tuple[tuple[str, tuple[tuple[str, str
     return tuple(sorted((folder, tuple(sorted({"*": names.strip()}.items() if isinstance(names, str) else ((k, v.strip()) for k, v in names.items())))) for folder, names in sections.items()))
 
 
+_NO_NAMES: dict[str, str] = {}
+
+
 def section_name(config: SiteConfig, folder: str, language: str) -> str:
     """A section's shown name in ``language`` (a tag: ar-SY reads the ar name), or the folder's own name."""
-    names = dict(dict(config.sections).get(folder, ()))
+    # Looked up, not made: the table made into a dict at each call cost every page a pass over
+    # every named section (8,000 folders, each named: 21.5 s against 2.7 for 2,000).
+    names = config.section_names.get(folder, _NO_NAMES)
     return names.get(language) or names.get(base_language(language)) or names.get("*") or folder
 
 

@@ -241,3 +241,32 @@ def test_the_sitemap_lists_every_term_and_archive_page_and_only_pages_that_exist
         assert wanted in locs, wanted
     # A term page's lastmod is the date of the newest story it lists.
     assert re.search(r"<loc>[^<]*archive/2012-03\.html</loc>\n<lastmod>2012-03-01</lastmod>", unquote(sitemap))
+
+
+def test_a_section_is_named_in_the_page_language_then_its_base_language_then_in_any_then_by_its_folder(tmp_path):
+    from sitegen.config import load_config, section_name
+
+    site = write_site(tmp_path / "site", {"content/homs/a.txt": "نص.\n"}, {"sections": {"homs": {"ar": "حمص", "en": "Homs"}, "opinion": "رأي"}})
+    config = load_config(site / "site.yml")
+    assert section_name(config, "homs", "en") == "Homs" and section_name(config, "homs", "ar-SY") == "حمص"
+    assert section_name(config, "opinion", "en") == "رأي"  # one name, every language
+    assert section_name(config, "homs", "fr") == "homs" and section_name(config, "aleppo", "ar") == "aleppo"
+
+
+@pytest.mark.timeout(60)
+def test_naming_thousands_of_sections_costs_each_look_up_a_look_up_not_a_pass_over_them(tmp_path):
+    # A folder per town or reporter, each named in site.yml: every page and list entry showing
+    # a section asks its name. Made into a dict at every call, the table cost a pass over every
+    # named section each time: 20,000 names asked 40,000 times took minutes.
+    import time
+
+    from sitegen.config import load_config, section_name
+
+    names = {f"town{i}": {"ar": f"بلدة {i}", "en": f"Town {i}"} for i in range(20_000)}
+    site = write_site(tmp_path / "site", {"content/town1/a.txt": "نص.\n"}, {"sections": names})
+    config = load_config(site / "site.yml")
+    started = time.monotonic()
+    shown = [section_name(config, folder, language) for folder in names for language in ("ar", "en")]
+    elapsed = time.monotonic() - started
+    assert shown[:2] == ["بلدة 0", "Town 0"] and shown[-1] == "Town 19999"
+    assert elapsed < 5, f"{elapsed:.1f} s"  # about 20 ms; minutes when each look-up made the table again
