@@ -1248,3 +1248,26 @@ def test_a_full_build_that_fails_after_its_spare_was_begun_leaves_no_copy(tmp_pa
     while list(site.glob("._site.trash-*")) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not list(site.glob("._site.trash-*")), "the copy begun for a spare is removed"
+
+
+def _folders(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir())
+
+
+def test_a_folder_the_site_no_longer_has_is_gone_from_a_spare_that_had_it(tmp_path: Path, workers: int) -> None:
+    # A tag added, then removed: the build after that one starts from the spare, the site with
+    # the tag's pages, and takes them out (the catch-up). Their folders must go with them, as a
+    # build from nothing never makes them: tags/ and en/tags/ were left there, empty.
+    site = make(tmp_path)
+    rel = site / "content" / "2020-02-01-two.txt"
+    rel.write_text("---\ntags: [حماة]\n---\nمقال ثان عن حماة.\n", encoding="utf-8")
+    rebuild(site, workers)
+    assert (site / "_site" / "tags").is_dir() and (site / "_site" / "en" / "tags").is_dir()
+    rel.write_text("مقال ثان عن حماة.\n", encoding="utf-8")
+    rebuild(site, workers)
+    (site / "content" / "2020-01-01-one.txt").write_text(ARTICLES["content/2020-01-01-one.txt"].replace("فقرة ثانية.", "فقرة ثانية أطول."), encoding="utf-8")
+    rebuild(site, workers)
+    assert not (site / "_site" / "tags").exists() and not (site / "_site" / "en" / "tags").exists()
+    twin_files = cold_copy(site, tmp_path, workers)
+    assert _folders(site / "_site") == _folders(tmp_path / "twin" / "_site")
+    assert tree_bytes(site / "_site") == twin_files

@@ -241,7 +241,8 @@ class StagingCopy:
         live = os.path.realpath(self.output_dir)
         for number, rel in enumerate(self.behind or ()):
             target = self.path / rel
-            if os.path.lexists(target):
+            taken = os.path.lexists(target)
+            if taken:
                 if self.trash is None:
                     self.trash = trash_dir_for(self.output_dir)
                     self.trash.mkdir()
@@ -257,6 +258,8 @@ class StagingCopy:
                 self.files.add(rel)
             else:
                 self.unlinked.add(rel)
+                if taken:  # a folder the live site no longer has (a tag's pages gone) goes too
+                    _remove_empty_folders(self.path, target.parent)
 
     def present(self, listed: Iterable[str], keep: set[str]) -> set[str]:
         """Every file the copy held once ready, as far as :func:`remove_strays` needs: those
@@ -305,10 +308,15 @@ def remove_strays(staging: Path, present: set[str], keep: set[str]) -> None:
             os.unlink(path)
         except FileNotFoundError:
             continue
-        folder = path.parent
-        while folder != staging and not any(os.scandir(folder)):
-            os.rmdir(folder)
-            folder = folder.parent
+        _remove_empty_folders(staging, path.parent)
+
+
+def _remove_empty_folders(staging: Path, folder: Path) -> None:
+    """``folder`` and the folders above it, up to the staging folder, while they are empty: a
+    cold build makes no folder it puts nothing in."""
+    while folder != staging and not any(os.scandir(folder)):
+        os.rmdir(folder)
+        folder = folder.parent
 
 
 def remove_path(path: Path) -> None:
