@@ -546,3 +546,18 @@ def test_the_places_listing_a_story_are_found_in_the_packed_ranking_as_by_a_look
     related = Related((), {}, bytes(_pack(ranked)))
     assert [related.others(position) for position in range(len(ranked))] == ranked
     assert related.listing_any(set(shown)) == {position for position, others in enumerate(ranked) if set(others) & shown}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=1, max_value=300), st.integers(min_value=0, max_value=300), st.randoms(use_true_random=False))
+def test_the_places_listing_any_of_some_places_are_found_alike_for_few_and_for_many(count, wanted, rng):
+    # A few places shown again are searched for in the packed ranking; many (a file of
+    # thousands of segments made again) are found in one pass over it. Both must find exactly
+    # the places whose ranked others include one of them, a place's own number (which fills
+    # its free slots) never counting.
+    from sitegen.pages import related
+
+    ranked = [tuple(o for o in rng.sample(range(count), rng.randint(0, min(count, related.RANKED))) if o != p) for p in range(count)]
+    ranking = related.Related(order=(), positions={}, packed=bytes(related._pack(ranked)))
+    shown = set(rng.sample(range(count), min(wanted, count)))
+    assert ranking.listing_any(shown) == {p for p in range(count) for o in ranked[p] if o in shown}

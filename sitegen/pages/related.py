@@ -23,6 +23,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import compress, count
 from operator import attrgetter
 
 from ..content.terms import term_slug
@@ -51,6 +52,9 @@ _POSITION = struct.Struct("=I")
 _SLOTS = struct.Struct(f"={RANKED}I")
 _STRIDE = _SLOTS.size
 _CAST = "I"  # how memoryview reads them (four bytes wherever CPython runs: checked below)
+# Above this many places shown again, one pass over the ranking finds those listing them
+# sooner than a search of it for each (Related.listing_any).
+_SEARCHED_AT_MOST = 16
 _FEATURES = "\x1d"  # between the segments' joined features (a feature never holds it)
 if struct.calcsize(_CAST) != _POSITION.size:
     raise ImportError("related stories' positions need a four-byte unsigned int")
@@ -104,9 +108,15 @@ class Related:
 
     def listing_any(self, shown: set[int]) -> set[int]:
         """The places whose related segments include any of the places ``shown``: found by a
-        search of the packed positions in C, not a look at every segment's."""
-        found: set[int] = set()
+        search of the packed positions in C, not a look at every segment's. For many places
+        (a file of thousands of segments made again) one pass over every place's others, also
+        in C: a search of the whole ranking for each was their product (2,000 places shown
+        again in 8,000 segments: 17.7 % of the build)."""
         packed = self.packed
+        if len(shown) > _SEARCHED_AT_MOST:
+            positions = memoryview(packed).cast(_CAST)
+            return {at // RANKED for at in compress(count(), map(shown.__contains__, positions)) if positions[at] != at // RANKED}
+        found: set[int] = set()
         for wanted in shown:
             needle = _POSITION.pack(wanted)
             at = packed.find(needle)
