@@ -73,7 +73,22 @@ def _edit_translated(site: Path, old: str, new: str) -> None:
     memory.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+def _add_paragraph(site: Path, after: str, added: str) -> None:
+    """A paragraph of its own line added after ``after``, with its translation: every segment
+    below it starts a line further down."""
+    _edit_source(site, after, f"{after}\n{added}")
+    memory = site / "translations" / f"{REL}.en.yml"
+    data = yaml.safe_load(memory.read_text(encoding="utf-8"))
+    data["entries"].append({"key": entry_key(added, "ar", "en"), "source": added, "translation": "An added paragraph.", "provider": "fake", "date": "2020-05-02", "reviewed": True})
+    memory.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
 EDITS = {
+    # A paragraph added to the second story: the ten below it start a line further down, and
+    # no page shows where a story stands in its file.
+    "line added": (lambda site: _add_paragraph(site, "فقرة ثانية عن الحصار في الحي 2.", "فقرة ثالثة جديدة عن الحي 2."), {2}),
+    # A blank line between two paragraphs of a text file shows nowhere.
+    "blank line": (lambda site: _edit_source(site, "خبر رقم 3 عن حمص والحصار.\n", "خبر رقم 3 عن حمص والحصار.\n\n"), set()),
     # A paragraph that is not the title, with its translation: only its segment's pages show it.
     "paragraph": (lambda site: _edit_translated(site, "فقرة ثانية عن الحصار في الحي 5.", "فقرة ثانية معدلة عن الحي 5."), {5}),
     # The same without its translation (offline): the segment has no English page until it

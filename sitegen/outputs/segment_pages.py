@@ -11,8 +11,12 @@ of one segment, not of three hundred.
 from __future__ import annotations
 
 from collections.abc import Container
+from dataclasses import fields
+from typing import Any
 
 from ..config import SiteConfig
+from ..content.markup import Block
+from ..content.photos import PhotoRef
 from ..content.segment import Segment
 from ..core.hashing import hash_bytes
 from ..media.records import PhotoRecord
@@ -44,10 +48,14 @@ def segment_pages(
 
 def segment_keys(segments: tuple[Segment, ...], companions: dict[int, Companion], photos: dict[str, PhotoRecord] | None = None) -> list[str]:
     """Of each segment, a key of everything of its file its pages show: the segment itself
-    (text, front matter, number, lines), its companion, how many segments the file holds,
-    what its pages show of its neighbours (their slugs and titles, in each edition) and its
-    photos' processed files. The configuration, the theme and this program are the same for
-    every page a build reuses (a change to them is a full build: plan.fingerprint).
+    (text, front matter, number), its companion, how many segments the file holds, what its
+    pages show of its neighbours (their slugs and titles, in each edition) and its photos'
+    processed files. The configuration, the theme and this program are the same for every
+    page a build reuses (a change to them is a full build: plan.fingerprint).
+
+    Not where the segment stands in its file: no page shows a line number (they go into
+    messages, made again whenever the file is read), and a line added to a story near the top
+    of a file of a thousand segments made every page below it again (``_AT_LINE``).
 
     Made of the values' ``repr``: every one of them is a frozen dataclass, a tuple, a text,
     a number or a date, whose repr shows all it holds."""
@@ -58,5 +66,23 @@ def segment_keys(segments: tuple[Segment, ...], companions: dict[int, Companion]
     for index, segment in enumerate(segments):
         neighbours = (shown[index - 1] if index else None, shown[index + 1] if index + 1 < count else None)
         pictures = [photos.get(b.photo.src) for b in segment.blocks if b.photo is not None]
-        keys.append(hash_bytes(repr((segment, companions.get(segment.number), count, neighbours, pictures))))
+        keys.append(hash_bytes(repr((_shown_fields(segment), companions.get(segment.number), count, neighbours, pictures))))
     return keys
+
+
+# The fields that say where a value stands in its source file, and of each class of a
+# segment's, the others (what its pages may show), in their order.
+_AT_LINE = frozenset({"line", "slug_line"})
+_SHOWN = {kind: tuple(f.name for f in fields(kind) if f.name not in _AT_LINE) for kind in (Segment, Block, PhotoRef)}
+
+
+def _shown_fields(value: Any) -> Any:
+    """A segment, each of its blocks and photos, as the values of their fields but the lines."""
+    names = _SHOWN.get(type(value))
+    if names is None:
+        return value
+    shown = []
+    for name in names:
+        field = getattr(value, name)
+        shown.append(tuple(map(_shown_fields, field)) if name == "blocks" else _shown_fields(field))
+    return (type(value).__name__, *shown)
