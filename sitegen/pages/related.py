@@ -114,8 +114,8 @@ class Related:
         again in 8,000 segments: 17.7 % of the build)."""
         packed = self.packed
         if len(shown) > _SEARCHED_AT_MOST:
-            positions = memoryview(packed).cast(_CAST)
-            return {at // RANKED for at in compress(count(), map(shown.__contains__, positions)) if positions[at] != at // RANKED}
+            others = memoryview(packed).cast(_CAST)  # every place's ranked others, RANKED a place
+            return {at // RANKED for at in compress(count(), map(shown.__contains__, others)) if others[at] != at // RANKED}
         found: set[int] = set()
         for wanted in shown:
             needle = _POSITION.pack(wanted)
