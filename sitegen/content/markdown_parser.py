@@ -7,6 +7,7 @@ Kept apart from markup.py so that only a build that renders Markdown imports the
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections.abc import Iterator
 from xml.etree import ElementTree
@@ -73,8 +74,11 @@ class _OfflineExtension(Extension):
         self.body = body
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (python-markdown's name)
-        md.treeprocessors.register(_StandalonePhotos(md, self.body), "standalone_photos", 1)
-        md.treeprocessors.register(_ImagesToLinks(md), "images_to_links", 0)
+        # After Python-Markdown's own unescaping (priority 0): an address written with a
+        # backslash escape (a\_1.jpg) is then the address it means, not the parser's
+        # placeholder for the escaped character (control characters, found nowhere).
+        md.treeprocessors.register(_StandalonePhotos(md, self.body), "standalone_photos", -1)
+        md.treeprocessors.register(_ImagesToLinks(md), "images_to_links", -2)
 
 
 def convert(body: str, marker: str, found: list[tuple[str, str, str]]) -> str:
@@ -96,6 +100,18 @@ def convert(body: str, marker: str, found: list[tuple[str, str, str]]) -> str:
         raise
     finally:
         current.found = []  # the caller's list is not kept past its body
+
+
+def escapes_read(text: str) -> str:
+    """``text`` with Markdown's backslash escapes read as the parser reads them (``a\\_1.jpg``
+    is ``a_1.jpg``): where an address the parser gives stands in the source."""
+    return _escape().sub(r"\1", text) if "\\" in text else text
+
+
+@functools.cache
+def _escape() -> re.Pattern[str]:
+    characters = "".join(_parser(threading.get_ident())[0].ESCAPED_CHARS)
+    return re.compile(r"\\([" + re.escape(characters) + "])")
 
 
 @functools.cache

@@ -91,12 +91,14 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root + os.sep)
 
 
-def line_of(lines: list[str], src: str, first_line: int, after: int = 0) -> int:
-    """The line (of the file) where ``src`` is referenced: the first at or after ``after``.
-    ``lines``: the body's lines, split once by the caller (split for every photo, a body of
-    8,000 photos took 5 s)."""
+def line_of(lines: list[str], src: str, first_line: int, after: int = 0, most: int | None = None) -> tuple[int, int]:
+    """The line (of the file) where ``src`` is referenced: the first at or after ``after``
+    (``after`` itself when none is), and how many lines were read to find it, at most
+    ``most``. ``lines``: the body's lines, split once by the caller (split for every photo, a
+    body of 8,000 photos took 5 s)."""
     start = max(0, after - first_line)
-    for index in range(start, len(lines)):
+    end = len(lines) if most is None else min(len(lines), start + most)
+    for index in range(start, end):
         if src in lines[index]:
-            return first_line + index
-    return max(first_line, after)
+            return first_line + index, index + 1 - start
+    return max(first_line, after), end - start
