@@ -93,6 +93,10 @@ HOSTILE = {
     "nested_brackets": "[" * (SIZE // 2) + "]" * (SIZE // 2),
     "setext_headings": _repeat("a\n=\n"),
     "fences_unclosed": _repeat("```\n"),
+    # fences of every length, none closed: the extension's search runs to the end from each
+    # (tildes and plain text: no marker for the inline pre-check to count)
+    "fences_of_every_length_unclosed": _grow(lambda i: "~" * (3 + i) + "\nنص\n"),
+    "fences_with_languages_unclosed": _grow(lambda i: "~" * (3 + i) + f"lang{i}\nنص\n"),
     "tilde_fences": _repeat("~~~\n", HEAVY),
     "flat_list": _repeat("- a\n", HEAVY),
     "lazy_list": _repeat("- a\nb\n", HEAVY),
@@ -160,6 +164,7 @@ LINEAR_SHAPES = {
     "headings_with_blank_lines": lambda n: _repeat("# a\n\n", n),
     "flat_list": lambda n: _repeat("- a\n", n),
     "table_long": lambda n: "|a|b|\n|-|-|\n" + _repeat("|x|y|\n", n),
+    "fenced_listing": lambda n: "```\n" + _repeat("x[i] = <a href='*'> *y* `z` # --\n===\n", n) + "```\n",
     "prose_with_markup": lambda n: _repeat("فقرة عادية فيها *تأكيد* و[رابط](https://e.com) و`كود`.\n\n", n),
     # refused: the pre-check reads the text once
     "unclosed_brackets": lambda n: _repeat("[", n),
@@ -245,6 +250,33 @@ def test_a_long_quote_with_a_few_rules_and_headings_is_rendered_not_refused():
     body = "\n".join(lines) + "\n"
     result = _render_in_child(body)
     assert result["problems"] == [] and result["blocks"] > 0
+
+
+def test_a_long_fenced_listing_dense_with_markers_and_rules_is_rendered_not_refused():
+    """Fenced code is stashed whole before any other pass: its brackets, stars and '===' lines
+    are no paragraph and no heading (3,000 such lines were refused as a dense paragraph)."""
+    listing = "".join(f"row[{i}] = <a href='*'> *{i}* `{i}` & [x]( # --\n===\n" for i in range(3000))
+    body = "فقرة قبل الشيفرة.\n\n```python\n" + listing + "```\n\nفقرة بعدها فيها *تأكيد*.\n"
+    result = _render_in_child(body)
+    assert result["problems"] == [] and result["blocks"] == 3
+    (code,) = [b for b in markdown_blocks(body, 1) if b.tag == "pre"]
+    assert "row[2999] = &lt;a href='*'&gt; *2999* `2999` &amp; [x]( # --\n===\n" in code.html
+
+
+def test_fences_never_closed_are_refused_at_the_first_of_them():
+    body = "فقرة.\n\n" + "".join("~" * (3 + i) + "\nسطر\n" for i in range(2000))
+    with pytest.raises(MarkdownRefused) as refused:
+        markdown_blocks(body, 1)
+    assert refused.value.line_offset == 2 and "never closed" in refused.value.reason
+
+
+def test_a_fence_the_extension_does_not_take_leaves_its_lines_to_the_pre_checks():
+    """Attributes with braces inside braces make no fence for Python-Markdown: what follows is
+    Markdown, and ten thousand unclosed brackets there are refused before parsing, not stashed."""
+    body = "~~~{.a {b}}\n" + "[" * 10_000 + "\n~~~\n"
+    with pytest.raises(MarkdownRefused) as refused:
+        markdown_blocks(body, 1)
+    assert "too dense" in refused.value.reason and refused.value.line_offset == 0
 
 
 def test_a_megabyte_of_ordinary_arabic_prose_renders_fast_and_whole():
