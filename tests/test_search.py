@@ -417,6 +417,35 @@ def test_end_to_end_queries(tmp_path, monkeypatch, target):
     assert res["عريض"]["docs"][0]["urlAr"] == "ar/evil.html"
 
 
+TITLES_FROM_TEXT = [
+    # (title, text): titles drawn from the text, as a segment without a title gets one
+    ("مدينة حمص تحت…", "مدينة حمص تحت القصف منذ أسابيع، والأهالي في الأقبية."),
+    ("😀 نص فيه…", "😀 نص فيه رمز خارج المستوى الأساسي ثم كلام كثير بعده يطول ويطول."),  # UTF-16 lengths
+    ("نص قصير كله", "نص قصير كله"),  # the whole text, no '…'
+    ("عنوان آخر", "نص لا يبدأ بالعنوان"),  # a title of its own
+    ("…", "نص"),
+    ("", "نص بلا عنوان"),
+]
+
+
+@needs_node
+def test_titles_drawn_from_the_text_are_sent_as_lengths_and_read_back_whole(tmp_path):
+    """A title that is the start of its snippet is written as the length of that start (a
+    third of a chunk's bytes): every title comes back from search.js as it was."""
+    docs = [SearchDocument(f"ar/t{i}.html", title, text + " كلمةمشتركة", "2012-03-01", f"en/t{i}.html",
+                           f"Title {i}…" if i % 2 else f"Other {i}", f"Title {i} and more words for the English text.")
+            for i, (title, text) in enumerate(TITLES_FROM_TEXT)]
+    files = build_search_index(docs)
+    _write(files, tmp_path)
+    rows = [row for path, data in sorted(files.items()) if path.startswith("search/d") for row in writer.read_chunk(data)]
+    kinds = {row[0]: (type(row[1]).__name__, type(row[4]).__name__) for row in rows}
+    assert [kinds[f"ar/t{i}.html"] for i in range(len(docs))] == [
+        ("int", "str"), ("int", "int"), ("int", "str"), ("str", "int"), ("str", "str"), ("str", "int")]
+    (result,) = _search(tmp_path, ["كلمةمشتركة"], all_docs=True)
+    shown = {d["urlAr"]: (d["titleAr"], d["titleEn"]) for d in result["docs"]}
+    assert shown == {d.url_ar: (d.title_ar, d.title_en) for d in docs}
+
+
 def _vocabulary(rnd: random.Random) -> list[str]:
     letters = "ابتثجحخدذرسشصطعغفقكلمنهويءأإآةى"
     return ["".join(rnd.choice(letters) for _ in range(rnd.randint(2, 6))) for _ in range(300)] + \

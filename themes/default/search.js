@@ -344,6 +344,13 @@
     return Promise.all(Object.keys(needed).map(function (n) { return self.shard(n); }));
   };
 
+  // A title as a chunk row holds it (writer.title_code): a number is the length of the
+  // snippet's start that makes the title, followed by "…" when positive.
+  function titleOf(title, snippet) {
+    if (typeof title !== "number") { return title; }
+    return title > 0 ? snippet.slice(0, title) + "…" : snippet.slice(0, -title);
+  }
+
   // [url_ar, title_ar, date, url_en, title_en, snippet, snippet_en] of a loaded id.
   Engine.prototype.row = function (id) {
     var rows = this.cache["d" + Math.floor(id / this.index.docChunk)] || [];
@@ -356,8 +363,8 @@
     return this.loadRows(ids).then(function () {
       return ids.map(function (id) {
         var r = self.row(id);
-        return { id: id, urlAr: r[0], titleAr: r[1], date: r[2], urlEn: r[3],
-                 titleEn: r[4], snippet: r[5], snippetEn: r[6] };
+        return { id: id, urlAr: r[0], titleAr: titleOf(r[1], r[5]), date: r[2], urlEn: r[3],
+                 titleEn: titleOf(r[4], r[6]), snippet: r[5], snippetEn: r[6] };
       });
     });
   };
@@ -402,7 +409,7 @@
   if (typeof document === "undefined" || !document.getElementById) { return; }
 
   var PAGE_SIZE = 20;
-  var INDEX_VERSION = 4;  // the layout of sitegen/outputs/search/writer.py this page reads
+  var INDEX_VERSION = 5;  // the layout of sitegen/outputs/search/writer.py this page reads
   var DEBOUNCE_MS = 200;
   // The page's words, month names and digits (sitegen/pages/planner.py search_page): the same
   // page script serves search.html in Arabic and en/search.html in English.

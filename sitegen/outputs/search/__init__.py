@@ -41,7 +41,9 @@ Index layout (all paths relative to the site root):
 ``search/d<n>.js``
     The document table in chunks of ``writer.DOC_CHUNK`` documents, loaded only
     for the results shown: ``window.__searchShard("d<n>", [[url_ar, title_ar,
-    date, url_en, title_en, snippet], ...])``.
+    date, url_en, title_en, snippet, snippet_en], ...])``. A title that is the
+    start of its snippet (as a title drawn from the text is) is written as the
+    length of that start (``writer.title_code``): a third of a chunk's bytes.
 
 Document ids run oldest first (undated before the oldest), then by Arabic URL
 descending: the newest article takes a new id at the end and no other id moves.

@@ -42,7 +42,7 @@ __all__ = [
     "SHARD_TARGET",
 ]
 
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 DOC_CHUNK = 8
 SHARD_TARGET = 16 * 1024  # characters of terms and postings a term shard aims at
 MAX_SPAN = 1 << 16
@@ -194,7 +194,23 @@ def read_shard(data: bytes) -> list[tuple[str, str]]:
 
 
 def document_row(d: IndexedDocument) -> list:
-    return [d.url_ar, d.title_ar, d.date, d.url_en, d.title_en, d.snippet, d.snippet_en]
+    return [d.url_ar, title_code(d.title_ar, d.snippet), d.date, d.url_en, title_code(d.title_en, d.snippet_en),
+            d.snippet, d.snippet_en]
+
+
+def title_code(title: str | None, snippet: str | None) -> str | int | None:
+    """A title as a chunk row holds it. Most titles are drawn from the text, so they are the
+    start of the snippet, cut with '…' (a third of a chunk's bytes, loaded for every result
+    shown): such a title is written as the length of that start in UTF-16 code units
+    (JavaScript's ``slice``), positive when '…' follows, negative when the title is the start
+    alone. Any other title is written as it is. search.js ``titleOf`` reads it back."""
+    if not title or not snippet:
+        return title
+    start, cut = (title[:-1], True) if title.endswith("…") else (title, False)
+    if not start or not snippet.startswith(start):
+        return title
+    units = len(start.encode("utf-16-le", "surrogatepass")) // 2
+    return units if cut else -units
 
 
 def chunk_file(chunk: int, rows: Sequence[list]) -> bytes:
