@@ -87,6 +87,8 @@ HOSTILE = {
     "triple_emphasis_spaced": _repeat("***a*** "),
     "image_link_openers": _repeat("[!["),
     "image_openers": _repeat("!["),
+    "exclamation_marks": _repeat("!"),
+    "exclamations_before_brackets": _repeat("!!["),
     "bracket_letter": _repeat("[a"),
     "link_with_open_title": _repeat('[a](b "'),
     "link_with_open_angle": _repeat("[a](<"),
@@ -261,6 +263,13 @@ def test_a_long_fenced_listing_dense_with_markers_and_rules_is_rendered_not_refu
     assert result["problems"] == [] and result["blocks"] == 3
     (code,) = [b for b in markdown_blocks(body, 1) if b.tag == "pre"]
     assert "row[2999] = &lt;a href='*'&gt; *2999* `2999` &amp; [x]( # --\n===\n" in code.html
+
+
+def test_a_long_paragraph_of_exclamations_is_rendered_not_refused():
+    """'!' starts no inline match by itself (an image is '![', and its '[' is counted)."""
+    paragraph = " ".join(f"يا للهول! قالها الشاهد رقم {i}!" for i in range(5000))
+    (block,) = markdown_blocks(paragraph, 1)
+    assert block.html.count("!") == 10_000
 
 
 def test_fences_never_closed_are_refused_at_the_first_of_them():

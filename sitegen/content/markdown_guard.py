@@ -70,7 +70,9 @@ _TAG_START = re.compile(r"<[!?/a-zA-Z]")
 _LIST_INDENT = re.compile(r"^([ \t]*)(?:[-*+]|\d+[.)])[ \t]", re.MULTILINE)
 # Markers a line can nest: '> ', '- ', '1. ' repeated at its start.
 _NESTED_MARKERS = re.compile(r"^[ \t]*(?:(?:>|[-*+][ \t]|\d+[.)][ \t])[ \t]*){" + str(MAX_NESTING + 1) + ",}", re.MULTILINE)
-_INLINE_MARKERS = "\\`*_[]<&!"
+# Characters an inline pattern can start or end a match at. Not '!': an image is '![', whose
+# '[' is counted, and a '!' alone matches nothing (5,000 of them in a paragraph were refused).
+_INLINE_MARKERS = "\\`*_[]<&"
 # Fenced code as the fenced_code extension finds it (its FENCED_BLOCK_RE, read a line at a
 # time): an opening fence with an optional language or {attributes}, closed by the first
 # later line of the very same fence. Its text is stashed before any other pass sees it.
