@@ -138,6 +138,8 @@ SHAPES: dict[str, Shape] = {
               (1000, 3000), (2, 6), "filename", "year", "complete", (1, 4), tags=(5, 500)),
         Shape("few-big-files", "an archive kept as a few big files (a file a month or a season): 100 to 500 segments a file, dated file names, year folders, complete memory",
               (1000, 4000), (2, 8), "filename", "year", "complete", (100, 500)),
+        Shape("longest-nested-frontmatter", "the longest segments of the issue's range (6-8 KB, 10-12 paragraphs), dated in front matter, year/month folders, complete memory",
+              (6000, 8000), (10, 12), "front_matter", "nested", "complete", (1, 3)),
         Shape("markdown-nested", "Markdown files: blank lines between paragraphs, some words in bold, dated in front matter, year/month folders, complete memory",
               (1000, 4000), (2, 8), "front_matter", "nested", "complete", (1, 3), markup="md"),
     )
