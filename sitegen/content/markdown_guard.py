@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import re
 import signal
-from bisect import bisect_right
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -42,9 +42,9 @@ MAX_LINK_SCAN = 2_000_000  # link openers (scanned in Python) x length of their 
 MAX_BLOCK_SPLITS = 40_000_000  # splitting lines x length of their block
 # Summed over the document (the HTML pass reads it whole), with room for long documents.
 MAX_TAG_SCAN = 5_000_000  # characters from each '<tag' to the next '>'
+TAG_SCAN_PER_CHAR = 20
 MAX_FENCE_SCAN = 5_000_000  # characters from each fence never closed to the end (25-100 ns each here)
 FENCE_SCAN_PER_CHAR = 20
-TAG_SCAN_PER_CHAR = 20
 
 # The backstop: seconds per segment, plus a little per character so that long ordinary
 # documents are never refused for their length: ordinary Markdown takes up to about
