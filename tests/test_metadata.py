@@ -149,6 +149,17 @@ def test_cut_of_balanced_text_is_bounded_balanced_and_a_prefix(text):
         assert cut.endswith(ELLIPSIS)
 
 
+def test_a_story_opening_with_code_or_a_table_takes_its_title_and_excerpt_from_its_prose():
+    """As its English companion does (code and tables have no translation units)."""
+    body = "```\nx = [1, 2]  # الشيفرة\n```\n\n| أ | ب |\n|---|---|\n| ١ | ٢ |\n\nالجملة الأولى من الخبر. والثانية.\n"
+    (segment,), problems = segments_of(body, "a.md")
+    assert problems == []
+    assert segment.title == "الجملة الأولى من الخبر."
+    assert segment.excerpt.startswith("الجملة الأولى من الخبر.")
+    (code_only,), _ = segments_of("```\nx = 1\n```\n", "b.md")
+    assert code_only.title == "x = 1"  # nothing else to take it from
+
+
 def test_title_from_front_matter_wins(make_site, run_build, parse_page):
     site = make_site({"content/a.txt": "---\ntitle: عنوان من الكاتب\n---\nالجملة الأولى. والثانية."})
     assert run_build(site).returncode == 0

@@ -77,7 +77,10 @@ def build_segments(source: SourceFile, git_date: date | None) -> tuple[tuple[Seg
         if not blocks:
             problems.append(error(source.path, raw.line, "segment has no readable text after cleaning (only markup?): add text"))
             continue
-        first_text = next((b.prose for b in blocks if b.prose), "")
+        # Title and excerpt come from the first prose the story tells (a block with units, as the
+        # English companion's do), not from code or a table it opens with; those only when it
+        # has nothing else.
+        first_text = next((b.prose for b in blocks if b.units and b.prose), "") or next((b.prose for b in blocks if b.prose), "")
         given_authors = meta.get("author")
         authors = _once(balance_bidi(a) for a in ((given_authors,) if isinstance(given_authors, str) else given_authors or ()))
         tags = _once(balance_bidi(tag) for tag in meta.get("tags") or ())
