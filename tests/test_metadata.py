@@ -187,6 +187,15 @@ def test_date_from_file_name(name, expected):
     assert date_from_file_name(name) == expected
 
 
+def test_a_date_in_arabic_indic_or_persian_digits_is_the_date_it_says():
+    (arabic,), problems = segments_of("---\ndate: ٢٠١٢-٠٣-٠١\n---\nنص", "x.txt")
+    (persian,), _ = segments_of("---\ndate: ۲۰۱۲-۰۳-۰۴\n---\nنص", "x.txt")
+    (named,), _ = segments_of("نص", "٢٠١٢-٠٣-٠٢-حمص.txt")
+    assert problems == [] and (arabic.date, persian.date, named.date) == (date(2012, 3, 1), date(2012, 3, 4), date(2012, 3, 2))
+    _, refused = segments_of("---\ndate: ٢٠١٢/٠٣/٠١\n---\nنص", "x.txt")
+    assert [p.message for p in refused] == ["date '٢٠١٢/٠٣/٠١' is not a date: write it as YYYY-MM-DD, e.g. 2012-02-24"]
+
+
 def test_date_priority_front_matter_then_file_name_then_git():
     git_day = date(2010, 1, 1)
     (from_front,), _ = segments_of("---\ndate: 2012-03-01\n---\nنص", "2012-02-24-x.txt", git_day)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.diagnostics import Problem, error, warning
 from ..core.yamlfile import YamlError, key_lines, parse_yaml, read_flat_mapping
+from .metadata import DIGITS
 from .sources import SourceFile
 
 SEPARATOR = re.compile(r"^[ \t]*={3,}[ \t]*$")
@@ -207,13 +208,18 @@ def _check_front_matter_value(key: str, value: Any) -> tuple[Any, str | None]:
     raise AssertionError(key)
 
 
+# A date written in Arabic-Indic or Persian digits (٢٠١٢-٠٣-٠١) is the date it says, as a file
+# name's is (its pattern's \d takes any digit).
+_LATIN_DIGITS = str.maketrans(DIGITS["arab"] + DIGITS["arabext"], DIGITS["latn"] * 2)
+
+
 def _parse_date(value: Any) -> tuple[date | None, str | None]:
     if isinstance(value, datetime):
         return value.date(), None
     if isinstance(value, date):
         return value, None
     if isinstance(value, str):
-        text = value.strip()
+        text = value.strip().translate(_LATIN_DIGITS)
         for candidate in (text, text[:10]):
             try:
                 return date.fromisoformat(candidate), None
