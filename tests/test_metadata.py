@@ -187,6 +187,14 @@ def test_date_from_file_name(name, expected):
     assert date_from_file_name(name) == expected
 
 
+def test_tags_separated_by_arabic_commas_are_separate_tags():
+    (text,), problems = segments_of("---\ntags: حمص، سوريا، بابا عمرو\n---\nنص", "x.txt")
+    (listed,), _ = segments_of("---\ntags: [حمص، إدلب, 2012]\n---\nنص", "y.txt")
+    (latin,), _ = segments_of("---\ntags: حمص, سوريا,\n---\nنص", "z.txt")
+    assert problems == []
+    assert (text.tags, listed.tags, latin.tags) == (("حمص", "سوريا", "بابا عمرو"), ("حمص", "إدلب", "2012"), ("حمص", "سوريا"))
+
+
 def test_a_date_in_arabic_indic_or_persian_digits_is_the_date_it_says():
     (arabic,), problems = segments_of("---\ndate: ٢٠١٢-٠٣-٠١\n---\nنص", "x.txt")
     (persian,), _ = segments_of("---\ndate: ۲۰۱۲-۰۳-۰۴\n---\nنص", "x.txt")

@@ -199,15 +199,19 @@ def _check_front_matter_value(key: str, value: Any) -> tuple[Any, str | None]:
         return None, f"'{key}' must be true or false"
     if key == "tags":
         if isinstance(value, str):
-            value = [part.strip() for part in value.split(",")]
+            value = [value]
         if isinstance(value, list) and all(isinstance(t, (str, int)) and not isinstance(t, bool) for t in value):
-            return tuple(str(t).strip() for t in value if str(t).strip()), None
+            parts = (part.strip() for t in value for part in _TAG_SEPARATOR.split(str(t)))
+            return tuple(part for part in parts if part), None
         return None, "'tags' must be a list of words, e.g. [حمص, سوريا]"
     if key == "date":
         return _parse_date(value)
     raise AssertionError(key)
 
 
+# Tags written as one text are separated by commas, Latin or Arabic ('،', which an Arabic
+# keyboard gives, also within a YAML list: [حمص، سوريا] is one item to YAML).
+_TAG_SEPARATOR = re.compile("[,\u060c]")
 # A date written in Arabic-Indic or Persian digits (٢٠١٢-٠٣-٠١) is the date it says, as a file
 # name's is (its pattern's \d takes any digit).
 _LATIN_DIGITS = str.maketrans(DIGITS["arab"] + DIGITS["arabext"], DIGITS["latn"] * 2)
