@@ -135,6 +135,16 @@ def test_windows_1256_file_is_refused_not_garbled():
     assert source is None and problems[0].line == 1
 
 
+def test_a_windows_1256_file_is_named_as_such_with_the_command_that_converts_it():
+    """Older Arabic archives are in Windows-1256; Latin-1 text (which reads as Arabic too, in
+    part) gets no such hint."""
+    arabic = "---\ntitle: خبر\n---\nقصف حي بابا عمرو في حمص، والأهالي في الأقبية.\n".encode("cp1256")
+    french = "Un texte en français, écrit à côté du café.\n".encode("cp1252")
+    (old,), (latin,) = decode_source(arabic, Path("/c/old.txt"), "old.txt")[1], decode_source(french, Path("/c/fr.txt"), "fr.txt")[1]
+    assert "Windows-1256" in old.message and "iconv -f WINDOWS-1256 -t UTF-8" in old.message
+    assert "UTF-8" in latin.message and "1256" not in latin.message
+
+
 def test_binary_file_is_refused():
     data = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
     source, problems = decode_source(data, Path("/c/image.txt"), "image.txt")

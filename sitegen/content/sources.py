@@ -180,13 +180,30 @@ def decode_source(data: bytes, path: Path, rel: str) -> tuple[SourceFile | None,
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        return None, [error(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}): save the file as UTF-8")]
+        hint = " (it reads as Windows-1256 Arabic: iconv -f WINDOWS-1256 -t UTF-8 converts it)" if _reads_as_windows_arabic(data) else ""
+        return None, [error(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}): save the file as UTF-8{hint}")]
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         return None, [error(path, line, "NUL character in text: remove it (the file may be damaged)")]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     kind = "md" if rel.lower().endswith(".md") else "txt"
     return SourceFile(path=path, rel=rel, kind=kind, text=text), []
+
+
+def _reads_as_windows_arabic(data: bytes) -> bool:
+    """Whether text that is not UTF-8 is most likely Windows-1256, the code page of older Arabic
+    archives: its start read so is mostly Arabic letters (Latin-1 text reads as Arabic too,
+    but few of its letters do), and read as UTF-8 it holds almost none (Arabic in UTF-8 with
+    a damaged byte reads as Arabic in Windows-1256 too)."""
+    start = data[:65536]
+    letters = [char for char in start.decode("cp1256", errors="replace") if char.isalpha()]
+    arabic = sum(1 for char in letters if _is_arabic(char))
+    in_utf8 = sum(1 for char in start.decode("utf-8", errors="replace") if _is_arabic(char))
+    return bool(letters) and arabic >= 0.6 * len(letters) and in_utf8 < 0.1 * arabic
+
+
+def _is_arabic(char: str) -> bool:
+    return "\u0600" <= char <= "\u06ff"
 
 
 def git_commit_dates(content_dir: Path) -> dict[str, date]:
