@@ -27,9 +27,10 @@ import re
 import signal
 import threading
 import time
-from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from .fences import find_fences
 
 # Far above what an article needs (measured: a 20 KB paragraph with a hundred links and as
 # much emphasis stays two orders of magnitude below), far below what takes a second.
@@ -73,19 +74,6 @@ _NESTED_MARKERS = re.compile(r"^[ \t]*(?:(?:>|[-*+][ \t]|\d+[.)][ \t])[ \t]*){" 
 # Characters an inline pattern can start or end a match at. Not '!': an image is '![', whose
 # '[' is counted, and a '!' alone matches nothing (5,000 of them in a paragraph were refused).
 _INLINE_MARKERS = "\\`*_[]<&"
-# Fenced code as the fenced_code extension finds it (its FENCED_BLOCK_RE, read a line at a
-# time): an opening fence with an optional language or {attributes}, closed by the first
-# later line of the very same fence. Its text is stashed before any other pass sees it.
-# Braces within braces are left out: the extension takes some of them for no fence at all,
-# and a fence taken here that the extension does not take would skip the checks.
-_FENCE_OPENER = re.compile(
-    r"^(?P<fence>~{3,}|`{3,})[ \t]*+"
-    r"(?:\{[^\n{}]*\}|\.?[\w#.+-]*+[ \t]*+(?:hl_lines=(?P<quote>[\"'])[^\n]*?(?P=quote)[ \t]*+)?)$",
-    re.MULTILINE,
-)
-_FENCE_CLOSER = re.compile(r"^(?P<fence>~{3,}|`{3,})[ \t]*+$", re.MULTILINE)
-
-
 class MarkdownRefused(Exception):
     """A segment the Markdown renderer will not take: where (lines into the body) and why."""
 
@@ -114,32 +102,21 @@ def check(body: str) -> None:
 
 def _without_fenced_code(body: str) -> str:
     """The body with each fenced code block's lines emptied (line breaks kept, so lines count
-    as in the body). A fence never closed sends the extension's search on to the end of the
-    body, once for each such fence: their sum is refused past a limit."""
-    closers: dict[str, list[int]] = {}
-    for match in _FENCE_CLOSER.finditer(body):
-        closers.setdefault(match.group("fence"), []).append(match.start())
-    pieces, kept_from, scanned, first_unclosed = [], 0, 0, 0
-    limit = max(MAX_FENCE_SCAN, FENCE_SCAN_PER_CHAR * len(body))
-    for opener in _FENCE_OPENER.finditer(body):
-        if opener.start() < kept_from:
-            continue  # inside a block already found
-        same = closers.get(opener.group("fence"), ())
-        after = bisect_right(same, opener.end())  # on a later line: the opener's ends at its line break
-        if after == len(same):
-            first_unclosed = opener.start() if scanned == 0 else first_unclosed
-            scanned += len(body) - opener.end() + 1
-            if scanned > limit:
-                raise MarkdownRefused(
-                    _line_of(body, first_unclosed),
-                    "too many code fences ('```' or '~~~') never closed; close each with the same fence on a line of its own",
-                )
-            continue
-        end = body.find("\n", same[after])
-        end = len(body) if end < 0 else end
-        pieces += [body[kept_from : opener.start()], "\n" * body.count("\n", opener.start(), end)]
-        kept_from = end
-    return "".join(pieces) + body[kept_from:] if pieces else body
+    as in the body). An opening fence that makes no block (never closed, or attributes the
+    extension refuses) sends its search on, to the end of the body or to the closing fence:
+    their sum is refused past a limit, at the first of them."""
+    lines = body.split("\n")
+    fences = find_fences(lines)
+    if fences.scanned > max(MAX_FENCE_SCAN, FENCE_SCAN_PER_CHAR * len(body)):
+        raise MarkdownRefused(
+            fences.first_scanning or 0,
+            "too many code fences ('```' or '~~~') never closed; close each with the same fence on a line of its own",
+        )
+    if not fences.blocks:
+        return body
+    for first, last in fences.blocks:
+        lines[first : last + 1] = [""] * (last + 1 - first)
+    return "\n".join(lines)
 
 
 def _line_of(body: str, index: int) -> int:
