@@ -279,6 +279,17 @@ def test_fences_never_closed_are_refused_at_the_first_of_them():
     assert refused.value.line_offset == 2 and "never closed" in refused.value.reason
 
 
+def test_tens_of_thousands_of_fenced_blocks_are_refused_and_hundreds_render():
+    """The extension rebuilds the text around each block it stashes: 80,000 empty blocks in
+    640 KB took 22 s to render (blocks times length)."""
+    many = "فقرة.\n\n" + "```\n" * 40_000
+    with pytest.raises(MarkdownRefused) as refused:
+        markdown_blocks(many, 1)
+    assert refused.value.line_offset == 2 and "20000 fenced code blocks" in refused.value.reason
+    some = "".join(f"فقرة {i}.\n\n```\nx = {i}\n```\n\n" for i in range(300))
+    assert sum(block.tag == "pre" for block in markdown_blocks(some, 1)) == 300
+
+
 def test_a_fence_the_extension_does_not_take_leaves_its_lines_to_the_pre_checks():
     """Attributes with braces inside braces make no fence for Python-Markdown: what follows is
     Markdown, and ten thousand unclosed brackets there are refused before parsing, not stashed."""
