@@ -305,6 +305,24 @@ def test_split_source_bodies_keep_every_non_separator_line(lines):
     assert [line for line in body_lines if line.strip()] == meaningful
 
 
+# ------------------------------------------------------------------ invisible marks around lines
+
+
+@pytest.mark.parametrize("mark", ["\u200f", "\u200e", "\u061c", "\u200b", "\ufeff", "\u202b", "\u2067", "\u00a0"])
+def test_a_separator_with_invisible_marks_around_it_still_separates(mark):
+    """An RTL editor leaves bidi marks at the ends of lines: '\u200f===' was published as text."""
+    _, segments, problems = split_source(source(f"الأول.\n{mark}===\nالثاني.\n==={mark}\nالثالث.\n"))
+    assert [s.body for s in segments] == ["الأول.", "الثاني.", "الثالث."] and problems == []
+
+
+@pytest.mark.parametrize("name", ["a.txt", "a.md"])
+def test_a_line_of_invisible_marks_alone_is_a_blank_line(name):
+    segments, problems = build_segments(source("فقرة.\n\u200f\n\u200e\u200b \nفقرة أخرى.\n", name), None)
+    assert problems == [] and [b.units for b in segments[0].blocks] == [("فقرة.",), ("فقرة أخرى.",)]
+    _, _, empty = split_source(source("\u200f\n\u200e\n", name))
+    assert [p.message for p in empty] == ["empty file: nothing to publish; add text or remove the file"]
+
+
 # ------------------------------------------------------------------ fences counted in one pass
 
 

@@ -18,7 +18,14 @@ from .fences import fenced_lines
 from .metadata import DIGITS
 from .sources import SourceFile
 
-SEPARATOR = re.compile(r"^[ \t]*={3,}[ \t]*$")
+# Invisible marks an RTL editor or a copy from the web leaves at the ends of lines (bidi marks,
+# embeddings and isolates, zero-width spaces and joiners, a BOM): around '===' the line is still
+# a separator, and a line of them alone is a blank line (it was a paragraph showing nothing).
+_INVISIBLE_MARKS = "\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+_BLANKS = " \t\u00a0" + _INVISIBLE_MARKS
+SEPARATOR = re.compile(f"^[{_BLANKS}]*={{3,}}[{_BLANKS}]*$")
+_MARKS_ONLY = re.compile(f"[{_BLANKS}]*[{_INVISIBLE_MARKS}][{_BLANKS}]*")
+_MARK_OR_BLANK_START = re.compile(f"[{_BLANKS}]")
 FRONT_MATTER_FENCE = "---"
 # A segment's lead photo: the file, what it shows, its caption and who took it.
 LEAD_PHOTO_KEYS = ("image", "image_alt", "image_caption", "image_credit")
@@ -204,17 +211,25 @@ def _parse_date(value: Any) -> tuple[date | None, str | None]:
     return None, f"date {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2012-02-24"
 
 
+def _blank_if_invisible(line: str) -> str:
+    """The line, or nothing when it holds only invisible marks and blanks (looked at only when it
+    starts with one: most lines start with a letter)."""
+    if line and _MARK_OR_BLANK_START.match(line) and _MARKS_ONLY.fullmatch(line):
+        return ""
+    return line
+
+
 def split_source(source: SourceFile) -> tuple[FrontMatter, list[RawSegment], list[Problem]]:
     """File front matter and the non-empty segments of one source file."""
     problems: list[Problem] = []
-    lines = source.text.split("\n")
+    lines = [_blank_if_invisible(line) for line in source.text.split("\n")]
     file_front, used, found = read_front_matter(lines, 1, source)
     problems += found
     # File front matter is cut off before splitting, so '===' inside it never splits.
     chunks = split_lines_into_chunks(lines[used:], fenced_code_aware=source.kind == "md")
     chunks = [(start + used, chunk) for start, chunk in chunks]
     segments: list[RawSegment] = []
-    if not source.text.strip():
+    if not any(line.strip() for line in lines):
         return file_front, [], [warning(source.path, None, "empty file: nothing to publish; add text or remove the file")]
     empty_segments: list[Problem] = []
     for position, (start, chunk) in enumerate(chunks):
