@@ -22,7 +22,7 @@ from .sources import SourceFile
 # embeddings and isolates, zero-width spaces and joiners, a BOM): around '===' the line is still
 # a separator, and a line of them alone is a blank line (it was a paragraph showing nothing).
 _INVISIBLE_MARKS = "\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
-_BLANKS = " \t\u00a0" + _INVISIBLE_MARKS
+_BLANKS = "\\s" + _INVISIBLE_MARKS  # white space as str.isspace says, and the marks
 SEPARATOR = re.compile(f"^[{_BLANKS}]*={{3,}}[{_BLANKS}]*$")
 _MARKS_ONLY = re.compile(f"[{_BLANKS}]*[{_INVISIBLE_MARKS}][{_BLANKS}]*")
 _MARK_OR_BLANK_START = re.compile(f"[{_BLANKS}]")
