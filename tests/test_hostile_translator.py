@@ -225,7 +225,7 @@ def test_huge_reply_is_abandoned_after_a_bounded_read(stub):
 
 
 def test_the_arabic_share_of_a_reply_counts_arabic_letters_only():
-    from sitegen.translation.replies import _arabic_letters
+    from sitegen.core.textrules import arabic_letters as _arabic_letters
 
     # Letters of every Arabic block count (presentation forms too); Arabic digits, the Arabic
     # comma and question mark, harakat and tatweel-free punctuation do not; Latin never does.

@@ -67,7 +67,7 @@ def find_fences(lines: list[str]) -> Fences:
     blocks: list[tuple[int, int]] = []
     scanned, first_scanning, index = 0, None, 0
     while index < len(lines):
-        opener = _OPENER.fullmatch(lines[index]) if lines[index][:1] in "`~" else None
+        opener = _OPENER.fullmatch(lines[index]) if lines[index].startswith(("`", "~")) else None
         if opener is None:
             index += 1
             continue

@@ -78,6 +78,8 @@ _NESTED_MARKERS = re.compile(r"^[ \t]*(?:(?:>|[-*+][ \t]|\d+[.)][ \t])[ \t]*){" 
 # Characters an inline pattern can start or end a match at. Not '!': an image is '![', whose
 # '[' is counted, and a '!' alone matches nothing (5,000 of them in a paragraph were refused).
 _INLINE_MARKERS = "\\`*_[]<&"
+
+
 class MarkdownRefused(Exception):
     """A segment the Markdown renderer will not take: where (lines into the body) and why."""
 

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from ..core.diagnostics import Problem, error, warning
 from ..core.fsutil import read_at_most
 from ..core.hashing import signature_of
-from ..core.textrules import writable_as_utf8
+from ..core.textrules import arabic_letters, writable_as_utf8
 
 SOURCE_SUFFIXES = (".txt", ".md")
 # Larger files are almost always a mistake (a dump, a binary); a news article is a few KB.
@@ -196,14 +196,10 @@ def _reads_as_windows_arabic(data: bytes) -> bool:
     but few of its letters do), and read as UTF-8 it holds almost none (Arabic in UTF-8 with
     a damaged byte reads as Arabic in Windows-1256 too)."""
     start = data[:65536]
-    letters = [char for char in start.decode("cp1256", errors="replace") if char.isalpha()]
-    arabic = sum(1 for char in letters if _is_arabic(char))
-    in_utf8 = sum(1 for char in start.decode("utf-8", errors="replace") if _is_arabic(char))
-    return bool(letters) and arabic >= 0.6 * len(letters) and in_utf8 < 0.1 * arabic
-
-
-def _is_arabic(char: str) -> bool:
-    return "\u0600" <= char <= "\u06ff"
+    as_windows = start.decode("cp1256", errors="replace")
+    letters = sum(map(str.isalpha, as_windows))
+    arabic = arabic_letters(as_windows)
+    return letters > 0 and arabic >= 0.6 * letters and arabic_letters(start.decode("utf-8", errors="replace")) < 0.1 * arabic
 
 
 def git_commit_dates(content_dir: Path) -> dict[str, date]:

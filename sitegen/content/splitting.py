@@ -13,18 +13,18 @@ from datetime import date, datetime
 from typing import Any
 
 from ..core.diagnostics import Problem, error, warning
+from ..core.textrules import INVISIBLE_MARKS
 from ..core.yamlfile import YamlError, key_lines, parse_yaml, read_flat_mapping
 from .fences import fenced_lines
 from .metadata import DIGITS
 from .sources import SourceFile
 
-# Invisible marks an RTL editor or a copy from the web leaves at the ends of lines (bidi marks,
-# embeddings and isolates, zero-width spaces and joiners, a BOM): around '===' the line is still
-# a separator, and a line of them alone is a blank line (it was a paragraph showing nothing).
-_INVISIBLE_MARKS = "\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
-_BLANKS = "\\s" + _INVISIBLE_MARKS  # white space as str.isspace says, and the marks
+# Around '===' the invisible marks an RTL editor leaves at the ends of lines do not count: the
+# line is still a separator; and a line of them alone is a blank line (it was a paragraph
+# showing nothing).
+_BLANKS = "\\s" + INVISIBLE_MARKS  # white space as str.isspace says, and the marks
 SEPARATOR = re.compile(f"^[{_BLANKS}]*={{3,}}[{_BLANKS}]*$")
-_MARKS_ONLY = re.compile(f"[{_BLANKS}]*[{_INVISIBLE_MARKS}][{_BLANKS}]*")
+_MARKS_ONLY = re.compile(f"[{_BLANKS}]*[{INVISIBLE_MARKS}][{_BLANKS}]*")
 _MARK_OR_BLANK_START = re.compile(f"[{_BLANKS}]")
 FRONT_MATTER_FENCE = "---"
 # A segment's lead photo: the file, what it shows, its caption and who took it.

@@ -12,7 +12,7 @@ import re
 from typing import Callable
 from urllib.parse import unquote, unquote_plus
 
-from ..core.textrules import collapse_spaces
+from ..core.textrules import arabic_letters, collapse_spaces
 from .failures import TranslationFailed
 
 # A translation longer than this many times its source, plus this many
@@ -48,7 +48,6 @@ _PROVIDER_WARNINGS = (
 # More than this share of the reply's letters in Arabic script means it was not
 # translated; a few Arabic names in an English paragraph stay well below it.
 MAX_ARABIC_SHARE = 0.20
-_ARABIC_RANGES = ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
 
 # Looking for the API key in a reply: JSON and JavaScript escapes left in the
 # text, and the invisible characters that could split the key without hiding it.
@@ -61,18 +60,8 @@ _KEY_DECODING_DEPTH = 3
 # --------------------------------------------------------------------------- validation
 
 
-_ARABIC_BLOCKS = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _ARABIC_RANGES) + "]+")
-
-
-def _arabic_letters(text: str) -> int:
-    """How many letters of ``text`` are Arabic (in the Arabic blocks and alphabetic: not
-    Arabic digits, punctuation or marks). Counted in C: a reply of a few hundred characters
-    checked letter by letter in Python cost a quarter of a request's time."""
-    return sum(map(str.isalpha, "".join(_ARABIC_BLOCKS.findall(text))))
-
-
 def _has_arabic(text: str) -> bool:
-    return _arabic_letters(text) > 0
+    return arabic_letters(text) > 0
 
 
 def _unescape_code(text: str) -> str:
@@ -145,7 +134,7 @@ def validate_translation(source: str, result: object, *, secret: str | None = No
     if collapse_spaces(cleaned) == clean_source and _has_arabic(clean_source):
         raise TranslationFailed("reply was the source text sent back untranslated")
     letters = sum(map(str.isalpha, cleaned))
-    arabic = _arabic_letters(cleaned)
+    arabic = arabic_letters(cleaned)
     if letters and arabic / letters > MAX_ARABIC_SHARE:
         raise TranslationFailed(f"reply was still {100 * arabic // letters}% Arabic letters")
     return cleaned
