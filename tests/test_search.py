@@ -262,13 +262,24 @@ def _check_layout(files: dict[str, bytes], docs) -> dict:
     assert sorted(writer.shard_path(b) for b in bounds) == term_paths
     assert bounds == writer.js_sorted(bounds)
     every = []
+    span = _span(files)
     for i, bound in enumerate(bounds):
-        terms = list(_shard_data(files, writer.shard_path(bound)))
+        entries = _shard_data(files, writer.shard_path(bound))
+        terms = list(entries)
         assert terms and terms == writer.js_sorted(terms) and terms[0] == bound
-        assert i == 0 or writer.cuts_at(bound, _span(files))
-        assert not any(writer.cuts_at(t, _span(files)) for t in terms[1:])
+        assert not any(writer.cuts_at(t, span) for t in terms[1:])
+        # A shard of more than one term is within the limit, and it is a part of a shard cut
+        # at its span only when that whole shard would be over it.
+        size = sum(writer.entry_size(t, e) for t, e in entries.items())
+        assert len(terms) == 1 or size <= writer.SHARD_LIMIT
+        assert len(files[writer.shard_path(bound)]) <= size + 60  # entry_size: the bytes in the file
         every += terms
     assert every == writer.js_sorted(every) and len(set(every)) == len(every)
+    cuts = [i for i, t in enumerate(every) if i == 0 or writer.cuts_at(t, span)]
+    for a, b in zip(cuts, cuts[1:] + [len(every)]):
+        parts = [t for t in every[a:b] if t in bounds]
+        whole = sum(writer.entry_size(t, e) for p in parts for t, e in _shard_data(files, writer.shard_path(p)).items())
+        assert len(parts) == 1 or whole > writer.SHARD_LIMIT
     return root
 
 
@@ -282,6 +293,24 @@ def test_index_paths_and_script_safety(monkeypatch):
     assert len(_check_layout(build_search_index(_docs()), _docs())["shards"]) == 1
     monkeypatch.setattr(writer, "SHARD_TARGET", 40)  # a shard every few terms
     assert len(_check_layout(build_search_index(_docs()), _docs())["shards"]) > 3
+
+
+def test_a_shard_over_the_limit_is_cut_in_parts(monkeypatch):
+    # Terms cut by their hash land beside others by chance: one shard can hold several words
+    # of every document. Its parts are cut at half the span, again, until within the limit;
+    # the shards within it stand as they were.
+    docs = [SearchDocument(f"ar/{i}.html", "عنوان", " ".join(f"كلمة{k}" for k in range(60)) + f" نادرة{i}", None)
+            for i in range(400)]
+    monkeypatch.setattr(writer, "SHARD_LIMIT", 10**9)
+    whole = build_search_index(docs)
+    before = {b: len(whole[writer.shard_path(b)]) for b in _check_layout(whole, docs)["shards"]}
+    assert max(before.values()) > 3000
+    monkeypatch.setattr(writer, "SHARD_LIMIT", 3000)
+    files = build_search_index(docs)
+    after = {b: len(files[writer.shard_path(b)]) for b in _check_layout(files, docs)["shards"]}
+    assert len(after) > len(before) + 3
+    assert max(size for b, size in after.items() if len(_shard_data(files, writer.shard_path(b))) > 1) <= 3000
+    assert {b: n for b, n in before.items() if n <= 3000 - 60} == {b: n for b, n in after.items() if b in before and before[b] <= 3000 - 60}
 
 
 def test_js_json_escapes():

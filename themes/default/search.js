@@ -153,8 +153,35 @@
   for (i = 0; i < TERMINAL.length; i++) { DIGIT[TERMINAL.charCodeAt(i)] = i; }
   for (i = 0; i < CONTINUATION.length; i++) { DIGIT[CONTINUATION.charCodeAt(i)] = -1 - i; }
 
+  // A common term's postings as a row of weights (sitegen/outputs/search/dense.py): a space,
+  // the number of postings, then two characters for every five documents, each pair a number
+  // of five digits in base weights + 1 (0: not there), the first document's the most significant.
+  var PAIR = TERMINAL + CONTINUATION;
+  var PAIR_DIGIT = {};
+  for (i = 0; i < PAIR.length; i++) { PAIR_DIGIT[PAIR.charCodeAt(i)] = i; }
+  var DENSE_GROUP = 5;
+
+  function decodeRow(packed, weights) {
+    var out = [];
+    var base = weights + 1;
+    var k = 1;
+    while (k < packed.length && DIGIT[packed.charCodeAt(k)] < 0) { k++; }  // the count
+    var doc = 0;
+    var group = [];
+    for (k++; k + 1 < packed.length; k += 2, doc += DENSE_GROUP) {
+      var value = PAIR_DIGIT[packed.charCodeAt(k)] * PAIR.length + PAIR_DIGIT[packed.charCodeAt(k + 1)];
+      if (!(value > 0)) { continue; }  // no document of the five (or not a pair)
+      for (var j = DENSE_GROUP - 1; j >= 0; j--) { group[j] = value % base; value = (value - group[j]) / base; }
+      for (j = 0; j < DENSE_GROUP; j++) {
+        if (group[j] > 0 && group[j] <= weights) { out.push(doc + j, group[j]); }
+      }
+    }
+    return out;
+  }
+
   // "packed" → [docId, weight, docId, weight, ...]
   function decodePostings(packed, weights) {
+    if (packed.charAt(0) === " ") { return decodeRow(packed, weights); }
     var out = [];
     var prev = -1;
     var acc = 0;
@@ -409,7 +436,7 @@
   if (typeof document === "undefined" || !document.getElementById) { return; }
 
   var PAGE_SIZE = 20;
-  var INDEX_VERSION = 5;  // the layout of sitegen/outputs/search/writer.py this page reads
+  var INDEX_VERSION = 6;  // the layout of sitegen/outputs/search/writer.py this page reads
   var DEBOUNCE_MS = 200;
   // The page's words, month names and digits (sitegen/pages/planner.py search_page): the same
   // page script serves search.html in Arabic and en/search.html in English.

@@ -13,7 +13,8 @@ The package has three parts:
   returning a small, picklable ``IndexedDocument`` (its weighted terms and
   what a result shows).  It can run in worker processes and be cached.
 * :mod:`.postings` is the on-disk codec: packed postings and numbers, and
-  JSON that is safe inside a ``<script>``.
+  JSON that is safe inside a ``<script>``; :mod:`.dense` writes a common term's
+  postings as a row of weights, two characters for five documents.
 * :mod:`.writer` lays out the files of one index for the whole site, by rules
   that depend only on the documents (never on the history of builds), and
   ``build_search_index`` does all of it in one call (small sites, tests).
@@ -34,10 +35,16 @@ Index layout (all paths relative to the site root):
     a range of consecutive terms named by a hash of its first term
     (``writer.shard_name``, computed the same way in search.js).  A shard starts
     at every term whose hash is a multiple of the *span* (``writer.cuts_at``),
-    so a shard holds about ``writer.SHARD_TARGET`` characters and an edit moves
-    no other shard's start.  Postings are delta-encoded document ids, each with
-    a 2-bit weight (term frequency, +2 when the term is in a title, capped at
-    4), packed as ASCII variable-length numbers (see ``postings._encode_number``).
+    so a shard holds about ``writer.SHARD_TARGET`` bytes and an edit moves
+    no other shard's start; a shard that would be over ``writer.SHARD_LIMIT``
+    is cut in parts at the cuts of half the span, again, until each part is
+    within it or holds one term (``writer.split_shards``).  Postings are
+    delta-encoded document ids, each with a 2-bit weight (term frequency, +2
+    when the term is in a title, capped at 4), packed as ASCII variable-length
+    numbers (see ``postings._encode_number``); those of a term in two documents
+    in five or more are a row of weights instead, a digit a document
+    (:mod:`.dense`), so that no term's postings are over 20 KB at 50,000
+    documents and a query of ten words loads at most thirteen shards of 20 KB.
 ``search/d<n>.js``
     The document table in chunks of ``writer.DOC_CHUNK`` documents, loaded only
     for the results shown: ``window.__searchShard("d<n>", [[url_ar, title_ar,

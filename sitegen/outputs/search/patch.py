@@ -21,13 +21,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .analyser import IndexedDocument
-from .postings import patch_postings
+from .dense import patch_entry
 from .writer import (
     DOC_CHUNK,
     INDEX_FILE,
     IndexStats,
     chunk_file,
     chunk_path,
+    cuts_at,
     document_row,
     entry_size,
     js_sorted,
@@ -97,18 +98,30 @@ class _Shards:
 
     def __init__(self, stats: IndexStats, read: Reader):
         self.bounds = list(stats.bounds)
+        self.span = stats.span
         self.read = read
         self.terms = stats.terms
         self.size = stats.size
         self.entries: dict[int, dict[str, str]] = {}  # shard index -> its entries, changed
 
     def _load(self, index: int) -> bool:
+        """Loads the shard at ``index`` with every other part of the shard its span's cuts make
+        (split_shards cuts one over the limit in parts, by what all its terms weigh)."""
         if index in self.entries:
             return True
-        data = self.read(shard_path(self.bounds[index]))
-        if data is None:
-            return False
-        self.entries[index] = dict(read_shard(data))
+        first = index
+        while first > 0 and not cuts_at(self.bounds[first], self.span):
+            first -= 1
+        end = index + 1
+        while end < len(self.bounds) and not cuts_at(self.bounds[end], self.span):
+            end += 1
+        for part in range(first, end):
+            if part in self.entries:
+                continue
+            data = self.read(shard_path(self.bounds[part]))
+            if data is None:
+                return False
+            self.entries[part] = dict(read_shard(data))
         return True
 
     def apply(self, delta: dict[str, dict[int, int]]) -> bool:
@@ -121,7 +134,7 @@ class _Shards:
                 return False
             entries = self.entries[index]
             before = entries.get(term)
-            after = patch_postings(before or "", delta[term])
+            after = patch_entry(before or "", delta[term])
             self.size -= entry_size(term, before) if before is not None else 0
             if after:
                 entries[term] = after
@@ -163,7 +176,7 @@ class _Shards:
             terms = js_sorted(encoded)
             if index > 0 and terms[:1] != [self.bounds[index]]:
                 return None, set(), []  # a run starts at its surviving first term (see _merge_vanished_starts)
-            starts = split_shards(terms, span)
+            starts = split_shards(terms, [entry_size(term, encoded[term]) for term in terms], span)
             for start, stop in zip(starts, starts[1:] + [len(terms)]):
                 entries = [(term, encoded[term]) for term in terms[start:stop]]
                 path = shard_path(terms[start])

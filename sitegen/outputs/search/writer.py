@@ -27,10 +27,12 @@ import math
 import re
 import zlib
 from dataclasses import dataclass
+from itertools import accumulate
 from operator import itemgetter
 from typing import Iterable, Sequence
 
 from .analyser import _ASTRAL_RE, IndexedDocument, SearchDocument, analyse_document
+from .dense import MIN_DENSE, count_numbers, settled
 from .postings import MAX_WEIGHT, _encode_number, _encoded_table, js_json
 
 __all__ = [
@@ -42,9 +44,14 @@ __all__ = [
     "SHARD_TARGET",
 ]
 
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 DOC_CHUNK = 8
-SHARD_TARGET = 16 * 1024  # characters of terms and postings a term shard aims at
+SHARD_TARGET = 16 * 1024  # bytes of terms and postings a term shard aims at, on average
+# Bytes a term shard of more than one term is never over: a query loads one shard a word (up to
+# ten words, and three more shards for the word being typed), so its postings stay within
+# 13 x this, whatever the cuts (a term cut by its hash lands beside others by chance: at 10,000
+# segments, shards of 115 KB held eight common words).
+SHARD_LIMIT = 20 * 1024
 MAX_SPAN = 1 << 16
 
 INDEX_FILE = "search-index.js"
@@ -162,12 +169,30 @@ def chunk_path(chunk: int) -> str:
 
 
 def entry_size(term: str, encoded: str) -> int:
-    return len(term) + len(encoded)
+    """The bytes a term's entry takes in its shard's file: ``"term":"postings",``."""
+    return len(term.encode("utf-8", "surrogatepass")) + len(encoded) + 6
 
 
-def split_shards(terms: Sequence[str], span: int, first_is_cut: bool = True) -> list[int]:
-    """Start indexes of the shards of ``terms`` (sorted): the first, and every cut."""
-    return [i for i, term in enumerate(terms) if (i == 0 and first_is_cut) or cuts_at(term, span)]
+def split_shards(terms: Sequence[str], sizes: Sequence[int], span: int) -> list[int]:
+    """Start indexes of the shards of ``terms`` (sorted; ``sizes``: their entries' sizes): the
+    first, every cut, and, in a shard that would be over ``SHARD_LIMIT``, the cuts of half the
+    span, again, until each part is within the limit or holds one term. The cuts of a span are
+    among those of half of it, so a shard's parts depend on its own terms alone: an edit
+    re-cuts the shard it touches (all its parts) and nothing else."""
+    before = [0, *accumulate(sizes)]  # before[i]: the sizes of terms[:i] together
+    cuts = [i for i, term in enumerate(terms) if i == 0 or cuts_at(term, span)]
+    starts: list[int] = []
+    pending = [(a, b, span) for a, b in zip(cuts, cuts[1:] + [len(terms)])]
+    pending.reverse()
+    while pending:
+        start, end, within = pending.pop()
+        if end - start == 1 or before[end] - before[start] <= SHARD_LIMIT:
+            starts.append(start)
+            continue
+        half = within // 2  # at span 1 every term is a cut: parts of one term are never cut again
+        parts = [start] + [i for i in range(start + 1, end) if cuts_at(terms[i], half)]
+        pending += reversed([(a, b, half) for a, b in zip(parts, parts[1:] + [end])])
+    return starts
 
 
 # ---------------------------------------------------------------------------
@@ -318,10 +343,11 @@ def lay_out(inversions: Sequence[Inversion]) -> Layout:
             pieces.append(packed)
             following[term] = after
     terms = js_sorted(joined)
-    encoded = ["".join(joined[term]) for term in terms]
-    size = sum(map(len, terms)) + sum(map(len, encoded))
+    encoded = [_settled("".join(joined[term]), following[term]) for term in terms]
+    sizes = list(map(entry_size, terms, encoded))
+    size = sum(sizes)
     span = span_for(len(terms), size)
-    starts = split_shards(terms, span)
+    starts = split_shards(terms, sizes, span)
     files: dict[str, bytes] = {}
     for start, end in zip(starts, starts[1:] + [len(terms)]):
         files[shard_path(terms[start])] = shard_file(list(zip(terms[start:end], encoded[start:end])))
@@ -331,6 +357,14 @@ def lay_out(inversions: Sequence[Inversion]) -> Layout:
     bounds = tuple(terms[i] for i in starts)
     files[INDEX_FILE] = root_file(len(rows), bounds)
     return Layout(dict(sorted(files.items())), IndexStats(len(rows), len(terms), size, span, bounds))
+
+
+def _settled(gaps: str, following: int) -> str:
+    """A term's postings in the form the rule gives (``following``: where the next posting's
+    delta would start, ``(last id + 1) * MAX_WEIGHT``)."""
+    if len(gaps) < MIN_DENSE:  # a posting a character at least: too few to be dense
+        return gaps
+    return settled(gaps, count_numbers(gaps), following // MAX_WEIGHT - 1)
 
 
 def build_layout(documents: Sequence[IndexedDocument]) -> Layout:
