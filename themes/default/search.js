@@ -154,26 +154,18 @@
   for (i = 0; i < CONTINUATION.length; i++) { DIGIT[CONTINUATION.charCodeAt(i)] = -1 - i; }
 
   // A common term's postings as a row of weights (sitegen/outputs/search/dense.py): a space,
-  // the number of postings, then two characters for every five documents, each pair a number
-  // of five digits in base weights + 1 (0: not there), the first document's the most significant.
-  var PAIR = TERMINAL + CONTINUATION;
-  var PAIR_DIGIT = {};
-  for (i = 0; i < PAIR.length; i++) { PAIR_DIGIT[PAIR.charCodeAt(i)] = i; }
-  var DENSE_GROUP = 5;
+  // the number of postings, then two digits for every five documents, a number of five digits
+  // in base weights + 1 (0: not there), the first document's the most significant.
+  function rowDigit(packed, k) { var d = DIGIT[packed.charCodeAt(k)]; return d < 0 ? 63 - d : d; }
 
   function decodeRow(packed, weights) {
-    var out = [];
-    var base = weights + 1;
-    var k = 1;
-    while (k < packed.length && DIGIT[packed.charCodeAt(k)] < 0) { k++; }  // the count
-    var doc = 0;
-    var group = [];
-    for (k++; k + 1 < packed.length; k += 2, doc += DENSE_GROUP) {
-      var value = PAIR_DIGIT[packed.charCodeAt(k)] * PAIR.length + PAIR_DIGIT[packed.charCodeAt(k + 1)];
-      if (!(value > 0)) { continue; }  // no document of the five (or not a pair)
-      for (var j = DENSE_GROUP - 1; j >= 0; j--) { group[j] = value % base; value = (value - group[j]) / base; }
-      for (j = 0; j < DENSE_GROUP; j++) {
-        if (group[j] > 0 && group[j] <= weights) { out.push(doc + j, group[j]); }
+    var out = [], base = weights + 1, k = 1, doc = 0, j, p, w, value;
+    while (DIGIT[packed.charCodeAt(k)] < 0) { k++; }
+    for (k++; k + 1 < packed.length; k += 2, doc += 5) {
+      value = rowDigit(packed, k) * 89 + rowDigit(packed, k + 1);
+      for (j = 0, p = base * base * base * base; j < 5 && value > 0; j++, p /= base) {
+        w = Math.floor(value / p) % base;
+        if (w > 0 && w <= weights) { out.push(doc + j, w); }
       }
     }
     return out;
