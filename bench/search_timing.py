@@ -16,8 +16,9 @@ here, counted as the page's until 2026-12-03).
 
 Queries are chosen from the site's own index so that they hold on any corpus: the
 most common term, one of median frequency, a rare one (a single document), two
-common words together, a word still being typed (its first three letters after the
-article ال, which the search strips), and a word that is in no document.
+common words together, the six most common together (a headline pasted whole), ten
+words drawn from every rank, a word still being typed (its first three letters after
+the article ال, which the search strips), and a word that is in no document.
 
     python bench/search_timing.py _site            # prints one line per query
 """
@@ -85,6 +86,9 @@ def choose_queries(site: Path) -> list[tuple[str, str]]:
         ("median", ranked[len(ranked) // 2]),
         ("rare", once[len(once) // 2] if once else ranked[-1]),
         ("two words", f"{common} {second}"),
+        # A headline pasted whole: every word's postings are loaded, the commonest being the largest.
+        ("six common words", " ".join(ranked[:6])),
+        ("ten words, every rank", " ".join(ranked[::max(1, len(ranked) // 10)][:10])),
         ("typing", _typed(ranked[len(ranked) // 4])),
         ("absent", "غيرموجودأبدا"),
     ]

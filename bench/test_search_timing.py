@@ -110,3 +110,19 @@ def test_a_page_that_shows_nothing_yet_is_not_stamped(tmp_path: Path) -> None:
 def test_typed_time_runs_from_the_submit(tmp_path: Path) -> None:
     ms = _with_browser(lambda browser: search_timing._time_typed(browser, _page(tmp_path, RESULTS, 200), "x"))
     assert 200 <= ms <= 300, ms
+
+
+def test_queries_are_drawn_from_the_site_and_include_many_words(tmp_path):
+    # Word k is in the pages 0..k-1 (ranked by how many pages hold it): the queries follow
+    # the site's own ranks, a headline of its six commonest words and ten of every rank.
+    (tmp_path / "ar").mkdir()
+    letters = "بتثجحخدذرزسشصضطظعغفقكلمنهو"  # none that the analyser folds
+    vocabulary = [f"كلم{letters[k // 10]}{letters[k % 10]}" for k in range(30)]
+    for page in range(30):
+        body = " ".join(w for k, w in enumerate(vocabulary) if page < 30 - k)
+        (tmp_path / "ar" / f"p{page:02d}.html").write_text(f'<div class="body"><p>{body}</p></div></article>', encoding="utf-8")
+    queries = dict(search_timing.choose_queries(tmp_path))
+    assert queries["common"] == vocabulary[0]
+    assert queries["six common words"].split() == vocabulary[:6]
+    assert queries["ten words, every rank"].split() == vocabulary[::3][:10]
+    assert queries["rare"] == vocabulary[-1] and queries["absent"] == "غيرموجودأبدا"
