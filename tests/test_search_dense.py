@@ -24,7 +24,7 @@ def _gaps(postings: dict[int, int]) -> str:
 
 def _fresh(postings: dict[int, int]) -> str:
     """The form a cold build writes for these postings."""
-    return dense.settled(_gaps(postings), len(postings), max(postings, default=-1))
+    return dense.settled(_gaps(postings), max(postings, default=-1))
 
 
 def _random_postings(rnd: random.Random) -> dict[int, int]:

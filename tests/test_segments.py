@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from sitegen.content.segment import build_segments
 from sitegen.content.sources import SourceFile, decode_source
-from sitegen.content.splitting import SEPARATOR, fenced_code_lines, split_lines_into_chunks, split_source
+from sitegen.content.fences import fenced_lines
+from sitegen.content.splitting import SEPARATOR, split_lines_into_chunks, split_source
 from sitegen.core.diagnostics import Severity
 
 
@@ -351,13 +352,13 @@ _FENCE_LINES = ["```", "~~~", "````", "``` {.x}", "``` {bad", "``` { .a #b }", "
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(_FENCE_LINES), max_size=40))
 def test_fenced_lines_are_those_counted_from_the_start(lines):
-    assert fenced_code_lines(lines) == _fenced_lines_counted_from_the_start(lines)
+    assert fenced_lines(lines) == _fenced_lines_counted_from_the_start(lines)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(_FENCE_LINES), max_size=12))
 def test_fenced_lines_are_those_counted_from_the_start_in_short_texts(lines):
-    assert fenced_code_lines(lines) == _fenced_lines_counted_from_the_start(lines)
+    assert fenced_lines(lines) == _fenced_lines_counted_from_the_start(lines)
 
 
 def test_a_thousand_fences_never_closed_are_read_in_linear_time():
@@ -367,7 +368,7 @@ def test_a_thousand_fences_never_closed_are_read_in_linear_time():
 
     lines = "".join("~" * (3 + i) + "\nسطر\n" for i in range(1000)).split("\n")  # 507 KB
     started = time.monotonic()
-    assert fenced_code_lines(lines) == set()
+    assert fenced_lines(lines) == set()
     assert time.monotonic() - started < 2.0
 
 
@@ -377,7 +378,7 @@ def test_forty_thousand_fences_are_found_in_bounded_time():
 
     lines = ("```\na\n```\n" * 40_000).split("\n")
     started = time.monotonic()
-    found = fenced_code_lines(lines)
+    found = fenced_lines(lines)
     assert time.monotonic() - started < 2.0
     assert len(found) == 120_000
 
@@ -391,8 +392,8 @@ def test_a_markdown_file_without_a_fence_is_split_without_loading_python_markdow
     from pathlib import Path
 
     script = (
-        "import sys; from sitegen.content.splitting import fenced_code_lines; "
-        "print(sorted(fenced_code_lines(sys.argv[1].split('|'))), any(m.startswith('markdown') for m in sys.modules))"
+        "import sys; from sitegen.content.fences import fenced_lines; "
+        "print(sorted(fenced_lines(sys.argv[1].split('|'))), any(m.startswith('markdown') for m in sys.modules))"
     )
     root = Path(__file__).resolve().parent.parent
 

@@ -72,7 +72,11 @@ def split_lines_into_chunks(lines: list[str], fenced_code_aware: bool) -> list[t
     chunks: list[tuple[int, list[str]]] = []
     current: list[str] = []
     start = 1
-    in_code = fenced_code_lines(lines) if fenced_code_aware else set()
+    # The splitter must agree exactly with the renderer: a '===' line kept as code here but
+    # shown as text there would make the line above it a setext <h1>. Python-Markdown's
+    # fenced_code rules differ from CommonMark's (an unclosed fence, an indented one, a
+    # longer closing fence), so fences.py follows the renderer's, in linear time.
+    in_code = fenced_lines(lines) if fenced_code_aware else set()
     for index, line in enumerate(lines, start=1):
         if index - 1 not in in_code and SEPARATOR.match(line):
             chunks.append((start, current))
@@ -81,18 +85,6 @@ def split_lines_into_chunks(lines: list[str], fenced_code_aware: bool) -> list[t
         current.append(line)
     chunks.append((start, current))
     return chunks
-
-
-def fenced_code_lines(lines: list[str]) -> set[int]:
-    """Indexes of the lines that Python-Markdown's fenced_code extension renders as one code block.
-
-    The splitter must agree exactly with the renderer: a '===' line the splitter
-    kept as code but the renderer shows as text would turn the line above it into
-    a setext <h1> and put '===' on the page. CommonMark's rules differ from
-    Python-Markdown's (an unclosed fence, an indented fence, a longer closing
-    fence), so the renderer's own rules are followed, in linear time (fences.py).
-    """
-    return fenced_lines(lines)
 
 
 def read_front_matter(lines: list[str], first_line: int, source: SourceFile) -> tuple[FrontMatter, int, list[Problem]]:

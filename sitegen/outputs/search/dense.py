@@ -19,11 +19,11 @@ digit the most significant; the last pair holds the term's last document. search
 from __future__ import annotations
 
 import functools
-import re
 import sys
 
 from .postings import (
     _CONTINUATION,
+    _CONTINUATION_RE,
     _NUMBER,
     _TERMINAL,
     MAX_WEIGHT,
@@ -36,7 +36,7 @@ from .postings import (
     patch_postings,
 )
 
-__all__ = ["DENSE_MARK", "count_numbers", "decode_entry", "is_dense_better", "patch_entry", "settled"]
+__all__ = ["DENSE_MARK", "decode_entry", "is_dense_better", "patch_entry", "settled"]
 
 DENSE_MARK = " "
 GROUP = 5  # documents a pair of characters holds
@@ -44,7 +44,6 @@ _BASE = MAX_WEIGHT + 1
 _ALPHABET = _TERMINAL + _CONTINUATION
 assert _BASE**GROUP <= len(_ALPHABET) ** 2 and DENSE_MARK not in _ALPHABET
 MIN_DENSE = 64  # postings: fewer are never written dense (a few bytes either way)
-_CONTINUATION_RE = re.compile(f"[{re.escape(_CONTINUATION)}]")
 
 
 def is_dense_better(postings: int, last: int) -> bool:
@@ -124,12 +123,17 @@ def _gaps(weights: bytes) -> str:
     return _encode_postings(doc * MAX_WEIGHT + w - 1 for doc, w in enumerate(weights) if w)
 
 
-def settled(encoded: str, postings: int, last: int) -> str:
-    """A term's postings written in gaps (``postings`` of them, the last in document
-    ``last``), in the form the rule gives."""
-    if not encoded or not is_dense_better(postings, last):
-        return encoded
-    return _row(_weights_of_gaps(encoded), postings)
+def settled(gaps: str, last: int | None = None) -> str:
+    """A term's postings written in gaps, in the form the rule gives (``last``: the document
+    of the last posting, when the caller knows it; read from the gaps otherwise)."""
+    if len(gaps) < MIN_DENSE:  # a posting a character at least: too few to be a row
+        return gaps
+    postings = _count_numbers(gaps)
+    if postings < MIN_DENSE:
+        return gaps
+    if not is_dense_better(postings, _last_of_gaps(gaps) if last is None else last):
+        return gaps
+    return _row(_weights_of_gaps(gaps), postings)
 
 
 def decode_entry(encoded: str) -> list[tuple[int, int]]:
@@ -144,11 +148,7 @@ def patch_entry(encoded: str, changes: dict[int, int]) -> str:
     the form the rule gives: what a cold build writes for the changed postings."""
     if encoded.startswith(DENSE_MARK):
         return _patch_row(encoded, changes)
-    patched = patch_postings(encoded, changes)
-    postings = count_numbers(patched)
-    if postings < MIN_DENSE:
-        return patched
-    return settled(patched, postings, _last_of_gaps(patched))
+    return settled(patch_postings(encoded, changes))
 
 
 def _patch_row(encoded: str, changes: dict[int, int]) -> str:
@@ -185,7 +185,7 @@ def _patch_row(encoded: str, changes: dict[int, int]) -> str:
     return _gaps(_weights_of_pairs(pairs))
 
 
-def count_numbers(encoded: str) -> int:
+def _count_numbers(encoded: str) -> int:
     """Postings in a form in gaps (as this codec writes it): its terminal digits."""
     return len(encoded.encode("ascii").translate(None, _CONTINUATION_BYTES))
 

@@ -13,7 +13,7 @@ the same site built cold:
   the *span* (:func:`cuts_at`): the cuts depend on each term alone, so a new term
   splits at most its own shard and a vanished one merges two, nothing else moves;
 * the span is a power of two chosen from the vocabulary and the total size, so that a
-  shard is about ``SHARD_TARGET`` characters; it changes only when the ratio of the two
+  shard is about ``SHARD_TARGET`` bytes; it changes only when the ratio of the two
   crosses a power of two;
 * a shard's file is named by a hash of its first term (:func:`shard_name`, computed the
   same way by search.js), so shards before and after a new cut keep their names.
@@ -32,7 +32,7 @@ from operator import itemgetter
 from typing import Iterable, Sequence
 
 from .analyser import _ASTRAL_RE, IndexedDocument, SearchDocument, analyse_document
-from .dense import MIN_DENSE, count_numbers, settled
+from .dense import settled
 from .postings import MAX_WEIGHT, _encode_number, _encoded_table, js_json
 
 __all__ = [
@@ -130,7 +130,7 @@ def in_id_order(documents: Iterable[IndexedDocument]) -> list[IndexedDocument]:
 # Term shards: where they start and what they are called.
 
 def span_for(terms: int, size: int) -> int:
-    """Terms a shard holds on average: a power of two giving about SHARD_TARGET characters."""
+    """Terms a shard holds on average: a power of two giving about SHARD_TARGET bytes."""
     if not terms or not size:
         return 1
     exponent = round(math.log2(SHARD_TARGET * terms / size))
@@ -180,19 +180,16 @@ def split_shards(terms: Sequence[str], sizes: Sequence[int], span: int) -> list[
     among those of half of it, so a shard's parts depend on its own terms alone: an edit
     re-cuts the shard it touches (all its parts) and nothing else."""
     before = [0, *accumulate(sizes)]  # before[i]: the sizes of terms[:i] together
-    cuts = [i for i, term in enumerate(terms) if i == 0 or cuts_at(term, span)]
-    starts: list[int] = []
-    pending = [(a, b, span) for a, b in zip(cuts, cuts[1:] + [len(terms)])]
-    pending.reverse()
-    while pending:
-        start, end, within = pending.pop()
+
+    def parts(start: int, end: int, span: int) -> list[int]:
         if end - start == 1 or before[end] - before[start] <= SHARD_LIMIT:
-            starts.append(start)
-            continue
-        half = within // 2  # at span 1 every term is a cut: parts of one term are never cut again
-        parts = [start] + [i for i in range(start + 1, end) if cuts_at(terms[i], half)]
-        pending += reversed([(a, b, half) for a, b in zip(parts, parts[1:] + [end])])
-    return starts
+            return [start]
+        half = span // 2  # at span 1 every term is a cut: a part of one term is never cut again
+        cuts = [start] + [i for i in range(start + 1, end) if cuts_at(terms[i], half)]
+        return [s for a, b in zip(cuts, cuts[1:] + [end]) for s in parts(a, b, half)]
+
+    cuts = [i for i, term in enumerate(terms) if i == 0 or cuts_at(term, span)]
+    return [s for a, b in zip(cuts, cuts[1:] + [len(terms)]) for s in parts(a, b, span)]
 
 
 # ---------------------------------------------------------------------------
@@ -343,7 +340,7 @@ def lay_out(inversions: Sequence[Inversion]) -> Layout:
             pieces.append(packed)
             following[term] = after
     terms = js_sorted(joined)
-    encoded = [_settled("".join(joined[term]), following[term]) for term in terms]
+    encoded = [settled("".join(joined[term]), following[term] // MAX_WEIGHT - 1) for term in terms]
     sizes = list(map(entry_size, terms, encoded))
     size = sum(sizes)
     span = span_for(len(terms), size)
@@ -357,14 +354,6 @@ def lay_out(inversions: Sequence[Inversion]) -> Layout:
     bounds = tuple(terms[i] for i in starts)
     files[INDEX_FILE] = root_file(len(rows), bounds)
     return Layout(dict(sorted(files.items())), IndexStats(len(rows), len(terms), size, span, bounds))
-
-
-def _settled(gaps: str, following: int) -> str:
-    """A term's postings in the form the rule gives (``following``: where the next posting's
-    delta would start, ``(last id + 1) * MAX_WEIGHT``)."""
-    if len(gaps) < MIN_DENSE:  # a posting a character at least: too few to be dense
-        return gaps
-    return settled(gaps, count_numbers(gaps), following // MAX_WEIGHT - 1)
 
 
 def build_layout(documents: Sequence[IndexedDocument]) -> Layout:
