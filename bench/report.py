@@ -188,8 +188,9 @@ def report(results: list[ShapeResult], info: dict, args: argparse.Namespace) -> 
     by_shape: dict[str, list[ShapeResult]] = {}
     for r in results:
         by_shape.setdefault(r.shape, []).append(r)
+    given = {shape.name: shape for shape in getattr(args, "shape_list", ())}  # named ones and those of --shape-spec
     for name, group in by_shape.items():
-        shape = SHAPES[name]
+        shape = given.get(name) or SHAPES[name]
         lines += [f"### Shape `{name}`", "", f"{shape.description[0].upper() + shape.description[1:]}: {shape.axes()}.", ""]
         for r in group:
             lines += _size_section(r)

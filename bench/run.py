@@ -32,6 +32,7 @@ Examples::
     python bench/run.py --shapes long-flat-undated,mixed-git-absent --sizes 200,1000 --vs-hugo --runs 1
     python bench/run.py --sizes 1000,10000,50000 --vs-hugo --runs 3
     python bench/run.py --segments 10000 --hugo-only --runs 3
+    python bench/run.py --shape-spec bytes=300-900,paragraphs=1-2,dating=git,layout=flat,memory=half --segments 10000 --vs-hugo --runs 3
     python bench/shapes.py --list
 """
 
@@ -83,7 +84,10 @@ SizeResult = ShapeResult  # the former name
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark build.py (cold, no-op, one-change, first translation) against Hugo.",
                                      epilog=__doc__.split("Examples::")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shapes", default="standard", help=f"NAME[,NAME…] or all (default standard); known: {', '.join(shapes.SHAPES)}")
+    parser.add_argument("--shapes", help=f"NAME[,NAME…] or all (default standard, unless --shape-spec is given); known: {', '.join(shapes.SHAPES)}")
+    parser.add_argument("--shape-spec", action="append", default=[], metavar="KEY=VALUE,…",
+                        help=f"a shape of your own, every axis given (repeat for more): {shapes.SPEC_EXAMPLE}; keys: "
+                        + "; ".join(f"{key} {meaning}" for key, meaning in shapes.SPEC_KEYS.items()))
     parser.add_argument("--segments", type=int, default=10000, help="corpus size (default 10000)")
     parser.add_argument("--sizes", type=lambda s: [int(x.replace("_", "")) for x in s.split(",") if x], help="several sizes, e.g. 1000,10000,50000 (overrides --segments) for a scaling table")
     parser.add_argument("--runs", type=int, default=5)
@@ -105,7 +109,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if any(n < 1 for n in args.sizes):
         parser.error("sizes must be positive")
     try:
-        args.shape_list = shapes.get_shapes(args.shapes)
+        named = shapes.get_shapes(args.shapes or "standard") if args.shapes is not None or not args.shape_spec else []
+        args.shape_list = named + [shapes.shape_from_spec(spec) for spec in args.shape_spec]
     except ValueError as exc:
         parser.error(str(exc))
     if (args.vs_hugo or args.hugo_only) and not shutil.which(args.hugo):

@@ -45,11 +45,13 @@ Usage::
 
     python bench/shapes.py --list
     python bench/shapes.py --shape long-flat-undated --segments 200 --out /tmp/bench/look
+    python bench/shapes.py --spec bytes=300-900,paragraphs=1-2,dating=git,layout=flat,memory=half --out /tmp/bench/mine
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -155,6 +157,68 @@ def get_shapes(spec: str) -> list[Shape]:
     if unknown or not names:
         raise ValueError(f"unknown shape(s) {', '.join(unknown) or '(none)'}; known: {', '.join(SHAPES)}, all")
     return [SHAPES[n] for n in names]
+
+
+# A shape given on the command line rather than named above: every axis as ``key=value``,
+# pairs separated by commas. Our named shapes are the ones we measured ourselves; this is how
+# an archive of another shape is benchmarked against Hugo without editing this file.
+SPEC_KEYS = {
+    "bytes": "LO-HI: UTF-8 bytes of a segment's text",
+    "paragraphs": "LO-HI: paragraphs a segment",
+    "dating": "|".join(DATINGS),
+    "layout": "|".join(LAYOUTS),
+    "memory": "|".join(MEMORIES),
+    "per-file": "LO-HI: segments a file (default 1-3)",
+    "markup": "|".join(MARKUPS) + " (default txt)",
+    "tags": "N/VOCABULARY: N of that many tags and an author on every segment (default none)",
+}
+_SPEC_REQUIRED = ("bytes", "paragraphs", "dating", "layout", "memory")
+SPEC_EXAMPLE = "bytes=1500-6000,paragraphs=3-10,dating=none,layout=year,memory=complete,per-file=2-5,markup=md"
+
+
+def shape_from_spec(spec: str) -> Shape:
+    """The shape ``spec`` describes (see SPEC_KEYS), named after its axes: the same axes in
+    any order give the same name, so the same cached corpus. ValueError says what is wrong."""
+    values: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in spec.split(","))):
+        key, equals, value = (part.strip() for part in pair.partition("="))
+        if not equals or not value:
+            raise ValueError(f"shape spec: {pair!r} is not key=value (e.g. {SPEC_EXAMPLE})")
+        if key not in SPEC_KEYS:
+            raise ValueError(f"shape spec: unknown key {key!r}; known: {', '.join(SPEC_KEYS)}")
+        if key in values:
+            raise ValueError(f"shape spec: {key} given twice")
+        values[key] = value
+    missing = [key for key in _SPEC_REQUIRED if key not in values]
+    if missing:
+        raise ValueError(f"shape spec: {', '.join(missing)} missing (e.g. {SPEC_EXAMPLE})")
+    values.setdefault("per-file", "1-3")
+    values.setdefault("markup", "txt")
+    for key, allowed in (("dating", DATINGS), ("layout", LAYOUTS), ("memory", MEMORIES), ("markup", MARKUPS)):
+        if values[key] not in allowed:
+            raise ValueError(f"shape spec: {key}={values[key]}: one of {', '.join(allowed)}")
+    tags = _spec_pair(values["tags"], "tags", "/") if "tags" in values else (0, 0)
+    canonical = ",".join(f"{key}={values[key]}" for key in SPEC_KEYS if key in values)
+    name = "spec-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
+    axes = (_spec_pair(values["bytes"], "bytes"), _spec_pair(values["paragraphs"], "paragraphs"), values["dating"],
+            values["layout"], values["memory"], _spec_pair(values["per-file"], "per-file"))
+    try:
+        return Shape(name, f"a shape given on the command line ({canonical})", *axes, tags=tags, markup=values["markup"])
+    except ValueError as exc:  # what Shape itself refuses (paragraphs that do not fit): said of the spec
+        raise ValueError(f"shape spec: {str(exc).partition(': ')[2]}") from None
+
+
+def _spec_pair(value: str, key: str, separator: str = "-") -> tuple[int, int]:
+    low, found, high = value.partition(separator)
+    try:
+        if separator == "/" and not found:
+            raise ValueError  # a vocabulary must be given: N alone reads as N of N
+        pair = (int(low), int(high or low))
+    except ValueError:
+        raise ValueError(f"shape spec: {key}={value} is not {SPEC_KEYS[key].split(':')[0]}") from None
+    if not 0 < pair[0] <= pair[1]:
+        raise ValueError(f"shape spec: {key}={value}: the numbers must be positive, the first not above the second")
+    return pair
 
 
 # --- Arabic text within ranges -------------------------------------------------------------
@@ -530,6 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--list", action="store_true", help="list the shapes and their axes")
     parser.add_argument("--shape", default="standard", choices=sorted(SHAPES))
+    parser.add_argument("--spec", metavar="KEY=VALUE,…", help=f"a shape of your own instead of --shape (e.g. {SPEC_EXAMPLE}; keys: {', '.join(SPEC_KEYS)})")
     parser.add_argument("--segments", type=int, default=200)
     parser.add_argument("--out", type=Path, help="folder to write (replaced)")
     parser.add_argument("--per-page", type=int, default=corpus.DEFAULT_PER_PAGE)
@@ -541,7 +606,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.out is None:
         parser.error("--out is required (or --list)")
-    print(json.dumps(generate(args.out, SHAPES[args.shape], args.segments, args.per_page, args.seed), indent=2, ensure_ascii=False))
+    try:
+        shape = shape_from_spec(args.spec) if args.spec else SHAPES[args.shape]
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(json.dumps(generate(args.out, shape, args.segments, args.per_page, args.seed), indent=2, ensure_ascii=False))
     return 0
 
 

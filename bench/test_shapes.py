@@ -9,6 +9,7 @@ Run with: .venv/bin/python -m pytest bench/test_shapes.py -q
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import re
@@ -32,7 +33,11 @@ import shapes  # noqa: E402
 
 SEGMENTS = 12
 FT_SEGMENTS = 4  # the first translation sends every paragraph: a smaller corpus keeps the smoke short
-NAMES = list(shapes.SHAPES)
+# Shapes given as a spec (run.py --shape-spec), unlike the named ones: every per-shape check
+# below runs on them too (a spec's corpus is made by the same generator, so it must hold the same).
+SPECS = ("bytes=300-900,paragraphs=1-2,dating=git,layout=flat,memory=half,per-file=5-9,markup=md,tags=3/40",)
+SHAPES = {**shapes.SHAPES, **{s.name: s for s in map(shapes.shape_from_spec, SPECS)}}
+NAMES = list(SHAPES)
 DATE_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}[-_ .]")
 PYTHON = sys.executable
 
@@ -42,7 +47,7 @@ def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, d
     made = {}
     for name in NAMES:
         root = tmp_path_factory.mktemp(f"shape-{name}")
-        made[name] = (root, shapes.generate(root, shapes.SHAPES[name], SEGMENTS, per_page=5))
+        made[name] = (root, shapes.generate(root, SHAPES[name], SEGMENTS, per_page=5))
     return made
 
 
@@ -51,7 +56,7 @@ def small_corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[P
     made = {}
     for name in NAMES:
         root = tmp_path_factory.mktemp(f"small-{name}")
-        made[name] = (root, shapes.generate(root, shapes.SHAPES[name], FT_SEGMENTS, per_page=5))
+        made[name] = (root, shapes.generate(root, SHAPES[name], FT_SEGMENTS, per_page=5))
     return made
 
 
@@ -78,10 +83,10 @@ def git(content: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("name", NAMES)
 def test_deterministic(name: str, corpora, tmp_path: Path) -> None:
     root, manifest = corpora[name]
-    again = shapes.generate(tmp_path / "again", shapes.SHAPES[name], SEGMENTS, per_page=5)
+    again = shapes.generate(tmp_path / "again", SHAPES[name], SEGMENTS, per_page=5)
     assert tree_bytes(tmp_path / "again") == tree_bytes(root)
     assert again == manifest
-    if shapes.SHAPES[name].dating == "git":
+    if SHAPES[name].dating == "git":
         log = lambda r: git(r / "ssg" / "content", "log", "--format=%H %cs %s").stdout  # noqa: E731
         assert log(root) and log(root) == log(tmp_path / "again")
 
@@ -89,7 +94,7 @@ def test_deterministic(name: str, corpora, tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_sizes_and_paragraphs_within_range(name: str, corpora) -> None:
     root, manifest = corpora[name]
-    shape = shapes.SHAPES[name]
+    shape = SHAPES[name]
     files = content_files(root)
     per_file, paragraphs = [], 0
     for rel, text in files:
@@ -110,7 +115,7 @@ def test_sizes_and_paragraphs_within_range(name: str, corpora) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_dating_and_layout(name: str, corpora) -> None:
     root, manifest = corpora[name]
-    shape = shapes.SHAPES[name]
+    shape = SHAPES[name]
     files = content_files(root)
     content = root / "ssg" / "content"
     named = [bool(DATE_NAME.match(rel.rsplit("/", 1)[-1])) for rel, _ in files]
@@ -133,7 +138,7 @@ def test_dating_and_layout(name: str, corpora) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_memory_and_hugo_twin(name: str, corpora) -> None:
     root, manifest = corpora[name]
-    shape = shapes.SHAPES[name]
+    shape = SHAPES[name]
     paragraphs, missing = phases.memory_gaps(root / "ssg")
     covered = paragraphs - len(missing)
     assert covered == manifest["memory_entries"]
@@ -152,7 +157,8 @@ def test_memory_and_hugo_twin(name: str, corpora) -> None:
         assert len(meta.get("tags", ())) == shape.tags[0] and len(meta.get("authors", ())) == (1 if shape.tags[0] else 0)
     config = (root / "hugo" / "hugo.toml").read_text(encoding="utf-8")
     assert ("[taxonomies]" in config) == bool(shape.tags[0])
-    assert (root / "ssg" / "translations" / "tags.yml.en.yml").is_file() == bool(shape.tags[0])
+    # The tags' English names are in the memory when the memory is complete (none when it is half or absent).
+    assert (root / "ssg" / "translations" / "tags.yml.en.yml").is_file() == (bool(shape.tags[0]) and shape.memory == "complete")
     if shape.tags[0]:
         for _, text in content_files(root):
             tag_lines = re.findall(r"^tags: \[(.*)\]$", text, re.M)
@@ -170,7 +176,7 @@ def test_offline_build(name: str, corpora, tmp_path: Path) -> None:
     assert phases.count_html(out / "ar") == SEGMENTS
     assert phases.count_html(out / "en") == manifest["english_offline"]
     rel = content_files(root)[len(content_files(root)) // 2][0]
-    edit = phases.edit_one_paragraph(site, rel, 1, memory=shapes.SHAPES[name].memory != "absent")
+    edit = phases.edit_one_paragraph(site, rel, 1, memory=SHAPES[name].memory != "absent")
     done = subprocess.run([PYTHON, str(phases.BUILD_PY), "--config", str(site / "site.yml"), "--out", str(out), "--offline"],
                           capture_output=True, text=True, env=phases.build_env(), timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -180,7 +186,7 @@ def test_offline_build(name: str, corpora, tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_first_translation_fills_the_memory(name: str, small_corpora, stub, tmp_path: Path) -> None:
     root, manifest = small_corpora[name]
-    m, figures, problems = phases.first_translation(root, tmp_path / "ssg", tmp_path / "out", shapes.SHAPES[name], manifest, stub,
+    m, figures, problems = phases.first_translation(root, tmp_path / "ssg", tmp_path / "out", SHAPES[name], manifest, stub,
                                                     PYTHON, tmp_path / "ft.log")
     assert problems == [], Path(m["log"]).read_text()
     assert m["returncode"] == 0
@@ -211,7 +217,7 @@ def test_paragraph_lines_skip_front_matter() -> None:
 
 
 def test_shape_selection_and_table() -> None:
-    assert [s.name for s in shapes.get_shapes("all")] == NAMES
+    assert [s.name for s in shapes.get_shapes("all")] == list(shapes.SHAPES)
     assert [s.name for s in shapes.get_shapes("standard,mixed-git-absent")] == ["standard", "mixed-git-absent"]
     with pytest.raises(ValueError):
         shapes.get_shapes("standard,nope")
@@ -289,3 +295,53 @@ def test_the_markdown_shape_is_markdown_and_built_as_such(corpora, tmp_path: Pat
     assert done.returncode == 0, done.stdout + done.stderr
     pages = "".join(p.read_text(encoding="utf-8") for p in (out / "ar").glob("*.html"))
     assert "<strong>" in pages and "**" not in pages
+
+
+def test_a_spec_gives_every_axis_and_its_name_follows_the_axes_not_their_order() -> None:
+    spec = "bytes=1500-6000,paragraphs=3-10,dating=none,layout=year,memory=complete,per-file=2-5,markup=md,tags=4/90"
+    shape = shapes.shape_from_spec(spec)
+    assert (shape.segment_bytes, shape.paragraphs, shape.dating, shape.layout, shape.memory) == ((1500, 6000), (3, 10), "none", "year", "complete")
+    assert (shape.segments_per_file, shape.markup, shape.tags) == ((2, 5), "md", (4, 90))
+    shuffled = ", ".join(reversed(spec.split(",")))
+    assert shapes.shape_from_spec(shuffled) == shape  # the same cached corpus
+    assert shapes.shape_from_spec(spec.replace("3-10", "3-9")).name != shape.name
+    defaults = shapes.shape_from_spec("bytes=500-900,paragraphs=1-2,dating=git,layout=flat,memory=half")
+    assert (defaults.segments_per_file, defaults.markup, defaults.tags) == ((1, 3), "txt", (0, 0))
+
+
+@pytest.mark.parametrize(("spec", "said"), [
+    ("bytes=500-900,paragraphs=1-2,dating=git,layout=flat", "memory missing"),
+    ("bytes=500-900,paragraphs=1-2,dating=never,layout=flat,memory=half", "dating=never: one of filename"),
+    ("bytes=900-500,paragraphs=1-2,dating=git,layout=flat,memory=half", "bytes=900-500: the numbers must be positive"),
+    ("bytes=500-900,paragraphs=x,dating=git,layout=flat,memory=half", "paragraphs=x is not LO-HI"),
+    ("bytes=500-900,paragraphs=10-12,dating=git,layout=flat,memory=half", "10 paragraphs do not fit in 900 bytes"),
+    ("bytes=500-900,paragraphs=1-2,dating=git,layout=flat,memory=half,colour=red", "unknown key 'colour'"),
+    ("bytes=500-900,paragraphs=1-2,dating=git,layout=flat,memory=half,tags=5", "tags=5 is not N/VOCABULARY"),
+    ("bytes=500-900,bytes=600-900,paragraphs=1-2,dating=git,layout=flat,memory=half", "bytes given twice"),
+    ("bytes", "'bytes' is not key=value"),
+])
+def test_a_wrong_spec_is_refused_saying_what_is_wrong(spec: str, said: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(said)):
+        shapes.shape_from_spec(spec)
+
+
+def test_run_takes_specs_beside_or_instead_of_named_shapes(capsys) -> None:
+    import run
+    spec = SPECS[0]
+    assert [s.name for s in run.parse_args(["--shape-spec", spec]).shape_list] == [shapes.shape_from_spec(spec).name]
+    both = run.parse_args(["--shapes", "standard", "--shape-spec", spec]).shape_list
+    assert [s.name for s in both] == ["standard", shapes.shape_from_spec(spec).name]
+    assert [s.name for s in run.parse_args([]).shape_list] == ["standard"]
+    with pytest.raises(SystemExit):
+        run.parse_args(["--shape-spec", "bytes=1-2"])
+    assert "memory missing" in capsys.readouterr().err
+
+
+def test_the_report_describes_a_spec_shape_by_its_axes(corpora) -> None:
+    shape = shapes.shape_from_spec(SPECS[0])
+    result = phases.ShapeResult(shape.name, SEGMENTS, corpora[shape.name][1])
+    result.runs.append({p: {"wall": 1.0, "returncode": 0, "maxrss_kb": 1000, "tree_kb": 0, "user": 0.0, "sys": 0.0} for p in phases.PHASES})
+    info = {k: "x" for k in ("date", "cpus", "cpu_model", "ram_gb", "kernel", "load_average", "python", "hugo")}
+    args = argparse.Namespace(runs=1, hugo_only=False, vs_hugo=True, shape_list=[shape])
+    text = report.report([result], info, args)
+    assert f"### Shape `{shape.name}`" in text and shape.axes() in text and "dating=git" in text
