@@ -33,6 +33,7 @@ PROJECT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
+import own  # noqa: E402
 import shapes  # noqa: E402
 from measure import Trash, clean, count_html, measure, peak_kb  # noqa: E402
 
@@ -324,12 +325,16 @@ def _line(run: int, phase: str, m: dict) -> str:
 class ShapeRun:
     """The runs of one shape at one size: working copies under ``<workdir>/run-<shape>-<N>/``."""
 
-    def __init__(self, shape: shapes.Shape, segments: int, args: argparse.Namespace, stub: StubProcess | None, trash: Trash):
-        self.shape, self.args, self.stub, self.trash = shape, args, stub, trash
-        self.pristine = args.workdir / f"{shape.name}-{segments}"
-        print(f"[bench] shape {shape.name}, {segments} segments in {self.pristine} …", file=sys.stderr, flush=True)
+    def __init__(self, shape: shapes.Shape | own.OwnCorpus, segments: int | None, args: argparse.Namespace, stub: StubProcess | None, trash: Trash):
+        self.shape, self.args, self.trash = shape, args, trash
+        self.own = isinstance(shape, own.OwnCorpus)
+        # One's own archive is not translated from scratch: its site.yml names its own service.
+        self.stub = None if self.own else stub
+        self.pristine = args.workdir / (shape.name if self.own else f"{shape.name}-{segments}")
+        print(f"[bench] shape {shape.name}, {segments or 'its own'} segments in {self.pristine} …", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        manifest = shapes.cached(self.pristine, shape, segments, args.per_page)
+        manifest = own.cached(self.pristine, shape, args.per_page) if self.own else shapes.cached(self.pristine, shape, segments, args.per_page)
+        segments = manifest["segments"]
         _note(f"ready ({time.perf_counter() - started:.1f} s): {manifest['files']} files, {manifest['paragraphs']} paragraphs, "
               f"{manifest['source_bytes'] / 1e6:.1f} MB of Arabic")
         self.result = ShapeResult(shape.name, segments, manifest)
@@ -354,7 +359,9 @@ class ShapeRun:
             edit = None
             if phase == "ssg_one_change":
                 rel = self.articles[(len(self.articles) // 2 + run) % len(self.articles)]
-                edit = edit_one_paragraph(site, rel, run, memory=self.shape.memory != "absent")
+                edit = edit_one_paragraph(site, rel, run, memory=self.shape.memory not in ("absent", "own"))
+                if self.own:  # its slugs and memory are its own: the page is found by the SSG's slug
+                    edit.update(slug=own.slug_of(site, rel, edit["segment"]) or edit["slug"], english=False)
             self.settle()
             phases[phase] = m = asdict(measure(cmd, site, self.logs / f"run{run}-{phase}.log", env=build_env()))
             _note(_line(run, phase, m))

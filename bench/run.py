@@ -32,6 +32,7 @@ Examples::
     python bench/run.py --shapes long-flat-undated,mixed-git-absent --sizes 200,1000 --vs-hugo --runs 1
     python bench/run.py --sizes 1000,10000,50000 --vs-hugo --runs 3
     python bench/run.py --segments 10000 --hugo-only --runs 3
+    python bench/run.py --corpus ~/newsroom --vs-hugo --runs 3 --no-first-translation
     python bench/run.py --shape-spec bytes=300-900,paragraphs=1-2,dating=git,layout=flat,memory=half --segments 10000 --vs-hugo --runs 3
     python bench/shapes.py --list
 """
@@ -53,6 +54,7 @@ PROJECT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402,F401  (bench/corpus.py)
+import own  # noqa: E402
 import shapes  # noqa: E402
 from measure import Measure, Trash, clean, count_html, measure  # noqa: E402,F401  (the former API of this module)
 from phases import (  # noqa: E402,F401
@@ -90,6 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         + "; ".join(f"{key} {meaning}" for key, meaning in shapes.SPEC_KEYS.items()))
     parser.add_argument("--segments", type=int, default=10000, help="corpus size (default 10000)")
     parser.add_argument("--sizes", type=lambda s: [int(x.replace("_", "")) for x in s.split(",") if x], help="several sizes, e.g. 1000,10000,50000 (overrides --segments) for a scaling table")
+    parser.add_argument("--corpus", action="append", default=[], type=Path, metavar="SITE",
+                        help="one's own archive: a site folder (site.yml, content/, its memory), benchmarked as it is against a Hugo twin of its segments (repeat for more; bench/own.py)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--vs-hugo", action="store_true", help="also build the Hugo twin cold in every run")
     parser.add_argument("--hugo-only", action="store_true", help="time only Hugo (no SSG)")
@@ -109,8 +113,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if any(n < 1 for n in args.sizes):
         parser.error("sizes must be positive")
     try:
-        named = shapes.get_shapes(args.shapes or "standard") if args.shapes is not None or not args.shape_spec else []
-        args.shape_list = named + [shapes.shape_from_spec(spec) for spec in args.shape_spec]
+        given = args.shape_spec or args.corpus
+        named = shapes.get_shapes(args.shapes or "standard") if args.shapes is not None or not given else []
+        args.shape_list = named + [shapes.shape_from_spec(spec) for spec in args.shape_spec] + [own.own_corpus(site) for site in args.corpus]
     except ValueError as exc:
         parser.error(str(exc))
     if (args.vs_hugo or args.hugo_only) and not shutil.which(args.hugo):
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for shape in args.shape_list:
-            for n in args.sizes:
+            for n in args.sizes if not isinstance(shape, own.OwnCorpus) else [None]:  # one's own archive has its own size
                 results.append(run_shape_size(shape, n, args, stub, trash))
                 if shutil.disk_usage(args.workdir).free < LOW_DISK:
                     _empty_and_rest(trash, "the trash (the disk is filling up)")

@@ -521,7 +521,7 @@ def generate(root: Path, shape: Shape, segments: int, per_page: int = corpus.DEF
         committed.append((article.rel, article.file_date))
         tags_used.update(tag for tags, _ in article.terms or () for tag in tags)
     if shape.tags[0]:
-        _with_taxonomies(ssg, hugo, sorted(tags_used), shape.memory == "complete")
+        with_taxonomies(ssg, hugo, sorted(tags_used), shape.memory == "complete")
     head = make_git_repo(ssg / "content", committed) if shape.dating == "git" else None
     manifest = {
         "generator_version": f"{corpus.GENERATOR_VERSION}.{SHAPES_VERSION}",
@@ -560,7 +560,7 @@ HUGO_RELATED = """<nav class="related">{{ with .Site.RegularPages.Related . | fi
 """
 
 
-def _with_taxonomies(ssg: Path, hugo: Path, tags: list[str], memory: bool) -> None:
+def with_taxonomies(ssg: Path, hugo: Path, tags: list[str], memory: bool) -> None:
     """Taxonomies and related pages for the Hugo twin; the tags' English names in the SSG's memory."""
     config = (hugo / "hugo.toml").read_text(encoding="utf-8")
     config = config.replace('disableKinds = ["taxonomy", "term", "section"]', 'disableKinds = ["section"]')
