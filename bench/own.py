@@ -50,7 +50,6 @@ class OwnCorpus:
     name: str
     site: Path
     description: str
-    memory: str = "own"  # read by the phases: an edit adds no memory entry to one's own archive
 
     def axes(self) -> str:
         return f"the archive in {self.site}, as it is"

@@ -323,17 +323,18 @@ def _line(run: int, phase: str, m: dict) -> str:
 
 
 class ShapeRun:
-    """The runs of one shape at one size: working copies under ``<workdir>/run-<shape>-<N>/``."""
+    """The runs of one shape at one size (or of one's own archive, at its size): working copies
+    under ``<workdir>/run-<shape>-<N>/``."""
 
     def __init__(self, shape: shapes.Shape | own.OwnCorpus, segments: int | None, args: argparse.Namespace, stub: StubProcess | None, trash: Trash):
         self.shape, self.args, self.trash = shape, args, trash
-        self.own = isinstance(shape, own.OwnCorpus)
+        self.is_own = isinstance(shape, own.OwnCorpus)
         # One's own archive is not translated from scratch: its site.yml names its own service.
-        self.stub = None if self.own else stub
-        self.pristine = args.workdir / (shape.name if self.own else f"{shape.name}-{segments}")
+        self.stub = None if self.is_own else stub
+        self.pristine = args.workdir / (shape.name if self.is_own else f"{shape.name}-{segments}")
         print(f"[bench] shape {shape.name}, {segments or 'its own'} segments in {self.pristine} …", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        manifest = own.cached(self.pristine, shape, args.per_page) if self.own else shapes.cached(self.pristine, shape, segments, args.per_page)
+        manifest = own.cached(self.pristine, shape, args.per_page) if self.is_own else shapes.cached(self.pristine, shape, segments, args.per_page)
         segments = manifest["segments"]
         _note(f"ready ({time.perf_counter() - started:.1f} s): {manifest['files']} files, {manifest['paragraphs']} paragraphs, "
               f"{manifest['source_bytes'] / 1e6:.1f} MB of Arabic")
@@ -359,8 +360,9 @@ class ShapeRun:
             edit = None
             if phase == "ssg_one_change":
                 rel = self.articles[(len(self.articles) // 2 + run) % len(self.articles)]
-                edit = edit_one_paragraph(site, rel, run, memory=self.shape.memory not in ("absent", "own"))
-                if self.own:  # its slugs and memory are its own: the page is found by the SSG's slug
+                # One's own archive keeps its memory where its site.yml says: no entry is added.
+                edit = edit_one_paragraph(site, rel, run, memory=not self.is_own and self.shape.memory != "absent")
+                if self.is_own:  # its slugs are its own: the page is found by the SSG's slug
                     edit.update(slug=own.slug_of(site, rel, edit["segment"]) or edit["slug"], english=False)
             self.settle()
             phases[phase] = m = asdict(measure(cmd, site, self.logs / f"run{run}-{phase}.log", env=build_env()))

@@ -86,7 +86,7 @@ SizeResult = ShapeResult  # the former name
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark build.py (cold, no-op, one-change, first translation) against Hugo.",
                                      epilog=__doc__.split("Examples::")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shapes", help=f"NAME[,NAME…] or all (default standard, unless --shape-spec is given); known: {', '.join(shapes.SHAPES)}")
+    parser.add_argument("--shapes", help=f"NAME[,NAME…] or all (default standard, unless --shape-spec or --corpus is given); known: {', '.join(shapes.SHAPES)}")
     parser.add_argument("--shape-spec", action="append", default=[], metavar="KEY=VALUE,…",
                         help=f"a shape of your own, every axis given (repeat for more): {shapes.SPEC_EXAMPLE}; keys: "
                         + "; ".join(f"{key} {meaning}" for key, meaning in shapes.SPEC_KEYS.items()))
