@@ -60,9 +60,22 @@ def own_corpus(site: Path) -> OwnCorpus:
     site = Path(site).expanduser().resolve()
     if not (site / "site.yml").is_file():
         raise ValueError(f"--corpus {site}: no site.yml there (give the folder of a site: site.yml, content/)")
+    _config(site)  # refused now, before any build, if it is not a site the benchmark can copy
     label = "".join(c if c.isalnum() or c in "-_" else "-" for c in site.name)[:40] or "site"
     digest = hashlib.sha256(str(site).encode("utf-8")).hexdigest()[:8]
     return OwnCorpus(f"own-{label}-{digest}", site, f"one's own archive ({site})")
+
+
+def _config(site: Path) -> SiteConfig:
+    """The site's configuration; ValueError if it is wrong, or reads folders outside the site."""
+    try:
+        config = load_config(site / "site.yml")
+    except ConfigError as exc:
+        raise ValueError(f"--corpus {site}: {exc}") from None
+    outside = [name for name, folder in (("content_dir", config.content_dir), ("memory_dir", config.memory_dir)) if not folder.is_relative_to(site)]
+    if outside:
+        raise ValueError(f"--corpus {site}: {' and '.join(outside)} lie outside the site folder: the benchmark copies only that folder")
+    return config
 
 
 def _parts(site: Path, config: SiteConfig) -> list[Path]:
@@ -86,7 +99,7 @@ def _files(site: Path, parts: list[Path]) -> list[tuple[str, int, int]]:
 
 
 def fingerprint(site: Path) -> str:
-    config = load_config(site / "site.yml")
+    config = _config(site)
     listing = json.dumps(_files(site, _parts(site, config)))
     return hashlib.sha256(f"{OWN_VERSION}\n{corpus.GENERATOR_VERSION}\n{listing}".encode("utf-8")).hexdigest()
 
@@ -106,13 +119,7 @@ def cached(root: Path, own: OwnCorpus, per_page: int = corpus.DEFAULT_PER_PAGE) 
 def make(root: Path, own: OwnCorpus, per_page: int, stamp: str | None = None) -> dict:
     """``root/ssg`` (a copy of the site), ``root/hugo`` (its twin), ``root/manifest.json`` last."""
     site = own.site
-    try:
-        config = load_config(site / "site.yml")
-    except ConfigError as exc:
-        raise ValueError(f"--corpus {site}: {exc}") from None
-    outside = [name for name, folder in (("content_dir", config.content_dir), ("memory_dir", config.memory_dir)) if not folder.is_relative_to(site)]
-    if outside:
-        raise ValueError(f"--corpus {site}: {' and '.join(outside)} lie outside the site folder: the benchmark copies only that folder")
+    config = _config(site)
     if root.exists():
         shutil.rmtree(root)
     for part in _parts(site, config):
@@ -196,7 +203,7 @@ def _hugo_page(title: str, day: date | None, slug: str, paragraphs: list[str], t
 
 def slug_of(site: Path, rel: str, number: int) -> str | None:
     """The slug the SSG gives the ``number``-th segment of ``content/rel`` (for checking an edit)."""
-    config = load_config(site / "site.yml")
+    config = _config(site)
     source, _ = read_source(config.content_dir / rel, config.content_dir, rel)
     if source is None:
         return None

@@ -122,7 +122,10 @@ def test_a_folder_that_is_no_site_or_reads_outside_itself_is_refused(tmp_path: P
     (tmp_path / "elsewhere").mkdir()
     (site / "site.yml").write_text("title: أرشيف\nbase_url: https://example.org/\ncontent_dir: ../elsewhere\n", encoding="utf-8")
     with pytest.raises(ValueError, match="content_dir .*outside the site folder"):
-        own.make(tmp_path / "own", own.own_corpus(site), per_page=5)
+        own.own_corpus(site)
+    (site / "site.yml").write_text("title: أرشيف\nbase_url: https://example.org/\ncolour: red\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="colour"):  # site.yml's own message, with its line
+        own.own_corpus(site)
 
 
 def test_run_benchmarks_one_s_own_archive_through_every_phase(tmp_path: Path, generated, capsys) -> None:
