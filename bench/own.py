@@ -26,7 +26,6 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -138,11 +137,10 @@ def make(root: Path, own: OwnCorpus, per_page: int, stamp: str | None = None) ->
     tags: set[str] = set()
     for segment, english in segments:
         arabic = [block.text for block in segment.blocks if block.text]
-        terms = _terms(segment.tags, segment.authors)
         tags.update(segment.tags)
-        corpus.write_text(posts / f"{segment.slug}.ar.md", _hugo_page(segment.title, segment.date, segment.slug, arabic, terms))
-        english_terms = _terms(tuple(map(shapes.english_term, segment.tags)), tuple(map(shapes.english_term, segment.authors)))
-        corpus.write_text(posts / f"{segment.slug}.en.md", _hugo_page(corpus.derive_title(english[0]), segment.date, segment.slug, english, english_terms))
+        corpus.write_text(posts / f"{segment.slug}.ar.md", shapes.hugo_page(segment.title, segment.date, segment.slug, arabic, segment.tags, segment.authors))
+        corpus.write_text(posts / f"{segment.slug}.en.md", shapes.hugo_page(corpus.derive_title(english[0]), segment.date, segment.slug, english,
+                                                                             tuple(map(shapes.english_term, segment.tags)), tuple(map(shapes.english_term, segment.authors))))
     if tags:
         shapes.with_taxonomies(root / "ssg", hugo, sorted(tags), memory=False)
     manifest = {
@@ -188,17 +186,6 @@ def _segments(config: SiteConfig) -> tuple[list[tuple[Segment, list[str]]], dict
             stats["dated_segments"] += segment.date is not None
             made.append((segment, english))
     return made, stats
-
-
-def _terms(tags: tuple[str, ...], authors: tuple[str, ...]) -> str:
-    lines = (f"tags: {json.dumps(list(tags), ensure_ascii=False)}\n" if tags else "") + (f"authors: {json.dumps(list(authors), ensure_ascii=False)}\n" if authors else "")
-    return lines
-
-
-def _hugo_page(title: str, day: date | None, slug: str, paragraphs: list[str], terms: str) -> str:
-    head = shapes.hugo_page(title, day, slug, [])  # the shapes' front matter, then the terms as they are
-    head = head[: -len("---\n\n\n")] + terms + "---\n\n"
-    return head + "\n\n".join(paragraphs) + "\n"
 
 
 def slug_of(site: Path, rel: str, number: int) -> str | None:

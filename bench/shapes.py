@@ -62,7 +62,7 @@ import sys
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -416,14 +416,15 @@ def remembered(shape: Shape, segment_index: int) -> bool:
     return shape.memory == "complete" or (shape.memory == "half" and segment_index % 2 == 0)
 
 
-def hugo_page(title: str, day: date | None, slug: str, paragraphs: list[str], terms: tuple[tuple[str, ...], str] | None = None) -> str:
+def hugo_page(title: str, day: date | None, slug: str, paragraphs: list[str], tags: Sequence[str] = (), authors: Sequence[str] = ()) -> str:
+    """A post of the Hugo twin; its tags and authors, when it has any, as Hugo taxonomies."""
     if day is not None:
         head = corpus.hugo_front_matter(title, day, slug)
     else:
         head = f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\nslug: {json.dumps(slug)}\ntranslationKey: {json.dumps(slug)}\n---\n\n"
-    if terms is not None:
-        tags, author = terms
-        head = head[: -len("---\n\n")] + f"tags: {json.dumps(list(tags), ensure_ascii=False)}\nauthors: {json.dumps([author], ensure_ascii=False)}\n---\n\n"
+    terms = "".join(f"{name}: {json.dumps(list(values), ensure_ascii=False)}\n" for name, values in (("tags", tags), ("authors", authors)) if values)
+    if terms:
+        head = head[: -len("---\n\n")] + terms + "---\n\n"
     return head + "\n\n".join(paragraphs) + "\n"
 
 
@@ -465,10 +466,11 @@ def _write_article(article: ShapedArticle, shape: Shape, first_segment: int, ssg
         slug = corpus.default_slug(article.rel, s)
         english = [e["translation"] for e in all_entries]
         day = article.dates[s - 1]
-        terms = article.terms[s - 1] if article.terms else None
-        english_terms = (tuple(map(english_term, terms[0])), english_term(terms[1])) if terms else None
-        out.put(posts / f"{slug}.ar.md", hugo_page(corpus.derive_title(paras[0]), day, slug, paras, terms))
-        out.put(posts / f"{slug}.en.md", hugo_page(corpus.derive_title(english[0]), day, slug, english, english_terms))
+        tags, author = article.terms[s - 1] if article.terms else ((), None)
+        authors = (author,) if author else ()
+        out.put(posts / f"{slug}.ar.md", hugo_page(corpus.derive_title(paras[0]), day, slug, paras, tags, authors))
+        out.put(posts / f"{slug}.en.md", hugo_page(corpus.derive_title(english[0]), day, slug, english,
+                                                   tuple(map(english_term, tags)), tuple(map(english_term, authors))))
     if entries:
         out.put(corpus.memory_path(ssg, article.rel), corpus.dump_yaml(corpus.memory_document(article.rel, entries)))
         stats["memory_entries"] += len(entries)
