@@ -1059,11 +1059,11 @@ def test_site_zip_copied_in_the_background_is_whole_before_the_site_is_published
     # with holes (and a thread still writing into it).
     import threading
 
-    import sitegen.outputs.archive
+    import sitegen.outputs.zip_io
 
     site = make(tmp_path)
     saved = threading.Event()
-    real_copy, real_save = sitegen.outputs.archive._copy_range, sitegen.pipeline.making.save_work
+    real_copy, real_save = sitegen.outputs.zip_io.copy_range, sitegen.pipeline.making.save_work
     published_with_copies_done: list[bool] = []
     copies_done = threading.Event()
 
@@ -1082,7 +1082,7 @@ def test_site_zip_copied_in_the_background_is_whole_before_the_site_is_published
         published_with_copies_done.append(copies_done.is_set())
         return real_publish(*args, **kwargs)
 
-    monkeypatch.setattr(sitegen.outputs.archive, "_copy_range", late_copy)
+    monkeypatch.setattr(sitegen.outputs.zip_io, "copy_range", late_copy)
     monkeypatch.setattr(sitegen.pipeline.making, "save_work", watched_save)
     monkeypatch.setattr(sitegen.pipeline.stages, "publish_staging", watched_publish)
     _edit(site, "مقال ثان معدل.\n")
@@ -1095,7 +1095,7 @@ def test_site_zip_copied_in_the_background_is_whole_before_the_site_is_published
 def test_a_background_copy_that_fails_publishes_nothing_and_keeps_the_cache(tmp_path: Path, workers: int, monkeypatch) -> None:
     import errno
 
-    import sitegen.outputs.archive
+    import sitegen.outputs.zip_io
 
     site = make(tmp_path)
     before = tree_bytes(site / "_site")
@@ -1103,7 +1103,7 @@ def test_a_background_copy_that_fails_publishes_nothing_and_keeps_the_cache(tmp_
     def disk_full(*_work):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(sitegen.outputs.archive, "_copy_range", disk_full)
+    monkeypatch.setattr(sitegen.outputs.zip_io, "copy_range", disk_full)
     _edit(site, "مقال ثان معدل.\n")
     with pytest.raises(OSError) as raised:
         build(site, offline=True, workers=workers)

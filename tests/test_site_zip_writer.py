@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import io
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitegen.outputs.archive import BackgroundCopies, PackWriter, PreviousZip, ZipLayout, write_site_zip
+from sitegen.outputs.archive import BackgroundCopies, PackWriter, PreviousZip, ZipContent, ZipLayout, write_site_zip
 
 NAMES = [f"ar/{n:03d}-مقال.html" for n in range(40)] + [f"en/{n:03d}.html" for n in range(20)] + ["index.html", "search/t0.js"]
 
@@ -56,39 +57,68 @@ def histories(draw):
     return builds
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(history=histories(), in_background=st.booleans())
-def test_a_zip_written_from_the_previous_layout_equals_one_written_afresh(tmp_path_factory, history, in_background) -> None:
+# Groups as the writer makes them, and small ones (a group start every third member, aligned
+# to 64 bytes), so that members are padded, and padded anew where a change moves them, in
+# every history drawn.
+GROUPINGS = {"as written": None, "small": (64, 3)}
+
+
+@contextmanager
+def _grouping(kind: str):
+    from sitegen.outputs import archive
+
+    saved = archive._ALIGN, archive._GROUP
+    if GROUPINGS[kind] is not None:
+        archive._ALIGN, archive._GROUP = GROUPINGS[kind]
+    try:
+        yield
+    finally:
+        archive._ALIGN, archive._GROUP = saved
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=histories(), in_background=st.booleans(), grouping=st.sampled_from(sorted(GROUPINGS)), over_old=st.booleans())
+def test_a_zip_written_from_the_previous_layout_equals_one_written_afresh(tmp_path_factory, history, in_background, grouping, over_old) -> None:
+    # ``over_old``: as a build does, each zip is written over the one before the live one
+    # (the spare site's), then takes the live one's place, the comment saying which contents
+    # each holds: what the old file holds where it goes already is not copied again.
     base = tmp_path_factory.mktemp("zip")
-    live = base / "live.zip"
+    live, spare = base / "live.zip", base / "spare.zip"
     layout = None
     versions_before: dict[str, int] = {}
-    for number, (versions, packed_names) in enumerate(history):
-        root = base / f"root{number}"
-        _write(root, {name: _content(name, version) for name, version in versions.items()})
-        pack = PackWriter(base / f"{number}.pack")
-        packed = {name: pack.add(_content(name, versions[name])) for name in sorted(packed_names)}
-        pack.flush()
-        changed = {name for name, version in versions.items() if versions_before.get(name) != version}
-        new = base / f"new{number}.zip"
-        copies = BackgroundCopies() if in_background else None
-        layout = write_site_zip(new, root, sorted(versions), packed, layout and PreviousZip(layout, changed), final_path=live, copies=copies)
-        if copies is not None:
-            copies.wait()  # the unchanged runs, copied by a thread of their own
-        fresh = base / f"fresh{number}.zip"
-        write_site_zip(fresh, root, sorted(versions), {})
-        assert new.read_bytes() == fresh.read_bytes()
-        with zipfile.ZipFile(io.BytesIO(new.read_bytes())) as archive:
-            assert archive.testzip() is None
-            assert {name: archive.read(f"site/{name}") for name in versions} == {name: _content(name, v) for name, v in versions.items()}
-        assert layout.size == new.stat().st_size and layout.fits()
-        assert layout.names == tuple(sorted(versions))
-        new.replace(live)
-        versions_before = versions
+    with _grouping(grouping):
+        for number, (versions, packed_names) in enumerate(history):
+            root = base / f"root{number}"
+            _write(root, {name: _content(name, version) for name, version in versions.items()})
+            pack = PackWriter(base / f"{number}.pack")
+            packed = {name: pack.add(_content(name, versions[name])) for name in sorted(packed_names)}
+            pack.flush()
+            changed = {name for name, version in versions.items() if versions_before.get(name) != version}
+            new = spare if over_old else base / f"new{number}.zip"
+            content = ZipContent(key=repr(sorted(versions.items()))) if over_old else ZipContent()
+            copies = BackgroundCopies() if in_background else None
+            layout = write_site_zip(new, root, sorted(versions), packed, layout and PreviousZip(layout, changed), live, content, copies)
+            if copies is not None:
+                copies.wait()  # the unchanged runs, copied by a thread of their own
+            fresh = base / f"fresh{number}.zip"
+            write_site_zip(fresh, root, sorted(versions), {}, content=content)
+            assert new.read_bytes() == fresh.read_bytes()
+            with zipfile.ZipFile(io.BytesIO(new.read_bytes())) as archive:
+                assert archive.testzip() is None
+                assert {name: archive.read(f"site/{name}") for name in versions} == {name: _content(name, v) for name, v in versions.items()}
+            assert layout.size == new.stat().st_size and layout.fits()
+            assert layout.names == tuple(sorted(versions))
+            if over_old and live.exists():
+                live.replace(base / "swap")
+                new.replace(live)
+                (base / "swap").replace(spare)
+            else:
+                new.replace(live)
+            versions_before = versions
 
 
 def test_a_run_of_unchanged_members_is_copied_not_compressed_again(tmp_path, monkeypatch) -> None:
-    from sitegen.outputs import archive
+    from sitegen.outputs import archive, zip_io
 
     files = {name: _content(name, 1) for name in NAMES}
     root, live, layout = _live_site(tmp_path, files)
@@ -109,6 +139,11 @@ def _damaged(layout: ZipLayout) -> list[ZipLayout]:
         layout._replace(size=layout.size - 1),
         layout._replace(names=layout.names[:-1]),
         layout._replace(starts=list(layout.starts)),
+        layout._replace(form=""),  # an older writer's, which padded no group
+        layout._replace(kept=b"\0" * 8),  # half a range
+        layout._replace(kept=(2).to_bytes(8, "little") + (1).to_bytes(8, "little")),  # a range upside down
+        layout._replace(kept=(0).to_bytes(8, "little") + (layout.size + 1).to_bytes(8, "little")),  # past the members
+        layout._replace(stamp=None),
     ]
 
 
@@ -144,7 +179,7 @@ def _edited_site(tmp_path: Path) -> tuple[Path, Path, ZipLayout, dict[str, int],
 
 
 def _runs_copied(monkeypatch) -> list[tuple[int, int]]:
-    from sitegen.outputs import archive
+    from sitegen.outputs import archive, zip_io
 
     runs: list[tuple[int, int]] = []
     copy_run = archive._ZipWriter.copy_run
@@ -156,7 +191,7 @@ def test_the_runs_between_a_few_changed_members_are_copied_in_one_piece_each_and
     # Most builds change a few members of tens of thousands: the runs between them are found
     # from the changed names alone, without a step a member, and the zip is still the one
     # written afresh.
-    from sitegen.outputs import archive
+    from sitegen.outputs import archive, zip_io
 
     root, live, layout, versions, changes = _edited_site(tmp_path)
     monkeypatch.setattr(archive, "_write_batches", lambda *args: pytest.fail("members judged a batch at a time"))
@@ -175,7 +210,7 @@ def test_the_runs_between_a_few_changed_members_are_copied_in_one_piece_each_and
 def test_the_members_changed_are_read_and_compressed_a_batch_at_a_time(tmp_path, monkeypatch) -> None:
     # Up to one member in eight may be changed on the runs' way: thousands of files at 50,000
     # segments, never all read into memory at once.
-    from sitegen.outputs import archive
+    from sitegen.outputs import archive, zip_io
 
     root, live, layout, versions, changes = _edited_site(tmp_path)
     more = {f"ar/{n:04d}.html" for n in range(400, 420)}
@@ -195,7 +230,7 @@ def test_the_members_changed_are_read_and_compressed_a_batch_at_a_time(tmp_path,
 
 
 def test_with_many_members_changed_batches_of_unchanged_neighbours_are_copied_in_one_piece(tmp_path, monkeypatch) -> None:
-    from sitegen.outputs import archive
+    from sitegen.outputs import archive, zip_io
 
     root, live, layout, versions, changes = _edited_site(tmp_path)
     monkeypatch.setattr(archive, "_FEW", 1000)  # eight changes of 700 count as many
@@ -216,7 +251,7 @@ def test_members_left_out_or_taken_in_without_a_change_are_judged_by_name(tmp_pa
     # stops or starts carrying) is no changed name: the runs then differ between the zips,
     # and the members are judged a batch at a time, by name. The zip is still the one written
     # afresh.
-    from sitegen.outputs import archive
+    from sitegen.outputs import archive, zip_io
 
     root, live, layout, versions, changes = _edited_site(tmp_path)
     batches: list[int] = []
@@ -266,7 +301,7 @@ def test_a_copy_that_fails_in_the_background_is_raised_by_wait_and_nothing_is_le
 
     import pytest
 
-    from sitegen.outputs import archive
+    from sitegen.outputs import archive, zip_io
 
     files = {name: _content(name, 3) for name in NAMES[:12]}
     root, live, layout = _live_site(tmp_path, files)
@@ -274,7 +309,7 @@ def test_a_copy_that_fails_in_the_background_is_raised_by_wait_and_nothing_is_le
     def disk_full(*_work):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(archive, "_copy_range", disk_full)
+    monkeypatch.setattr(zip_io, "copy_range", disk_full)
     before = set(os.listdir("/proc/self/fd"))
     copies = BackgroundCopies()
     write_site_zip(tmp_path / "b.zip", root, sorted(files), {}, PreviousZip(layout, {NAMES[11]}), final_path=live, copies=copies)
@@ -288,20 +323,20 @@ def test_a_copy_that_fails_in_the_background_is_raised_by_wait_and_nothing_is_le
 def test_the_runs_are_copied_while_the_writer_returns_and_wait_finishes_them(tmp_path, monkeypatch) -> None:
     import threading
 
-    from sitegen.outputs import archive
+    from sitegen.outputs import archive, zip_io
 
     files = {name: _content(name, 1) for name in NAMES}
     root, live, layout = _live_site(tmp_path, files)
     (root / "index.html").write_bytes(b"<p>changed</p>")
     release, copying = threading.Event(), []
-    real_copy = archive._copy_range
+    real_copy = zip_io.copy_range
 
     def held_copy(*work):
         copying.append(threading.current_thread() is not threading.main_thread())
         release.wait(10)
         real_copy(*work)
 
-    monkeypatch.setattr(archive, "_copy_range", held_copy)
+    monkeypatch.setattr(zip_io, "copy_range", held_copy)
     copies = BackgroundCopies()
     new = tmp_path / "new.zip"
     write_site_zip(new, root, sorted(files), {}, PreviousZip(layout, {"index.html"}), final_path=live, copies=copies)
@@ -312,3 +347,75 @@ def test_the_runs_are_copied_while_the_writer_returns_and_wait_finishes_them(tmp
     fresh = tmp_path / "fresh.zip"
     write_site_zip(fresh, root, sorted(files), {})
     assert new.read_bytes() == fresh.read_bytes()
+
+
+def _published(live: Path, spare: Path) -> None:
+    """The zip just written over ``spare`` takes the live one's place, which becomes the spare."""
+    live.replace(live.with_name("swap"))
+    spare.replace(live)
+    live.with_name("swap").replace(spare)
+
+
+def test_an_old_zip_written_over_is_not_copied_into_where_it_holds_the_bytes_already(tmp_path, monkeypatch) -> None:
+    # Builds one after another, as a site's: each zip written over the spare site's old one
+    # (a copy of the live zip after a full build; then the zip of the build before the live
+    # one), one member changed each time. Only what moved is copied, and every zip is the one
+    # written afresh.
+    from sitegen.outputs import archive, zip_io
+
+    monkeypatch.setattr(archive, "_ALIGN", 256)
+    monkeypatch.setattr(archive, "_GROUP", 8)
+    names = [f"ar/{n:04d}.html" for n in range(600)]
+    versions = dict.fromkeys(names, 1)
+    root, live, spare = tmp_path / "root", tmp_path / "live.zip", tmp_path / "spare.zip"
+    _write(root, {name: _content(name, 1) * 3 for name in names})
+    layout = write_site_zip(live, root, names, {}, content=ZipContent(key="0"))
+    spare.write_bytes(live.read_bytes())  # the copy a full build leaves the spare site
+    copied: list[int] = []
+    real_copy = zip_io.copy_range
+    monkeypatch.setattr(zip_io, "copy_range", lambda source, start, end, *rest: copied.append(end - start) or real_copy(source, start, end, *rest))
+    for build, name in enumerate([names[300], names[100], names[450], names[451]], start=1):
+        versions[name] += 1
+        (root / name).write_bytes(_content(name, versions[name]) * 3)
+        copied.clear()
+        content = ZipContent(key=str(build))
+        layout = write_site_zip(spare, root, names, {}, PreviousZip(layout, {name}), live, content)
+        fresh = tmp_path / "fresh.zip"
+        write_site_zip(fresh, root, names, {}, content=content)
+        assert spare.read_bytes() == fresh.read_bytes()
+        # What moved: the changed member's group after it, a few members, and at worst
+        # every later member, where the change outgrew its group's padding.
+        assert sum(copied) < layout.size // 10, (build, sum(copied), layout.size)
+        _published(live, spare)
+
+
+def test_an_old_zip_of_other_contents_is_written_over_whole(tmp_path, monkeypatch) -> None:
+    # The spare's zip is not the one the live zip's record names (another build's, damaged,
+    # or of no comment): every run is copied, and the zip is still the one written afresh.
+    from sitegen.outputs import archive, zip_io
+
+    monkeypatch.setattr(archive, "_ALIGN", 256)
+    monkeypatch.setattr(archive, "_GROUP", 8)
+    names = [f"ar/{n:04d}.html" for n in range(300)]
+    root, live, spare = tmp_path / "root", tmp_path / "live.zip", tmp_path / "spare.zip"
+    _write(root, {name: _content(name, 1) for name in names})
+    first = write_site_zip(live, root, names, {}, content=ZipContent(key="0"))
+    spare.write_bytes(live.read_bytes())
+    (root / names[10]).write_bytes(_content(names[10], 2))
+    second = write_site_zip(spare, root, names, {}, PreviousZip(first, {names[10]}), live, ZipContent(key="1"))
+    _published(live, spare)  # the spare now holds the first zip, which the second kept from
+    (root / names[20]).write_bytes(_content(names[20], 2))
+    old = spare.read_bytes()
+    copied: list[int] = []
+    real_copy = zip_io.copy_range
+    monkeypatch.setattr(zip_io, "copy_range", lambda source, start, end, *rest: copied.append(end - start) or real_copy(source, start, end, *rest))
+    # Its comment another stamp; no comment of ours; a file of nothing.
+    for held in (old[:-32] + b"0" * 32, old[:-40] + b"\0" * 40, b""):
+        target = tmp_path / "target.zip"
+        target.write_bytes(held)
+        copied.clear()
+        write_site_zip(target, root, names, {}, PreviousZip(second, {names[20]}), live, ZipContent(key="2"))
+        fresh = tmp_path / "fresh.zip"
+        write_site_zip(fresh, root, names, {}, content=ZipContent(key="2"))
+        assert target.read_bytes() == fresh.read_bytes()
+        assert sum(copied) > second.size // 2

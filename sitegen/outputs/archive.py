@@ -3,9 +3,10 @@
 A small zip writer of our own instead of ``zipfile``, because compression is
 most of the cost of a large archive and it can then happen anywhere:
 worker processes compress the pages they render into *pack* files, members
-unchanged since the previous build are copied from the previous zip, and only
-the rest is compressed here (in threads: libdeflate runs without the GIL). Fixed times,
-permissions and order make two builds of the same site byte-identical.
+unchanged since the previous build are copied from the previous zip (or left where the
+old zip written over holds them already: see _ALIGN), and only the rest is compressed
+here (in threads: libdeflate runs without the GIL). Fixed times, permissions, order and
+padding make two builds of the same site byte-identical.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from __future__ import annotations
 import errno
 import operator
 import os
-import queue
 import struct
-import threading
 import zlib
 from array import array
 from bisect import bisect_left
@@ -26,6 +25,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import deflate
+
+from ..core.hashing import hash_bytes
+from .zip_io import BackgroundCopies, MemberSources, ZipOutput
 
 FOLDER = "site"
 # libdeflate's level 1 (through the `deflate` package): on 4,300 of the benchmark's pages
@@ -87,153 +89,52 @@ _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
 _OFFSET = struct.Struct("<I")  # a directory entry's local header offset
 _OFFSET_FIELD = 42  # where it lies in the entry
-_FLUSH_AT = 1 << 20
+
+# Where the bytes after a change lie. A member whose name's CRC-32 is a multiple of _GROUP
+# starts a group (one member in 256, chosen by its name alone: a member added or removed
+# changes only its own group), and the data of a group's first member begins at a multiple
+# of _ALIGN, its local header padded to it by an extra field (Android's zipalign pads so;
+# every reader skips an extra field it does not know, and the central directory's entry has
+# none). A change within a group moves the rest of that group only: the next group starts
+# where it started, unless the change outgrew the padding left before it (a chance of the
+# growth in _ALIGN), and every later member then lies where the previous zip had it, which
+# the spare site's old zip, written over, often holds already (see ZipOutput.copy). The
+# padding costs half of _ALIGN a group: 0.5-1.5 % of the zip, about 1 % at 10,000 segments.
+_ALIGN = 1 << 14
+_GROUP = 256
+_PAD_ID = 0xD935  # zipalign's
+_PAD = struct.Struct("<HHH")  # the extra field's id, its length, the alignment
+# The zip's comment names its contents (ZipContent.key, with this writer's format): a build
+# that writes over an old zip knows from it which one the file holds. Bumped when the bytes
+# written for the same contents change.
+_FORMAT = "1"
+_STAMP = b"sitegen site.zip "
+_STAMP_SIZE = len(_STAMP) + 32
 
 
-class _Output:
-    """The zip being written: small writes gathered, big unchanged runs copied file to file in
-    the kernel. Everything goes at its own offset (``pwrite``, ``copy_file_range`` with
-    offsets), so the runs may be copied by :class:`BackgroundCopies` while the rest is written."""
-
-    def __init__(self, fd: int, copies: BackgroundCopies | None = None) -> None:
-        self.fd = fd
-        self.copies = copies
-        self.pending: list[bytes] = []
-        self.pending_size = 0
-        self.end = 0  # where the pending bytes go: everything before is written or being copied
-
-    def write(self, data: bytes) -> None:
-        self.pending.append(data)
-        self.pending_size += len(data)
-        if self.pending_size >= _FLUSH_AT:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.pending:
-            _write_at(self.fd, b"".join(self.pending), self.end)
-            self.end += self.pending_size
-            self.pending.clear()
-            self.pending_size = 0
-
-    def copy(self, source: int, start: int, end: int) -> None:
-        """Bytes ``start:end`` of the file open as ``source``, next."""
-        self.flush()
-        if self.copies is not None:
-            self.copies.add(source, start, end, self.fd, self.end)
-        else:
-            _copy_range(source, start, end, self.fd, self.end)
-        self.end += end - start
+def _starts_group(encoded: bytes) -> bool:
+    return zlib.crc32(encoded) % _GROUP == 0
 
 
-def _write_at(fd: int, data: bytes, at: int) -> None:
-    view = memoryview(data)
-    while view:  # a write may take only part of it
-        done = os.pwrite(fd, view, at)
-        view, at = view[done:], at + done
+def _padding(data_at: int) -> bytes:
+    """The extra field that puts the data of a group's first member, which would otherwise
+    begin at ``data_at``, at a multiple of _ALIGN (nothing when it is there already)."""
+    gap = -data_at % _ALIGN
+    if gap == 0:
+        return b""
+    if gap < _PAD.size:
+        gap += _ALIGN
+    return _PAD.pack(_PAD_ID, gap - 4, _ALIGN) + bytes(gap - _PAD.size)
 
 
-def _copy_range(source: int, start: int, end: int, target: int, at: int) -> None:
-    """Bytes ``start:end`` of ``source`` written at ``at`` in ``target``: in the kernel where it
-    can (no copy through this process, and no GIL held), by hand otherwise."""
-    copy_range = getattr(os, "copy_file_range", None)
-    while start < end:
-        done = 0
-        if copy_range is not None:
-            try:
-                done = copy_range(source, target, end - start, start, at)
-            except OSError:
-                copy_range = None  # e.g. across file systems on an old kernel: copy by hand
-        if not done:
-            chunk = os.pread(source, min(end - start, _FLUSH_AT), start)
-            if not chunk:
-                # The previous zip is shorter than its recorded layout says: never loop on it.
-                raise OSError(errno.EIO, "the previous site.zip is shorter than recorded")
-            done = os.pwrite(target, chunk, at)
-        start += done
-        at += done
+def _form() -> str:
+    """How this writer lays members out: a zip laid out otherwise is not copied from."""
+    return f"{_FORMAT}/{_ALIGN}/{_GROUP}"
 
 
-class BackgroundCopies:
-    """The runs of unchanged members, copied by a thread of their own while the build goes on.
-
-    The zip's layout, and so its digest, is known before a byte of it is copied; only the
-    publishing of the site needs the bytes. A one-change build copies all but a few members of
-    the previous zip (150 MB at 10,000 segments, 780 MB at 50,000), in the kernel, where the
-    thread holds no GIL: meanwhile the build saves its state. :meth:`wait` must be called
-    before the zip is read or published; it raises what a copy met. Descriptors handed to
-    :meth:`add` are duplicated, so the writer may close its own."""
-
-    def __init__(self) -> None:
-        self._ranges: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._owned: dict[int, int] = {}  # the writer's descriptor -> this object's duplicate
-        self._error: BaseException | None = None
-
-    def add(self, source: int, start: int, end: int, target: int, at: int) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._copy, name="site.zip copies", daemon=True)
-            self._thread.start()
-        self._ranges.put((self._own(source), start, end, self._own(target), at))
-
-    def _own(self, fd: int) -> int:
-        owned = self._owned.get(fd)
-        if owned is None:
-            owned = self._owned[fd] = os.dup(fd)
-        return owned
-
-    def _copy(self) -> None:
-        while (work := self._ranges.get()) is not None:
-            if self._error is None:  # after a failure the rest is only drained
-                try:
-                    _copy_range(*work)
-                except BaseException as exc:  # handed to the waiting thread
-                    self._error = exc
-
-    def wait(self) -> None:
-        """Every run copied (or the first error met, raised); the duplicates closed."""
-        if self._thread is not None:
-            self._ranges.put(None)
-            self._thread.join()
-            self._thread = None
-        for fd in self._owned.values():
-            os.close(fd)
-        self._owned.clear()
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
-
-
-class _Sources:
-    """The files stored members lie in (packs, the previous zip), each opened once. Read with
-    ``os.pread``, not mapped: pages of a mapped file count in the process's resident memory
-    until it is unmapped (the packs of a build of 1,000 segments held 14 MB of its peak of
-    70), and a read costs a system call of a microsecond a member."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, int] = {}
-
-    def get(self, file: str) -> int:
-        """The descriptor ``file`` is open as."""
-        found = self.files.get(file)
-        if found is None:
-            found = self.files[file] = os.open(file, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        return found
-
-    def read(self, file: str, offset: int, size: int) -> bytes:
-        """``size`` bytes of ``file`` from ``offset``; OSError if the file ends before them."""
-        fd = self.get(file)
-        data = os.pread(fd, size, offset)
-        while len(data) < size:  # a regular file reads short only at its end, or when interrupted
-            more = os.pread(fd, size - len(data), offset + len(data))
-            if not more:
-                raise OSError(errno.EIO, "a stored zip member lies past the end of its file", file)
-            data += more
-        return data
-
-    def close(self) -> None:
-        for fd in self.files.values():
-            os.close(fd)
-        self.files.clear()
+def zip_stamp(key: str) -> str:
+    """What the comment of a zip of the contents ``key`` says (empty: no key, no comment)."""
+    return hash_bytes(_form(), key)[:32] if key else ""
 
 
 class ZipLayout(NamedTuple):
@@ -248,18 +149,37 @@ class ZipLayout(NamedTuple):
     names: tuple[str, ...]  # in the zip's order, without FOLDER
     starts: bytes  # each member's local header offset, then the directory's: len(names) + 1 uint64
     entries: bytes  # where each member's directory entry starts, then the directory's size: the same
+    stamp: str = ""  # its comment's (zip_stamp)
+    # Where its bytes are those of the zip stamped ``kept_from`` at the same offsets (the runs
+    # copied from it unmoved): (start, end) pairs, uint64, in order.
+    kept_from: str = ""
+    kept: bytes = b""
+    form: str = ""  # how its members are laid out (_form)
 
     def fits(self) -> bool:
         """Whether the numbers can describe a zip of this size (a damaged record is not used)."""
         count = len(self.names) + 1
         if not isinstance(self.starts, bytes) or not isinstance(self.entries, bytes) or len(self.starts) != 8 * count or len(self.entries) != 8 * count:
             return False
+        if self.form != _form() or not isinstance(self.stamp, str) or not isinstance(self.kept_from, str) or not isinstance(self.kept, bytes) or len(self.kept) % 16:
+            return False
         starts, entries = memoryview(self.starts).cast("Q"), memoryview(self.entries).cast("Q")
+        kept = memoryview(self.kept).cast("Q")
         return (
             starts[0] == 0 and entries[0] == 0
-            and starts[-1] + entries[-1] + len(_end_records(len(self.names), entries[-1], starts[-1])) == self.size
+            and starts[-1] + entries[-1] + len(_end_records(len(self.names), entries[-1], starts[-1], self.stamp)) == self.size
             and all(map(operator.lt, starts[:-1], starts[1:])) and all(map(operator.lt, entries[:-1], entries[1:]))
+            and all(map(operator.lt, kept[:-1], kept[1:])) and (not kept or kept[-1] <= starts[-1])
         )
+
+
+class ZipContent(NamedTuple):
+    """What the members hold beyond their names. ``key`` names the contents (the zip's comment
+    says it: zip_stamp); ``rewrite(name, bytes)`` gives what the zip holds of a file read from
+    the site (None: the file as it is)."""
+
+    key: str = ""
+    rewrite: Callable[[str, bytes], bytes] | None = None
 
 
 class _Directory:
@@ -332,7 +252,7 @@ class PreviousZip(NamedTuple):
 class _ZipWriter:
     """One zip being written: members appended, runs of the previous zip's copied in one piece."""
 
-    def __init__(self, out: _Output, sources: _Sources, previous: PreviousZip | None):
+    def __init__(self, out: ZipOutput, sources: MemberSources, previous: PreviousZip | None):
         self.out, self.sources, self.previous = out, sources, previous
         self.directory = _Directory()
         self.offset = 0
@@ -352,36 +272,79 @@ class _ZipWriter:
             return
         (first, end), self.run = self.run, None
         layout = self.previous.layout
-        starts = memoryview(layout.starts).cast("Q")
         if self.old_directory is None:
-            at, size = starts[-1], memoryview(layout.entries).cast("Q")[-1]
+            at, size = memoryview(layout.starts).cast("Q")[-1], memoryview(layout.entries).cast("Q")[-1]
             self.old_directory = self.sources.read(layout.file, at, size)
-        length = starts[end] - starts[first]
+        if (self.offset - memoryview(layout.starts).cast("Q")[first]) % _ALIGN:
+            # Moved by other than a multiple of _ALIGN: the first group starting in the run
+            # is padded anew, and what follows it lies as it lay, give or take _ALIGNs.
+            group = next((n for n in range(first, end) if _starts_group(f"{FOLDER}/{layout.names[n]}".encode("utf-8"))), end)
+            self._copy(first, group)
+            if group < end:
+                self._repadded(group, end)
+        else:
+            self._copy(first, end)
+
+    def _copy(self, first: int, end: int) -> None:
+        """The previous zip's members ``first:end`` as they are, next."""
+        if first < end:
+            self._copy_bytes(first, end, memoryview(self.previous.layout.starts).cast("Q")[first])
+
+    def _copy_bytes(self, first: int, end: int, start: int) -> None:
+        """The previous zip's bytes from ``start`` to the end of its member ``end - 1``, next:
+        the members ``first:end``, after what comes before the first of them."""
+        layout = self.previous.layout
+        starts = memoryview(layout.starts).cast("Q")
+        length = starts[end] - start
         _check_size(self.offset + length)
-        self.out.copy(self.sources.get(layout.file), starts[first], starts[end])
-        self.directory.add_run(layout, self.old_directory, first, end, self.offset)
+        self.out.copy(self.sources.get(layout.file), start, starts[end])
+        if first < end:
+            self.directory.add_run(layout, self.old_directory, first, end, self.offset + starts[first] - start)
         self.offset += length
+
+    def _repadded(self, number: int, end: int) -> None:
+        """The previous zip's members ``number:end``, next, the first of them the first of its
+        group: its local header written with the padding of its new place, its data and the
+        other members copied."""
+        layout = self.previous.layout
+        at = memoryview(layout.starts).cast("Q")[number]
+        fields = list(_LOCAL_HEADER.unpack(self.sources.read(layout.file, at, _LOCAL_HEADER.size)))
+        encoded = f"{FOLDER}/{layout.names[number]}".encode("utf-8")
+        if fields[0] != 0x04034B50 or fields[-2] != len(encoded):
+            raise OSError(errno.EIO, "the previous site.zip holds no such member where its layout says", layout.file)
+        data_at = at + _LOCAL_HEADER.size + fields[-2] + fields[-1]
+        extra = _padding(self.offset + _LOCAL_HEADER.size + len(encoded))
+        fields[-1] = len(extra)
+        header = _LOCAL_HEADER.pack(*fields) + encoded + extra
+        _check_size(self.offset + len(header))
+        self.directory.add_run(layout, self.old_directory, number, number + 1, self.offset)
+        self.out.write(header)
+        self.offset += len(header)
+        self._copy_bytes(number + 1, end, data_at)
 
     def add(self, name: str, body: bytes, crc: int, size: int) -> None:
         """A member compressed anew or taken from a pack: ``body`` deflated, ``size`` bytes once inflated."""
         self.end_run()
         encoded = f"{FOLDER}/{name}".encode("utf-8")
-        header_size = _LOCAL_HEADER.size + len(encoded)
+        extra = _padding(self.offset + _LOCAL_HEADER.size + len(encoded)) if _starts_group(encoded) else b""
+        header_size = _LOCAL_HEADER.size + len(encoded) + len(extra)
         _check_size(self.offset + header_size + len(body))
         self.directory.add(name, _central_record(encoded, crc, len(body), size, self.offset), self.offset)
-        self.out.write(_LOCAL_HEADER.pack(0x04034B50, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE, crc, len(body), size, len(encoded), 0))
-        self.out.write(encoded)
+        self.out.write(_LOCAL_HEADER.pack(0x04034B50, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE, crc, len(body), size, len(encoded), len(extra)))
+        self.out.write(encoded + extra)
         self.out.write(body)
         self.offset += header_size + len(body)
 
-    def finish(self, file: str) -> ZipLayout:
+    def finish(self, file: str, stamp: str) -> ZipLayout:
         self.end_run()
         for part in self.directory.parts:
             self.out.write(part)
-        end_records = _end_records(len(self.directory.names), self.directory.size, self.offset)
+        end_records = _end_records(len(self.directory.names), self.directory.size, self.offset, stamp)
         self.out.write(end_records)
         self.out.flush()
-        return self.directory.layout(file, self.offset, self.offset + self.directory.size + len(end_records))
+        layout = self.directory.layout(file, self.offset, self.offset + self.directory.size + len(end_records))
+        kept_from = self.previous.layout.stamp if self.previous is not None and self.out.kept else ""
+        return layout._replace(stamp=stamp, kept_from=kept_from, kept=self.out.kept.tobytes() if kept_from else b"", form=_form())
 
 
 def write_site_zip(
@@ -391,36 +354,36 @@ def write_site_zip(
     packed: Mapping[str, StoredMember],
     previous: PreviousZip | None = None,
     final_path: Path | None = None,
-    rewrite: Callable[[str, bytes], bytes] | None = None,
+    content: ZipContent = ZipContent(),
     copies: BackgroundCopies | None = None,
 ) -> ZipLayout:
     """Zip ``names`` (paths under ``root``) into ``target``, each under the folder 'site/'.
     A file already at ``target`` is written over from its start and cut to the new length
     (the caller puts there an old zip that nothing else links to, or nothing).
 
-    A name the ``previous`` zip holds unchanged is copied from it; a name in ``packed`` is
-    taken from a worker's pack; the others are read from ``root`` and compressed. The
-    result depends only on the names and contents, never on what was copied. Returns where
-    the members lie once the zip is at ``final_path`` (default: ``target``), for the next
-    build. ``rewrite(name, bytes)`` gives what the zip holds of a file read from ``root``.
-    With ``copies``, the runs of the previous zip may still be being copied on return: the
-    caller waits for them (:meth:`BackgroundCopies.wait`) before the zip is read.
+    A name the ``previous`` zip holds unchanged is copied from it (unless the old zip at
+    ``target`` holds it at that place already: ``held_ranges``); a name in ``packed`` is taken
+    from a worker's pack; the others are read from ``root``, as ``content`` rewrites them, and
+    compressed. The result depends only on the names and contents, never on what was copied.
+    Returns where the members lie once the zip is at ``final_path`` (default: ``target``), for
+    the next build. With ``copies``, the runs of the previous zip may still be being copied on
+    return: the caller waits for them (:meth:`BackgroundCopies.wait`) before the zip is read.
     """
     ordered = sorted(names)
     pieces = _pieces(ordered, previous) if previous is not None else None
-    sources = _Sources()
+    sources = MemberSources()
     fd = None
     try:
         fd = os.open(target, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # libdeflate runs without the GIL
-            out = _Output(fd, copies)
+            out = ZipOutput(fd, copies, held_ranges(fd, previous))
             writer = _ZipWriter(out, sources, previous)
             if pieces is not None:
                 for batch in _batches_of(pieces, packed):
-                    _add_pieces(writer, pool, root, batch, packed, rewrite)
+                    _add_pieces(writer, pool, root, batch, packed, content.rewrite)
             else:
-                _write_batches(writer, pool, root, ordered, packed, previous, rewrite)
-            layout = writer.finish(str(final_path or target))
+                _write_batches(writer, pool, root, ordered, packed, previous, content.rewrite)
+            layout = writer.finish(str(final_path or target), zip_stamp(content.key))
             os.ftruncate(fd, out.end)  # written over an older zip: what lay past the new end goes
             return layout
     except BaseException:
@@ -431,6 +394,23 @@ def write_site_zip(
         sources.close()
         if fd is not None:
             os.close(fd)
+
+
+def held_ranges(fd: int, previous: PreviousZip | None) -> list[tuple[int, int]]:
+    """Where the old zip open as ``fd`` (about to be written over) holds the bytes of the
+    ``previous`` zip at the same offsets, as its comment tells: all of them when it is a copy
+    of that zip (as after a full build); the ranges that zip kept of its own predecessor when
+    it is that one (the spare site's zip, a build behind the live one); none otherwise."""
+    if previous is None or not previous.layout.stamp:
+        return []
+    layout, held = previous.layout, held_stamp(fd)
+    if held == layout.stamp:
+        return [(0, layout.size)] if os.fstat(fd).st_size == layout.size else []
+    if held and held == layout.kept_from:
+        kept = memoryview(layout.kept).cast("Q")
+        pairs = list(zip(kept[0::2], kept[1::2]))
+        return pairs if not pairs or pairs[-1][1] <= os.fstat(fd).st_size else []
+    return []
 
 
 # A build that changed more than one member in this many has its members judged a batch at a time.
@@ -555,22 +535,37 @@ def _central_record(encoded: bytes, crc: int, length: int, size: int, offset: in
     )
 
 
-def _stored_body(sources: _Sources, member: StoredMember) -> bytes:
+def _stored_body(sources: MemberSources, member: StoredMember) -> bytes:
     """The compressed bytes of a member stored without its header (in a pack)."""
     return sources.read(member.file, member.offset, member.compressed_size)
 
 
-def _end_records(count: int, size: int, offset: int) -> bytes:
-    """End of central directory (``size`` bytes at ``offset``); zip64 records when there are
-    more than 65,535 members."""
+def _end_records(count: int, size: int, offset: int, stamp: str) -> bytes:
+    """End of central directory (``size`` bytes at ``offset``), its comment the ``stamp``; zip64
+    records when there are more than 65,535 members."""
+    comment = _STAMP + stamp.encode("ascii") if stamp else b""
     if count > 0xFFFF:
         zip64_end = offset + size
         return (
             struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, _MADE_BY, 45, 0, 0, count, count, size, offset)
             + struct.pack("<IIQI", 0x07064B50, 0, zip64_end, 1)
-            + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, size, offset, 0)
+            + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, size, offset, len(comment))
+            + comment
         )
-    return struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, size, offset, 0)
+    return struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, size, offset, len(comment)) + comment
+
+
+def held_stamp(fd: int) -> str:
+    """The stamp in the comment of the zip open as ``fd`` (empty: none, or not a zip of ours)."""
+    size = os.fstat(fd).st_size
+    tail_size = 22 + _STAMP_SIZE
+    if size < tail_size:
+        return ""
+    tail = os.pread(fd, tail_size, size - tail_size)
+    if len(tail) != tail_size or tail[:4] != b"PK\x05\x06" or tail[20:22] != _STAMP_SIZE.to_bytes(2, "little") or not tail[22:].startswith(_STAMP):
+        return ""
+    stamp = tail[22 + len(_STAMP):]
+    return stamp.decode("ascii") if stamp.isalnum() and stamp.isascii() else ""
 
 
 def remove_packs(folder: Path) -> None:

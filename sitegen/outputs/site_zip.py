@@ -25,6 +25,7 @@ from .archive import (
     BackgroundCopies,
     PreviousZip,
     StoredMember,
+    ZipContent,
     ZipLayout,
     write_site_zip,
 )
@@ -94,12 +95,10 @@ def _make(view: SiteView, finished: Finished, names: list[str], key: str, memo: 
     copies = BackgroundCopies()  # the unchanged runs, copied while the build saves its state
     try:
         images = config.offline_archive_images
-        layout = write_site_zip(
-            target, view.staging, names, packed, reuse, final_path=config.output_dir / urls.ARCHIVE,
-            # Pages point only at the photo files the zip carries (the workers did the same to the pages they packed).
-            rewrite=lambda name, data: archived_file(name, data, images),
-            copies=copies,
-        )
+        # Pages point only at the photo files the zip carries (the workers did the same to the
+        # pages they packed); so the setting is part of what the zip holds.
+        content = ZipContent(hash_bytes(key, str(images)), lambda name, data: archived_file(name, data, images))
+        layout = write_site_zip(target, view.staging, names, packed, reuse, config.output_dir / urls.ARCHIVE, content, copies)
     except ArchiveTooLarge as exc:
         target.unlink(missing_ok=True)
         return Made(problems=(warning(config.config_path, None, str(exc)),))
