@@ -188,12 +188,12 @@ class _Directory:
     def __init__(self) -> None:
         self.parts: list[bytes] = []
         self.size = 0
-        self.names: list[str] = []
+        self.count = 0
         self.starts = array("Q")
         self.entries = array("Q")
 
-    def add(self, name: str, entry: bytes, start: int) -> None:
-        self.names.append(name)
+    def add(self, entry: bytes, start: int) -> None:
+        self.count += 1
         self.starts.append(start)
         self.entries.append(self.size)
         self.parts.append(entry)
@@ -205,7 +205,7 @@ class _Directory:
         changed member every later one moves (130,000 at 50,000 segments)."""
         starts, entries = memoryview(previous.starts).cast("Q"), memoryview(previous.entries).cast("Q")
         shift, entry_shift = start - starts[first], self.size - entries[first]
-        chunk = directory[entries[first] : entries[end]]
+        chunk = memoryview(directory)[entries[first] : entries[end]]  # copied once, when written
         if shift:
             moved = array("Q", map(shift.__add__, starts[first:end]))
             chunk = _with_offsets(chunk, entries[first:end], entries[first], moved)
@@ -216,14 +216,18 @@ class _Directory:
             self.entries.extend(array("Q", map(entry_shift.__add__, entries[first:end])))
         else:
             self.entries.frombytes(entries[first:end].tobytes())
-        self.names.extend(previous.names[first:end])
+        self.count += end - first
         self.parts.append(chunk)
         self.size += len(chunk)
 
-    def layout(self, file: str, directory_at: int, size: int) -> ZipLayout:
+    def layout(self, file: str, directory_at: int, size: int, names: tuple[str, ...]) -> ZipLayout:
+        """Where the members lie, ``names`` being theirs in order (the writer's own list: a
+        tuple made of the runs' names, slice by slice, cost 30 ms at 50,000 segments)."""
+        if len(names) != self.count:
+            raise AssertionError(f"a zip of {self.count} members described by {len(names)} names")
         self.starts.append(directory_at)
         self.entries.append(self.size)
-        return ZipLayout(file, size, tuple(self.names), self.starts.tobytes(), self.entries.tobytes())
+        return ZipLayout(file, size, names, self.starts.tobytes(), self.entries.tobytes())
 
 
 def _with_offsets(chunk: bytes, entries: Sequence[int], base: int, offsets: array) -> bytes:
@@ -329,20 +333,21 @@ class _ZipWriter:
         extra = _padding(self.offset + _LOCAL_HEADER.size + len(encoded)) if _starts_group(encoded) else b""
         header_size = _LOCAL_HEADER.size + len(encoded) + len(extra)
         _check_size(self.offset + header_size + len(body))
-        self.directory.add(name, _central_record(encoded, crc, len(body), size, self.offset), self.offset)
+        self.directory.add(_central_record(encoded, crc, len(body), size, self.offset), self.offset)
         self.out.write(_LOCAL_HEADER.pack(0x04034B50, _VERSION, _FLAGS, 8, _DOS_TIME, _DOS_DATE, crc, len(body), size, len(encoded), len(extra)))
         self.out.write(encoded + extra)
         self.out.write(body)
         self.offset += header_size + len(body)
 
-    def finish(self, file: str, stamp: str) -> ZipLayout:
+    def finish(self, file: str, stamp: str, names: tuple[str, ...]) -> ZipLayout:
+        """The directory and end records written; ``names``: the members', in order."""
         self.end_run()
         for part in self.directory.parts:
             self.out.write(part)
-        end_records = _end_records(len(self.directory.names), self.directory.size, self.offset, stamp)
+        end_records = _end_records(self.directory.count, self.directory.size, self.offset, stamp)
         self.out.write(end_records)
         self.out.flush()
-        layout = self.directory.layout(file, self.offset, self.offset + self.directory.size + len(end_records))
+        layout = self.directory.layout(file, self.offset, self.offset + self.directory.size + len(end_records), names)
         kept_from = self.previous.layout.stamp if self.previous is not None and self.out.kept else ""
         return layout._replace(stamp=stamp, kept_from=kept_from, kept=self.out.kept.tobytes() if kept_from else b"", form=_form())
 
@@ -383,7 +388,7 @@ def write_site_zip(
                     _add_pieces(writer, pool, root, batch, packed, content.rewrite)
             else:
                 _write_batches(writer, pool, root, ordered, packed, previous, content.rewrite)
-            layout = writer.finish(str(final_path or target), zip_stamp(content.key))
+            layout = writer.finish(str(final_path or target), zip_stamp(content.key), tuple(ordered))
             os.ftruncate(fd, out.end)  # written over an older zip: what lay past the new end goes
             return layout
     except BaseException:

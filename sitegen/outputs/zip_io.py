@@ -38,7 +38,12 @@ class ZipOutput:
         self.held_starts = [start for start, _ in self.held]
         self.kept = array("Q")
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
+        if len(data) >= _FLUSH_AT:  # a run of the old directory: written as it is, not joined
+            self.flush()
+            write_at(self.fd, data, self.end)
+            self.end += len(data)
+            return
         self.pending.append(data)
         self.pending_size += len(data)
         if self.pending_size >= _FLUSH_AT:
