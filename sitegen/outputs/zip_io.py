@@ -39,7 +39,7 @@ class ZipOutput:
         self.kept = array("Q")
 
     def write(self, data: bytes | memoryview) -> None:
-        if len(data) >= _FLUSH_AT:  # a run of the old directory: written as it is, not joined
+        if len(data) >= _FLUSH_AT:  # a big part (a run of the old directory, a large member): written as it is, not joined
             self.flush()
             write_at(self.fd, data, self.end)
             self.end += len(data)
