@@ -109,16 +109,14 @@ def test_a_zip_written_from_the_previous_layout_equals_one_written_afresh(tmp_pa
             assert layout.size == new.stat().st_size and layout.fits()
             assert layout.names == tuple(sorted(versions))
             if over_old and live.exists():
-                live.replace(base / "swap")
-                new.replace(live)
-                (base / "swap").replace(spare)
+                _published(live, spare)
             else:
                 new.replace(live)
             versions_before = versions
 
 
 def test_a_run_of_unchanged_members_is_copied_not_compressed_again(tmp_path, monkeypatch) -> None:
-    from sitegen.outputs import archive, zip_io
+    from sitegen.outputs import archive
 
     files = {name: _content(name, 1) for name in NAMES}
     root, live, layout = _live_site(tmp_path, files)
@@ -179,7 +177,7 @@ def _edited_site(tmp_path: Path) -> tuple[Path, Path, ZipLayout, dict[str, int],
 
 
 def _runs_copied(monkeypatch) -> list[tuple[int, int]]:
-    from sitegen.outputs import archive, zip_io
+    from sitegen.outputs import archive
 
     runs: list[tuple[int, int]] = []
     copy_run = archive._ZipWriter.copy_run
@@ -191,7 +189,7 @@ def test_the_runs_between_a_few_changed_members_are_copied_in_one_piece_each_and
     # Most builds change a few members of tens of thousands: the runs between them are found
     # from the changed names alone, without a step a member, and the zip is still the one
     # written afresh.
-    from sitegen.outputs import archive, zip_io
+    from sitegen.outputs import archive
 
     root, live, layout, versions, changes = _edited_site(tmp_path)
     monkeypatch.setattr(archive, "_write_batches", lambda *args: pytest.fail("members judged a batch at a time"))
@@ -210,7 +208,7 @@ def test_the_runs_between_a_few_changed_members_are_copied_in_one_piece_each_and
 def test_the_members_changed_are_read_and_compressed_a_batch_at_a_time(tmp_path, monkeypatch) -> None:
     # Up to one member in eight may be changed on the runs' way: thousands of files at 50,000
     # segments, never all read into memory at once.
-    from sitegen.outputs import archive, zip_io
+    from sitegen.outputs import archive
 
     root, live, layout, versions, changes = _edited_site(tmp_path)
     more = {f"ar/{n:04d}.html" for n in range(400, 420)}
@@ -230,7 +228,7 @@ def test_the_members_changed_are_read_and_compressed_a_batch_at_a_time(tmp_path,
 
 
 def test_with_many_members_changed_batches_of_unchanged_neighbours_are_copied_in_one_piece(tmp_path, monkeypatch) -> None:
-    from sitegen.outputs import archive, zip_io
+    from sitegen.outputs import archive
 
     root, live, layout, versions, changes = _edited_site(tmp_path)
     monkeypatch.setattr(archive, "_FEW", 1000)  # eight changes of 700 count as many
@@ -251,7 +249,7 @@ def test_members_left_out_or_taken_in_without_a_change_are_judged_by_name(tmp_pa
     # stops or starts carrying) is no changed name: the runs then differ between the zips,
     # and the members are judged a batch at a time, by name. The zip is still the one written
     # afresh.
-    from sitegen.outputs import archive, zip_io
+    from sitegen.outputs import archive
 
     root, live, layout, versions, changes = _edited_site(tmp_path)
     batches: list[int] = []
@@ -301,7 +299,7 @@ def test_a_copy_that_fails_in_the_background_is_raised_by_wait_and_nothing_is_le
 
     import pytest
 
-    from sitegen.outputs import archive, zip_io
+    from sitegen.outputs import zip_io
 
     files = {name: _content(name, 3) for name in NAMES[:12]}
     root, live, layout = _live_site(tmp_path, files)
@@ -323,7 +321,7 @@ def test_a_copy_that_fails_in_the_background_is_raised_by_wait_and_nothing_is_le
 def test_the_runs_are_copied_while_the_writer_returns_and_wait_finishes_them(tmp_path, monkeypatch) -> None:
     import threading
 
-    from sitegen.outputs import archive, zip_io
+    from sitegen.outputs import zip_io
 
     files = {name: _content(name, 1) for name in NAMES}
     root, live, layout = _live_site(tmp_path, files)
@@ -349,6 +347,16 @@ def test_the_runs_are_copied_while_the_writer_returns_and_wait_finishes_them(tmp
     assert new.read_bytes() == fresh.read_bytes()
 
 
+def _copies_counted(monkeypatch) -> list[int]:
+    """The sizes of the runs the zip writer copies from now on, as they are copied."""
+    from sitegen.outputs import zip_io
+
+    copied: list[int] = []
+    real_copy = zip_io.copy_range
+    monkeypatch.setattr(zip_io, "copy_range", lambda source, start, end, *rest: copied.append(end - start) or real_copy(source, start, end, *rest))
+    return copied
+
+
 def _published(live: Path, spare: Path) -> None:
     """The zip just written over ``spare`` takes the live one's place, which becomes the spare."""
     live.replace(live.with_name("swap"))
@@ -361,7 +369,7 @@ def test_an_old_zip_written_over_is_not_copied_into_where_it_holds_the_bytes_alr
     # (a copy of the live zip after a full build; then the zip of the build before the live
     # one), one member changed each time. Only what moved is copied, and every zip is the one
     # written afresh.
-    from sitegen.outputs import archive, zip_io
+    from sitegen.outputs import archive
 
     monkeypatch.setattr(archive, "_ALIGN", 256)
     monkeypatch.setattr(archive, "_GROUP", 8)
@@ -371,9 +379,7 @@ def test_an_old_zip_written_over_is_not_copied_into_where_it_holds_the_bytes_alr
     _write(root, {name: _content(name, 1) * 3 for name in names})
     layout = write_site_zip(live, root, names, {}, content=ZipContent(key="0"))
     spare.write_bytes(live.read_bytes())  # the copy a full build leaves the spare site
-    copied: list[int] = []
-    real_copy = zip_io.copy_range
-    monkeypatch.setattr(zip_io, "copy_range", lambda source, start, end, *rest: copied.append(end - start) or real_copy(source, start, end, *rest))
+    copied = _copies_counted(monkeypatch)
     for build, name in enumerate([names[300], names[100], names[450], names[451]], start=1):
         versions[name] += 1
         (root / name).write_bytes(_content(name, versions[name]) * 3)
@@ -392,7 +398,7 @@ def test_an_old_zip_written_over_is_not_copied_into_where_it_holds_the_bytes_alr
 def test_an_old_zip_of_other_contents_is_written_over_whole(tmp_path, monkeypatch) -> None:
     # The spare's zip is not the one the live zip's record names (another build's, damaged,
     # or of no comment): every run is copied, and the zip is still the one written afresh.
-    from sitegen.outputs import archive, zip_io
+    from sitegen.outputs import archive
 
     monkeypatch.setattr(archive, "_ALIGN", 256)
     monkeypatch.setattr(archive, "_GROUP", 8)
@@ -406,9 +412,7 @@ def test_an_old_zip_of_other_contents_is_written_over_whole(tmp_path, monkeypatc
     _published(live, spare)  # the spare now holds the first zip, which the second kept from
     (root / names[20]).write_bytes(_content(names[20], 2))
     old = spare.read_bytes()
-    copied: list[int] = []
-    real_copy = zip_io.copy_range
-    monkeypatch.setattr(zip_io, "copy_range", lambda source, start, end, *rest: copied.append(end - start) or real_copy(source, start, end, *rest))
+    copied = _copies_counted(monkeypatch)
     # Its comment another stamp; no comment of ours; a file of nothing.
     for held in (old[:-32] + b"0" * 32, old[:-40] + b"\0" * 40, b""):
         target = tmp_path / "target.zip"

@@ -113,6 +113,11 @@ _STAMP = b"sitegen site.zip "
 _STAMP_SIZE = len(_STAMP) + 32
 
 
+def _stored_name(name: str) -> bytes:
+    """A member's name as the zip stores it: under FOLDER, in UTF-8 (Arabic slugs)."""
+    return f"{FOLDER}/{name}".encode("utf-8")
+
+
 def _starts_group(encoded: bytes) -> bool:
     return zlib.crc32(encoded) % _GROUP == 0
 
@@ -263,6 +268,8 @@ class _ZipWriter:
         self.offset = 0
         self.run: list[int] | None = None  # [first, end) of the previous zip's members
         self.old_directory: bytes | None = None  # read from the previous zip at the first run
+        # Where the previous zip's members start (then its directory), read in place.
+        self.old_starts = memoryview(previous.layout.starts).cast("Q") if previous is not None else None
 
     def copy_run(self, first: int, end: int) -> None:
         """The previous zip's members ``first:end``, next."""
@@ -278,12 +285,11 @@ class _ZipWriter:
         (first, end), self.run = self.run, None
         layout = self.previous.layout
         if self.old_directory is None:
-            at, size = memoryview(layout.starts).cast("Q")[-1], memoryview(layout.entries).cast("Q")[-1]
-            self.old_directory = self.sources.read(layout.file, at, size)
-        if (self.offset - memoryview(layout.starts).cast("Q")[first]) % _ALIGN:
+            self.old_directory = self.sources.read(layout.file, self.old_starts[-1], memoryview(layout.entries).cast("Q")[-1])
+        if (self.offset - self.old_starts[first]) % _ALIGN:
             # Moved by other than a multiple of _ALIGN: the first group starting in the run
             # is padded anew, and what follows it lies as it lay, give or take _ALIGNs.
-            group = next((n for n in range(first, end) if _starts_group(f"{FOLDER}/{layout.names[n]}".encode("utf-8"))), end)
+            group = next((n for n in range(first, end) if _starts_group(_stored_name(layout.names[n]))), end)
             self._copy(first, group)
             if group < end:
                 self._repadded(group, end)
@@ -293,13 +299,12 @@ class _ZipWriter:
     def _copy(self, first: int, end: int) -> None:
         """The previous zip's members ``first:end`` as they are, next."""
         if first < end:
-            self._copy_bytes(first, end, memoryview(self.previous.layout.starts).cast("Q")[first])
+            self._copy_bytes(first, end, self.old_starts[first])
 
     def _copy_bytes(self, first: int, end: int, start: int) -> None:
         """The previous zip's bytes from ``start`` to the end of its member ``end - 1``, next:
         the members ``first:end``, after what comes before the first of them."""
-        layout = self.previous.layout
-        starts = memoryview(layout.starts).cast("Q")
+        layout, starts = self.previous.layout, self.old_starts
         length = starts[end] - start
         _check_size(self.offset + length)
         self.out.copy(self.sources.get(layout.file), start, starts[end])
@@ -312,9 +317,9 @@ class _ZipWriter:
         group: its local header written with the padding of its new place, its data and the
         other members copied."""
         layout = self.previous.layout
-        at = memoryview(layout.starts).cast("Q")[number]
+        at = self.old_starts[number]
         fields = list(_LOCAL_HEADER.unpack(self.sources.read(layout.file, at, _LOCAL_HEADER.size)))
-        encoded = f"{FOLDER}/{layout.names[number]}".encode("utf-8")
+        encoded = _stored_name(layout.names[number])
         if fields[0] != 0x04034B50 or fields[-2] != len(encoded):
             raise OSError(errno.EIO, "the previous site.zip holds no such member where its layout says", layout.file)
         data_at = at + _LOCAL_HEADER.size + fields[-2] + fields[-1]
@@ -330,7 +335,7 @@ class _ZipWriter:
     def add(self, name: str, body: bytes, crc: int, size: int) -> None:
         """A member compressed anew or taken from a pack: ``body`` deflated, ``size`` bytes once inflated."""
         self.end_run()
-        encoded = f"{FOLDER}/{name}".encode("utf-8")
+        encoded = _stored_name(name)
         extra = _padding(self.offset + _LOCAL_HEADER.size + len(encoded)) if _starts_group(encoded) else b""
         header_size = _LOCAL_HEADER.size + len(encoded) + len(extra)
         _check_size(self.offset + header_size + len(body))
