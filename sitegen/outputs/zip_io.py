@@ -102,14 +102,14 @@ def write_at(fd: int, data: bytes, at: int) -> None:
 def copy_range(source: int, start: int, end: int, target: int, at: int) -> None:
     """Bytes ``start:end`` of ``source`` written at ``at`` in ``target``: in the kernel where it
     can (no copy through this process, and no GIL held), by hand otherwise."""
-    copy_range = getattr(os, "copy_file_range", None)
+    in_kernel = getattr(os, "copy_file_range", None)
     while start < end:
         done = 0
-        if copy_range is not None:
+        if in_kernel is not None:
             try:
-                done = copy_range(source, target, end - start, start, at)
+                done = in_kernel(source, target, end - start, start, at)
             except OSError:
-                copy_range = None  # e.g. across file systems on an old kernel: copy by hand
+                in_kernel = None  # e.g. across file systems on an old kernel: copy by hand
         if not done:
             chunk = os.pread(source, min(end - start, _FLUSH_AT), start)
             if not chunk:
