@@ -165,6 +165,44 @@ def _english_words(n: int, seed: int = 11) -> list[str]:
                      for _ in range(8)) for _ in range(n)]
 
 
+_DOCUMENT_TEXT = st.lists(st.sampled_from(["حمص", "بحمص", "المدينة", "Homs", "cities", "٢٠١٢", "حمـص", "،", " ", "\n", "x" * 41, "قصف", "وقصف"]), max_size=60).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_DOCUMENT_TEXT, _DOCUMENT_TEXT, st.one_of(st.none(), _DOCUMENT_TEXT), st.one_of(st.none(), _DOCUMENT_TEXT))
+def test_a_document_weighs_each_term_by_its_count_and_the_titles(title_ar, text_ar, title_en, text_en):
+    # The rule, stated on tokenize: a term's count in both texts, +2 if a title holds it,
+    # at most MAX_WEIGHT, each term once in the order the texts first give it; kept packed
+    # (words and weights), it reads back the same after pickling, as the cache keeps it.
+    import pickle
+
+    doc = SearchDocument("ar/a.html", title_ar, text_ar, "2012-02-24", "en/a.html" if text_en is not None else None, title_en, text_en)
+    analysed = analyser.analyse_document(doc)
+    counts = Counter(tokenize(text_ar) + tokenize(text_en or ""))
+    in_texts = list(counts)
+    for token in set(tokenize(title_ar) + tokenize(title_en or "")):
+        counts[token] += 2
+    terms = analysed.terms
+    assert dict(terms) == {term: min(count, codec.MAX_WEIGHT) for term, count in counts.items()}
+    assert len(terms) == len(counts)  # each term once
+    assert [term for term, _ in terms[: len(in_texts)]] == in_texts  # the texts' order first (then the titles' own terms)
+    assert tuple(analysed.weighted_terms()) == terms
+    assert analyser.pack_terms(terms) == (analysed.words, analysed.weights)
+    assert pickle.loads(pickle.dumps(analysed, protocol=5)).terms == terms
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["حمص", "مدين", "قصف", "في", "من", "homs", "2012", "٣٤", "حماه", "ادلب", "نزوح", "خبز", "اغاثه", "حصار", "مظاهر", "تعليم", "صح", "كهرباء"]),
+                          st.integers(1, codec.MAX_WEIGHT)), max_size=40, unique_by=lambda pair: pair[0]))
+def test_a_documents_keywords_read_packed_are_those_of_its_weighted_terms(terms):
+    # document_keywords scans the packed weights from the heaviest; keywords_of sorts the
+    # pairs: the same words, in the same order (ties of weight by length, then code points).
+    from sitegen.outputs.search.keywords import document_keywords, keywords_of
+
+    document = analyser.IndexedDocument("ar/a.html", "t", None, None, None, "", *analyser.pack_terms(terms))
+    assert document_keywords(document) == keywords_of(terms)
+
+
 def test_english_plurals_are_folded():
     assert tokenize("Archives CITIES houses glass bus news") == ["archive", "city", "house", "glass", "bus", "new"]
     assert tokenize("days ladies series") == ["day", "lady", "sery"]  # Lucene over-stems "series" alike in index and query

@@ -13,7 +13,7 @@ import random
 import pytest
 
 from sitegen.outputs.search import dense, writer
-from sitegen.outputs.search.analyser import IndexedDocument
+from sitegen.outputs.search.analyser import IndexedDocument, pack_terms
 from sitegen.outputs.search.postings import MAX_WEIGHT, _encode_postings
 from tests.test_search import NODE, SEARCH_JS, _node, needs_node
 
@@ -83,7 +83,7 @@ def test_a_patched_entry_is_the_entry_written_afresh(seed):
 
 def test_the_index_writes_common_terms_as_rows():
     docs = [IndexedDocument(f"ar/{i:04d}.html", "t", None, None, None, "",
-                            (("common", 1 + i % 4), ("half", 2)) if i % 2 else (("common", 1),))
+                            *pack_terms((("common", 1 + i % 4), ("half", 2)) if i % 2 else (("common", 1),)))
             for i in range(3000)]
     layout = writer.build_layout(docs)
     entries = {t: e for p, data in layout.files.items() if p.startswith("search/t") for t, e in writer.read_shard(data)}

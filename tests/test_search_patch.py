@@ -23,6 +23,7 @@ from sitegen.outputs.search.analyser import (
     IndexedDocument,
     SearchDocument,
     analyse_document,
+    pack_terms,
 )
 from sitegen.outputs.search.dense import DENSE_MARK, decode_entry
 from sitegen.outputs.search.patch import Change, patch_layout
@@ -186,7 +187,7 @@ def test_index_laid_out_from_runs_is_the_index_from_one(seed):
 
 def test_postings_far_apart_are_packed_and_joined():
     # A term in the first and the last of 12,001 documents: a gap past the table of small numbers.
-    docs = [IndexedDocument(f"ar/{i:05d}.html", "t", None, None, None, "", (("common", 1),) + ((("rare", 2),) if i in (0, 12000) else ()))
+    docs = [IndexedDocument(f"ar/{i:05d}.html", "t", None, None, None, "", *pack_terms((("common", 1),) + ((("rare", 2),) if i in (0, 12000) else ())))
             for i in range(12001)]
     whole = build_layout(docs)
     assert lay_out([invert(0, docs[:6000]), invert(6000, docs[6000:])]) == whole

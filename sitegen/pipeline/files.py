@@ -22,7 +22,7 @@ from ..content.sources import decode_source, read_source_bytes
 from ..core.diagnostics import Problem, display_path, has_errors
 from ..core.hashing import hash_bytes
 from ..outputs.archive import StoredMember
-from ..outputs.search.keywords import keywords, keywords_of
+from ..outputs.search.keywords import document_keywords, keywords
 from ..outputs.search.output import document_url, packed_document
 from ..outputs.segment_pages import segment_keys, segment_pages
 from ..pages.figures import offline_page
@@ -281,7 +281,7 @@ def _analysed(task: FileTask, config: SiteConfig, segments, companions: dict[int
         if config.search:
             url, day, packed, document = packed_document(segment, companions.get(segment.number), config)
             entries.append(SearchEntry(url, day, hash_bytes(packed), packed))
-            words = keywords_of(document.terms)  # related stories' words: the search's analysis, already made
+            words = document_keywords(document)  # related stories' words: the search's analysis, already made
         else:
             words = keywords(segment.title, segment.text)
         features.append(related_features(listing, words))

@@ -85,8 +85,8 @@ def _term_delta(changes: Sequence[Change]) -> dict[str, dict[int, int]]:
     """term -> {document id: its new weight, 0 when the term left the document}."""
     delta: defaultdict[str, dict[int, int]] = defaultdict(dict)
     for change in changes:
-        old = dict(change.old.terms) if change.old else {}
-        new = dict(change.new.terms)
+        old = dict(change.old.weighted_terms()) if change.old else {}
+        new = dict(change.new.weighted_terms())
         for term in old.keys() | new.keys():
             if old.get(term) != new.get(term):
                 delta[term][change.doc_id] = new.get(term, 0)

@@ -119,7 +119,7 @@ def sort_in_id_order(rows: list) -> None:
 def _document_key(d: IndexedDocument) -> tuple:
     # The rest only makes exact duplicates (tests) sort deterministically.
     return (*rank_key(d.url_ar, day_number(d.date)), d.title_ar, d.date or "", d.url_en or "",
-            d.title_en or "", d.snippet, d.terms, d.snippet_en or "")
+            d.title_en or "", d.snippet, d.words, d.weights, d.snippet_en or "")
 
 
 def in_id_order(documents: Iterable[IndexedDocument]) -> list[IndexedDocument]:
@@ -308,7 +308,7 @@ def invert(start: int, documents: Iterable[IndexedDocument]) -> Inversion:
         rows.append(document_row(d))
         base = doc_id * MAX_WEIGHT - 1
         after = base + 1 + MAX_WEIGHT
-        for term, weight in d.terms:
+        for term, weight in d.weighted_terms():
             value = base + weight
             previous = following.get(term)
             if previous is None:
