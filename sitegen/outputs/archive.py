@@ -67,6 +67,11 @@ def compress(data: bytes) -> bytes:
     return bytes(deflate.deflate_compress(data, LEVEL))  # it gives a bytearray
 
 
+# A member's CRC-32 (zip's own, zlib's), from libdeflate: 0.7 µs for a page of 35 KB against
+# zlib's 8.5 (its carry-less multiplication), and a cold build checksums every page.
+member_crc = deflate.crc32
+
+
 class PackWriter:
     """Appends compressed members to one file; used by a worker for the pages it renders."""
 
@@ -78,7 +83,7 @@ class PackWriter:
     def add(self, data: bytes) -> StoredMember:
         body = compress(data)
         self.handle.write(body)
-        member = StoredMember(str(self.path), self.offset, len(body), zlib.crc32(data), len(data))
+        member = StoredMember(str(self.path), self.offset, len(body), member_crc(data), len(data))
         self.offset += len(body)
         return member
 
@@ -520,7 +525,7 @@ def _add_pieces(writer: _ZipWriter, pool: ThreadPoolExecutor, root: Path, pieces
             writer.add(piece, _stored_body(writer.sources, member), member.crc, member.size)
         else:
             data = contents[piece]
-            writer.add(piece, compressed[piece], zlib.crc32(data), len(data))
+            writer.add(piece, compressed[piece], member_crc(data), len(data))
 
 
 def _stop(copies: BackgroundCopies) -> None:
