@@ -48,7 +48,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from itertools import chain
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from ...core.remembered import remembered
 from ...core.textrules import balance_bidi, collapsed_start, writable_as_utf8
@@ -109,9 +109,13 @@ class IndexedDocument:
     weights: bytes  # each term's weight, in the same order
     snippet_en: str | None = None  # the start of the English companion, for the English search page
 
+    def term_words(self) -> list[str]:
+        """The terms, in order, without their weights."""
+        return self.words.split(TERM_SEPARATOR) if self.words else []
+
     def weighted_terms(self) -> Iterator[tuple[str, int]]:
         """Each (term, weight), in order, as they are read (paired in C, for one pass)."""
-        return zip(self.words.split(TERM_SEPARATOR) if self.words else (), self.weights)
+        return zip(self.term_words(), self.weights)
 
     @property
     def terms(self) -> tuple[tuple[str, int], ...]:
@@ -122,10 +126,11 @@ class IndexedDocument:
 TERM_SEPARATOR = "\n"
 
 
-def pack_terms(terms: Iterable[tuple[str, int]]) -> tuple[str, bytes]:
-    """(words, weights) of an :class:`IndexedDocument` holding ``terms``, (term, weight) pairs."""
-    pairs = list(terms)
-    return TERM_SEPARATOR.join(term for term, _ in pairs), bytes(weight for _, weight in pairs)
+def pack_terms(terms: Mapping[str, int] | Iterable[tuple[str, int]]) -> tuple[str, bytes]:
+    """(words, weights) of an :class:`IndexedDocument` holding ``terms``: each term's weight,
+    or (term, weight) pairs. Joined and listed in C."""
+    weights = terms if isinstance(terms, Mapping) else dict(terms)
+    return TERM_SEPARATOR.join(weights), bytes(weights.values())
 
 
 # ---------------------------------------------------------------------------
@@ -452,12 +457,13 @@ def analyse_document(doc: SearchDocument) -> IndexedDocument:
             counts[token] = MAX_WEIGHT
     # In the order the text first gives them, not sorted: nothing reads them in order (the
     # inversion and the index's patches take them as a map, the shards sort their own terms),
-    # and sorting 200 to 400 terms was a quarter of the analysis. Joined and listed in C.
+    # and sorting 200 to 400 terms was a quarter of the analysis.
+    words, weights = pack_terms(counts)
     return IndexedDocument(
         url_ar=_clean(doc.url_ar), title_ar=_clean(doc.title_ar or ""), date=_clean(doc.date),
         url_en=_clean(doc.url_en), title_en=_clean(doc.title_en),
         snippet=_clean(_snippet(doc.text_ar or doc.text_en or "")),
-        words=TERM_SEPARATOR.join(counts), weights=bytes(counts.values()),
+        words=words, weights=weights,
         snippet_en=_clean(_snippet(doc.text_en)) if doc.text_en else None)
 
 

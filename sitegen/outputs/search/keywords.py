@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from functools import cache
 from operator import itemgetter
 
-from .analyser import TERM_SEPARATOR, IndexedDocument, tokenize
+from .analyser import IndexedDocument, tokenize
 from .postings import MAX_WEIGHT
 
 KEYWORDS = 4
@@ -56,13 +56,25 @@ def keywords_of(terms: Iterable[tuple[str, int]]) -> tuple[str, ...]:
     for word, weight in sorted(terms, key=_WEIGHT, reverse=True):
         if len(best) >= KEYWORDS and weight < best[KEYWORDS - 1][1]:
             break
-        if len(word) >= SHORTEST and not word.isascii() and word not in stop and not word.isdigit():
+        if _counts(word, stop):
             best.append((word, weight))
-    best.sort(key=lambda item: (-item[1], -len(item[0]), item[0]))
-    return tuple(word for word, _ in best[:KEYWORDS])
+    return _the_best(best)
 
 
 _WEIGHT = itemgetter(1)
+
+
+def _counts(word: str, stop: frozenset[str]) -> bool:
+    """Whether a word may be a keyword: long enough, in the site's script, not a function word
+    nor a number."""
+    return len(word) >= SHORTEST and not word.isascii() and word not in stop and not word.isdigit()
+
+
+def _the_best(candidates: list[tuple[str, int]]) -> tuple[str, ...]:
+    """The ``KEYWORDS`` best (word, weight) pairs' words: the heaviest, longer before shorter,
+    then in code point order."""
+    candidates.sort(key=lambda item: (-item[1], -len(item[0]), item[0]))
+    return tuple(word for word, _ in candidates[:KEYWORDS])
 
 
 def document_keywords(document: IndexedDocument) -> tuple[str, ...]:
@@ -72,7 +84,7 @@ def document_keywords(document: IndexedDocument) -> tuple[str, ...]:
     document's 200 to 400 terms, the words kept are nearly always among the few of weight
     two and over (repeated, or in a title)."""
     stop = _stop_words()
-    words, weights = document.words.split(TERM_SEPARATOR) if document.words else (), document.weights
+    words, weights = document.term_words(), document.weights
     best: list[tuple[str, int]] = []
     for weight in range(MAX_WEIGHT, 0, -1):
         if len(best) >= KEYWORDS:
@@ -80,9 +92,7 @@ def document_keywords(document: IndexedDocument) -> tuple[str, ...]:
         mark = bytes((weight,))
         at = weights.find(mark)
         while at >= 0:
-            word = words[at]
-            if len(word) >= SHORTEST and not word.isascii() and word not in stop and not word.isdigit():
-                best.append((word, weight))
+            if _counts(words[at], stop):
+                best.append((words[at], weight))
             at = weights.find(mark, at + 1)
-    best.sort(key=lambda item: (-item[1], -len(item[0]), item[0]))
-    return tuple(word for word, _ in best[:KEYWORDS])
+    return _the_best(best)
