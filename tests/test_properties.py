@@ -220,7 +220,7 @@ def _archives(draw):
     undated and untranslated segments, and many on the same days."""
     import datetime
 
-    from sitegen.pages.listing import Listing, order_articles
+    from sitegen.pages.listing import Listing, ListingFields, order_articles
 
     listings = []
     for number in range(draw(st.integers(0, 60))):
@@ -228,7 +228,7 @@ def _archives(draw):
         for segment in range(1, draw(st.integers(1, 4)) + 1):
             day = draw(st.one_of(st.none(), st.integers(0, 12).map(lambda d: datetime.date(2012, 2, 1) + datetime.timedelta(days=d))))
             english = f"en {rel} {segment}" if draw(st.booleans()) else None
-            listings.append(Listing(rel, segment, 1, f"{rel}-{segment}", f"t {rel}", day, "", english_title=english, english_excerpt=None))
+            listings.append(ListingFields(rel, segment, 1, f"{rel}-{segment}", f"t {rel}", day, "", english_title=english, english_excerpt=None).listing())
     return order_articles(listings)
 
 
@@ -287,10 +287,10 @@ def test_a_term_feed_takes_its_first_thirty_only_when_none_after_them_is_newer()
     import datetime
 
     from sitegen.outputs.feeds import FEED_SIZE, newest_listings
-    from sitegen.pages.listing import Listing
+    from sitegen.pages.listing import Listing, ListingFields
 
     def story(n: int, day: int | None) -> Listing:
-        return Listing(f"f{n:03d}.txt", 1, 1, f"s{n}", "t", None if day is None else datetime.date(2012, 1, 1) + datetime.timedelta(days=day), "", english_title=None, english_excerpt=None)
+        return ListingFields(f"f{n:03d}.txt", 1, 1, f"s{n}", "t", None if day is None else datetime.date(2012, 1, 1) + datetime.timedelta(days=day), "", english_title=None, english_excerpt=None).listing()
 
     # Newest first, with ties on every day and undated ones among them: the first thirty dated.
     term = [story(n, None if n % 7 == 0 else 200 - n // 3) for n in range(100)]
@@ -316,11 +316,11 @@ def test_terms_are_collected_as_a_plain_count_would(segments, taxonomy, english)
 
     from sitegen.content.terms import most_used, term_slug
     from sitegen.pages.lists import collect_terms
-    from sitegen.pages.listing import Listing
+    from sitegen.pages.listing import Listing, ListingFields
     from sitegen.pages.listing import Article
 
-    listings = [Listing(f"{n}.txt", 1, 1, f"s{n}", "t", date(2012, 1, 1), "e", "T" if has_english else None, None, tags=tuple(terms),
-                        authors=tuple(reversed(terms)), section=section) for n, (terms, section, has_english) in enumerate(segments)]
+    listings = [ListingFields(f"{n}.txt", 1, 1, f"s{n}", "t", date(2012, 1, 1), "e", "T" if has_english else None, None, tags=tuple(terms),
+                        authors=tuple(reversed(terms)), section=section).listing() for n, (terms, section, has_english) in enumerate(segments)]
     expected: dict[str, tuple[list, dict]] = {}
     for listing in listings:
         if english and listing.english_title is None:
@@ -341,11 +341,11 @@ def test_terms_are_collected_as_a_plain_count_would(segments, taxonomy, english)
 def _term_listings(segments):
     from datetime import date
 
-    from sitegen.pages.listing import Listing
+    from sitegen.pages.listing import Listing, ListingFields
     from sitegen.pages.listing import Article
 
-    listings = [Listing(f"{n}.txt", 1, 1, f"s{n}", "t", date(2012, 1, 1) if n % 3 else None, "e", "T" if has_english else None, None, tags=tuple(terms),
-                        authors=tuple(reversed(terms)), section=section) for n, (terms, section, has_english) in enumerate(segments)]
+    listings = [ListingFields(f"{n}.txt", 1, 1, f"s{n}", "t", date(2012, 1, 1) if n % 3 else None, "e", "T" if has_english else None, None, tags=tuple(terms),
+                        authors=tuple(reversed(terms)), section=section).listing() for n, (terms, section, has_english) in enumerate(segments)]
     return [Article(listing.source_rel, (listing,)) for listing in listings]
 
 
@@ -520,13 +520,11 @@ def test_a_listing_says_whether_it_came_into_the_english_edition_or_only_moved_t
     """edition_change, from a listing's place before: True when whether it is in English
     changed (its review with it or not), False when only its review did, None when anything
     else of its place changed (the lists it stands in). Its texts never count."""
-    from dataclasses import replace
+    from sitegen.pages.listing import Listing, ListingFields, edition_change
 
-    from sitegen.pages.listing import Listing, edition_change
-
-    before = Listing("a.txt", 1, 2, "a-1", "t", datetime.date(2012, 1, 1) if dated else None, "e", "T" if english else None, None,
-                     english_reviewed=reviewed, tags=("حمص",))
-    after = replace(before, title="عنوان آخر", excerpt="نص آخر", **{name: PLACE_CHANGES[name](before) for name in changes})
+    before = ListingFields("a.txt", 1, 2, "a-1", "t", datetime.date(2012, 1, 1) if dated else None, "e", "T" if english else None, None,
+                     english_reviewed=reviewed, tags=("حمص",)).listing()
+    after = before.replaced(title="عنوان آخر", excerpt="نص آخر", **{name: PLACE_CHANGES[name](before) for name in changes})
     moved = changes - {"english_title", "english_reviewed"}
     expected = None if moved else "english_title" in changes
     assert edition_change(after, before.place) is expected
@@ -549,3 +547,46 @@ def test_the_hash_of_pairs_given_as_two_columns_tells_any_two_lists_of_pairs_apa
 
     assert key(first) == key(list(first))
     assert (key(first) == key(second)) is (first == second)
+
+
+_A_TEXT = st.none() | st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@FAST
+@given(st.tuples(_A_TEXT, _A_TEXT, _A_TEXT, _A_TEXT))
+def test_a_listings_texts_packed_in_one_bytes_object_read_back_as_they_were(texts):
+    """A listing holds its four texts as one bytes object (pages/listing.pack_texts): any
+    texts, None or empty among them and NUL within them, read back the same, and a packing
+    cut short at a separator is told apart from one that fits."""
+    from sitegen.pages.listing import pack_texts, packed_texts_fit, unpack_texts
+
+    packed = pack_texts(texts)
+    assert packed_texts_fit(packed)
+    assert unpack_texts(packed) == list(texts)
+    assert not packed_texts_fit(packed.rpartition(b"\xff")[0])
+
+
+@FAST
+@given(st.tuples(_A_TEXT, _A_TEXT, _A_TEXT, _A_TEXT), st.booleans(), st.integers(0, 3))
+def test_a_listing_keyed_read_back_and_pickled_is_the_listing_made(texts, dated, tags):
+    """A listing is a tuple now: its digest is still the hash of every field in the
+    constructor's order, its place that of every field but its texts, and one rebuilt from
+    what it holds (as the cache and the workers rebuild it) is equal, hashes equal, and gives
+    the same texts once decoded."""
+    import pickle
+
+    from sitegen.core.hashing import value_digest
+    from sitegen.pages.listing import LISTING_FIELDS, PLACE_FIELDS, Listing, ListingFields
+
+    title, excerpt, english_title, english_excerpt = texts
+    fields = {"source_rel": "2012/حمص.txt", "number": 2, "count": 3, "slug": "homs-2", "title": title or "", "date": datetime.date(2012, 2, 24) if dated else None,
+              "excerpt": excerpt or "", "english_title": english_title, "english_excerpt": english_excerpt, "english_reviewed": dated,
+              "tags": ("حمص", "بابا عمرو", "x")[:tags], "authors": ("مراسل",), "section": "أخبار" if tags else None}
+    listing = ListingFields(**fields).listing()
+    assert listing.digest == value_digest(tuple(fields[name] for name in LISTING_FIELDS))
+    assert listing.place == value_digest((*(fields[name] for name in PLACE_FIELDS), english_title is not None))
+    assert listing.in_english is (english_title is not None)
+    for again in (Listing(tuple(listing)), pickle.loads(pickle.dumps(listing, protocol=5))):
+        assert type(again) is Listing and again == listing and hash(again) == hash(listing)
+        assert [getattr(again, name) for name in LISTING_FIELDS] == [fields[name] for name in LISTING_FIELDS]
+    assert listing.replaced(number=5) == ListingFields(**{**fields, "number": 5}).listing()

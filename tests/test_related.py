@@ -19,7 +19,7 @@ import sitegen.content.sources
 import sitegen.pipeline.engine
 import sitegen.pipeline.files
 import sitegen.pipeline.finishing
-from sitegen.pages.listing import Listing
+from sitegen.pages.listing import Listing, ListingFields
 from sitegen.pages.listing import Article
 from sitegen.pages.related import NEIGHBOURS, SHOWN, rank_related, ranking_as_it_stands
 from sitegen.translation.translator import FakeTranslator
@@ -30,7 +30,7 @@ from tests.sitekit import build, tree_bytes, write_site
 
 def _listing(rel: str, number: int, day: int | None, tags=(), section=None, english=True) -> Listing:
     when = date(2012, 1, 1) + timedelta(days=day) if day is not None else None
-    return Listing(rel, number, 1, f"{rel}-{number}", f"title {rel} {number}", when, "", english_title=f"en {rel}" if english else None, english_excerpt=None, tags=tuple(tags), section=section)
+    return ListingFields(rel, number, 1, f"{rel}-{number}", f"title {rel} {number}", when, "", english_title=f"en {rel}" if english else None, english_excerpt=None, tags=tuple(tags), section=section).listing()
 
 
 def _articles(listings: list[Listing]) -> list[Article]:
@@ -138,7 +138,7 @@ def test_ranking_again_from_the_previous_ranking_equals_ranking_everything(seed)
             index = rng.randrange(len(edited))
             listing = edited[index]
             if rng.random() < 0.5:
-                edited[index] = replace(listing, tags=tuple(rng.sample(tags, rng.randint(0, min(5, len(tags))))), section=rng.choice([listing.section, None, "homs"]))
+                edited[index] = listing.replaced(tags=tuple(rng.sample(tags, rng.randint(0, min(5, len(tags))))), section=rng.choice([listing.section, None, "homs"]))
             else:
                 changed[(listing.source_rel, listing.number)] = tuple(rng.sample(words, rng.randint(0, 4)))
         articles, keywords = _articles(edited), changed
@@ -172,7 +172,7 @@ def test_new_stories_newer_than_all_rank_again_only_what_they_reach(seed):
             add_file(f"new{round_}-{new}", newest)
         if rng.random() < 0.5:  # an older story edited in the same build
             index = rng.randrange(len(listings))
-            listings[index] = replace(listings[index], tags=tuple(rng.sample(tags, rng.randint(0, min(4, len(tags))))))
+            listings[index] = listings[index].replaced(tags=tuple(rng.sample(tags, rng.randint(0, min(4, len(tags))))))
         articles = _articles(listings)
         again = rank_related(articles, keywords, previous.ranking)
         full = rank_related(articles, keywords)
@@ -203,7 +203,7 @@ def test_a_new_story_among_older_ones_ranks_everything_again():
 def test_a_ranking_of_other_segments_or_another_order_is_not_reused():
     listings = [_listing(f"f{n:02d}", 1, n, tags=["حمص"]) for n in range(10)]
     first = rank_related(_articles(listings), {})
-    moved = [replace(listings[0], date=date(2013, 1, 1))] + listings[1:]  # f00 is now the newest
+    moved = [listings[0].replaced(date=date(2013, 1, 1))] + listings[1:]  # f00 is now the newest
     assert rank_related(_articles(moved), {}, first.ranking).reranked is None
     assert rank_related(_articles(listings[1:]), {}, first.ranking).reranked is None
     assert rank_related(_articles(listings), {}, first.ranking).reranked == frozenset()
@@ -501,7 +501,7 @@ def test_a_folder_named_with_the_features_separator_is_one_section_of_its_own():
     full = rank_related(_articles(listings), keywords)
     assert full.related.ranked[("a", 1)] == (("c", 1),)
     assert set(full.related.ranked[("b", 1)]) == {("d", 1), ("e", 1)}
-    edited = [replace(listings[0], section="homs"), *listings[1:]]
+    edited = [listings[0].replaced(section="homs"), *listings[1:]]
     again = rank_related(_articles(edited), keywords, full.ranking)
     assert again.reranked is not None
     assert again.related.ranked == rank_related(_articles(edited), keywords).related.ranked
@@ -520,7 +520,7 @@ def test_an_edit_that_changes_no_segments_features_lists_no_features_members(mon
     listed: list[int] = []
     all_members = related._all_members
     monkeypatch.setattr(related, "_all_members", lambda features: listed.append(len(features)) or all_members(features))
-    retitled = [replace(listing, title=f"{listing.title} (corrected)") for listing in listings]
+    retitled = [listing.replaced(title=f"{listing.title} (corrected)") for listing in listings]
     again = rank_related(_articles(retitled), keywords, previous.ranking)
     assert listed == [] and again.reranked == frozenset()
     assert again.related.ranked == previous.related.ranked

@@ -4,24 +4,36 @@ the order of the articles they list (newest first)."""
 from __future__ import annotations
 
 import datetime
+import struct
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
-from functools import cached_property
+from dataclasses import dataclass, fields, replace
 from itertools import groupby
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from ..core.hashing import DIGEST_SIZE, value_digest
 
 # A listing's texts: most of its bytes (an excerpt is some hundreds of Arabic letters).
 TEXT_FIELDS = ("title", "excerpt", "english_title", "english_excerpt")
-_ENGLISH_TITLE = TEXT_FIELDS.index("english_title")
-_PACKED = "_texts"  # where a listing read back from the cache holds its texts, as UTF-8
+# Its other fields, in the order its place (Listing.place) hashes them.
+PLACE_FIELDS = ("source_rel", "number", "count", "slug", "date", "english_reviewed", "tags", "authors", "section")
+# What a listing holds, in order: those fields, its texts packed, its digest and place, and
+# whether it is in the English edition, its date last: the cache keeps it as a day number, and a listing read back is the tuple
+# kept with the date put in its place (pipeline/records.py), cheapest at the end.
+HELD_FIELDS = (*(name for name in PLACE_FIELDS if name != "date"), "texts", "digest", "place", "in_english", "date")
+HELD_TEXTS = HELD_FIELDS.index("texts")
+_REVIEWED = PLACE_FIELDS.index("english_reviewed")
+
+# A listing's four texts as one bytes object: their UTF-8 joined by a byte UTF-8 never holds,
+# a text that is None written as another such byte alone.
+_BETWEEN, _NONE = b"\xff", b"\xfe"
+_SEPARATORS = len(TEXT_FIELDS) - 1
 
 
 @dataclass(frozen=True)
-class Listing:
-    """What lists of pages (indexes, feeds, sitemap) need to know of one segment: small, cacheable."""
+class ListingFields:
+    """What a listing is made of (``LISTING_FIELDS``, in this order), its texts decoded: the
+    file stage makes one a segment (planner.listing_of), and :meth:`listing` the listing."""
 
     source_rel: str
     number: int
@@ -30,8 +42,6 @@ class Listing:
     title: str
     date: datetime.date | None
     excerpt: str
-    # No defaults for the texts: a class attribute would answer for a text not decoded yet
-    # (see __getattr__).
     english_title: str | None
     english_excerpt: str | None
     english_reviewed: bool = False
@@ -40,73 +50,94 @@ class Listing:
     authors: tuple[str, ...] = ()
     section: str | None = None
 
-    @cached_property
-    def digest(self) -> bytes:
-        """What the listing is made of, hashed: the pages and feeds listing it are keyed by
-        it. Computed where the listing is made (the file stage) and kept with it, so a build
-        keys thousands of pages without hashing ten thousand listings again."""
-        return value_digest(tuple(getattr(self, name) for name in LISTING_FIELDS))
+    def listing(self) -> Listing:
+        """The listing of these fields, its digest and place computed (where it is made: the
+        file stage's worker) and kept with it."""
+        texts = (self.title, self.excerpt, self.english_title, self.english_excerpt)
+        held = {name: getattr(self, name) for name in PLACE_FIELDS}
+        in_english = self.english_title is not None
+        held.update(
+            texts=pack_texts(texts),
+            # What the listing is made of, hashed: the pages and feeds listing it are keyed by
+            # it, so a build keys thousands of pages without hashing ten thousand listings again.
+            digest=value_digest(tuple(getattr(self, name) for name in LISTING_FIELDS)),
+            place=_place_digest(list(held.values()), in_english),
+            in_english=in_english,
+        )
+        listing = Listing(map(held.__getitem__, HELD_FIELDS))
+        listing.__dict__.update(zip(TEXT_FIELDS, texts))  # decoded already
+        return listing
 
-    @cached_property
-    def place(self) -> bytes:
-        """Where the listing stands in the site's lists, hashed: everything but its texts
-        (``TEXT_FIELDS``), and whether it is in the English edition. Its date, file and
-        number order it; its tags, authors, section and edition say which lists hold it;
-        whether its translation was reviewed, whether the sitemap names it. While every
-        listing's place stands, the lists hold the same listings on the same pages, and a
-        page changes only where a listing it shows changed (``Output.touched``). Computed
-        and kept with the digest."""
-        return _place_digest([getattr(self, name) for name in PLACE_FIELDS], self.in_english)
 
-    @property
-    def in_english(self) -> bool:
-        """Whether the segment has an English page: whether it has an English title. Read
-        without decoding the texts of a listing read back from the cache (see below): the
-        lists of the English edition ask it of every listing."""
-        texts = self.__dict__.get(_PACKED)
-        return (self.english_title if texts is None else texts[_ENGLISH_TITLE]) is not None
+# Every field, in the order the digest hashes them.
+LISTING_FIELDS = tuple(f.name for f in fields(ListingFields))
+
+
+class Listing(tuple):
+    """What lists of pages (indexes, feeds, sitemap) need to know of one segment: small, cacheable.
+
+    A tuple of what it holds (``HELD_FIELDS``), not a dataclass: a build reads every file's
+    record from the cache, and making each of 50,000 listings a frozen dataclass from its
+    fields took 3 us (153 ms a one-change build at 50,000 segments), the tuple read back takes 1.
+    Made by ``ListingFields.listing``; read back (pipeline/records.py) or unpickled, as the
+    tuple it held. Its texts are held as one bytes object of UTF-8 (``pack_texts``) and decoded
+    when one is first read (then kept in the instance's ``__dict__``): a build shows only the
+    listings near a change, and decoding every text took a one-change build 60-80 ms at 10,000
+    segments."""
 
     def __getattr__(self, name: str) -> Any:
-        """The texts of a listing read back from the build cache (pipeline/records.py), which
-        keeps them as UTF-8 (``packed_texts``): decoded when one is first read. A build reads
-        every file's record, but it shows only the listings near a change: decoding every
-        text took a one-change build 60-80 ms at 10,000 segments. (Called only for an
-        attribute the listing does not hold, so never for a listing made by this build.)"""
-        state = self.__dict__
-        if name not in TEXT_FIELDS or _PACKED not in state:
+        """A text not decoded yet (that of a listing read back from the cache, or unpickled):
+        all four decoded, and kept. (Called only for an attribute the listing does not hold.)"""
+        if name not in TEXT_FIELDS:
             raise AttributeError(f"'Listing' object has no attribute '{name}'")
-        for field, text in zip(TEXT_FIELDS, state.pop(_PACKED)):
-            state[field] = text if text is None else str(text, "utf-8", "replace")
+        state = self.__dict__
+        state.update(zip(TEXT_FIELDS, unpack_texts(self[HELD_TEXTS])))
         return state[name]
 
+    def __reduce__(self) -> tuple:
+        return (Listing, (tuple(self),))  # what it holds; its texts decoded again where read
 
-LISTING_FIELDS = tuple(f.name for f in fields(Listing))
-PLACE_FIELDS = tuple(name for name in LISTING_FIELDS if name not in TEXT_FIELDS)
-_REVIEWED = PLACE_FIELDS.index("english_reviewed")
+    def __repr__(self) -> str:
+        """As a dataclass's: every field (a value's repr shows all it holds)."""
+        return "Listing(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in LISTING_FIELDS) + ")"
+
+    def as_fields(self) -> ListingFields:
+        return ListingFields(*(getattr(self, name) for name in LISTING_FIELDS))
+
+    def replaced(self, **changes: Any) -> Listing:
+        """The listing of these fields with ``changes`` (as dataclasses.replace)."""
+        return replace(self.as_fields(), **changes).listing()
 
 
-def packed_texts(listing: Listing) -> tuple[bytes | None, ...]:
-    """The listing's texts (``TEXT_FIELDS``) as UTF-8, as the build cache keeps them; those of
-    a listing read back and never shown, as they were read."""
-    texts = listing.__dict__.get(_PACKED)
-    if texts is None:
-        texts = tuple(None if text is None else text.encode("utf-8") for text in (getattr(listing, name) for name in TEXT_FIELDS))
-    return texts
+# Each field but the texts read from the tuple in C. ``digest``: what the listing is made of,
+# hashed (its texts included). ``place``: where it stands in the site's lists, hashed:
+# everything but its texts, and whether it is in the English edition. Its date, file and
+# number order it; its tags, authors, section and edition say which lists hold it; whether
+# its translation was reviewed, whether the sitemap names it. While every listing's place
+# stands, the lists hold the same listings on the same pages, and a page changes only where a
+# listing it shows changed (``Output.touched``). ``in_english``: whether the segment has an
+# English page (an English title), read without decoding the texts: the lists of the English
+# edition ask it of every listing.
+for _index, _name in enumerate(HELD_FIELDS):
+    if _name != "texts":
+        setattr(Listing, _name, property(itemgetter(_index)))
+del _index, _name
 
 
-def with_packed_texts(state: Iterable[tuple[str, Any]], texts: Any, digest: bytes, place: bytes) -> Listing:
-    """A listing of ``state`` (name and value of every field but its texts), its digest and its place,
-    whose texts, kept as ``packed_texts`` gives them, are decoded when one is first read.
-    ValueError if they are not what ``packed_texts`` gives."""
-    if type(texts) is not tuple or len(texts) != len(TEXT_FIELDS) or not all(text is None or type(text) is bytes for text in texts):
-        raise ValueError("a listing's texts are not what the build keeps")
-    listing = object.__new__(Listing)  # no constructor: its texts are not there to give it
-    fields_of = listing.__dict__
-    fields_of.update(state)
-    fields_of[_PACKED] = texts
-    fields_of["digest"] = digest  # where the cached properties keep them
-    fields_of["place"] = place
-    return listing
+def pack_texts(texts: Sequence[str | None]) -> bytes:
+    """A listing's four texts as it holds them (see ``_BETWEEN``)."""
+    return _BETWEEN.join([_NONE if text is None else text.encode("utf-8") for text in texts])
+
+
+def packed_texts_fit(packed: Any) -> bool:
+    """Whether ``packed`` is what :func:`pack_texts` gives (as far as a reader needs: bytes of
+    four parts), told without decoding it."""
+    return type(packed) is bytes and packed.count(_BETWEEN) == _SEPARATORS
+
+
+def unpack_texts(packed: bytes) -> list[str | None]:
+    """The texts ``pack_texts`` packed (``packed_texts_fit``)."""
+    return [None if part == _NONE else str(part, "utf-8", "replace") for part in packed.split(_BETWEEN)]
 
 
 def listings_digest(listings: Iterable[Listing]) -> bytes:

@@ -36,7 +36,7 @@ from ..media.records import PhotoRecord
 from ..translation.companions import Companion
 from .figures import FigureWords, figure_html
 from .labels import LABELS, labels_for, part_label, translation_notice
-from .listing import Article, Listing
+from .listing import Article, Listing, ListingFields
 from .sharing import SharedPage, page_sharing
 
 _ARABIC_RUN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+(?:[\s\d.,:؛،-]+[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+)*")
@@ -535,7 +535,7 @@ def companion_excerpt(companion: Companion) -> str:
 
 def listing_of(segment: Segment, companion: Companion | None, count: int) -> Listing:
     english_excerpt = companion_excerpt(companion) if companion else None
-    listing = Listing(
+    return ListingFields(
         source_rel=segment.source_rel,
         number=segment.number,
         count=count,
@@ -549,9 +549,7 @@ def listing_of(segment: Segment, companion: Companion | None, count: int) -> Lis
         tags=segment.tags,
         authors=segment.authors,
         section=segment.section,
-    )
-    listing.digest, listing.place  # noqa: B018 -- computed here, in the worker, and kept with the listing
-    return listing
+    ).listing()
 
 
 def pagination(path: str, current: int, total: int, language: str, numerals: str, page_of: Callable[[int], str]) -> dict[str, Any]:

@@ -6,8 +6,8 @@ objects, 10,000 records took 0.2-0.4 s to read (1.4 s at 50,000): rebuilding eac
 from its fields by name, and decoding every listing's titles and excerpts, most of a
 record's bytes, of which a one-change build shows some 250. Kept as tuples of text,
 numbers and dicts, a record is read by pickle's C code alone, its objects are made here
-without running their constructors, and a listing's texts stay UTF-8 until one is read
-(pages/listing.py); so do the slots of its pages, one text until a build looks at them
+without running their constructors (a listing is the very tuple stored, but for its date),
+and a listing's texts stay UTF-8 until one is read (pages/listing.py); so do the slots of its pages, one text until a build looks at them
 (drafts.StoredSlots). The rare parts (problems, photos) stay objects, read through the
 cache's allow-list. Of the units the memory lacks, a record keeps only their count: they
 are a record's texts all over again where the memory is empty (10,000 records took
@@ -27,27 +27,28 @@ from itertools import chain
 from typing import Any
 
 from ..core.packed import PackedMapping
-from ..pages.listing import LISTING_FIELDS, TEXT_FIELDS, Listing, packed_texts, with_packed_texts
+from ..pages.listing import HELD_FIELDS, HELD_TEXTS, Listing, packed_texts_fit
 from .cache import CacheDamaged
 from .drafts import StoredSlots, pack_slots
 from .files import FileOutcome, SlugClaim
 
 # Bumped when the layout below changes: a record of another layout is a damaged one (the
 # build then starts again without the cache, as it does for any damage). 6: each listing's
-# features one text (pages/related.related_features).
-LAYOUT = 6
+# features one text (pages/related.related_features); 7: a listing kept as the tuple it is.
+LAYOUT = 7
 
 # Never stored (see the module's docstring): a record read back has them empty.
 BUILD_ONLY = ("drafts", "zip_members", "search_entries", "kept_documents")
 # Counted, not kept (``lacking``): a record read back has none.
 COUNTED_ONLY = ("missing",)
 
-# A listing is kept as its other fields (its date as a day number, read without a class),
-# then its texts as UTF-8 (decoded only if the build shows the listing: pages/listing.py),
-# then its digest (it keys the lists showing the listing) and its place (Listing.place).
-_PLAIN_FIELDS = tuple(name for name in LISTING_FIELDS if name not in TEXT_FIELDS)
-_DATE = _PLAIN_FIELDS.index("date")
-_TEXTS, _DIGEST, _PLACE = len(_PLAIN_FIELDS), len(_PLAIN_FIELDS) + 1, len(_PLAIN_FIELDS) + 2
+# A listing is kept as the tuple it is (pages/listing.Listing: its fields, its texts as one
+# bytes object of UTF-8, decoded only if the build shows the listing, its digest, its place and
+# whether it is in the English edition), its date as a day number (read without a class).
+_LISTING_SIZE = len(HELD_FIELDS)
+_LAST = _LISTING_SIZE - 1
+_fromordinal = date.fromordinal
+_NEW_TUPLE = tuple.__new__
 _NEW = object.__new__
 
 
@@ -107,19 +108,15 @@ def record_from_stored(values: Any) -> FileOutcome:
 
 
 def _listing_values(listing: Listing) -> tuple:
-    values = [getattr(listing, name) for name in _PLAIN_FIELDS]
-    day = values[_DATE]
-    values[_DATE] = None if day is None else day.toordinal()
-    return (*values, packed_texts(listing), listing.digest, listing.place)
+    day = listing.date  # a plain tuple either way: pickled as a Listing, it would name its class
+    return tuple(listing) if day is None else listing[:_LAST] + (day.toordinal(),)
 
 
 def _listing(values: tuple) -> Listing:
-    if type(values) is not tuple or len(values) != _PLACE + 1:
-        raise ValueError("a listing of another length")
-    day = values[_DATE]
-    if day is not None:
-        values = (*values[:_DATE], date.fromordinal(day), *values[_DATE + 1 :])
-    return with_packed_texts(zip(_PLAIN_FIELDS, values), values[_TEXTS], values[_DIGEST], values[_PLACE])  # zip stops at the plain fields
+    if type(values) is not tuple or len(values) != _LISTING_SIZE or not packed_texts_fit(values[HELD_TEXTS]):
+        raise ValueError("a listing of another layout")
+    day = values[_LAST]  # HELD_FIELDS ends with the date
+    return _NEW_TUPLE(Listing, values if day is None else values[:_LAST] + (_fromordinal(day),))
 
 
 def _slug_claim(values: tuple) -> SlugClaim:
