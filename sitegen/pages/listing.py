@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import groupby
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..core.hashing import DIGEST_SIZE, value_digest
 
@@ -193,15 +193,22 @@ listing_key = attrgetter("source_rel", "number")
 listing_file = attrgetter("source_rel")
 
 
-@dataclass(frozen=True)
-class Article:
+class Article(NamedTuple):
+    """One source file's segments, in order (a tuple: a build makes one for every file of the
+    site, 16,667 at 50,000 segments)."""
+
     source_rel: str
     segments: tuple[Any, ...]  # Segment or Listing: both have number, slug, title, date
 
     @property
     def date(self) -> datetime.date | None:
-        dates = [s.date for s in self.segments if s.date]
-        return max(dates) if dates else None
+        """The newest of its segments' dates."""
+        return max(filter(None, map(_DATE_OF, self.segments)), default=None)
+
+
+_DATE_OF = attrgetter("date")
+_FILE_OF = attrgetter("source_rel")
+_UNDATED = 1  # after every dated article's key (minus a day number, never above -1)
 
 
 def order_articles(segments: Sequence[Any]) -> list[Article]:
@@ -213,10 +220,14 @@ def order_articles(segments: Sequence[Any]) -> list[Article]:
 def order_files(files: Iterable[tuple[str, tuple[Any, ...]]]) -> list[Article]:
     """:func:`order_articles` of segments already together by file and in order (each file's
     record holds its listings so): the files ordered, not every segment sorted and grouped
-    again (60-80 ms of every build at 50,000 segments). A file without segments is no article."""
-    return sorted((Article(rel, segments) for rel, segments in files if segments), key=_newest_first)
+    again (60-80 ms of every build at 50,000 segments). A file without segments is no article.
+    Files by name, then (a stable sort) by their newest day: a number a file, not a tuple of
+    three compared (26 against 22 ms at 50,000 segments)."""
+    articles = sorted((Article(rel, segments) for rel, segments in files if segments), key=_FILE_OF)  # in name order already: one pass
+    articles.sort(key=_newest_first)
+    return articles
 
 
-def _newest_first(article: Article) -> tuple[bool, int, str]:
-    day = article.date  # worked out once (it is the newest of the article's dates)
-    return (True, 0, article.source_rel) if day is None else (False, -day.toordinal(), article.source_rel)
+def _newest_first(article: Article) -> int:
+    day = article.date
+    return _UNDATED if day is None else -day.toordinal()
