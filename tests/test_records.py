@@ -128,6 +128,14 @@ def test_a_listing_read_back_decodes_its_texts_only_when_one_is_read(tmp_path: P
     assert arabic_only == made[1] and hash(arabic_only) == hash(made[1])
 
 
+def test_a_listing_holds_its_date_last_where_a_record_read_back_puts_it(tmp_path: Path) -> None:
+    # records._listing puts the date back by replacing the last item of the tuple kept.
+    assert HELD_FIELDS[-1] == "date"
+    made = _record().listings[0]
+    read = _read_back(stored_record(_record()), tmp_path).listings[0]
+    assert tuple(read) == tuple(made) and read.date == date(2012, 2, 24)
+
+
 def test_no_text_of_a_listing_has_a_class_attribute_that_would_answer_before_decoding() -> None:
     # A class attribute is found before __getattr__ is asked: a listing read back would then
     # answer it for a text it holds.

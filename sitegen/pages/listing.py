@@ -4,7 +4,6 @@ the order of the articles they list (newest first)."""
 from __future__ import annotations
 
 import datetime
-import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import groupby
@@ -17,9 +16,10 @@ from ..core.hashing import DIGEST_SIZE, value_digest
 TEXT_FIELDS = ("title", "excerpt", "english_title", "english_excerpt")
 # Its other fields, in the order its place (Listing.place) hashes them.
 PLACE_FIELDS = ("source_rel", "number", "count", "slug", "date", "english_reviewed", "tags", "authors", "section")
-# What a listing holds, in order: those fields, its texts packed, its digest and place, and
-# whether it is in the English edition, its date last: the cache keeps it as a day number, and a listing read back is the tuple
-# kept with the date put in its place (pipeline/records.py), cheapest at the end.
+# What a listing holds, in order: those fields, its texts packed, its digest and place,
+# whether it is in the English edition, and its date, last: the cache keeps the date as a day
+# number, and a listing read back is the tuple kept with the date put back in its place
+# (pipeline/records.py), cheapest at the end.
 HELD_FIELDS = (*(name for name in PLACE_FIELDS if name != "date"), "texts", "digest", "place", "in_english", "date")
 HELD_TEXTS = HELD_FIELDS.index("texts")
 _REVIEWED = PLACE_FIELDS.index("english_reviewed")
@@ -56,12 +56,13 @@ class ListingFields:
         texts = (self.title, self.excerpt, self.english_title, self.english_excerpt)
         held = {name: getattr(self, name) for name in PLACE_FIELDS}
         in_english = self.english_title is not None
+        place = _place_digest(list(held.values()), in_english)
         held.update(
             texts=pack_texts(texts),
             # What the listing is made of, hashed: the pages and feeds listing it are keyed by
             # it, so a build keys thousands of pages without hashing ten thousand listings again.
             digest=value_digest(tuple(getattr(self, name) for name in LISTING_FIELDS)),
-            place=_place_digest(list(held.values()), in_english),
+            place=place,
             in_english=in_english,
         )
         listing = Listing(map(held.__getitem__, HELD_FIELDS))
@@ -102,6 +103,7 @@ class Listing(tuple):
         return "Listing(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in LISTING_FIELDS) + ")"
 
     def as_fields(self) -> ListingFields:
+        """What the listing is made of (its texts decoded)."""
         return ListingFields(*(getattr(self, name) for name in LISTING_FIELDS))
 
     def replaced(self, **changes: Any) -> Listing:
