@@ -31,6 +31,9 @@ ROWS = {
 # A first translation is judged by its time per paragraph, all told, against a stub that answers at once.
 FIRST_TRANSLATION_MS_PER_PARAGRAPH = 2.0
 SEARCH_MS = 500  # a reader's first query, from disk (issue #11)
+# The cost of a change follows the change, not the archive: one change at 50,000 segments is
+# no more than twice the figure at 10,000 (the same shape, in the same run).
+ONE_CHANGE_BASE, ONE_CHANGE_SCALED, ONE_CHANGE_GROWTH = 10_000, 50_000, 2.0
 SEARCH_KB = 400
 # The former ratio names, for readers of older results.
 TARGETS = {
@@ -108,18 +111,31 @@ def detail_table(result: ShapeResult) -> str:
 
 
 def scaling_table(results: list[ShapeResult]) -> str:
+    """A shape's sizes side by side; the one change at each size over its figure at 10,000
+    segments, judged at 50,000 (``ONE_CHANGE_GROWTH``)."""
     rows = [
-        "| Segments | SSG cold | per 1k segments | SSG no-op | SSG one-change | first translation | Hugo cold | per 1k segments |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Segments | SSG cold | per 1k segments | SSG no-op | SSG one-change | one change / at 10,000 | first translation | Hugo cold | per 1k segments |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    base = next((r.ratio_inputs()["ssg_one_change"] for r in results if r.segments == ONE_CHANGE_BASE), None)
     for r in results:
         i = r.ratio_inputs()
         per = lambda v: "–" if v is None else f"{v / r.segments * 1000:.2f} s"  # noqa: E731
         rows.append(
             f"| {r.segments:,} | {_fmt_s(i['ssg_cold'])} | {per(i['ssg_cold'])} | {_fmt_s(i['ssg_noop'])} | {_fmt_s(i['ssg_one_change'])} | "
-            f"{_fmt_s(i['ssg_first_translation'])} | {_fmt_s(i['hugo_cold'])} | {per(i['hugo_cold'])} |"
+            f"{one_change_growth(i['ssg_one_change'], base, r.segments)} | {_fmt_s(i['ssg_first_translation'])} | {_fmt_s(i['hugo_cold'])} | {per(i['hugo_cold'])} |"
         )
     return "\n".join(rows)
+
+
+def one_change_growth(one_change: float | None, base: float | None, segments: int) -> str:
+    """The one change over its figure at 10,000 segments, and at 50,000 whether it is within twice."""
+    if one_change is None or not base or segments == ONE_CHANGE_BASE:
+        return "–"
+    growth = one_change / base
+    if segments != ONE_CHANGE_SCALED:
+        return f"{growth:.2f}"
+    return f"{growth:.2f} (≤ {ONE_CHANGE_GROWTH:g}: {'pass' if growth <= ONE_CHANGE_GROWTH else '**fail**'})"
 
 
 def machine(args: argparse.Namespace) -> dict:

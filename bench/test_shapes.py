@@ -240,6 +240,24 @@ def test_a_search_query_passes_only_when_typed_and_opened_are_both_within_the_bo
     assert row.endswith(f"| {verdict} |"), row
 
 
+def _one_change_at(segments: int, wall: float) -> phases.ShapeResult:
+    result = phases.ShapeResult("standard", segments, {})
+    result.runs.append({"ssg_one_change": {"wall": wall, "returncode": 0, "maxrss_kb": 1000, "tree_kb": 0, "user": wall, "sys": 0.0}})
+    return result
+
+
+def test_the_scaling_table_judges_the_one_change_at_fifty_thousand_against_twice_ten_thousand() -> None:
+    within = report.scaling_table([_one_change_at(10_000, 0.45), _one_change_at(50_000, 0.90)])
+    over = report.scaling_table([_one_change_at(10_000, 0.45), _one_change_at(50_000, 0.91)])
+    assert "| 50,000 |" in within and "| 2.00 (≤ 2: pass) |" in within
+    assert "| 2.02 (≤ 2: **fail**) |" in over
+    # Other sizes are shown against 10,000 and not judged; without a run at 10,000, none is.
+    between = report.scaling_table([_one_change_at(1_000, 0.30), _one_change_at(10_000, 0.45), _one_change_at(30_000, 0.60)])
+    assert "| 1.33 |" in between and "pass" not in between and "fail" not in between
+    alone = report.scaling_table([_one_change_at(1_000, 0.30), _one_change_at(50_000, 3.0)])
+    assert "pass" not in alone and "fail" not in alone
+
+
 def test_write_docs_replaces_only_the_results_section(tmp_path: Path) -> None:
     docs = tmp_path / "benchmarks.md"
     docs.write_text(f"# B\n\nintro\n\n{report.RESULTS_START}\nold\n{report.RESULTS_END}\n\n## How to run\n", encoding="utf-8")
