@@ -6,8 +6,9 @@ objects, 10,000 records took 0.2-0.4 s to read (1.4 s at 50,000): rebuilding eac
 from its fields by name, and decoding every listing's titles and excerpts, most of a
 record's bytes, of which a one-change build shows some 250. Kept as tuples of text,
 numbers and dicts, a record is read by pickle's C code alone, its objects are made here
-without running their constructors (a listing is the very tuple stored, but for its date),
-and a listing's texts stay UTF-8 until one is read (pages/listing.py); so do the slots of its pages, one text until a build looks at them
+without running their constructors (a listing is the very tuple stored, but for its
+date), and a listing's texts stay UTF-8 until one is read (pages/listing.py); so do the
+slots of its pages, one text until a build looks at them
 (drafts.StoredSlots). The rare parts (problems, photos) stay objects, read through the
 cache's allow-list. Of the units the memory lacks, a record keeps only their count: they
 are a record's texts all over again where the memory is empty (10,000 records took
