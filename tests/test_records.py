@@ -14,7 +14,7 @@ import sitegen.pipeline.drafts
 
 from sitegen.core.diagnostics import error, warning
 from sitegen.media.records import PhotoRecord, Variant
-from sitegen.pages.listing import HELD_FIELDS, HELD_TEXTS, TEXT_FIELDS, Listing, ListingFields
+from sitegen.pages.listing import HELD_DAY, HELD_TEXTS, TEXT_FIELDS, Listing, ListingFields, order_files
 from sitegen.pipeline.cache import BuildCache, CacheDamaged, allow_list
 from sitegen.pipeline.drafts import Slot
 from sitegen.pipeline.files import FileOutcome, SlugClaim
@@ -128,12 +128,18 @@ def test_a_listing_read_back_decodes_its_texts_only_when_one_is_read(tmp_path: P
     assert arabic_only == made[1] and hash(arabic_only) == hash(made[1])
 
 
-def test_a_listing_holds_its_date_last_where_a_record_read_back_puts_it(tmp_path: Path) -> None:
-    # records._listing puts the date back by replacing the last item of the tuple kept.
-    assert HELD_FIELDS[-1] == "date"
+def test_a_listing_read_back_makes_its_date_only_when_it_is_looked_at(tmp_path: Path) -> None:
+    # A listing holds its date as a day number; one read back (or unpickled) makes the date at
+    # the first look, and keeps it; ordering articles reads the day numbers, not the dates.
     made = _record().listings[0]
     read = _read_back(stored_record(_record()), tmp_path).listings[0]
-    assert tuple(read) == tuple(made) and read.date == date(2012, 2, 24)
+    assert read[HELD_DAY] == date(2012, 2, 24).toordinal() == read.day
+    assert tuple(read) == tuple(made) and "date" not in vars(read)
+    assert order_files([("homs.txt", (read,))])[0].segments == (read,) and "date" not in vars(read)
+    assert read.date == date(2012, 2, 24) == made.date and vars(read)["date"] is read.date
+    undated = replace(made.as_fields(), date=None).listing()
+    again = pickle.loads(pickle.dumps(undated))
+    assert again == undated and again.day is None and again.date is None
 
 
 def test_no_text_of_a_listing_has_a_class_attribute_that_would_answer_before_decoding() -> None:
@@ -191,7 +197,13 @@ def _damaged(kind: str) -> object:
         listing[HELD_TEXTS] = listing[HELD_TEXTS].rpartition(b"\xff")[0]
         values[3] = (tuple(listing),)
     elif kind == "a day past any calendar":
-        listing[HELD_FIELDS.index("date")] = 10**12
+        listing[HELD_DAY] = 10**12
+        values[3] = (tuple(listing),)
+    elif kind == "a day before any calendar":
+        listing[HELD_DAY] = 0
+        values[3] = (tuple(listing),)
+    elif kind == "a day not a number":
+        listing[HELD_DAY] = "2012-02-24"
         values[3] = (tuple(listing),)
     elif kind == "a slot of four numbers":
         values[6] = {"ar/homs-1.html": (1, 2, 3, 4)}
@@ -209,7 +221,7 @@ def _damaged(kind: str) -> object:
 
 
 @pytest.mark.parametrize("kind", ["another layout", "a field short", "not a tuple", "pages not a dict", "a listing a field short",
-                                  "a listing's text not bytes", "a listing's texts of three parts", "a day past any calendar", "a slot of four numbers", "a slug claim of one text",
+                                  "a listing's text not bytes", "a listing's texts of three parts", "a day past any calendar", "a day before any calendar", "a day not a number", "a slot of four numbers", "a slug claim of one text",
                                   "a count of units not a number", "a count of units below zero", "features of the previous layout",
                                   "features not a tuple"])
 def test_a_damaged_record_is_refused_as_damage_not_a_crash(kind: str, tmp_path: Path) -> None:
@@ -239,3 +251,39 @@ def test_damaged_slots_are_damage_when_looked_at(packed: str, tmp_path: Path) ->
     read = _read_back(tuple(values), tmp_path)  # read: the slots are one text until looked at
     with pytest.raises(CacheDamaged, match="slot"):
         read.slots.get("ar/homs-1.html")
+
+
+def test_a_records_slug_claims_are_made_only_when_a_build_looks_at_them(tmp_path: Path) -> None:
+    # Every build reads every record and looks at the claims of the files made again (and at
+    # all only when a file claims a slug it did not before): the others stay one text, kept
+    # again as that text, and equal to (and hash as) the claims made.
+    made = _record()
+    first = stored_record(made)
+    read = _read_back(first, tmp_path)
+    assert type(first[4]) is str and read.slugs.as_read() == first[4]
+    assert stored_record(read) == first and read.slugs.as_read() is not None
+    assert read.slugs == made.slugs and made.slugs == read.slugs and hash(read.slugs) == hash(made.slugs)
+    assert read.slugs.as_read() is None, "looked at: made into claims"
+    assert [type(claim) for claim in read.slugs] == [SlugClaim, SlugClaim] and read.slugs[1].line == 9
+    assert stored_record(read) == first
+    none = _read_back(stored_record(replace(made, slugs=())), tmp_path).slugs
+    assert none == () and len(none) == 0 and list(none) == []
+
+
+def test_slug_claims_that_would_not_read_back_as_one_text_are_kept_as_tuples(tmp_path: Path) -> None:
+    # A slug holding NUL is refused before a record is kept; were one kept, the claims would
+    # stay tuples of their values rather than one text read back as other claims.
+    odd = SlugClaim("homs\x00-1", "content/a.txt:1 (segment 1)", "content/a.txt", 1)
+    made = replace(_record(), slugs=(odd,))
+    stored = stored_record(made)
+    assert stored[4] == (tuple(odd),)
+    assert _read_back(stored, tmp_path).slugs == (odd,)
+
+
+@pytest.mark.parametrize("packed", ["homs-1\x00content/a.txt:1 (segment 1)\x00content/a.txt", "homs-1\x00w\x00p\x00one", "homs-1\x00w\x00p\x00-3", "\x00"])
+def test_damaged_slug_claims_are_damage_when_looked_at(packed: str, tmp_path: Path) -> None:
+    values = list(stored_record(_record()))
+    values[4] = packed
+    read = _read_back(tuple(values), tmp_path)  # read: the claims are one text until looked at
+    with pytest.raises(CacheDamaged, match="slug claims"):
+        list(read.slugs)

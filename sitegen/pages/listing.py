@@ -17,11 +17,14 @@ TEXT_FIELDS = ("title", "excerpt", "english_title", "english_excerpt")
 # Its other fields, in the order its place (Listing.place) hashes them.
 PLACE_FIELDS = ("source_rel", "number", "count", "slug", "date", "english_reviewed", "tags", "authors", "section")
 # What a listing holds, in order: those fields, its texts packed, its digest and place,
-# whether it is in the English edition, and its date, last: the cache keeps the date as a day
-# number, and a listing read back is the tuple kept with the date put back in its place
-# (pipeline/records.py), cheapest at the end.
-HELD_FIELDS = (*(name for name in PLACE_FIELDS if name != "date"), "texts", "digest", "place", "in_english", "date")
+# whether it is in the English edition, and its date as a day number (``day``: the
+# proleptic Gregorian ordinal, or None), last. The cache keeps the very tuple (pipeline/
+# records.py); the date itself is made at its first look (a build reads 50,000 listings
+# back at 50,000 segments and looks at the dates of a few hundred: making each date and the
+# tuple again to hold it cost 26 ms).
+HELD_FIELDS = (*(name for name in PLACE_FIELDS if name != "date"), "texts", "digest", "place", "in_english", "day")
 HELD_TEXTS = HELD_FIELDS.index("texts")
+HELD_DAY = HELD_FIELDS.index("day")
 _REVIEWED = PLACE_FIELDS.index("english_reviewed")
 
 # A listing's four texts as one bytes object: their UTF-8 joined by a byte UTF-8 never holds,
@@ -58,6 +61,7 @@ class ListingFields:
         in_english = self.english_title is not None
         place = _place_digest(list(held.values()), in_english)
         held.update(
+            day=None if self.date is None else self.date.toordinal(),
             texts=pack_texts(texts),
             # What the listing is made of, hashed: the pages and feeds listing it are keyed by
             # it, so a build keys thousands of pages without hashing ten thousand listings again.
@@ -66,7 +70,7 @@ class ListingFields:
             in_english=in_english,
         )
         listing = Listing(map(held.__getitem__, HELD_FIELDS))
-        listing.__dict__.update(zip(TEXT_FIELDS, texts))  # decoded already
+        listing.__dict__.update(zip(TEXT_FIELDS, texts), date=self.date)  # made already
         return listing
 
 
@@ -87,11 +91,16 @@ class Listing(tuple):
     segments."""
 
     def __getattr__(self, name: str) -> Any:
-        """A text not decoded yet (that of a listing read back from the cache, or unpickled):
-        all four decoded, and kept. (Called only for an attribute the listing does not hold.)"""
+        """The date, or a text, not made yet (of a listing read back from the cache, or
+        unpickled): the date made of its day number, or all four texts decoded, and kept.
+        (Called only for an attribute the listing does not hold.)"""
+        state = self.__dict__
+        if name == "date":
+            day = self[HELD_DAY]
+            state["date"] = made = None if day is None else _fromordinal(day)
+            return made
         if name not in TEXT_FIELDS:
             raise AttributeError(f"'Listing' object has no attribute '{name}'")
-        state = self.__dict__
         state.update(zip(TEXT_FIELDS, unpack_texts(self[HELD_TEXTS])))
         return state[name]
 
@@ -110,6 +119,8 @@ class Listing(tuple):
         """The listing of these fields with ``changes`` (as dataclasses.replace)."""
         return replace(self.as_fields(), **changes).listing()
 
+
+_fromordinal = datetime.date.fromordinal
 
 # Each field but the texts read from the tuple in C. ``digest``: what the listing is made of,
 # hashed (its texts included). ``place``: where it stands in the site's lists, hashed:
@@ -212,23 +223,27 @@ _DATE_OF = attrgetter("date")
 _UNDATED = 1  # after every dated article's key (minus a day number, never above -1)
 
 
-def order_articles(segments: Sequence[Any]) -> list[Article]:
-    """Newest first, undated last; an article's segments together and in order."""
-    by_file = sorted(segments, key=listing_key)  # keys read in C: 0.2 s at 50,000 with lambdas
+def order_articles(listings: Sequence[Listing]) -> list[Article]:
+    """Newest first, undated last; an article's listings together and in order."""
+    by_file = sorted(listings, key=listing_key)  # keys read in C: 0.2 s at 50,000 with lambdas
     return order_files((rel, tuple(group)) for rel, group in groupby(by_file, key=listing_file))
 
 
-def order_files(files: Iterable[tuple[str, tuple[Any, ...]]]) -> list[Article]:
-    """:func:`order_articles` of segments already together by file and in order (each file's
+def order_files(files: Iterable[tuple[str, tuple[Listing, ...]]]) -> list[Article]:
+    """:func:`order_articles` of listings already together by file and in order (each file's
     record holds its listings so): the files ordered, not every segment sorted and grouped
-    again (60-80 ms of every build at 50,000 segments). A file without segments is no article.
-    Files by name, then (a stable sort) by their newest day: a number a file, not a tuple of
-    three compared (26 against 22 ms at 50,000 segments)."""
+    again (60-80 ms of every build at 50,000 segments). A file without listings is no article.
+    Files by name, then (a stable sort) by their newest day number, as the listings hold it
+    (no date made: ``Listing.day``), not a tuple of three compared (26 against 22 ms at
+    50,000 segments)."""
     articles = sorted((Article(rel, segments) for rel, segments in files if segments), key=listing_file)  # in name order already: one pass
     articles.sort(key=_newest_first)
     return articles
 
 
 def _newest_first(article: Article) -> int:
-    day = article.date
-    return _UNDATED if day is None else -day.toordinal()
+    day = max(filter(None, map(_DAY_OF, article.segments)), default=None)
+    return _UNDATED if day is None else -day
+
+
+_DAY_OF = attrgetter("day")
