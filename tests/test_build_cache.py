@@ -211,6 +211,41 @@ def test_a_record_that_cannot_be_read_ends_the_reading_ahead_and_is_met_again(tm
         cache.close()
 
 
+def test_values_read_by_one_unpickler_are_those_read_one_by_one(tmp_path: Path) -> None:
+    # The records are read by one unpickler from their bytes joined, some hundreds at a time:
+    # each value as load_value reads it alone, across the batches' edges.
+    from sitegen.pipeline.cache import dump_value, load_value, load_values
+
+    values = [("record", i, "حمص" * (i % 7), {"p": (i, None)}, b"\xff" * (i % 3), [1.5] * (i % 2)) for i in range(600)]
+    data = [dump_value(value) for value in values]
+    assert list(load_values(data, {})) == [load_value(d, {}) for d in data] == values
+    cache = _cache_of(tmp_path / "c.sqlite", 600)
+    try:
+        assert cache.records(lambda value: value[1]) == {f"f{i:03}.txt": i for i in range(600)}
+    finally:
+        cache.close()
+
+
+@pytest.mark.parametrize("damage", ["bytes after its pickle", "its pickle cut short", "its pickle and the next's as one", "no bytes"])
+def test_a_value_not_ending_where_its_bytes_do_is_damage_among_others(damage: str) -> None:
+    # Read one by one, pickle ignored bytes after a value's end; read joined, they would be
+    # read as the next value's (and a value cut short would read on into the next): each
+    # value must end where its bytes do.
+    from sitegen.pipeline.cache import dump_value, load_values
+
+    data = [dump_value(("record", i)) for i in range(5)]
+    if damage == "bytes after its pickle":
+        data[2] += b"."
+    elif damage == "its pickle cut short":
+        data[2] = data[2][:-1]
+    elif damage == "its pickle and the next's as one":
+        data[2:4] = [data[2] + data[3], b""]
+    else:
+        data[2] = b""
+    with pytest.raises(CacheDamaged):
+        list(load_values(data, {}))
+
+
 def _main_file_alone(path: Path, copy: Path) -> dict[str, str] | None:
     """The files' keys the database file holds by itself, as if its write-ahead log were lost:
     what a checkpoint has copied into it. None while the copy is torn (being written)."""

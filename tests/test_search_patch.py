@@ -328,3 +328,30 @@ def test_rows_sorted_in_id_order_are_in_the_ranking_order_reversed(seed):
     expected = sorted(rows, key=lambda row: rank_key(row[0], row[1]), reverse=True)
     sort_in_id_order(rows)
     assert rows == expected
+
+
+def test_the_previous_index_files_are_told_present_as_lexists_tells_them(tmp_path):
+    # A patch keeps the previous index's other files only where the staging folder holds
+    # them: told from one listing of its search folder, as a look at each would tell.
+    import os
+
+    from sitegen.outputs.search.output import _all_present
+
+    staging = tmp_path / "staging"
+    (staging / "search").mkdir(parents=True)
+    for name in ("t0123456789abcdef.js", "d0.js", "d7.js"):
+        (staging / "search" / name).write_bytes(b"x")
+    (staging / "search-index.js").write_bytes(b"x")
+    os.symlink(staging / "nowhere", staging / "search" / "d9.js")  # a link, even dangling: there
+    paths = ["search-index.js", "search/t0123456789abcdef.js", "search/d0.js", "search/d7.js", "search/d9.js"]
+    cases = [paths, paths[1:], [], ["search/d1.js"], [*paths, "search/d8.js"], ["search-index.js", "search/d0.js"]]
+    for case in cases:
+        assert _all_present(staging, case) == all(os.path.lexists(staging / path) for path in case), case
+    (staging / "search-index.js").unlink()
+    assert not _all_present(staging, paths) and _all_present(staging, paths[1:])
+    for name in os.listdir(staging / "search"):
+        os.unlink(staging / "search" / name)
+    (staging / "search").rmdir()
+    assert not _all_present(staging, ["search/d0.js"]) and _all_present(staging, [])
+    (staging / "search").write_bytes(b"a file where the folder was")
+    assert not _all_present(staging, ["search/d0.js"])
