@@ -355,3 +355,66 @@ def test_the_previous_index_files_are_told_present_as_lexists_tells_them(tmp_pat
     assert not _all_present(staging, ["search/d0.js"]) and _all_present(staging, [])
     (staging / "search").write_bytes(b"a file where the folder was")
     assert not _all_present(staging, ["search/d0.js"])
+
+
+def _changed_as_it_was(sequence, changes, memo):
+    """The documents to patch, found as before ids were looked for: every document gone over
+    in Python (the reference the quicker search is held to)."""
+    from sitegen.outputs.search.output import _state
+
+    previous, stored = changes.previous, changes.stored
+    if any(url not in stored for url in previous):
+        return None
+    added = [url for url in stored if url not in previous]
+    old_count = len(sequence) - len(added)
+    if old_count != memo.get("documents") or {url for url, _ in sequence[old_count:]} != set(added):
+        return None
+    before = [(url, previous[url][0] if url in previous else digest) for url, digest in sequence[:old_count]]
+    if _state(before) != memo.get("state"):
+        return None
+    found = [(doc_id, url, previous[url][1]) for doc_id, (url, digest) in enumerate(sequence[:old_count]) if url in previous and previous[url][0] != digest]
+    return found + [(doc_id, url, None) for doc_id, (url, _) in enumerate(sequence[old_count:], old_count)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_documents_to_patch_are_found_as_going_over_every_one_finds_them(seed):
+    # A build replaces the documents of the files it made again: their ids are looked for
+    # (one by one, or from a dict past a few), not found by going over every document.
+    from sitegen.outputs.base import DocumentChanges
+    from sitegen.outputs.search.output import _changed_documents, _state
+
+    rng = random.Random(seed)
+    count = rng.choice([0, 1, 5, 40, 300])
+    old = [(f"ar/s-{i}.html", f"{rng.getrandbits(128):032x}") for i in range(count)]
+    memo = {"documents": count, "state": _state(old)}
+    replaced = rng.sample(range(count), min(count, rng.choice([0, 1, 3, 16, 17, 60])))
+    new = list(old)
+    previous = {}
+    for doc_id in replaced:
+        url, digest = old[doc_id]
+        previous[url] = (digest, f"old {doc_id}".encode())
+        if rng.random() < 0.7:
+            new[doc_id] = (url, f"{rng.getrandbits(128):032x}")
+    new += [(f"ar/new-{i}.html", f"{rng.getrandbits(128):032x}") for i in range(rng.choice([0, 0, 1, 4]))]
+    stored = {url: digest for url, digest in new if url in previous or url.startswith("ar/new-")}
+    damage = rng.choice(["none", "none", "none", "memo of other documents", "a replaced one gone", "a document moved"])
+    if damage == "memo of other documents":
+        memo["state"] = _state(old[::-1])
+    elif damage == "a replaced one gone" and previous:
+        gone = next(iter(previous))
+        new = [(url, digest) for url, digest in new if url != gone]
+        memo["documents"] = count - 1
+    elif damage == "a document moved" and count > 2:
+        new[0], new[1] = new[1], new[0]
+    changes = DocumentChanges(previous, stored)
+    assert _changed_documents(new, changes, memo) == _changed_as_it_was(new, changes, memo)
+
+
+def test_urls_are_in_code_point_order_unless_one_holds_an_astral_character():
+    # JavaScript orders UTF-16 units: an astral character's surrogates sort before U+E000-U+FFFF.
+    from sitegen.outputs.search.writer import in_code_point_order
+
+    assert in_code_point_order([]) and in_code_point_order(["ar/a-1.html", "ar/b-2.html"])
+    assert in_code_point_order(["ar/حمص-1.html", "ar/\uffee.html", "ar/é.html"])
+    assert not in_code_point_order(["ar/a-1.html", "ar/\U0001f600.html"])
+    assert not in_code_point_order(iter(["ar/\U00010400.html"]))

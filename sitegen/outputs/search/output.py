@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ...config import SiteConfig
@@ -50,7 +50,17 @@ class SearchIndex(Output):
 
 def _state(sequence: list[tuple[str, str]]) -> str:
     """The key of an index of these documents, in this order."""
-    return hash_bytes("search index", str(INDEX_VERSION), hash_columns([url for url, _ in sequence], [digest for _, digest in sequence]))
+    urls, digests = _columns(sequence)
+    return _state_of(urls, digests)
+
+
+def _columns(sequence: list[tuple[str, str]]) -> tuple[Sequence[str], Sequence[str]]:
+    """The URLs and the digests of ``sequence``, apart (made in C)."""
+    return tuple(zip(*sequence)) or ((), ())  # type: ignore[return-value]
+
+
+def _state_of(urls: Sequence[str], digests: Sequence[str]) -> str:
+    return hash_bytes("search index", str(INDEX_VERSION), hash_columns(urls, digests))
 
 
 def _make(view: SiteView, sequence: list[tuple[str, str]], state: str, memo) -> Made | Split:
@@ -149,12 +159,40 @@ def _changed_documents(sequence: list[tuple[str, str]], changes: DocumentChanges
     old_count = len(sequence) - len(added)
     if old_count != memo.get("documents") or {url for url, _ in sequence[old_count:]} != set(added):
         return None
-    before = [(url, previous[url][0] if url in previous else digest) for url, digest in sequence[:old_count]]
-    if _state(before) != memo.get("state"):
+    urls, digests = _columns(sequence)
+    ids = _ids_of(previous, urls, old_count)
+    if ids is None:
+        return None  # a document replaced is not among those the previous index held
+    before = list(digests[:old_count])
+    for url, doc_id in ids.items():
+        before[doc_id] = previous[url][0]
+    if _state_of(urls[:old_count], before) != memo.get("state"):
         return None  # not the documents the previous index was made of, or not in that order
-    found = [(doc_id, url, previous[url][1]) for doc_id, (url, digest) in enumerate(sequence[:old_count])
-             if url in previous and previous[url][0] != digest]
-    return found + [(doc_id, url, None) for doc_id, (url, _) in enumerate(sequence[old_count:], old_count)]
+    found = sorted((doc_id, url, previous[url][1]) for url, doc_id in ids.items() if previous[url][0] != digests[doc_id])
+    return found + [(doc_id, url, None) for doc_id, url in enumerate(urls[old_count:], old_count)]
+
+
+# Past this many documents replaced, their ids are found from a dict of every URL's rather
+# than each looked for along the URLs (in C, about 1 ms each at 50,000 documents).
+_LOOKED_FOR_ALONE = 16
+
+
+def _ids_of(urls_wanted: Iterable[str], urls: Sequence[str], count: int) -> dict[str, int] | None:
+    """The id of each of ``urls_wanted`` among the first ``count`` of ``urls`` (the previous
+    index's documents, whose ids stand); None if one is not there. Found without a step a
+    document in Python: a one-change build replaces the few documents of one file, and going
+    over every document for them cost 17 ms at 50,000 documents."""
+    wanted = list(urls_wanted)
+    if len(wanted) > _LOOKED_FOR_ALONE:
+        ids = dict(zip(urls[:count], range(count)))
+        return {url: ids[url] for url in wanted} if all(url in ids for url in wanted) else None
+    found = {}
+    for url in wanted:
+        try:
+            found[url] = urls.index(url, 0, count)
+        except ValueError:
+            return None
+    return found
 
 
 def document_url(segment: Segment, config: SiteConfig) -> str:

@@ -101,8 +101,9 @@ def rank_key(url: str, day: int) -> tuple:
 def in_code_point_order(urls: Iterable[str]) -> bool:
     """Whether JavaScript orders these URLs as their code points order them (as Python and
     sqlite compare text): unless one holds an astral character, which UTF-16 orders before
-    U+E000-U+FFFF."""
-    return not _ASTRAL_RE.search("".join(urls))
+    U+E000-U+FFFF. (URLs of ASCII slugs, as most are, are told so at once.)"""
+    joined = "".join(urls)
+    return joined.isascii() or not _ASTRAL_RE.search(joined)
 
 
 def sort_in_id_order(rows: list) -> None:
