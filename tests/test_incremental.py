@@ -1121,8 +1121,10 @@ def _engine_after(previous: dict[str, str], manifest: dict[str, str], zip_digest
 
     from sitegen.core.urls import ARCHIVE
     from sitegen.outputs.site_zip import site_files
+    from sitegen.pipeline.making import stock_key
 
-    engine = SimpleNamespace(previous_manifest=previous, manifest=dict(manifest), stock=site_files(manifest, frozenset(path for path, _ in previous.items() ^ manifest.items())))
+    key = stock_key(SimpleNamespace(records={}), SimpleNamespace(artifact_files=lambda: dict(manifest)))  # every file an artifact's
+    engine = SimpleNamespace(previous_manifest=previous, manifest=dict(manifest), stock=site_files(manifest, frozenset(path for path, _ in previous.items() ^ manifest.items()), key))
     if zip_digest is not None:
         engine.manifest[ARCHIVE] = zip_digest
     return engine

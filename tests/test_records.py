@@ -17,7 +17,7 @@ from sitegen.media.records import PhotoRecord, Variant
 from sitegen.pages.listing import HELD_DAY, HELD_TEXTS, TEXT_FIELDS, Listing, ListingFields, order_files
 from sitegen.pipeline.cache import BuildCache, CacheDamaged, allow_list
 from sitegen.pipeline.drafts import Slot
-from sitegen.pipeline.files import FileOutcome, SlugClaim
+from sitegen.pipeline.files import PAGES_KEYED, FileOutcome, SlugClaim, pages_digest
 from sitegen.pipeline.making import RECORD_TYPES, units_to_translate
 from sitegen.pipeline.photos import PhotoUse
 from sitegen.pipeline.records import BUILD_ONLY, COUNTED_ONLY, record_from_stored, stored_record
@@ -104,7 +104,7 @@ def test_every_field_of_a_record_is_read_back_or_kept_by_the_build_alone(tmp_pat
     # A field added to FileOutcome but not to the stored layout would be missing from the
     # records read back (or, with a default, silently take it): this names it.
     read = _read_back(stored_record(_record()), tmp_path)
-    assert set(vars(read)) == {f.name for f in fields(FileOutcome)}
+    assert set(vars(read)) == {f.name for f in fields(FileOutcome)} | {PAGES_KEYED}, "every field, and the pages' key as stored"
     assert all(not getattr(read, name) for name in BUILD_ONLY + COUNTED_ONLY)
 
 
@@ -217,13 +217,15 @@ def _damaged(kind: str) -> object:
         values[7] = (("wحمص", "s:أخبار"), ())
     elif kind == "features not a tuple":
         values[7] = "wحمص"
+    elif kind == "a pages' key not a text":
+        values[14] = ("a", "b")
     return tuple(values)
 
 
 @pytest.mark.parametrize("kind", ["another layout", "a field short", "not a tuple", "pages not a dict", "a listing a field short",
                                   "a listing's text not bytes", "a listing's texts of three parts", "a day past any calendar", "a day before any calendar", "a day not a number", "a slot of four numbers", "a slug claim of one text",
                                   "a count of units not a number", "a count of units below zero", "features of the previous layout",
-                                  "features not a tuple"])
+                                  "features not a tuple", "a pages' key not a text"])
 def test_a_damaged_record_is_refused_as_damage_not_a_crash(kind: str, tmp_path: Path) -> None:
     with pytest.raises(CacheDamaged, match="file record"):
         _read_back(_damaged(kind), tmp_path)
@@ -287,3 +289,24 @@ def test_damaged_slug_claims_are_damage_when_looked_at(packed: str, tmp_path: Pa
     read = _read_back(tuple(values), tmp_path)  # read: the claims are one text until looked at
     with pytest.raises(CacheDamaged, match="slug claims"):
         list(read.slugs)
+
+
+def test_a_files_pages_key_is_hashed_once_for_the_pages_it_was_made_of(tmp_path: Path, monkeypatch) -> None:
+    # The site's stock is keyed by each file's pages key: a record read back brings the key it
+    # was stored with; a record amended keeps it only with the very same pages.
+    import sitegen.pipeline.files as files_module
+
+    hashed: list[dict] = []
+    digest = files_module.pages_digest
+    monkeypatch.setattr(files_module, "pages_digest", lambda pages: hashed.append(pages) or digest(pages))
+    made = _record()
+    assert made.pages_key() == pages_digest(made.pages) and len(hashed) == 1
+    assert made.pages_key() == pages_digest(made.pages) and len(hashed) == 1, "kept"
+    stored = stored_record(made)
+    read = _read_back(stored, tmp_path)
+    assert read.pages_key() == made.pages_key() and len(hashed) == 1, "read back, not hashed again"
+    assert read.amended(key="other").pages_key() == made.pages_key() and len(hashed) == 1
+    other = read.amended(pages={**read.pages, "ar/homs-1.html": "z" * 32})
+    assert other.pages_key() == pages_digest(other.pages) != made.pages_key() and len(hashed) == 2
+    assert replace(read, pages=dict(read.pages)).pages_key() == made.pages_key() and len(hashed) == 3
+    assert pages_digest({"b": "1", "a": "2"}) == pages_digest({"a": "2", "b": "1"}) != pages_digest({"a": "1", "b": "2"})

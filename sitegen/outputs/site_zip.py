@@ -18,7 +18,7 @@ from pathlib import Path
 from ..config import SiteConfig
 from ..core import urls
 from ..core.diagnostics import warning
-from ..core.hashing import hash_bytes, hash_columns
+from ..core.hashing import hash_bytes
 from ..pages.figures import archived_file
 from .archive import (
     ArchiveTooLarge,
@@ -44,10 +44,11 @@ class SiteFiles:
     changed: frozenset[str]  # paths whose file differs from the previous build's: changed, added or removed
 
 
-def site_files(manifest: Mapping[str, str], changed: frozenset[str]) -> SiteFiles:
-    """``changed``: the paths whose file differs from the previous build's (or may)."""
-    paths = sorted(manifest)  # strings sort faster than (path, digest) pairs
-    return SiteFiles(paths, hash_columns(paths, map(manifest.__getitem__, paths)), changed)
+def site_files(manifest: Mapping[str, str], changed: frozenset[str], key: str) -> SiteFiles:
+    """``changed``: the paths whose file differs from the previous build's (or may); ``key``:
+    every path of ``manifest`` with its digest, hashed (pipeline/making.stock_key: by the
+    parts the site is made of, each hashed where it is made)."""
+    return SiteFiles(sorted(manifest), key, changed)
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,10 @@ class SiteZip(Output):
         if not view.config.offline_archive:
             return []
         names, key = finished.files.paths, finished.files.key
-        if finished.left_out:  # photos the zip does not carry: a key of what it does
-            manifest = finished.manifest
-            names = list(filterfalse(finished.left_out.__contains__, names))
-            key = hash_columns(names, map(manifest.__getitem__, names))
+        left_out = finished.left_out.intersection(finished.manifest)
+        if left_out:  # photos the zip does not carry: a key of what it does
+            names = list(filterfalse(left_out.__contains__, names))
+            key = hash_bytes(key, "\0".join(sorted(left_out)))
         return [Artifact(urls.ARCHIVE, key, lambda memo: _make(view, finished, names, key, memo))]
 
 

@@ -20,7 +20,7 @@ from ..config import SiteConfig
 from ..content.segment import build_segments
 from ..content.sources import decode_source, read_source_bytes
 from ..core.diagnostics import Problem, display_path, has_errors
-from ..core.hashing import hash_bytes
+from ..core.hashing import hash_bytes, hash_columns
 from ..outputs.archive import StoredMember
 from ..outputs.search.keywords import document_keywords, keywords
 from ..outputs.search.output import document_url, packed_document
@@ -120,6 +120,18 @@ class FileOutcome:
     def failed(self) -> bool:
         return has_errors(self.problems)
 
+    def pages_key(self) -> str:
+        """Every page of the file with its digest, hashed: what the site's stock is keyed by
+        (making.stock_key). Kept beside the very pages it hashes (``_pages_keyed``: set by
+        records.py for a record read back), so that a record read back, or amended with the
+        same pages, is not hashed again; a record holding other pages is."""
+        keyed = self.__dict__.get(PAGES_KEYED)
+        if keyed is not None and keyed[0] is self.pages:
+            return keyed[1]
+        key = pages_digest(self.pages)
+        self.__dict__[PAGES_KEYED] = (self.pages, key)  # a cache of a field's hash, not a field
+        return key
+
     def amended(self, **changes) -> FileOutcome:
         """A copy with ``changes``: what ``dataclasses.replace`` makes, without its pass over
         every field (10 µs a record; a full build amends each file's three times)."""
@@ -131,6 +143,13 @@ class FileOutcome:
 
 
 _OUTCOME_FIELDS = frozenset(FileOutcome.__dataclass_fields__)
+PAGES_KEYED = "_pages_keyed"  # (pages, their key): FileOutcome.pages_key
+
+
+def pages_digest(pages: Mapping[str, str]) -> str:
+    """``pages`` (path -> digest), hashed in path order."""
+    paths = sorted(pages)
+    return hash_columns(paths, map(pages.__getitem__, paths))
 _NEW = object.__new__
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..config import SiteConfig
 from ..core.collector import collector_paused
 from ..core.diagnostics import Problem, Severity, has_errors
+from ..core.hashing import hash_bytes, hash_columns
 from ..media.records import PhotoRecord, Variant
 from ..outputs.archive import StoredMember, ZipLayout, remove_packs
 from ..outputs.base import Output, SiteView
@@ -247,9 +248,23 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     earlier, now = _entries_that_may_differ(engine, files)
     kept = set(engine.manifest)
     remove_strays(view.staging, staging.present(earlier, kept), kept)
-    engine.stock = site_files(engine.manifest, frozenset(path for path, _ in earlier.items() ^ now.items()))
+    engine.stock = site_files(engine.manifest, frozenset(path for path, _ in earlier.items() ^ now.items()), stock_key(files, engine))
     result.problems += engine.problems
     return engine
+
+
+def stock_key(files: FileResults, engine: Engine) -> str:
+    """Every file of the site with its digest, hashed: each source file's pages by their own
+    key (``FileOutcome.pages_key``: hashed where the file is made, and kept with its record),
+    in the files' order, then the artifacts' files. The site's manifest is exactly these
+    (two owners of a path stop a build), so the key changes wherever a file does; hashing
+    the manifest's 163,000 paths and digests at 50,000 segments cost a one-change build 60 ms.
+    The same files give the same key, however the build that made them came by them."""
+    records = files.records
+    rels = sorted(records)
+    artifacts = engine.artifact_files()
+    paths = sorted(artifacts)
+    return hash_bytes(str(len(rels)), "\0".join(rels), "\0".join([records[rel].pages_key() for rel in rels]), hash_columns(paths, map(artifacts.__getitem__, paths)))
 
 
 def make_archive(view: SiteView, files: FileResults, engine: Engine, result: BuildResult, staging: StagingCopy) -> None:

@@ -31,13 +31,13 @@ from ..core.packed import PackedMapping
 from ..pages.listing import HELD_DAY, HELD_FIELDS, HELD_TEXTS, Listing, packed_texts_fit
 from .cache import CacheDamaged
 from .drafts import StoredSlots, pack_slots
-from .files import FileOutcome, SlugClaim
+from .files import PAGES_KEYED, FileOutcome, SlugClaim
 
 # Bumped when the layout below changes: a record of another layout is a damaged one (the
 # build then starts again without the cache, as it does for any damage). 6: each listing's
 # features one text (pages/related.related_features); 7: a listing kept as the tuple it is;
-# 8: the slug claims one text (StoredClaims).
-LAYOUT = 8
+# 8: the slug claims one text (StoredClaims); 9: the pages' key (FileOutcome.pages_key).
+LAYOUT = 9
 
 # Never stored (see the module's docstring): a record read back has them empty.
 BUILD_ONLY = ("drafts", "zip_members", "search_entries", "kept_documents")
@@ -71,15 +71,18 @@ def stored_record(record: FileOutcome) -> tuple:
         record.without_companion,
         record.key,
         pack_keys(record.made_of),
+        record.pages_key(),
     )
 
 
 def record_from_stored(values: Any) -> FileOutcome:
     """The record ``stored_record`` kept; :class:`CacheDamaged` if it is not one."""
     try:
-        layout, rel, problems, listings, slugs, pages, slots, features, photos, lacking, cached_units, without_companion, key, made_of = values
+        layout, rel, problems, listings, slugs, pages, slots, features, photos, lacking, cached_units, without_companion, key, made_of, pages_key = values
         if layout != LAYOUT or type(pages) is not dict or type(slots) is not str or type(made_of) is not str or type(lacking) is not int or lacking < 0:
             raise ValueError("not a record of this layout")
+        if type(pages_key) is not str:
+            raise ValueError("the pages' key not a text")
         if type(features) is not tuple:
             raise ValueError("features not a tuple")
         "".join(features)  # TypeError unless each listing's features are one text (the quickest check)
@@ -104,6 +107,7 @@ def record_from_stored(values: Any) -> FileOutcome:
             made_of=StoredKeys(made_of),
             kept_documents=(),
         )
+        record.__dict__[PAGES_KEYED] = (pages, pages_key)  # as the build that stored it hashed them
         return record
     except (TypeError, ValueError, OverflowError) as exc:
         raise CacheDamaged(f"the build cache holds a file record it cannot read ({exc})") from None
