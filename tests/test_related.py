@@ -543,7 +543,7 @@ def test_the_places_listing_a_story_are_found_in_the_packed_ranking_as_by_a_look
 
     lists, shown = case
     ranked = [tuple(other for other in others if other != position) for position, others in enumerate(lists)]
-    related = Related((), {}, bytes(_pack(ranked)))
+    related = Related((), bytes(_pack(ranked)))
     assert [related.others(position) for position in range(len(ranked))] == ranked
     assert related.listing_any(set(shown)) == {position for position, others in enumerate(ranked) if set(others) & shown}
 
@@ -558,6 +558,27 @@ def test_the_places_listing_any_of_some_places_are_found_alike_for_few_and_for_m
     from sitegen.pages import related
 
     ranked = [tuple(o for o in rng.sample(range(count), rng.randint(0, min(count, related.RANKED))) if o != p) for p in range(count)]
-    ranking = related.Related(order=(), positions={}, packed=bytes(related._pack(ranked)))
+    ranking = related.Related(order=(), packed=bytes(related._pack(ranked)))
     shown = set(rng.sample(range(count), min(wanted, count)))
     assert ranking.listing_any(shown) == {p for p in range(count) for o in ranked[p] if o in shown}
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_a_segments_place_is_found_among_its_files_segments_as_a_dict_of_every_place_finds_it(seed: int) -> None:
+    # Related.position looks for a segment among its file's (together in the site's order,
+    # numbers ascending, some missing: drafts), where a dict of every segment's place was made.
+    from sitegen.pages.listing import order_files
+    from sitegen.pages.related import Related
+
+    rng = random.Random(seed)
+    files = []
+    for n in range(rng.choice([0, 1, 3, 40])):
+        numbers = sorted(rng.sample(range(1, 30), rng.randint(1, 6)))
+        day = rng.choice([None, 100, 200, 300])
+        files.append((f"f{n:02}.txt", tuple(_listing(f"f{n:02}.txt", number, day) for number in numbers)))
+    order = [listing for article in order_files(files) for listing in article.segments]
+    related = Related(order, b"")
+    places = {(listing.source_rel, listing.number): at for at, listing in enumerate(order)}
+    asked = list(places) + [(rel, number) for rel, _ in files[:3] for number in (0, 30, 7)] + [("absent.txt", 1), ("f0.txt", 1)]
+    for key in asked:
+        assert related.position(key) == places.get(key), key

@@ -91,8 +91,28 @@ class Related:
     made for the others."""
 
     order: Sequence[Listing]  # the site's order
-    positions: dict[Key, int]  # each segment's place in it
     packed: bytes | bytearray  # of each place, the places of its related segments, best first (_pack)
+
+    def position(self, key: Key) -> int | None:
+        """The place of the segment ``key`` (its file and number) in the site's order, or None.
+        A file's segments lie together there, their numbers ascending: found among them by
+        halving. (A dict of every segment's place cost a one-change build 20-30 ms at 50,000
+        segments, for the few places it looks up.)"""
+        rel, number = key
+        first, last = self._files
+        start = first.get(rel)
+        if start is None:
+            return None
+        end = last[rel]
+        at = bisect.bisect_left(self.order, number, start, end, key=_NUMBER)
+        return at if at < end and self.order[at].number == number else None
+
+    @cached_property
+    def _files(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Where each file's segments begin in the order, and where they end (made in C)."""
+        files = list(map(listing_file, self.order))
+        total = len(files)
+        return dict(zip(reversed(files), range(total - 1, -1, -1))), dict(zip(files, range(1, total + 1)))
 
     def others(self, position: int) -> tuple[int, ...]:
         """The places of the segment at ``position``'s related segments, best first."""
@@ -100,7 +120,7 @@ class Related:
 
     def shown(self, key: Key, english: bool) -> tuple[Listing, ...]:
         """What the segment's page in one edition lists: the English edition only segments with an English page."""
-        position = self.positions.get(key)
+        position = self.position(key)
         found = [self.order[other] for other in self.others(position)] if position is not None else []
         if english:
             found = [listing for listing in found if listing.in_english]
@@ -221,7 +241,7 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
         # No segment's features changed, none added (most edits of a paragraph): nothing is
         # ranked again, no feature's members are listed (13 ms at 10,000 segments), and the
         # ranking stands as it was read: the very one read, which the build need not store again.
-        return _standing(order, keys, previous)
+        return _standing(order, previous)
     before = previous.features_before(added) if added is not None else None
     if before is not None:
         # New stories before all the others shift every position by as many: the distances
@@ -237,7 +257,7 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
         ranked, reranked = _pack(_rank_all(_all_members(joined), files, total)), None
     ranked = bytes(ranked)
     ranking = Ranking("\0".join(files), numbers, features_text, ranked)
-    return Ranked(_related(order, keys, ranked), ranking, reranked)
+    return Ranked(Related(order, ranked), ranking, reranked)
 
 
 def ranking_as_it_stands(articles: Sequence[Article], previous: Ranking) -> Ranked | None:
@@ -249,16 +269,12 @@ def ranking_as_it_stands(articles: Sequence[Article], previous: Ranking) -> Rank
     order = [listing for article in articles for listing in article.segments]
     if not isinstance(previous, Ranking) or previous.total() != len(order):
         return None
-    return _standing(order, tuple(map(listing_key, order)), previous)
+    return _standing(order, previous)
 
 
-def _standing(order: Sequence[Listing], keys: Sequence[Key], previous: Ranking) -> Ranked:
-    """``previous``, the very one read, as the ranking of ``order`` (keyed ``keys``): nothing ranked again."""
-    return Ranked(_related(order, keys, previous.ranked), previous, frozenset())
-
-
-def _related(order: Sequence[Listing], keys: Sequence[Key], packed: bytes | bytearray) -> Related:
-    return Related(order, dict(zip(keys, range(len(order)))), packed)
+def _standing(order: Sequence[Listing], previous: Ranking) -> Ranked:
+    """``previous``, the very one read, as the ranking of ``order``: nothing ranked again."""
+    return Ranked(Related(order, previous.ranked), previous, frozenset())
 
 
 def _shifted(packed: bytes, added: int) -> bytearray:

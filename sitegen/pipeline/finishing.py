@@ -140,11 +140,11 @@ def _pages_to_key(config: SiteConfig, files: FileResults, ranked: Ranked) -> set
     if ranked.reranked is None:
         return None
     related = ranked.related
-    order, positions = related.order, related.positions
+    order, position = related.order, related.position
     remade = {rel: _stories_made_again(config, files.records[rel]) for rel in files.outcomes}
     wanted = {rel for rel in remade if files.records[rel].drafts}
     wanted.update(order[position].source_rel for position in ranked.reranked)
-    shown_again = {positions[rel, number] for rel, numbers in remade.items() for number in numbers if (rel, number) in positions}
+    shown_again = {at for rel, numbers in remade.items() for number in numbers if (at := position((rel, number))) is not None}
     wanted.update(order[position].source_rel for position in related.listing_any(shown_again))
     return wanted
 
