@@ -143,6 +143,7 @@ class FileOutcome:
 
 
 _OUTCOME_FIELDS = frozenset(FileOutcome.__dataclass_fields__)
+_NEW = object.__new__
 PAGES_KEYED = "_pages_keyed"  # (pages, their key): FileOutcome.pages_key
 
 
@@ -150,7 +151,6 @@ def pages_digest(pages: Mapping[str, str]) -> str:
     """``pages`` (path -> digest), hashed in path order."""
     paths = sorted(pages)
     return hash_columns(paths, map(pages.__getitem__, paths))
-_NEW = object.__new__
 
 
 @dataclass(frozen=True)
