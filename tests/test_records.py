@@ -17,7 +17,8 @@ from sitegen.media.records import PhotoRecord, Variant
 from sitegen.pages.listing import HELD_DAY, HELD_TEXTS, TEXT_FIELDS, Listing, ListingFields, order_files
 from sitegen.pipeline.cache import BuildCache, CacheDamaged, allow_list
 from sitegen.pipeline.drafts import Slot
-from sitegen.pipeline.files import PAGES_KEYED, FileOutcome, SlugClaim, pages_digest
+from sitegen.core.hashing import hash_mapping as pages_digest
+from sitegen.pipeline.files import PAGES_KEYED, FileOutcome, SlugClaim
 from sitegen.pipeline.making import RECORD_TYPES, units_to_translate
 from sitegen.pipeline.photos import PhotoUse
 from sitegen.pipeline.records import BUILD_ONLY, COUNTED_ONLY, record_from_stored, stored_record
@@ -81,6 +82,13 @@ def test_a_record_reads_back_equal_to_the_one_made_but_for_the_units_kept_apart(
     assert [listing.digest for listing in read.listings] == [listing.digest for listing in made.listings]
     assert type(read.slugs[0]) is SlugClaim and type(read.slots["ar/homs-1.html"]) is Slot
     assert read.listings[0].date == date(2012, 2, 24) and read.listings[1].date is None
+
+
+def _read_back_with(field: int, value: object, tmp_path: Path) -> FileOutcome:
+    """The record stored with one of its stored values replaced, read back."""
+    values = list(stored_record(_record()))
+    values[field] = value
+    return _read_back(tuple(values), tmp_path)
 
 
 def test_an_amended_record_is_what_replace_makes_and_names_only_its_fields(tmp_path: Path) -> None:
@@ -248,9 +256,7 @@ def test_a_records_slots_are_made_only_when_a_build_looks_at_them(tmp_path: Path
 
 @pytest.mark.parametrize("packed", ["ar/homs-1.html\x00120\x0044", "ar/homs-1.html\x00a lot\x0044\x00key", "ar/homs-1.html\x00-5\x0044\x00key", "\x00"])
 def test_damaged_slots_are_damage_when_looked_at(packed: str, tmp_path: Path) -> None:
-    values = list(stored_record(_record()))
-    values[6] = packed
-    read = _read_back(tuple(values), tmp_path)  # read: the slots are one text until looked at
+    read = _read_back_with(6, packed, tmp_path)  # read: the slots are one text until looked at
     with pytest.raises(CacheDamaged, match="slot"):
         read.slots.get("ar/homs-1.html")
 
@@ -284,9 +290,7 @@ def test_slug_claims_that_would_not_read_back_as_one_text_are_kept_as_tuples(tmp
 
 @pytest.mark.parametrize("packed", ["homs-1\x00content/a.txt:1 (segment 1)\x00content/a.txt", "homs-1\x00w\x00p\x00one", "homs-1\x00w\x00p\x00-3", "\x00"])
 def test_damaged_slug_claims_are_damage_when_looked_at(packed: str, tmp_path: Path) -> None:
-    values = list(stored_record(_record()))
-    values[4] = packed
-    read = _read_back(tuple(values), tmp_path)  # read: the claims are one text until looked at
+    read = _read_back_with(4, packed, tmp_path)  # read: the claims are one text until looked at
     with pytest.raises(CacheDamaged, match="slug claims"):
         list(read.slugs)
 
@@ -297,8 +301,8 @@ def test_a_files_pages_key_is_hashed_once_for_the_pages_it_was_made_of(tmp_path:
     import sitegen.pipeline.files as files_module
 
     hashed: list[dict] = []
-    digest = files_module.pages_digest
-    monkeypatch.setattr(files_module, "pages_digest", lambda pages: hashed.append(pages) or digest(pages))
+    digest = files_module.hash_mapping
+    monkeypatch.setattr(files_module, "hash_mapping", lambda pages: hashed.append(pages) or digest(pages))
     made = _record()
     assert made.pages_key() == pages_digest(made.pages) and len(hashed) == 1
     assert made.pages_key() == pages_digest(made.pages) and len(hashed) == 1, "kept"

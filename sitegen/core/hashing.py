@@ -6,7 +6,7 @@ import hashlib
 import io
 import os
 import pickle
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 # SHA-256, cut to 128 bits: on processors with SHA instructions (x86 since 2017-2019, ARMv8)
@@ -40,6 +40,12 @@ def hash_columns(names: Sequence[str], values: Iterable[str]) -> str:
     way. Names and values never hold NUL, the separator; the count tells no pairs from one
     pair of empty texts."""
     return hash_bytes(str(len(names)), "\x00".join(names), "\x00".join(values))
+
+
+def hash_mapping(mapping: Mapping[str, str]) -> str:
+    """:func:`hash_columns` of a mapping of texts (paths and digests), in key order."""
+    names = sorted(mapping)
+    return hash_columns(names, map(mapping.__getitem__, names))
 
 
 def value_bytes(value: object) -> bytes:

@@ -20,7 +20,7 @@ from ..config import SiteConfig
 from ..content.segment import build_segments
 from ..content.sources import decode_source, read_source_bytes
 from ..core.diagnostics import Problem, display_path, has_errors
-from ..core.hashing import hash_bytes, hash_columns
+from ..core.hashing import hash_bytes, hash_mapping
 from ..outputs.archive import StoredMember
 from ..outputs.search.keywords import document_keywords, keywords
 from ..outputs.search.output import document_url, packed_document
@@ -128,7 +128,7 @@ class FileOutcome:
         keyed = self.__dict__.get(PAGES_KEYED)
         if keyed is not None and keyed[0] is self.pages:
             return keyed[1]
-        key = pages_digest(self.pages)
+        key = hash_mapping(self.pages)
         self.__dict__[PAGES_KEYED] = (self.pages, key)  # a cache of a field's hash, not a field
         return key
 
@@ -145,12 +145,6 @@ class FileOutcome:
 _OUTCOME_FIELDS = frozenset(FileOutcome.__dataclass_fields__)
 _NEW = object.__new__
 PAGES_KEYED = "_pages_keyed"  # (pages, their key): FileOutcome.pages_key
-
-
-def pages_digest(pages: Mapping[str, str]) -> str:
-    """``pages`` (path -> digest), hashed in path order."""
-    paths = sorted(pages)
-    return hash_columns(paths, map(pages.__getitem__, paths))
 
 
 @dataclass(frozen=True)

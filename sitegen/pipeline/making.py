@@ -16,7 +16,7 @@ from pathlib import Path
 from ..config import SiteConfig
 from ..core.collector import collector_paused
 from ..core.diagnostics import Problem, Severity, has_errors
-from ..core.hashing import hash_bytes, hash_columns
+from ..core.hashing import hash_bytes, hash_mapping
 from ..media.records import PhotoRecord, Variant
 from ..outputs.archive import StoredMember, ZipLayout, remove_packs
 from ..outputs.base import Output, SiteView
@@ -262,9 +262,7 @@ def stock_key(files: FileResults, engine: Engine) -> str:
     The same files give the same key, however the build that made them came by them."""
     records = files.records
     rels = sorted(records)
-    artifacts = engine.artifact_files()
-    paths = sorted(artifacts)
-    return hash_bytes(str(len(rels)), "\0".join(rels), "\0".join([records[rel].pages_key() for rel in rels]), hash_columns(paths, map(artifacts.__getitem__, paths)))
+    return hash_bytes(str(len(rels)), "\0".join(rels), "\0".join([records[rel].pages_key() for rel in rels]), hash_mapping(engine.artifact_files()))
 
 
 def make_archive(view: SiteView, files: FileResults, engine: Engine, result: BuildResult, staging: StagingCopy) -> None:

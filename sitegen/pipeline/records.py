@@ -22,12 +22,12 @@ own table, and the rest dies with the build.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from itertools import chain
 from typing import Any
 
-from ..core.packed import PackedMapping
+from ..core.packed import PackedMapping, PackedSequence
 from ..pages.listing import HELD_DAY, HELD_FIELDS, HELD_TEXTS, Listing, packed_texts_fit
 from .cache import CacheDamaged
 from .drafts import StoredSlots, pack_slots
@@ -132,7 +132,7 @@ def _slug_claim(values: tuple) -> SlugClaim:
     return tuple.__new__(SlugClaim, values)
 
 
-class StoredClaims(Sequence[SlugClaim]):
+class StoredClaims(PackedSequence[SlugClaim]):
     """A record's slug claims as the cache keeps them: one text, made into claims at the first
     look. A build looks at those of the files it made again (and at every file's only where a
     file claims a slug it did not before: site.file_problems); making 50,000 of them, four
@@ -140,41 +140,10 @@ class StoredClaims(Sequence[SlugClaim]):
     look if the text is not what :func:`pack_claims` writes. Equal to the claims it holds,
     as a tuple of them."""
 
-    __slots__ = ("_packed", "_claims")
+    __slots__ = ()
 
-    def __init__(self, packed: str):
-        self._packed = packed
-        self._claims: tuple[SlugClaim, ...] | None = None
-
-    @property
-    def _read(self) -> tuple[SlugClaim, ...]:
-        if self._claims is None:
-            self._claims = _unpack_claims(self._packed)
-        return self._claims
-
-    def as_read(self) -> str | None:
-        """The text as read, if nothing looked into it (it is stored again as it was)."""
-        return self._packed if self._claims is None else None
-
-    def __getitem__(self, index):  # type: ignore[override]
-        return self._read[index]
-
-    def __len__(self) -> int:
-        return len(self._read)
-
-    def __iter__(self) -> Iterator[SlugClaim]:
-        return iter(self._read)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, StoredClaims):
-            other = other._read
-        return self._read == other if isinstance(other, tuple) else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._read)
-
-    def __repr__(self) -> str:
-        return repr(self._read)
+    def _unpack(self, packed: str) -> tuple[SlugClaim, ...]:
+        return _unpack_claims(packed)
 
 
 def pack_claims(claims: Sequence[SlugClaim]) -> str | tuple:

@@ -24,7 +24,7 @@ from ...translation.companions import Companion
 from ..base import Artifact, DocumentChanges, Job, Made, Output, SiteView, Split
 from .analyser import IndexedDocument, SearchDocument, analyse_document
 from .patch import Change, patch_layout
-from .writer import INDEX_VERSION, IndexStats, Inversion, day_number, invert, lay_out
+from .writer import INDEX_VERSION, SHARD_DIR, IndexStats, Inversion, day_number, invert, lay_out
 
 # Patching reads a previous file per changed shard and chunk: past this share of the
 # documents changed, laying the index out again is as quick.
@@ -124,15 +124,14 @@ def _all_present(staging: Path, paths: Iterable[str]) -> bool:
     ``_INDEX_PATH``), told from one listing of its search folder: at 50,000 segments it
     holds 6,847 files, each looked up alone in 18 ms against 4."""
     try:
-        listed = set(os.listdir(os.path.join(staging, _FOLDER)))
+        listed = set(os.listdir(os.path.join(staging, SHARD_DIR)))
     except OSError:  # gone, or not a folder: none of its files is there
         listed = set()
     root = os.fspath(staging)
     return all(path[_IN_FOLDER:] in listed if path.startswith(_FOLDER_PREFIX) else os.path.lexists(f"{root}/{path}") for path in paths)
 
 
-_FOLDER = "search"
-_FOLDER_PREFIX = _FOLDER + "/"
+_FOLDER_PREFIX = SHARD_DIR + "/"
 _IN_FOLDER = len(_FOLDER_PREFIX)
 _INDEX_PATH = re.compile(r"search-index\.js|search/(t[0-9a-f]{16}|d[0-9]{1,9})\.js")
 
