@@ -36,7 +36,7 @@ def test_a_new_cache_and_one_of_an_older_layout_are_made_with_large_pages(tmp_pa
     assert _page_size(old) == 4096 != PAGE_SIZE
     for path in (tmp_path / "new.sqlite", old):
         with closing(BuildCache.open(path)) as cache:
-            cache.replace_files({"b.txt": ("key", ("record",))}, [])
+            cache.replace_files({"b.txt": ("key", ("record",), b"")}, [])
             assert cache.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             assert cache.recorded_keys(["a.txt", "b.txt"]) == {"b.txt": "key"}  # the old rows are gone
         assert _page_size(path) == PAGE_SIZE
@@ -52,7 +52,7 @@ def test_only_a_new_cache_file_is_written_without_syncing(tmp_path: Path) -> Non
     path = tmp_path / "build.sqlite"
     with closing(BuildCache.open(path)) as cache:
         assert cache.db.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
-        cache.replace_files({"a.txt": ("key", ("record",))}, [])
+        cache.replace_files({"a.txt": ("key", ("record",), b"")}, [])
     with closing(BuildCache.open(path)) as cache:
         assert cache.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         assert cache.recorded_keys(["a.txt"]) == {"a.txt": "key"}
@@ -153,7 +153,7 @@ def test_a_value_dumps_to_the_same_bytes_whichever_of_its_parts_are_one_object()
 
 def _cache_of(path: Path, n: int) -> BuildCache:
     cache = BuildCache.open(path)
-    cache.replace_files({f"f{i:03}.txt": (f"key{i}", ("record", i)) for i in range(n)}, [])
+    cache.replace_files({f"f{i:03}.txt": (f"key{i}", ("record", i), b"") for i in range(n)}, [])
     return cache
 
 
@@ -162,7 +162,7 @@ def test_records_read_ahead_are_not_read_again_and_the_rest_are(tmp_path: Path) 
     try:
         reads = []
 
-        def read(value):
+        def read(value, _texts):
             reads.append(value[1])
             return value[1]
 
@@ -182,19 +182,19 @@ def test_records_read_ahead_are_not_read_again_and_the_rest_are(tmp_path: Path) 
 
 def test_a_change_to_the_records_forgets_those_read_ahead(tmp_path: Path) -> None:
     changes = {
-        "replace_files": lambda cache: cache.replace_files({"f003.txt": ("new key", ("record", 103))}, ["f004.txt"]),
-        "update_records": lambda cache: cache.update_records({"f003.txt": ("record", 103)}),
+        "replace_files": lambda cache: cache.replace_files({"f003.txt": ("new key", ("record", 103), b"")}, ["f004.txt"]),
+        "update_records": lambda cache: cache.update_records({"f003.txt": (("record", 103), b"")}),
         "clear": lambda cache: cache.clear(),
     }
     for name, change in changes.items():
         cache = _cache_of(tmp_path / f"{name}.sqlite", 8)
         try:
-            steps = cache.read_ahead(lambda value: value[1], step=5)
+            steps = cache.read_ahead(lambda value, _texts: value[1], step=5)
             next(steps)
             change(cache)
             assert next(steps, "ended") == "ended", "the steps end with the change"
             expected = {rel: cache.load(record)[1] for rel, record in cache.db.execute("SELECT rel, record FROM files")}
-            assert cache.records(lambda value: value[1]) == expected, name
+            assert cache.records(lambda value, _texts: value[1]) == expected, name
         finally:
             cache.close()
 
@@ -203,10 +203,10 @@ def test_a_record_that_cannot_be_read_ends_the_reading_ahead_and_is_met_again(tm
     cache = _cache_of(tmp_path / "c.sqlite", 8)
     try:
         cache.db.execute("UPDATE files SET record=? WHERE rel='f006.txt'", (b"not a pickle",))
-        steps = cache.read_ahead(lambda value: value[1], step=5)
+        steps = cache.read_ahead(lambda value, _texts: value[1], step=5)
         assert list(steps) == [None], "one step, then the damaged record ends them"
         with pytest.raises(CacheDamaged):
-            cache.records(lambda value: value[1])
+            cache.records(lambda value, _texts: value[1])
     finally:
         cache.close()
 
@@ -221,7 +221,7 @@ def test_values_read_by_one_unpickler_are_those_read_one_by_one(tmp_path: Path) 
     assert list(load_values(data, {})) == [load_value(d, {}) for d in data] == values
     cache = _cache_of(tmp_path / "c.sqlite", 600)
     try:
-        assert cache.records(lambda value: value[1]) == {f"f{i:03}.txt": i for i in range(600)}
+        assert cache.records(lambda value, _texts: value[1]) == {f"f{i:03}.txt": i for i in range(600)}
     finally:
         cache.close()
 
@@ -272,7 +272,7 @@ def test_a_handed_over_cache_is_copied_into_its_file_by_a_detached_process(tmp_p
     # is in the write-ahead log until a detached process checkpoints it into the file.
     path = tmp_path / "build.sqlite"
     cache = _existing_cache(path)
-    cache.replace_files({"a.txt": ("key", ("record",))}, [])
+    cache.replace_files({"a.txt": ("key", ("record",), b"")}, [])
     assert _main_file_alone(path, tmp_path / "copy.sqlite") == {}  # only in the log so far
     cache.hand_over()
     found = None
@@ -291,7 +291,7 @@ def test_a_cache_that_wrote_nothing_is_handed_to_no_process_and_a_new_one_withou
     new = BuildCache.open(tmp_path / "new.sqlite")
     new.hand_over()
     assert started == []  # nothing written, nothing to copy
-    new.replace_files({"a.txt": ("key", ("record",))}, [])
+    new.replace_files({"a.txt": ("key", ("record",), b"")}, [])
     new.hand_over()
     existing = _existing_cache(tmp_path / "existing.sqlite")
     existing.put_many({"summary": "value"})
@@ -306,7 +306,7 @@ def test_a_cache_that_wrote_nothing_is_handed_to_no_process_and_a_new_one_withou
 def test_a_cache_whose_process_cannot_be_started_is_closed_in_place(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "build.sqlite"
     cache = _existing_cache(path)
-    cache.replace_files({"a.txt": ("key", ("record",))}, [])
+    cache.replace_files({"a.txt": ("key", ("record",), b"")}, [])
 
     def no_process(args, **kwargs):
         raise OSError("no python")
@@ -328,7 +328,7 @@ def test_what_a_process_ending_without_closing_committed_is_read_by_the_next(tmp
         "from pathlib import Path\n"
         "from sitegen.pipeline.cache import BuildCache\n"
         "cache = BuildCache.open(Path(sys.argv[1]))\n"
-        "cache.replace_files({'a.txt': ('key', ('record',))}, [])\n"
+        "cache.replace_files({'a.txt': ('key', ('record',), b'')}, [])\n"
         "os._exit(0)\n"
     )
     subprocess.run([sys.executable, "-c", code, str(path)], check=True, cwd=Path(__file__).resolve().parent.parent)
@@ -346,7 +346,7 @@ def test_the_detached_process_makes_no_cache_where_the_file_is_gone(tmp_path: Pa
     finished = subprocess.run([sys.executable, "-I", "-S", "-c", _CHECKPOINT, str(gone), "NORMAL"], capture_output=True)
     assert finished.returncode != 0 and not gone.exists()
     cache = _existing_cache(gone)
-    cache.replace_files({"a.txt": ("key", ("record",))}, [])
+    cache.replace_files({"a.txt": ("key", ("record",), b"")}, [])
     subprocess.run([sys.executable, "-I", "-S", "-c", _CHECKPOINT, str(gone), "NORMAL"], check=True)
     assert _main_file_alone(gone, tmp_path / "copy.sqlite") == {"a.txt": "key"}
     cache.close()

@@ -1180,7 +1180,7 @@ def test_the_sources_are_listed_by_a_child_and_each_record_is_read_once(tmp_path
     listed, read = [], []
     real_list, real_read = sitegen.pipeline.plan.list_sources, sitegen.pipeline.making.record_from_stored
     monkeypatch.setattr(sitegen.pipeline.stages, "list_sources", lambda config: listed.append(os.getpid()) or real_list(config))
-    monkeypatch.setattr(sitegen.pipeline.making, "record_from_stored", lambda values: read.append(values[1]) or real_read(values))
+    monkeypatch.setattr(sitegen.pipeline.making, "record_from_stored", lambda values, texts: read.append(values[1]) or real_read(values, texts))
     edit = site / "content" / "2020-02-01-two.txt"
     edit.write_text("مقال ثان عن حماة، مصحح.\n", encoding="utf-8")
     result = build(site, offline=True)

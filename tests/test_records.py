@@ -3,6 +3,7 @@ its listings' texts decoded only when read, and a damaged one refused."""
 
 from __future__ import annotations
 
+import os
 import pickle
 from dataclasses import fields, replace
 from datetime import date
@@ -14,14 +15,14 @@ import sitegen.pipeline.drafts
 
 from sitegen.core.diagnostics import error, warning
 from sitegen.media.records import PhotoRecord, Variant
-from sitegen.pages.listing import HELD_DAY, HELD_TEXTS, TEXT_FIELDS, Listing, ListingFields, order_files
-from sitegen.pipeline.cache import BuildCache, CacheDamaged, allow_list
+from sitegen.pages.listing import HELD_DAY, TEXT_FIELDS, Listing, ListingFields, order_files, texts_at_hand
+from sitegen.pipeline.cache import BuildCache, CacheDamaged, KeptApart, allow_list
 from sitegen.pipeline.drafts import Slot
 from sitegen.core.hashing import hash_mapping as pages_digest
 from sitegen.pipeline.files import PAGES_KEYED, FileOutcome, SlugClaim
 from sitegen.pipeline.making import RECORD_TYPES, units_to_translate
 from sitegen.pipeline.photos import PhotoUse
-from sitegen.pipeline.records import BUILD_ONLY, COUNTED_ONLY, record_from_stored, stored_record
+from sitegen.pipeline.records import BUILD_ONLY, COUNTED_ONLY, record_from_stored, stored_record, stored_texts
 from sitegen.pipeline.site import FileResults
 from sitegen.translation.companions import Unit
 
@@ -64,11 +65,12 @@ def _record() -> FileOutcome:
     )
 
 
-def _read_back(value: object, tmp_path: Path) -> FileOutcome:
-    """``value`` stored and read as a build does: through sqlite and the allow-list."""
+def _read_back(value: object, tmp_path: Path, texts: bytes | None = None) -> FileOutcome:
+    """``value`` stored and read as a build does: through sqlite and the allow-list; its
+    listings' texts kept apart (``texts``: those of _record's, by default)."""
     cache = BuildCache.open(tmp_path / "build.sqlite", allow_list(RECORD_TYPES))
     try:
-        cache.replace_files({"2012/حمص.txt": ("key", value)}, ())
+        cache.replace_files({"2012/حمص.txt": ("key", value, stored_texts(_record()) if texts is None else texts)}, ())
         return cache.records(record_from_stored)["2012/حمص.txt"]
     finally:
         cache.close()
@@ -142,7 +144,7 @@ def test_a_listing_read_back_makes_its_date_only_when_it_is_looked_at(tmp_path: 
     made = _record().listings[0]
     read = _read_back(stored_record(_record()), tmp_path).listings[0]
     assert read[HELD_DAY] == date(2012, 2, 24).toordinal() == read.day
-    assert tuple(read) == tuple(made) and "date" not in vars(read)
+    assert read.held() == tuple(made) and "date" not in vars(read)
     assert order_files([("homs.txt", (read,))])[0].segments == (read,) and "date" not in vars(read)
     assert read.date == date(2012, 2, 24) == made.date and vars(read)["date"] is read.date
     undated = replace(made.as_fields(), date=None).listing()
@@ -198,12 +200,8 @@ def _damaged(kind: str) -> object:
         values[5] = [("ar/x.html", "a")]
     elif kind == "a listing a field short":
         values[3] = (tuple(listing[:-1]),)
-    elif kind == "a listing's text not bytes":
-        listing[HELD_TEXTS] = 42
-        values[3] = (tuple(listing),)
-    elif kind == "a listing's texts of three parts":
-        listing[HELD_TEXTS] = listing[HELD_TEXTS].rpartition(b"\xff")[0]
-        values[3] = (tuple(listing),)
+    elif kind == "a listing a field long":
+        values[3] = (tuple(listing) + (b"texts",),)
     elif kind == "a day past any calendar":
         listing[HELD_DAY] = 10**12
         values[3] = (tuple(listing),)
@@ -231,7 +229,7 @@ def _damaged(kind: str) -> object:
 
 
 @pytest.mark.parametrize("kind", ["another layout", "a field short", "not a tuple", "pages not a dict", "a listing a field short",
-                                  "a listing's text not bytes", "a listing's texts of three parts", "a day past any calendar", "a day before any calendar", "a day not a number", "a slot of four numbers", "a slug claim of one text",
+                                  "a listing a field long", "a day past any calendar", "a day before any calendar", "a day not a number", "a slot of four numbers", "a slug claim of one text",
                                   "a count of units not a number", "a count of units below zero", "features of the previous layout",
                                   "features not a tuple", "a pages' key not a text"])
 def test_a_damaged_record_is_refused_as_damage_not_a_crash(kind: str, tmp_path: Path) -> None:
@@ -314,3 +312,71 @@ def test_a_files_pages_key_is_hashed_once_for_the_pages_it_was_made_of(tmp_path:
     assert other.pages_key() == pages_digest(other.pages) != made.pages_key() and len(hashed) == 2
     assert replace(read, pages=dict(read.pages)).pages_key() == made.pages_key() and len(hashed) == 3
     assert pages_digest({"b": "1", "a": "2"}) == pages_digest({"a": "2", "b": "1"}) != pages_digest({"a": "1", "b": "2"})
+
+
+def test_a_records_texts_are_read_apart_by_file_only_when_a_listing_shows_one(tmp_path: Path, monkeypatch) -> None:
+    # Every build reads every record, and shows the listings of a few files: their texts (half
+    # of a record's bytes) are kept in a column of their own, read once for a file, at the
+    # first look at one of its listings' texts.
+    reads: list[str] = []
+    of = KeptApart.of
+    monkeypatch.setattr(KeptApart, "of", lambda self, rel: reads.append(rel) or of(self, rel))
+    made = _record()
+    read = _read_back(stored_record(made), tmp_path)
+    first, second = read.listings
+    assert reads == [] and first.digest == made.listings[0].digest and first.in_english
+    assert first.title == made.listings[0].title and reads == ["2012/حمص.txt"]
+    assert second.excerpt == made.listings[1].excerpt and second.english_title is None and reads == ["2012/حمص.txt"]
+    assert stored_texts(read) == stored_texts(made) and reads == ["2012/حمص.txt"]
+
+
+@pytest.mark.parametrize("texts", [b"", b"one\xfftwo", stored_texts(_record()).rpartition(b"\xfd")[0], stored_texts(_record()) + b"\xfd" + stored_texts(_record()).rpartition(b"\xfd")[2], stored_texts(_record()).replace(b"\xff", b"\xfe", 1)])
+def test_texts_kept_apart_that_are_not_the_listings_are_damage_when_looked_at(texts: bytes, tmp_path: Path) -> None:
+    read = _read_back(stored_record(_record()), tmp_path, texts)  # read: the texts are not looked at yet
+    assert [listing.number for listing in read.listings] == [1, 2]
+    with pytest.raises(CacheDamaged, match="texts of the listings of 2012/حمص.txt"):
+        read.listings[1].title
+
+
+def test_a_record_whose_texts_are_gone_is_damage_when_looked_at(tmp_path: Path) -> None:
+    read = _read_back(stored_record(_record()), tmp_path)
+    cache = BuildCache.open(tmp_path / "build.sqlite", allow_list(RECORD_TYPES))
+    cache.replace_files({}, ["2012/حمص.txt"])
+    cache.close()
+    with pytest.raises(CacheDamaged, match="no texts"):
+        read.listings[0].excerpt
+
+
+def test_texts_are_never_read_in_a_forked_worker_and_are_read_together_before_forking(tmp_path: Path, monkeypatch) -> None:
+    # A worker forked from the build must not use the cache (an sqlite connection must not
+    # cross a fork): one that would read a record's texts is stopped, and the build reads
+    # them before forking, in one read of the column when they are many files'.
+    cache = BuildCache.open(tmp_path / "build.sqlite", allow_list(RECORD_TYPES))
+    rels = [f"{n:03}/حمص.txt" for n in range(70)]
+    cache.replace_files({rel: ("key", stored_record(replace(_record(), rel=rel)), stored_texts(_record())) for rel in rels}, ())
+    records = cache.records(record_from_stored)
+    listings = [listing for rel in rels for listing in records[rel].listings]
+
+    def in_a_child(look) -> int:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os._exit(0 if look() else 3)
+            except RuntimeError:
+                os._exit(2)
+            except BaseException:
+                os._exit(4)
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+    assert in_a_child(lambda: listings[0].title) == 2, "stopped, not read through the parent's connection"
+    every, one = [], []
+    monkeypatch.setattr(KeptApart, "of_every_file", lambda self, of=KeptApart.of_every_file: every.append(1) or of(self))
+    monkeypatch.setattr(KeptApart, "of", lambda self, rel, of=KeptApart.of: one.append(rel) or of(self, rel))
+    texts_at_hand(listings)
+    assert every == [1] and one == []
+    assert in_a_child(lambda: [listing.title for listing in listings] == [made.title for _ in rels for made in _record().listings]) == 0
+    (tmp_path / "few").mkdir()
+    few = _read_back(stored_record(_record()), tmp_path / "few")
+    texts_at_hand(few.listings)
+    assert every == [1] and one == ["2012/حمص.txt"], "a few files' texts read one by one"
+    cache.close()

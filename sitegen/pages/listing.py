@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import groupby
 from operator import attrgetter, itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from ..core.hashing import DIGEST_SIZE, value_digest
 
@@ -16,15 +16,16 @@ from ..core.hashing import DIGEST_SIZE, value_digest
 TEXT_FIELDS = ("title", "excerpt", "english_title", "english_excerpt")
 # Its other fields, in the order its place (Listing.place) hashes them.
 PLACE_FIELDS = ("source_rel", "number", "count", "slug", "date", "english_reviewed", "tags", "authors", "section")
-# What a listing holds, in order: those fields, its texts packed, its digest and place,
-# whether it is in the English edition, and its date as a day number (``day``: the
-# proleptic Gregorian ordinal, or None), last. The cache keeps the very tuple (pipeline/
-# records.py); the date itself is made at its first look (a build reads 50,000 listings
-# back at 50,000 segments and looks at the dates of a few hundred: making each date and the
-# tuple again to hold it cost 26 ms).
-HELD_FIELDS = (*(name for name in PLACE_FIELDS if name != "date"), "texts", "digest", "place", "in_english", "day")
+# What a listing holds, in order: those fields, its digest and place, whether it is in the
+# English edition, its date as a day number (``day``: the proleptic Gregorian ordinal, or
+# None), and its texts packed, last. The cache keeps the tuple but its texts (pipeline/
+# records.py), which it keeps apart; the date itself is made at its first look (a build reads
+# 50,000 listings back at 50,000 segments and looks at the dates of a few hundred: making
+# each date and the tuple again to hold it cost 26 ms).
+HELD_FIELDS = (*(name for name in PLACE_FIELDS if name != "date"), "digest", "place", "in_english", "day", "texts")
 HELD_TEXTS = HELD_FIELDS.index("texts")
 HELD_DAY = HELD_FIELDS.index("day")
+_HELD_NUMBER = HELD_FIELDS.index("number")
 _REVIEWED = PLACE_FIELDS.index("english_reviewed")
 
 # A listing's four texts as one bytes object: their UTF-8 joined by a byte UTF-8 never holds,
@@ -88,7 +89,9 @@ class Listing(tuple):
     tuple it held. Its texts are held as one bytes object of UTF-8 (``pack_texts``) and decoded
     when one is first read (then kept in the instance's ``__dict__``): a build shows only the
     listings near a change, and decoding every text took a one-change build 60-80 ms at 10,000
-    segments."""
+    segments. A listing read back from the cache holds, in their place, where they are kept
+    (:class:`TextsApart`): they are half of every record's bytes, read only for the listings a
+    build shows."""
 
     def __getattr__(self, name: str) -> Any:
         """The date, or a text, not made yet (of a listing read back from the cache, or
@@ -101,11 +104,35 @@ class Listing(tuple):
             return made
         if name not in TEXT_FIELDS:
             raise AttributeError(f"'Listing' object has no attribute '{name}'")
-        state.update(zip(TEXT_FIELDS, unpack_texts(self[HELD_TEXTS])))
+        state.update(zip(TEXT_FIELDS, unpack_texts(self.packed_texts())))
         return state[name]
 
+    def packed_texts(self) -> bytes:
+        """Its four texts as ``pack_texts`` packs them: held, or read from where they are kept
+        apart (:class:`TextsApart`)."""
+        packed = self[HELD_TEXTS]
+        return packed if type(packed) is bytes else packed.packed_texts(self[_HELD_NUMBER])
+
+    def held(self) -> tuple:
+        """What it holds, its texts packed (read, if they are kept apart)."""
+        packed = self[HELD_TEXTS]
+        return tuple(self) if type(packed) is bytes else (*self[:HELD_TEXTS], self.packed_texts())
+
     def __reduce__(self) -> tuple:
-        return (Listing, (tuple(self),))  # what it holds; its texts decoded again where read
+        return (Listing, (self.held(),))  # what it holds, texts and all; decoded again where read
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a listing holding the same, its texts held or kept apart."""
+        if not isinstance(other, Listing):
+            return NotImplemented
+        return self[:HELD_TEXTS] == other[:HELD_TEXTS] and self.packed_texts() == other.packed_texts()
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self[:HELD_TEXTS])  # equal listings hold equal fields: their texts need not be read
 
     def __repr__(self) -> str:
         """As a dataclass's: every field (a value's repr shows all it holds)."""
@@ -135,6 +162,33 @@ for _index, _name in enumerate(HELD_FIELDS):
     if _name != "texts":
         setattr(Listing, _name, property(itemgetter(_index)))
 del _index, _name
+
+
+class TextsApart(Protocol):
+    """Where the texts of listings read back from the cache are kept (pipeline/records.py):
+    read at the first look at one of them. Read in the process that read the listings, never
+    in a worker forked from it (the cache's connection must not cross a fork): before forking,
+    a build has every listing's texts it may show read (:func:`texts_at_hand`)."""
+
+    def packed_texts(self, number: int) -> bytes:
+        """The texts of the listing of segment ``number``, packed."""
+        ...
+
+    def read_together(self, others: Iterable[TextsApart]) -> None:
+        """Its texts and those of ``others`` (of the same kind) read now, together."""
+        ...
+
+
+def texts_at_hand(listings: Iterable[Listing]) -> None:
+    """The texts of ``listings`` read where they are kept apart, all together (one read of the
+    cache, not one a file): called before a build forks workers that may show them."""
+    apart = {id(packed): packed for packed in map(_TEXTS_HELD, listings) if type(packed) is not bytes}
+    if apart:
+        first, *others = apart.values()
+        first.read_together(others)
+
+
+_TEXTS_HELD = itemgetter(HELD_TEXTS)
 
 
 def pack_texts(texts: Sequence[str | None]) -> bytes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import pickle
 import sqlite3
 import sys
@@ -25,7 +26,7 @@ from typing import Any
 from ..core.detached import start_detached
 from ..core.hashing import value_bytes
 
-SCHEMA = 12
+SCHEMA = 13
 # The cache's page size, set when its file is made (sqlite keeps a database's page size for
 # good once it is in WAL mode). A build writes its state values (megabytes each) and a cold
 # build tens of megabytes of records and search documents in one transaction, and a build
@@ -165,6 +166,7 @@ class BuildCache:
         self.path = path
         self.allowed = allowed if allowed is not None else allow_list(())
         self._ahead: _ReadAhead | None = None  # records read ahead (read_ahead)
+        self.texts = KeptApart(path)  # the column of the records' texts, read where looked at
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = self._connect(path)
         if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
@@ -175,7 +177,7 @@ class BuildCache:
             self.db.executescript(
                 """
                 CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB);
-                CREATE TABLE files (rel TEXT PRIMARY KEY, key TEXT, record BLOB);
+                CREATE TABLE files (rel TEXT PRIMARY KEY, key TEXT, record BLOB, texts BLOB);
                 CREATE TABLE search (url TEXT PRIMARY KEY, rel TEXT, day INTEGER, digest TEXT, doc BLOB);
                 CREATE INDEX search_rel ON search(rel);
                 CREATE INDEX search_sequence ON search(day, url DESC, digest);
@@ -217,6 +219,7 @@ class BuildCache:
             Path(str(path) + suffix).unlink(missing_ok=True)
 
     def close(self) -> None:
+        self.texts.close()
         self.db.close()
 
     def hand_over(self) -> None:
@@ -232,7 +235,7 @@ class BuildCache:
         if not self.db.total_changes:
             return
         if not start_detached([sys.executable, "-I", "-S", "-c", _CHECKPOINT, str(self.path), self.synchronous]):
-            self.db.close()  # no process to hand it to: copied here, as before
+            self.close()  # no process to hand it to: copied here, as before
 
     # -- meta ------------------------------------------------------------
     def get(self, name: str, default: Any = None) -> Any:
@@ -261,17 +264,17 @@ class BuildCache:
         ask = self.db.execute
         return {rel: row[0] for rel in rels for row in ask("SELECT key FROM files WHERE rel=?", (rel,))}
 
-    def records(self, read: Callable[[Any], Any]) -> dict[str, Any]:
-        """Every file's record, made by ``read`` of the value stored (see records.py); those
-        read ahead by ``read`` (:meth:`read_ahead`) are not read again. (The build reads them
-        with the collector paused: making._records.)"""
+    def records(self, read: Callable[[Any, KeptApart], Any]) -> dict[str, Any]:
+        """Every file's record, made by ``read`` of the value stored and of where its texts are
+        kept (:attr:`texts`: see records.py); those read ahead by ``read`` (:meth:`read_ahead`)
+        are not read again. (The build reads them with the collector paused: making._records.)"""
         ahead, self._ahead = self._ahead, None
         if ahead is None or ahead.read is not read:
             ahead = _ReadAhead(read)
         rows = self.db.execute("SELECT rowid, rel, record FROM files WHERE rowid > ? ORDER BY rowid", (ahead.last,))
-        return ahead.add(rows, self.allowed)
+        return ahead.add(rows, self.allowed, self.texts)
 
-    def read_ahead(self, read: Callable[[Any], Any], step: int = 200) -> Iterator[None]:
+    def read_ahead(self, read: Callable[[Any, KeptApart], Any], step: int = 200) -> Iterator[None]:
         """Steps that each read ``step`` more records (as :meth:`records` makes them), kept
         for it: a build reads them while it would otherwise wait (stages.build_site). Any
         change to the files' records forgets them; a record that cannot be read ends the
@@ -282,22 +285,23 @@ class BuildCache:
             if not rows:
                 return
             try:
-                ahead.add(rows, self.allowed)
+                ahead.add(rows, self.allowed, self.texts)
             except CacheDamaged:
                 self._ahead = None
                 return
             yield
 
-    def replace_files(self, records: dict[str, tuple[str, Any]], removed: Iterable[str]) -> None:
-        """records: rel -> (key, record)."""
+    def replace_files(self, records: dict[str, tuple[str, Any, bytes]], removed: Iterable[str]) -> None:
+        """records: rel -> (key, record, its texts kept apart)."""
         self._ahead = None
         self.db.executemany("DELETE FROM files WHERE rel=?", [(r,) for r in removed])
-        self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", [(rel, key, dump_value(record)) for rel, (key, record) in records.items()])
+        self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", [(rel, key, dump_value(record), texts) for rel, (key, record, texts) in records.items()])
 
-    def update_records(self, records: dict[str, Any]) -> None:
-        """New records of files whose signature and key stand (their pages were finished again)."""
+    def update_records(self, records: dict[str, tuple[Any, bytes]]) -> None:
+        """New records (record, its texts) of files whose signature and key stand (their pages
+        were finished again)."""
         self._ahead = None
-        self.db.executemany("UPDATE files SET record=? WHERE rel=?", [(dump_value(record), rel) for rel, record in records.items()])
+        self.db.executemany("UPDATE files SET record=?, texts=? WHERE rel=?", [(dump_value(record), texts, rel) for rel, (record, texts) in records.items()])
 
     # -- search documents ---------------------------------------------------
     def search_sequence(self) -> list[tuple[str, int, str]]:
@@ -366,6 +370,44 @@ _CHECKPOINT = (
 )
 
 
+class KeptApart:
+    """The texts of the files' records, kept apart from them (the column ``texts``: the
+    listings' titles and excerpts, half of every record's bytes), read by the file they belong
+    to where a build looks at them: a build reads every record, and shows the listings of a
+    few files. Read through a connection of their own, of what the cache held when the build
+    began (the build writes records only once the site is made, and never reads them again),
+    and only in the process that opened the cache: a connection must not cross a fork, so a
+    build reads what its workers may show before forking them (pages/listing.texts_at_hand).
+    The value read is the column's, unchecked (records.py reads it)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._pid = os.getpid()
+        self._db: sqlite3.Connection | None = None
+
+    def of(self, rel: str) -> bytes | None:
+        """The texts kept for ``rel``: None if it has no record, or none kept."""
+        rows = self._connection().execute("SELECT texts FROM files WHERE rel=?", (rel,)).fetchall()
+        return rows[0][0] if rows else None
+
+    def of_every_file(self) -> dict[str, bytes]:
+        """rel -> the texts kept for it, of every file with a record: one read."""
+        return dict(self._connection().execute("SELECT rel, texts FROM files"))
+
+    def close(self) -> None:
+        """Its connection closed (opened again if a record read looks at its texts after)."""
+        if self._db is not None and os.getpid() == self._pid:
+            self._db.close()
+        self._db = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if os.getpid() != self._pid:
+            raise RuntimeError("a record's texts read in a process forked from the build's: read them before forking (pages/listing.texts_at_hand)")
+        if self._db is None:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+        return self._db
+
+
 class _ReadAhead:
     """Records read so far, in the table's order, by ``read``; ``last``: the last one's rowid."""
 
@@ -374,12 +416,12 @@ class _ReadAhead:
         self.records: dict[str, Any] = {}
         self.last = 0
 
-    def add(self, rows: Iterable[tuple[int, str, bytes]], allowed: Mapping[tuple[str, str], type] | AllowList) -> dict[str, Any]:
+    def add(self, rows: Iterable[tuple[int, str, bytes]], allowed: Mapping[tuple[str, str], type] | AllowList, texts: KeptApart) -> dict[str, Any]:
         records, read = self.records, self.read
         rows = iter(rows)
         while batch := list(islice(rows, _LOADED_TOGETHER)):
             for (rowid, rel, _record), value in zip(batch, load_values([row[2] for row in batch], allowed)):
-                records[rel] = read(value)
+                records[rel] = read(value, texts)
                 self.last = rowid
         return records
 

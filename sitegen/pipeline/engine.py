@@ -25,7 +25,7 @@ from ..outputs.archive import PackWriter, StoredMember
 from ..outputs.base import Artifact, Job, Made, Output, SiteView, Split
 from ..outputs.site_zip import SiteFiles
 from ..pages.figures import archived_file
-from ..pages.listing import Listing, changed_since, edition_change
+from ..pages.listing import Listing, changed_since, edition_change, texts_at_hand
 from . import workers
 from .packs import pack_writer
 from .staging import replace_file
@@ -270,6 +270,11 @@ class _JobContext:
     staging: str
     previous_manifest: dict[str, str]
     work_dir: Path | None
+
+    def ready_for_workers(self) -> None:
+        """Called before the workers are forked (workers.run_batches): the texts of every
+        listing read back from the cache, read here, as a worker cannot read the cache."""
+        texts_at_hand(self.view.listings)
 
 
 def _run_jobs(context: _JobContext, work: list[tuple[Job, bool]]) -> list:

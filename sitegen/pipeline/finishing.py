@@ -29,7 +29,7 @@ from ..outputs.archive import StoredMember
 from ..outputs.base import SiteView
 from ..pages.figures import offline_page
 from ..pages.labels import labels_for
-from ..pages.listing import Listing
+from ..pages.listing import Listing, texts_at_hand
 from ..pages.planner import RelatedEntry, SitePlanner
 from ..pages.related import Ranked, Ranking, Related, rank_related, ranking_as_it_stands
 from ..pages.theme import Theme
@@ -77,6 +77,12 @@ class FinishContext:
     work_dir: Path | None
     files: FileResults
     related: Related
+
+    def ready_for_workers(self) -> None:
+        """Called before the workers are forked (workers.run_batches): the texts of every
+        listing read back from the cache, read here, as a worker cannot read the cache (the
+        related stories a page shows are any file's)."""
+        texts_at_hand(listing for record in self.files.records.values() for listing in record.listings)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ from .plan import (
     with_photos,
 )
 from .planted import folder_marks
-from .records import record_from_stored, stored_record
+from .records import record_from_stored, stored_record, stored_texts
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
 from .staging import StagingCopy, remove_path, remove_strays, throw_away
@@ -306,7 +306,7 @@ def save_work(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: En
     while site.zip's unchanged runs are still being copied (their copy runs without the GIL:
     at 10,000 segments the two take 40-60 ms each)."""
     cache.replace_files({rel: _file_row(record) for rel, record in files.outcomes.items()}, plan.removed)
-    cache.update_records({rel: stored_record(record) for rel, record in files.touched.items()})
+    cache.update_records({rel: (stored_record(record), stored_texts(record)) for rel, record in files.touched.items()})
     write_work(cache, OutputState(dict(engine.records), dict(engine.outputs)), ranking, _signatures_to_record(plan, files))
 
 
@@ -337,9 +337,9 @@ def save_state(plan: BuildPlan, cache: BuildCache, files: FileResults, engine: E
     write_summary(cache, summary)
 
 
-def _file_row(record: FileOutcome) -> tuple[str, tuple]:
-    """(key, stored record): the photos the file was made with join its key."""
-    return with_photos(record.key, tuple(use.digest for use in record.photos)), stored_record(record)
+def _file_row(record: FileOutcome) -> tuple[str, tuple, bytes]:
+    """(key, stored record, its texts): the photos the file was made with join its key."""
+    return with_photos(record.key, tuple(use.digest for use in record.photos)), stored_record(record), stored_texts(record)
 
 
 def _signatures_to_record(plan: BuildPlan, files: FileResults) -> dict[str, tuple]:

@@ -7,9 +7,11 @@ from its fields by name, and decoding every listing's titles and excerpts, most 
 record's bytes, of which a one-change build shows some 250. Kept as tuples of text,
 numbers and dicts, a record is read by pickle's C code alone, its objects are made here
 without running their constructors (a listing is the very tuple stored, but for its
-date), and a listing's texts stay UTF-8 until one is read (pages/listing.py); so do the
-slots of its pages, one text until a build looks at them
-(drafts.StoredSlots). The rare parts (problems, photos) stay objects, read through the
+date); so do the slots of its pages, one text until a build looks at them
+(drafts.StoredSlots). A listing's texts (its titles and excerpts, half of a record's bytes)
+are kept apart from the record, in a column of their own (cache.KeptApart), and read by file
+only where a build shows one of its listings (pages/listing.TextsApart): at 50,000 segments,
+reading every record with its texts took 260 ms, without them 190. The rare parts (problems, photos) stay objects, read through the
 cache's allow-list. Of the units the memory lacks, a record keeps only their count: they
 are a record's texts all over again where the memory is empty (10,000 records took
 180-215 ms to read with them, 56-60 ms without, on an archive without a memory), and a
@@ -22,33 +24,37 @@ own table, and the rest dies with the build.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 from ..core.packed import PackedMapping, PackedSequence
-from ..pages.listing import HELD_DAY, HELD_FIELDS, HELD_TEXTS, Listing, packed_texts_fit
-from .cache import CacheDamaged
+from ..pages.listing import HELD_DAY, HELD_FIELDS, HELD_TEXTS, Listing, TextsApart, packed_texts_fit
+from .cache import CacheDamaged, KeptApart
 from .drafts import StoredSlots, pack_slots
 from .files import PAGES_KEYED, FileOutcome, SlugClaim
 
 # Bumped when the layout below changes: a record of another layout is a damaged one (the
 # build then starts again without the cache, as it does for any damage). 6: each listing's
 # features one text (pages/related.related_features); 7: a listing kept as the tuple it is;
-# 8: the slug claims one text (StoredClaims); 9: the pages' key (FileOutcome.pages_key).
-LAYOUT = 9
+# 8: the slug claims one text (StoredClaims); 9: the pages' key (FileOutcome.pages_key);
+# 10: the listings' texts kept apart (StoredTexts).
+LAYOUT = 10
 
 # Never stored (see the module's docstring): a record read back has them empty.
 BUILD_ONLY = ("drafts", "zip_members", "search_entries", "kept_documents")
 # Counted, not kept (``lacking``): a record read back has none.
 COUNTED_ONLY = ("missing",)
 
-# A listing is kept as the tuple it is (pages/listing.Listing: its fields, its texts as one
-# bytes object of UTF-8, decoded only if the build shows the listing, its digest, its place,
-# whether it is in the English edition and its date as a day number, made a date only if the
-# build looks at it), read back as that very tuple.
-_LISTING_SIZE = len(HELD_FIELDS)
+# A listing is kept as the tuple it is but its texts (pages/listing.Listing: its fields, its
+# digest, its place, whether it is in the English edition and its date as a day number, made
+# a date only if the build looks at it), read back as that tuple with where its texts are.
+_LISTING_SIZE = len(HELD_FIELDS) - 1
+assert HELD_TEXTS == _LISTING_SIZE  # the texts last: a listing read back is the stored tuple and one more
+# Between the packed texts of a file's listings, in the column that keeps them: a byte that
+# neither UTF-8 nor pack_texts writes.
+_APART = b"\xfd"
 _LAST_DAY = date.max.toordinal()
 _NEW_TUPLE = tuple.__new__
 _NEW = object.__new__
@@ -75,8 +81,14 @@ def stored_record(record: FileOutcome) -> tuple:
     )
 
 
-def record_from_stored(values: Any) -> FileOutcome:
-    """The record ``stored_record`` kept; :class:`CacheDamaged` if it is not one."""
+def stored_texts(record: FileOutcome) -> bytes:
+    """What the cache keeps apart of ``record``: its listings' texts, packed, in order."""
+    return _APART.join([listing.packed_texts() for listing in record.listings])
+
+
+def record_from_stored(values: Any, texts: KeptApart) -> FileOutcome:
+    """The record ``stored_record`` kept, its listings' texts in ``texts`` (read where looked
+    at: :class:`StoredTexts`); :class:`CacheDamaged` if it is not one."""
     try:
         layout, rel, problems, listings, slugs, pages, slots, features, photos, lacking, cached_units, without_companion, key, made_of, pages_key = values
         if layout != LAYOUT or type(pages) is not dict or type(slots) is not str or type(made_of) is not str or type(lacking) is not int or lacking < 0:
@@ -90,7 +102,7 @@ def record_from_stored(values: Any) -> FileOutcome:
         record.__dict__.update(
             rel=rel,
             problems=problems,
-            listings=tuple(map(_listing, listings)),
+            listings=tuple(map(_listing, listings, repeat(StoredTexts(texts, rel, listings)))) if listings else (),
             slugs=StoredClaims(slugs) if type(slugs) is str else tuple(map(_slug_claim, slugs)),
             pages=pages,
             drafts={},
@@ -114,16 +126,56 @@ def record_from_stored(values: Any) -> FileOutcome:
 
 
 def _listing_values(listing: Listing) -> tuple:
-    return tuple(listing)  # a plain tuple: pickled as a Listing, it would name its class
+    return listing[:HELD_TEXTS]  # a plain tuple (pickled as a Listing, it would name its class), its texts apart
 
 
-def _listing(values: tuple) -> Listing:
-    if type(values) is not tuple or len(values) != _LISTING_SIZE or not packed_texts_fit(values[HELD_TEXTS]):
+def _listing(values: tuple, texts: StoredTexts) -> Listing:
+    if type(values) is not tuple or len(values) != _LISTING_SIZE:
         raise ValueError("a listing of another layout")
     day = values[HELD_DAY]  # checked here, as it is made a date only where it is looked at
     if day is not None and (type(day) is not int or not 0 < day <= _LAST_DAY):
         raise ValueError("a listing's day is not a date's")
-    return _NEW_TUPLE(Listing, values)
+    return _NEW_TUPLE(Listing, values + (texts,))
+
+
+_NUMBER = HELD_FIELDS.index("number")
+
+
+class StoredTexts(TextsApart):
+    """The texts of a record's listings as the cache keeps them (``stored_texts``, apart from
+    the record: cache.KeptApart), read at the first look at one of them; held in their place
+    by each of its listings. ``CacheDamaged`` at that look if the cache keeps none for the
+    file, or not one packed text a listing."""
+
+    __slots__ = ("_kept", "_rel", "_listings", "_texts")
+
+    def __init__(self, kept: KeptApart, rel: str, listings: tuple):
+        self._kept, self._rel, self._listings = kept, rel, listings  # the listings as stored
+        self._texts: dict[int, bytes] | None = None  # by segment number, once read
+
+    def packed_texts(self, number: int) -> bytes:
+        if self._texts is None:
+            self._texts = self._unpack(self._kept.of(self._rel))
+        return self._texts[number]
+
+    def read_together(self, others: Iterable[TextsApart]) -> None:
+        wanted = [texts for texts in (self, *others) if type(texts) is StoredTexts and texts._texts is None]
+        if not wanted:
+            return
+        kept = wanted[0]._kept.of_every_file() if len(wanted) > _READ_ONE_BY_ONE else None
+        for texts in wanted:
+            texts._texts = texts._unpack(kept.get(texts._rel) if kept is not None and texts._kept is wanted[0]._kept else texts._kept.of(texts._rel))
+
+    def _unpack(self, packed: Any) -> dict[int, bytes]:
+        parts = packed.split(_APART) if type(packed) is bytes else ()
+        if len(parts) != len(self._listings) or not all(map(packed_texts_fit, parts)):
+            raise CacheDamaged(f"the build cache holds no texts of the listings of {self._rel}, or other texts than theirs")
+        return {values[_NUMBER]: part for values, part in zip(self._listings, parts)}
+
+
+# Past this many files, their texts are picked out of one read of the column (a build
+# forking workers that may show every listing) rather than read one by one.
+_READ_ONE_BY_ONE = 64
 
 
 def _slug_claim(values: tuple) -> SlugClaim:
