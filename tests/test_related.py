@@ -576,8 +576,9 @@ def test_a_segments_place_is_found_among_its_files_segments_as_a_dict_of_every_p
         numbers = sorted(rng.sample(range(1, 30), rng.randint(1, 6)))
         day = rng.choice([None, 100, 200, 300])
         files.append((f"f{n:02}.txt", tuple(_listing(f"f{n:02}.txt", number, day) for number in numbers)))
-    order = [listing for article in order_files(files) for listing in article.segments]
-    related = Related(order, b"")
+    articles = order_files(files)
+    order = [listing for article in articles for listing in article.segments]
+    related = Related(order, b"", articles)
     places = {(listing.source_rel, listing.number): at for at, listing in enumerate(order)}
     asked = list(places) + [(rel, number) for rel, _ in files[:3] for number in (0, 30, 7)] + [("absent.txt", 1), ("f0.txt", 1)]
     for key in asked:
