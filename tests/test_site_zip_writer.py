@@ -155,6 +155,26 @@ def test_a_damaged_layout_does_not_fit(tmp_path) -> None:
         assert not damaged.fits(), damaged
 
 
+def test_a_layout_kept_in_the_cache_keeps_its_names_as_one_text_and_reads_back_whole(tmp_path) -> None:
+    # 163,000 names at 50,000 segments: pickled one by one they were most of the outputs'
+    # state a build reads and writes again.
+    from sitegen.pipeline.cache import allow_list, dump_value, load_value
+    from sitegen.pipeline.making import RECORD_TYPES
+
+    root = tmp_path / "root"
+    files = {name: _content(name, 1) for name in NAMES}
+    _write(root, files)
+    layout = write_site_zip(tmp_path / "site.zip", root, sorted(files), {})
+    stored = dump_value(layout)
+    assert "\0".join(NAMES[:3]).encode() in stored, "the names joined, not one pickled text a name"
+    read = load_value(stored, allow_list(RECORD_TYPES))
+    assert type(read) is ZipLayout and type(read.names) is str
+    assert read.read_back() == layout and read.read_back().fits() and layout.read_back() is layout
+    assert dump_value(read) == stored, "kept again as read"
+    empty = load_value(dump_value(layout._replace(names=())), allow_list(RECORD_TYPES)).read_back()
+    assert empty.names == ()
+
+
 def _edited_site(tmp_path: Path) -> tuple[Path, Path, ZipLayout, dict[str, int], set[str]]:
     """700 members zipped, then four changed, two removed and two added: (root, live zip, its
     layout, the names now with their versions, the names changed, added or removed)."""

@@ -148,6 +148,9 @@ def zip_stamp(key: str) -> str:
     return hash_bytes(_form(), key)[:32] if key else ""
 
 
+_BETWEEN_NAMES = "\0"
+
+
 class ZipLayout(NamedTuple):
     """Where the members of a written zip lie, for the next build to copy the unchanged ones.
 
@@ -166,6 +169,17 @@ class ZipLayout(NamedTuple):
     kept_from: str = ""
     kept: bytes = b""
     form: str = ""  # how its members are laid out (_form)
+
+    def __reduce__(self) -> tuple:
+        """Pickled with its names joined by NUL (no path holds one): 163,000 names pickled one by
+        one took 12 ms to write and 16 to read, against 3 and 1 (and 5 to split: read_back)."""
+        names = self.names
+        return (ZipLayout, (self.file, self.size, _BETWEEN_NAMES.join(names) if type(names) is tuple else names, *self[3:]))
+
+    def read_back(self) -> ZipLayout:
+        """This layout, its names a tuple again (unpickled, they are one text: ``__reduce__``)."""
+        names = self.names
+        return self if type(names) is not str else self._replace(names=tuple(names.split(_BETWEEN_NAMES)) if names else ())
 
     def fits(self) -> bool:
         """Whether the numbers can describe a zip of this size (a damaged record is not used)."""
@@ -582,10 +596,3 @@ def held_stamp(fd: int) -> str:
         return ""
     stamp = tail[22 + len(_STAMP):]
     return stamp.decode("ascii") if stamp.isalnum() and stamp.isascii() else ""
-
-
-def remove_packs(folder: Path) -> None:
-    if folder.is_dir():
-        for pack in folder.iterdir():
-            pack.unlink(missing_ok=True)
-        os.rmdir(folder)

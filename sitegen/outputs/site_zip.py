@@ -139,4 +139,5 @@ def _live_zip(config: SiteConfig, memo: ZipLayout | None) -> ZipLayout | None:
         return None  # replaced or damaged since: compress again
     if memo.file != str(live):
         return None  # recorded for another place (the output folder moved): compress again
+    memo = memo.read_back()
     return memo if memo.fits() else None

@@ -43,3 +43,11 @@ def finish_packs() -> None:
         for writer in workers.process_locals(kind):
             writer.handle.close()
         workers.forget_process_locals(kind)
+
+
+def remove_packs(folder: Path) -> None:
+    """The work folder, with the packs and spools left in it, removed."""
+    if folder.is_dir():
+        for pack in folder.iterdir():
+            pack.unlink(missing_ok=True)
+        os.rmdir(folder)

@@ -19,7 +19,7 @@ import stat
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -261,7 +261,7 @@ class StagingCopy:
                 if taken:  # a folder the live site no longer has (a tag's pages gone) goes too
                     _remove_empty_folders(self.path, target.parent)
 
-    def present(self, listed: Iterable[str], keep: set[str]) -> set[str]:
+    def present(self, listed: Iterable[str], keep: Container[str]) -> set[str]:
         """Every file the copy held once ready, as far as :func:`remove_strays` needs: those
         read, and of the settled folders (not read) the ones the live site's manifest
         ``listed`` there that ``keep`` lacks. A settled folder holds what the build that made
@@ -269,7 +269,7 @@ class StagingCopy:
         files there."""
         if not self.settled:
             return self.files
-        gone = set(listed).difference(keep)
+        gone = {path for path in listed if path not in keep}
         return self.files | {path for path in gone if path.rpartition("/")[0] in self.settled and plain_relative(path)}
 
     def holds(self, rel: str) -> bool:
@@ -297,12 +297,12 @@ class StagingCopy:
         discard_staging(self.path)
 
 
-def remove_strays(staging: Path, present: set[str], keep: set[str]) -> None:
+def remove_strays(staging: Path, present: set[str], keep: Container[str]) -> None:
     """Whatever the new site does not contain goes: pages of removed sources, and files
     someone dropped into the output folder. ``present``: the files the staging folder held
     before the build wrote anything (every file written since is in ``keep``; see
     :meth:`StagingCopy.present`)."""
-    for rel in sorted(present - keep - {MARKER}):
+    for rel in sorted(path for path in present if path not in keep and path != MARKER):
         path = staging / rel
         try:
             os.unlink(path)
