@@ -22,7 +22,7 @@ from sitegen.core.hashing import hash_mapping as pages_digest
 from sitegen.pipeline.files import PAGES_KEYED, FileOutcome, SlugClaim
 from sitegen.pipeline.making import RECORD_TYPES, units_to_translate
 from sitegen.pipeline.photos import PhotoUse
-from sitegen.pipeline.records import BUILD_ONLY, COUNTED_ONLY, record_from_stored, stored_record, stored_texts
+from sitegen.pipeline.records import BUILD_ONLY, COUNTED_ONLY, StoredKeys, every_page, record_from_stored, stored_record, stored_texts
 from sitegen.pipeline.site import FileResults
 from sitegen.translation.companions import Unit
 
@@ -196,7 +196,7 @@ def _damaged(kind: str) -> object:
         values = values[:-1]
     elif kind == "not a tuple":
         return "a text"
-    elif kind == "pages not a dict":
+    elif kind == "pages not a text":
         values[5] = [("ar/x.html", "a")]
     elif kind == "a listing a field short":
         values[3] = (tuple(listing[:-1]),)
@@ -228,7 +228,7 @@ def _damaged(kind: str) -> object:
     return tuple(values)
 
 
-@pytest.mark.parametrize("kind", ["another layout", "a field short", "not a tuple", "pages not a dict", "a listing a field short",
+@pytest.mark.parametrize("kind", ["another layout", "a field short", "not a tuple", "pages not a text", "a listing a field short",
                                   "a listing a field long", "a day past any calendar", "a day before any calendar", "a day not a number", "a slot of four numbers", "a slug claim of one text",
                                   "a count of units not a number", "a count of units below zero", "features of the previous layout",
                                   "features not a tuple", "a pages' key not a text"])
@@ -380,3 +380,31 @@ def test_texts_are_never_read_in_a_forked_worker_and_are_read_together_before_fo
     texts_at_hand(few.listings)
     assert every == [1] and one == ["2012/حمص.txt"], "a few files' texts read one by one"
     cache.close()
+
+
+def test_every_page_of_records_read_back_or_made_is_their_pages_merged_in_order(tmp_path: Path) -> None:
+    # The site's manifest is made of every record's pages at once (records.every_page): the
+    # texts of the records read back, never made into dicts, and the pages of those made.
+    made = [replace(_record(), rel=f"{n}.txt", pages={f"ar/{n}-{k}.html": f"{n}{k}" * 16 for k in range(n % 4)}) for n in range(12)]
+    made.append(replace(_record(), rel="twice.txt", pages={"ar/0-0.html": "z" * 32}))  # a path again: the last wins, as dict.update does
+    cache = BuildCache.open(tmp_path / "build.sqlite", allow_list(RECORD_TYPES))
+    cache.replace_files({record.rel: ("key", stored_record(record), stored_texts(record)) for record in made[::2]}, ())
+    read = cache.records(record_from_stored)
+    mixed = [read[record.rel] if record.rel in read else record for record in made]
+    merged: dict[str, str] = {}
+    for record in made:
+        merged.update(record.pages)
+    every = every_page(mixed)
+    assert every == merged and list(every) == list(merged)
+    assert all(type(read[rel].pages) is StoredKeys and read[rel].pages.as_read() is not None for rel in read), "read whole, never made into dicts"
+    assert every_page([]) == {} and every_page([replace(_record(), pages={})]) == {}
+    cache.close()
+
+
+@pytest.mark.parametrize("packed", ["ar/homs-1.html", "ar/homs-1.html\x00" + "a" * 32 + "\x00ar/homs-2.html"])
+def test_pages_not_in_pairs_are_damage(packed: str, tmp_path: Path) -> None:
+    read = _read_back_with(5, packed, tmp_path)
+    with pytest.raises(CacheDamaged, match="pages"):
+        every_page([read])
+    with pytest.raises(CacheDamaged, match="pairs"):
+        dict(read.pages)

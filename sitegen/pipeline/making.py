@@ -54,7 +54,7 @@ from .plan import (
     with_photos,
 )
 from .planted import folder_marks
-from .records import record_from_stored, stored_record, stored_texts
+from .records import every_page, record_from_stored, stored_record, stored_texts
 from .result import BuildResult
 from .site import FileResults, find_page_collisions, join
 from .staging import StagingCopy, remove_path, remove_strays, throw_away
@@ -232,8 +232,8 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
     """Every output's artifacts but site.zip, made where their keys changed; strays removed;
     then the stock of the site's files taken (what site.zip is made of: make_archive)."""
     engine = Engine(view.staging, previous, view, work_dir, staging.holds)
-    for record in files.ordered:  # a dict's update a file, not a Python step a page (156,000 at 50,000 segments)
-        engine.manifest.update(record.pages)
+    engine.manifest.update(every_page(files.ordered))  # every segment page and photo file: the artifacts' follow
+    file_pages = len(engine.manifest)  # no two records share a page (the collisions below stop a build)
     artifacts, carried_pages = engine.listed(OUTPUTS)
     # The pages of an output carried over cannot collide with a segment's: the segments'
     # pages follow from the same listings, and the build that made them found no collision
@@ -243,7 +243,7 @@ def make_outputs(view: SiteView, files: FileResults, previous: OutputState, resu
         return None
     result.notes = [note for output in OUTPUTS for note in output.notes(view)]
     photo_files = sum(len(use.record.variants) for r in files.records.values() for use in r.photos)
-    result.pages = sum(len(r.pages) for r in files.records.values()) - photo_files + sum(1 for a in artifacts if a.name) + carried_pages
+    result.pages = file_pages - photo_files + sum(1 for a in artifacts if a.name) + carried_pages
     engine.run(artifacts)
     earlier, now = _entries_that_may_differ(engine, files)
     # The manifest itself, looked up for the few files present or listed (a set of its
