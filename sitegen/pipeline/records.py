@@ -5,17 +5,18 @@ lists every segment), so reading them lies on the path of a one-change build. Pi
 objects, 10,000 records took 0.2-0.4 s to read (1.4 s at 50,000): rebuilding each object
 from its fields by name, and decoding every listing's titles and excerpts, most of a
 record's bytes, of which a one-change build shows some 250. Kept as tuples of text,
-numbers and dicts, a record is read by pickle's C code alone, its objects are made here
-without running their constructors (a listing is the very tuple stored, but for its
-date); so do the slots of its pages, one text until a build looks at them
-(drafts.StoredSlots). A listing's texts (its titles and excerpts, half of a record's bytes)
-are kept apart from the record, in a column of their own (cache.KeptApart), and read by file
-only where a build shows one of its listings (pages/listing.TextsApart): at 50,000 segments,
-reading every record with its texts took 260 ms, without them 190. The rare parts (problems, photos) stay objects, read through the
-cache's allow-list. Of the units the memory lacks, a record keeps only their count: they
-are a record's texts all over again where the memory is empty (10,000 records took
-180-215 ms to read with them, 56-60 ms without, on an archive without a memory), and a
-build that translates makes those files again anyway (making.units_to_translate).
+numbers and dicts, a record is read by pickle's C code alone, and its objects are made here
+without running their constructors (a listing is the tuple stored and where its texts are).
+The slots of its pages and the pages themselves stay one text until a build looks at them
+(drafts.StoredSlots, StoredKeys). A listing's texts (its titles and excerpts, half of a
+record's bytes) are kept apart from the record, in a column of their own (cache.KeptApart),
+and read by file only where a build shows one of its listings (pages/listing.TextsApart): at
+50,000 segments, reading every record with its texts took 260 ms, without them 190. The rare
+parts (problems, photos) stay objects, read through the cache's allow-list. Of the units the
+memory lacks, a record keeps only their count: they are a record's texts all over again
+where the memory is empty (10,000 records took 180-215 ms to read with them, 56-60 ms
+without, on an archive without a memory), and a build that translates makes those files
+again anyway (making.units_to_translate).
 
 A stored record never carries what lives only within one build (pages waiting in a
 spool, members of this build's packs, search documents): the search documents have their
@@ -51,7 +52,8 @@ COUNTED_ONLY = ("missing",)
 # digest, its place, whether it is in the English edition and its date as a day number, made
 # a date only if the build looks at it), read back as that tuple with where its texts are.
 _LISTING_SIZE = len(HELD_FIELDS) - 1
-assert HELD_TEXTS == _LISTING_SIZE  # the texts last: a listing read back is the stored tuple and one more
+if HELD_TEXTS != _LISTING_SIZE:  # a listing read back is the stored tuple and its texts, last
+    raise ImportError("a listing's texts must be the last of what it holds")
 # Between the packed texts of a file's listings, in the column that keeps them: a byte that
 # neither UTF-8 nor pack_texts writes.
 _APART = b"\xfd"
