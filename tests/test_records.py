@@ -22,7 +22,7 @@ from sitegen.core.hashing import hash_mapping as pages_digest
 from sitegen.pipeline.files import PAGES_KEYED, FileOutcome, SlugClaim
 from sitegen.pipeline.making import RECORD_TYPES, units_to_translate
 from sitegen.pipeline.photos import PhotoUse
-from sitegen.pipeline.records import BUILD_ONLY, COUNTED_ONLY, StoredKeys, every_page, record_from_stored, stored_record, stored_texts
+from sitegen.pipeline.records import BUILD_ONLY, COUNTED_ONLY, StoredPairs, every_page, record_from_stored, stored_record, stored_texts
 from sitegen.pipeline.site import FileResults
 from sitegen.translation.companions import Unit
 
@@ -396,7 +396,7 @@ def test_every_page_of_records_read_back_or_made_is_their_pages_merged_in_order(
         merged.update(record.pages)
     every = every_page(mixed)
     assert every == merged and list(every) == list(merged)
-    assert all(type(read[rel].pages) is StoredKeys and read[rel].pages.as_read() is not None for rel in read), "read whole, never made into dicts"
+    assert all(type(read[rel].pages) is StoredPairs and read[rel].pages.as_read() is not None for rel in read), "read whole, never made into dicts"
     assert every_page([]) == {} and every_page([replace(_record(), pages={})]) == {}
     cache.close()
 

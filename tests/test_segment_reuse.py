@@ -222,15 +222,15 @@ def test_a_replaced_photo_makes_again_only_the_segment_showing_it(tmp_path: Path
 
 def test_page_keys_are_stored_as_one_text_and_a_damaged_one_is_damage() -> None:
     from sitegen.pipeline.cache import CacheDamaged
-    from sitegen.pipeline.records import StoredKeys, pack_keys
+    from sitegen.pipeline.records import StoredPairs, pack_pairs
 
     made_of = {"ar/a-1.html": "k1", "en/a-1.html": "k1"}
-    stored = StoredKeys(pack_keys(made_of))
-    assert pack_keys(stored) == pack_keys(made_of), "stored again as read, without a look"
+    stored = StoredPairs(pack_pairs(made_of))
+    assert pack_pairs(stored) == pack_pairs(made_of), "stored again as read, without a look"
     assert dict(stored) == made_of
-    assert dict(StoredKeys("")) == {}
+    assert dict(StoredPairs("")) == {}
     with pytest.raises(CacheDamaged):
-        dict(StoredKeys("ar/a-1.html\0k1\0en/a-1.html"))
+        dict(StoredPairs("ar/a-1.html\0k1\0en/a-1.html"))
 
 
 def test_a_file_of_a_few_segments_is_made_whole(tmp_path: Path, monkeypatch) -> None:

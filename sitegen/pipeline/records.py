@@ -8,7 +8,7 @@ record's bytes, of which a one-change build shows some 250. Kept as tuples of te
 numbers and dicts, a record is read by pickle's C code alone, and its objects are made here
 without running their constructors (a listing is the tuple stored and where its texts are).
 The slots of its pages and the pages themselves stay one text until a build looks at them
-(drafts.StoredSlots, StoredKeys). A listing's texts (its titles and excerpts, half of a
+(drafts.StoredSlots, StoredPairs). A listing's texts (its titles and excerpts, half of a
 record's bytes) are kept apart from the record, in a column of their own (cache.KeptApart),
 and read by file only where a build shows one of its listings (pages/listing.TextsApart): at
 50,000 segments, reading every record with its texts took 260 ms, without them 190. The rare
@@ -40,7 +40,7 @@ from .files import PAGES_KEYED, FileOutcome, SlugClaim
 # build then starts again without the cache, as it does for any damage). 6: each listing's
 # features one text (pages/related.related_features); 7: a listing kept as the tuple it is;
 # 8: the slug claims one text (StoredClaims); 9: the pages' key (FileOutcome.pages_key);
-# 10: the listings' texts kept apart (StoredTexts); 11: the pages one text (StoredKeys).
+# 10: the listings' texts kept apart (StoredTexts); 11: the pages one text (StoredPairs).
 LAYOUT = 11
 
 # Never stored (see the module's docstring): a record read back has them empty.
@@ -70,7 +70,7 @@ def stored_record(record: FileOutcome) -> tuple:
         record.problems,
         tuple(map(_listing_values, record.listings)),
         pack_claims(record.slugs),
-        pack_keys(record.pages),
+        pack_pairs(record.pages),
         pack_slots(record.slots),
         record.features,
         record.photos,
@@ -78,7 +78,7 @@ def stored_record(record: FileOutcome) -> tuple:
         record.cached_units,
         record.without_companion,
         record.key,
-        pack_keys(record.made_of),
+        pack_pairs(record.made_of),
         record.pages_key(),
     )
 
@@ -106,7 +106,7 @@ def record_from_stored(values: Any, texts: KeptApart) -> FileOutcome:
             problems=problems,
             listings=tuple(map(_listing, listings, repeat(StoredTexts(texts, rel, listings)))) if listings else (),
             slugs=StoredClaims(slugs) if type(slugs) is str else tuple(map(_slug_claim, slugs)),
-            pages=StoredKeys(pages),
+            pages=StoredPairs(pages),
             drafts={},
             slots=StoredSlots(slots),
             features=features,
@@ -118,7 +118,7 @@ def record_from_stored(values: Any, texts: KeptApart) -> FileOutcome:
             zip_members={},
             key=key,
             lacking=lacking,
-            made_of=StoredKeys(made_of),
+            made_of=StoredPairs(made_of),
             kept_documents=(),
         )
         record.__dict__[PAGES_KEYED] = (record.pages, pages_key)  # as the build that stored it hashed them
@@ -162,11 +162,10 @@ class StoredTexts(TextsApart):
 
     def read_together(self, others: Iterable[TextsApart]) -> None:
         wanted = [texts for texts in (self, *others) if type(texts) is StoredTexts and texts._texts is None]
-        if not wanted:
-            return
-        kept = wanted[0]._kept.of_every_file() if len(wanted) > _READ_ONE_BY_ONE else None
+        every = self._kept.of_every_file() if len(wanted) > _READ_ONE_BY_ONE else {}
         for texts in wanted:
-            texts._texts = texts._unpack(kept.get(texts._rel) if kept is not None and texts._kept is wanted[0]._kept else texts._kept.of(texts._rel))
+            packed = every.get(texts._rel) if texts._kept is self._kept else None
+            texts._texts = texts._unpack(packed if packed is not None else texts._kept.of(texts._rel))
 
     def _unpack(self, packed: Any) -> dict[int, bytes]:
         parts = packed.split(_APART) if type(packed) is bytes else ()
@@ -229,7 +228,7 @@ def _claim(slug: str, where: str, path: str, line: int) -> SlugClaim:
     return _NEW_TUPLE(SlugClaim, (slug, where, path, line))
 
 
-class StoredKeys(PackedMapping[str]):
+class StoredPairs(PackedMapping[str]):
     """A record's pages (path -> digest) or ``made_of`` (segment page -> its segment's key) as
     the cache keeps them: one text, made into a dict at the first look. Only the files a build
     makes again or finishes are looked at; every record is read (31,000 pages at 10,000
@@ -241,15 +240,15 @@ class StoredKeys(PackedMapping[str]):
     def _unpack(self, packed: str) -> dict[str, str]:
         fields = packed.split("\0") if packed else []
         if len(fields) % 2:
-            raise CacheDamaged("the build cache holds a file record whose page keys are not in pairs")
+            raise CacheDamaged("the build cache holds a file record whose pages or page keys are not in pairs")
         return dict(zip(fields[::2], fields[1::2]))
 
 
-def pack_keys(made_of: Mapping[str, str]) -> str:
-    """``made_of`` as one text: each path and key, joined by NUL (neither holds one)."""
-    if type(made_of) is StoredKeys and made_of.as_read() is not None:
-        return made_of.as_read()
-    return "\0".join(chain.from_iterable(made_of.items()))
+def pack_pairs(pairs: Mapping[str, str]) -> str:
+    """Pages or ``made_of`` as one text: each path and digest or key, joined by NUL (none holds one)."""
+    if type(pairs) is StoredPairs and pairs.as_read() is not None:
+        return pairs.as_read()
+    return "\0".join(chain.from_iterable(pairs.items()))
 
 
 def every_page(records: Iterable[FileOutcome]) -> dict[str, str]:
@@ -262,7 +261,7 @@ def every_page(records: Iterable[FileOutcome]) -> dict[str, str]:
     texts: list[str] = []
     for record in records:
         held = record.pages
-        text = held.as_read() if type(held) is StoredKeys else None
+        text = held.as_read() if type(held) is StoredPairs else None
         if text is None:
             _add_texts(pages, texts)
             texts.clear()
