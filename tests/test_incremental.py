@@ -884,7 +884,7 @@ def test_the_sitemap_is_started_first_in_a_batch_of_its_own(tmp_path: Path, monk
 
     def watched(task, items, shared, **kwargs):
         if task is sitegen.pipeline.engine._run_jobs:
-            runs.append(([job for job, _ in items], kwargs["alone"]))
+            runs.append(([job for job, _ in items], kwargs["lead"].alone))
         return run_batches(task, items, shared, **kwargs)
 
     monkeypatch.setattr(sitegen.pipeline.workers, "run_batches", watched)

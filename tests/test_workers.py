@@ -113,12 +113,61 @@ def test_this_process_runs_the_first_batch_and_the_worker_is_fed_while_it_does(t
     pickled nor copied into a worker. A long one must not starve the worker: it is handed
     new batches as it finishes them, not only when this process is free to hand them out."""
     items = ["big"] + [f"i{n:02d}" for n in range(20)]
-    results = workers.run_batches(_long_first, items, tmp_path, workers=2, batch=1, threshold=2, alone=1)
+    results = workers.run_batches(_long_first, items, tmp_path, workers=2, batch=1, threshold=2, lead=workers.Lead(alone=1))
     assert [item for item, _ in results] == items
     assert results[0][1] == os.getpid(), "the first batch ran in this process"
     by_worker = [item for item, pid in results if pid != os.getpid()]
     # 20 batches of 20 ms fit in the worker while the first batch's second runs here.
     assert len(by_worker) >= 15, f"the worker ran only {by_worker} while this process ran the first batch"
+
+
+def _parts_then_small(folder: Path, items: list[str]) -> list[tuple[str, int, float]]:
+    time.sleep({"part-0": 0.4, "part-1": 0.1}.get(items[0], 0.02))
+    _mark(folder, items)
+    return [(item, os.getpid(), time.monotonic()) for item in items]  # one clock for every process
+
+
+def test_the_leads_parts_are_combined_here_as_soon_as_they_are_in_while_the_worker_goes_on(tmp_path: Path) -> None:
+    """Split work's parts run first; what combines them (the search index's layout) must not
+    wait for every other batch with one core idle: it runs in this process once the parts are
+    in, and the worker goes on with the rest meanwhile."""
+    items = ["part-0", "part-1"] + [f"i{n:02d}" for n in range(60)]
+    calls: list[tuple[list, int, float, float]] = []
+
+    def combine(results: list) -> None:
+        started = time.monotonic()
+        time.sleep(0.3)
+        calls.append((results, os.getpid(), started, time.monotonic()))
+
+    results = workers.run_batches(_parts_then_small, items, tmp_path, workers=2, batch=1, threshold=2, lead=workers.Lead(alone=2, parts=2, then=combine))
+    assert [item for item, _, _ in results] == items
+    assert len(calls) == 1, "combined once"
+    given, pid, started, ended = calls[0]
+    assert pid == os.getpid(), "combined in this process"
+    assert [item for item, _, _ in given] == ["part-0", "part-1"], "given the parts' results, in order"
+    worker = [done for item, ran_in, done in results if ran_in != os.getpid() and item.startswith("i")]
+    assert any(started < done < ended for done in worker), "the worker went on while the parts were combined"
+    assert started < max(done for _, _, done in results), "combined before the last batch was done, not after"
+
+
+def test_a_lead_is_combined_once_when_everything_runs_in_this_process(tmp_path: Path) -> None:
+    calls = []
+    results = workers.run_batches(_mark, ["p", "a", "b"], tmp_path, workers=1, batch=8, threshold=2, lead=workers.Lead(alone=1, parts=1, then=calls.append))
+    assert calls == [[("p", os.getpid())]]
+    assert results == [(item, os.getpid()) for item in ("p", "a", "b")]
+
+
+def test_a_failing_combination_fails_the_run() -> None:
+    def fail(results: list) -> None:
+        raise RuntimeError("cannot combine")
+
+    with pytest.raises(RuntimeError, match="cannot combine"):
+        workers.run_batches(_fail_on, ["p0", "p1"] + ["ok"] * 20, None, workers=2, batch=1, threshold=2, lead=workers.Lead(alone=2, parts=2, then=fail))
+
+
+def test_a_lead_waits_only_for_items_it_runs_alone() -> None:
+    with pytest.raises(ValueError):
+        workers.Lead(alone=1, parts=2)
 
 
 def _fail_on(folder: Path, items: list[str]) -> list[str]:

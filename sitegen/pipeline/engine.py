@@ -90,16 +90,21 @@ class Engine:
         alone = len(parts)
         if workers.worth_workers(len(work), PARALLEL_THRESHOLD, alone):  # and not only for them
             alone += sum(1 for _, job in jobs if job.long)
+
+        def combine(results: list) -> None:
+            # Each split artifact made of its parts' results and its files written, here, as
+            # soon as the parts are in: meanwhile the other cores make the rest (workers.Lead).
+            start = 0
+            for number, split in splits.items():
+                made[number] = self._written(split.combine(results[start:start + len(split.parts)]))
+                start += len(split.parts)
+
         context = _JobContext(self.view, str(self.staging), self.previous_manifest, self.work_dir)
-        results = workers.run_batches(_run_jobs, work, context, workers=self.view.workers,
-                                      batch=BATCH, threshold=PARALLEL_THRESHOLD, alone=alone)
+        results = workers.run_batches(_run_jobs, work, context, workers=self.view.workers, batch=BATCH,
+                                      threshold=PARALLEL_THRESHOLD, lead=workers.Lead(alone, len(parts), combine if splits else None))
         for (number, _), (result, members) in zip(jobs, results[len(parts):]):
             made[number] = result
             self.packed.update(members)
-        start = 0
-        for number, split in splits.items():
-            made[number] = split.combine(results[start:start + len(split.parts)])
-            start += len(split.parts)
         self.holds = self._exists  # files are written now
         for number, artifact in enumerate(stale):
             self._record(artifact, made[number])
@@ -226,10 +231,19 @@ class Engine:
         self.records[artifact_id] = record
         self.manifest.update(record.files)
 
-    def _record(self, artifact: Artifact, made: Made) -> None:
+    def _written(self, made: Made) -> Made:
+        """``made`` with its files written into staging: their digests among those written."""
+        return replace(made, files={}, written=self._write_all(made))
+
+    def _write_all(self, made: Made) -> dict[str, str]:
+        """Path -> digest of every file of ``made``, those it holds written into staging."""
         files = dict(made.written)
         for path, data in made.files.items():
             files[path] = self._write(path, data)
+        return files
+
+    def _record(self, artifact: Artifact, made: Made) -> None:
+        files = self._write_all(made)
         self.manifest.update(files)
         self.problems += made.problems
         self.records[artifact.id] = ArtifactRecord(artifact.key, tuple(sorted(files.items())), made.memo)

@@ -49,32 +49,58 @@ class Weights:
         return weight >= self.heavy
 
 
+@dataclass(frozen=True)
+class Lead:
+    """The first items of :func:`run_batches`, run before the others: ``alone`` of them, each a
+    batch of its own, started first on every core (big work: the parts of split work). ``then``,
+    if given, is called in this process with the results of the first ``parts`` of them, in
+    order, as soon as they are all in: between this process's own batches, while the other
+    cores go on with the rest. What combines the parts (the search index's layout, its 1,500
+    files at 10,000 segments written) ran after every batch, one core waiting: 0.3-0.4 s of a
+    cold build at 10,000 segments."""
+
+    alone: int = 0
+    parts: int = 0  # at most ``alone``
+    then: Callable[[list], None] | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.parts <= self.alone:
+            raise ValueError("a lead's parts are some of the items it runs alone")
+
+
+NO_LEAD = Lead()
+
+
 def worth_workers(count: int, threshold: int, alone: int = 0, weights: Weights | None = None) -> bool:
     """Whether ``count`` items are worth forking workers for: at least ``threshold`` of them,
     two to run ``alone``, or at least two weighing ``weights.enough`` in all."""
     return count >= threshold or alone >= 2 or (weights is not None and count >= 2 and sum(weights.of) >= weights.enough)
 
 
-def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], shared: Any, *, workers: int, batch: int, threshold: int, alone: int = 0, weights: Weights | None = None) -> list[R]:
+def run_batches(task: Callable[[Any, list[T]], list[R]], items: Sequence[T], shared: Any, *, workers: int, batch: int, threshold: int, lead: Lead = NO_LEAD, weights: Weights | None = None) -> list[R]:
     """``task(shared, batch)`` over ``items`` in batches; on ``workers`` cores when there are at
-    least ``threshold`` items (or two to run ``alone``, or they weigh ``weights.enough``) and
-    more than one core, in this process alone otherwise. The first ``alone`` items are batches
-    of their own (big work, started first on every core), and so is any item weighing
-    ``weights.heavy``. ``task`` gives one result an item, in its batch's order; the results
-    come back in the order of ``items``.
+    least ``threshold`` items (or two to run alone: ``lead``, or they weigh ``weights.enough``)
+    and more than one core, in this process alone otherwise. The first ``lead.alone`` items
+    are batches of their own (big work, started first on every core), and so is any item
+    weighing ``weights.heavy``; ``lead.then`` is given the results of the first ``lead.parts``
+    as soon as they are in (see :class:`Lead`). ``task`` gives one result an item, in its
+    batch's order; the results come back in the order of ``items``.
 
     This process is one of the ``workers``: it forks one fewer and runs batches itself
     between theirs (it would only wait for them). One process fewer holds the build in
     memory, and the batches it runs hand their results over without pickling."""
     if not items:
         return []
-    if workers < 2 or not worth_workers(len(items), threshold, alone, weights):
-        return task(shared, list(items))
-    order, single = _run_order(len(items), alone, weights)
+    if workers < 2 or not worth_workers(len(items), threshold, lead.alone, weights):
+        results = task(shared, list(items))
+        if lead.then is not None:
+            lead.then(results[: lead.parts])
+        return results
+    order, single = _run_order(len(items), lead.alone, weights)
     ranked = [items[i] for i in order]
     batches = [[item] for item in ranked[:single]] + _cut(ranked[single:], batch, workers)
     with _fork_pool(shared, workers - 1) as pool:
-        results = [result for results in _run_alongside(pool, task, shared, batches, workers - 1) for result in results]
+        results = [result for results in _run_alongside(pool, task, shared, batches, workers - 1, lead) for result in results]
     in_order: list[Any] = [None] * len(items)
     for position, result in zip(order, results):
         in_order[position] = result
@@ -104,7 +130,7 @@ def _cut(items: Sequence[T], batch: int, workers: int) -> list[list[T]]:
     return batches
 
 
-def _run_alongside(pool: Any, task: Callable[[Any, list[T]], list[R]], shared: Any, batches: list[list[T]], helpers: int) -> list[list[R]]:
+def _run_alongside(pool: Any, task: Callable[[Any, list[T]], list[R]], shared: Any, batches: list[list[T]], helpers: int, lead: Lead = NO_LEAD) -> list[list[R]]:
     """Each batch's results, in order. Both sides take batches from the front, one at a time:
     this process the first, then the next whenever it finishes one; the ``helpers`` (the
     pool's workers) are kept two batches ahead, each handed a new one as one of theirs ends
@@ -150,18 +176,28 @@ def _run_alongside(pool: Any, task: Callable[[Any, list[T]], list[R]], shared: A
     try:
         for _ in range(2 * helpers):
             give()
-        mine = 0
+        mine, then = 0, lead.then
         while mine is not None:
             results[mine] = task(shared, batches[mine])
+            if then is not None and all(results[b] is not None or (b in given and given[b].done()) for b in range(lead.parts)):
+                then(_lead_results(results, given, lead.parts))
+                then = None
             mine = take()
         stop()
         for index, future in given.items():
             results[index] = future.result()
+        if then is not None:
+            then(_lead_results(results, given, lead.parts))
     except BaseException:
         stop()
         pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C or a failed batch: no batch waits to be started
         raise
     return results  # type: ignore[return-value]  # every batch has its results by now
+
+
+def _lead_results(results: list, given: dict[int, Any], parts: int) -> list:
+    """The results of the first ``parts`` batches (one item each), wherever they ran."""
+    return [result for b in range(parts) for result in (results[b] if results[b] is not None else given[b].result())]
 
 
 @contextmanager
