@@ -134,6 +134,27 @@ def test_english_pages_use_english_words_and_name(site):
     assert '<meta name="description" content="An archive of Arabic news articles, with English translations.">' in index
 
 
+def _archive_links(page: Path) -> list[tuple[str, str]]:
+    """(href, text) of each link of the page that downloads a file."""
+    return re.findall(r'<a href="([^"]*)" download>([^<]*)</a>', page.read_text(encoding="utf-8"))
+
+
+def test_both_editions_first_pages_link_site_zip_in_their_own_language(site):
+    """site.zip holds both editions: a reader of the English edition, offline, finds it from
+    the English index as an Arabic reader does from the Arabic one."""
+    assert (site / "site.zip").is_file()
+    assert _archive_links(site / "en" / "index.html") == [("../site.zip", "The whole site for offline reading (zip)")]
+    assert _archive_links(site / "index.html") == [("site.zip", "نسخة الموقع كاملة للقراءة دون اتصال (zip)")]
+    later = [page for page in (*sorted(site.glob("page-*.html")), *sorted((site / "en").glob("page-*.html")), site / "en" / "search.html")]
+    assert all(not _archive_links(page) for page in later)
+
+
+def test_without_site_zip_neither_edition_links_one(tmp_path):
+    out = built(sample_site(tmp_path / "site", offline_archive=False))
+    assert not (out / "site.zip").exists()
+    assert not _archive_links(out / "index.html") and not _archive_links(out / "en" / "index.html")
+
+
 def test_every_english_page_has_a_description(site):
     for page in english_pages(site):
         match = re.search(r'<meta name="description" content="([^"]+)">', page.read_text(encoding="utf-8"))

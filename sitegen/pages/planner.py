@@ -429,7 +429,9 @@ class SitePlanner:
             "browse": [],
             "pagination": pagination(path, number, total_pages, language, self.numerals_of(language), lambda n: urls.index_page(n, folder)),
         }
-        if self.has_archive and not english and number == 1:
+        if self.has_archive and number == 1:
+            # Both editions' first pages: site.zip holds both, and an English reader offline
+            # finds it from the English index too.
             context["archive"] = {"href": urls.relative_url(path, urls.ARCHIVE), "label": labels["archive"]}
         if number == 1:
             targets = {"archive": (urls.archive_index(folder), labels["archive_link"])} | {kind: (urls.term_index(kind, folder), labels[kind]) for kind in ("tags", "authors", "sections")}
