@@ -130,7 +130,7 @@ def _cut(items: Sequence[T], batch: int, workers: int) -> list[list[T]]:
     return batches
 
 
-def _run_alongside(pool: Any, task: Callable[[Any, list[T]], list[R]], shared: Any, batches: list[list[T]], helpers: int, lead: Lead = NO_LEAD) -> list[list[R]]:
+def _run_alongside(pool: Any, task: Callable[[Any, list[T]], list[R]], shared: Any, batches: list[list[T]], helpers: int, lead: Lead) -> list[list[R]]:
     """Each batch's results, in order. Both sides take batches from the front, one at a time:
     this process the first, then the next whenever it finishes one; the ``helpers`` (the
     pool's workers) are kept two batches ahead, each handed a new one as one of theirs ends
