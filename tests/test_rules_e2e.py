@@ -286,21 +286,42 @@ def test_index_order_newest_first_undated_last_articles_together(make_site, run_
 
 
 def test_pagination(make_site, run_build, parse_html):
+    # Five stories at per_page 2: the front page holds the newest three (a front page holds
+    # per_page to twice as many less one), page 1 the oldest two (pages are numbered from the
+    # oldest, so that a page keeps its stories when new ones come: pages/paging.py).
     files = {f"content/2012-01-0{n}-x.txt": f"مقال رقم {n}." for n in range(1, 6)}
     site = make_site(files, config={"per_page": 2})
     assert run_build(site).returncode == 0
     out = site / "_site"
-    assert (out / "index.html").is_file() and (out / "page-2.html").is_file() and (out / "page-3.html").is_file()
-    assert not (out / "page-4.html").exists() and not (out / "page-1.html").exists()
-    seen = []
-    for name in ("index.html", "page-2.html", "page-3.html"):
-        seen += entry_links(parse_html(out / name))
-    assert seen == [f"ar/2012-01-0{n}-x-1.html" for n in (5, 4, 3, 2, 1)]
-    first, second, third = (parse_html(out / n) for n in ("index.html", "page-2.html", "page-3.html"))
-    assert anchor_links(first, "next") == ["page-2.html"] and anchor_links(first, "prev") == []
-    assert anchor_links(second, "prev") == ["index.html"] and anchor_links(second, "next") == ["page-3.html"]
-    assert anchor_links(third, "prev") == ["page-2.html"] and anchor_links(third, "next") == []
-    assert "page-3.html" in first.hrefs
+    assert (out / "index.html").is_file() and (out / "page-1.html").is_file()
+    assert not (out / "page-2.html").exists() and not (out / "page-0.html").exists()
+    first, oldest = (parse_html(out / n) for n in ("index.html", "page-1.html"))
+    assert entry_links(first) + entry_links(oldest) == [f"ar/2012-01-0{n}-x-1.html" for n in (5, 4, 3, 2, 1)]
+    assert len(entry_links(first)) == 3
+    assert anchor_links(first, "next") == ["page-1.html"] and anchor_links(first, "prev") == []
+    assert anchor_links(oldest, "prev") == ["index.html"] and anchor_links(oldest, "next") == []
+
+
+def test_a_new_story_leaves_the_pages_more_than_a_few_below_the_top_as_they_were(make_site, run_build, parse_html):
+    # The newsroom's day: a story newer than all. Counted from the newest, every page of the
+    # index would hold other stories; counted from the oldest, only the front page does, and
+    # the few pages whose navigation reaches the top (a new page, once in per_page stories).
+    files = {f"content/2012-01-{n:02d}-x.txt": f"مقال رقم {n}." for n in range(1, 13)}
+    site = make_site(files, config={"per_page": 1})
+    assert run_build(site).returncode == 0
+    out = site / "_site"
+    before = {path.name: path.read_bytes() for path in out.glob("page-*.html")}
+    assert sorted(before, key=lambda name: int(name[5:-5])) == [f"page-{n}.html" for n in range(1, 12)]  # the front page holds the newest
+    (site / "content" / "2012-01-13-x.txt").write_text("مقال رقم 13.", encoding="utf-8")
+    assert run_build(site).returncode == 0
+    after = {path.name: path.read_bytes() for path in out.glob("page-*.html")}
+    assert set(after) == set(before) | {"page-12.html"}
+    assert entry_links(parse_html(out / "page-12.html")) == ["ar/2012-01-12-x-1.html"]
+    assert entry_links(parse_html(out / "index.html")) == ["ar/2012-01-13-x-1.html"]
+    kept = [name for name in before if after[name] == before[name]]
+    assert sorted(kept, key=lambda name: int(name[5:-5])) == [f"page-{n}.html" for n in range(1, 10)]  # all but the two nearest the top
+    for n in range(1, 12):
+        assert entry_links(parse_html(out / f"page-{n}.html")) == [f"ar/2012-01-{n:02d}-x-1.html"]  # page n: the n-th story, for good
 
 
 def test_empty_segments_never_make_a_blank_page(make_site, run_build, parse_html):

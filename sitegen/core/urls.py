@@ -21,6 +21,9 @@ ARCHIVE = "site.zip"
 ICON = "icon.svg"
 # Photos, as processed: file names are made of their bytes' hash, so a name never changes meaning.
 MEDIA = "media"
+# The number of a series' front page (index.html, tags/<slug>.html, archive/<month>.html): its
+# other pages are numbered from the oldest, 1 up (pages/paging.py).
+FRONT = 0
 
 
 def segment_page(slug: str, language: str) -> str:
@@ -35,9 +38,9 @@ def parallel_page(slug: str) -> str:
     return f"parallel/{slug}.html"
 
 
-def term_page(taxonomy: str, slug: str, number: int = 1, folder: str = "") -> str:
-    """tags/<slug>.html, then tags/<slug>.p2.html... (a term's slug never holds a dot)."""
-    name = f"{slug}.html" if number == 1 else f"{slug}.p{number}.html"
+def term_page(taxonomy: str, slug: str, number: int = FRONT, folder: str = "") -> str:
+    """tags/<slug>.html, then tags/<slug>.p1.html (the oldest), .p2... (a term's slug never holds a dot)."""
+    name = f"{slug}.html" if number == FRONT else f"{slug}.p{number}.html"
     return f"{folder}/{taxonomy}/{name}" if folder else f"{taxonomy}/{name}"
 
 
@@ -56,14 +59,14 @@ def term_index(taxonomy: str, folder: str = "") -> str:
     return f"{folder}/{taxonomy}.html" if folder else f"{taxonomy}.html"
 
 
-def archive_month(year: int, month: int, number: int = 1, folder: str = "") -> str:
-    name = f"{year:04d}-{month:02d}" + (f".p{number}" if number > 1 else "")
+def archive_month(year: int, month: int, number: int = FRONT, folder: str = "") -> str:
+    name = f"{year:04d}-{month:02d}" + (f".p{number}" if number != FRONT else "")
     return f"{folder}/archive/{name}.html" if folder else f"archive/{name}.html"
 
 
 def archive_month_files(year: int, month: int, folder: str = "") -> str:
     """What the path of each page of a month's archive starts with: archive/<yyyy-mm>."""
-    return archive_month(year, month, 1, folder)[: -len("html")]
+    return archive_month(year, month, FRONT, folder)[: -len("html")]
 
 
 def archive_index(folder: str = "") -> str:
@@ -83,9 +86,9 @@ def search_page(folder: str = "") -> str:
     return f"{folder}/{SEARCH}" if folder else SEARCH
 
 
-def index_page(number: int, folder: str = "") -> str:
-    """Page 1 is index.html; later pages are page-2.html, page-3.html, ..."""
-    name = INDEX if number == 1 else f"page-{number}.html"
+def index_page(number: int = FRONT, folder: str = "") -> str:
+    """The front page is index.html; the others are page-1.html (the oldest), page-2.html, ..."""
+    name = INDEX if number == FRONT else f"page-{number}.html"
     return f"{folder}/{name}" if folder else name
 
 

@@ -71,7 +71,7 @@ def atom_feed(config: SiteConfig, language: str, feed_path: str, title: str, ent
         f"<title>{escape(title)}</title>",
         f"<id>{escape(urls.absolute_url(base, feed_path))}</id>",
         f'<link rel="self" href={quoteattr(urls.absolute_url(base, feed_path))}/>',
-        f'<link rel="alternate" href={quoteattr(urls.absolute_url(base, urls.index_page(1, "" if language == config.language else language_folder(language))))}/>',
+        f'<link rel="alternate" href={quoteattr(urls.absolute_url(base, urls.index_page(urls.FRONT, "" if language == config.language else language_folder(language))))}/>',
         f"<updated>{newest.isoformat()}T00:00:00Z</updated>",
         f"<author><name>{escape(config.author or author or config.title)}</name></author>",
     ]

@@ -8,6 +8,7 @@ from ..core import urls
 from ..core.hashing import hash_bytes
 from ..core.languages import language_folder
 from ..pages.listing import Listing, listings_digest, shows_any
+from ..pages.paging import linked, place
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 
 
@@ -39,13 +40,15 @@ class IndexPages(Output):
         found = []
         for english in view.languages:
             folder = language_folder(view.config.translation.target) if english else ""
-            for number, total, chunk in view.index_chunks(english):
+            for number, top, chunk in view.index_chunks(english):
                 if showing is not None and not showing(chunk):
                     continue
                 path = urls.index_page(number, folder)
-                links = view.browsable(english) if number == 1 else ()
-                # The page's whole input: its entries, its place among the pages, the lists it links.
-                key = hash_bytes(listings_digest(chunk), f"{number}/{total}/{english}/{','.join(links)}", view.names if english else "")
+                links = view.browsable(english) if number == urls.FRONT else ()
+                # The page's whole input: its entries, its place among the pages (the pages it
+                # links), the lists it links.
+                place = ",".join(map(str, linked(number, top)))
+                key = hash_bytes(listings_digest(chunk), f"{number}/{place}/{english}/{','.join(links)}", view.names if english else "")
                 found.append(Artifact(path, key, _maker(path, (number, english, links)), _name(number, english)))
         return found
 
@@ -64,11 +67,12 @@ def _maker(path: str, place: tuple[int, bool, tuple[str, ...]]):
 
 def _render(view: SiteView, argument: tuple[str, tuple[int, bool, tuple[str, ...]]]) -> Made:
     path, (number, english, links) = argument
-    _, total, chunk = view.index_chunks(english)[number - 1]
-    page = view.list_planner.index_page(number, total, chunk, english, links)
+    chunks = view.index_chunks(english)
+    _, top, chunk = chunks[place(number, chunks[0][1])]
+    page = view.list_planner.index_page(number, top, chunk, english, links)
     return Made({path: render_page(view.theme, view.config, page)})
 
 
 def _name(number: int, english: bool) -> str:
     """How messages name the page."""
-    return f"the{' English' if english else ''} index page" + (f" {number}" if number > 1 else "")
+    return f"the{' English' if english else ''} index page" + (f" {number}" if number != urls.FRONT else "")

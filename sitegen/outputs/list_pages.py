@@ -14,8 +14,9 @@ from typing import Any
 from ..content.terms import term_slug
 from ..core import urls
 from ..core.hashing import hash_bytes, value_bytes
-from ..pages.lists import TAXONOMIES, ListPlanner, Term, chunk_of, chunks, terms_of
+from ..pages.lists import TAXONOMIES, ListPlanner, Term, terms_of
 from ..pages.listing import Listing, listings_digest, shows_any
+from ..pages.paging import linked, series, series_page
 from ..pages.planner import SitePlanner
 from .base import Artifact, Job, Made, Output, SiteView, render_page
 from .feeds import atom_feed, feed_entries, newest_listings
@@ -86,11 +87,11 @@ class ListPages(Output):
                     if view.config.base_url:
                         found.append(_term_feed(view, lists, term))
                     every = (taxonomy, term.slug) in entire.terms
-                    for number, total, chunk in chunks(term.listings, view.config.per_page):
+                    for number, top, chunk in series(term.listings, view.config.per_page):
                         if showing is not None and not every and not showing(chunk):
                             continue
                         path = urls.term_page(taxonomy, term.slug, number, lists.folder)
-                        place = (term.taxonomy, term.slug, term.name, number, total)
+                        place = (term.taxonomy, term.slug, term.name, number, linked(number, top))
                         job = ("term", english, taxonomy, term.slug, number)
                         found.append(_artifact(view, path, job, value_bytes(place) + listings_digest(chunk) + named, f"the{edition} page of {taxonomy[:-1]} '{term.name}'"))
             by_month = view.months(english)
@@ -104,10 +105,10 @@ class ListPages(Output):
                 months = {month: by_month[month] for month in sorted(shown, reverse=True) if month in by_month}
             for (year, month), listings in months.items():
                 every = (year, month) in entire.months
-                for number, total, chunk in chunks(listings, view.config.per_page):
+                for number, top, chunk in series(listings, view.config.per_page):
                     if showing is not None and not every and not showing(chunk):
                         continue
-                    place = (year, month, number, total)
+                    place = (year, month, number, linked(number, top))
                     job = ("month", english, year, month, number)
                     found.append(_artifact(view, urls.archive_month(year, month, number, lists.folder), job, value_bytes(place) + listings_digest(chunk) + named, f"the{edition} archive of {year}-{month:02d}"))
         return found
@@ -168,15 +169,15 @@ def _render(view: SiteView, argument: tuple[str, tuple[Any, ...]]) -> Made:
     if kind == "term":
         taxonomy, slug, number = rest
         term = view.term(taxonomy, english, slug)
-        _, total, chunk = chunk_of(term.listings, per_page, number)
-        page = lists.term_page(term, number, total, chunk)
+        _, top, chunk = series_page(term.listings, per_page, number)
+        page = lists.term_page(term, number, top, chunk)
     elif kind == "terms":
         taxonomy, counts = rest
         page = lists.term_index(taxonomy, counts)
     elif kind == "month":
         year, month, number = rest
-        _, total, chunk = chunk_of(view.months(english)[(year, month)], per_page, number)
-        page = lists.month_page(year, month, number, total, chunk)
+        _, top, chunk = series_page(view.months(english)[(year, month)], per_page, number)
+        page = lists.month_page(year, month, number, top, chunk)
     else:
         (counts,) = rest
         page = lists.archive_index(counts)

@@ -40,6 +40,7 @@ LABELS = {
         "archive": "نسخة الموقع كاملة للقراءة دون اتصال (zip)",
         "english_index": "English",
         "page": "صفحة",
+        "front_page": "أحدث المقالات",
         "other_edition": "English",
         "edition_description": "ترجمات إنجليزية لمقالات هذا الموقع العربية.",
         "search_heading": "البحث في الأرشيف",
@@ -86,6 +87,7 @@ LABELS = {
         "archive": "The whole site for offline reading (zip)",
         "english_index": "English",
         "page": "Page",
+        "front_page": "Latest",
         "other_edition": "العربية",
         # The English edition's description when site.yml gives none (translation.description).
         "edition_description": "English translations of this site's Arabic articles.",

@@ -22,7 +22,8 @@ from ..content.terms import most_used, term_slug
 from ..core import urls
 from .labels import labels_for
 from .listing import Article, Listing
-from .planner import Page, SitePlanner, pagination
+from .paging import pagination, series
+from .planner import Page, SitePlanner
 
 TAXONOMIES = ("tags", "authors", "sections")
 
@@ -198,17 +199,6 @@ def _any_slug(terms: Sequence[str], slugs: dict[str, str]) -> bool:
     return False
 
 
-def chunks(listings: Sequence[Listing], per_page: int) -> list[tuple[int, int, tuple[Listing, ...]]]:
-    """(page number, page count, listings) of each page of a series."""
-    total = max(1, -(-len(listings) // per_page))
-    return [chunk_of(listings, per_page, n) for n in range(1, total + 1)]
-
-
-def chunk_of(listings: Sequence[Listing], per_page: int, number: int) -> tuple[int, int, tuple[Listing, ...]]:
-    """(page number, page count, listings) of page ``number`` of a series."""
-    return number, max(1, -(-len(listings) // per_page)), tuple(listings[(number - 1) * per_page : number * per_page])
-
-
 def both_editions_months(articles: Sequence[Article]) -> tuple[dict[tuple[int, int], tuple[Listing, ...]], ...]:
     """Dated segments by (year, month), newest month first (undated ones are in no month), of
     the source edition and of the English one, in one pass over the listings."""
@@ -245,29 +235,32 @@ class ListPlanner:
     def feed_title(self, term: Term) -> str:
         return f"{self.planner.site_name(self.english)['text']} · {self._name(term)['text']}"
 
-    def term_page(self, term: Term, number: int, total: int, listings: Sequence[Listing]) -> Page:
+    def term_page(self, term: Term, number: int, top: int, listings: Sequence[Listing]) -> Page:
         path = urls.term_page(term.taxonomy, term.slug, number, self.folder)
-        page = self._list_page(path, self._name(term), number, total, listings, lambda n: urls.term_page(term.taxonomy, term.slug, n, self.folder))
+        page = self._list_page(path, self._name(term), (number, top), listings, lambda n: urls.term_page(term.taxonomy, term.slug, n, self.folder))
         if not self.planner.config.base_url:
             return page
         # The term's own feed, besides the site's (see outputs/list_pages.py).
         feed = {"title": self.feed_title(term), "lang": self.language, "title_lang": None, "href": urls.relative_url(path, urls.term_feed(term.taxonomy, term.slug, self.folder))}
         return Page(page.path, page.template, page.context | {"feeds": [*page.context["feeds"], feed]})
 
-    def month_page(self, year: int, month: int, number: int, total: int, listings: Sequence[Listing]) -> Page:
+    def month_page(self, year: int, month: int, number: int, top: int, listings: Sequence[Listing]) -> Page:
         path = urls.archive_month(year, month, number, self.folder)
         name = f"{month_names(self.language)[month - 1]} {localise_digits(str(year), self.language, self.numerals)}"
-        return self._list_page(path, {"text": name, "lang": None, "dir": None}, number, total, listings, lambda n: urls.archive_month(year, month, n, self.folder))
+        return self._list_page(path, {"text": name, "lang": None, "dir": None}, (number, top), listings, lambda n: urls.archive_month(year, month, n, self.folder))
 
-    def _list_page(self, path: str, heading: dict[str, Any], number: int, total: int, listings: Sequence[Listing], page_of) -> Page:
-        page_label = f"{self.labels['page']} {localise_digits(str(number), self.language, self.numerals)}" if number > 1 else None
+    def _list_page(self, path: str, heading: dict[str, Any], place: tuple[int, int], listings: Sequence[Listing], page_of) -> Page:
+        """Page ``number`` of a list (``place``: it and the highest number: paging)."""
+        number, top = place
+        page_label = None if number == urls.FRONT else f"{self.labels['page']} {localise_digits(str(number), self.language, self.numerals)}"
         context = self.planner.base_context(path, self.language, heading["text"] + (f" · {page_label}" if page_label else ""))
         context |= {
             "heading": heading,
             "heading_page": page_label,
             "entries": [self.planner.index_entry(path, listing, self.language, self.english) for listing in listings],
             "page_number": number,
-            "pagination": pagination(path, number, total, self.language, self.numerals, page_of),
+            "front_page": number == urls.FRONT,
+            "pagination": pagination(path, number, top, (self.language, self.numerals, self.labels["front_page"]), page_of),
             "list_page": True,
             "browse": [],
         }
@@ -282,7 +275,7 @@ class ListPlanner:
         context |= {
             "heading": self.labels[taxonomy],
             "groups": [{"heading": None, "anchor": None, "links": [
-                self._item(path, urls.term_page(taxonomy, slug, 1, self.folder), self._name(Term(taxonomy, slug, name, ())), count) for slug, name, count in ordered
+                self._item(path, urls.term_page(taxonomy, slug, urls.FRONT, self.folder), self._name(Term(taxonomy, slug, name, ())), count) for slug, name, count in ordered
             ]}],
         }
         return Page(path, "terms.html", context)
@@ -294,7 +287,7 @@ class ListPlanner:
         groups: dict[int, list[dict[str, Any]]] = {}
         for (year, month), count in counts:
             name = {"text": month_names(self.language)[month - 1], "lang": None, "dir": None}
-            groups.setdefault(year, []).append(self._item(path, urls.archive_month(year, month, 1, self.folder), name, count))
+            groups.setdefault(year, []).append(self._item(path, urls.archive_month(year, month, urls.FRONT, self.folder), name, count))
         context |= {
             "heading": self.labels["archive_heading"],
             "groups": [{"heading": localise_digits(str(year), self.language, self.numerals), "anchor": f"y{year}", "links": items} for year, items in groups.items()],
@@ -318,13 +311,13 @@ def list_paths(view) -> list[tuple[str, date | None]]:
             if terms:
                 found.append((urls.term_index(taxonomy, folder), None))
             for term in terms:
-                for number, _, chunk in chunks(term.listings, view.config.per_page):
+                for number, _, chunk in series(term.listings, view.config.per_page):
                     found.append((urls.term_page(taxonomy, term.slug, number, folder), _newest(chunk)))
         by_month = view.months(english)
         if by_month:
             found.append((urls.archive_index(folder), None))
         for (year, month), listings in by_month.items():
-            for number, _, chunk in chunks(listings, view.config.per_page):
+            for number, _, chunk in series(listings, view.config.per_page):
                 found.append((urls.archive_month(year, month, number, folder), _newest(chunk)))
     return found
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
@@ -37,6 +37,7 @@ from ..translation.companions import Companion
 from .figures import FigureWords, figure_html
 from .labels import LABELS, labels_for, part_label, translation_notice
 from .listing import Article, Listing, ListingFields
+from .paging import pagination, series
 from .sharing import SharedPage, page_sharing
 
 _ARABIC_RUN = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+(?:[\s\d.,:؛،-]+[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]+)*")
@@ -147,8 +148,8 @@ class SitePlanner:
         """The site's links: its own edition's index and search, then the other edition in its own language."""
         own = self.target_folder if english else ""
         labels = labels_for(self.target if english else self.source_language)
-        nav = [{"href": urls.relative_url(path, urls.index_page(1, own)), "label": labels["index"]} | self._marked(None)]
-        other = {"href": urls.relative_url(path, urls.index_page(1, "" if english else self.target_folder)), "label": labels["other_edition"]}
+        nav = [{"href": urls.relative_url(path, urls.index_page(urls.FRONT, own)), "label": labels["index"]} | self._marked(None)]
+        other = {"href": urls.relative_url(path, urls.index_page(urls.FRONT, "" if english else self.target_folder)), "label": labels["other_edition"]}
         other |= self._marked(self.source_language if english else self.target)
         if self.english and not english:
             nav.append(other)
@@ -182,7 +183,7 @@ class SitePlanner:
             "description": self._site_description(english),
             "labels": labels_for(language),
             "nav": self._nav(path, english),
-            "home_url": urls.relative_url(path, urls.index_page(1, own)),
+            "home_url": urls.relative_url(path, urls.index_page(urls.FRONT, own)),
             "root": urls.root_prefix(path),
             "icon_url": urls.relative_url(path, urls.ICON),
             "noindex": False,
@@ -266,7 +267,7 @@ class SitePlanner:
             link = made.get(("link", where, taxonomy, term, english))
             if link is None:
                 folder = self.target_folder if english else ""
-                href = urls.relative_url(path, urls.term_page(taxonomy, term_slug(term), 1, folder))
+                href = urls.relative_url(path, urls.term_page(taxonomy, term_slug(term), urls.FRONT, folder))
                 link = made[("link", where, taxonomy, term, english)] = self.term_label(taxonomy, term, english) | {"href": href}
             links.append(link)
         return links
@@ -319,7 +320,7 @@ class SitePlanner:
             "notice": None,
             "previous": self._neighbour(path, previous, english=False),
             "next": self._neighbour(path, following, english=False),
-            "index_url": urls.relative_url(path, urls.index_page(1)),
+            "index_url": urls.relative_url(path, urls.index_page(urls.FRONT)),
             "description": segment.excerpt,
             "related_slot": RELATED_SLOT,
         }
@@ -351,7 +352,7 @@ class SitePlanner:
             "notice": translation_notice(companion.providers, companion.date, companion.reviewed),
             "previous": self._neighbour(path, previous, english=True),
             "next": self._neighbour(path, following, english=True),
-            "index_url": urls.relative_url(path, urls.index_page(1, self.target_folder)),
+            "index_url": urls.relative_url(path, urls.index_page(urls.FRONT, self.target_folder)),
             "noindex": self.config.translation.noindex_unreviewed and not companion.reviewed,
             "alternates": self._alternates(path, [(self.source_language, original), (self.target, path)]),
             "description": companion_excerpt(companion),
@@ -394,7 +395,7 @@ class SitePlanner:
             "pairs": pairs,
             "previous": parallel_neighbour(previous),
             "next": parallel_neighbour(following),
-            "index_url": urls.relative_url(path, urls.index_page(1)),
+            "index_url": urls.relative_url(path, urls.index_page(urls.FRONT)),
             "noindex": self.config.translation.noindex_unreviewed and not companion.reviewed,
             "body_class": "wide",
         }
@@ -402,38 +403,38 @@ class SitePlanner:
 
     # -- index pages -------------------------------------------------------
     def index_chunks(self, articles: Sequence[Article], english: bool = False) -> list[tuple[int, int, tuple[Listing, ...]]]:
-        """(page number, page count, listings) of each index page; listings newest first."""
-        listings = [s for a in articles for s in a.segments if not english or s.in_english]
-        per_page = self.config.per_page
-        total = max(1, -(-len(listings) // per_page))
-        return [(n, total, tuple(listings[(n - 1) * per_page : n * per_page])) for n in range(1, total + 1)]
+        """(page number, highest number, listings) of each index page (paging.series); listings newest first."""
+        return series([s for a in articles for s in a.segments if not english or s.in_english], self.config.per_page)
 
     def index_pages(self, articles: Sequence[Article], english: bool = False) -> list[Page]:
-        return [self.index_page(n, total, chunk, english) for n, total, chunk in self.index_chunks(articles, english)]
+        return [self.index_page(n, top, chunk, english) for n, top, chunk in self.index_chunks(articles, english)]
 
-    def index_page(self, number: int, total_pages: int, listings: Sequence[Listing], english: bool = False, browse: Sequence[str] = ()) -> Page:
-        """``browse``: the lists the first page links to ("archive", "tags", "authors", "sections")."""
+    def index_page(self, number: int, top: int, listings: Sequence[Listing], english: bool = False, browse: Sequence[str] = ()) -> Page:
+        """Page ``number`` of an edition's index (paging: ``top`` is the highest number).
+        ``browse``: the lists the front page links to ("archive", "tags", "authors", "sections")."""
         language = self.target if english else self.source_language
         folder = self.target_folder if english else ""
         labels = labels_for(language)
         name = self.site_name(english)
         path = urls.index_page(number, folder)
-        context = self.base_context(path, language, f"{labels['page']} {number}" if number > 1 else name["text"])
+        front = number == urls.FRONT
+        context = self.base_context(path, language, name["text"] if front else f"{labels['page']} {number}")
         context |= {
             # The site's name (marked when it is Arabic on an English page), then the page's number.
             "heading": name,
-            "heading_page": f"{labels['page']} {localise_digits(str(number), language, self.numerals_of(language))}" if number > 1 else None,
+            "heading_page": None if front else f"{labels['page']} {localise_digits(str(number), language, self.numerals_of(language))}",
             "entries": [self.index_entry(path, listing, language, english) for listing in listings],
             "page_number": number,
+            "front_page": front,
             "list_page": False,
             "browse": [],
-            "pagination": pagination(path, number, total_pages, language, self.numerals_of(language), lambda n: urls.index_page(n, folder)),
+            "pagination": pagination(path, number, top, (language, self.numerals_of(language), labels["front_page"]), lambda n: urls.index_page(n, folder)),
         }
-        if self.has_archive and number == 1:
-            # Both editions' first pages: site.zip holds both, and an English reader offline
+        if self.has_archive and front:
+            # Both editions' front pages: site.zip holds both, and an English reader offline
             # finds it from the English index too.
             context["archive"] = {"href": urls.relative_url(path, urls.ARCHIVE), "label": labels["archive"]}
-        if number == 1:
+        if front:
             targets = {"archive": (urls.archive_index(folder), labels["archive_link"])} | {kind: (urls.term_index(kind, folder), labels[kind]) for kind in ("tags", "authors", "sections")}
             context["browse"] = [{"href": urls.relative_url(path, targets[kind][0]), "label": targets[kind][1]} for kind in browse]
         return Page(path, "index.html", context)
@@ -512,7 +513,7 @@ class SitePlanner:
         # (and service worker) resolve at any depth, while the page opened from disk stays offline.
         context["base_url"] = self.config.base_url
         # The page is the site's language's; its English paragraph leads to the English edition.
-        context["english_home_url"] = (self.config.base_url or "") + urls.index_page(1, self.target_folder) if self.english else context["home_url"]
+        context["english_home_url"] = (self.config.base_url or "") + urls.index_page(urls.FRONT, self.target_folder) if self.english else context["home_url"]
         context["english_labels"] = LABELS["en"] | ({} if self.english else {"not_found_link": "Go to the index"})
         return Page(path, "404.html", context)
 
@@ -552,24 +553,5 @@ def listing_of(segment: Segment, companion: Companion | None, count: int) -> Lis
         authors=segment.authors,
         section=segment.section,
     ).listing()
-
-
-def pagination(path: str, current: int, total: int, language: str, numerals: str, page_of: Callable[[int], str]) -> dict[str, Any]:
-    """Links to nearby pages and the ends: a 200-page archive must not list 200 links on every page.
-    ``page_of(number)``: the path of a page of the series."""
-    shown = sorted({1, total, *range(max(1, current - 2), min(total, current + 2) + 1)})
-    pages: list[dict[str, Any]] = []
-    last = 0
-    for number in shown:
-        if number - last > 1:
-            pages.append({"gap": True})
-        label = localise_digits(str(number), language, numerals)
-        pages.append({"gap": False, "current": number == current, "href": urls.relative_url(path, page_of(number)), "label": label})
-        last = number
-    return {
-        "pages": pages,
-        "previous": urls.relative_url(path, page_of(current - 1)) if current > 1 else None,
-        "next": urls.relative_url(path, page_of(current + 1)) if current < total else None,
-    }
 
 
