@@ -385,8 +385,9 @@ def test_many_terms_wanted_are_collected_in_one_pass(monkeypatch):
 @FAST
 @given(_TERM_SEGMENTS)
 def test_an_index_links_the_lists_its_edition_has(segments):
-    """The first index page's links, found by a pass that stops early, are the lists the
-    whole collections hold: the archive if a segment is dated, each taxonomy with a term."""
+    """The front index page's links, found from each edition's days and distinct spellings,
+    are the lists the whole collections hold: the archive if a segment is dated, each
+    taxonomy with a term."""
     from sitegen.pages.lists import TAXONOMIES, both_editions_months, browsable_lists, collect_all_terms
 
     articles = _term_listings(segments)

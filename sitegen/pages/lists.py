@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence, Set as AbstractSet
 from dataclasses import dataclass
-from itertools import compress
-from operator import attrgetter, not_
+from itertools import chain, compress
+from operator import attrgetter, itemgetter, not_
 from datetime import date
 from typing import Any
 
@@ -21,7 +21,7 @@ from ..content.metadata import localise_digits, month_names
 from ..content.terms import most_used, term_slug
 from ..core import urls
 from .labels import labels_for
-from .listing import Article, Listing
+from .listing import HELD_DAY, Article, Listing
 from .paging import pagination, series
 from .planner import Page, SitePlanner
 
@@ -38,6 +38,8 @@ class Term:
 
 # The listing's field holding each taxonomy's terms: a tuple of them, or a section's one (or None).
 _FIELD = {"tags": "tags", "authors": "authors", "sections": "section"}
+_HOLDS = {taxonomy: attrgetter(name) for taxonomy, name in _FIELD.items()}  # a listing's terms (a section: one, or None)
+_IN_ENGLISH, _DAY = attrgetter("in_english"), itemgetter(HELD_DAY)
 
 
 def terms_of(listing: Listing, taxonomy: str) -> tuple[str, ...]:
@@ -170,23 +172,24 @@ def _most_used_of(named: AbstractSet[str], listings: Sequence[Listing], taxonomy
 def browsable_lists(articles: Sequence[Article]) -> dict[bool, tuple[str, ...]]:
     """The lists each edition has (False: the site's own, True: the English one), in the
     order its index links them: the archive, if a segment is dated, then each taxonomy with at
-    least one term (as :func:`collect_all_terms` finds them). A pass over the listings that
-    ends once every list is found: the first index page links them, and a build that makes
-    it without making every list must not collect every term to know."""
-    found: dict[bool, set[str]] = {False: set(), True: set()}
+    least one term (as :func:`collect_all_terms` finds them: a spelling with a slug). The front
+    index page links them, and a build that makes it without making every list must not
+    collect every term to know: each edition's days and spellings are gathered in C, and only
+    the distinct spellings slugged (a pass over every listing in Python took 0.15 s at 50,000
+    segments, on an archive without tags or authors, whose pass never ended early)."""
+    listings = [listing for article in articles for listing in article.segments]
+    english = list(compress(listings, map(_IN_ENGLISH, listings)))
     slugs: dict[str, str] = {}  # each spelling slugged once
-    every = 2 * (1 + len(TAXONOMIES))
-    for listing in (listing for article in articles for listing in article.segments):
-        shown = ["archive"] if listing.date is not None else []
-        if listing.tags or listing.authors or listing.section:
-            shown += [taxonomy for taxonomy in TAXONOMIES if _any_slug(terms_of(listing, taxonomy), slugs)]
-        if shown:
-            found[False].update(shown)
-            if listing.in_english:
-                found[True].update(shown)
-            if len(found[False]) + len(found[True]) == every:
-                break  # every list found
-    return {english: tuple(name for name in ("archive", *TAXONOMIES) if name in names) for english, names in found.items()}
+    found = {}
+    for edition, these in ((False, listings), (True, english)):
+        names = ["archive"] if any(day is not None for day in map(_DAY, these)) else []
+        for taxonomy in TAXONOMIES:
+            held = map(_HOLDS[taxonomy], these)
+            spellings = set(held) if taxonomy == "sections" else set(chain.from_iterable(held))
+            if _any_slug(sorted(spelling for spelling in spellings if spelling), slugs):
+                names.append(taxonomy)
+        found[edition] = tuple(names)
+    return found
 
 
 def _any_slug(terms: Sequence[str], slugs: dict[str, str]) -> bool:

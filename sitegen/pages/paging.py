@@ -34,7 +34,7 @@ def series(items: Sequence[T], per_page: int) -> list[tuple[int, int, tuple[T, .
     page first, then the numbered ones from the newest (``top``, the highest number) down to 1."""
     top, front = _shape(len(items), per_page)
     pages = [(FRONT, top, tuple(items[:front]))]
-    pages += [(number, top, tuple(items[_start(number, top, front, per_page) :][:per_page])) for number in range(top, 0, -1)]
+    pages += [(number, top, tuple(items[start : start + per_page])) for number in range(top, 0, -1) for start in (_start(number, top, front, per_page),)]
     return pages
 
 

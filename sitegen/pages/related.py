@@ -20,10 +20,11 @@ import bisect
 import heapq
 import math
 import struct
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import accumulate, compress, count
+from itertools import accumulate, chain, compress, count, repeat
 from operator import attrgetter
 
 from ..content.terms import term_slug
@@ -335,14 +336,12 @@ def _standing(articles: Sequence[Article], order: Sequence[Listing], previous: R
 
 def _shifted(packed: bytes, added: int) -> bytearray:
     """The ranked others of a previous ranking, every position ``added`` places later, after
-    as many places ranking nothing yet."""
-    total = len(packed) // _STRIDE
-    ranked = bytearray(_STRIDE * added) + bytearray(len(packed))
-    for position in range(added):
-        _put(ranked, position, ())
-    for position in range(total):
-        _put(ranked, position + added, tuple(other + added for other in _others(packed, position)))
-    return ranked
+    as many places ranking nothing yet. Every number moves alike, its own position's in the
+    free slots too (_put), so the numbers are moved in C: a step a position in Python took
+    0.2 s at 50,000 segments, on every build that adds a story newer than all."""
+    fresh = array(_CAST, chain.from_iterable(repeat(position, RANKED) for position in range(added)))
+    moved = array(_CAST, map(added.__add__, memoryview(packed).cast(_CAST)))
+    return bytearray(fresh.tobytes() + moved.tobytes())
 
 
 def _all_members(joined: Sequence[str]) -> dict[str, list[int]]:
