@@ -217,11 +217,12 @@ def _features_of(listings: list[Listing], keywords: dict, rels: set[str]) -> dic
 
 @pytest.mark.parametrize("seed", range(16))
 def test_ranking_only_the_files_made_again_equals_ranking_everything(seed):
-    # rank_changed: the site's order as it was, the features of a few files' segments changed
-    # (tags added, removed, renamed, a section moved, keywords changed; a feature's last
-    # member leaving, a feature new to the site, a feature's weight moving); files made again
-    # with their features unchanged among them. Each ranking starts from the one before it, so
-    # the members it keeps are the ones the previous rank_changed packed. Never another answer.
+    # rank_changed: the site's order as it was (after any new stories newer than all), the
+    # features of a few files' segments changed (tags added, removed, renamed, a section moved,
+    # keywords changed; a feature's last member leaving, a feature new to the site, a feature's
+    # weight moving, with the number of segments too); files made again with their features
+    # unchanged among them. Each ranking starts from the one before it, so the members it keeps
+    # are the ones the previous rank_changed packed. Never another answer.
     rng = random.Random(seed)
     tags, words = _vocabulary(rng)
     listings, keywords = [], {}
@@ -230,8 +231,14 @@ def test_ranking_only_the_files_made_again_equals_ranking_everything(seed):
     articles = _articles(listings)
     previous = rank_related(articles, keywords)
     fresh = iter(range(10**6))
-    for _ in range(6):
+    newest = 400
+    for round_ in range(6):
         edited, changed, made_again = list(listings), dict(keywords), set()
+        if rng.random() < 0.4:  # stories newer than all (a newsroom's day): every kept position moves
+            for new in range(rng.choice([1, 1, 3])):
+                newest += rng.choice([0, 1]) if new else 1
+                _add_article(rng, (edited, changed), f"new{round_}-{new}", newest, (tags, words), (3, 4))
+                made_again.add(f"new{round_}-{new}")
         for _ in range(rng.choice([1, 1, 2, 5, 30])):
             index = rng.randrange(len(edited))
             listing = edited[index]
@@ -278,7 +285,10 @@ def test_ranking_only_the_files_made_again_starts_from_a_ranking_of_these_segmen
     moved = [listings[0].replaced(date=date(2013, 1, 1)), *listings[1:]]  # f00 now the newest
     assert rank_changed(_articles(moved), first, _features_of(moved, keywords, {"f00"})) is None
     assert rank_changed(_articles(listings[1:]), first, features) is None  # a segment fewer
-    assert rank_changed(_articles([*listings, _listing("f99", 1, 99)]), first, features) is None  # one more
+    assert rank_changed(_articles([*listings, _listing("f05b", 1, 5)]), first, features) is None  # one more among the others
+    newest = [*listings, _listing("f99", 1, 99, tags=["وسم1"])]  # one more, newer than all: every position moves by one
+    again = rank_changed(_articles(newest), first, _features_of(newest, keywords, {"f99"}))
+    assert again is not None and again.ranking == rank_related(_articles(newest), keywords).ranking
     assert rank_changed(_articles([*listings, _listing("f03", 2, 3)]), first, features) is None  # a file's segment more
     assert rank_changed(_articles(listings), first, {("gone", 1): "thoms"}) is None  # a segment the site lacks
 

@@ -272,22 +272,25 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
 def rank_changed(articles: Sequence[Article], previous: Ranking, features: Mapping[Key, str]) -> Ranked | None:
     """:func:`rank_related` of ``articles`` where the caller knows that only the segments
     ``features`` names (those of the files it made again, with their features now) may have
-    other features than ``previous`` ranked them with: the same answer, in time that follows
-    the change rather than the site. Every segment's features are the previous ranking's with
-    those put in, and each feature's members are read where a segment ranked again needs
-    them, from the ones the ranking kept, rather than listed for every segment (at 50,000
-    segments an edit that changed a keyword spent 0.2 s in rank_related, 2 ms of it ranking).
-    None where ``previous`` does not rank these segments in this order, or keeps no members
-    that fit its features (the caller then ranks with :func:`rank_related`)."""
+    other features than ``previous`` ranked them with, or be new: the same answer, in time that
+    follows the change rather than the site. Every segment's features are the previous
+    ranking's with those put in, and each feature's members are read where a segment ranked
+    again needs them, from the ones the ranking kept, rather than listed for every segment (at
+    50,000 segments an edit that changed a keyword spent 0.2 s in rank_related, 2 ms of it
+    ranking). New stories newer than all the others (a newsroom's day) move every kept
+    position by as many, in C. None where ``previous`` does not rank these segments in this
+    order (after any such new ones), or keeps no members that fit its features (the caller
+    then ranks with :func:`rank_related`)."""
+    if not isinstance(previous, Ranking):
+        return None
     order = [listing for article in articles for listing in article.segments]
     total = len(order)
-    if not isinstance(previous, Ranking) or previous.total() != total:
-        return None
     files = list(map(listing_file, order))
-    if "\0".join(files) != previous.files or _numbers(order) != previous.numbers:
+    added = previous.added_before(files, _numbers(order))
+    if added is None:
         return None  # other segments, or another order: positions do not carry over
-    before = previous.features_before(0)
-    members = StoredMembers.of((previous.feature_names, previous.members, previous.member_ends), previous.features, before) if before is not None else None
+    before = previous.features_before(added)
+    members = StoredMembers.of((previous.feature_names, previous.members, previous.member_ends), previous.features, before[added:], added) if before is not None else None
     if members is None:
         return None
     related = Related(order, previous.ranked, articles)
@@ -300,19 +303,19 @@ def rank_changed(articles: Sequence[Article], previous: Ranking, features: Mappi
         if found != before[position]:
             joined[position] = found
             changed.append(position)
-    changed.sort()
-    if not changed:
+    if added == 0 and not changed:
         return _standing(articles, order, previous)
-    ranked = bytearray(previous.ranked)
+    changed.sort()
+    ranked = _shifted(previous.ranked, added) if added else bytearray(previous.ranked)
     try:
         members.move(changed, before, joined)
-        reranked = frozenset(_reached(changed, before, joined, members, files, (total, total)))
+        reranked = frozenset(_reached(changed, before, joined, members, files, (total - added, total)))
         for position in reranked:
             _put(ranked, position, _rank_one(position, _split(joined[position]), members, files, total))
     except MembersUnfit:
         return None
     ranked = bytes(ranked)
-    ranking = Ranking(previous.files, previous.numbers, _FEATURES.join(joined), ranked, *members.packed())
+    ranking = Ranking("\0".join(files) if added else previous.files, _numbers(order) if added else previous.numbers, _FEATURES.join(joined), ranked, *members.packed())
     return Ranked(Related(order, ranked, articles), ranking, reranked)
 
 

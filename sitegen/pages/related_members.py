@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import struct
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate, chain
 from operator import lt
 
@@ -48,16 +48,17 @@ class MembersUnfit(Exception):
 class StoredMembers:
     """Each feature's members as a ranking kept them (:func:`pack_members`), read one feature
     at a time where a segment ranked again needs them, and those of the features an edit
-    moved segments into or out of, in their place (:meth:`move`): what :func:`_all_members`
-    would list for every segment, read for a few."""
+    moved segments into or out of, in their place (:meth:`move`): what ``related._all_members``
+    would list for every segment, read for a few. With ``shift``, every kept position is that
+    many places later (stories newer than all come before them)."""
 
-    def __init__(self, names: list[str], members: memoryview, ends: memoryview):
-        self._names, self._members, self._ends = names, members, ends
+    def __init__(self, names: list[str], members: memoryview, ends: memoryview, shift: int = 0):
+        self._names, self._members, self._ends, self._shift = names, members, ends, shift
         self._read: dict[str, list[int]] = {}
         self._moved: dict[str, list[int]] = {}  # a feature left with no member: an empty list
 
     @classmethod
-    def of(cls, kept: tuple[str, bytes, bytes], features: str, each: list[str]) -> StoredMembers | None:
+    def of(cls, kept: tuple[str, bytes, bytes], features: str, each: list[str], shift: int = 0) -> StoredMembers | None:
         """The members a ranking ``kept`` (:func:`pack_members`), or None where they cannot be
         those of its ``features`` (``each`` segment's, split from them): of the wrong types,
         features not sorted, members past the segments, or not as many as the features name
@@ -75,7 +76,7 @@ class StoredMembers:
             return None
         if not all(map(lt, chain((0,), ends_view), ends_view)):
             return None  # a feature without members, or ends going back
-        return cls(names_list, members_view, ends_view)
+        return cls(names_list, members_view, ends_view, shift)
 
     def get(self, feature: str, default: list[int] | None = None) -> list[int] | None:
         found = self._moved.get(feature)
@@ -85,8 +86,20 @@ class StoredMembers:
             at = bisect.bisect_left(self._names, feature)
             if at == len(self._names) or self._names[at] != feature:
                 return default
-            found = self._read[feature] = self._members[self._ends[at - 1] if at else 0 : self._ends[at]].tolist()
+            kept = self._members[self._ends[at - 1] if at else 0 : self._ends[at]]
+            found = self._read[feature] = list(map(self._shift.__add__, kept)) if self._shift else kept.tolist()
         return found if found else default
+
+    def items(self) -> Iterator[tuple[str, list[int]]]:
+        """Every feature with its members, as they are now (each read: for a change of the
+        number of segments, which moves some features' weight)."""
+        for feature in sorted({*self._names, *self._moved}):
+            found = self.get(feature)
+            if found:
+                yield feature, found
+
+    def values(self) -> Iterator[list[int]]:
+        return (found for _, found in self.items())
 
     def __getitem__(self, feature: str) -> list[int]:
         """The members of a feature some segment has (:class:`MembersUnfit` if none are kept)."""
@@ -115,17 +128,18 @@ class StoredMembers:
     def packed(self) -> tuple[str, bytes, bytes]:
         """The members as :func:`pack_members` makes them of every feature's now: the kept
         ones copied in runs, in C, around the features moved."""
-        names, members, ends = self._names, self._members, self._ends
+        names, members, ends, later = self._names, self._members, self._ends, self._shift
         out_names: list[str] = []
         out_members: list[bytes] = []
         out_ends = array(CAST)
         cursor = shift = 0  # the next kept feature; how far its end moved
 
-        def keep(upto: int) -> None:  # the kept features cursor:upto, as they were
+        def keep(upto: int) -> None:  # the kept features cursor:upto, as they were (their positions moved ``later``)
             nonlocal cursor
             if upto > cursor:
                 out_names.extend(names[cursor:upto])
-                out_members.append(members[ends[cursor - 1] if cursor else 0 : ends[upto - 1]].tobytes())
+                run = members[ends[cursor - 1] if cursor else 0 : ends[upto - 1]]
+                out_members.append(array(CAST, map(later.__add__, run)).tobytes() if later else run.tobytes())
                 out_ends.extend(map(shift.__add__, ends[cursor:upto]))
             cursor = max(cursor, upto)
 
