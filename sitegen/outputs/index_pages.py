@@ -47,8 +47,8 @@ class IndexPages(Output):
                 links = view.browsable(english) if number == urls.FRONT else ()
                 # The page's whole input: its entries, its place among the pages (the pages it
                 # links), the lists it links.
-                place = ",".join(map(str, linked(number, top)))
-                key = hash_bytes(listings_digest(chunk), f"{number}/{place}/{english}/{','.join(links)}", view.names if english else "")
+                linked_pages = ",".join(map(str, linked(number, top)))
+                key = hash_bytes(listings_digest(chunk), f"{number}/{linked_pages}/{english}/{','.join(links)}", view.names if english else "")
                 found.append(Artifact(path, key, _maker(path, (number, english, links)), _name(number, english)))
         return found
 
