@@ -222,8 +222,6 @@ class Ranked:
     reranked: frozenset[int] | None
 
 
-
-
 def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, ...]], previous: Ranking | None = None, *, features: Mapping[Key, str] | None = None) -> Ranked:
     """Each segment's related segments, best first, from the articles (newest first).
 
@@ -285,8 +283,8 @@ def rank_changed(articles: Sequence[Article], previous: Ranking, features: Mappi
         return None
     order = [listing for article in articles for listing in article.segments]
     total = len(order)
-    files = list(map(listing_file, order))
-    added = previous.added_before(files, _numbers(order))
+    files, numbers = list(map(listing_file, order)), _numbers(order)
+    added = previous.added_before(files, numbers)
     if added is None:
         return None  # other segments, or another order: positions do not carry over
     before = previous.features_before(added)
@@ -315,7 +313,7 @@ def rank_changed(articles: Sequence[Article], previous: Ranking, features: Mappi
     except MembersUnfit:
         return None
     ranked = bytes(ranked)
-    ranking = Ranking("\0".join(files) if added else previous.files, _numbers(order) if added else previous.numbers, _FEATURES.join(joined), ranked, *members.packed())
+    ranking = Ranking("\0".join(files) if added else previous.files, numbers, _FEATURES.join(joined), ranked, *members.packed())
     return Ranked(Related(order, ranked, articles), ranking, reranked)
 
 
