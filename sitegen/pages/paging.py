@@ -32,10 +32,8 @@ NEAR = 2
 def series(items: Sequence[T], per_page: int) -> list[tuple[int, int, tuple[T, ...]]]:
     """(number, top, items) of every page of the series of ``items`` (newest first): the front
     page first, then the numbered ones from the newest (``top``, the highest number) down to 1."""
-    top, front = _shape(len(items), per_page)
-    pages = [(FRONT, top, tuple(items[:front]))]
-    pages += [(number, top, tuple(items[start : start + per_page])) for number in range(top, 0, -1) for start in (_start(number, top, front, per_page),)]
-    return pages
+    top, _ = _shape(len(items), per_page)
+    return [series_page(items, per_page, number) for number in (FRONT, *range(top, 0, -1))]
 
 
 def series_page(items: Sequence[T], per_page: int, number: int) -> tuple[int, int, tuple[T, ...]]:
