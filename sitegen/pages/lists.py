@@ -186,7 +186,7 @@ def browsable_lists(articles: Sequence[Article]) -> dict[bool, tuple[str, ...]]:
         for taxonomy in TAXONOMIES:
             held = map(_HOLDS[taxonomy], these)
             spellings = set(held) if taxonomy == "sections" else set(chain.from_iterable(held))
-            if _any_slug(sorted(spelling for spelling in spellings if spelling), slugs):
+            if _any_slug([spelling for spelling in spellings if spelling], slugs):
                 names.append(taxonomy)
         found[edition] = tuple(names)
     return found

@@ -255,10 +255,7 @@ def rank_related(articles: Sequence[Article], keywords: Mapping[Key, tuple[str, 
         # change of features (the new stories have all theirs new) or of weight reaches them.
         changed = [position for position in range(total) if before[position] != joined[position]]
         postings = _all_members(joined)
-        reranked = frozenset(_reached(changed, before, joined, postings, files, (total - added, total)))
-        ranked = _shifted(previous.ranked, added) if added else bytearray(previous.ranked)
-        for position in reranked:
-            _put(ranked, position, _rank_one(position, _split(joined[position]), postings, files, total))
+        ranked, reranked = _ranked_again(previous.ranked, added, changed, (before, joined), postings, files)
     else:
         postings = _all_members(joined)
         ranked, reranked = _pack(_rank_all(postings, files, total)), None
@@ -282,7 +279,6 @@ def rank_changed(articles: Sequence[Article], previous: Ranking, features: Mappi
     if not isinstance(previous, Ranking):
         return None
     order = [listing for article in articles for listing in article.segments]
-    total = len(order)
     files, numbers = list(map(listing_file, order)), _numbers(order)
     added = previous.added_before(files, numbers)
     if added is None:
@@ -304,12 +300,9 @@ def rank_changed(articles: Sequence[Article], previous: Ranking, features: Mappi
     if added == 0 and not changed:
         return _standing(articles, order, previous)
     changed.sort()
-    ranked = _shifted(previous.ranked, added) if added else bytearray(previous.ranked)
     try:
         members.move(changed, before, joined)
-        reranked = frozenset(_reached(changed, before, joined, members, files, (total - added, total)))
-        for position in reranked:
-            _put(ranked, position, _rank_one(position, _split(joined[position]), members, files, total))
+        ranked, reranked = _ranked_again(previous.ranked, added, changed, (before, joined), members, files)
     except MembersUnfit:
         return None
     ranked = bytes(ranked)
@@ -333,6 +326,19 @@ def _standing(articles: Sequence[Article], order: Sequence[Listing], previous: R
     """``previous``, the very one read, as the ranking of ``order`` (the segments of
     ``articles``): nothing ranked again."""
     return Ranked(Related(order, previous.ranked, articles), previous, frozenset())
+
+
+def _ranked_again(packed: bytes, added: int, changed: list[int], features: tuple[Sequence[str], Sequence[str]], postings: Mapping[str, list[int]] | StoredMembers, files: list[str]) -> tuple[bytearray, frozenset[int]]:
+    """A previous ranking's ranked others (``packed``, ``added`` stories before them all) with
+    the positions a change of features can reach ranked again, and those positions.
+    ``features``: each position's features joined, in the previous ranking and now."""
+    before, joined = features
+    total = len(files)
+    reranked = frozenset(_reached(changed, before, joined, postings, files, (total - added, total)))
+    ranked = _shifted(packed, added) if added else bytearray(packed)
+    for position in reranked:
+        _put(ranked, position, _rank_one(position, _split(joined[position]), postings, files, total))
+    return ranked, reranked
 
 
 def _shifted(packed: bytes, added: int) -> bytearray:

@@ -16,7 +16,7 @@ whose key changed are patched, so a build's cost follows what changed, not the a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date
@@ -124,12 +124,15 @@ def _ranked(view: SiteView, files: FileResults, previous: Ranking | None) -> Ran
         # The other files' records are the previous build's, whose features it ranked: only
         # the segments of the files made again may have others (rank_changed checks that the
         # segments and their order are the ranking's).
-        made_again = {(rel, listing.number): made for rel, record in files.outcomes.items() for listing, made in zip(record.listings, record.features)}
-        changed = rank_changed(view.articles, previous, made_again)
+        changed = rank_changed(view.articles, previous, _features(files.outcomes))
         if changed is not None:
             return changed
-    features = {(rel, listing.number): made for rel, record in files.records.items() for listing, made in zip(record.listings, record.features)}
-    return rank_related(view.articles, {}, previous, features=features)
+    return rank_related(view.articles, {}, previous, features=_features(files.records))
+
+
+def _features(records: Mapping[str, FileOutcome]) -> dict[tuple[str, int], str]:
+    """Each segment's features (related.related_features, made in the file stage), by its key."""
+    return {(rel, listing.number): made for rel, record in records.items() for listing, made in zip(record.listings, record.features)}
 
 
 def _placed_and_featured(record: FileOutcome) -> tuple:
