@@ -346,11 +346,12 @@ def test_the_runs_are_copied_while_the_writer_returns_and_wait_finishes_them(tmp
     files = {name: _content(name, 1) for name in NAMES}
     root, live, layout = _live_site(tmp_path, files)
     (root / "index.html").write_bytes(b"<p>changed</p>")
-    release, copying = threading.Event(), []
+    started, release, copying = threading.Event(), threading.Event(), []
     real_copy = zip_io.copy_range
 
     def held_copy(*work):
         copying.append(threading.current_thread() is not threading.main_thread())
+        started.set()
         release.wait(10)
         real_copy(*work)
 
@@ -358,8 +359,10 @@ def test_the_runs_are_copied_while_the_writer_returns_and_wait_finishes_them(tmp
     copies = BackgroundCopies()
     new = tmp_path / "new.zip"
     write_site_zip(new, root, sorted(files), {}, PreviousZip(layout, {"index.html"}), final_path=live, copies=copies)
-    # Returned with the runs still held: they are another thread's work.
-    assert copying and all(copying)
+    # Returned with the runs still held: they are another thread's work,
+    # which may not have begun yet when the writer returns (a loaded machine).
+    assert started.wait(10)
+    assert all(copying)
     release.set()
     copies.wait()
     fresh = tmp_path / "fresh.zip"
