@@ -150,6 +150,68 @@ def test_ranking_again_from_the_previous_ranking_equals_ranking_everything(seed)
         listings, previous = edited, again
 
 
+def _shared_and_alone(monkeypatch, articles, keywords):
+    """rank_related of ``articles``, shared with a forked child from two segments on, and
+    ranked in this process alone; and how many children were asked to rank."""
+    import sitegen.pages.related as related
+
+    forked = []
+
+    class Counted(related.ForkedWork):
+        def __init__(self, work):
+            forked.append(work)
+            super().__init__(work)
+
+    monkeypatch.setattr(related, "ForkedWork", Counted)
+    monkeypatch.setattr(related, "_SHARED_FROM", 2)
+    shared = rank_related(articles, keywords)
+    monkeypatch.setattr(related, "_SHARED_FROM", 10**9)
+    alone = rank_related(articles, keywords)
+    return shared, alone, len(forked)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_ranking_shared_with_a_forked_child_equals_one_made_here(seed, monkeypatch):
+    # The later half of the positions ranked by a child, from an article's edge: random
+    # archives, some with one article of hundreds of segments (the edge far from the middle)
+    # or of every segment (no edge: nothing shared).
+    rng = random.Random(seed)
+    vocabulary = _vocabulary(rng)
+    listings, keywords = [], {}
+    for file in range(rng.randint(2, 120)):
+        longest = rng.choice([6, 6, 400]) if file != 3 else 6
+        _add_article(rng, (listings, keywords), f"f{file:03d}", rng.randint(0, 400), vocabulary, (longest, 5))
+    if seed == 0:
+        listings = [listing for listing in listings if listing.source_rel == listings[0].source_rel]
+    shared, alone, forked = _shared_and_alone(monkeypatch, _articles(listings), keywords)
+    assert shared.ranking == alone.ranking and shared.related.ranked == alone.related.ranked
+    assert forked == (0 if seed == 0 else 1)
+
+
+def test_an_archive_past_the_threshold_is_ranked_the_same_shared(monkeypatch):
+    import sitegen.pages.related as related
+
+    rng = random.Random(7)
+    vocabulary = _vocabulary(rng)
+    listings, keywords = [], {}
+    while len(listings) < related._SHARED_FROM + 200:
+        _add_article(rng, (listings, keywords), f"f{len(listings):05d}", rng.randint(0, 3000), vocabulary, (4, 5))
+    articles = _articles(listings)
+    shared = rank_related(articles, keywords)
+    monkeypatch.setattr(related, "_SHARED_FROM", 10**9)
+    assert shared.ranking == rank_related(articles, keywords).ranking
+
+
+def test_the_halves_meet_at_an_articles_edge():
+    from sitegen.pages.related import _article_edge
+
+    assert _article_edge(["a", "a", "b", "b", "b", "c"], 3) == 5
+    assert _article_edge(["a", "a", "b", "b", "b", "c"], 2) == 2
+    assert _article_edge(["a", "a", "b", "b", "b", "b"], 3) == 0  # none after: not shared
+    assert _article_edge(["a"] * 9, 4) == 0
+    assert _article_edge(["a", "b"], 0) == 1
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_new_stories_newer_than_all_rank_again_only_what_they_reach(seed):
     # A newsroom's day: new articles, newer than every story, sometimes with edits of older
