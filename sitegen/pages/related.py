@@ -73,11 +73,11 @@ def _numbers(order: Sequence[Listing]) -> bytes:
     return struct.pack(f"={len(order)}I", *map(_NUMBER, order))
 
 
-def _pack(ranked: Sequence[tuple[int, ...]]) -> bytearray:
-    """Positions' ranked others, packed."""
+def _pack(ranked: Sequence[tuple[int, ...]], start: int = 0) -> bytearray:
+    """Positions' ranked others, packed (``ranked``: those of the positions from ``start`` on)."""
     packed = bytearray(_STRIDE * len(ranked))
-    for position, others in enumerate(ranked):
-        _put(packed, position, others)
+    for position, others in enumerate(ranked, start):
+        _put(packed, position, others, start)
     return packed
 
 
@@ -396,10 +396,7 @@ def _rank_range(postings: dict[str, list[int]], files: list[str], total: int, lo
         weight = _weight(feature, len(members), total)
         if weight:
             _score_neighbours(scores, members, files, weight, (low, high))
-    packed = bytearray(_STRIDE * len(scores))
-    for position, found in enumerate(scores, low):
-        _put(packed, position, _best(position, found) if found else (), low)
-    return bytes(packed)
+    return bytes(_pack([_best(position, found) if found else () for position, found in enumerate(scores, low)], low))
 
 
 def _rank_one(position: int, features: Sequence[str], postings: Mapping[str, list[int]] | StoredMembers, files: list[str], total: int) -> tuple[int, ...]:
