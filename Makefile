@@ -1,5 +1,6 @@
 # Two commands do all the set-up: `make site` builds the sample site, `make test` runs every test.
-PYTHON ?= python3
+# The interpreter .venv is made from: see tools/pick-python (make PYTHON=... to choose another).
+PYTHON ?= $(shell bash tools/pick-python)
 VENV := .venv
 BIN := $(VENV)/bin
 
