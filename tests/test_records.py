@@ -13,7 +13,7 @@ import pytest
 
 import sitegen.pipeline.drafts
 
-from sitegen.core.diagnostics import error, warning
+from sitegen.core.diagnostics import Severity, error, warning
 from sitegen.media.records import PhotoRecord, Variant
 from sitegen.pages.listing import HELD_DAY, TEXT_FIELDS, Listing, ListingFields, order_files, texts_at_hand
 from sitegen.pipeline.cache import BuildCache, CacheDamaged, KeptApart, allow_list
@@ -74,6 +74,16 @@ def _read_back(value: object, tmp_path: Path, texts: bytes | None = None) -> Fil
         return cache.records(record_from_stored)["2012/حمص.txt"]
     finally:
         cache.close()
+
+
+@pytest.mark.parametrize("severity", list(Severity))
+def test_a_problems_severity_is_pickled_by_value_on_every_python(severity: Severity) -> None:
+    # Python 3.11.2 (Debian 12's) pickled an enum member as getattr(Severity, name), which the
+    # cache's allow-list refuses: every record holding a warning was read back as damage.
+    data = pickle.dumps(warning("content/a.txt", 3, "said") if severity is Severity.WARNING else error("content/a.txt", 3, "said"), protocol=pickle.HIGHEST_PROTOCOL)
+    assert b"getattr" not in data
+    assert pickle.loads(data).severity is severity
+    assert pickle.loads(pickle.dumps(severity)) is severity
 
 
 def test_a_record_reads_back_equal_to_the_one_made_but_for_the_units_kept_apart(tmp_path: Path) -> None:

@@ -19,6 +19,13 @@ class Severity(str, Enum):
     ERROR = "error"
     WARNING = "warning"
 
+    def __reduce_ex__(self, protocol):
+        # Pickled by value, Severity("warning"), on every Python 3.11: 3.11.2 (Debian 12's)
+        # pickles a member as getattr(Severity, "WARNING"), where 3.11.7 pickles it by value,
+        # and the build cache's allow-list refuses getattr (pipeline/cache.py): every record
+        # holding a warning read as damage, and the whole site made again, build after build.
+        return type(self), (self._value_,)
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
