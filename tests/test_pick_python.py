@@ -21,8 +21,10 @@ def _stub(folder: Path, name: str, qualifies: bool) -> str:
     return str(path)
 
 
-def _pick(candidates: list[str]) -> str:
+def _pick(candidates: list[str], version: str | None = None) -> str:
     env = dict(os.environ, PICK_PYTHON_CANDIDATES=" ".join(candidates))
+    if version is not None:
+        env["PICK_PYTHON_VERSION"] = version
     done = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60, check=True)
     return done.stdout.strip()
 
@@ -42,15 +44,24 @@ def test_python3_from_path_when_none_qualifies(tmp_path: Path) -> None:
     assert _pick([_stub(tmp_path, "old", False), str(tmp_path / "absent")]) == "python3"
 
 
-def test_this_interpreter_qualifies() -> None:
-    # The tests run under CPython 3.11+ in a venv: the question the script asks must say yes.
-    assert _pick([sys.executable]) == sys.executable
+def test_an_interpreter_of_the_version_on_the_path_qualifies() -> None:
+    # The tests run under CPython 3.11+ in a venv: asked for its own version, it says yes.
+    mine = "%d.%d" % sys.version_info[:2]
+    assert _pick([sys.executable], mine) == sys.executable
+
+
+def test_an_interpreter_of_another_version_is_passed_over() -> None:
+    # A faster build of the same Python, never another version than the one on the PATH.
+    other = "%d.%d" % (sys.version_info[0], sys.version_info[1] + 1)
+    assert _pick([sys.executable], other) == "python3"
 
 
 @pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="no system Python")
 def test_the_system_python_comes_first_by_default() -> None:
-    system_qualifies = subprocess.run(["/usr/bin/python3", "-c", "import sys, venv, ensurepip; sys.exit(not (sys.implementation.name == 'cpython' and sys.version_info >= (3, 11)))"], capture_output=True).returncode == 0
-    env = {k: v for k, v in os.environ.items() if k != "PICK_PYTHON_CANDIDATES"}
+    version = subprocess.run(["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True).stdout.strip()
+    check = "import sys, venv, ensurepip; sys.exit(not (sys.implementation.name == 'cpython' and '%d.%d' % sys.version_info[:2] == sys.argv[1] and sys.version_info >= (3, 11)))"
+    system_qualifies = subprocess.run(["/usr/bin/python3", "-c", check, version], capture_output=True).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PICK_PYTHON_")}
     picked = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
     assert picked == ("/usr/bin/python3" if system_qualifies else "python3")
 
