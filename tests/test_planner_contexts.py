@@ -69,3 +69,25 @@ def test_pages_made_with_one_memo_for_every_file_equal_pages_made_each_with_its_
     assert build(site, workers=1, translator_factory=FakeTranslator).written
     assert tree_bytes(site / "_site") == shared
     assert contexts_shared < len(made_contexts)  # the memo was shared: fewer contexts were made
+
+
+def test_a_files_pages_are_rendered_one_at_a_time_each_written_or_spooled_before_the_next(tmp_path, monkeypatch):
+    """A file of many segments is not held whole: each page leaves the process (written, or
+    spooled for its related stories) before the next is rendered. Rendered all first, a
+    worker making a file of 500 segments held its 1,500 pages at once."""
+    import sitegen.outputs.segment_pages as segment_pages_module
+    import sitegen.pipeline.files as files_module
+    from sitegen.pipeline.drafts import DraftSpool
+    from sitegen.translation.translator import FakeTranslator
+    from tests.sitekit import build
+
+    segments = "\n=====\n".join(f"فقرة القصة رقم {n} عن حمص.\n" for n in range(40))
+    site = write_site(tmp_path / "site", {"content/2014/big.txt": segments, "content/2014/small.txt": "قصة أخرى عن حمص.\n"}, {"translation": {"enabled": True}})
+    events: list[str] = []
+    render, add, replace = segment_pages_module.render_page, DraftSpool.add, files_module.replace_file
+    monkeypatch.setattr(segment_pages_module, "render_page", lambda *args: events.append("render") or render(*args))
+    monkeypatch.setattr(DraftSpool, "add", lambda self, data: events.append("out") or add(self, data))
+    monkeypatch.setattr(files_module, "replace_file", lambda path, data: events.append("out") or replace(path, data))
+    assert build(site, workers=1, translator_factory=FakeTranslator).written
+    assert events.count("render") == 3 * 41  # the Arabic page, its companion and the parallel page of each
+    assert "render,render" not in ",".join(events)

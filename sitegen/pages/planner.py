@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
@@ -231,22 +231,21 @@ class SitePlanner:
         ]
 
     # -- segment pages ---------------------------------------------------
-    def segment_pages(self, article: Article, only: Container[int] | None = None) -> list[tuple[int, Page]]:
+    def segment_pages(self, article: Article, only: Container[int] | None = None) -> Iterator[tuple[int, Page]]:
         """The pages of the article's segments, each with its segment's number (of the segments
-        numbered in ``only``, if given: the others' pages are the previous build's)."""
-        pages = []
+        numbered in ``only``, if given: the others' pages are the previous build's). One at a
+        time, as the caller takes them: a file of hundreds of segments is not held whole."""
         count = len(article.segments)
         for index, segment in enumerate(article.segments):
             if only is not None and segment.number not in only:
                 continue
             previous = article.segments[index - 1] if index > 0 else None
             following = article.segments[index + 1] if index + 1 < count else None
-            pages.append((segment.number, self._arabic_page(segment, previous, following, count)))
+            yield segment.number, self._arabic_page(segment, previous, following, count)
             companion = self.companion_of(segment)
             if companion is not None:
-                pages.append((segment.number, self._companion_page(segment, companion, previous, following, count)))
-                pages.append((segment.number, self._parallel_page(segment, companion, previous, following)))
-        return pages
+                yield segment.number, self._companion_page(segment, companion, previous, following, count)
+                yield segment.number, self._parallel_page(segment, companion, previous, following)
 
     def term_label(self, taxonomy: str, term: str, english: bool) -> dict[str, Any]:
         """A term as an edition shows it: a section by its name from site.yml, a tag or author by
