@@ -33,7 +33,10 @@ from sitegen.outputs.search.postings import (
     _TERMINAL,
     MAX_WEIGHT,
     _decode_postings,
+    _encode_number,
     _encode_postings,
+    _encoded_table,
+    heads_for,
     patch_postings,
 )
 from sitegen.outputs.search.writer import (
@@ -183,6 +186,28 @@ def test_index_laid_out_from_runs_is_the_index_from_one(seed):
     assert lay_out(runs) == build_layout(ordered)
     with pytest.raises(ValueError):
         lay_out(runs[1:])  # runs must start at id 0 and follow each other
+
+
+def test_an_inversion_told_its_count_builds_a_table_of_its_gaps_only():
+    # The table of every number of up to three characters is 2.3 MB of small strings in each
+    # process that inverts; told how many documents it has, an inversion builds one no longer
+    # than its longest gap, and inverts them as the whole table does.
+    docs = [IndexedDocument(f"ar/{i:05d}.html", "t", None, None, None, "", *pack_terms((("common", 1),) + ((("rare", 3),) if i in (0, 299) else ())))
+            for i in range(300)]
+    _encoded_table.cache_clear()
+    told = invert(7, docs, len(docs))
+    built = _encoded_table.cache_info()
+    table = _encoded_table(heads_for(len(docs) * MAX_WEIGHT))
+    assert built.currsize == 1 and _encoded_table.cache_info().hits == built.hits + 1, "the table the inversion built"
+    assert len(table) < 40_000 / 20 and len(table) > 299 * MAX_WEIGHT + MAX_WEIGHT, "its longest gap, and no more"
+    assert told == invert(7, docs)  # with the table of every number of up to three characters
+
+
+@pytest.mark.parametrize("largest", [0, 63, 64, 1_199, 39_999, 40_000, 10**9])
+def test_a_table_for_a_largest_number_holds_every_number_up_to_it(largest):
+    table = _encoded_table(heads_for(largest))
+    assert len(table) > min(largest, 39_999) and len(table) <= 40_000 and len(table) % 64 == 0
+    assert table == [_encode_number(n) for n in range(len(table))]
 
 
 def test_postings_far_apart_are_packed_and_joined():

@@ -79,7 +79,7 @@ def _make(view: SiteView, sequence: list[tuple[str, str]], state: str, memo) -> 
 
 def _invert(view: SiteView, argument) -> Inversion:
     start, packed = argument
-    return invert(start, (view.documents.unpack(data) for data in packed))
+    return invert(start, (view.documents.unpack(data) for data in packed), len(packed))
 
 
 def _laid_out(state: str, inversions: list[Inversion]) -> Made:

@@ -45,13 +45,22 @@ def _encode_number(n: int) -> str:
     return "".join(reversed(head)) + last
 
 
+_TABLE_HEADS = 25 * 25  # every number of up to 3 characters: 625 heads joined to 64 digits
+
+
 @functools.cache
-def _encoded_table() -> list[str]:
-    """The encodings of every number of up to 3 characters, made on first use (not at import:
-    a build that changes no search bucket never needs it). Each is the encoding of its
-    multiple of 64 with another terminal digit: 625 heads joined to 64 digits."""
-    heads = [_encode_number(n * 64)[:-1] for n in range(25 * 25)]
-    return [head + last for head in heads for last in _TERMINAL]
+def _encoded_table(heads: int = _TABLE_HEADS) -> list[str]:
+    """The encodings of the numbers below ``64 * heads`` (by default every number of up to 3
+    characters), made on first use (not at import: a build that changes no search bucket
+    never needs it). Each is the encoding of its multiple of 64 with another terminal digit."""
+    return [head + last for head in (_encode_number(n * 64)[:-1] for n in range(heads)) for last in _TERMINAL]
+
+
+def heads_for(largest: int) -> int:
+    """How many heads :func:`_encoded_table` needs for every number up to ``largest`` (a
+    table of all 40,000 numbers of up to 3 characters is 2.3 MB of small strings in every
+    process that inverts: a site of 1,000 segments needs some 1,000 of them)."""
+    return min(_TABLE_HEADS, largest // 64 + 1)
 
 
 def _encode_postings(packed: Iterable[int]) -> str:

@@ -33,7 +33,7 @@ from typing import Iterable, Sequence
 
 from .analyser import _ASTRAL_RE, IndexedDocument, SearchDocument, analyse_document
 from .dense import settled
-from .postings import MAX_WEIGHT, _encode_number, _encoded_table, js_json
+from .postings import MAX_WEIGHT, _encode_number, _encoded_table, heads_for, js_json
 
 __all__ = [
     "build_search_index",
@@ -297,9 +297,11 @@ class Inversion:
     postings: dict[str, tuple[int, str, int]]
 
 
-def invert(start: int, documents: Iterable[IndexedDocument]) -> Inversion:
-    """The inversion of ``documents``, whose ids run from ``start`` (in id order)."""
-    table = _encoded_table()
+def invert(start: int, documents: Iterable[IndexedDocument], count: int | None = None) -> Inversion:
+    """The inversion of ``documents``, whose ids run from ``start`` (in id order); ``count``:
+    how many there are, when known (a gap between two of them is then at most that many ids,
+    and the table of encoded gaps no longer than that: a longer gap is encoded as it comes)."""
+    table = _encoded_table(heads_for(count * MAX_WEIGHT)) if count is not None else _encoded_table()
     first: dict[str, int] = {}
     rest: dict[str, list[str]] = {}
     following: dict[str, int] = {}
@@ -359,7 +361,7 @@ def lay_out(inversions: Sequence[Inversion]) -> Layout:
 
 def build_layout(documents: Sequence[IndexedDocument]) -> Layout:
     """Every file of the index, for documents already in id order (:func:`in_id_order`)."""
-    return lay_out([invert(0, documents)])
+    return lay_out([invert(0, documents, len(documents))])
 
 
 def build_search_index(documents: Sequence[SearchDocument]) -> dict[str, bytes]:
