@@ -36,7 +36,7 @@ from sitegen.outputs.search.postings import (
     _encode_number,
     _encode_postings,
     _encoded_table,
-    heads_for,
+    gap_table,
     patch_postings,
 )
 from sitegen.outputs.search.writer import (
@@ -197,7 +197,7 @@ def test_an_inversion_told_its_count_builds_a_table_of_its_gaps_only():
     _encoded_table.cache_clear()
     told = invert(7, docs, len(docs))
     built = _encoded_table.cache_info()
-    table = _encoded_table(heads_for(len(docs) * MAX_WEIGHT))
+    table = gap_table(len(docs) * MAX_WEIGHT)
     assert built.currsize == 1 and _encoded_table.cache_info().hits == built.hits + 1, "the table the inversion built"
     assert len(table) < 40_000 / 20 and len(table) > 299 * MAX_WEIGHT + MAX_WEIGHT, "its longest gap, and no more"
     assert told == invert(7, docs)  # with the table of every number of up to three characters
@@ -205,9 +205,11 @@ def test_an_inversion_told_its_count_builds_a_table_of_its_gaps_only():
 
 @pytest.mark.parametrize("largest", [0, 63, 64, 1_199, 39_999, 40_000, 10**9])
 def test_a_table_for_a_largest_number_holds_every_number_up_to_it(largest):
-    table = _encoded_table(heads_for(largest))
+    table = gap_table(largest)
     assert len(table) > min(largest, 39_999) and len(table) <= 40_000 and len(table) % 64 == 0
     assert table == [_encode_number(n) for n in range(len(table))]
+    if len(table) == 40_000:
+        assert table is gap_table() is _encoded_table(), "one whole table a process, however asked for"
 
 
 def test_postings_far_apart_are_packed_and_joined():
@@ -334,6 +336,8 @@ def test_the_lookup_tables_agree_with_the_codec():
 
     table = _encoded_table()
     assert table == [_encode_number(n) for n in range(len(table))]
+    if len(table) == 40_000:
+        assert table is gap_table() is _encoded_table(), "one whole table a process, however asked for"
     assert all(_decode_numbers(code) == [n] for n, code in enumerate(table))
     _steps_table.cache_clear()  # as a new process makes it (lookups add the longer numbers met)
     steps = _steps_table()

@@ -56,11 +56,13 @@ def _encoded_table(heads: int = _TABLE_HEADS) -> list[str]:
     return [head + last for head in (_encode_number(n * 64)[:-1] for n in range(heads)) for last in _TERMINAL]
 
 
-def heads_for(largest: int) -> int:
-    """How many heads :func:`_encoded_table` needs for every number up to ``largest`` (a
-    table of all 40,000 numbers of up to 3 characters is 2.3 MB of small strings in every
-    process that inverts: a site of 1,000 segments needs some 1,000 of them)."""
-    return min(_TABLE_HEADS, largest // 64 + 1)
+def gap_table(largest: int | None = None) -> list[str]:
+    """The encodings of every number up to ``largest`` at least (None: of every number of up
+    to 3 characters, the table :func:`_encode_postings` reads). The whole table is 2.3 MB of
+    small strings in every process that builds it: the inversion of 1,000 documents needs
+    some 4,000 of them."""
+    heads = _TABLE_HEADS if largest is None else min(_TABLE_HEADS, largest // 64 + 1)
+    return _encoded_table() if heads == _TABLE_HEADS else _encoded_table(heads)  # one key for the whole one
 
 
 def _encode_postings(packed: Iterable[int]) -> str:

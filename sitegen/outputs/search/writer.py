@@ -33,7 +33,7 @@ from typing import Iterable, Sequence
 
 from .analyser import _ASTRAL_RE, IndexedDocument, SearchDocument, analyse_document
 from .dense import settled
-from .postings import MAX_WEIGHT, _encode_number, _encoded_table, heads_for, js_json
+from .postings import MAX_WEIGHT, _encode_number, gap_table, js_json
 
 __all__ = [
     "build_search_index",
@@ -301,7 +301,7 @@ def invert(start: int, documents: Iterable[IndexedDocument], count: int | None =
     """The inversion of ``documents``, whose ids run from ``start`` (in id order); ``count``:
     how many there are, when known (a gap between two of them is then at most that many ids,
     and the table of encoded gaps no longer than that: a longer gap is encoded as it comes)."""
-    table = _encoded_table(heads_for(count * MAX_WEIGHT)) if count is not None else _encoded_table()
+    table = gap_table(count * MAX_WEIGHT if count is not None else None)
     first: dict[str, int] = {}
     rest: dict[str, list[str]] = {}
     following: dict[str, int] = {}
