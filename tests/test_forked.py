@@ -100,3 +100,13 @@ def test_leaving_without_the_result_stops_the_child_and_reaps_it() -> None:
         pid = forked._child[0]
         time.sleep(0.2)
     assert _gone(pid)
+
+
+def test_the_child_runs_without_the_cyclic_collector() -> None:
+    # A collection in the child would walk, and so copy page by page, every object it
+    # shares with this process: the child lives for one piece of work and makes plain values.
+    import gc
+
+    assert gc.isenabled()
+    assert ForkedWork(lambda: (gc.isenabled(), _in_child())).result() == (False, True)
+    assert gc.isenabled()

@@ -313,7 +313,7 @@ def test_output_folder_that_is_the_build_cache_is_refused(make_site, run_build, 
 def test_only_debug_shows_a_traceback_for_an_unexpected_failure(make_site, run_build, monkeypatch):
     site = make_site({"content/a.txt": "نص.\n"})
 
-    def broken(config, options):
+    def broken(config, options, listing=None):
         raise RuntimeError("boom inside the build")
 
     monkeypatch.setattr(sitegen.pipeline.stages, "build_site", broken)

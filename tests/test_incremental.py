@@ -7,6 +7,7 @@ import pickle
 import shutil
 import sqlite3
 import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -22,13 +23,14 @@ import sitegen.pipeline.engine
 import sitegen.pipeline.files
 import sitegen.pipeline.making
 import sitegen.pipeline.finishing
+import sitegen.pipeline.listing
 import sitegen.pipeline.plan
 import sitegen.pipeline.site
 import sitegen.pipeline.stages
 import sitegen.pipeline.workers
 from sitegen.pipeline.staging import read_build_id
 from sitegen.translation.translator import FakeTranslator, fake_english
-from tests.sitekit import build, tree_bytes, write_site
+from tests.sitekit import REPO, build, tree_bytes, write_site
 
 ARTICLES = {
     "content/2020-01-01-one.txt": "الأول عن حمص.\nفقرة ثانية.\n===\n---\ntitle: الجزء الأوسط\n---\nالجزء الثاني.\n===\nالجزء الثالث.\n",
@@ -718,6 +720,31 @@ def test_the_command_line_keeps_what_a_build_made_until_the_process_ends(tmp_pat
     assert [type(value) for value in kept] == [BuildCache]
 
 
+def test_the_command_line_starts_listing_the_sources_before_it_imports_the_build(tmp_path: Path) -> None:
+    # What a build with nothing to do waits for is the child listing the sources: build.py
+    # starts it as soon as the configuration is read, and imports the build's stages (and
+    # SQLite, the theme, the staging) while the child lists. Run as a fresh process, as a
+    # user runs it, since this one has imported everything already.
+    site = write_site(tmp_path / "site", ARTICLES, CONFIG)
+    probe = (
+        "import sys\n"
+        "import sitegen.core.forked as forked\n"
+        "real = forked.ForkedWork.__init__\n"
+        "def init(self, work):\n"
+        "    print('fork', sorted(m for m in ('sitegen.pipeline.stages', 'sqlite3', 'sitegen.pages.theme') if m in sys.modules), file=sys.stderr)\n"
+        "    real(self, work)\n"
+        "forked.ForkedWork.__init__ = init\n"
+        "from sitegen.commands.cli import main\n"
+        f"sys.exit(main(['--config', {str(site / 'site.yml')!r}, '--offline', '--quiet']))\n"
+    )
+    for _ in range(2):  # a full build, then one with nothing to do
+        run = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert [line for line in run.stderr.splitlines() if line.startswith("fork")][0] == "fork []"
+    assert "nothing changed" not in run.stdout  # --quiet
+    assert (site / "_site" / "index.html").is_file()
+
+
 LONG_FIRST = "حمص " * 80  # past the excerpt's 200 characters: a later paragraph is in no list
 LISTED = {
     "content/2020-01-01-one.txt": f"---\ntags: [حمص, حماة]\n---\n{LONG_FIRST.strip()}.\nفقرة ثانية.\n===\nالجزء الثاني.\n",
@@ -1179,8 +1206,8 @@ def test_the_sources_are_listed_by_a_child_and_each_record_is_read_once(tmp_path
     # the files' records ahead; make_files then reads only those not yet read.
     site = make(tmp_path)
     listed, read = [], []
-    real_list, real_read = sitegen.pipeline.plan.list_sources, sitegen.pipeline.making.record_from_stored
-    monkeypatch.setattr(sitegen.pipeline.stages, "list_sources", lambda config: listed.append(os.getpid()) or real_list(config))
+    real_list, real_read = sitegen.pipeline.listing.list_sources, sitegen.pipeline.making.record_from_stored
+    monkeypatch.setattr(sitegen.pipeline.listing, "list_sources", lambda config: listed.append(os.getpid()) or real_list(config))
     monkeypatch.setattr(sitegen.pipeline.making, "record_from_stored", lambda values, texts: read.append(values[1]) or real_read(values, texts))
     edit = site / "content" / "2020-02-01-two.txt"
     edit.write_text("مقال ثان عن حماة، مصحح.\n", encoding="utf-8")

@@ -249,3 +249,108 @@ def test_git_dates_are_the_last_commit_of_each_file(tmp_path):
 def test_no_git_dates_outside_a_repository(tmp_path):
     write(tmp_path / "content", "a.txt", TEXT)
     assert git_commit_dates(tmp_path / "content") == {}
+
+
+def test_no_git_is_started_where_no_repository_can_be_found(tmp_path, monkeypatch):
+    # No .git in the folder or above it, and no GIT_DIR: git could find no repository, so it
+    # is not asked (every build, one with nothing to do included, paid 5-7 ms a question).
+    from sitegen.content import sources
+
+    if any(os.path.lexists(place / ".git") for place in tmp_path.parents):
+        pytest.skip("the temporary folder lies in a git work tree")
+    write(tmp_path / "content", "a.txt", TEXT)
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    started = []
+    monkeypatch.setattr(sources.subprocess, "run", lambda *a, **k: started.append(a) or pytest.fail("git started"))
+    assert not sources.may_be_in_git(tmp_path / "content")
+    assert sources.git_head(tmp_path / "content") is None and git_commit_dates(tmp_path / "content") == {}
+    assert started == []
+
+
+@pytest.mark.parametrize("marker", ["folder", "file"])
+def test_a_git_folder_or_file_above_the_content_means_git_is_asked(tmp_path, monkeypatch, marker):
+    from sitegen.content import sources
+
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    content = tmp_path / "repo" / "site" / "content"
+    write(content, "a.txt", TEXT)
+    if marker == "folder":
+        (tmp_path / "repo" / ".git").mkdir()
+    else:  # a worktree's or a submodule's .git is a file naming the real one
+        (tmp_path / "repo" / ".git").write_text("gitdir: /elsewhere\n", encoding="utf-8")
+    assert sources.may_be_in_git(content)
+
+
+def test_git_dir_in_the_environment_means_git_is_asked(tmp_path, monkeypatch):
+    from sitegen.content import sources
+
+    write(tmp_path / "content", "a.txt", TEXT)
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere.git"))
+    assert sources.may_be_in_git(tmp_path / "content")
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_the_head_of_a_repository_is_found(tmp_path):
+    from sitegen.content.sources import git_head
+
+    repo = tmp_path / "repo"
+    write(repo / "content", "a.txt", TEXT)
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "first", when="2011-03-15T12:00:00+00:00")
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    assert git_head(repo / "content") == head
+
+
+# -- stat signatures, folder by folder -------------------------------------------------
+
+
+def test_signatures_taken_from_each_folder_are_those_taken_by_path(tmp_path):
+    # Each rel's folder opened once and its files stat'ed by name: the same signatures as a
+    # stat of the whole path, missing files (None) and missing folders included, in order.
+    from sitegen.core.hashing import stat_signature, stat_signatures
+
+    folder = tmp_path / "translations"
+    for rel in ("a.txt.en.yml", "2011/03/b.txt.en.yml", "2011/03/c.txt.en.yml", "2012/حمص.txt.en.yml", "2011/d.txt.en.yml"):
+        write(folder, rel, "entries: []\n")
+    (tmp_path / "real").mkdir()
+    write(tmp_path / "real", "e.txt.en.yml", "x")
+    os.symlink(tmp_path / "real", folder / "linked")
+    rels = ["a.txt.en.yml", "2011/03/b.txt.en.yml", "2011/03/gone.txt.en.yml", "2011/03/c.txt.en.yml",
+            "2012/حمص.txt.en.yml", "2013/none.txt.en.yml", "2011/d.txt.en.yml", "linked/e.txt.en.yml", "2011/03/b.txt.en.yml"]
+    base = os.path.join(str(folder), "")
+    taken = stat_signatures(base, rels)
+    assert taken == [stat_signature(base + rel) for rel in rels]
+    assert [s is None for s in taken] == [False, False, True, False, False, True, False, False, False]
+    assert stat_signatures(base, []) == []
+
+
+def test_a_file_where_a_folder_should_be_fails_as_a_stat_by_path_does(tmp_path):
+    from sitegen.core.hashing import stat_signature, stat_signatures
+
+    write(tmp_path, "2011", "a file, not a folder")
+    base = os.path.join(str(tmp_path), "")
+    with pytest.raises(NotADirectoryError):
+        stat_signature(base + "2011/a.txt.en.yml")
+    with pytest.raises(NotADirectoryError):
+        stat_signatures(base, ["2011/a.txt.en.yml"])
+
+
+def test_sources_are_found_with_the_paths_a_walk_gives(tmp_path):
+    # Listed through a descriptor a folder, each source still carries its whole path, as
+    # os.walk joins it, and the stat signature of that path.
+    from sitegen.content.sources import find_sources
+    from sitegen.core.hashing import stat_signature
+
+    content = tmp_path / "content"
+    for rel in ("z.txt", "2011/03/a.md", "2011/b.txt", "حمص/ج.txt", "2011/03/.hidden.txt", "2011/notes.pdf"):
+        write(content, rel, TEXT)
+    found, problems = find_sources(content)
+    walked = sorted(
+        (os.path.relpath(os.path.join(top, name), content.resolve()).replace(os.sep, "/"), os.path.join(top, name))
+        for top, _, names in os.walk(content.resolve()) for name in names
+        if name.endswith((".txt", ".md")) and not name.startswith(".")
+    )
+    assert problems == []
+    assert [(s.rel, s.path) for s in found] == walked
+    assert [s.signature for s in found] == [stat_signature(path) for _, path in walked]

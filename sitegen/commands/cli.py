@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 import time
 import traceback
@@ -19,8 +18,8 @@ from typing import NoReturn
 from ..core.generated_code import save_generated_code
 from ..core.pattern_code import save_pattern_programs
 from ..config import ConfigError, SiteConfig, load_config
-from ..pages.theme import ThemeError
-from ..pipeline.staging import OutputError
+from ..core.forked import ForkedWork
+from ..pipeline.listing import Listed, start_listing
 from .messages import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -113,14 +112,25 @@ def _run_subcommand(command: str, argv: list[str]) -> int:
 
 
 def run_build(args: argparse.Namespace, keep: Callable[[object], None] | None = None) -> int:
-    from ..pipeline.stages import BuildOptions, build_site
-
     started = time.monotonic()
     try:
         config = load_config(Path(args.config), Path(args.out) if args.out else None)
     except ConfigError as exc:
         print_problems(exc.problems, strict=args.strict)
         return EXIT_PROBLEMS
+    # The sources listed by a child from here on, while this process imports the build: the
+    # listing is what a build with nothing to do waits for (stages.build_site).
+    with start_listing(config) as listing:
+        return _run_build(args, config, listing, started, keep)
+
+
+def _run_build(args: argparse.Namespace, config: SiteConfig, listing: ForkedWork[Listed], started: float, keep: Callable[[object], None] | None) -> int:
+    import sqlite3
+
+    from ..pages.theme import ThemeError
+    from ..pipeline.staging import OutputError
+    from ..pipeline.stages import BuildOptions, build_site
+
     options = BuildOptions(
         offline=args.offline,
         strict=args.strict,
@@ -130,7 +140,7 @@ def run_build(args: argparse.Namespace, keep: Callable[[object], None] | None = 
         keep=keep,
     )
     try:
-        result = build_site(config, options)
+        result = build_site(config, options, listing)
     except (OutputError, ThemeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS

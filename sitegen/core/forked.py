@@ -16,6 +16,7 @@ values it was given and of the file system only, and must change nothing.
 
 from __future__ import annotations
 
+import gc
 import marshal
 import os
 import pickle
@@ -119,6 +120,10 @@ def _child(work: Callable[[], object], read: int, write: int) -> None:
     status = 1
     try:
         os.close(read)
+        # No collection in the child: it lives for one piece of work and makes plain values,
+        # and a collection would walk (and so copy, page by page) every object it shares
+        # with this process (a listing of 10,000 files forked early took 95 ms, 72 here).
+        gc.disable()
         result = work()
         try:
             kind, body = _MARSHALLED, marshal.dumps(result)

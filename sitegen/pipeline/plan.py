@@ -10,14 +10,13 @@ editor saving twice) is not redone.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 from ..config import SiteConfig
-from ..content.sources import find_sources, git_commit_dates
+from ..content.sources import git_commit_dates, git_head
 from ..core.diagnostics import Problem
 from ..core.hashing import hash_bytes, stat_signature
 from ..pages.theme import Theme
@@ -32,6 +31,7 @@ from ..translation.memory import (
 from ..translation.site_words import SITE_SOURCE
 from ..translation.term_words import TAGS_SOURCE
 from .cache import BuildCache, CacheDamaged, dump_value
+from .listing import Listed, list_sources, memory_folder
 from .staging import read_build_id
 from .state import SIGNATURES, Summary, read_signatures, read_summary
 
@@ -98,21 +98,6 @@ class Discovery:
     memories: dict[str, tuple | None] | None = None
 
 
-# What list_sources gives: the sources' paths under content/, their paths, their stat
-# signatures, their memories' (None: not taken), and the problems met. Lists of plain
-# values: a child process lists them (stages.build_site) and sends them back marshalled.
-Listed = tuple[list[str], list[str], list[tuple], list[tuple | None] | None, list[Problem]]
-
-
-def list_sources(config: SiteConfig) -> Listed:
-    """Every source with its stat signature and its memory's: one stat a file, the part of a
-    build with nothing to do that grows with the site. Reads and changes nothing else."""
-    found, problems = find_sources(config.content_dir)
-    folder, target = _memory_folder(config), config.translation.target
-    memories = [stat_signature(folder + memory_file_name(source.rel, target)) for source in found] if folder is not None else None
-    return [s.rel for s in found], [s.path for s in found], [s.signature for s in found], memories, problems
-
-
 def discover(config: SiteConfig, listed: Listed | None = None) -> Discovery:
     """The sources (``listed``: as :func:`list_sources` gave them; None: listed here); then,
     before any memory is read, what a killed build paid for folded into them."""
@@ -137,8 +122,8 @@ def previous_build(config: SiteConfig, cache: BuildCache, fingerprint: str) -> S
 def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint: str, cache: BuildCache, found: Discovery, summary: Summary | None) -> BuildPlan:
     """What changed since ``summary`` (:func:`previous_build`) was written."""
     problems, sources = list(found.problems), found.sources
-    git_head = _git_head(config.content_dir) if sources else None
-    git_dates = summary.git_dates if summary is not None and summary.git_head == git_head else (git_commit_dates(config.content_dir) if sources else {})
+    head = git_head(config.content_dir) if sources else None
+    git_dates = summary.git_dates if summary is not None and summary.git_head == head else (git_commit_dates(config.content_dir) if sources else {})
     needs_work = summary.needs_translation if summary is not None and online(config, options) else frozenset()
     fresh = _fresh_signatures(config, found, git_dates)
     recorded = cache.get_bytes(SIGNATURES) if summary is not None else None
@@ -147,13 +132,13 @@ def survey(config: SiteConfig, options: BuildOptions, theme: Theme, fingerprint:
         # or removed): their bytes compared, nothing read back, nothing file by file. Dumping
         # the fresh ones makes no objects; reading the recorded ones back made 100,000 at
         # 10,000 files, and cost a build with nothing to do twice as much.
-        return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, fresh, {}, (), (), tags_memory=tags_memory_signature(config))
+        return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), head, git_dates, summary, fresh, {}, (), (), tags_memory=tags_memory_signature(config))
     stored = read_signatures(cache, recorded)
     signatures, unchanged = _signatures(config, fresh, stored)
     changed = tuple(rel for rel in sources if rel not in unchanged or rel in needs_work)
     removed = tuple(rel for rel in stored if rel not in sources)
     keys = cache.recorded_keys(changed) if summary is not None else {}
-    return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), git_head, git_dates, summary, signatures, keys, changed, removed, tags_memory=tags_memory_signature(config))
+    return BuildPlan(config, options, theme, fingerprint, sources, tuple(problems), head, git_dates, summary, signatures, keys, changed, removed, tags_memory=tags_memory_signature(config))
 
 
 def settle(plan: BuildPlan) -> BuildPlan:
@@ -179,7 +164,7 @@ def from_scratch(plan: BuildPlan) -> BuildPlan:
 def refresh(plan: BuildPlan, rels: list[str]) -> BuildPlan:
     """After translating: these files' memories changed, so they are made (and recorded) again."""
     changed = tuple(sorted(set(plan.changed) | set(rels)))
-    memories = _memory_folder(plan.config)
+    memories = memory_folder(plan.config)
     signatures = plan.signatures | {rel: _signature(plan.config, rel, plan.sources[rel], plan.git_dates.get(rel), photos_of(plan.signatures.get(rel)), None, memories) for rel in rels}
     return replace(plan, changed=changed, signatures=signatures)
 
@@ -259,7 +244,7 @@ def _fresh_signatures(config: SiteConfig, found: Discovery, git_dates: dict[str,
     if found.memories is not None:
         listed, memories = found.listed, found.memories
         return {rel: (listed[rel], memories[rel], git_dates.get(rel)) for rel in found.sources}
-    memories = _memory_folder(config)
+    memories = memory_folder(config)
     return {rel: _signature(config, rel, path, git_dates.get(rel), (), found.listed.get(rel), memories) for rel, path in found.sources.items()}
 
 
@@ -282,14 +267,9 @@ def _signatures(config: SiteConfig, fresh: dict[str, tuple], stored: dict[str, t
     return signatures, unchanged
 
 
-def _memory_folder(config: SiteConfig) -> str | None:
-    """The memory folder as text ending in a separator (None: the site has no English edition)."""
-    return os.path.join(os.fspath(config.memory_dir), "") if config.translation.enabled else None
-
-
 def _signature(config: SiteConfig, rel: str, path: Path | str, git_date, photos: tuple[str, ...], listed: tuple | None, memories: str | None) -> tuple:
     """What says a source file may have changed; ``listed``: its stat signature, taken when
-    found; ``memories``: :func:`_memory_folder`."""
+    found; ``memories``: :func:`.listing.memory_folder`."""
     memory = stat_signature(memories + memory_file_name(rel, config.translation.target)) if memories is not None else None
     source = listed if listed is not None else stat_signature(path)
     return _with_photos(config, (source, memory, git_date), photos)
@@ -305,11 +285,4 @@ def _read_or_none(path: Path | str) -> bytes | None:
         with open(path, "rb") as handle:
             return handle.read()
     except OSError:
-        return None
-
-
-def _git_head(content_dir: Path) -> str | None:
-    try:
-        return subprocess.run(["git", "-C", str(content_dir), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
         return None

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import replace
-from functools import partial
 from importlib import import_module
 from itertools import chain
 from pathlib import Path
@@ -36,12 +36,12 @@ from ..pages.theme import load_theme
 from ..translation.companions import TranslationReport
 from ..translation.site_words import with_site_words
 from .cache import AllowList, BuildCache, CacheDamaged, cache_damaged, tool_version
+from .listing import Listed, start_listing
 from .plan import (
     BuildOptions,
     BuildPlan,
     discover,
     from_scratch,
-    list_sources,
     online,
     previous_build,
     settle,
@@ -78,7 +78,9 @@ CACHE_TYPES = AllowList((Problem, Severity, *STATE_TYPES), _record_types)
 __all__ = ["BuildOptions", "BuildResult", "build_site"]
 
 
-def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
+def build_site(config: SiteConfig, options: BuildOptions, listing: ForkedWork[Listed] | None = None) -> BuildResult:
+    """``listing``: :func:`.listing.start_listing` of this configuration, started by the caller
+    as soon as it had read it (None: started here)."""
     check_output_dir(config.output_dir, config.root, config.content_dir, config.config_path)
     theme = load_theme(config.root, config.theme)
     with output_lock(config.output_dir), long_lived_objects() as keep_long_lived:
@@ -87,7 +89,7 @@ def build_site(config: SiteConfig, options: BuildOptions) -> BuildResult:
         # system calls that would hold this one's GIL), while this one opens the cache and,
         # until the child is done, imports the stages that make things and reads the files'
         # records (make_files reads those left).
-        with ForkedWork(partial(list_sources, config)) as listing:
+        with nullcontext(listing) if listing is not None else start_listing(config) as listing:
             # The English name and description from the memory, when site.yml gives none: part of
             # the configuration, so of the fingerprint (an editor's correction remakes the site).
             config, words_problems = with_site_words(config, options.translator_factory, online(config, options))
