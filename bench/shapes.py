@@ -10,8 +10,9 @@ Every shape is a frozen :class:`Shape` of independent axes:
   ``git`` (the content folder is a git repository, one commit per file, dated
   over six years; no date in the files) or ``none`` (undated: no date in the
   name, no ``date:``, no repository);
-- ``layout``: ``flat`` (one folder), ``nested`` (``YYYY/MM/`` folders) or
-  ``year`` (``YYYY/`` folders, the layout of ``corpus.py``);
+- ``layout``: ``flat`` (one folder), ``nested`` (``YYYY/MM/`` folders),
+  ``year`` (``YYYY/`` folders, the layout of ``corpus.py``) or ``bundle`` (a folder an
+  article, named as its file: Hugo's page bundles, an article beside its photos);
 - ``memory``: ``complete`` (every paragraph), ``half`` (every other segment,
   counted over the whole corpus, has all its paragraphs; the others none: so
   about half the paragraphs, and an ``--offline`` build has English pages for
@@ -75,7 +76,7 @@ from sitegen.translation.term_words import TAGS_SOURCE  # noqa: E402
 SHAPES_VERSION = "3"  # bump when a shape's output changes, so cached corpora are rebuilt
 DATINGS = ("filename", "front_matter", "git", "none")
 MARKUPS = ("txt", "md")
-LAYOUTS = ("flat", "nested", "year")
+LAYOUTS = ("flat", "nested", "year", "bundle")
 MEMORIES = ("complete", "half", "absent")
 MIN_PARAGRAPH = 120  # bytes: about a dozen Arabic words
 MAX_PARAGRAPH = 2400
@@ -314,7 +315,7 @@ def _rel(shape: Shape, day: date, place: str, index: int) -> str:
     name = f"{place}-{index + 1:05d}.{shape.markup}"
     if shape.dating == "filename":
         name = f"{day.isoformat()}-{name}"
-    folder = {"flat": "", "nested": f"{day.year}/{day.month:02d}/", "year": f"{day.year}/"}[shape.layout]
+    folder = {"flat": "", "nested": f"{day.year}/{day.month:02d}/", "year": f"{day.year}/", "bundle": name.rpartition(".")[0] + "/"}[shape.layout]
     return folder + name
 
 

@@ -35,7 +35,8 @@ SEGMENTS = 12
 FT_SEGMENTS = 4  # the first translation sends every paragraph: a smaller corpus keeps the smoke short
 # Shapes given as a spec (run.py --shape-spec), unlike the named ones: every per-shape check
 # below runs on them too (a spec's corpus is made by the same generator, so it must hold the same).
-SPECS = ("bytes=300-900,paragraphs=1-2,dating=git,layout=flat,memory=half,per-file=5-9,markup=md,tags=3/40",)
+SPECS = ("bytes=300-900,paragraphs=1-2,dating=git,layout=flat,memory=half,per-file=5-9,markup=md,tags=3/40",
+         "bytes=500-900,paragraphs=1-2,dating=filename,layout=bundle,memory=complete,per-file=1-2")
 SHAPES = {**shapes.SHAPES, **{s.name: s for s in map(shapes.shape_from_spec, SPECS)}}
 NAMES = list(SHAPES)
 DATE_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}[-_ .]")
@@ -131,7 +132,7 @@ def test_dating_and_layout(name: str, corpora) -> None:
     if shape.dating == "none":
         assert git(content, "rev-parse", "--show-toplevel").returncode != 0, "an undated corpus must not be inside a git repository"
     assert manifest["dated_segments"] == (0 if shape.dating == "none" else SEGMENTS)
-    pattern = {"flat": r"[^/]+", "nested": r"(\d{4})/\d{2}/[^/]+", "year": r"(\d{4})/[^/]+"}[shape.layout]
+    pattern = {"flat": r"[^/]+", "nested": r"(\d{4})/\d{2}/[^/]+", "year": r"(\d{4})/[^/]+", "bundle": r"([^/]+)/\1\.(txt|md)"}[shape.layout]
     assert all(re.fullmatch(pattern, rel) for rel, _ in files)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from datetime import date
 from pathlib import Path
 
@@ -354,3 +355,139 @@ def test_sources_are_found_with_the_paths_a_walk_gives(tmp_path):
     assert problems == []
     assert [(s.rel, s.path) for s in found] == walked
     assert [s.signature for s in found] == [stat_signature(path) for _, path in walked]
+
+
+# -- folders' scans kept for the next listing ------------------------------------------
+
+
+def _settle(*folders: Path) -> None:
+    """The folders' mtimes a minute back: changed long before they are scanned."""
+    past = time.time_ns() - 60 * 10**9
+    for folder in folders:
+        os.utime(folder, ns=(past, past))
+
+
+def _listing(content: Path, known=None):
+    from sitegen.content.sources import find_sources_knowing
+
+    found, problems, scans = find_sources_knowing(content, {} if known is None else known)
+    return [(s.rel, s.path, s.signature) for s in found], [(p.path, p.message) for p in problems], scans
+
+
+def _bundles(root: Path) -> Path:
+    content = root / "content"
+    for rel in ("2011/homs/homs.txt", "2011/hama/hama.md", "2012/idlib/a.txt", "2012/idlib/b.txt", "2012/idlib/c.txt",
+                "2012/idlib/d.txt", "2012/idlib/photo.jpg", "z.txt"):
+        write(content, rel, TEXT)
+    _settle(*[p for p in content.rglob("*") if p.is_dir()], content)
+    return content
+
+
+def test_a_kept_scan_spares_listing_its_folder_and_finds_the_same(tmp_path, monkeypatch):
+    from sitegen.content import sources
+
+    content = _bundles(tmp_path)
+    first = _listing(content)
+    assert set(first[2]) == {"", "2011/", "2011/homs/", "2011/hama/", "2012/", "2012/idlib/"}
+    listed = []
+    real = os.scandir
+    monkeypatch.setattr(sources.os, "scandir", lambda path: listed.append(path) or real(path))
+    again = _listing(content, first[2])
+    assert again == first and listed == []
+
+
+def test_a_file_added_to_a_kept_folder_is_found(tmp_path):
+    content = _bundles(tmp_path)
+    known = _listing(content)[2]
+    write(content, "2011/homs/second.txt", TEXT)  # the folder's mtime moves
+    found, problems, scans = _listing(content, known)
+    assert "2011/homs/second.txt" in [rel for rel, _, _ in found] and problems == []
+    assert found == _listing(content)[0]
+    assert "2011/homs/" not in scans, "changed just now: its scan is not kept"
+
+
+def test_a_folder_changed_lately_is_not_kept_but_listed_every_time(tmp_path, monkeypatch):
+    from sitegen.content import sources
+
+    content = _bundles(tmp_path)
+    os.utime(content / "2012" / "idlib")  # now
+    scans = _listing(content)[2]
+    assert "2012/idlib/" not in scans and "2011/homs/" in scans
+    listed = []
+    real = os.scandir
+    monkeypatch.setattr(sources.os, "scandir", lambda path: listed.append(path) or real(path))
+    _listing(content, scans)
+    assert listed == [str((content / "2012" / "idlib").resolve())]
+
+
+@pytest.mark.parametrize("rel", ["2012/idlib/b.txt", "2011/homs/homs.txt"], ids=["by-descriptor", "by-path"])
+@pytest.mark.parametrize("change", ["removed", "pipe", "folder"])
+def test_a_kept_folder_changed_behind_its_mtime_is_listed_again(tmp_path, change, rel):
+    # A file system that moved no mtime (or a clock set back): a kept scan naming a file that
+    # is gone, or no regular file any more, is not trusted; the folder is listed again. (A
+    # folder of four sources or more has them stat'ed from its descriptor, one of fewer by path.)
+    content = _bundles(tmp_path)
+    known = _listing(content)[2]
+    file = content / rel
+    before = os.stat(file.parent)
+    file.unlink()
+    if change == "pipe":
+        os.mkfifo(file)
+    elif change == "folder":
+        file.mkdir()
+    os.utime(file.parent, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(file.parent).st_mtime_ns == known[rel.rpartition("/")[0] + "/"][0]
+    assert _listing(content, known)[:2] == _listing(content)[:2]
+    assert rel not in [found for found, _, _ in _listing(content, known)[0]]
+
+
+def test_scans_naming_paths_are_never_followed(tmp_path):
+    # The scans come from a file in the cache folder: one naming a path (planted, or damaged)
+    # is ignored, and the folder listed as it is.
+    content = _bundles(tmp_path)
+    write(tmp_path, "outside.txt", TEXT)
+    fresh = _listing(content)
+    info = os.stat(content)
+    for names in (["../outside.txt"], ["..", "x.txt"], ["a/../../outside.txt"], [b"z.txt"], [None], ["z.txt\0"]):
+        planted = dict(fresh[2])
+        planted[""] = (info.st_mtime_ns, info.st_ino, names, ["2011", "2012"])
+        assert _listing(content, planted)[:2] == fresh[:2], names
+        planted[""] = (info.st_mtime_ns, info.st_ino, ["z.txt"], names)
+        assert _listing(content, planted)[:2] == fresh[:2], names
+    for damaged in ((info.st_mtime_ns,), [info.st_mtime_ns, info.st_ino, ["z.txt"], []], "x", (info.st_mtime_ns, info.st_ino, "z.txt", [])):
+        assert _listing(content, {**fresh[2], "": damaged})[:2] == fresh[:2]
+
+
+def test_folders_with_links_or_problems_are_never_kept(tmp_path):
+    content = _bundles(tmp_path)
+    os.symlink(content / "z.txt", content / "2011" / "homs" / "link.txt")
+    os.mkfifo(content / "2011" / "hama" / "pipe.txt")
+    os.symlink(content / "2011", content / "2012" / "folder-link")
+    _settle(content / "2011" / "homs", content / "2011" / "hama", content / "2012")
+    found, problems, scans = _listing(content)
+    assert "2011/homs/link.txt" in [rel for rel, _, _ in found]
+    assert len(problems) == 2  # the pipe, the linked folder
+    assert {"2011/homs/", "2011/hama/", "2012/"}.isdisjoint(scans) and "2012/idlib/" in scans
+    assert _listing(content, scans)[:2] == (found, problems)
+
+
+def test_the_file_of_scans_is_a_hint_and_a_damaged_one_is_ignored(tmp_path):
+    import marshal
+
+    from sitegen.config import load_config
+    from sitegen.pipeline.listing import keep_scans, list_sources, read_scans, scans_path
+
+    (tmp_path / "site.yml").write_text("title: t\n", encoding="utf-8")
+    content = _bundles(tmp_path)
+    config = load_config(tmp_path / "site.yml")
+    first = list_sources(config)
+    assert first[5] is not None and set(first[5]) >= {"", "2012/idlib/"}
+    keep_scans(config, first)
+    assert read_scans(scans_path(config)) == first[5]
+    again = list_sources(config)
+    assert again[:5] == first[:5] and again[5] is None, "nothing to keep again"
+    for damage in (b"", b"\x00garbage", marshal.dumps([1, 2]), marshal.dumps("x")):
+        scans_path(config).write_bytes(damage)
+        assert read_scans(scans_path(config)) == {}
+        assert list_sources(config)[:5] == first[:5]
+    assert (content / "z.txt").is_file()

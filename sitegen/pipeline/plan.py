@@ -101,7 +101,7 @@ class Discovery:
 def discover(config: SiteConfig, listed: Listed | None = None) -> Discovery:
     """The sources (``listed``: as :func:`list_sources` gave them; None: listed here); then,
     before any memory is read, what a killed build paid for folded into them."""
-    rels, paths, signatures, memory, problems = listed if listed is not None else list_sources(config)
+    rels, paths, signatures, memory, problems, _ = listed if listed is not None else list_sources(config)
     sources = dict(zip(rels, paths))
     if config.translation.enabled:
         if os.path.lexists(journal_path(config.memory_dir, config.translation.target)):

@@ -36,7 +36,7 @@ from ..pages.theme import load_theme
 from ..translation.companions import TranslationReport
 from ..translation.site_words import with_site_words
 from .cache import AllowList, BuildCache, CacheDamaged, cache_damaged, tool_version
-from .listing import Listed, start_listing
+from .listing import Listed, keep_scans, start_listing
 from .plan import (
     BuildOptions,
     BuildPlan,
@@ -99,7 +99,9 @@ def build_site(config: SiteConfig, options: BuildOptions, listing: ForkedWork[Li
             cache, summary = _open_cache(cache_path, config, fingerprint)
             try:
                 meanwhile = chain(_import_making_stages(), _read_records_ahead(cache, keep_long_lived) if summary is not None else ())
-                found = discover(config, listing.result(meanwhile))
+                listed = listing.result(meanwhile)
+                keep_scans(config, listed)
+                found = discover(config, listed)
                 found = replace(found, problems=found.problems + tuple(words_problems))
                 try:
                     return build(survey(config, options, theme, fingerprint, cache, found, summary), cache, keep_long_lived)
