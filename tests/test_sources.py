@@ -361,8 +361,8 @@ def test_sources_are_found_with_the_paths_a_walk_gives(tmp_path):
 
 
 def _settle(*folders: Path) -> None:
-    """The folders' mtimes a minute back: changed long before they are scanned."""
-    past = time.time_ns() - 60 * 10**9
+    """The folders' mtimes two minutes back: changed long before they are scanned."""
+    past = time.time_ns() - 120 * 10**9
     for folder in folders:
         os.utime(folder, ns=(past, past))
 
@@ -491,3 +491,33 @@ def test_the_file_of_scans_is_a_hint_and_a_damaged_one_is_ignored(tmp_path):
         assert read_scans(scans_path(config)) == {}
         assert list_sources(config)[:5] == first[:5]
     assert (content / "z.txt").is_file()
+
+
+@pytest.mark.parametrize("rel", ["2012/idlib/b.txt", "2011/homs/homs.txt"], ids=["by-descriptor", "by-path"])
+def test_a_kept_file_become_a_link_out_behind_its_mtime_is_refused(tmp_path, rel):
+    # A kept scan names no link (a folder holding one is never kept): a file replaced by a
+    # link since, its folder's mtime set back, has its folder listed again, and the link out
+    # of the content folder is refused as in any listing.
+    content = _bundles(tmp_path)
+    known = _listing(content)[2]
+    write(tmp_path, "outside.txt", TEXT)
+    file = content / rel
+    before = os.stat(file.parent)
+    file.unlink()
+    os.symlink(tmp_path / "outside.txt", file)
+    os.utime(file.parent, ns=(before.st_atime_ns, before.st_mtime_ns))
+    found, problems, _ = _listing(content, known)
+    assert (found, problems) == _listing(content)[:2]
+    assert rel not in [r for r, _, _ in found] and any("leads outside the content folder" in message for _, message in problems)
+
+
+def test_a_kept_folder_become_a_link_out_behind_its_parents_mtime_is_not_followed(tmp_path):
+    content = _bundles(tmp_path)
+    known = _listing(content)[2]
+    write(tmp_path / "elsewhere", "secret.txt", TEXT)
+    before = os.stat(content / "2011")
+    shutil.rmtree(content / "2011" / "homs")
+    os.symlink(tmp_path / "elsewhere", content / "2011" / "homs")
+    os.utime(content / "2011", ns=(before.st_atime_ns, before.st_mtime_ns))
+    rels = [r for r, _, _ in _listing(content, known)[0]]
+    assert not any(r.startswith("2011/homs/") for r in rels) and "2011/hama/hama.md" in rels

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISDIR, S_ISREG
 from typing import NamedTuple
 
 from ..core.diagnostics import Problem, error, warning
@@ -67,11 +67,12 @@ def find_sources(content_dir: Path) -> tuple[list[FoundSource], list[Problem]]:
 # looked into, each sorted.
 FolderScan = tuple[int, int, list[str], list[str]]
 # Adding, removing or renaming an entry sets its folder's mtime to the time of the change,
-# as the file system's clock reads it, which may move in coarse ticks: a folder changed in
-# the tick it was scanned in could change again without its mtime moving. So the scan of a
-# folder changed less than two seconds before it was scanned is not kept (git keeps its
-# "racily clean" entries apart for the same reason).
-SETTLED_NS = 2_000_000_000
+# as the file system's clock reads it, which may move in coarse ticks (two seconds on FAT)
+# and, on a network file system, be another machine's clock: a folder changed in the tick
+# it was scanned in could change again without its mtime moving. So the scan of a folder
+# changed less than a minute before it was scanned is not kept (git keeps its "racily
+# clean" entries apart for the same reason); it is listed again, which costs little.
+SETTLED_NS = 60 * 1_000_000_000
 
 
 def find_sources_knowing(content_dir: Path, known: dict[str, FolderScan]) -> tuple[list[FoundSource], list[Problem], dict[str, FolderScan]]:
@@ -101,9 +102,11 @@ class _Walk:
     def folder(self, path: str, prefix: str) -> None:
         """One folder's sources, then its subfolders' (in name order, as os.walk goes)."""
         try:
-            info = os.stat(path)
+            info = os.lstat(path)  # the content folder is resolved; a subfolder that became a link is not followed
         except OSError:
             return  # unreadable or gone since listed: as os.walk, skipped
+        if not S_ISDIR(info.st_mode):
+            return  # named by a kept scan, and since replaced behind its folder's mtime
         kept = self.known.get(prefix)
         if _usable(kept, info) and self._kept_sources(path, prefix, kept[2]):
             self.scans[prefix] = kept
@@ -119,17 +122,19 @@ class _Walk:
         regular file, or its folder cannot be opened: the folder is then listed again."""
         base = path if path.endswith("/") else path + "/"
         found: list[FoundSource] = []
+        # Not following links: a kept scan names none (a folder holding one is never kept), so
+        # a file that became one since is no regular file here, and its folder is listed again.
         if len(names) < BY_DESCRIPTOR:  # a folder an article: no descriptor to open (nor object to make)
             for name in names:
                 try:
-                    info = os.stat(base + name)
+                    info = os.lstat(base + name)
                 except OSError:
                     return False
                 if not S_ISREG(info.st_mode):
                     return False
                 found.append(FoundSource(prefix + name, base + name, (info.st_size, info.st_mtime_ns, info.st_ino)))
         else:
-            with _FolderStat(path, len(names)) as stat_of:
+            with _FolderStat(path, len(names), follow=False) as stat_of:
                 for name in names:
                     try:
                         info = stat_of(name, base + name)
@@ -205,8 +210,8 @@ class _FolderStat:
     """``stat_of(name, path)``: a file of one folder stat'ed (links followed), by name from a
     descriptor of the folder when it holds BY_DESCRIPTOR files or more, by path otherwise."""
 
-    def __init__(self, folder: str, files: int):
-        self.fd = None
+    def __init__(self, folder: str, files: int, follow: bool = True):
+        self.fd, self.follow = None, follow
         if files >= BY_DESCRIPTOR and os.stat in os.supports_dir_fd:
             try:
                 self.fd = os.open(folder, getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
@@ -214,10 +219,10 @@ class _FolderStat:
                 pass  # by path
 
     def __enter__(self):
-        fd = self.fd
+        fd, follow = self.fd, self.follow
         if fd is None:
-            return lambda name, path: os.stat(path)
-        return lambda name, path: os.stat(name, dir_fd=fd)
+            return lambda name, path: os.stat(path, follow_symlinks=follow)
+        return lambda name, path: os.stat(name, dir_fd=fd, follow_symlinks=follow)
 
     def __exit__(self, *exc_info) -> None:
         if self.fd is not None:
