@@ -12,7 +12,8 @@ Every shape is a frozen :class:`Shape` of independent axes:
   name, no ``date:``, no repository);
 - ``layout``: ``flat`` (one folder), ``nested`` (``YYYY/MM/`` folders),
   ``year`` (``YYYY/`` folders, the layout of ``corpus.py``) or ``bundle`` (a folder an
-  article, named as its file: Hugo's page bundles, an article beside its photos);
+  article, named as its file, in ``YYYY/`` folders: Hugo's page bundles, an article beside
+  its photos, the year its section);
 - ``memory``: ``complete`` (every paragraph), ``half`` (every other segment,
   counted over the whole corpus, has all its paragraphs; the others none: so
   about half the paragraphs, and an ``--offline`` build has English pages for
@@ -315,7 +316,7 @@ def _rel(shape: Shape, day: date, place: str, index: int) -> str:
     name = f"{place}-{index + 1:05d}.{shape.markup}"
     if shape.dating == "filename":
         name = f"{day.isoformat()}-{name}"
-    folder = {"flat": "", "nested": f"{day.year}/{day.month:02d}/", "year": f"{day.year}/", "bundle": name.rpartition(".")[0] + "/"}[shape.layout]
+    folder = {"flat": "", "nested": f"{day.year}/{day.month:02d}/", "year": f"{day.year}/", "bundle": f"{day.year}/{name.rpartition('.')[0]}/"}[shape.layout]
     return folder + name
 
 

@@ -132,7 +132,7 @@ def test_dating_and_layout(name: str, corpora) -> None:
     if shape.dating == "none":
         assert git(content, "rev-parse", "--show-toplevel").returncode != 0, "an undated corpus must not be inside a git repository"
     assert manifest["dated_segments"] == (0 if shape.dating == "none" else SEGMENTS)
-    pattern = {"flat": r"[^/]+", "nested": r"(\d{4})/\d{2}/[^/]+", "year": r"(\d{4})/[^/]+", "bundle": r"([^/]+)/\1\.(txt|md)"}[shape.layout]
+    pattern = {"flat": r"[^/]+", "nested": r"(\d{4})/\d{2}/[^/]+", "year": r"(\d{4})/[^/]+", "bundle": r"(\d{4})/([^/]+)/\2\.(txt|md)"}[shape.layout]
     assert all(re.fullmatch(pattern, rel) for rel, _ in files)
 
 

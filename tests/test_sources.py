@@ -360,11 +360,13 @@ def test_sources_are_found_with_the_paths_a_walk_gives(tmp_path):
 # -- folders' scans kept for the next listing ------------------------------------------
 
 
-def _settle(*folders: Path) -> None:
-    """The folders' mtimes two minutes back: changed long before they are scanned."""
-    past = time.time_ns() - 120 * 10**9
-    for folder in folders:
-        os.utime(folder, ns=(past, past))
+@pytest.fixture
+def settled(monkeypatch):
+    """Every folder's scan kept, however lately it changed (a folder's ctime cannot be set
+    back, and a test cannot wait the minute a real listing waits)."""
+    from sitegen.content import sources
+
+    monkeypatch.setattr(sources, "SETTLED_NS", -1)
 
 
 def _listing(content: Path, known=None):
@@ -379,11 +381,18 @@ def _bundles(root: Path) -> Path:
     for rel in ("2011/homs/homs.txt", "2011/hama/hama.md", "2012/idlib/a.txt", "2012/idlib/b.txt", "2012/idlib/c.txt",
                 "2012/idlib/d.txt", "2012/idlib/photo.jpg", "z.txt"):
         write(content, rel, TEXT)
-    _settle(*[p for p in content.rglob("*") if p.is_dir()], content)
     return content
 
 
-def test_a_kept_scan_spares_listing_its_folder_and_finds_the_same(tmp_path, monkeypatch):
+def _unmoved(known: dict, content: Path, folder: str) -> dict:
+    """``known`` with the scan of ``folder`` as if its times had not moved since: what a file
+    system that moves no times (or a clock set back) would give."""
+    info = os.stat(content / folder)
+    scan = known[folder + "/"]
+    return {**known, folder + "/": (info.st_mtime_ns, info.st_ctime_ns, info.st_ino, *scan[3:])}
+
+
+def test_a_kept_scan_spares_listing_its_folder_and_finds_the_same(tmp_path, monkeypatch, settled):
     from sitegen.content import sources
 
     content = _bundles(tmp_path)
@@ -396,23 +405,37 @@ def test_a_kept_scan_spares_listing_its_folder_and_finds_the_same(tmp_path, monk
     assert again == first and listed == []
 
 
-def test_a_file_added_to_a_kept_folder_is_found(tmp_path):
+@pytest.mark.parametrize("change", ["added", "removed", "mtime set back"])
+def test_a_kept_folder_whose_entries_changed_is_listed_again(tmp_path, settled, change):
     content = _bundles(tmp_path)
     known = _listing(content)[2]
-    write(content, "2011/homs/second.txt", TEXT)  # the folder's mtime moves
+    folder = content / "2011" / "homs"
+    before = os.stat(folder)
+    if change == "removed":
+        (folder / "homs.txt").unlink()
+    else:
+        write(folder, "second.txt", TEXT)
+    if change == "mtime set back":  # as tar or rsync restore a folder's mtime: its ctime moves all the same
+        os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert os.stat(folder).st_mtime_ns == known["2011/homs/"][0]
     found, problems, scans = _listing(content, known)
-    assert "2011/homs/second.txt" in [rel for rel, _, _ in found] and problems == []
-    assert found == _listing(content)[0]
-    assert "2011/homs/" not in scans, "changed just now: its scan is not kept"
+    assert (found, problems) == _listing(content)[:2]
+    rels = [rel for rel, _, _ in found]
+    assert ("2011/homs/homs.txt" in rels) is (change != "removed") and ("2011/homs/second.txt" in rels) is (change != "removed")
+    assert scans["2011/homs/"][3] == sorted(name for name in os.listdir(folder))
 
 
-def test_a_folder_changed_lately_is_not_kept_but_listed_every_time(tmp_path, monkeypatch):
+def test_a_folder_changed_within_the_minute_is_not_kept_but_listed_every_time(tmp_path, monkeypatch):
     from sitegen.content import sources
 
     content = _bundles(tmp_path)
-    os.utime(content / "2012" / "idlib")  # now
+    time.sleep(0.1)
+    write(content / "2012" / "idlib", "e.txt", TEXT)  # its folder changed 0.1 s after the others
+    newest = os.stat(content / "2012" / "idlib")
+    monkeypatch.setattr(sources, "SETTLED_NS", 80_000_000)  # 0.08 s here, for the minute
+    monkeypatch.setattr(sources.time, "time_ns", lambda: max(newest.st_mtime_ns, newest.st_ctime_ns) + 50_000_000)
     scans = _listing(content)[2]
-    assert "2012/idlib/" not in scans and "2011/homs/" in scans
+    assert "2012/idlib/" not in scans and {"", "2011/homs/", "2012/"} <= set(scans)
     listed = []
     real = os.scandir
     monkeypatch.setattr(sources.os, "scandir", lambda path: listed.append(path) or real(path))
@@ -420,50 +443,81 @@ def test_a_folder_changed_lately_is_not_kept_but_listed_every_time(tmp_path, mon
     assert listed == [str((content / "2012" / "idlib").resolve())]
 
 
+def test_nothing_is_kept_of_a_folder_changed_in_the_last_minute(tmp_path):
+    content = _bundles(tmp_path)
+    assert _listing(content)[2] == {}
+
+
 @pytest.mark.parametrize("rel", ["2012/idlib/b.txt", "2011/homs/homs.txt"], ids=["by-descriptor", "by-path"])
 @pytest.mark.parametrize("change", ["removed", "pipe", "folder"])
-def test_a_kept_folder_changed_behind_its_mtime_is_listed_again(tmp_path, change, rel):
-    # A file system that moved no mtime (or a clock set back): a kept scan naming a file that
+def test_a_kept_scan_naming_a_file_gone_or_irregular_is_not_trusted(tmp_path, settled, change, rel):
+    # A file system that moves no times (or a clock set back): a kept scan naming a file that
     # is gone, or no regular file any more, is not trusted; the folder is listed again. (A
     # folder of four sources or more has them stat'ed from its descriptor, one of fewer by path.)
     content = _bundles(tmp_path)
     known = _listing(content)[2]
     file = content / rel
-    before = os.stat(file.parent)
     file.unlink()
     if change == "pipe":
         os.mkfifo(file)
     elif change == "folder":
         file.mkdir()
-    os.utime(file.parent, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert os.stat(file.parent).st_mtime_ns == known[rel.rpartition("/")[0] + "/"][0]
+    known = _unmoved(known, content, rel.rpartition("/")[0])
     assert _listing(content, known)[:2] == _listing(content)[:2]
     assert rel not in [found for found, _, _ in _listing(content, known)[0]]
 
 
-def test_scans_naming_paths_are_never_followed(tmp_path):
+@pytest.mark.parametrize("rel", ["2012/idlib/b.txt", "2011/homs/homs.txt"], ids=["by-descriptor", "by-path"])
+def test_a_kept_scan_naming_a_file_become_a_link_out_is_not_trusted(tmp_path, settled, rel):
+    # A kept scan names no link (a folder holding one is never kept): a file replaced by a
+    # link since, its folder's times unmoved, has its folder listed again, and the link out of
+    # the content folder is refused as in any listing.
+    content = _bundles(tmp_path)
+    known = _listing(content)[2]
+    write(tmp_path, "outside.txt", TEXT)
+    file = content / rel
+    file.unlink()
+    os.symlink(tmp_path / "outside.txt", file)
+    known = _unmoved(known, content, rel.rpartition("/")[0])
+    found, problems, _ = _listing(content, known)
+    assert (found, problems) == _listing(content)[:2]
+    assert rel not in [r for r, _, _ in found] and any("leads outside the content folder" in message for _, message in problems)
+
+
+def test_a_kept_subfolder_become_a_link_out_is_not_followed(tmp_path, settled):
+    content = _bundles(tmp_path)
+    known = _listing(content)[2]
+    write(tmp_path / "elsewhere", "secret.txt", TEXT)
+    shutil.rmtree(content / "2011" / "homs")
+    os.symlink(tmp_path / "elsewhere", content / "2011" / "homs")
+    known = _unmoved(known, content, "2011")
+    rels = [r for r, _, _ in _listing(content, known)[0]]
+    assert not any(r.startswith("2011/homs/") for r in rels) and "2011/hama/hama.md" in rels
+
+
+def test_scans_naming_paths_are_never_followed(tmp_path, settled):
     # The scans come from a file in the cache folder: one naming a path (planted, or damaged)
     # is ignored, and the folder listed as it is.
     content = _bundles(tmp_path)
     write(tmp_path, "outside.txt", TEXT)
     fresh = _listing(content)
     info = os.stat(content)
+    times = (info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
     for names in (["../outside.txt"], ["..", "x.txt"], ["a/../../outside.txt"], [b"z.txt"], [None], ["z.txt\0"]):
         planted = dict(fresh[2])
-        planted[""] = (info.st_mtime_ns, info.st_ino, names, ["2011", "2012"])
+        planted[""] = (*times, names, ["2011", "2012"])
         assert _listing(content, planted)[:2] == fresh[:2], names
-        planted[""] = (info.st_mtime_ns, info.st_ino, ["z.txt"], names)
+        planted[""] = (*times, ["z.txt"], names)
         assert _listing(content, planted)[:2] == fresh[:2], names
-    for damaged in ((info.st_mtime_ns,), [info.st_mtime_ns, info.st_ino, ["z.txt"], []], "x", (info.st_mtime_ns, info.st_ino, "z.txt", [])):
+    for damaged in (times[:1], [*times, ["z.txt"], []], "x", (*times, "z.txt", []), (*times, ["z.txt"])):
         assert _listing(content, {**fresh[2], "": damaged})[:2] == fresh[:2]
 
 
-def test_folders_with_links_or_problems_are_never_kept(tmp_path):
+def test_folders_with_links_or_problems_are_never_kept(tmp_path, settled):
     content = _bundles(tmp_path)
     os.symlink(content / "z.txt", content / "2011" / "homs" / "link.txt")
     os.mkfifo(content / "2011" / "hama" / "pipe.txt")
     os.symlink(content / "2011", content / "2012" / "folder-link")
-    _settle(content / "2011" / "homs", content / "2011" / "hama", content / "2012")
     found, problems, scans = _listing(content)
     assert "2011/homs/link.txt" in [rel for rel, _, _ in found]
     assert len(problems) == 2  # the pipe, the linked folder
@@ -471,7 +525,7 @@ def test_folders_with_links_or_problems_are_never_kept(tmp_path):
     assert _listing(content, scans)[:2] == (found, problems)
 
 
-def test_the_file_of_scans_is_a_hint_and_a_damaged_one_is_ignored(tmp_path):
+def test_the_file_of_scans_is_a_hint_and_a_damaged_one_is_ignored(tmp_path, settled):
     import marshal
 
     from sitegen.config import load_config
@@ -491,33 +545,3 @@ def test_the_file_of_scans_is_a_hint_and_a_damaged_one_is_ignored(tmp_path):
         assert read_scans(scans_path(config)) == {}
         assert list_sources(config)[:5] == first[:5]
     assert (content / "z.txt").is_file()
-
-
-@pytest.mark.parametrize("rel", ["2012/idlib/b.txt", "2011/homs/homs.txt"], ids=["by-descriptor", "by-path"])
-def test_a_kept_file_become_a_link_out_behind_its_mtime_is_refused(tmp_path, rel):
-    # A kept scan names no link (a folder holding one is never kept): a file replaced by a
-    # link since, its folder's mtime set back, has its folder listed again, and the link out
-    # of the content folder is refused as in any listing.
-    content = _bundles(tmp_path)
-    known = _listing(content)[2]
-    write(tmp_path, "outside.txt", TEXT)
-    file = content / rel
-    before = os.stat(file.parent)
-    file.unlink()
-    os.symlink(tmp_path / "outside.txt", file)
-    os.utime(file.parent, ns=(before.st_atime_ns, before.st_mtime_ns))
-    found, problems, _ = _listing(content, known)
-    assert (found, problems) == _listing(content)[:2]
-    assert rel not in [r for r, _, _ in found] and any("leads outside the content folder" in message for _, message in problems)
-
-
-def test_a_kept_folder_become_a_link_out_behind_its_parents_mtime_is_not_followed(tmp_path):
-    content = _bundles(tmp_path)
-    known = _listing(content)[2]
-    write(tmp_path / "elsewhere", "secret.txt", TEXT)
-    before = os.stat(content / "2011")
-    shutil.rmtree(content / "2011" / "homs")
-    os.symlink(tmp_path / "elsewhere", content / "2011" / "homs")
-    os.utime(content / "2011", ns=(before.st_atime_ns, before.st_mtime_ns))
-    rels = [r for r, _, _ in _listing(content, known)[0]]
-    assert not any(r.startswith("2011/homs/") for r in rels) and "2011/hama/hama.md" in rels

@@ -62,14 +62,16 @@ def find_sources(content_dir: Path) -> tuple[list[FoundSource], list[Problem]]:
     return found, problems
 
 
-# A folder's scan, kept for the next listing (plain values, marshalled): the folder's mtime
-# and inode when it was scanned, then the names of its source files and of the subfolders
-# looked into, each sorted.
-FolderScan = tuple[int, int, list[str], list[str]]
-# Adding, removing or renaming an entry sets its folder's mtime to the time of the change,
-# as the file system's clock reads it, which may move in coarse ticks (two seconds on FAT)
-# and, on a network file system, be another machine's clock: a folder changed in the tick
-# it was scanned in could change again without its mtime moving. So the scan of a folder
+# A folder's scan, kept for the next listing (plain values, marshalled): the folder's mtime,
+# ctime and inode when it was scanned, then the names of its source files and of the
+# subfolders looked into, each sorted. Adding, removing or renaming an entry moves its
+# folder's mtime and ctime; the ctime too because an mtime can be set back (tar and rsync
+# restore folders' mtimes, a reproducible archive gives every folder the same one), and a
+# ctime cannot: setting the mtime moves it.
+FolderScan = tuple[int, int, int, list[str], list[str]]
+# Those times are the file system's clock, which may move in coarse ticks (two seconds on
+# FAT) and, on a network file system, be another machine's: a folder changed in the tick it
+# was scanned in could change again without its times moving. So the scan of a folder
 # changed less than a minute before it was scanned is not kept (git keeps its "racily
 # clean" entries apart for the same reason); it is listed again, which costs little.
 SETTLED_NS = 60 * 1_000_000_000
@@ -77,7 +79,7 @@ SETTLED_NS = 60 * 1_000_000_000
 
 def find_sources_knowing(content_dir: Path, known: dict[str, FolderScan]) -> tuple[list[FoundSource], list[Problem], dict[str, FolderScan]]:
     """:func:`find_sources`, and the scans of the folders to keep for the next listing. A
-    folder whose mtime and inode are those of its scan in ``known`` is not listed again:
+    folder whose mtime, ctime and inode are those of its scan in ``known`` is not listed again:
     only its sources are stat'ed (an archive of a folder an article, 10,000 of them, was
     listed in 150 ms, three quarters of it listing the folders)."""
     if not content_dir.is_dir():
@@ -108,9 +110,9 @@ class _Walk:
         if not S_ISDIR(info.st_mode):
             return  # named by a kept scan, and since replaced behind its folder's mtime
         kept = self.known.get(prefix)
-        if _usable(kept, info) and self._kept_sources(path, prefix, kept[2]):
+        if _usable(kept, info) and self._kept_sources(path, prefix, kept[3]):
             self.scans[prefix] = kept
-            folders = kept[3]
+            folders = kept[4]
         else:
             folders = self._scan(path, prefix, info)
         base = path if path.endswith("/") else path + "/"  # as scandir joins a path and a name
@@ -186,18 +188,18 @@ class _Walk:
                 if signature is not None:
                     self.found.append(FoundSource(prefix + entry.name, entry.path, signature))
                     sources.append(entry.name)
-        if not linked and len(self.problems) == said and len(sources) == len(files) and self.now - info.st_mtime_ns > SETTLED_NS:
-            self.scans[prefix] = (info.st_mtime_ns, info.st_ino, sources, folders)
+        if not linked and len(self.problems) == said and len(sources) == len(files) and self.now - max(info.st_mtime_ns, info.st_ctime_ns) > SETTLED_NS:
+            self.scans[prefix] = (info.st_mtime_ns, info.st_ctime_ns, info.st_ino, sources, folders)
         return folders
 
 
 def _usable(kept: object, info: os.stat_result) -> bool:
-    """Whether ``kept`` is a scan of this very folder (its mtime and inode as they are now),
+    """Whether ``kept`` is a scan of this very folder (its mtime, ctime and inode as they are now),
     naming plain names only. The scans come from a file in the cache folder: a hint, never
     trusted for more (a name with a separator, or '..', would lead out of the content)."""
-    if type(kept) is not tuple or len(kept) != 4 or kept[0] != info.st_mtime_ns or kept[1] != info.st_ino:
+    if type(kept) is not tuple or len(kept) != 5 or kept[:3] != (info.st_mtime_ns, info.st_ctime_ns, info.st_ino):
         return False
-    files, folders = kept[2], kept[3]
+    files, folders = kept[3], kept[4]
     if type(files) is not list or type(folders) is not list:
         return False
     for name in (*files, *folders):

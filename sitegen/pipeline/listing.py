@@ -6,7 +6,7 @@ Started as soon as the configuration is read (commands/cli.py), in a forked chil
 imports only what the listing needs.
 
 The scans of the content's folders are kept in the cache folder for the next listing
-(``folders-*.marshal``): a folder whose mtime and inode are unchanged is not listed again,
+(``folders-*.marshal``): a folder whose mtime, ctime and inode are unchanged is not listed again,
 only its sources stat'ed (content/sources.find_sources_knowing). That file is a hint, never
 trusted for more: one that cannot be read is ignored, and so is a scan that names anything
 but plain names.
