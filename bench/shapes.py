@@ -74,7 +74,7 @@ import corpus  # noqa: E402  (bench/corpus.py)
 from sitegen.content.terms import term_slug  # noqa: E402  (importable once corpus is: it puts the repository on the path)
 from sitegen.translation.term_words import TAGS_SOURCE  # noqa: E402
 
-SHAPES_VERSION = "3"  # bump when a shape's output changes, so cached corpora are rebuilt
+SHAPES_VERSION = "4"  # bump when a shape's output changes, so cached corpora are rebuilt
 DATINGS = ("filename", "front_matter", "git", "none")
 MARKUPS = ("txt", "md")
 LAYOUTS = ("flat", "nested", "year", "bundle")
