@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from ..core.diagnostics import Problem, error, warning
 from ..core.fsutil import read_at_most
-from ..core.hashing import BY_DESCRIPTOR, signature_of
+from ..core.hashing import folder_stat, signature_of
 from ..core.textrules import arabic_letters, writable_as_utf8
 
 SOURCE_SUFFIXES = (".txt", ".md")
@@ -121,30 +121,23 @@ class _Walk:
 
     def _kept_sources(self, path: str, prefix: str, names: list[str]) -> bool:
         """The sources a kept scan names, stat'ed; False (nothing added) if one is no longer a
-        regular file, or its folder cannot be opened: the folder is then listed again."""
+        regular file: the folder is then listed again. Links are not followed: a kept scan
+        names none (a folder holding one is never kept), so a file that became one since is
+        no regular file here."""
         base = path if path.endswith("/") else path + "/"
         found: list[FoundSource] = []
-        # Not following links: a kept scan names none (a folder holding one is never kept), so
-        # a file that became one since is no regular file here, and its folder is listed again.
-        if len(names) < BY_DESCRIPTOR:  # a folder an article: no descriptor to open (nor object to make)
+        stat_of, done = folder_stat(path, len(names), follow=False)
+        try:
             for name in names:
                 try:
-                    info = os.lstat(base + name)
+                    info = stat_of(name, base + name)
                 except OSError:
                     return False
                 if not S_ISREG(info.st_mode):
                     return False
-                found.append(FoundSource(prefix + name, base + name, (info.st_size, info.st_mtime_ns, info.st_ino)))
-        else:
-            with _FolderStat(path, len(names), follow=False) as stat_of:
-                for name in names:
-                    try:
-                        info = stat_of(name, base + name)
-                    except OSError:
-                        return False
-                    if not S_ISREG(info.st_mode):
-                        return False
-                    found.append(FoundSource(prefix + name, base + name, signature_of(info)))
+                found.append(FoundSource(prefix + name, base + name, signature_of(info)))
+        finally:
+            done()
         self.found += found
         return True
 
@@ -177,7 +170,8 @@ class _Walk:
             else:
                 folders.append(entry.name)
         sources = []
-        with _FolderStat(path, len(files)) as stat_of:
+        stat_of, done = folder_stat(path, len(files))
+        try:
             for entry in files:
                 linked = linked or entry.is_symlink()
                 problem = _unusable_source(entry, self.root)
@@ -188,6 +182,8 @@ class _Walk:
                 if signature is not None:
                     self.found.append(FoundSource(prefix + entry.name, entry.path, signature))
                     sources.append(entry.name)
+        finally:
+            done()
         if not linked and len(self.problems) == said and len(sources) == len(files) and self.now - max(info.st_mtime_ns, info.st_ctime_ns) > SETTLED_NS:
             self.scans[prefix] = (info.st_mtime_ns, info.st_ctime_ns, info.st_ino, sources, folders)
         return folders
@@ -206,29 +202,6 @@ def _usable(kept: object, info: os.stat_result) -> bool:
         if type(name) is not str or name in ("", ".", "..") or "/" in name or "\0" in name or os.sep in name:
             return False
     return True
-
-
-class _FolderStat:
-    """``stat_of(name, path)``: a file of one folder stat'ed (links followed), by name from a
-    descriptor of the folder when it holds BY_DESCRIPTOR files or more, by path otherwise."""
-
-    def __init__(self, folder: str, files: int, follow: bool = True):
-        self.fd, self.follow = None, follow
-        if files >= BY_DESCRIPTOR and os.stat in os.supports_dir_fd:
-            try:
-                self.fd = os.open(folder, getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
-            except OSError:
-                pass  # by path
-
-    def __enter__(self):
-        fd, follow = self.fd, self.follow
-        if fd is None:
-            return lambda name, path: os.stat(path, follow_symlinks=follow)
-        return lambda name, path: os.stat(name, dir_fd=fd, follow_symlinks=follow)
-
-    def __exit__(self, *exc_info) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
 
 
 _NAME = operator.attrgetter("name")
