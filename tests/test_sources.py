@@ -363,10 +363,20 @@ def test_sources_are_found_with_the_paths_a_walk_gives(tmp_path):
 @pytest.fixture
 def settled(monkeypatch):
     """Every folder's scan kept, however lately it changed (a folder's ctime cannot be set
-    back, and a test cannot wait the minute a real listing waits)."""
+    back, and a test cannot wait the minute a real listing waits): the file system's own clock
+    unread, and this machine's needing no time at all."""
     from sitegen.content import sources
 
+    monkeypatch.setattr(sources, "file_system_clock", lambda folder: None)
     monkeypatch.setattr(sources, "SETTLED_NS", -1)
+
+
+@pytest.fixture
+def machine_clock(monkeypatch):
+    """The file system's own clock unread, as on FAT or NFS: this machine's clock and the minute."""
+    from sitegen.content import sources
+
+    monkeypatch.setattr(sources, "file_system_clock", lambda folder: None)
 
 
 def _listing(content: Path, known=None):
@@ -425,7 +435,7 @@ def test_a_kept_folder_whose_entries_changed_is_listed_again(tmp_path, settled, 
     assert scans["2011/homs/"][3] == sorted(name for name in os.listdir(folder))
 
 
-def test_a_folder_changed_within_the_minute_is_not_kept_but_listed_every_time(tmp_path, monkeypatch):
+def test_a_folder_changed_within_the_minute_is_not_kept_but_listed_every_time(tmp_path, monkeypatch, machine_clock):
     from sitegen.content import sources
 
     content = _bundles(tmp_path)
@@ -443,8 +453,85 @@ def test_a_folder_changed_within_the_minute_is_not_kept_but_listed_every_time(tm
     assert listed == [str((content / "2012" / "idlib").resolve())]
 
 
-def test_nothing_is_kept_of_a_folder_changed_in_the_last_minute(tmp_path):
+def test_nothing_is_kept_of_a_folder_changed_in_the_last_minute_by_this_machines_clock(tmp_path, machine_clock):
     content = _bundles(tmp_path)
+    assert _listing(content)[2] == {}
+
+
+def _file_system_clock(folder: Path):
+    from sitegen.content.sources import file_system_clock
+
+    clock = file_system_clock(str(folder))
+    if clock is None:
+        pytest.skip("this file system makes no unnamed files (O_TMPFILE): its clock is not read")
+    return clock
+
+
+def test_the_file_system_clock_is_read_leaving_nothing_and_moving_no_folder(tmp_path):
+    content = _bundles(tmp_path)
+    before = os.stat(content)
+    device, stamp = _file_system_clock(content)
+    after = os.stat(content)
+    assert device == before.st_dev
+    assert abs(stamp - time.time_ns()) < 5_000_000_000  # the file system's clock is this machine's here
+    assert sorted(os.listdir(content)) == ["2011", "2012", "z.txt"]
+    assert (after.st_mtime_ns, after.st_ctime_ns, after.st_nlink) == (before.st_mtime_ns, before.st_ctime_ns, before.st_nlink)
+
+
+def test_folders_settled_by_the_file_systems_clock_are_kept_within_the_minute(tmp_path):
+    # An archive copied, built and built again at once: by the file system's own clock its
+    # folders changed long enough ago (SETTLED_MIN_NS), though not a minute ago.
+    from sitegen.content import sources
+
+    content = _bundles(tmp_path)
+    _file_system_clock(content)
+    time.sleep(sources.SETTLED_MIN_NS / 1e9 + 0.05)
+    write(content / "2012" / "idlib", "e.txt", TEXT)  # its folder changed just now
+    scans = _listing(content)[2]
+    assert set(scans) == {"", "2011/", "2011/homs/", "2011/hama/", "2012/"}  # not 2012/idlib/
+
+
+def test_a_folder_changed_within_the_file_systems_tick_margin_is_listed_again_when_it_changes(tmp_path, monkeypatch):
+    # The race the margin guards against: a folder changed in the tick it is scanned in, then
+    # again without its times moving (a clock that stamps both changes alike). Its scan is not
+    # kept, so the second change is found.
+    from sitegen.content import sources
+
+    content = _bundles(tmp_path)
+    folder = content / "2012" / "idlib"
+    info = os.stat(folder)
+    last = max(info.st_mtime_ns, info.st_ctime_ns)
+    # The file system's clock in the same tick as the folder's last change, then well past it.
+    monkeypatch.setattr(sources, "file_system_clock", lambda path: (info.st_dev, last + sources.SETTLED_MIN_NS - 1))
+    assert "2012/idlib/" not in _listing(content)[2]
+    monkeypatch.setattr(sources, "file_system_clock", lambda path: (info.st_dev, last + sources.SETTLED_MIN_NS))
+    assert "2012/idlib/" in _listing(content)[2]
+
+
+def test_a_clock_that_stamps_whole_seconds_waits_ten_of_them(tmp_path, monkeypatch):
+    from sitegen.content import sources
+
+    assert sources.clock_tick(1_765_000_000_123_456_789) == 1
+    assert sources.clock_tick(1_765_000_000_120_000_000) == 10_000_000  # exFAT's hundredths
+    assert sources.clock_tick(1_765_000_002_000_000_000) == 1_000_000_000  # FAT's two seconds, HFS+'s one
+    assert sources.clock_tick(1_000_000_000_000_000_000) == 1_000_000_000  # no coarser than a second
+    content = _bundles(tmp_path)
+    info = os.stat(content / "2011" / "homs")
+    last = max(info.st_mtime_ns, info.st_ctime_ns)
+    whole = (last // 1_000_000_000 + 9) * 1_000_000_000  # a whole second, eight to nine after the change
+    monkeypatch.setattr(sources, "file_system_clock", lambda path: (info.st_dev, whole))
+    assert "2011/homs/" not in _listing(content)[2]
+    monkeypatch.setattr(sources, "file_system_clock", lambda path: (info.st_dev, whole + 2_000_000_000))
+    assert "2011/homs/" in _listing(content)[2]
+
+
+def test_a_folder_on_another_device_than_the_clock_waits_the_minute(tmp_path, monkeypatch):
+    # A file system mounted inside the content folder: its clock may be another's.
+    from sitegen.content import sources
+
+    content = _bundles(tmp_path)
+    device = os.stat(content).st_dev
+    monkeypatch.setattr(sources, "file_system_clock", lambda path: (device + 1, time.time_ns() + 3_600_000_000_000))
     assert _listing(content)[2] == {}
 
 
