@@ -478,6 +478,15 @@ def test_the_file_system_clock_is_read_leaving_nothing_and_moving_no_folder(tmp_
     assert (after.st_mtime_ns, after.st_ctime_ns, after.st_nlink) == (before.st_mtime_ns, before.st_ctime_ns, before.st_nlink)
 
 
+def test_where_no_unnamed_file_can_be_made_the_file_systems_clock_is_not_read(tmp_path):
+    from sitegen.content.sources import file_system_clock
+
+    (tmp_path / "a.txt").write_text("x", encoding="utf-8")
+    assert file_system_clock(str(tmp_path / "a.txt")) is None  # not a folder
+    assert file_system_clock(str(tmp_path / "missing")) is None
+    assert sorted(os.listdir(tmp_path)) == ["a.txt"]
+
+
 def test_folders_settled_by_the_file_systems_clock_are_kept_within_the_minute(tmp_path):
     # An archive copied, built and built again at once: by the file system's own clock its
     # folders changed long enough ago (SETTLED_MIN_NS), though not a minute ago.
