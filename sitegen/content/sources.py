@@ -1,7 +1,9 @@
 """Finding and reading source files: the input edge of the pipeline.
 
 Only this module opens files under ``content_dir``. It returns decoded text
-(UTF-8, BOM dropped, line ends normalised to LF) or a problem naming the file.
+(UTF-8, BOM dropped, line ends normalised to LF) or a problem naming the file. The one
+thing it makes there is an unnamed file, never linked, to read the file system's clock
+(``file_system_clock``).
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ FolderScan = tuple[int, int, int, list[str], list[str]]
 # NFS; a content folder that cannot be written; a folder on another device), this machine's
 # clock is used, and the last change must lie a minute before (SETTLED_NS). Until a minute
 # was waited everywhere, an archive copied, built and built again at once listed every
-# folder again: 0.30 s instead of 0.21 for a no-op of 10,000 folders of an article.
+# folder again: 0.30 s instead of 0.24 for a no-op of 10,000 folders of an article.
 SETTLED_NS = 60 * 1_000_000_000
 SETTLED_MIN_NS = 100_000_000  # 0.1 s: ten ticks of Linux's coarsest clock (HZ=100), 25 of its usual one
 SETTLED_TICKS = 10
