@@ -326,6 +326,42 @@ def test_signatures_taken_from_each_folder_are_those_taken_by_path(tmp_path):
     assert stat_signatures(base, []) == []
 
 
+def test_signatures_of_a_folder_an_article_are_those_taken_by_path(tmp_path):
+    # Memories each alone in its folder (an archive of a folder an article): stat'ed from a
+    # descriptor of the year folder, by the rest of their path, with the same signatures as a
+    # stat of the whole path (a missing one, a missing folder, a linked folder followed).
+    from sitegen.core.hashing import stat_signature, stat_signatures
+
+    folder = tmp_path / "translations"
+    for name in ("a", "b", "c", "d", "e"):
+        write(folder, f"2011/{name}/{name}.txt.en.yml", "entries: []\n")
+    write(tmp_path / "real", "f.txt.en.yml", "x")
+    os.symlink(tmp_path / "real", folder / "2011" / "f")
+    rels = ["2011/a/a.txt.en.yml", "2011/b/b.txt.en.yml", "2011/b/gone.txt.en.yml", "2011/c/c.txt.en.yml", "2011/d/d.txt.en.yml",
+            "2011/e/e.txt.en.yml", "2011/f/f.txt.en.yml", "2011/none/none.txt.en.yml", "z.txt.en.yml"]
+    base = os.path.join(str(folder), "")
+    taken = stat_signatures(base, rels)
+    assert taken == [stat_signature(base + rel) for rel in rels]
+    assert [s is None for s in taken] == [False, False, True, False, False, False, False, True, True]
+
+
+def test_a_folders_folders_and_their_few_files_are_looked_at_from_its_descriptor(tmp_path, monkeypatch, settled):
+    # Not by their whole path (the kernel would walk it all again for each): a folder an
+    # article, stat'ed with its source by name from its year folder's descriptor.
+    from sitegen.content import sources
+
+    content = _bundles(tmp_path)
+    known = _listing(content)[2]
+    by_path = []
+    real = os.lstat
+    monkeypatch.setattr(sources.os, "lstat", lambda path, *args, **kwargs: by_path.append(path) or real(path, *args, **kwargs))
+    assert _listing(content, known)[:2] == _listing(content)[:2]
+    root = str(content.resolve()) + "/"
+    below = [path for path in map(str, by_path) if path.startswith(root) and "/" in path[len(root):]]
+    assert below == [], "a subfolder's folders and files looked at by their whole path"
+    assert by_path, "the content folder itself is (it has no folder above it in the listing)"
+
+
 def test_a_file_where_a_folder_should_be_fails_as_a_stat_by_path_does(tmp_path):
     from sitegen.core.hashing import stat_signature, stat_signatures
 

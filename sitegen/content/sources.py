@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from ..core.diagnostics import Problem, error, warning
 from ..core.fsutil import read_at_most
-from ..core.hashing import folder_stat, signature_of
+from ..core.hashing import Parent, folder_stat, open_folder, signature_of
 from ..core.textrules import arabic_letters, writable_as_utf8
 
 SOURCE_SUFFIXES = (".txt", ".md")
@@ -118,32 +118,43 @@ class _Walk:
         self.clock = file_system_clock(str(root))
         self.margin = max(SETTLED_MIN_NS, SETTLED_TICKS * clock_tick(self.clock[1])) if self.clock is not None else SETTLED_NS
 
-    def folder(self, path: str, prefix: str) -> None:
-        """One folder's sources, then its subfolders' (in name order, as os.walk goes)."""
+    def folder(self, path: str, prefix: str, parent: Parent = None) -> None:
+        """One folder's sources, then its subfolders' (in name order, as os.walk goes).
+        ``parent``: (a descriptor of the folder it is in, its name there), from which the
+        kernel walks one name or two (the folder, a file in it), not the whole path: in an
+        archive of a folder an article, 10,000 folders each stat'ed with its source."""
         try:
-            info = os.lstat(path)  # the content folder is resolved; a subfolder that became a link is not followed
+            # The content folder is resolved; a subfolder that became a link is not followed.
+            info = os.lstat(path) if parent is None else os.stat(parent[1], dir_fd=parent[0], follow_symlinks=False)
         except OSError:
             return  # unreadable or gone since listed: as os.walk, skipped
         if not S_ISDIR(info.st_mode):
             return  # named by a kept scan, and since replaced behind its folder's mtime
         kept = self.known.get(prefix)
-        if _usable(kept, info) and self._kept_sources(path, prefix, kept[3]):
+        if _usable(kept, info) and self._kept_sources(path, prefix, kept[3], parent):
             self.scans[prefix] = kept
             folders = kept[4]
         else:
-            folders = self._scan(path, prefix, info)
+            folders = self._scan(path, prefix, info, parent)
+        if not folders:
+            return
         base = path if path.endswith("/") else path + "/"  # as scandir joins a path and a name
-        for name in folders:
-            self.folder(base + name, f"{prefix}{name}/")
+        fd = open_folder(path)
+        try:
+            for name in folders:
+                self.folder(base + name, f"{prefix}{name}/", (fd, name) if fd is not None else None)
+        finally:
+            if fd is not None:
+                os.close(fd)
 
-    def _kept_sources(self, path: str, prefix: str, names: list[str]) -> bool:
+    def _kept_sources(self, path: str, prefix: str, names: list[str], parent: Parent) -> bool:
         """The sources a kept scan names, stat'ed; False (nothing added) if one is no longer a
         regular file: the folder is then listed again. Links are not followed: a kept scan
         names none (a folder holding one is never kept), so a file that became one since is
         no regular file here."""
         base = path if path.endswith("/") else path + "/"
         found: list[FoundSource] = []
-        stat_of, done = folder_stat(path, len(names), follow=False)
+        stat_of, done = folder_stat(path, len(names), follow=False, parent=parent)
         try:
             for name in names:
                 try:
@@ -158,7 +169,7 @@ class _Walk:
         self.found += found
         return True
 
-    def _scan(self, path: str, prefix: str, info: os.stat_result) -> list[str]:
+    def _scan(self, path: str, prefix: str, info: os.stat_result, parent: Parent) -> list[str]:
         """The folder listed: its sources found, and its scan kept when nothing in it needs
         saying (no problem, no link) and it has not changed lately. Its subfolders' names."""
         try:
@@ -187,7 +198,7 @@ class _Walk:
             else:
                 folders.append(entry.name)
         sources = []
-        stat_of, done = folder_stat(path, len(files))
+        stat_of, done = folder_stat(path, len(files), parent=parent)
         try:
             for entry in files:
                 linked = linked or entry.is_symlink()
