@@ -397,22 +397,21 @@ def test_sources_are_found_with_the_paths_a_walk_gives(tmp_path):
 
 
 @pytest.fixture
-def settled(monkeypatch):
-    """Every folder's scan kept, however lately it changed (a folder's ctime cannot be set
-    back, and a test cannot wait the minute a real listing waits): the file system's own clock
-    unread, and this machine's needing no time at all."""
-    from sitegen.content import sources
-
-    monkeypatch.setattr(sources, "file_system_clock", lambda folder: None)
-    monkeypatch.setattr(sources, "SETTLED_NS", -1)
-
-
-@pytest.fixture
 def machine_clock(monkeypatch):
     """The file system's own clock unread, as on FAT or NFS: this machine's clock and the minute."""
     from sitegen.content import sources
 
     monkeypatch.setattr(sources, "file_system_clock", lambda folder: None)
+
+
+@pytest.fixture
+def settled(monkeypatch, machine_clock):
+    """Every folder's scan kept, however lately it changed (a folder's ctime cannot be set
+    back, and a test cannot wait the minute a real listing waits): the file system's own clock
+    unread, and this machine's needing no time at all."""
+    from sitegen.content import sources
+
+    monkeypatch.setattr(sources, "SETTLED_NS", -1)
 
 
 def _listing(content: Path, known=None):
