@@ -10,7 +10,10 @@ RSS would count each of those pages once per process (it is sampled too, as ``tr
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -61,21 +64,50 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def _tree_pss_kb(pid: int, children: Callable[[int], list[int]] = _children, rollup: Callable[[int], str] | None = None) -> int:
+# kcmp(2), by architecture, and its KCMP_VM: do two processes share one address space?
+_KCMP = {"x86_64": 312, "aarch64": 272}.get(platform.machine())
+_KCMP_VM = 1
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _shares_memory(a: int, b: int) -> bool | None:
+    """Whether processes ``a`` and ``b`` share one address space, as the kernel says (kcmp): a
+    child between ``vfork`` and ``exec`` and its parent do. None where it cannot say (another
+    architecture, no kcmp, a process gone)."""
+    if _KCMP is None:
+        return None
+    found = _libc().syscall(_KCMP, a, b, _KCMP_VM, 0, 0)
+    return found == 0 if found >= 0 else None
+
+
+def _tree_pss_kb(pid: int, children: Callable[[int], list[int]] = _children, rollup: Callable[[int], str] | None = None,
+                 shares: Callable[[int, int], bool | None] = _shares_memory) -> int:
     """The process tree's proportional set size: what it holds in memory, shared pages once.
 
-    A child between ``vfork`` and ``exec`` (a ``git`` or ``cp`` the build starts) runs in its
-    parent's address space, and its ``smaps_rollup`` is its parent's to the byte: counted,
-    the sample would hold the build twice (107-118 MB read at 1,000 segments, where the
-    tree held 60-80). Such a child is not counted: two address spaces of their own never
-    read the same to the byte, their ranges included."""
+    A child between ``vfork`` and ``exec`` (a ``git`` or ``cp`` the build starts, the process
+    a build hands its cache's checkpoint to) runs in its parent's address space, and its
+    ``smaps_rollup`` is its parent's: counted, the sample would hold the build twice (107-118
+    MB read at 1,000 segments, where the tree held 60-80). Such a child is not counted. The
+    kernel says which it is (``shares``); where it cannot, a child whose rollup reads as its
+    parent's to the byte is taken for one (two address spaces of their own never read the
+    same, their ranges included), which misses one whose parent's other threads changed the
+    memory between the two reads."""
     rollup = rollup or _rollup
     read: dict[int, str] = {}
     total = 0
     for current, parent in _tree(pid, children):
         try:
+            # Asked before the rollup is read: a child that execs in between is left out (a
+            # process just started), never read as its parent and counted twice.
+            same = shares(current, parent) if parent is not None else False
             read[current] = rollup(current)
-            if read[current] != read.get(parent):
+            if same is None:
+                same = read[current] == read.get(parent)
+            if not same:
                 total += next(int(line.split()[1]) for line in read[current].splitlines() if line.startswith("Pss:"))
         except (OSError, StopIteration, IndexError, ValueError):
             pass

@@ -22,7 +22,16 @@ Every shape is a frozen :class:`Shape` of independent axes:
 - ``markup``: ``txt`` (one paragraph a line) or ``md`` (Markdown: a ``.md`` file, a blank line
   between paragraphs, and from the third paragraph of a segment on, one in three with a word
   in ``**bold**``; the memory is keyed by the paragraph's text without the markup, which is
-  what the SSG sends for translation).
+  what the SSG sends for translation);
+- ``words``: ``seed`` (the sample article's own words: some 460 distinct ones, whatever the
+  size) or ``rich`` (each Arabic word of the sample drawn as one of many inflected forms: a
+  prefix (و، ف، ب، ال …), a suffix (ه، ها، ات، ين …) and, further down the ranks, letters of
+  an invented stem; the form's rank is drawn from a Pareto law (``RICH_ALPHA``), so that about
+  two words in five stay the sample's own and the distinct forms grow with the archive as a
+  newsroom's vocabulary does (Heaps' law): with segments of 1-4 KB, 25,000 distinct words at
+  1,000 segments and 97,000 at 10,000, where the sample alone gives 460. Search terms, the
+  analyser's memory and the related stories' features
+  all follow the vocabulary, which the sample alone keeps small.
 
 The ``standard`` shape is exactly what ``bench/corpus.py`` makes (same files,
 byte for byte, so its figures compare with earlier ones); its ranges describe
@@ -58,6 +67,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -77,6 +87,12 @@ from sitegen.translation.term_words import TAGS_SOURCE  # noqa: E402
 SHAPES_VERSION = "4"  # bump when a shape's output changes, so cached corpora are rebuilt
 DATINGS = ("filename", "front_matter", "git", "none")
 MARKUPS = ("txt", "md")
+WORDS = ("seed", "rich")
+RICH_ALPHA = 0.7  # Pareto exponent of a word's form rank: lower, more distinct forms
+_RICH_PREFIXES = ("", "و", "ف", "ب", "ل", "ال", "وال", "بال", "لل", "س", "ك", "فال")
+_RICH_SUFFIXES = ("", "ه", "ها", "هم", "هما", "ات", "ين", "ون", "ة", "ي", "نا", "كم", "ان", "تين")
+_RICH_STEM_LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+_ARABIC_WORD = re.compile("[\u0621-\u064a]+")
 LAYOUTS = ("flat", "nested", "year", "bundle")
 MEMORIES = ("complete", "half", "absent")
 MIN_PARAGRAPH = 120  # bytes: about a dozen Arabic words
@@ -102,10 +118,11 @@ class Shape:
     # vocabulary and one of TERM_AUTHORS; (0, 0): none. The Hugo twin gets them as taxonomies.
     tags: tuple[int, int] = (0, 0)
     markup: str = "txt"
+    words: str = "seed"
 
     def __post_init__(self) -> None:
-        if self.dating not in DATINGS or self.layout not in LAYOUTS or self.memory not in MEMORIES or self.markup not in MARKUPS:
-            raise ValueError(f"shape {self.name}: unknown dating, layout, memory or markup")
+        if self.dating not in DATINGS or self.layout not in LAYOUTS or self.memory not in MEMORIES or self.markup not in MARKUPS or self.words not in WORDS:
+            raise ValueError(f"shape {self.name}: unknown dating, layout, memory, markup or words")
         for lo, hi in (self.segment_bytes, self.paragraphs, self.segments_per_file):
             if not 0 < lo <= hi:
                 raise ValueError(f"shape {self.name}: bad range ({lo}, {hi})")
@@ -122,6 +139,7 @@ class Shape:
             f"{self.layout} layout; memory {self.memory}"
             + (f"; {self.tags[0]} of {self.tags[1]} tags and one of {len(TERM_AUTHORS)} authors a segment" if self.tags[0] else "")
             + ("; Markdown, some words in bold" if self.markup == "md" else "")
+            + ("; a rich vocabulary (inflected forms)" if self.words == "rich" else "")
         )
 
 
@@ -173,6 +191,7 @@ SPEC_KEYS = {
     "per-file": "LO-HI: segments a file (default 1-3)",
     "markup": "|".join(MARKUPS) + " (default txt)",
     "tags": "N/VOCABULARY: N of that many tags and an author on every segment (default none)",
+    "words": "|".join(WORDS) + " (default seed): the sample's own words, or many inflected forms of them",
 }
 _SPEC_REQUIRED = ("bytes", "paragraphs", "dating", "layout", "memory")
 SPEC_EXAMPLE = "bytes=1500-6000,paragraphs=3-10,dating=none,layout=year,memory=complete,per-file=2-5,markup=md"
@@ -196,16 +215,18 @@ def shape_from_spec(spec: str) -> Shape:
         raise ValueError(f"shape spec: {', '.join(missing)} missing (e.g. {SPEC_EXAMPLE})")
     values.setdefault("per-file", "1-3")
     values.setdefault("markup", "txt")
-    for key, allowed in (("dating", DATINGS), ("layout", LAYOUTS), ("memory", MEMORIES), ("markup", MARKUPS)):
-        if values[key] not in allowed:
+    for key, allowed in (("dating", DATINGS), ("layout", LAYOUTS), ("memory", MEMORIES), ("markup", MARKUPS), ("words", WORDS)):
+        if key in values and values[key] not in allowed:
             raise ValueError(f"shape spec: {key}={values[key]}: one of {', '.join(allowed)}")
+    if values.get("words") == "seed":
+        del values["words"]  # the default: the same shape, the same name as before the axis
     tags = _spec_pair(values["tags"], "tags", "/") if "tags" in values else (0, 0)
     canonical = ",".join(f"{key}={values[key]}" for key in SPEC_KEYS if key in values)
     name = "spec-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
     axes = (_spec_pair(values["bytes"], "bytes"), _spec_pair(values["paragraphs"], "paragraphs"), values["dating"],
             values["layout"], values["memory"], _spec_pair(values["per-file"], "per-file"))
     try:
-        return Shape(name, f"a shape given on the command line ({canonical})", *axes, tags=tags, markup=values["markup"])
+        return Shape(name, f"a shape given on the command line ({canonical})", *axes, tags=tags, markup=values["markup"], words=values.get("words", "seed"))
     except ValueError as exc:  # what Shape itself refuses (paragraphs that do not fit): said of the spec
         raise ValueError(f"shape spec: {str(exc).partition(': ')[2]}") from None
 
@@ -229,10 +250,30 @@ def _spec_pair(value: str, key: str, separator: str = "-") -> tuple[int, int]:
 class RangedText:
     """Segments of a drawn size and paragraph count; paragraphs unique across the corpus."""
 
-    def __init__(self, sentences: list[str], seed: int):
+    def __init__(self, sentences: list[str], seed: int, rich: bool = False):
         self.sentences = sentences
         self.rng = random.Random(seed)
         self.seen: set[str] = set()
+        # Its own generator: a seed-words shape draws exactly what it drew before the axis.
+        self.forms = random.Random(seed * 31337 + 7) if rich else None
+
+    def _form(self, word: str) -> str:
+        """One inflected form of an Arabic ``word`` (``words=rich``); anything else as it is."""
+        if not _ARABIC_WORD.fullmatch(word):
+            return word  # punctuation, digits, a word with a mark: left as the sample has it
+        rank = int(self.forms.paretovariate(RICH_ALPHA))  # 1 about two times in three
+        if rank == 1:
+            return word
+        rank -= 1
+        prefix = _RICH_PREFIXES[rank % len(_RICH_PREFIXES)]
+        rank //= len(_RICH_PREFIXES)
+        suffix = _RICH_SUFFIXES[rank % len(_RICH_SUFFIXES)]
+        rank //= len(_RICH_SUFFIXES)
+        stem = ""
+        while rank:
+            stem += _RICH_STEM_LETTERS[rank % len(_RICH_STEM_LETTERS)]
+            rank //= len(_RICH_STEM_LETTERS)
+        return prefix + word + stem + suffix
 
     def _words(self) -> Iterator[str]:
         """Words of random, perturbed sentences, starting at a random word of the first."""
@@ -243,6 +284,8 @@ class RangedText:
             if first and rng.random() < 0.5:
                 words = words[rng.randrange(0, max(1, len(words) // 2)) :]
             first = False
+            if self.forms is not None:
+                words = [self._form(w) for w in words]
             yield from (w for w in words if w)
 
     def _cut(self, budget: int) -> str:
@@ -353,7 +396,7 @@ def _with_terms(header: str, tags: tuple[str, ...], author: str) -> str:
 
 
 def _ranged_articles(shape: Shape, segments: int, seed: int) -> Iterator[ShapedArticle]:
-    text = RangedText(corpus.load_sentences(), seed)
+    text = RangedText(corpus.load_sentences(), seed, rich=shape.words == "rich")
     layout_rng = random.Random(seed * 7919 + 1)
     terms_rng = random.Random(seed * 104729 + 3)  # its own: other shapes' corpora stay as they were
     markup_rng = random.Random(seed * 15485863 + 5)  # its own too

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import measure  # noqa: E402
@@ -23,9 +25,35 @@ def test_a_child_sharing_its_parents_address_space_is_not_counted_twice() -> Non
     tree = {1: [2, 3, 4], 2: [], 3: [], 4: []}
     rollups = {1: build, 2: _rollup(20_000, "00400000-7ffd1000"), 3: build, 4: _rollup(1_000, "55550000-7ffe0000")}
 
-    assert measure._tree_pss_kb(1, tree.__getitem__, rollups.__getitem__) == 81_000
+    unknown = lambda a, b: None  # noqa: E731 -- the kernel cannot say: the rollups decide
+    assert measure._tree_pss_kb(1, tree.__getitem__, rollups.__getitem__, unknown) == 81_000
     rollups[3] = _rollup(60_000, "00400000-7ffd2000")  # after exec: its own, counted
-    assert measure._tree_pss_kb(1, tree.__getitem__, rollups.__getitem__) == 141_000
+    assert measure._tree_pss_kb(1, tree.__getitem__, rollups.__getitem__, unknown) == 141_000
+
+
+def test_a_child_the_kernel_says_shares_its_parents_memory_is_not_counted_even_read_apart() -> None:
+    """3 between vfork and exec, its rollup read a moment after its parent's, when another
+    thread of the parent had changed the memory: the reads differ, the address space is one."""
+    tree = {1: [2, 3], 2: [], 3: []}
+    rollups = {1: _rollup(60_000, "00400000-7ffd0000"), 2: _rollup(20_000, "00400000-7ffd1000"), 3: _rollup(60_100, "00400000-7ffd0000")}
+    same_as_parent = lambda a, b: a == 3  # noqa: E731
+    assert measure._tree_pss_kb(1, tree.__getitem__, rollups.__getitem__, same_as_parent) == 80_000
+
+
+@pytest.mark.skipif(measure._KCMP is None, reason="kcmp is known here on x86_64 and aarch64 only")
+def test_the_kernel_tells_a_forked_child_from_its_parent() -> None:
+    code = "import os, time\nif os.fork() == 0:\n    time.sleep(2); os._exit(0)\ntime.sleep(2)"
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 5
+        while len(measure._descendants(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        child = measure._children(proc.pid)[0]
+        assert measure._shares_memory(proc.pid, proc.pid) is True
+        assert measure._shares_memory(child, proc.pid) is False  # copy-on-write: an address space of its own
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_the_tree_of_a_real_process_counts_its_forked_children() -> None:

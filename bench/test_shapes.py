@@ -36,7 +36,8 @@ FT_SEGMENTS = 4  # the first translation sends every paragraph: a smaller corpus
 # Shapes given as a spec (run.py --shape-spec), unlike the named ones: every per-shape check
 # below runs on them too (a spec's corpus is made by the same generator, so it must hold the same).
 SPECS = ("bytes=300-900,paragraphs=1-2,dating=git,layout=flat,memory=half,per-file=5-9,markup=md,tags=3/40",
-         "bytes=500-900,paragraphs=1-2,dating=filename,layout=bundle,memory=complete,per-file=1-2")
+         "bytes=500-900,paragraphs=1-2,dating=filename,layout=bundle,memory=complete,per-file=1-2",
+         "bytes=800-2000,paragraphs=1-4,dating=none,layout=year,memory=half,per-file=1-3,words=rich")
 SHAPES = {**shapes.SHAPES, **{s.name: s for s in map(shapes.shape_from_spec, SPECS)}}
 NAMES = list(SHAPES)
 DATE_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}[-_ .]")
@@ -338,6 +339,7 @@ def test_a_spec_gives_every_axis_and_its_name_follows_the_axes_not_their_order()
     ("bytes=500-900,paragraphs=1-2,dating=git,layout=flat,memory=half,tags=5", "tags=5 is not N/VOCABULARY"),
     ("bytes=500-900,bytes=600-900,paragraphs=1-2,dating=git,layout=flat,memory=half", "bytes given twice"),
     ("bytes", "'bytes' is not key=value"),
+    ("bytes=500-900,paragraphs=1-2,dating=git,layout=flat,memory=half,words=poor", "words=poor: one of seed, rich"),
 ])
 def test_a_wrong_spec_is_refused_saying_what_is_wrong(spec: str, said: str) -> None:
     with pytest.raises(ValueError, match=re.escape(said)):
@@ -364,3 +366,21 @@ def test_the_report_describes_a_spec_shape_by_its_axes(corpora) -> None:
     args = argparse.Namespace(runs=1, hugo_only=False, vs_hugo=True, shape_list=[shape])
     text = report.report([result], info, args)
     assert f"### Shape `{shape.name}`" in text and shape.axes() in text and "dating=git" in text
+
+
+def test_a_rich_vocabulary_grows_with_the_archive_where_the_samples_words_do_not(tmp_path: Path) -> None:
+    axes = "bytes=800-2000,paragraphs=1-4,dating=filename,layout=flat,memory=absent,per-file=1-1"
+    seed, explicit, rich = (shapes.shape_from_spec(axes + extra) for extra in ("", ",words=seed", ",words=rich"))
+    assert explicit == seed and rich.name != seed.name  # the default keeps the name (and cached corpus) it had
+
+    def distinct(shape, segments: int) -> tuple[int, int]:
+        root = tmp_path / f"{shape.name}-{segments}"
+        shapes.generate(root, shape, segments, per_page=5)
+        words = [w for _, text in content_files(root) for w in text.split()]
+        return len(words), len(set(words))
+
+    (seed_small_count, seed_small), (seed_large_count, seed_large) = distinct(seed, 40), distinct(seed, 160)
+    (rich_small_count, rich_small), (rich_large_count, rich_large) = distinct(rich, 40), distinct(rich, 160)
+    assert seed_large < 1.5 * seed_small  # the sample's few hundred words (and their punctuation), whatever the size
+    assert rich_small > 3 * seed_small and rich_large > 2 * rich_small  # many forms, more with more text
+    assert 0.75 < rich_large_count / seed_large_count < 1.25  # as much text (in longer words: fewer of them)

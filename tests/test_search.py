@@ -746,3 +746,26 @@ def test_fold_table_drops_every_combining_mark_in_all_planes():
     missed = [hex(cp) for cp in range(sys.maxunicode + 1)
               if unicodedata.category(chr(cp))[0] == "M" and table.get(cp, "kept") is not None]
     assert missed == []
+
+
+def test_forgetting_the_words_empties_the_memo_and_changes_no_token():
+    text = "قال الناشطون في حمص إن القصف استمر طوال الليل، Homs activists said"
+    before = tokenize(text)
+    memo = analyser._analyser()
+    assert memo.chunks and memo.tokens  # what tokenize just analysed is kept
+    analyser.forget_words()
+    assert not memo.chunks and not memo.tokens
+    assert analyser._analyser() is memo  # the analyser (its tables) stays; only its memo goes
+    assert tokenize(text) == before
+
+
+def test_a_build_leaves_no_analysed_words_in_its_own_process(tmp_path):
+    # A site this small is made in this process (no workers): its words are analysed here, and
+    # the memo of them would sit in the process through the outputs stage (its peak) otherwise.
+    from tests.sitekit import build, write_site
+
+    words = " ".join(f"كلمة{i} مختلفة{i}" for i in range(300))
+    site = write_site(tmp_path / "site", {"content/2012-02-24-homs.txt": f"{words}\n===\nفقرة ثانية عن حماة\n"})
+    result = build(site)
+    assert result.written and not [p for p in result.problems if p.is_error]
+    assert not analyser._analyser().chunks and not analyser._analyser().tokens

@@ -166,6 +166,7 @@ def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None
             write_signatures(cache, plan.signatures)
         return said_again(plan)
     # The stages that make things, imported only now: a build with nothing to do never needs them.
+    from ..outputs.search.analyser import forget_words
     from ..translation.term_words import tag_spellings, with_tag_names
     from .files import FileContext
     from .finishing import finish_pages
@@ -193,6 +194,7 @@ def build(plan: BuildPlan, cache: BuildCache, keep_long_lived: Callable[[], None
             context = FileContext(plan.config, plan.theme, staging.path, plan.options.offline, plan.options.drafts, work_dir, will_translate, photos)
             files = make_files(plan, cache, context, keep_long_lived)
             plan, files, translation_problems = translate(plan, files, context)
+            forget_words()  # the file stage is over: nothing in this process analyses text now
             # Tag names for the English edition's lists, from the memory (asked for when missing).
             config, tag_problems = with_tag_names(plan.config, tag_spellings(listing.tags for record in files.ordered for listing in record.listings), plan.options.translator_factory, plan.online)
             result.problems += translation_problems + tag_problems + file_problems(files)
