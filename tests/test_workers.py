@@ -79,14 +79,27 @@ def _slow_mark(folder: Path, items: list[str]) -> list[tuple[str, int]]:
     return _mark(folder, items)
 
 
+def _lock_kinds(_shared: object, items: list[threading.Lock]) -> list[tuple[str, int]]:
+    time.sleep(0.02)
+    return [(type(item).__name__, os.getpid()) for item in items]
+
+
+def test_a_worker_inherits_its_batches_rather_than_being_sent_them() -> None:
+    # Locks cannot be pickled: a batch of them reaches a worker only as the fork's copy.
+    items = [threading.Lock() for _ in range(24)]
+    results = workers.run_batches(_lock_kinds, items, None, workers=2, batch=2, threshold=4)
+    assert [kind for kind, _ in results] == ["lock"] * 24
+    assert len({pid for _, pid in results} - {os.getpid()}) == 1, "some batches ran in the worker"
+
+
 def test_the_caller_runs_batches_beside_one_worker_fewer_and_results_keep_their_order(tmp_path: Path) -> None:
     before = {p.pid for p in multiprocessing.active_children()}
     seen: set[int] = set()
     original = workers._fork_pool
 
-    def counting_pool(shared, count):
+    def counting_pool(shared, count, *batches):
         seen.add(count)
-        return original(shared, count)
+        return original(shared, count, *batches)
 
     workers._fork_pool = counting_pool
     try:
@@ -257,9 +270,9 @@ def test_a_site_of_a_few_big_files_is_made_on_every_core_as_one_core_makes_it(tm
     forked: list[str] = []
     original = workers._fork_pool
 
-    def counting_pool(shared, count):
+    def counting_pool(shared, count, *batches):
         forked.append(type(shared).__name__)
-        return original(shared, count)
+        return original(shared, count, *batches)
 
     monkeypatch.setattr(workers, "_fork_pool", counting_pool)
     config = {"per_page": 5, "translation": {"enabled": translating}}
