@@ -3,10 +3,12 @@ for; workers.run_batches: the calling process is one of the cores."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -90,6 +92,29 @@ def test_a_worker_inherits_its_batches_rather_than_being_sent_them() -> None:
     results = workers.run_batches(_lock_kinds, items, None, workers=2, batch=2, threshold=4)
     assert [kind for kind, _ in results] == ["lock"] * 24
     assert len({pid for _, pid in results} - {os.getpid()}) == 1, "some batches ran in the worker"
+
+
+class _Item:
+    def __init__(self, n: int):
+        self.n = n
+
+
+def _numbers(_shared: object, items: list[_Item]) -> list[int]:
+    time.sleep(0.01)
+    return [item.n for item in items]
+
+
+def test_nothing_holds_the_batches_once_they_are_run(tmp_path: Path) -> None:
+    # A build keeps the cyclic collector from running: what a cycle holds stays to its end.
+    items = [_Item(n) for n in range(24)]
+    alive = [weakref.ref(item) for item in items]
+    gc.disable()
+    try:
+        assert workers.run_batches(_numbers, items, None, workers=2, batch=2, threshold=4) == list(range(24))
+        del items
+        assert not [ref for ref in alive if ref() is not None], "the batches outlive the run"
+    finally:
+        gc.enable()
 
 
 def test_the_caller_runs_batches_beside_one_worker_fewer_and_results_keep_their_order(tmp_path: Path) -> None:
