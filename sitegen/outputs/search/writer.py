@@ -181,16 +181,19 @@ def split_shards(terms: Sequence[str], sizes: Sequence[int], span: int) -> list[
     among those of half of it, so a shard's parts depend on its own terms alone: an edit
     re-cuts the shard it touches (all its parts) and nothing else."""
     before = [0, *accumulate(sizes)]  # before[i]: the sizes of terms[:i] together
-
-    def parts(start: int, end: int, span: int) -> list[int]:
-        if end - start == 1 or before[end] - before[start] <= SHARD_LIMIT:
-            return [start]
-        half = span // 2  # at span 1 every term is a cut: a part of one term is never cut again
-        cuts = [start] + [i for i in range(start + 1, end) if cuts_at(terms[i], half)]
-        return [s for a, b in zip(cuts, cuts[1:] + [end]) for s in parts(a, b, half)]
-
     cuts = [i for i, term in enumerate(terms) if i == 0 or cuts_at(term, span)]
-    return [s for a, b in zip(cuts, cuts[1:] + [len(terms)]) for s in parts(a, b, span)]
+    return [s for a, b in zip(cuts, cuts[1:] + [len(terms)]) for s in _parts(terms, before, a, b, span)]
+
+
+def _parts(terms: Sequence[str], before: Sequence[int], start: int, end: int, span: int) -> list[int]:
+    """The starts of the parts of ``terms[start:end]`` (see split_shards). A function of its own,
+    not a closure calling itself: that closure and its cell make a cycle, which held every term
+    of the site to the end of the build (the build holds the collector off)."""
+    if end - start == 1 or before[end] - before[start] <= SHARD_LIMIT:
+        return [start]
+    half = span // 2  # at span 1 every term is a cut: a part of one term is never cut again
+    cuts = [start] + [i for i in range(start + 1, end) if cuts_at(terms[i], half)]
+    return [s for a, b in zip(cuts, cuts[1:] + [end]) for s in _parts(terms, before, a, b, half)]
 
 
 # ---------------------------------------------------------------------------
