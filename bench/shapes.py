@@ -30,8 +30,7 @@ Every shape is a frozen :class:`Shape` of independent axes:
   two words in five stay the sample's own and the distinct forms grow with the archive as a
   newsroom's vocabulary does (Heaps' law): with segments of 1-4 KB, 25,000 distinct words at
   1,000 segments and 97,000 at 10,000, where the sample alone gives 460. Search terms, the
-  analyser's memory and the related stories' features
-  all follow the vocabulary, which the sample alone keeps small.
+  analyser's memo of words and the related stories' features all follow the vocabulary).
 
 The ``standard`` shape is exactly what ``bench/corpus.py`` makes (same files,
 byte for byte, so its figures compare with earlier ones); its ranges describe
@@ -87,14 +86,14 @@ from sitegen.translation.term_words import TAGS_SOURCE  # noqa: E402
 SHAPES_VERSION = "4"  # bump when a shape's output changes, so cached corpora are rebuilt
 DATINGS = ("filename", "front_matter", "git", "none")
 MARKUPS = ("txt", "md")
+LAYOUTS = ("flat", "nested", "year", "bundle")
+MEMORIES = ("complete", "half", "absent")
 WORDS = ("seed", "rich")
 RICH_ALPHA = 0.7  # Pareto exponent of a word's form rank: lower, more distinct forms
 _RICH_PREFIXES = ("", "و", "ف", "ب", "ل", "ال", "وال", "بال", "لل", "س", "ك", "فال")
 _RICH_SUFFIXES = ("", "ه", "ها", "هم", "هما", "ات", "ين", "ون", "ة", "ي", "نا", "كم", "ان", "تين")
 _RICH_STEM_LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
 _ARABIC_WORD = re.compile("[\u0621-\u064a]+")
-LAYOUTS = ("flat", "nested", "year", "bundle")
-MEMORIES = ("complete", "half", "absent")
 MIN_PARAGRAPH = 120  # bytes: about a dozen Arabic words
 MAX_PARAGRAPH = 2400
 DATE_SPAN_DAYS = 6 * 365  # non-standard shapes spread their files over six years
@@ -261,7 +260,7 @@ class RangedText:
         """One inflected form of an Arabic ``word`` (``words=rich``); anything else as it is."""
         if not _ARABIC_WORD.fullmatch(word):
             return word  # punctuation, digits, a word with a mark: left as the sample has it
-        rank = int(self.forms.paretovariate(RICH_ALPHA))  # 1 about two times in three
+        rank = int(self.forms.paretovariate(RICH_ALPHA))  # 1 about two times in five
         if rank == 1:
             return word
         rank -= 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,34 +42,33 @@ def test_a_child_the_kernel_says_shares_its_parents_memory_is_not_counted_even_r
     assert measure._tree_pss_kb(1, tree.__getitem__, rollups.__getitem__, same_as_parent) == 80_000
 
 
-@pytest.mark.skipif(measure._KCMP is None, reason="kcmp is known here on x86_64 and aarch64 only")
-def test_the_kernel_tells_a_forked_child_from_its_parent() -> None:
+@contextmanager
+def _a_process_with_a_forked_child() -> Iterator[int]:
+    """The pid of a process that has forked a child (both sleeping), once the child is there."""
     code = "import os, time\nif os.fork() == 0:\n    time.sleep(2); os._exit(0)\ntime.sleep(2)"
     proc = subprocess.Popen([sys.executable, "-c", code])
     try:
         deadline = time.monotonic() + 5
         while len(measure._descendants(proc.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
-        child = measure._children(proc.pid)[0]
-        assert measure._shares_memory(proc.pid, proc.pid) is True
-        assert measure._shares_memory(child, proc.pid) is False  # copy-on-write: an address space of its own
+        yield proc.pid
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.mark.skipif(measure._KCMP is None, reason="kcmp is known here on x86_64 and aarch64 only")
+def test_the_kernel_tells_a_forked_child_from_its_parent() -> None:
+    with _a_process_with_a_forked_child() as parent:
+        child = measure._children(parent)[0]
+        assert measure._shares_memory(parent, parent) is True
+        assert measure._shares_memory(child, parent) is False  # copy-on-write: an address space of its own
 
 
 def test_the_tree_of_a_real_process_counts_its_forked_children() -> None:
-    code = "import os, time\nif os.fork() == 0:\n    time.sleep(2); os._exit(0)\ntime.sleep(2)"
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    try:
-        deadline = time.monotonic() + 5
-        while len(measure._descendants(proc.pid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        alone = next(int(line.split()[1]) for line in measure._rollup(proc.pid).splitlines() if line.startswith("Pss:"))
-        assert measure._tree_pss_kb(proc.pid) > alone > 0, "the forked child's PSS is counted besides its parent's"
-    finally:
-        proc.kill()
-        proc.wait()
+    with _a_process_with_a_forked_child() as parent:
+        alone = next(int(line.split()[1]) for line in measure._rollup(parent).splitlines() if line.startswith("Pss:"))
+        assert measure._tree_pss_kb(parent) > alone > 0, "the forked child's PSS is counted besides its parent's"
 
 
 def test_the_sampled_peak_is_at_least_the_largest_process(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ Work reaches a worker by inheritance, not by pickling: the pool is started with
 with its theme and compiled templates) is put in ``_inherited``, beside the batches of
 items cut before the fork; each task then names a module-level function and its batch's
 number (items that become ready after the fork, ``streamed``, are sent pickled: a file's
-task is a few hundred bytes). Per-process values a
-worker keeps across its tasks (its pack file for site.zip) live in ``_local``.
-Both are dictionaries filled and emptied here, never rebound: no ``global``.
+task is a few hundred bytes). Per-process values a worker keeps across its tasks (its pack
+file for site.zip) live in ``_local``. Both are dictionaries filled and emptied here, never
+rebound: no ``global``.
 """
 
 from __future__ import annotations
